@@ -1,0 +1,76 @@
+//! The one place AWS clients are built (once per cold start) and SDK errors are translated.
+//! Region and behavior version are always set; the endpoint override is explicit.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::config::AwsSettings;
+use crate::error::Error;
+
+/// Every AWS client Steward uses, built from one shared SDK config.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ses: aws_sdk_ses::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl AwsClients {
+    pub async fn new(settings: &AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()));
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = loader.load().await;
+        // Emulators serve buckets by path, not by virtual host.
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(settings.endpoint.is_some())
+            .build();
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ses: aws_sdk_ses::Client::new(&sdk),
+            scheduler: aws_sdk_scheduler::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        }
+    }
+}
+
+/// Error codes AWS uses for "slow down"; they become a retryable 503, not a 500.
+const THROTTLING: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "SlowDown",
+];
+
+/// Translates an SDK failure that has no domain meaning at the call site.
+pub fn sdk_error<E, R>(context: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(se) if se.err().code().is_some_and(|c| THROTTLING.contains(&c)) => {
+            Error::Unavailable(format!("{context}: throttled"))
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            tracing::warn!(error = %crate::error::chain(&err), "{context}: AWS unreachable");
+            Error::Unavailable(format!("{context}: AWS unreachable"))
+        }
+        _ => Error::internal(context.to_string(), err),
+    }
+}
+
+/// The service error code, when AWS answered with one.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(se) => se.err().code(),
+        _ => None,
+    }
+}

@@ -1,0 +1,198 @@
+//! HTTP plumbing shared by every function: a router over the route catalogue, JSON
+//! helpers, and the health answer. Handlers are plain async fns over `&State`.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use tracing::Instrument;
+
+use crate::api::{self, Function, RouteSpec};
+use crate::error::{Error, Result};
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>>> + Send + 'a>>;
+/// A handler: `|state, req| Box::pin(my_handler(state, req))`.
+pub type Handler<S> = for<'a> fn(&'a S, Request) -> HandlerFuture<'a>;
+
+pub struct Router<S> {
+    routes: Vec<(&'static RouteSpec, Handler<S>)>,
+}
+
+impl<S> Default for Router<S> {
+    fn default() -> Self {
+        Self { routes: Vec::new() }
+    }
+}
+
+/// Matches `/runs/{id}` against `/runs/01J...`, returning the parameters.
+fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let mut params = HashMap::new();
+    let mut t = template.trim_matches('/').split('/');
+    let mut p = path.trim_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix("+}")) {
+                    // Greedy `{name+}`: the rest of the path, slashes included.
+                    let rest = std::iter::once(ps).chain(p.by_ref());
+                    let mut parts = Vec::new();
+                    for seg in rest {
+                        parts.push(urlencoding::decode(seg).ok()?.into_owned());
+                    }
+                    let value = parts.join("/");
+                    if value.is_empty() || t.next().is_some() {
+                        return None;
+                    }
+                    params.insert(name.to_string(), value);
+                    return Some(params);
+                } else if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    let value = urlencoding::decode(ps).ok()?.into_owned();
+                    if value.is_empty() {
+                        return None;
+                    }
+                    params.insert(name.to_string(), value);
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The request's path as the client sent it (API Gateway's rawPath when there is one).
+pub fn request_path(req: &Request) -> String {
+    let raw = req.raw_http_path();
+    if raw.is_empty() {
+        req.uri().path().to_string()
+    } else {
+        raw.to_string()
+    }
+}
+
+impl<S: Sync> Router<S> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Binds a handler to a catalogue entry. An unknown operation id is a programming
+    /// error caught by every function's router test, so it panics at start-up.
+    pub fn route(mut self, operation_id: &str, handler: Handler<S>) -> Self {
+        let spec = api::by_operation(operation_id)
+            .unwrap_or_else(|| panic!("operation `{operation_id}` is not in the route catalogue"));
+        self.routes.push((spec, handler));
+        self
+    }
+
+    /// One router serving the routes of several (used by `steward serve`).
+    pub fn merge(mut self, other: Router<S>) -> Self {
+        self.routes.extend(other.routes);
+        self
+    }
+
+    pub fn specs(&self) -> impl Iterator<Item = &'static RouteSpec> + '_ {
+        self.routes.iter().map(|(s, _)| *s)
+    }
+
+    /// Catalogue entries of `function` this router has no handler for.
+    pub fn unbound(&self, function: Function) -> Vec<&'static str> {
+        api::routes_of(function)
+            .filter(|r| {
+                !self
+                    .routes
+                    .iter()
+                    .any(|(s, _)| s.operation_id == r.operation_id)
+            })
+            .map(|r| r.operation_id)
+            .collect()
+    }
+
+    /// Routes, runs the handler, and renders any error as problem+json. Never fails.
+    pub async fn handle(&self, state: &S, req: Request) -> Response<Body> {
+        let path = request_path(&req);
+        let method = req.method().as_str().to_string();
+        match self.dispatch(state, req, &path, &method).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(Some(&path)),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        state: &S,
+        req: Request,
+        path: &str,
+        method: &str,
+    ) -> Result<Response<Body>> {
+        let mut allowed = Vec::new();
+        for (spec, handler) in &self.routes {
+            let Some(params) = match_path(spec.path, path) else {
+                continue;
+            };
+            if spec.method != method && !(method == "HEAD" && spec.method == "GET") {
+                allowed.push(spec.method);
+                continue;
+            }
+            let mut req = req.with_path_parameters(params);
+            req.extensions_mut().insert(*spec);
+            let span = tracing::info_span!("request", operation = spec.operation_id, method, path);
+            return handler(state, req).instrument(span).await;
+        }
+        if allowed.is_empty() {
+            Err(Error::NotFound(format!("{method} {path}")))
+        } else {
+            Err(Error::MethodNotAllowed(format!(
+                "{method} (allowed: {})",
+                allowed.join(", ")
+            )))
+        }
+    }
+}
+
+/// The catalogue entry the router matched, for handlers shared by several routes.
+pub fn route_of(req: &Request) -> Option<RouteSpec> {
+    req.extensions().get::<RouteSpec>().copied()
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(serde_json::to_string(value)?))
+        .map_err(|e| Error::internal("building a response", e))
+}
+
+/// One query parameter, as the client sent it.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
+}
+
+pub fn path_param(req: &Request, name: &str) -> Result<String> {
+    req.path_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(name, "path parameter missing"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_templates() {
+        assert_eq!(match_path("/health", "/health"), Some(HashMap::new()));
+        assert_eq!(match_path("/health", "/health/"), Some(HashMap::new()));
+        let p = match_path("/runs/{id}/csv", "/runs/01J%2FX/csv").unwrap();
+        assert_eq!(p["id"], "01J/X");
+        assert_eq!(match_path("/runs/{id}", "/runs"), None);
+        assert_eq!(match_path("/runs/{id}", "/runs/a/b"), None);
+        assert_eq!(match_path("/runs/{id}", "/templates/a"), None);
+        let p = match_path("/blobs/{key+}", "/blobs/runs/hubspot%3A1/01J.csv").unwrap();
+        assert_eq!(p["key"], "runs/hubspot:1/01J.csv");
+        assert_eq!(match_path("/blobs/{key+}", "/blobs/"), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! Identifiers: ULIDs, which sort by creation time (so `RUN#<id>` sort keys list runs
+//! newest-last) and carry 80 random bits (so a Run ID cannot be guessed).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(ulid::Ulid::new())
+            }
+
+            /// An id for the given instant; still random in its low 80 bits.
+            pub fn at(time: chrono::DateTime<chrono::Utc>) -> Self {
+                Self(ulid::Ulid::from_datetime(time.into()))
+            }
+
+            pub fn timestamp_ms(&self) -> u64 {
+                self.0.timestamp_ms()
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                ulid::Ulid::from_string(s)
+                    .map(Self)
+                    .map_err(|_| Error::invalid($what, format!("`{s}` is not a valid {} (26 Crockford base32 characters)", $what)))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.to_string()
+            }
+        }
+    };
+}
+
+ulid_id!(
+    /// A Run ID: one execution of a module.
+    RunId,
+    "run_id"
+);
+ulid_id!(
+    /// A saved template.
+    TemplateId,
+    "template_id"
+);
+ulid_id!(
+    /// A schedule of a template.
+    ScheduleId,
+    "schedule_id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time_and_round_trip() {
+        let t0 = chrono::Utc::now();
+        let a = RunId::at(t0);
+        let b = RunId::at(t0 + chrono::Duration::milliseconds(1));
+        assert!(a.to_string() < b.to_string());
+        assert_eq!(a.to_string().parse::<RunId>().unwrap(), a);
+    }
+
+    #[test]
+    fn run_ids_made_in_the_same_instant_differ() {
+        let t0 = chrono::Utc::now();
+        assert_ne!(RunId::at(t0), RunId::at(t0));
+    }
+
+    #[test]
+    fn a_bad_id_is_a_400_naming_the_field() {
+        let e = "not-a-ulid".parse::<RunId>().unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.to_string().contains("run_id"));
+    }
+}

@@ -1,0 +1,22 @@
+//! Steward's library: the domain, module engines, ports with their AWS and embedded
+//! adapters, and the HTTP plumbing every Lambda function and `steward serve` share.
+
+pub mod api;
+pub mod app;
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod lambda;
+pub mod openapi;
+pub mod ports;
+pub mod schedule_expr;
+pub mod telemetry;
+
+pub use app::Services;
+pub use error::{Error, Result};

@@ -1,0 +1,116 @@
+//! The OpenAPI 3.1 document, generated from the route catalogue (never kept by hand).
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{Answer, ROUTES, RouteSpec};
+
+/// The catalogue path in OpenAPI form (`{key+}` becomes `{key}`).
+pub fn openapi_path(path: &str) -> String {
+    path.replace("+}", "}")
+}
+
+fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|n| n.trim_end_matches('+').to_string())
+        .collect()
+}
+
+fn operation(r: &RouteSpec) -> Value {
+    let mut params: Vec<Value> = path_params(r.path)
+        .into_iter()
+        .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    params.extend(r.query.iter().map(|(n, req, d)| {
+        json!({"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}})
+    }));
+    let ok = match r.answer {
+        Answer::Json(schema) => json!({
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+        }),
+        Answer::File(ct) => json!({
+            "description": "The file",
+            "content": {ct: {"schema": {"type": "string", "contentEncoding": "binary"}}}
+        }),
+    };
+    json!({
+        "operationId": r.operation_id,
+        "summary": r.summary,
+        "tags": [r.function.name()],
+        "parameters": params,
+        "responses": {
+            "200": ok,
+            "default": {
+                "description": "An error, as RFC 9457 problem details",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            }
+        }
+    })
+}
+
+pub fn document(version: &str) -> Value {
+    let mut paths = Map::new();
+    for r in ROUTES {
+        let entry = paths
+            .entry(openapi_path(r.path))
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            m.insert(r.method.to_ascii_lowercase(), operation(r));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Steward",
+            "version": version,
+            "description": "Self-hosted CRM data quality for HubSpot and Salesforce.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+        },
+        "paths": paths,
+        "components": {"schemas": components()}
+    })
+}
+
+fn components() -> Value {
+    json!({
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "errors": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["pointer", "detail"],
+                    "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}}
+                }}
+            }
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "version", "function", "runtime", "adapters"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok"]},
+                "version": {"type": "string"},
+                "function": {"type": "string"},
+                "runtime": {"type": "string"},
+                "adapters": {
+                    "type": "object",
+                    "required": ["items", "blobs", "mail", "scheduler", "secrets"],
+                    "properties": {
+                        "items": {"type": "string"},
+                        "blobs": {"type": "string"},
+                        "mail": {"type": "string"},
+                        "scheduler": {"type": "string"},
+                        "secrets": {"type": "string"}
+                    }
+                }
+            }
+        },
+        "OpenApi": {"type": "object", "description": "An OpenAPI 3.1 document"}
+    })
+}
