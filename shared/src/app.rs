@@ -52,8 +52,14 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 impl Services {
     /// The AWS adapters, from one set of clients.
     pub async fn aws(config: &Config) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let c = AwsClients::new(&config.aws).await;
+        Self::aws_with(
+            config,
+            AwsClients::new(&config.aws).await,
+            Arc::new(SystemClock),
+        )
+    }
+
+    pub fn aws_with(config: &Config, c: AwsClients, clock: Arc<dyn Clock>) -> Self {
         let s = &config.aws;
         Services {
             items: Arc::new(DynamoItemStore::new(c.dynamodb, &s.table, clock.clone())),

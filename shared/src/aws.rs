@@ -25,16 +25,20 @@ impl AwsClients {
             loader = loader.endpoint_url(endpoint);
         }
         let sdk = loader.load().await;
-        // Emulators serve buckets by path, not by virtual host.
-        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(settings.endpoint.is_some())
+        Self::from_sdk_config(&sdk, settings.endpoint.is_some())
+    }
+
+    /// `path_style` for emulators, which serve buckets by path, not by virtual host.
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, path_style: bool) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(path_style)
             .build();
         AwsClients {
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            ses: aws_sdk_ses::Client::new(&sdk),
-            scheduler: aws_sdk_scheduler::Client::new(&sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            ses: aws_sdk_ses::Client::new(sdk),
+            scheduler: aws_sdk_scheduler::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
         }
     }
 }

@@ -92,6 +92,13 @@ impl<S: Sync> Router<S> {
         self
     }
 
+    /// Whether some route of this router has this path (whatever the method).
+    pub fn serves_path(&self, path: &str) -> bool {
+        self.routes
+            .iter()
+            .any(|(s, _)| match_path(s.path, path).is_some())
+    }
+
     pub fn specs(&self) -> impl Iterator<Item = &'static RouteSpec> + '_ {
         self.routes.iter().map(|(s, _)| *s)
     }
@@ -136,7 +143,7 @@ impl<S: Sync> Router<S> {
                 continue;
             }
             let mut req = req.with_path_parameters(params);
-            req.extensions_mut().insert(*spec);
+            req.extensions_mut().insert(**spec);
             let span = tracing::info_span!("request", operation = spec.operation_id, method, path);
             return handler(state, req).instrument(span).await;
         }

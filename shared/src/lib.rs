@@ -17,6 +17,8 @@ pub mod openapi;
 pub mod ports;
 pub mod schedule_expr;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use app::Services;
 pub use error::{Error, Result};

@@ -1,1 +1,45 @@
-fn main() {}
+//! `steward`: Steward on one machine. `steward serve` runs every function's HTTP routes in
+//! one process, through the same handlers the Lambdas run, on the embedded adapters.
+
+mod server;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "steward",
+    version,
+    about = "Self-hosted CRM data quality for HubSpot and Salesforce"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve Steward on 127.0.0.1 with embedded storage under --data-dir (no AWS needed).
+    Serve(server::ServeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    steward::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("steward: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => runtime.block_on(server::serve(args)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("steward: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

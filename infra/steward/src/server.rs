@@ -1,0 +1,283 @@
+//! The local HTTP server: hyper in front, `lambda_http` requests behind, so every handler
+//! runs exactly as it does on Lambda. Also serves signed blob links and runs the timers
+//! that AWS would run (the scheduler, TTL expiry).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, Request, RequestExt, Response};
+use secrecy::SecretBox;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use steward::Services;
+use steward::api::Function;
+use steward::clock::SystemClock;
+use steward::embedded::{Embedded, EmbeddedOptions};
+use steward::error::{Error, Result};
+use steward::http::{Router, path_param, query_param, request_path};
+use steward::ports::blobs::content_disposition;
+use steward::ports::scheduler::local::{Fire, FireTarget};
+
+/// Request bodies larger than this are refused (API Gateway's own limit is 10 MB).
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 8080, env = "STEWARD_PORT")]
+    port: u16,
+    /// Where data lives: database file, blobs, outbox, schedules, sealed secrets.
+    #[arg(long, default_value = ".steward", env = "STEWARD_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Base64 of 32 bytes sealing the secrets file (default: a key made once in the data dir).
+    #[arg(long, env = "STEWARD_SECRETS_KEY", hide_env_values = true)]
+    secrets_key: Option<String>,
+    /// Sender address on mail written to the outbox.
+    #[arg(
+        long,
+        default_value = "steward@steward.local",
+        env = "STEWARD_MAIL_FROM"
+    )]
+    mail_from: String,
+}
+
+/// Everything the server needs: the functions' routes and the embedded world.
+pub struct App {
+    functions: Router<Services>,
+    local: Router<App>,
+    embedded: Embedded,
+}
+
+pub fn functions_router() -> Router<Services> {
+    steward_auth::router()
+        .merge(steward_team::router())
+        .merge(steward_templates::router())
+        .merge(steward_runs::router())
+        .merge(steward_exports::router())
+}
+
+pub fn local_router() -> Router<App> {
+    Router::new().route("blob_download", |a, r| Box::pin(blob_download(a, r)))
+}
+
+impl App {
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        if self.local.serves_path(&request_path(&req)) {
+            self.local.handle(self, req).await
+        } else {
+            self.functions.handle(&self.embedded.services, req).await
+        }
+    }
+}
+
+/// `GET /blobs/{key+}?expires&name&sig`: what S3 presigned URLs do on AWS.
+async fn blob_download(app: &App, req: Request) -> Result<Response<Body>> {
+    let key = path_param(&req, "key")?;
+    let expires = query_param(&req, "expires")
+        .and_then(|e| e.parse::<i64>().ok())
+        .ok_or_else(|| Error::invalid("expires", "must be a Unix time"))?;
+    let name = query_param(&req, "name").unwrap_or_default();
+    let sig = query_param(&req, "sig").ok_or_else(|| Error::invalid("sig", "is required"))?;
+    app.embedded.blobs.verify_url(&key, expires, &name, &sig)?;
+    let blob = app
+        .embedded
+        .blobs
+        .get(&key)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("file {key}")))?;
+    let mut resp = Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, blob.content_type)
+        .header(http::header::CACHE_CONTROL, "private, no-store");
+    if !name.is_empty() {
+        resp = resp.header(
+            http::header::CONTENT_DISPOSITION,
+            content_disposition(&name),
+        );
+    }
+    resp.body(Body::Binary(blob.bytes.to_vec()))
+        .map_err(|e| Error::internal("building a response", e))
+}
+
+use steward::ports::BlobStore as _;
+
+fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            urlencoding::decode(&s.replace('+', " "))
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| s.to_string())
+        };
+        out.entry(decode(k)).or_default().push(decode(v));
+    }
+    out
+}
+
+/// hyper request -> `lambda_http::Request`, as API Gateway would hand it to Lambda.
+async fn to_lambda(req: hyper::Request<Incoming>) -> std::result::Result<Request, Error> {
+    let (parts, body) = req.into_parts();
+    let bytes = Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| {
+            Error::invalid(
+                "body",
+                format!("is larger than {MAX_BODY_BYTES} bytes or was cut off"),
+            )
+        })?
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    let query = parts.uri.query().map(parse_query).unwrap_or_default();
+    Ok(http::Request::from_parts(parts, body).with_query_string_parameters(query))
+}
+
+fn to_hyper(resp: Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Until the exports function takes schedule fires (its own issue), a fire is logged.
+struct LogFires;
+
+#[async_trait::async_trait]
+impl FireTarget for LogFires {
+    async fn fire(&self, fire: Fire) {
+        tracing::info!(schedule = %fire.name, input = %fire.input, at = %fire.scheduled_at, "schedule fired");
+    }
+}
+
+pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let opts = EmbeddedOptions {
+        data_dir: args.data_dir.clone(),
+        base_url: base_url.clone(),
+        secrets_key: args.secrets_key.map(|k| SecretBox::new(k.into_boxed_str())),
+        mail_from: args.mail_from,
+    };
+    let embedded = Embedded::open(&opts, Arc::new(SystemClock))?;
+    let app = Arc::new(App {
+        functions: functions_router(),
+        local: local_router(),
+        embedded,
+    });
+    for f in Function::ALL {
+        let unbound = match f {
+            Function::Local => app.local.unbound(f),
+            _ => app.functions.unbound(f),
+        };
+        if !unbound.is_empty() {
+            return Err(format!("routes without a handler: {unbound:?}").into());
+        }
+    }
+
+    tokio::spawn(
+        app.embedded
+            .scheduler
+            .clone()
+            .run(Arc::new(LogFires), Duration::from_secs(1)),
+    );
+    let items = app.embedded.items.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            if let Err(e) = items.purge_expired().await {
+                tracing::warn!(error = %e, "purging expired items failed");
+            }
+        }
+    });
+
+    // Printed for people and for tests that start us on port 0.
+    println!(
+        "steward serving on {base_url} (data in {})",
+        args.data_dir.display()
+    );
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = &mut shutdown => break,
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move {
+                    let resp = match to_lambda(req).await {
+                        Ok(req) => app.handle(req).await,
+                        Err(e) => e.into_response(None),
+                    };
+                    Ok::<_, std::convert::Infallible>(to_hyper(resp))
+                }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode_like_api_gateway() {
+        let q = parse_query("a=1&b=x%2Fy&a=2&c=hello+world&flag");
+        assert_eq!(q["a"], vec!["1", "2"]);
+        assert_eq!(q["b"], vec!["x/y"]);
+        assert_eq!(q["c"], vec!["hello world"]);
+        assert_eq!(q["flag"], vec![""]);
+    }
+}

@@ -1,0 +1,56 @@
+use bytes::Bytes;
+use mail_parser::{MessageParser, MimeHeaders};
+use steward::Error;
+use steward::ports::{Attachment, Email};
+use steward_tests::{World, both};
+
+both!(
+    a_report_arrives_with_its_attachment,
+    header_injection_is_refused_before_sending
+);
+
+async fn a_report_arrives_with_its_attachment(w: &dyn World) {
+    let subject = format!("Run {} finished", ulid::Ulid::new());
+    let csv = "record_id,field,before,after\n1,name,JOHN smith,John Smith\n";
+    let email = Email {
+        to: vec!["ops@example.com".into(), "vendor@example.org".into()],
+        subject: subject.clone(),
+        text: "3 records changed.".into(),
+        html: Some("<p>3 records changed.</p>".into()),
+        attachments: vec![Attachment {
+            filename: "steward-run-01JABC.csv".into(),
+            content_type: "text/csv".into(),
+            bytes: Bytes::from(csv),
+        }],
+        ..Default::default()
+    };
+    let id = w.services().mailer.send(&email).await.unwrap();
+    assert!(!id.is_empty());
+    let raw = w.sent_mail(&subject).await;
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    let to: Vec<_> = msg
+        .to()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.address())
+        .collect();
+    assert_eq!(to, vec!["ops@example.com", "vendor@example.org"]);
+    assert_eq!(
+        msg.body_text(0).as_deref().map(str::trim),
+        Some("3 records changed.")
+    );
+    let att = msg.attachments().next().expect("an attachment");
+    assert_eq!(att.attachment_name(), Some("steward-run-01JABC.csv"));
+    assert_eq!(att.contents(), csv.as_bytes());
+}
+
+async fn header_injection_is_refused_before_sending(w: &dyn World) {
+    let email = Email {
+        to: vec!["ops@example.com\r\nBcc: everyone@example.com".into()],
+        subject: "hello".into(),
+        text: "x".into(),
+        ..Default::default()
+    };
+    let r = w.services().mailer.send(&email).await;
+    assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+}
