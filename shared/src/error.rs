@@ -36,8 +36,11 @@ pub enum Error {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
-    #[error("method {0} not allowed")]
-    MethodNotAllowed(String),
+    #[error("{method} is not allowed here; allowed: {}", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<&'static str>,
+    },
     /// A dependency (AWS service, CRM) is unavailable or throttling; worth retrying later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -86,7 +89,7 @@ impl Error {
             Error::Invalid { .. } => 400,
             Error::Unauthorized => 401,
             Error::Forbidden(_) => 403,
-            Error::MethodNotAllowed(_) => 405,
+            Error::MethodNotAllowed { .. } => 405,
             Error::Unavailable(_) => 503,
             Error::Unexpected { .. } => 500,
         }
@@ -99,7 +102,7 @@ impl Error {
             Error::Invalid { .. } => "Invalid request",
             Error::Unauthorized => "Sign-in required",
             Error::Forbidden(_) => "Forbidden",
-            Error::MethodNotAllowed(_) => "Method not allowed",
+            Error::MethodNotAllowed { .. } => "Method not allowed",
             Error::Unavailable(_) => "Service unavailable",
             Error::Unexpected { .. } => "Internal error",
         }
@@ -142,8 +145,12 @@ impl Error {
         let mut builder = Response::builder()
             .status(problem.status)
             .header(http::header::CONTENT_TYPE, "application/problem+json");
-        if matches!(self, Error::Unavailable(_)) {
-            builder = builder.header(http::header::RETRY_AFTER, "5");
+        match &self {
+            Error::Unavailable(_) => builder = builder.header(http::header::RETRY_AFTER, "5"),
+            Error::MethodNotAllowed { allowed, .. } => {
+                builder = builder.header(http::header::ALLOW, allowed.join(", "))
+            }
+            _ => {}
         }
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| "{}".to_string());
         builder

@@ -150,10 +150,10 @@ impl<S: Sync> Router<S> {
         if allowed.is_empty() {
             Err(Error::NotFound(format!("{method} {path}")))
         } else {
-            Err(Error::MethodNotAllowed(format!(
-                "{method} (allowed: {})",
-                allowed.join(", ")
-            )))
+            Err(Error::MethodNotAllowed {
+                method: method.to_string(),
+                allowed,
+            })
         }
     }
 }

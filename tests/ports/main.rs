@@ -3,6 +3,7 @@
 
 mod blobs;
 mod items;
+mod local;
 mod mail;
 mod scheduler;
 mod secrets;
