@@ -48,6 +48,9 @@ mod tests {
         let (status, body) = w.call(&router(), event("bad-method.json")).await;
         assert_eq!(status, 405, "{body}");
         assert_eq!(body["status"], 405);
-        assert_eq!(body["detail"], "DELETE is not allowed here; allowed: GET", "{body}");
+        assert_eq!(
+            body["detail"], "DELETE is not allowed here; allowed: GET",
+            "{body}"
+        );
     }
 }
