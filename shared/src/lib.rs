@@ -6,6 +6,7 @@ pub mod app;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod crm;
 pub mod crypto;
 #[cfg(feature = "embedded")]
 pub mod embedded;

@@ -1,0 +1,363 @@
+//! The `Crm` port: everything Steward reads from or writes to a CRM, in one record model,
+//! with adapters for HubSpot, Salesforce and CSV files. Adapters chunk to each CRM's
+//! largest batch and go through one rate-limit and retry layer (`transport`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub mod csv;
+pub mod hubspot;
+pub mod limits;
+pub mod salesforce;
+pub mod transport;
+
+/// Property values are strings or null, as both CRMs send them.
+pub type Properties = BTreeMap<String, Option<String>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CrmKind {
+    HubSpot,
+    Salesforce,
+    Csv,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub properties: Properties,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Who a connection acts as. `org_id` is HubSpot's portal id or Salesforce's 18-char org id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub crm: CrmKind,
+    pub org_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmUser {
+    pub id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Number,
+    Bool,
+    Date,
+    DateTime,
+    Enumeration,
+    Email,
+    Phone,
+    Url,
+    Reference,
+    Id,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub field_type: FieldType,
+    /// False for ids, calculated and system fields: never written by a plan.
+    pub writable: bool,
+    /// Allowed values of an enumeration/picklist.
+    pub options: Vec<String>,
+    pub unique: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSchema {
+    pub object: String,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Eq,
+    Neq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    /// Any of `values`.
+    In,
+    NotIn,
+    HasProperty,
+    NotHasProperty,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clause {
+    pub property: String,
+    pub op: Op,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+impl Clause {
+    pub fn new(property: &str, op: Op, values: &[&str]) -> Self {
+        Self {
+            property: property.to_string(),
+            op,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+}
+
+/// An OR of AND-groups, which both CRMs can express (HubSpot filterGroups, SOQL WHERE).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Filter {
+    pub any_of: Vec<Vec<Clause>>,
+}
+
+impl Filter {
+    pub fn all(clauses: Vec<Clause>) -> Self {
+        Self {
+            any_of: vec![clauses],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRequest {
+    pub object: String,
+    /// Only these are fetched (plus id and timestamps); empty means the CRM's defaults.
+    pub properties: Vec<String>,
+    pub filter: Option<Filter>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanPage {
+    pub records: Vec<Record>,
+    /// Opaque; resumes the scan exactly after this page (it can be checkpointed).
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordError {
+    pub code: String,
+    pub message: String,
+}
+
+/// One input's result, in input order. `id` is the record's id (a new one for creates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub id: Option<String>,
+    pub error: Option<RecordError>,
+}
+
+impl Outcome {
+    pub fn ok(id: impl Into<String>) -> Self {
+        Self {
+            id: Some(id.into()),
+            error: None,
+        }
+    }
+
+    pub fn failed(id: Option<String>, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            id,
+            error: Some(RecordError {
+                code: code.to_string(),
+                message: message.into(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    pub id: String,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeGroup {
+    pub primary_id: String,
+    pub duplicate_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeOutcome {
+    pub primary_id: String,
+    /// The record that remains: HubSpot gives merged contacts and companies a new id.
+    pub surviving_id: Option<String>,
+    pub merged_ids: Vec<String>,
+    pub error: Option<RecordError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadConvert {
+    pub lead_id: String,
+    pub converted_status: String,
+    pub account_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub create_opportunity: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadConvertOutcome {
+    pub lead_id: String,
+    pub account_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub opportunity_id: Option<String>,
+    pub error: Option<RecordError>,
+}
+
+/// API calls as the connection sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiUsage {
+    /// Requests this connection sent (retries included).
+    pub calls: u64,
+    /// What the CRM last said was used today, and its daily limit.
+    pub used_today: Option<u64>,
+    pub daily_limit: Option<u64>,
+    pub burst_limit: u32,
+    pub burst_window: Duration,
+    pub retries: u64,
+    pub throttled: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrmError {
+    /// The connection must be re-authorized (refresh failed, user inactive, app revoked).
+    #[error("the CRM refused the connection's credentials: {0}")]
+    Auth(String),
+    #[error("the CRM user lacks a permission: {0}")]
+    Forbidden(String),
+    /// The daily API allowance, or the reserve kept for other tools, would be breached.
+    #[error("API quota: {0}")]
+    Quota(String),
+    /// Still throttled after every retry the policy allows.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The CRM rejected the request as invalid (bad property, bad filter).
+    #[error("rejected by the CRM: {0}")]
+    Rejected(String),
+    /// Down or unreachable after retries.
+    #[error("the CRM is unavailable: {0}")]
+    Unavailable(String),
+    /// A non-idempotent call failed in a way that leaves its effect unknown.
+    #[error("outcome unknown: {0}")]
+    Ambiguous(String),
+    /// The CRM answered something this connector does not understand.
+    #[error("unexpected answer from the CRM: {0}")]
+    Protocol(String),
+}
+
+pub type CrmResult<T> = Result<T, CrmError>;
+
+impl From<CrmError> for crate::Error {
+    fn from(e: CrmError) -> Self {
+        use crate::Error;
+        match e {
+            CrmError::Auth(m) => Error::Forbidden(format!("reconnect the CRM: {m}")),
+            CrmError::Forbidden(m) => Error::Forbidden(m),
+            CrmError::NotFound(m) => Error::NotFound(m),
+            CrmError::Rejected(m) | CrmError::Unsupported(m) => Error::invalid("crm", m),
+            CrmError::Quota(m) | CrmError::RateLimited(m) | CrmError::Unavailable(m) => {
+                Error::Unavailable(m)
+            }
+            CrmError::Ambiguous(m) | CrmError::Protocol(m) => Error::unexpected(m),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Crm: Send + Sync {
+    fn kind(&self) -> CrmKind;
+
+    /// Object names this CRM serves (`contacts`, `companies`, `deals`; `Contact`, ...).
+    fn objects(&self) -> &'static [&'static str];
+
+    async fn identity(&self) -> CrmResult<Identity>;
+
+    async fn list_users(&self) -> CrmResult<Vec<CrmUser>>;
+
+    async fn describe(&self, object: &str) -> CrmResult<ObjectSchema>;
+
+    /// One page of a scan; pass the returned cursor to continue.
+    async fn scan_page(&self, request: &ScanRequest, cursor: Option<&str>) -> CrmResult<ScanPage>;
+
+    /// Records by id, in the CRM's largest batches; missing ids are left out.
+    async fn batch_read(
+        &self,
+        object: &str,
+        ids: &[String],
+        properties: &[String],
+    ) -> CrmResult<Vec<Record>>;
+
+    async fn batch_create(&self, object: &str, records: &[Properties]) -> CrmResult<Vec<Outcome>>;
+
+    async fn batch_update(&self, object: &str, updates: &[Update]) -> CrmResult<Vec<Outcome>>;
+
+    /// Archive (HubSpot) or delete to the recycle bin (Salesforce).
+    async fn batch_archive(&self, object: &str, ids: &[String]) -> CrmResult<Vec<Outcome>>;
+
+    /// Merges each group into its primary, in as few calls as the CRM allows.
+    async fn merge(&self, object: &str, groups: &[MergeGroup]) -> CrmResult<Vec<MergeOutcome>>;
+
+    /// Salesforce only.
+    async fn convert_leads(&self, converts: &[LeadConvert]) -> CrmResult<Vec<LeadConvertOutcome>>;
+
+    fn api_usage(&self) -> ApiUsage;
+}
+
+/// An OAuth client registered with the CRM (Steward's connected app / public app).
+#[derive(Clone, Debug)]
+pub struct OAuthApp {
+    /// HubSpot `…/oauth/v1/token`; Salesforce `{login host}/services/oauth2/token`.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: secrecy::SecretString,
+}
+
+/// A connection's tokens. Salesforce sends no expiry (`expires_at` None): a 401 tells.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pub access_token: secrecy::SecretString,
+    pub refresh_token: Option<secrecy::SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Told about refreshed tokens, so they can be stored (through the `Secrets` port).
+#[async_trait]
+pub trait TokenSink: Send + Sync {
+    async fn tokens_refreshed(&self, tokens: &Tokens);
+}
+
+/// Every page of a scan, for callers that want it all (tests, small objects).
+pub async fn scan_all(crm: &dyn Crm, request: &ScanRequest) -> CrmResult<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = crm.scan_page(request, cursor.as_deref()).await?;
+        out.extend(page.records);
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}

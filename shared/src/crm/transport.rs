@@ -1,0 +1,399 @@
+//! The one rate-limit and retry layer both CRM adapters send through: a rolling-window
+//! limiter per account (so the CRM never has to say 429), honouring `Retry-After`, backoff
+//! with jitter on 5xx and connection errors, a daily quota with a reserve, and no blind
+//! retry of calls that are not idempotent.
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use super::limits::Limits;
+use super::{ApiUsage, CrmError, CrmResult};
+
+/// At most `max` starts in any `window` (a rolling window, as HubSpot counts), and nothing
+/// at all while paused by a `Retry-After`.
+#[derive(Debug)]
+pub struct Window {
+    max: u32,
+    window: Duration,
+    state: Mutex<WindowState>,
+}
+
+#[derive(Debug, Default)]
+struct WindowState {
+    starts: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+}
+
+impl Window {
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            state: Mutex::new(WindowState::default()),
+        }
+    }
+
+    /// Waits for a slot and takes it.
+    pub async fn acquire(&self) {
+        if self.max == 0 {
+            return;
+        }
+        loop {
+            let wait = {
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                while s.starts.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                    s.starts.pop_front();
+                }
+                match s.paused_until {
+                    Some(until) if until > now => until - now,
+                    _ if (s.starts.len() as u32) < self.max => {
+                        s.starts.push_back(now);
+                        return;
+                    }
+                    _ => match s.starts.front() {
+                        Some(first) => (*first + self.window).saturating_duration_since(now),
+                        None => Duration::from_millis(1),
+                    },
+                }
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+
+    /// Everyone using this window waits `for_` (the CRM said so).
+    pub fn pause(&self, for_: Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let until = Instant::now() + for_;
+        if s.paused_until.is_none_or(|u| u < until) {
+            s.paused_until = Some(until);
+        }
+    }
+}
+
+/// Which of the CRM's limits a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Standard,
+    /// HubSpot search: its own per-second limit, exempt from the burst window.
+    Search,
+}
+
+/// One account's limits and usage, shared by every connection of that account.
+#[derive(Debug)]
+pub struct AccountLimiter {
+    limits: Limits,
+    standard: Window,
+    search: Option<Window>,
+    /// (used, limit) as the CRM last reported it.
+    reported: Mutex<Option<(u64, u64)>>,
+    calls: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+}
+
+impl AccountLimiter {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            standard: Window::new(limits.burst, limits.window + limits.margin),
+            search: limits
+                .search_per_sec
+                .map(|n| Window::new(n, Duration::from_secs(1) + limits.margin / 10)),
+            limits,
+            reported: Mutex::new(None),
+            calls: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn window(&self, lane: Lane) -> &Window {
+        match (lane, &self.search) {
+            (Lane::Search, Some(w)) => w,
+            _ => &self.standard,
+        }
+    }
+
+    /// What the CRM says about today's usage (HubSpot daily headers, `Sforce-Limit-Info`).
+    pub fn record_usage(&self, used: u64, limit: u64) {
+        *self.reported.lock().unwrap_or_else(|p| p.into_inner()) = Some((used, limit));
+    }
+
+    /// Refuses a call that would eat into the reserve or past Steward's own daily cap.
+    fn check_quota(&self) -> CrmResult<()> {
+        let reported = *self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let calls = self.calls.load(Ordering::Relaxed);
+        if let Some(cap) = self.limits.daily
+            && calls >= self.limits.reserve.allowance(cap)
+        {
+            return Err(CrmError::Quota(format!(
+                "Steward's daily allowance for this account ({cap} calls, less the reserve) is used up"
+            )));
+        }
+        if let Some((used, limit)) = reported
+            && used >= self.limits.reserve.allowance(limit)
+        {
+            return Err(CrmError::Quota(format!(
+                "the CRM reports {used} of {limit} daily API calls used; the rest is reserved"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn usage(&self) -> ApiUsage {
+        let reported = *self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        ApiUsage {
+            calls: self.calls.load(Ordering::Relaxed),
+            used_today: reported.map(|r| r.0),
+            daily_limit: reported.map(|r| r.1).or(self.limits.daily),
+            burst_limit: self.limits.burst,
+            burst_window: self.limits.window,
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub attempts: u32,
+    pub base: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 8,
+            base: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// "Full jitter": uniform in [base, min(max, base * 2^attempt)].
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_backoff);
+        let r = crate::crypto::random_bytes::<4>().map_or(0, u32::from_le_bytes);
+        let span = cap.saturating_sub(self.base);
+        self.base + span.mul_f64(f64::from(r) / f64::from(u32::MAX))
+    }
+}
+
+/// A CRM's answer, whole.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> CrmResult<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            CrmError::Protocol(format!(
+                "HTTP {} with a body that does not parse: {e}",
+                self.status
+            ))
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Retry-After` in seconds, as HubSpot (and proxies) send it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(3600.0)))
+    }
+}
+
+/// What an adapter makes of an answer.
+#[derive(Debug)]
+pub enum Verdict {
+    Done,
+    /// The CRM did not act (429): safe to send again, after `after` if it said so.
+    Throttled { after: Option<Duration> },
+    /// The CRM failed (5xx): it may or may not have acted.
+    Failed,
+    Stop(CrmError),
+}
+
+/// Sends requests for one connection through its account's limiter.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    pub http: reqwest::Client,
+    pub limiter: std::sync::Arc<AccountLimiter>,
+    pub retry: RetryPolicy,
+}
+
+impl Transport {
+    pub fn new(http: reqwest::Client, limiter: std::sync::Arc<AccountLimiter>) -> Self {
+        Self {
+            http,
+            limiter,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Sends `build()` until `classify` is satisfied or the policy gives up. A call that is
+    /// not `idempotent` is resent only when the CRM provably did not act on it (429, or
+    /// the connection was never made); otherwise its outcome is `Ambiguous` for the caller
+    /// to check.
+    pub async fn send(
+        &self,
+        lane: Lane,
+        idempotent: bool,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+        classify: &(dyn Fn(&Reply) -> Verdict + Send + Sync),
+    ) -> CrmResult<Reply> {
+        let l = &self.limiter;
+        let mut last = String::new();
+        for attempt in 0..self.retry.attempts {
+            if attempt > 0 {
+                l.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            l.check_quota()?;
+            l.window(lane).acquire().await;
+            l.calls.fetch_add(1, Ordering::Relaxed);
+            let sent = build().send().await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    // A refused connection never reached the CRM: always safe to resend.
+                    if !idempotent && !e.is_connect() {
+                        return Err(CrmError::Ambiguous(format!("the connection failed mid-call: {e}")));
+                    }
+                    last = format!("connection error: {e}");
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    if !idempotent {
+                        return Err(CrmError::Ambiguous(format!("the answer was cut off: {e}")));
+                    }
+                    last = format!("answer cut off: {e}");
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let reply = Reply {
+                status,
+                headers,
+                body,
+            };
+            match classify(&reply) {
+                Verdict::Done => return Ok(reply),
+                Verdict::Stop(e) => return Err(e),
+                Verdict::Throttled { after } => {
+                    l.throttled.fetch_add(1, Ordering::Relaxed);
+                    let wait = after.unwrap_or_else(|| self.retry.backoff(attempt));
+                    // Everyone on this account waits, not just this request.
+                    l.window(lane).pause(wait);
+                    last = format!("throttled (HTTP {status})");
+                }
+                Verdict::Failed => {
+                    if !idempotent {
+                        return Err(CrmError::Ambiguous(format!(
+                            "the CRM failed with HTTP {status} and may have acted"
+                        )));
+                    }
+                    last = format!("HTTP {status}");
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                }
+            }
+        }
+        if last.starts_with("throttled") {
+            Err(CrmError::RateLimited(format!(
+                "still throttled after {} attempts",
+                self.retry.attempts
+            )))
+        } else {
+            Err(CrmError::Unavailable(format!(
+                "gave up after {} attempts: {last}",
+                self.retry.attempts
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::limits::Reserve;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_never_admits_more_than_its_limit() {
+        let w = std::sync::Arc::new(Window::new(5, Duration::from_secs(10)));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..12 {
+            w.acquire().await;
+            times.push(start.elapsed());
+        }
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times.iter().filter(|u| **u <= *t && *t - **u < Duration::from_secs(10)).count();
+            assert!(in_window <= 5, "start {i} at {t:?} has {in_window} in its window");
+        }
+        assert!(times[5] >= Duration::from_secs(10));
+        assert!(times[11] >= Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_everyone() {
+        let w = Window::new(100, Duration::from_secs(10));
+        w.pause(Duration::from_secs(3));
+        let start = Instant::now();
+        w.acquire().await;
+        assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_within_bounds() {
+        let p = RetryPolicy::default();
+        for attempt in 0..10 {
+            let d = p.backoff(attempt);
+            assert!(d >= p.base && d <= p.max_backoff, "{attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn the_reserve_is_never_eaten_into() {
+        let l = AccountLimiter::new(Limits {
+            reserve: Reserve::Percent(10),
+            ..Limits::salesforce()
+        });
+        l.record_usage(899, 1000);
+        assert!(l.check_quota().is_ok());
+        l.record_usage(900, 1000);
+        assert!(matches!(l.check_quota(), Err(CrmError::Quota(_))));
+        let own = AccountLimiter::new(Limits {
+            daily: Some(2),
+            ..Limits::salesforce()
+        });
+        own.calls.store(2, Ordering::Relaxed);
+        assert!(matches!(own.check_quota(), Err(CrmError::Quota(_))));
+    }
+}
