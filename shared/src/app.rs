@@ -78,6 +78,33 @@ impl Services {
         }
     }
 
+    /// A Lambda function's wiring: DynamoDB always, then only the ports it asks for, each
+    /// through its own method so the binary links only the AWS SDKs it uses.
+    pub async fn aws_wiring(config: &Config) -> AwsWiring<'_> {
+        let sdk = crate::aws::sdk_config(&config.aws).await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let not_wired = Arc::new(NotWired);
+        let services = Services {
+            items: Arc::new(DynamoItemStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                &config.aws.table,
+                clock.clone(),
+            )),
+            blobs: not_wired.clone(),
+            mailer: not_wired.clone(),
+            scheduler: not_wired.clone(),
+            secrets: not_wired,
+            clock,
+            web_base_url: config.web_base_url.clone(),
+            runtime: "lambda",
+        };
+        AwsWiring {
+            sdk,
+            config,
+            services,
+        }
+    }
+
     pub fn adapters(&self) -> Adapters {
         Adapters {
             items: self.items.kind(),
@@ -96,6 +123,135 @@ impl Services {
             runtime: self.runtime,
             adapters: self.adapters(),
         }
+    }
+}
+
+pub struct AwsWiring<'a> {
+    sdk: aws_config::SdkConfig,
+    config: &'a Config,
+    services: Services,
+}
+
+impl AwsWiring<'_> {
+    pub fn blobs(mut self) -> Self {
+        let path_style = self.config.aws.endpoint.is_some();
+        self.services.blobs = Arc::new(S3BlobStore::new(
+            crate::aws::s3_client(&self.sdk, path_style),
+            &self.config.aws.bucket,
+        ));
+        self
+    }
+
+    pub fn mailer(mut self) -> Self {
+        self.services.mailer = Arc::new(SesMailer::new(
+            aws_sdk_ses::Client::new(&self.sdk),
+            &self.config.aws.mail_from,
+        ));
+        self
+    }
+
+    pub fn scheduler(mut self) -> Self {
+        let s = &self.config.aws;
+        self.services.scheduler = Arc::new(EventBridgeScheduler::new(
+            aws_sdk_scheduler::Client::new(&self.sdk),
+            &s.schedule_group,
+            &s.schedule_target_arn,
+            &s.scheduler_role_arn,
+        ));
+        self
+    }
+
+    pub fn secrets(mut self) -> Self {
+        self.services.secrets = Arc::new(SecretsManagerSecrets::new(
+            aws_sdk_secretsmanager::Client::new(&self.sdk),
+            &self.config.aws.secrets_prefix,
+        ));
+        self
+    }
+
+    pub fn done(self) -> Services {
+        self.services
+    }
+}
+
+/// Stands in for a port a function does not use: any call is a programming error.
+struct NotWired;
+
+fn not_wired<T>(port: &str) -> Result<T> {
+    Err(crate::Error::unexpected(format!(
+        "the {port} port is not wired into this function"
+    )))
+}
+
+#[async_trait::async_trait]
+impl BlobStore for NotWired {
+    fn kind(&self) -> &'static str {
+        "not-wired"
+    }
+    async fn put(&self, _: &str, _: bytes::Bytes, _: &str) -> Result<()> {
+        not_wired("blob")
+    }
+    async fn get(&self, _: &str) -> Result<Option<crate::ports::Blob>> {
+        not_wired("blob")
+    }
+    async fn delete(&self, _: &str) -> Result<()> {
+        not_wired("blob")
+    }
+    async fn presigned_get(
+        &self,
+        _: &str,
+        _: std::time::Duration,
+        _: Option<&str>,
+    ) -> Result<String> {
+        not_wired("blob")
+    }
+    async fn start_upload(&self, _: &str, _: &str) -> Result<Box<dyn crate::ports::Upload>> {
+        not_wired("blob")
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for NotWired {
+    fn kind(&self) -> &'static str {
+        "not-wired"
+    }
+    async fn send(&self, _: &crate::ports::Email) -> Result<String> {
+        not_wired("mail")
+    }
+}
+
+#[async_trait::async_trait]
+impl Scheduler for NotWired {
+    fn kind(&self) -> &'static str {
+        "not-wired"
+    }
+    async fn create(&self, _: &crate::ports::ScheduleSpec) -> Result<()> {
+        not_wired("scheduler")
+    }
+    async fn update(&self, _: &crate::ports::ScheduleSpec) -> Result<()> {
+        not_wired("scheduler")
+    }
+    async fn delete(&self, _: &str) -> Result<()> {
+        not_wired("scheduler")
+    }
+    async fn get(&self, _: &str) -> Result<Option<crate::ports::ScheduleSpec>> {
+        not_wired("scheduler")
+    }
+}
+
+#[async_trait::async_trait]
+impl Secrets for NotWired {
+    fn kind(&self) -> &'static str {
+        "not-wired"
+    }
+    async fn put(&self, _: &str, _: secrecy::SecretString) -> Result<()> {
+        not_wired("secrets")
+    }
+    async fn get(&self, _: &str) -> Result<Option<secrecy::SecretString>> {
+        not_wired("secrets")
+    }
+    async fn delete(&self, _: &str) -> Result<()> {
+        not_wired("secrets")
     }
 }
 

@@ -17,25 +17,34 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
+/// The SDK configuration every client is built from: behavior version, region, and the
+/// endpoint override when there is one.
+pub async fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()));
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// S3 client; `path_style` for emulators, which serve buckets by path, not virtual host.
+pub fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
 impl AwsClients {
     pub async fn new(settings: &AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(settings.region.clone()));
-        if let Some(endpoint) = &settings.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk = loader.load().await;
-        Self::from_sdk_config(&sdk, settings.endpoint.is_some())
+        Self::from_sdk_config(&sdk_config(settings).await, settings.endpoint.is_some())
     }
 
-    /// `path_style` for emulators, which serve buckets by path, not by virtual host.
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig, path_style: bool) -> Self {
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(path_style)
-            .build();
         AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: s3_client(sdk, path_style),
             ses: aws_sdk_ses::Client::new(sdk),
             scheduler: aws_sdk_scheduler::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),

@@ -7,3 +7,4 @@ mod local;
 mod mail;
 mod scheduler;
 mod secrets;
+mod wiring;

@@ -1,1 +1,608 @@
-//! placeholder replaced in this change
+//! A CSV file as a CRM: records come from an input file, and every change is written to an
+//! output file (the whole resulting table, replaced atomically), so any module can run
+//! offline on an export without touching a real CRM.
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::{
+    ApiUsage, Clause, Crm, CrmError, CrmKind, CrmResult, CrmUser, Field, FieldType, Filter,
+    Identity, LeadConvert, LeadConvertOutcome, MergeGroup, MergeOutcome, ObjectSchema, Op, Outcome,
+    Properties, Record, ScanPage, ScanRequest, Update,
+};
+
+/// Column names taken as the record id, in order of preference.
+const ID_COLUMNS: &[&str] = &["id", "Id", "ID", "hs_object_id", "record_id", "Record ID"];
+const PAGE: usize = 1000;
+
+struct Table {
+    columns: Vec<String>,
+    /// Records in file order; ids unique.
+    rows: Vec<Record>,
+    index: HashMap<String, usize>,
+    next_id: u64,
+}
+
+pub struct CsvCrm {
+    object: String,
+    id_column: String,
+    output: PathBuf,
+    table: Mutex<Table>,
+    calls: AtomicU64,
+}
+
+fn rejected(path: &Path, line: u64, what: impl std::fmt::Display) -> CrmError {
+    CrmError::Rejected(format!("{} line {line}: {what}", path.display()))
+}
+
+impl CsvCrm {
+    /// Reads `input`; changes go to `output` (which may be the same path). Records without
+    /// an id column are numbered by row (`1`, `2`, ...).
+    pub fn open(input: &Path, output: &Path, object: &str) -> CrmResult<Self> {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_path(input)
+            .map_err(|e| CrmError::Rejected(format!("{}: {e}", input.display())))?;
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| rejected(input, 1, e))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        if headers.iter().any(String::is_empty) {
+            return Err(rejected(input, 1, "a column has no name"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = headers.iter().find(|h| !seen.insert(h.as_str())) {
+            return Err(rejected(input, 1, format!("column `{dup}` appears twice")));
+        }
+        let id_col = ID_COLUMNS
+            .iter()
+            .find_map(|c| headers.iter().position(|h| h == c));
+        let id_column = id_col.map_or("id".to_string(), |i| headers[i].clone());
+        let mut table = Table {
+            columns: headers
+                .iter()
+                .filter(|h| Some(*h) != id_col.map(|i| &headers[i]))
+                .cloned()
+                .collect(),
+            rows: Vec::new(),
+            index: HashMap::new(),
+            next_id: 1,
+        };
+        for (n, row) in reader.records().enumerate() {
+            let line = n as u64 + 2;
+            let row = row.map_err(|e| rejected(input, line, e))?;
+            let id = match id_col {
+                Some(i) => row.get(i).unwrap_or_default().trim().to_string(),
+                None => (n + 1).to_string(),
+            };
+            if id.is_empty() {
+                return Err(rejected(
+                    input,
+                    line,
+                    format!("the `{id_column}` cell is empty"),
+                ));
+            }
+            if table.index.contains_key(&id) {
+                return Err(rejected(input, line, format!("id `{id}` appears twice")));
+            }
+            let properties = headers
+                .iter()
+                .zip(row.iter())
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != id_col)
+                .map(|(_, (h, v))| (h.clone(), Some(v.to_string()).filter(|v| !v.is_empty())))
+                .collect();
+            if let Ok(num) = id.parse::<u64>() {
+                table.next_id = table.next_id.max(num + 1);
+            }
+            table.index.insert(id.clone(), table.rows.len());
+            table.rows.push(Record {
+                id,
+                properties,
+                created_at: None,
+                updated_at: None,
+            });
+        }
+        Ok(Self {
+            object: object.to_string(),
+            id_column,
+            output: output.to_path_buf(),
+            table: Mutex::new(table),
+            calls: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_object(&self, object: &str) -> CrmResult<()> {
+        if object == self.object {
+            Ok(())
+        } else {
+            Err(CrmError::NotFound(format!(
+                "object `{object}` (this file holds `{}`)",
+                self.object
+            )))
+        }
+    }
+
+    /// Writes the whole table to the output file: temp file, then rename.
+    fn save(&self, t: &Table) -> CrmResult<()> {
+        let io = |e: std::io::Error| {
+            CrmError::Unavailable(format!("writing {}: {e}", self.output.display()))
+        };
+        let tmp = self.output.with_extension("csv.tmp");
+        {
+            let mut w =
+                ::csv::Writer::from_path(&tmp).map_err(|e| CrmError::Unavailable(e.to_string()))?;
+            let mut header = vec![self.id_column.clone()];
+            header.extend(t.columns.iter().cloned());
+            w.write_record(&header)
+                .map_err(|e| CrmError::Unavailable(e.to_string()))?;
+            for r in &t.rows {
+                let mut row = vec![r.id.clone()];
+                row.extend(
+                    t.columns
+                        .iter()
+                        .map(|c| r.properties.get(c).cloned().flatten().unwrap_or_default()),
+                );
+                w.write_record(&row)
+                    .map_err(|e| CrmError::Unavailable(e.to_string()))?;
+            }
+            w.flush().map_err(io)?;
+        }
+        std::fs::rename(&tmp, &self.output).map_err(io)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn compare(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.to_lowercase().cmp(&b.to_lowercase()),
+    }
+}
+
+fn clause_matches(r: &Record, c: &Clause) -> bool {
+    let value = if c.property == "id" || c.property == "hs_object_id" || c.property == "Id" {
+        Some(r.id.as_str())
+    } else {
+        r.properties.get(&c.property).and_then(|v| v.as_deref())
+    };
+    let first = c.values.first().map(String::as_str).unwrap_or_default();
+    match (c.op, value) {
+        (Op::HasProperty, v) => v.is_some(),
+        (Op::NotHasProperty, v) => v.is_none(),
+        (Op::Neq, None) => true,
+        (Op::NotIn, None) => true,
+        (_, None) => false,
+        (Op::Eq, Some(v)) => compare(v, first).is_eq(),
+        (Op::Neq, Some(v)) => !compare(v, first).is_eq(),
+        (Op::Lt, Some(v)) => compare(v, first).is_lt(),
+        (Op::Lte, Some(v)) => compare(v, first).is_le(),
+        (Op::Gt, Some(v)) => compare(v, first).is_gt(),
+        (Op::Gte, Some(v)) => compare(v, first).is_ge(),
+        (Op::In, Some(v)) => c.values.iter().any(|x| compare(v, x).is_eq()),
+        (Op::NotIn, Some(v)) => !c.values.iter().any(|x| compare(v, x).is_eq()),
+    }
+}
+
+fn filter_matches(r: &Record, f: &Filter) -> bool {
+    f.any_of.is_empty()
+        || f.any_of
+            .iter()
+            .any(|g| g.iter().all(|c| clause_matches(r, c)))
+}
+
+fn project(r: &Record, properties: &[String]) -> Record {
+    if properties.is_empty() {
+        return r.clone();
+    }
+    Record {
+        properties: properties
+            .iter()
+            .map(|p| (p.clone(), r.properties.get(p).cloned().flatten()))
+            .collect(),
+        ..r.clone()
+    }
+}
+
+#[async_trait]
+impl Crm for CsvCrm {
+    fn kind(&self) -> CrmKind {
+        CrmKind::Csv
+    }
+
+    fn objects(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn identity(&self) -> CrmResult<Identity> {
+        Ok(Identity {
+            crm: CrmKind::Csv,
+            org_id: format!("csv:{}", self.output.display()),
+            user_id: "local".into(),
+            email: "local@steward.local".into(),
+            name: None,
+            active: true,
+        })
+    }
+
+    async fn list_users(&self) -> CrmResult<Vec<CrmUser>> {
+        Ok(Vec::new())
+    }
+
+    async fn describe(&self, object: &str) -> CrmResult<ObjectSchema> {
+        self.check_object(object)?;
+        self.count();
+        let t = self.lock();
+        let mut fields = vec![Field {
+            name: self.id_column.clone(),
+            label: self.id_column.clone(),
+            field_type: FieldType::Id,
+            writable: false,
+            options: Vec::new(),
+            unique: true,
+        }];
+        fields.extend(t.columns.iter().map(|c| Field {
+            name: c.clone(),
+            label: c.clone(),
+            field_type: FieldType::Text,
+            writable: true,
+            options: Vec::new(),
+            unique: false,
+        }));
+        Ok(ObjectSchema {
+            object: object.to_string(),
+            fields,
+        })
+    }
+
+    async fn scan_page(&self, request: &ScanRequest, cursor: Option<&str>) -> CrmResult<ScanPage> {
+        self.check_object(&request.object)?;
+        self.count();
+        let start: usize = match cursor {
+            Some(c) => c
+                .parse()
+                .map_err(|_| CrmError::Rejected(format!("bad cursor `{c}`")))?,
+            None => 0,
+        };
+        let t = self.lock();
+        let mut records = Vec::new();
+        let mut i = start;
+        while i < t.rows.len() && records.len() < PAGE {
+            let r = &t.rows[i];
+            if request.filter.as_ref().is_none_or(|f| filter_matches(r, f)) {
+                records.push(project(r, &request.properties));
+            }
+            i += 1;
+        }
+        Ok(ScanPage {
+            records,
+            cursor: (i < t.rows.len()).then(|| i.to_string()),
+        })
+    }
+
+    async fn batch_read(
+        &self,
+        object: &str,
+        ids: &[String],
+        properties: &[String],
+    ) -> CrmResult<Vec<Record>> {
+        self.check_object(object)?;
+        self.count();
+        let t = self.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| t.index.get(id).map(|&i| project(&t.rows[i], properties)))
+            .collect())
+    }
+
+    async fn batch_create(&self, object: &str, records: &[Properties]) -> CrmResult<Vec<Outcome>> {
+        self.check_object(object)?;
+        self.count();
+        let mut t = self.lock();
+        let mut out = Vec::with_capacity(records.len());
+        for props in records {
+            for k in props.keys() {
+                if !t.columns.contains(k) {
+                    t.columns.push(k.clone());
+                }
+            }
+            let id = t.next_id.to_string();
+            t.next_id += 1;
+            let at = t.rows.len();
+            t.index.insert(id.clone(), at);
+            t.rows.push(Record {
+                id: id.clone(),
+                properties: props.clone(),
+                created_at: Some(chrono::Utc::now()),
+                updated_at: None,
+            });
+            out.push(Outcome::ok(id));
+        }
+        self.save(&t)?;
+        Ok(out)
+    }
+
+    async fn batch_update(&self, object: &str, updates: &[Update]) -> CrmResult<Vec<Outcome>> {
+        self.check_object(object)?;
+        self.count();
+        let mut t = self.lock();
+        let mut out = Vec::with_capacity(updates.len());
+        for u in updates {
+            let Some(&i) = t.index.get(&u.id) else {
+                out.push(Outcome::failed(
+                    Some(u.id.clone()),
+                    "NOT_FOUND",
+                    "no record with this id",
+                ));
+                continue;
+            };
+            if let Some(bad) = u.properties.keys().find(|k| **k == self.id_column) {
+                out.push(Outcome::failed(
+                    Some(u.id.clone()),
+                    "READ_ONLY",
+                    format!("`{bad}` cannot be changed"),
+                ));
+                continue;
+            }
+            for k in u.properties.keys() {
+                if !t.columns.contains(k) {
+                    t.columns.push(k.clone());
+                }
+            }
+            let row = &mut t.rows[i];
+            row.properties.extend(u.properties.clone());
+            row.updated_at = Some(chrono::Utc::now());
+            out.push(Outcome::ok(u.id.clone()));
+        }
+        self.save(&t)?;
+        Ok(out)
+    }
+
+    async fn batch_archive(&self, object: &str, ids: &[String]) -> CrmResult<Vec<Outcome>> {
+        self.check_object(object)?;
+        self.count();
+        let mut t = self.lock();
+        let doomed: std::collections::HashSet<&String> = ids.iter().collect();
+        let out = ids
+            .iter()
+            .map(|id| match t.index.contains_key(id) {
+                true => Outcome::ok(id.clone()),
+                false => Outcome::failed(Some(id.clone()), "NOT_FOUND", "no record with this id"),
+            })
+            .collect();
+        t.rows.retain(|r| !doomed.contains(&r.id));
+        t.index = t
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
+        self.save(&t)?;
+        Ok(out)
+    }
+
+    /// The primary keeps its values; its empty fields take the duplicates' values in order;
+    /// the duplicates are removed.
+    async fn merge(&self, object: &str, groups: &[MergeGroup]) -> CrmResult<Vec<MergeOutcome>> {
+        self.check_object(object)?;
+        self.count();
+        let mut t = self.lock();
+        let mut out = Vec::new();
+        for g in groups {
+            let missing: Vec<&String> = std::iter::once(&g.primary_id)
+                .chain(&g.duplicate_ids)
+                .filter(|id| !t.index.contains_key(*id))
+                .collect();
+            if !missing.is_empty() || g.duplicate_ids.contains(&g.primary_id) {
+                out.push(MergeOutcome {
+                    primary_id: g.primary_id.clone(),
+                    surviving_id: None,
+                    merged_ids: Vec::new(),
+                    error: Some(super::RecordError {
+                        code: "INVALID_GROUP".into(),
+                        message: format!("unknown or repeated ids: {missing:?}"),
+                    }),
+                });
+                continue;
+            }
+            let dups: Vec<Record> = g
+                .duplicate_ids
+                .iter()
+                .map(|id| t.rows[t.index[id]].clone())
+                .collect();
+            let pi = t.index[&g.primary_id];
+            for d in &dups {
+                for (k, v) in &d.properties {
+                    let slot = t.rows[pi].properties.entry(k.clone()).or_insert(None);
+                    if slot.is_none() {
+                        *slot = v.clone();
+                    }
+                }
+            }
+            let doomed: std::collections::HashSet<&String> = g.duplicate_ids.iter().collect();
+            t.rows.retain(|r| !doomed.contains(&r.id));
+            t.index = t
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.clone(), i))
+                .collect();
+            out.push(MergeOutcome {
+                primary_id: g.primary_id.clone(),
+                surviving_id: Some(g.primary_id.clone()),
+                merged_ids: g.duplicate_ids.clone(),
+                error: None,
+            });
+        }
+        self.save(&t)?;
+        Ok(out)
+    }
+
+    async fn convert_leads(&self, _converts: &[LeadConvert]) -> CrmResult<Vec<LeadConvertOutcome>> {
+        Err(CrmError::Unsupported(
+            "lead conversion needs Salesforce".into(),
+        ))
+    }
+
+    fn api_usage(&self) -> ApiUsage {
+        ApiUsage {
+            calls: self.calls.load(Ordering::Relaxed),
+            used_today: None,
+            daily_limit: None,
+            burst_limit: 0,
+            burst_window: Duration::ZERO,
+            retries: 0,
+            throttled: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::scan_all;
+
+    fn file(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("in.csv");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn scan(object: &str, filter: Option<Filter>) -> ScanRequest {
+        ScanRequest {
+            object: object.into(),
+            properties: Vec::new(),
+            filter,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_is_scanned_filtered_changed_and_written_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = file(
+            dir.path(),
+            "id,name,email,amount\n1,JOHN smith,j@x.co,10\n2,Ann,,250\n3,Bob,b@x.co,30\n",
+        );
+        let output = dir.path().join("out.csv");
+        let crm = CsvCrm::open(&input, &output, "contacts").unwrap();
+        let all = scan_all(&crm, &scan("contacts", None)).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1].properties["email"], None);
+        let big = scan_all(
+            &crm,
+            &scan(
+                "contacts",
+                Some(Filter::all(vec![Clause::new("amount", Op::Gt, &["25"])])),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            big.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["2", "3"]
+        );
+        let missing_email = scan_all(
+            &crm,
+            &scan(
+                "contacts",
+                Some(Filter::all(vec![Clause::new(
+                    "email",
+                    Op::NotHasProperty,
+                    &[],
+                )])),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(missing_email.len(), 1);
+
+        let out = crm
+            .batch_update(
+                "contacts",
+                &[
+                    Update {
+                        id: "1".into(),
+                        properties: [("name".to_string(), Some("John Smith".to_string()))].into(),
+                    },
+                    Update {
+                        id: "9".into(),
+                        properties: Properties::new(),
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(out[0].error.is_none());
+        assert_eq!(out[1].error.as_ref().unwrap().code, "NOT_FOUND");
+        let merged = crm
+            .merge(
+                "contacts",
+                &[MergeGroup {
+                    primary_id: "2".into(),
+                    duplicate_ids: vec!["3".into()],
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(merged[0].surviving_id.as_deref(), Some("2"));
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert_eq!(
+            written,
+            "id,name,email,amount\n1,John Smith,j@x.co,10\n2,Ann,b@x.co,250\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap().lines().count(),
+            4,
+            "input untouched"
+        );
+    }
+
+    #[test]
+    fn bad_files_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o.csv");
+        for (text, needle) in [
+            ("id,a\n1,x\n1,y\n", "line 3: id `1` appears twice"),
+            ("id,a\n1,x,extra\n", "line 2"),
+            ("id,a,a\n1,x,y\n", "column `a` appears twice"),
+            ("id,a\n,x\n", "line 2: the `id` cell is empty"),
+        ] {
+            let err = CsvCrm::open(&file(dir.path(), text), &out, "c")
+                .err()
+                .expect(text);
+            assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_without_ids_are_numbered_and_paged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("name\n");
+        for i in 0..2500 {
+            text.push_str(&format!("n{i}\n"));
+        }
+        let crm = CsvCrm::open(&file(dir.path(), &text), &dir.path().join("o.csv"), "c").unwrap();
+        let first = crm.scan_page(&scan("c", None), None).await.unwrap();
+        assert_eq!(first.records.len(), PAGE);
+        assert_eq!(first.records[0].id, "1");
+        let all = scan_all(&crm, &scan("c", None)).await.unwrap();
+        assert_eq!(all.len(), 2500);
+        assert!(matches!(
+            crm.scan_page(&scan("other", None), None).await,
+            Err(CrmError::NotFound(_))
+        ));
+    }
+}
