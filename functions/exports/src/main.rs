@@ -4,7 +4,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     steward::lambda::run_http(steward_exports::router(), |w| {
-        w.blobs().mailer().scheduler().secrets()
+        w.blobs().mailer().scheduler()
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! `steward`: Steward on one machine. `steward serve` runs every function's HTTP routes in
 //! one process, through the same handlers the Lambdas run, on the embedded adapters.
 
+mod sandbox;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Serve Steward on 127.0.0.1 with embedded storage under --data-dir (no AWS needed).
     Serve(server::ServeArgs),
+    /// Run the sandbox CRM (HubSpot and Salesforce wire formats) with seeded dirty data.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +37,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(server::serve(args)),
+        Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -46,6 +46,9 @@ pub struct ServeArgs {
         env = "STEWARD_MAIL_FROM"
     )]
     mail_from: String,
+    /// Also start the sandbox CRM (HubSpot and Salesforce with seeded dirty data) in-process.
+    #[arg(long)]
+    demo: bool,
 }
 
 /// Everything the server needs: the functions' routes and the embedded world.
@@ -179,6 +182,25 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         mail_from: args.mail_from,
     };
     let embedded = Embedded::open(&opts, Arc::new(SystemClock))?;
+    // Kept alive for as long as we serve.
+    let _sandbox = match args.demo {
+        true => Some(
+            crate::sandbox::start(&crate::sandbox::SandboxArgs {
+                port: 0,
+                seed: 42,
+                records: 1000,
+                duplicate_rate: 0.2,
+                ground_truth: None,
+                salesforce_app_blocked: false,
+                rate_429: 0.0,
+                rate_5xx: 0.0,
+                latency_ms: 0,
+                drop_rate: 0.0,
+            })
+            .await?,
+        ),
+        false => None,
+    };
     let app = Arc::new(App {
         functions: functions_router(),
         local: local_router(),

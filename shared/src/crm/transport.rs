@@ -47,7 +47,11 @@ impl Window {
             let wait = {
                 let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                while s.starts.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                while s
+                    .starts
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
                     s.starts.pop_front();
                 }
                 match s.paused_until {
@@ -230,7 +234,9 @@ impl Reply {
 pub enum Verdict {
     Done,
     /// The CRM did not act (429): safe to send again, after `after` if it said so.
-    Throttled { after: Option<Duration> },
+    Throttled {
+        after: Option<Duration>,
+    },
     /// The CRM failed (5xx): it may or may not have acted.
     Failed,
     Stop(CrmError),
@@ -277,9 +283,13 @@ impl Transport {
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
+                    // URLs can carry secrets (HubSpot's token-info path): never in messages.
+                    let e = e.without_url();
                     // A refused connection never reached the CRM: always safe to resend.
                     if !idempotent && !e.is_connect() {
-                        return Err(CrmError::Ambiguous(format!("the connection failed mid-call: {e}")));
+                        return Err(CrmError::Ambiguous(format!(
+                            "the connection failed mid-call: {e}"
+                        )));
                     }
                     last = format!("connection error: {e}");
                     tokio::time::sleep(self.retry.backoff(attempt)).await;
@@ -291,6 +301,7 @@ impl Transport {
             let body = match resp.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
+                    let e = e.without_url();
                     if !idempotent {
                         return Err(CrmError::Ambiguous(format!("the answer was cut off: {e}")));
                     }
@@ -354,8 +365,14 @@ mod tests {
             times.push(start.elapsed());
         }
         for (i, t) in times.iter().enumerate() {
-            let in_window = times.iter().filter(|u| **u <= *t && *t - **u < Duration::from_secs(10)).count();
-            assert!(in_window <= 5, "start {i} at {t:?} has {in_window} in its window");
+            let in_window = times
+                .iter()
+                .filter(|u| **u <= *t && *t - **u < Duration::from_secs(10))
+                .count();
+            assert!(
+                in_window <= 5,
+                "start {i} at {t:?} has {in_window} in its window"
+            );
         }
         assert!(times[5] >= Duration::from_secs(10));
         assert!(times[11] >= Duration::from_secs(20));

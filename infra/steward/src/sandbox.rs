@@ -1,0 +1,89 @@
+//! `steward sandbox`: the sandbox CRM as a process of its own, for trying Steward (and any
+//! HubSpot/Salesforce tool) against seeded dirty data, faults and real rate limits.
+
+use std::path::PathBuf;
+
+use steward_sandbox::{Faults, Sandbox, SandboxConfig};
+
+#[derive(clap::Args, Clone)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
+    /// Seed of the data generator: the same seed gives the same records.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Records per main object (contacts, companies / Contact, Account, Lead).
+    #[arg(long, default_value_t = 1000)]
+    pub records: usize,
+    /// Share of records that are dirty duplicates of another (0 to 1).
+    #[arg(long, default_value_t = 0.2)]
+    pub duplicate_rate: f64,
+    /// Write the ground-truth duplicate clusters here (JSON lines).
+    #[arg(long)]
+    pub ground_truth: Option<PathBuf>,
+    /// Salesforce's authorize page answers OAUTH_APP_BLOCKED (as when an admin blocks the app).
+    #[arg(long)]
+    pub salesforce_app_blocked: bool,
+    /// Share of API requests answered 429.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_429: f64,
+    /// Share of API requests answered 5xx.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_5xx: f64,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of API requests whose connection is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+}
+
+impl SandboxArgs {
+    pub fn config(&self) -> Result<SandboxConfig, String> {
+        for (name, v) in [
+            ("--duplicate-rate", self.duplicate_rate),
+            ("--rate-429", self.rate_429),
+            ("--rate-5xx", self.rate_5xx),
+            ("--drop-rate", self.drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} must be between 0 and 1, not {v}"));
+            }
+        }
+        Ok(SandboxConfig {
+            seed: self.seed,
+            records: self.records,
+            duplicate_rate: self.duplicate_rate,
+            faults: Faults {
+                rate_429: self.rate_429,
+                rate_5xx: self.rate_5xx,
+                latency_ms: self.latency_ms,
+                drop_rate: self.drop_rate,
+            },
+            salesforce_app_blocked: self.salesforce_app_blocked,
+            ground_truth: self.ground_truth.clone(),
+            ..SandboxConfig::default()
+        })
+    }
+}
+
+pub async fn start(args: &SandboxArgs) -> Result<Sandbox, Box<dyn std::error::Error>> {
+    let sandbox = Sandbox::start_on(args.config()?, args.port).await?;
+    println!(
+        "sandbox CRM on {} (HubSpot API {}, Salesforce {}; client id {}, secret {})",
+        sandbox.url,
+        sandbox.hubspot_base(),
+        sandbox.salesforce_base(),
+        steward_sandbox::CLIENT_ID,
+        steward_sandbox::CLIENT_SECRET,
+    );
+    Ok(sandbox)
+}
+
+pub async fn run(args: SandboxArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let sandbox = start(&args).await?;
+    tokio::signal::ctrl_c().await?;
+    drop(sandbox);
+    Ok(())
+}
