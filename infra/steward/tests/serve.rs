@@ -252,3 +252,64 @@ async fn sigkill_loses_no_acknowledged_write() {
         .unwrap();
     assert_eq!(item.data["payload"].as_str().unwrap().len(), 2000);
 }
+
+#[tokio::test]
+async fn steward_sandbox_serves_both_crms_and_writes_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("clusters.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args([
+            "sandbox",
+            "--port",
+            "0",
+            "--records",
+            "200",
+            "--seed",
+            "7",
+            "--ground-truth",
+        ])
+        .arg(&truth)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let http = reqwest::Client::new();
+    let hs = http
+        .get(format!("{url}/hubspot/crm/v3/objects/contacts?limit=5"))
+        .bearer_auth(steward_sandbox::hubspot::PRIVATE_APP_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hs.status(), 200);
+    let page: serde_json::Value = hs.json().await.unwrap();
+    assert_eq!(page["results"].as_array().unwrap().len(), 5);
+    let sf = http
+        .get(format!(
+            "{url}/salesforce/services/data/v66.0/query?q=SELECT+Id+FROM+Contact+LIMIT+3"
+        ))
+        .bearer_auth(steward_sandbox::salesforce::STATIC_SESSION_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sf.status(), 200);
+    assert!(
+        sf.headers()["sforce-limit-info"]
+            .to_str()
+            .unwrap()
+            .starts_with("api-usage=")
+    );
+    let clusters = std::fs::read_to_string(&truth).unwrap();
+    let first: serde_json::Value = serde_json::from_str(clusters.lines().next().unwrap()).unwrap();
+    assert!(first["hubspot"].as_array().unwrap().len() >= 2, "{first}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

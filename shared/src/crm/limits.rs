@@ -25,6 +25,8 @@ pub mod hubspot {
     pub const WINDOW: Duration = Duration::from_secs(10);
     /// Search requests per second per account. [obs]
     pub const SEARCH_PER_SEC: u32 = 5;
+    /// The search limit's window: the wait after a `SECONDLY` 429 without `Retry-After`. [sdk]
+    pub const SEARCH_WINDOW: Duration = Duration::from_secs(1);
     /// Access-token lifetime. [doc]
     pub const TOKEN_TTL: Duration = Duration::from_secs(1800);
     /// Refresh this long before the token expires.
@@ -32,6 +34,8 @@ pub mod hubspot {
 }
 
 pub mod salesforce {
+    use std::time::Duration;
+
     /// Records per sObject Collections call. [doc]
     pub const COLLECTION_MAX: usize = 200;
     /// Records merged into the master per SOAP merge request (3 with the master). [doc]
@@ -42,6 +46,11 @@ pub mod salesforce {
     pub const CONVERT_PER_CALL: usize = 100;
     /// Query batch size bounds (`Sforce-Query-Options: batchSize`). [doc]
     pub const QUERY_BATCH_MAX: usize = 2000;
+    /// A query locator (`nextRecordsUrl`) expires after this long unused. [doc]
+    pub const QUERY_LOCATOR_IDLE: Duration = Duration::from_secs(15 * 60);
+    /// Ids per sObject Collections retrieve (`GET /composite/sobjects/{Type}?ids=`): the
+    /// collection size, well inside the GET's URL length limit. [obs]
+    pub const RETRIEVE_MAX: usize = 200;
     pub const API_VERSION: &str = "v66.0";
 }
 

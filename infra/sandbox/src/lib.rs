@@ -1,0 +1,20 @@
+//! A sandbox CRM: one HTTP server that speaks HubSpot's and Salesforce's wire formats for
+//! everything Steward's connectors call, over seeded dirty data, with each CRM's rate
+//! limits, error shapes and injectable faults. No test of Steward ever reaches a real CRM.
+//!
+//! Routes: HubSpot under `/hubspot` (its API base; `/hubspot/oauth/authorize` stands in
+//! for app.hubspot.com), Salesforce under `/salesforce` (login host and instance host in
+//! one), and `/_sandbox/*` to steer it from tests (faults, token expiry, call counts).
+
+pub mod config;
+pub mod generator;
+pub mod hubspot;
+pub mod salesforce;
+mod server;
+
+pub use config::{Faults, HubSpotLimits, SalesforceLimits, SandboxConfig};
+pub use server::{AppState, Sandbox, Stats, router};
+
+/// OAuth client both sandbox CRMs accept (Steward's config points at these locally).
+pub const CLIENT_ID: &str = "steward-sandbox-client";
+pub const CLIENT_SECRET: &str = "steward-sandbox-secret";

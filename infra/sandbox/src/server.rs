@@ -1,0 +1,314 @@
+//! The sandbox's HTTP server: an accept loop (so a fault can drop a connection without an
+//! answer), the fault layer in front of both CRMs, call counting, and `/_sandbox/*`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::routing::{get, post, put};
+use axum::{Json, response::IntoResponse};
+use hyper_util::rt::TokioIo;
+use rand::Rng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::config::{Faults, SandboxConfig};
+use crate::generator::{self, Dataset};
+use crate::{hubspot, salesforce};
+
+/// Requests the sandbox answered, per CRM and per route, for tests that count API calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub hubspot: u64,
+    pub salesforce: u64,
+    /// `"{METHOD} {path}"` with ids as they were sent.
+    pub by_route: BTreeMap<String, u64>,
+    pub injected_429: u64,
+    pub injected_5xx: u64,
+    pub dropped: u64,
+}
+
+pub struct AppState {
+    pub config: RwLock<SandboxConfig>,
+    pub stats: Mutex<Stats>,
+    pub hubspot: Mutex<hubspot::World>,
+    pub salesforce: Mutex<salesforce::World>,
+    /// Base URL the server is reachable at (for redirects and `nextRecordsUrl`-style links).
+    pub base_url: String,
+    pub dataset_clusters: Vec<generator::Cluster>,
+}
+
+impl AppState {
+    pub fn new(config: SandboxConfig, base_url: String) -> Self {
+        let data: Dataset = generator::generate(config.seed, config.records, config.duplicate_rate);
+        let hubspot = hubspot::World::seed(&data, &config);
+        let salesforce = salesforce::World::seed(&data, &config);
+        Self {
+            config: RwLock::new(config),
+            stats: Mutex::new(Stats::default()),
+            hubspot: Mutex::new(hubspot),
+            salesforce: Mutex::new(salesforce),
+            base_url,
+            dataset_clusters: data.clusters,
+        }
+    }
+
+    pub fn config(&self) -> SandboxConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn hubspot(&self) -> std::sync::MutexGuard<'_, hubspot::World> {
+        self.hubspot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn salesforce(&self) -> std::sync::MutexGuard<'_, salesforce::World> {
+        self.salesforce.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ground truth as JSON lines: one cluster per line, with each CRM's record ids.
+    pub fn ground_truth(&self) -> String {
+        let hs = self.hubspot();
+        let sf = self.salesforce();
+        let mut out = String::new();
+        for c in &self.dataset_clusters {
+            let line = serde_json::json!({
+                "kind": c.kind,
+                "keys": c.keys,
+                "hubspot": c.keys.iter().filter_map(|k| hs.id_of_key(k)).collect::<Vec<_>>(),
+                "salesforce": c.keys.iter().filter_map(|k| sf.id_of_key(k)).collect::<Vec<_>>(),
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The whole sandbox as one router (both CRMs and the control routes).
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .nest("/hubspot", hubspot::routes())
+        .nest("/salesforce", salesforce::routes())
+        .route("/_sandbox/stats", get(get_stats))
+        .route("/_sandbox/stats/reset", post(reset_stats))
+        .route("/_sandbox/faults", put(set_faults))
+        .route("/_sandbox/expire-tokens", post(expire_tokens))
+        .route("/_sandbox/ground-truth", get(ground_truth))
+        .with_state(state)
+}
+
+async fn get_stats(State(s): State<Arc<AppState>>) -> Json<Stats> {
+    Json(s.stats().clone())
+}
+
+async fn reset_stats(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    *s.stats() = Stats::default();
+    axum::http::StatusCode::NO_CONTENT
+}
+
+async fn set_faults(State(s): State<Arc<AppState>>, Json(f): Json<Faults>) -> impl IntoResponse {
+    s.config.write().unwrap_or_else(|p| p.into_inner()).faults = f;
+    axum::http::StatusCode::NO_CONTENT
+}
+
+async fn expire_tokens(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    s.hubspot().expire_tokens();
+    s.salesforce().expire_tokens();
+    axum::http::StatusCode::NO_CONTENT
+}
+
+async fn ground_truth(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        s.ground_truth(),
+    )
+}
+
+enum Crm {
+    HubSpot,
+    Salesforce,
+}
+
+/// Which CRM API a path belongs to; OAuth browser pages and control routes get no faults.
+fn api_of(path: &str) -> Option<Crm> {
+    // Browser login pages (`…/authorize`, `/hubspot/oauth/{portalId}/authorize`) never fail.
+    if path.ends_with("/authorize") {
+        None
+    } else if path.starts_with("/hubspot/") {
+        Some(Crm::HubSpot)
+    } else if path.starts_with("/salesforce/services/") {
+        Some(Crm::Salesforce)
+    } else {
+        None
+    }
+}
+
+enum Fault {
+    None,
+    Drop,
+    Status429,
+    Status5xx(u16),
+}
+
+fn pick_fault(f: &Faults) -> Fault {
+    let mut rng = rand::rng();
+    if f.drop_rate > 0.0 && rng.random_bool(f.drop_rate.clamp(0.0, 1.0)) {
+        return Fault::Drop;
+    }
+    if f.rate_5xx > 0.0 && rng.random_bool(f.rate_5xx.clamp(0.0, 1.0)) {
+        return Fault::Status5xx([500, 502, 503][rng.random_range(0..3)]);
+    }
+    if f.rate_429 > 0.0 && rng.random_bool(f.rate_429.clamp(0.0, 1.0)) {
+        return Fault::Status429;
+    }
+    Fault::None
+}
+
+/// Answers one request: counts it, injects faults, then routes. `Err` drops the connection.
+async fn answer(
+    state: Arc<AppState>,
+    app: Router,
+    req: axum::http::Request<hyper::body::Incoming>,
+) -> Result<axum::response::Response, std::io::Error> {
+    let path = req.uri().path().to_string();
+    let crm = api_of(&path);
+    if let Some(crm) = &crm {
+        let faults = state.config().faults;
+        {
+            let mut st = state.stats();
+            match crm {
+                Crm::HubSpot => st.hubspot += 1,
+                Crm::Salesforce => st.salesforce += 1,
+            }
+            *st.by_route
+                .entry(format!("{} {}", req.method(), path))
+                .or_default() += 1;
+        }
+        if faults.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+        }
+        match pick_fault(&faults) {
+            Fault::None => {}
+            Fault::Drop => {
+                state.stats().dropped += 1;
+                return Err(std::io::Error::other("fault injection: connection dropped"));
+            }
+            Fault::Status5xx(code) => {
+                state.stats().injected_5xx += 1;
+                return Ok(match crm {
+                    Crm::HubSpot => hubspot::server_error(code),
+                    Crm::Salesforce => salesforce::server_error(code),
+                });
+            }
+            Fault::Status429 => {
+                state.stats().injected_429 += 1;
+                return Ok(match crm {
+                    Crm::HubSpot => hubspot::ten_secondly_429(&state),
+                    Crm::Salesforce => salesforce::server_error(503),
+                });
+            }
+        }
+    }
+    let req = req.map(Body::new);
+    Ok(app
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e: std::convert::Infallible| match e {}))
+}
+
+/// A running sandbox on 127.0.0.1. Dropping it stops the server.
+pub struct Sandbox {
+    pub url: String,
+    pub state: Arc<AppState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Sandbox {
+    /// Starts on a free port.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Self::start_on(config, 0).await
+    }
+
+    pub async fn start_on(config: SandboxConfig, port: u16) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let ground_truth = config.ground_truth.clone();
+        let state = Arc::new(AppState::new(config, url.clone()));
+        if let Some(path) = ground_truth {
+            std::fs::write(path, state.ground_truth())?;
+        }
+        let app = router(state.clone());
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (state, app) = (st.clone(), app.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        answer(state.clone(), app.clone(), req)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(Sandbox { url, state, task })
+    }
+
+    /// HubSpot's API base (stands in for `https://api.hubapi.com`).
+    pub fn hubspot_base(&self) -> String {
+        format!("{}/hubspot", self.url)
+    }
+
+    /// Salesforce's login host (and instance host).
+    pub fn salesforce_base(&self) -> String {
+        format!("{}/salesforce", self.url)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.state.stats().clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *self.state.stats() = Stats::default();
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.state
+            .config
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults = faults;
+    }
+
+    pub fn expire_tokens(&self) {
+        self.state.hubspot().expire_tokens();
+        self.state.salesforce().expire_tokens();
+    }
+
+    /// Runs until the task ends (for `steward sandbox`).
+    pub async fn wait(mut self) {
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        let _ = task.await;
+    }
+}

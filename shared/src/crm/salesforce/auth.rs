@@ -1,0 +1,218 @@
+//! Salesforce OAuth: the web-server flow's code exchange and the refresh grant. Sessions
+//! carry no expiry, so a refresh happens only when the CRM says INVALID_SESSION_ID.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::super::transport::{Lane, Reply, Verdict};
+use super::super::{CrmError, CrmResult, OAuthApp, Tokens};
+use super::Salesforce;
+
+/// The token endpoint's answer; `refresh_token` is absent from refresh answers unless the
+/// connected app rotates refresh tokens.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: Option<String>,
+    instance_url: Option<String>,
+    id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct TokenError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `application/x-www-form-urlencoded` (reqwest's `form` feature is off in this workspace).
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// What a refused token call means, from `error`/`error_description` only: the rest of
+/// the body is never echoed, since a token endpoint's body may hold secrets.
+fn refused(status: u16, body: &[u8]) -> CrmError {
+    let e: TokenError = serde_json::from_slice(body).unwrap_or_default();
+    let what = match (e.error, e.error_description) {
+        (Some(c), Some(d)) => format!("{c}: {d}"),
+        (Some(c), None) => c,
+        (None, Some(d)) => d,
+        (None, None) => format!("HTTP {status}"),
+    };
+    CrmError::Auth(format!("Salesforce's token endpoint refused: {what}"))
+}
+
+fn parse(status: u16, body: &[u8]) -> CrmResult<TokenAnswer> {
+    serde_json::from_slice(body).map_err(|e| {
+        CrmError::Protocol(format!(
+            "the token answer (HTTP {status}) is not a token response: {}",
+            e.classify_name()
+        ))
+    })
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    /// The error's category only: its message could quote the body, tokens included.
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "fields missing or of the wrong type",
+            serde_json::error::Category::Eof => "cut short",
+        }
+    }
+}
+
+/// Trades the login flow's authorization code for tokens. Returns the tokens, the org's
+/// `instance_url` and its identity URL (the answer's `id`). Sent once: a code is single-use.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    code: &str,
+    redirect_uri: &str,
+    code_verifier: Option<&str>,
+) -> CrmResult<(Tokens, String, String)> {
+    let mut pairs = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", app.client_id.as_str()),
+        ("client_secret", app.client_secret.expose_secret()),
+        ("redirect_uri", redirect_uri),
+    ];
+    if let Some(v) = code_verifier {
+        pairs.push(("code_verifier", v));
+    }
+    let resp = http
+        .post(&app.token_url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(form(&pairs))
+        .send()
+        .await
+        .map_err(|e| CrmError::Unavailable(format!("Salesforce's token endpoint: {e}")))?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(|e| {
+        CrmError::Unavailable(format!("Salesforce's token answer was cut off: {e}"))
+    })?;
+    match status {
+        200..=299 => {}
+        400..=499 => return Err(refused(status, &body)),
+        _ => {
+            return Err(CrmError::Unavailable(format!(
+                "Salesforce's token endpoint answered HTTP {status}"
+            )));
+        }
+    }
+    let t = parse(status, &body)?;
+    let instance_url = t
+        .instance_url
+        .ok_or_else(|| CrmError::Protocol("the token answer has no instance_url".into()))?;
+    let identity_url =
+        t.id.ok_or_else(|| CrmError::Protocol("the token answer has no id (identity URL)".into()))?;
+    let tokens = Tokens {
+        access_token: SecretString::from(t.access_token),
+        refresh_token: t.refresh_token.map(SecretString::from),
+        expires_at: None,
+    };
+    Ok((tokens, instance_url, identity_url))
+}
+
+impl Salesforce {
+    /// The refresh grant, through the transport (it retries a flaky token endpoint).
+    /// Keeps the refresh token when the answer omits it.
+    pub(super) async fn refresh_grant(&self, current: &Tokens) -> CrmResult<Tokens> {
+        let app = self.app.as_ref().ok_or_else(|| {
+            CrmError::Auth(
+                "the session expired and no OAuth app is configured to refresh it".into(),
+            )
+        })?;
+        let refresh = current.refresh_token.as_ref().ok_or_else(|| {
+            CrmError::Auth("the session expired and the connection has no refresh token".into())
+        })?;
+        let body = bytes::Bytes::from(form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.expose_secret()),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.expose_secret()),
+        ]));
+        let http = &self.transport.http;
+        let build = || {
+            http.post(&app.token_url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(body.clone())
+        };
+        let classify = |r: &Reply| match r.status {
+            200..=299 => Verdict::Done,
+            429 => Verdict::Throttled {
+                after: r.retry_after(),
+            },
+            400..=499 => Verdict::Stop(refused(r.status, &r.body)),
+            500..=599 => Verdict::Failed,
+            s => Verdict::Stop(CrmError::Protocol(format!(
+                "Salesforce's token endpoint answered HTTP {s}"
+            ))),
+        };
+        let reply = self
+            .transport
+            .send(Lane::Standard, true, &build, &classify)
+            .await?;
+        let t = parse(reply.status, &reply.body)?;
+        Ok(Tokens {
+            access_token: SecretString::from(t.access_token),
+            refresh_token: t
+                .refresh_token
+                .map(SecretString::from)
+                .or_else(|| current.refresh_token.clone()),
+            expires_at: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_encoded() {
+        assert_eq!(
+            form(&[("a", "x y&z=1"), ("redirect_uri", "http://h/cb?x=1")]),
+            "a=x%20y%26z%3D1&redirect_uri=http%3A%2F%2Fh%2Fcb%3Fx%3D1"
+        );
+    }
+
+    #[test]
+    fn refusals_never_echo_the_body() {
+        let e = refused(
+            400,
+            br#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+        );
+        assert_eq!(
+            e,
+            CrmError::Auth(
+                "Salesforce's token endpoint refused: invalid_grant: expired access/refresh token"
+                    .into()
+            )
+        );
+        let e = refused(400, b"secret-token-material");
+        assert!(!e.to_string().contains("secret"));
+        let e = parse(200, br#"{"access_token": 5, "x": "secret"}"#)
+            .err()
+            .unwrap();
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+}
