@@ -269,6 +269,24 @@ pub enum CrmError {
 
 pub type CrmResult<T> = Result<T, CrmError>;
 
+impl CrmError {
+    /// A short code for outcomes an error kept from being processed (`QUOTA`, `AUTH`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CrmError::Auth(_) => "AUTH",
+            CrmError::Forbidden(_) => "FORBIDDEN",
+            CrmError::Quota(_) => "QUOTA",
+            CrmError::RateLimited(_) => "RATE_LIMITED",
+            CrmError::Unsupported(_) => "UNSUPPORTED",
+            CrmError::NotFound(_) => "NOT_FOUND",
+            CrmError::Rejected(_) => "REJECTED",
+            CrmError::Unavailable(_) => "UNAVAILABLE",
+            CrmError::Ambiguous(_) => "AMBIGUOUS",
+            CrmError::Protocol(_) => "PROTOCOL",
+        }
+    }
+}
+
 impl From<CrmError> for crate::Error {
     fn from(e: CrmError) -> Self {
         use crate::Error;

@@ -8,22 +8,6 @@ use super::{Call, HubSpot, figures, object_path, wire};
 use crate::crm::transport::Reply;
 use crate::crm::{CrmError, CrmResult, Outcome, Properties, Record, RecordError, Update};
 
-/// A short code for an error that failed a whole chunk.
-fn code_of(e: &CrmError) -> &'static str {
-    match e {
-        CrmError::Auth(_) => "AUTH",
-        CrmError::Forbidden(_) => "FORBIDDEN",
-        CrmError::Quota(_) => "QUOTA",
-        CrmError::RateLimited(_) => "RATE_LIMITED",
-        CrmError::Unsupported(_) => "UNSUPPORTED",
-        CrmError::NotFound(_) => "NOT_FOUND",
-        CrmError::Rejected(_) => "REJECTED",
-        CrmError::Unavailable(_) => "UNAVAILABLE",
-        CrmError::Ambiguous(_) => "AMBIGUOUS",
-        CrmError::Protocol(_) => "PROTOCOL",
-    }
-}
-
 fn failed_all(ids: &[Option<String>], code: &str, message: &str) -> Vec<Outcome> {
     ids.iter()
         .map(|id| Outcome::failed(id.clone(), code, message))
@@ -64,10 +48,7 @@ fn settle(
             &format!("HubSpot's answer could not be read, the records may exist: {m}"),
         ))),
         e if first => Err(e),
-        e => Ok(Settled::Stop(
-            failed_all(ids, code_of(&e), &e.to_string()),
-            e,
-        )),
+        e => Ok(Settled::Stop(failed_all(ids, e.code(), &e.to_string()), e)),
     }
 }
 
@@ -95,7 +76,7 @@ impl Collector {
         if let Some(e) = &self.stopped {
             self.out.extend(failed_all(
                 ids,
-                code_of(e),
+                e.code(),
                 &format!("not sent: an earlier batch failed: {e}"),
             ));
             return Ok(false);

@@ -285,25 +285,9 @@ fn rest_failure(r: &Reply) -> CrmError {
     }
 }
 
-/// A short code for an error that kept some inputs from being processed.
-fn error_code(e: &CrmError) -> &'static str {
-    match e {
-        CrmError::Auth(_) => "AUTH",
-        CrmError::Forbidden(_) => "FORBIDDEN",
-        CrmError::Quota(_) => "QUOTA",
-        CrmError::RateLimited(_) => "RATE_LIMITED",
-        CrmError::Unsupported(_) => "UNSUPPORTED",
-        CrmError::NotFound(_) => "NOT_FOUND",
-        CrmError::Rejected(_) => "REJECTED",
-        CrmError::Unavailable(_) => "UNAVAILABLE",
-        CrmError::Ambiguous(_) => "AMBIGUOUS",
-        CrmError::Protocol(_) => "PROTOCOL",
-    }
-}
-
 fn record_error(e: &CrmError) -> RecordError {
     RecordError {
-        code: error_code(e).to_string(),
+        code: e.code().to_string(),
         message: e.to_string(),
     }
 }
