@@ -111,28 +111,6 @@ fn attr(tag: &str, name: &str) -> Option<String> {
     Some(html_unescape(&tag[start..start + len]))
 }
 
-/// base64url without padding (RFC 4648 §5), for the PKCE challenge.
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
 /// Runs HubSpot's authorization-code flow (with PKCE) the way a browser would: opens the
 /// authorize page, submits its first approve form, reads `code` from the redirect, and
 /// exchanges it through the connector. Returns the tokens and the approving user's id.
@@ -142,7 +120,7 @@ async fn code_flow(sb: &Sandbox) -> (Tokens, String) {
         .build()
         .expect("client");
     let verifier = "steward-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
-    let challenge = base64url(&unhex(&steward::crypto::sha256_hex(verifier.as_bytes())));
+    let challenge = steward::crypto::pkce_s256(verifier);
     let url = format!(
         "{}/oauth/authorize?client_id={}&redirect_uri={}&scope={}&state=st-1&code_challenge={}&code_challenge_method=S256",
         sb.hubspot_base(),

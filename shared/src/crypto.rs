@@ -25,6 +25,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(digest::digest(&digest::SHA256, data).as_ref())
 }
 
+/// The PKCE S256 code challenge of a verifier: base64url(SHA-256(verifier)), unpadded
+/// (RFC 7636). Steward's login sends it; the sandbox CRMs check it.
+pub fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref())
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
@@ -133,6 +139,14 @@ mod tests {
                 .is_err()
         );
         assert!(Sealer::new(&[1u8; 5]).is_err());
+    }
+
+    #[test]
+    fn pkce_matches_the_rfc_7636_example() {
+        assert_eq!(
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]

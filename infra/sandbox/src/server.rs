@@ -305,10 +305,4 @@ impl Sandbox {
         self.state.hubspot().expire_tokens();
         self.state.salesforce().expire_tokens();
     }
-
-    /// Runs until the task ends (for `steward sandbox`).
-    pub async fn wait(mut self) {
-        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
-        let _ = task.await;
-    }
 }

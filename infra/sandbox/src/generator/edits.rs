@@ -382,19 +382,7 @@ fn person_edit(env: &mut Env, rec: &mut Person, meta: &PersonMeta, lead: bool, e
             std::mem::swap(&mut rec.first_name, &mut rec.last_name);
             rec.first_name != rec.last_name
         }
-        Edit::PhoneFormat => {
-            let Some(p) = &meta.phone else { return false };
-            match rec.phone.as_deref() {
-                Some(cur) => match phone::reformat(rng, p, cur) {
-                    Some(v) => set(&mut rec.phone, v),
-                    None => false,
-                },
-                None => {
-                    let style = phone::original_style(rng, p);
-                    set(&mut rec.phone, phone::format(p, style))
-                }
-            }
-        }
+        Edit::PhoneFormat => rephone(rng, meta.phone.as_ref(), &mut rec.phone),
         Edit::CountryForm => reform(rng, &mut rec.country, country(pl.cc).forms),
         Edit::StateForm => restate(rng, &mut rec.state, pl),
         Edit::CityForm => recity(rng, &mut rec.city, pl),
@@ -622,19 +610,7 @@ fn company_edit(env: &mut Env, rec: &mut Company, meta: &CompanyMeta, edit: Edit
             };
             set(&mut rec.domain, v)
         }
-        Edit::PhoneFormat => {
-            let Some(p) = &meta.phone else { return false };
-            match rec.phone.as_deref() {
-                Some(cur) => match phone::reformat(rng, p, cur) {
-                    Some(v) => set(&mut rec.phone, v),
-                    None => false,
-                },
-                None => {
-                    let style = phone::original_style(rng, p);
-                    set(&mut rec.phone, phone::format(p, style))
-                }
-            }
-        }
+        Edit::PhoneFormat => rephone(rng, meta.phone.as_ref(), &mut rec.phone),
         Edit::CountryForm => reform(rng, &mut rec.country, country(pl.cc).forms),
         Edit::StateForm => restate(rng, &mut rec.state, pl),
         Edit::CityForm => recity(rng, &mut rec.city, pl),
@@ -660,6 +636,21 @@ fn company_edit(env: &mut Env, rec: &mut Company, meta: &CompanyMeta, edit: Edit
 }
 
 /// Another spelling from `forms` than the field has (or one, if it is blank).
+/// The same number in another format (or, where the field is empty, its first format).
+fn rephone(rng: &mut Rand, num: Option<&PhoneNum>, field: &mut Option<String>) -> bool {
+    let Some(p) = num else { return false };
+    match field.as_deref() {
+        Some(cur) => match phone::reformat(rng, p, cur) {
+            Some(v) => set(field, v),
+            None => false,
+        },
+        None => {
+            let style = phone::original_style(rng, p);
+            set(field, phone::format(p, style))
+        }
+    }
+}
+
 fn reform(rng: &mut Rand, field: &mut Option<String>, forms: &[&str]) -> bool {
     let cur = field.as_deref().unwrap_or("");
     let options: Vec<&&str> = forms.iter().filter(|f| **f != cur).collect();

@@ -355,17 +355,7 @@ fn token_error(status: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// base64url(SHA-256(verifier)), as S256 PKCE defines the challenge.
-fn s256(verifier: &str) -> String {
-    let hex = steward::crypto::sha256_hex(verifier.as_bytes());
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .filter_map(|i| {
-            hex.get(2 * i..2 * i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-        })
-        .collect();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
+use steward::crypto::pkce_s256 as s256;
 
 /// `POST /oauth/v1/token` and `/oauth/v3/token` (form-encoded body).
 pub(super) async fn token(State(s): State<Arc<AppState>>, body: Bytes) -> Response {

@@ -393,22 +393,7 @@ fn invalid_grant(description: &str) -> Response {
     token_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-fn hex_to_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .filter_map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-        })
-        .collect()
-}
-
-/// base64url(SHA-256(verifier)), the S256 challenge.
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(hex_to_bytes(&steward::crypto::sha256_hex(
-        verifier.as_bytes(),
-    )))
-}
+pub use steward::crypto::pkce_s256 as pkce_challenge;
 
 fn token_answer(
     s: &AppState,
