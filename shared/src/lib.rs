@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod lambda;
+pub mod modules;
 pub mod openapi;
 pub mod ports;
 pub mod schedule_expr;

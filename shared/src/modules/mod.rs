@@ -1,0 +1,79 @@
+//! Module engines: pure `records + config -> Plan` code (no I/O), shared by Lambda runs,
+//! `steward serve` and offline CSV runs (`steward run`).
+//!
+//! Every module has a typed config (`serde`, unknown fields refused) with a `check`
+//! that reports semantic errors (a regex that does not compile, an unknown function)
+//! as `FieldError`s whose pointers start at `/config`. `ModuleConfig::parse` turns a
+//! template's JSON into the typed config, or a 400 naming every wrong field.
+
+use serde::{Deserialize, Serialize};
+
+pub mod bulk;
+pub mod config;
+pub mod csv;
+pub mod filter;
+pub mod grid;
+pub mod plan;
+pub mod transform;
+pub mod validate;
+
+pub use config::ModuleConfig;
+pub use plan::{Action, Change, FieldChange, Plan};
+
+use crate::crm::Record;
+
+/// A module that decides record by record (bulk, transform, validate), so its plan can be
+/// streamed: a run or `steward run` feeds records one at a time and writes each change
+/// as it comes, whatever the number of records.
+pub trait RecordEngine: Send + Sync {
+    /// The CRM object the engine runs on (`contacts`, `Contact`, ...).
+    fn object(&self) -> &str;
+    /// Properties the engine reads (what a scan must fetch), in a stable order.
+    fn reads(&self) -> Vec<String>;
+    /// Fields that may appear in its changes: the audit CSV's field columns, stable order.
+    fn columns(&self) -> Vec<String>;
+    /// The change for one record, or None when the record needs none.
+    fn plan(&self, record: &Record) -> Option<Change>;
+}
+
+/// The five modules. Serialized in snake case (`merge`, `bulk`, ...), as templates and
+/// share links name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Module {
+    Merge,
+    Bulk,
+    Transform,
+    Grid,
+    Validate,
+}
+
+impl Module {
+    pub const ALL: [Module; 5] = [
+        Module::Merge,
+        Module::Bulk,
+        Module::Transform,
+        Module::Grid,
+        Module::Validate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Module::Merge => "merge",
+            Module::Bulk => "bulk",
+            Module::Transform => "transform",
+            Module::Grid => "grid",
+            Module::Validate => "validate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Module> {
+        Module::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+impl std::fmt::Display for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,61 @@
+//! A Plan: what a module would change, record by record, with before and after values.
+//! Preview renders it to the audit CSV and stops; apply sends it to the CRM and adds
+//! each record's outcome to the same CSV layout.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crm::Properties;
+
+/// One field's value before and after. `None` is empty/null in the CRM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Set `fields` on the record `id` (only fields whose value changes are listed).
+    Update,
+    /// Archive (HubSpot) or delete to the recycle bin (Salesforce); `fields` keep the
+    /// record's last values for the audit and a revert.
+    Archive,
+    /// Create a record with `fields` (`before` is None); `id` is None until applied.
+    Create,
+    /// Merge `duplicate_ids` into the master `id`; `fields` are set on the master.
+    Merge {
+        group_id: String,
+        duplicate_ids: Vec<String>,
+    },
+    /// Nothing to write: the record is reported (a failed validation rule). `note` says why.
+    Flag,
+}
+
+/// One record's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub id: Option<String>,
+    pub action: Action,
+    pub fields: Vec<FieldChange>,
+    /// Why (a rule and reason for Flag; a skipped group's reason; empty for most changes).
+    pub note: Option<String>,
+}
+
+impl Change {
+    /// The properties an update or create writes.
+    pub fn writes(&self) -> Properties {
+        self.fields
+            .iter()
+            .map(|f| (f.field.clone(), f.after.clone()))
+            .collect()
+    }
+}
+
+/// A whole plan, for modules that are not streamed (merge) and for tests.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Plan {
+    pub object: String,
+    pub changes: Vec<Change>,
+}
