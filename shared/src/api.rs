@@ -43,6 +43,10 @@ pub enum Answer {
     Json(&'static str),
     /// A file download.
     File(&'static str),
+    /// A 302 to another page (sign-in).
+    Redirect,
+    /// 204 No Content.
+    Empty,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +60,8 @@ pub struct RouteSpec {
     pub answer: Answer,
     /// Query parameters: (name, required, description).
     pub query: &'static [(&'static str, bool, &'static str)],
+    /// Who may call it; the router enforces it before the handler runs.
+    pub access: Access,
 }
 
 const fn route(
@@ -74,9 +80,16 @@ const fn route(
         summary,
         answer,
         query: &[],
+        access: Access::Public,
     }
 }
 
+/// An entry that needs a signed-in member with `access`.
+const fn guarded(access: Access, spec: RouteSpec) -> RouteSpec {
+    RouteSpec { access, ..spec }
+}
+
+pub use crate::identity::Access;
 use Answer::*;
 use Function::*;
 
@@ -128,6 +141,165 @@ pub const ROUTES: &[RouteSpec] = &[
         "exports_health",
         "Health of the exports function",
         Json("Health"),
+    ),
+    RouteSpec {
+        query: &[(
+            "purpose",
+            false,
+            "`login` (default) or `integration`: an owner or admin connects the integration user",
+        )],
+        ..route(
+            Auth,
+            "GET",
+            "/auth/{crm}/login",
+            "auth_login",
+            "Sign in with HubSpot or Salesforce: redirects to the CRM's consent page",
+            Redirect,
+        )
+    },
+    RouteSpec {
+        query: &[
+            ("code", false, "the CRM's authorization code"),
+            ("state", false, "the sign-in's state"),
+            ("error", false, "the CRM's error code, instead of a code"),
+            ("error_description", false, "the CRM's error text"),
+        ],
+        ..route(
+            Auth,
+            "GET",
+            "/auth/{crm}/callback",
+            "auth_callback",
+            "Where the CRM sends the browser back: signs in, or a page saying what to do",
+            Redirect,
+        )
+    },
+    guarded(
+        Access::Member,
+        route(
+            Auth,
+            "POST",
+            "/auth/logout",
+            "auth_logout",
+            "Ends this session",
+            Empty,
+        ),
+    ),
+    guarded(
+        Access::Member,
+        route(
+            Auth,
+            "GET",
+            "/me",
+            "me",
+            "The signed-in member, their account, role, permissions and CSRF token",
+            Json("Me"),
+        ),
+    ),
+    guarded(
+        Access::Member,
+        route(
+            Team,
+            "GET",
+            "/team/members",
+            "team_members",
+            "Members (invited, active, removed) and the integration user's state",
+            Json("Team"),
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "PATCH",
+            "/team/members/{id}",
+            "team_member_update",
+            "Change a member's role (`owner` transfers ownership) or module permissions",
+            Json("Member"),
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        RouteSpec {
+            query: &[(
+                "purge",
+                false,
+                "`true` also erases their name, email and CRM connection",
+            )],
+            ..route(
+                Team,
+                "DELETE",
+                "/team/members/{id}",
+                "team_member_remove",
+                "Remove a member; their sessions end at once",
+                Empty,
+            )
+        },
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "GET",
+            "/team/crm-users",
+            "team_crm_users",
+            "Active CRM users who are not members yet",
+            Json("CrmUsers"),
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "POST",
+            "/team/invitations",
+            "team_invite",
+            "Invite a CRM user: they get a \"Join the team\" email",
+            Json("Member"),
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "POST",
+            "/team/invitations/{id}/resend",
+            "team_invitation_resend",
+            "Send an invitation again (renews its expiry)",
+            Json("Member"),
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "DELETE",
+            "/team/invitations/{id}",
+            "team_invitation_cancel",
+            "Cancel an invitation",
+            Empty,
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "PUT",
+            "/team/integration",
+            "team_integration_set",
+            "Make a member's CRM connection the account's integration connection",
+            Json("Integration"),
+        ),
+    ),
+    guarded(
+        Access::Admin,
+        route(
+            Team,
+            "DELETE",
+            "/team/integration",
+            "team_integration_clear",
+            "Disconnect the integration user",
+            Empty,
+        ),
     ),
     RouteSpec {
         query: &[

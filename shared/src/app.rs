@@ -9,6 +9,7 @@ use crate::aws::AwsClients;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Result;
+use crate::identity::CrmApps;
 use crate::ports::blobs::s3::S3BlobStore;
 use crate::ports::items::dynamo::DynamoItemStore;
 use crate::ports::mail::ses::SesMailer;
@@ -24,6 +25,8 @@ pub struct Services {
     pub scheduler: Arc<dyn Scheduler>,
     pub secrets: Arc<dyn Secrets>,
     pub clock: Arc<dyn Clock>,
+    /// Steward's OAuth apps with the CRMs, and the CRM HTTP client.
+    pub crm: CrmApps,
     pub web_base_url: String,
     /// `lambda` or `steward serve`, for `/health`.
     pub runtime: &'static str,
@@ -73,6 +76,7 @@ impl Services {
             )),
             secrets: Arc::new(SecretsManagerSecrets::new(c.secrets, &s.secrets_prefix)),
             clock,
+            crm: config.crm.clone(),
             web_base_url: config.web_base_url.clone(),
             runtime: "lambda",
         }
@@ -95,6 +99,7 @@ impl Services {
             scheduler: not_wired.clone(),
             secrets: not_wired,
             clock,
+            crm: config.crm.clone(),
             web_base_url: config.web_base_url.clone(),
             runtime: "lambda",
         };

@@ -18,12 +18,15 @@ pub struct AwsSettings {
     pub secrets_prefix: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Where people open Steward; links in mail and share links start with it.
     pub web_base_url: String,
     pub aws: AwsSettings,
     pub log_json: bool,
+    /// OAuth apps with the CRMs (`identity::apps::VARIABLES`); a CRM without one cannot
+    /// be signed in with.
+    pub crm: crate::identity::CrmApps,
 }
 
 /// Every variable `Config::from_env` reads, with what it is for (README lists the same).
@@ -138,6 +141,15 @@ impl Config {
                 err.invalid.push((name, "must be an ARN (arn:...)".into()));
             }
         }
+        let crm = match crate::identity::CrmApps::from_lookup(&get) {
+            Ok(apps) => apps,
+            Err(problems) => {
+                for p in problems {
+                    err.invalid.push(("CRM apps", p));
+                }
+                Default::default()
+            }
+        };
         if !err.missing.is_empty() || !err.invalid.is_empty() {
             return Err(err);
         }
@@ -155,6 +167,7 @@ impl Config {
                 secrets_prefix,
             },
             log_json,
+            crm,
         })
     }
 }

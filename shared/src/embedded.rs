@@ -31,6 +31,8 @@ pub struct EmbeddedOptions {
     /// Base64 of 32 bytes; when absent a key is generated once into `keys.json`.
     pub secrets_key: Option<SecretBox<str>>,
     pub mail_from: String,
+    /// OAuth apps with the CRMs (the sandbox's under `--demo`).
+    pub crm: crate::identity::CrmApps,
 }
 
 /// The embedded adapters, typed, for what only the local server does with them
@@ -130,6 +132,7 @@ impl Embedded {
             scheduler: scheduler.clone(),
             secrets,
             clock,
+            crm: opts.crm.clone(),
             web_base_url: opts.base_url.trim_end_matches('/').to_string(),
             runtime: "steward serve",
         };

@@ -8,8 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 use tracing::Instrument;
 
-use crate::api::{self, Function, RouteSpec};
+use crate::api::{self, Access, Function, RouteSpec};
 use crate::error::{Error, Result};
+use crate::identity::{Need, Principal, authorize};
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>>> + Send + 'a>>;
 /// A handler: `|state, req| Box::pin(my_handler(state, req))`.
@@ -72,7 +73,32 @@ pub fn request_path(req: &Request) -> String {
     }
 }
 
-impl<S: Sync> Router<S> {
+/// Admits a request to a guarded route: the signed-in member, or the refusal (401/403).
+#[async_trait::async_trait]
+pub trait Gate: Sync {
+    async fn admit(&self, req: &Request, access: Access) -> Result<Principal>;
+}
+
+#[async_trait::async_trait]
+impl Gate for crate::app::Services {
+    async fn admit(&self, req: &Request, access: Access) -> Result<Principal> {
+        let who = crate::identity::session::authenticate(self, req).await?;
+        match access {
+            Access::Public | Access::Member | Access::Module(_) => {}
+            Access::Admin => authorize(&who, Need::Admin)?,
+        }
+        Ok(who)
+    }
+}
+
+/// The member the router admitted to this (guarded) route.
+pub fn principal(req: &Request) -> Result<&Principal> {
+    req.extensions()
+        .get::<Principal>()
+        .ok_or(Error::Unauthorized)
+}
+
+impl<S: Gate> Router<S> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -144,6 +170,10 @@ impl<S: Sync> Router<S> {
             }
             let mut req = req.with_path_parameters(params);
             req.extensions_mut().insert(**spec);
+            if spec.access != Access::Public {
+                let who = state.admit(&req, spec.access).await?;
+                req.extensions_mut().insert(who);
+            }
             let span = tracing::info_span!("request", operation = spec.operation_id, method, path);
             return handler(state, req).instrument(span).await;
         }
@@ -169,6 +199,57 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>> {
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Body::Text(serde_json::to_string(value)?))
         .map_err(|e| Error::internal("building a response", e))
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Result<Response<Body>> {
+    Response::builder()
+        .status(204)
+        .body(Body::Empty)
+        .map_err(|e| Error::internal("building a response", e))
+}
+
+/// A JSON pointer (`/actions/0/value`) for where serde stopped in a document.
+pub fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// The request's JSON body as `T`, or a 400 naming where it is wrong.
+pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T> {
+    let bytes: &[u8] = match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    if bytes.is_empty() {
+        return Err(Error::invalid("body", "a JSON body is required"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let pointer = json_pointer(e.path());
+        let inner = e.into_inner();
+        let pointer = if pointer.is_empty() {
+            "body".to_string()
+        } else {
+            pointer
+        };
+        // serde's message ends with " at line 1 column 17": the pointer says where.
+        let msg = inner.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        Error::invalid(pointer, msg)
+    })
 }
 
 /// One query parameter, as the client sent it.

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod embedded;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod ids;
 pub mod lambda;
 pub mod modules;

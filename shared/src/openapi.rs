@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::api::{Answer, ROUTES, RouteSpec};
+use crate::api::{Access, Answer, ROUTES, RouteSpec};
 
 /// The catalogue path in OpenAPI form (`{key+}` becomes `{key}`).
 pub fn openapi_path(path: &str) -> String {
@@ -24,28 +24,47 @@ fn operation(r: &RouteSpec) -> Value {
     params.extend(r.query.iter().map(|(n, req, d)| {
         json!({"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}})
     }));
-    let ok = match r.answer {
-        Answer::Json(schema) => json!({
-            "description": "OK",
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-        }),
-        Answer::File(ct) => json!({
-            "description": "The file",
-            "content": {ct: {"schema": {"type": "string", "contentEncoding": "binary"}}}
-        }),
+    let (code, ok) = match r.answer {
+        Answer::Json(schema) => (
+            "200",
+            json!({
+                "description": "OK",
+                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+            }),
+        ),
+        Answer::File(ct) => (
+            "200",
+            json!({
+                "description": "The file",
+                "content": {ct: {"schema": {"type": "string", "contentEncoding": "binary"}}}
+            }),
+        ),
+        Answer::Redirect => (
+            "302",
+            json!({
+                "description": "To the next page (the CRM's consent page, or back into Steward)",
+                "headers": {"Location": {"schema": {"type": "string"}}}
+            }),
+        ),
+        Answer::Empty => ("204", json!({"description": "Done"})),
+    };
+    let mut responses = Map::new();
+    responses.insert(code.into(), ok);
+    responses.insert("default".into(), json!({
+        "description": "An error, as RFC 9457 problem details",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    }));
+    let security = match r.access {
+        Access::Public => json!([]),
+        _ => json!([{"session": []}]),
     };
     json!({
         "operationId": r.operation_id,
         "summary": r.summary,
         "tags": [r.function.name()],
         "parameters": params,
-        "responses": {
-            "200": ok,
-            "default": {
-                "description": "An error, as RFC 9457 problem details",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            }
-        }
+        "security": security,
+        "responses": responses
     })
 }
 
@@ -68,7 +87,17 @@ pub fn document(version: &str) -> Value {
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
         },
         "paths": paths,
-        "components": {"schemas": components()}
+        "components": {
+            "schemas": components(),
+            "securitySchemes": {
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": crate::identity::session::SESSION_COOKIE,
+                    "description": "Set by signing in with the CRM. Requests that change state also send the X-CSRF-Token header from GET /me."
+                }
+            }
+        }
     })
 }
 
@@ -111,6 +140,11 @@ fn components() -> Value {
                 }
             }
         },
-        "OpenApi": {"type": "object", "description": "An OpenAPI 3.1 document"}
+        "OpenApi": {"type": "object", "description": "An OpenAPI 3.1 document"},
+        "Me": {"type": "object", "required": ["user", "account", "role", "permissions", "csrf_token"]},
+        "Team": {"type": "object", "required": ["members", "integration"]},
+        "Member": {"type": "object", "required": ["id", "email", "role", "status", "permissions"]},
+        "CrmUsers": {"type": "array", "items": {"type": "object", "required": ["id", "email"]}},
+        "Integration": {"type": "object", "required": ["set"]}
     })
 }

@@ -26,6 +26,11 @@ impl TestWorld {
     }
 
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::build(clock, crate::identity::CrmApps::default())
+    }
+
+    /// A world whose sign-in goes to these CRM apps (the sandbox CRM's, in tests).
+    pub fn build(clock: Arc<dyn Clock>, crm: crate::identity::CrmApps) -> Self {
         crate::telemetry::init_for_tests();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let opts = EmbeddedOptions {
@@ -33,6 +38,7 @@ impl TestWorld {
             base_url: "http://127.0.0.1:9".into(),
             secrets_key: None,
             mail_from: "steward@steward.test".into(),
+            crm,
         };
         let embedded = Embedded::open(&opts, clock).expect("the embedded world opens");
         Self { embedded, dir }

@@ -41,6 +41,11 @@ fn unique(prefix: &str) -> String {
 
 impl AwsWorld {
     pub async fn new() -> Self {
+        Self::with_crm(steward::identity::CrmApps::default()).await
+    }
+
+    /// A world whose sign-in goes to these CRM apps (the sandbox CRM's, in tests).
+    pub async fn with_crm(crm: steward::identity::CrmApps) -> Self {
         steward::telemetry::init_for_tests();
         let endpoint = aws_endpoint();
         assert!(
@@ -89,6 +94,7 @@ impl AwsWorld {
             web_base_url: "https://steward.test".into(),
             aws: settings.clone(),
             log_json: false,
+            crm,
         };
         let services = Services::aws_with(&config, clients.clone(), Arc::new(SystemClock));
         Self {

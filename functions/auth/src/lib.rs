@@ -1,14 +1,106 @@
 //! The auth function: sign-in with HubSpot or Salesforce, sessions, and the service's
 //! public meta routes (`/health`, `/openapi.json`, and the catch-all for unknown paths).
 
-use steward::Services;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
 use steward::app;
-use steward::http::Router;
+use steward::http::{Router, json, principal};
+use steward::identity::{Permissions, Role, login, session, store};
+use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
     Router::new()
         .route("health", |s, r| Box::pin(app::health(s, r)))
         .route("openapi", |s, r| Box::pin(app::openapi(s, r)))
+        .route("auth_login", |s, r| Box::pin(sign_in(s, r)))
+        .route("auth_callback", |s, r| Box::pin(callback(s, r)))
+        .route("auth_logout", |s, r| Box::pin(logout(s, r)))
+        .route("me", |s, r| Box::pin(me(s, r)))
+}
+
+async fn sign_in(s: &Services, req: Request) -> Result<Response<Body>> {
+    login::login(s, &req).await
+}
+
+async fn callback(s: &Services, req: Request) -> Result<Response<Body>> {
+    login::callback(s, &req).await
+}
+
+async fn logout(s: &Services, req: Request) -> Result<Response<Body>> {
+    let who = principal(&req)?;
+    session::end(s, &who.session_key).await?;
+    Response::builder()
+        .status(204)
+        .header(
+            http::header::SET_COOKIE,
+            session::set_cookie(&s.web_base_url, session::SESSION_COOKIE, "", "/", 0),
+        )
+        .body(Body::Empty)
+        .map_err(|e| Error::internal("building a response", e))
+}
+
+#[derive(Serialize)]
+struct MeUser {
+    id: String,
+    email: String,
+    name: Option<String>,
+    last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Serialize)]
+struct MeAccount {
+    id: String,
+    crm: steward::crm::CrmKind,
+    org_id: String,
+    integration_set: bool,
+}
+
+#[derive(Serialize)]
+struct Me {
+    user: MeUser,
+    account: MeAccount,
+    role: Role,
+    /// Effective: the owner has write everywhere.
+    permissions: Permissions,
+    /// Send it back as `X-CSRF-Token` on every request that changes state.
+    csrf_token: String,
+}
+
+async fn me(s: &Services, req: Request) -> Result<Response<Body>> {
+    let who = principal(&req)?;
+    let (_, sess) = session::current(s, &req)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let account = store::get_account(s.items.as_ref(), &who.account_id)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let member = store::get_member(s.items.as_ref(), &who.account_id, &who.user_id)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let permissions = match who.role {
+        Role::Owner => Permissions::all(steward::identity::Permission::Write),
+        _ => who.permissions,
+    };
+    json(
+        200,
+        &Me {
+            user: MeUser {
+                id: member.user_id.clone(),
+                email: member.email.clone(),
+                name: member.name.clone(),
+                last_login_at: member.last_login_at,
+            },
+            account: MeAccount {
+                id: account.id.clone(),
+                crm: account.crm,
+                org_id: account.org_id.clone(),
+                integration_set: account.integration.is_some(),
+            },
+            role: who.role,
+            permissions,
+            csrf_token: sess.csrf,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -1,12 +1,83 @@
 //! The team function: members, invitations, roles, per-module permissions and the
-//! integration user of an account.
+//! integration user of an account. Every route but health needs a session; the route
+//! catalogue says which need an owner or admin, and the router enforces it.
 
-use steward::Services;
+use lambda_http::{Body, Request, Response};
 use steward::app;
-use steward::http::Router;
+use steward::http::{Router, json, json_body, no_content, path_param, principal, query_param};
+use steward::identity::team;
+use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
-    Router::new().route("team_health", |s, r| Box::pin(app::health(s, r)))
+    Router::new()
+        .route("team_health", |s, r| Box::pin(app::health(s, r)))
+        .route("team_members", |s, r| Box::pin(members(s, r)))
+        .route("team_member_update", |s, r| Box::pin(update(s, r)))
+        .route("team_member_remove", |s, r| Box::pin(remove(s, r)))
+        .route("team_crm_users", |s, r| Box::pin(crm_users(s, r)))
+        .route("team_invite", |s, r| Box::pin(invite(s, r)))
+        .route("team_invitation_resend", |s, r| Box::pin(resend(s, r)))
+        .route("team_invitation_cancel", |s, r| Box::pin(cancel(s, r)))
+        .route("team_integration_set", |s, r| {
+            Box::pin(integration_set(s, r))
+        })
+        .route("team_integration_clear", |s, r| {
+            Box::pin(integration_clear(s, r))
+        })
+}
+
+async fn members(s: &Services, req: Request) -> Result<Response<Body>> {
+    json(200, &team::view(s, principal(&req)?).await?)
+}
+
+async fn update(s: &Services, req: Request) -> Result<Response<Body>> {
+    let patch = json_body(&req)?;
+    let id = path_param(&req, "id")?;
+    json(200, &team::update(s, principal(&req)?, &id, patch).await?)
+}
+
+async fn remove(s: &Services, req: Request) -> Result<Response<Body>> {
+    let purge = match query_param(&req, "purge").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(Error::invalid("purge", "must be `true` or `false`")),
+    };
+    let id = path_param(&req, "id")?;
+    team::remove(s, principal(&req)?, &id, purge).await?;
+    no_content()
+}
+
+async fn crm_users(s: &Services, req: Request) -> Result<Response<Body>> {
+    json(200, &team::crm_users(s, principal(&req)?).await?)
+}
+
+async fn invite(s: &Services, req: Request) -> Result<Response<Body>> {
+    let body = json_body(&req)?;
+    json(201, &team::invite(s, principal(&req)?, body).await?)
+}
+
+async fn resend(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    json(200, &team::resend(s, principal(&req)?, &id).await?)
+}
+
+async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    team::cancel(s, principal(&req)?, &id).await?;
+    no_content()
+}
+
+async fn integration_set(s: &Services, req: Request) -> Result<Response<Body>> {
+    let body = json_body(&req)?;
+    json(
+        200,
+        &team::set_integration(s, principal(&req)?, body).await?,
+    )
+}
+
+async fn integration_clear(s: &Services, req: Request) -> Result<Response<Body>> {
+    team::clear_integration(s, principal(&req)?).await?;
+    no_content()
 }
 
 #[cfg(test)]
@@ -27,12 +98,6 @@ mod tests {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["function"], "team");
     }
-}
-
-#[cfg(test)]
-mod routing {
-    use super::*;
-    use steward::testing::{TestWorld, event};
 
     #[tokio::test]
     async fn an_unknown_path_is_a_404_problem() {

@@ -305,4 +305,11 @@ impl Sandbox {
         self.state.hubspot().expire_tokens();
         self.state.salesforce().expire_tokens();
     }
+
+    /// Deactivates or reactivates a CRM user (by email) in both CRMs; false if neither has them.
+    pub fn set_user_active(&self, email: &str, active: bool) -> bool {
+        let h = self.state.hubspot().set_user_active(email, active);
+        let s = self.state.salesforce().set_user_active(email, active);
+        h || s
+    }
 }

@@ -22,6 +22,7 @@ use steward::clock::SystemClock;
 use steward::embedded::{Embedded, EmbeddedOptions};
 use steward::error::{Error, Result};
 use steward::http::{Router, path_param, query_param, request_path};
+use steward::identity::CrmApps;
 use steward::ports::blobs::content_disposition;
 use steward::ports::scheduler::local::{Fire, FireTarget};
 
@@ -68,6 +69,18 @@ pub fn functions_router() -> Router<Services> {
 
 pub fn local_router() -> Router<App> {
     Router::new().route("blob_download", |a, r| Box::pin(blob_download(a, r)))
+}
+
+/// `steward serve`'s own routes are public (signed links carry their own proof).
+#[async_trait::async_trait]
+impl steward::http::Gate for App {
+    async fn admit(
+        &self,
+        _req: &Request,
+        _access: steward::api::Access,
+    ) -> Result<steward::identity::Principal> {
+        Err(Error::Unauthorized)
+    }
 }
 
 impl App {
@@ -175,15 +188,8 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
-    let opts = EmbeddedOptions {
-        data_dir: args.data_dir.clone(),
-        base_url: base_url.clone(),
-        secrets_key: args.secrets_key.map(|k| SecretBox::new(k.into_boxed_str())),
-        mail_from: args.mail_from,
-    };
-    let embedded = Embedded::open(&opts, Arc::new(SystemClock))?;
     // Kept alive for as long as we serve.
-    let _sandbox = match args.demo {
+    let sandbox = match args.demo {
         true => Some(
             crate::sandbox::start(&crate::sandbox::SandboxArgs {
                 port: 0,
@@ -201,6 +207,24 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         ),
         false => None,
     };
+    // Sign-in goes to the sandbox CRM under --demo, else to the apps the environment names.
+    let crm = match &sandbox {
+        Some(sb) => CrmApps::sandbox(
+            &sb.url,
+            steward_sandbox::CLIENT_ID,
+            steward_sandbox::CLIENT_SECRET,
+        ),
+        None => CrmApps::from_lookup(|k| std::env::var(k).ok())
+            .map_err(|problems| problems.join("; "))?,
+    };
+    let opts = EmbeddedOptions {
+        data_dir: args.data_dir.clone(),
+        base_url: base_url.clone(),
+        secrets_key: args.secrets_key.map(|k| SecretBox::new(k.into_boxed_str())),
+        mail_from: args.mail_from,
+        crm,
+    };
+    let embedded = Embedded::open(&opts, Arc::new(SystemClock))?;
     let app = Arc::new(App {
         functions: functions_router(),
         local: local_router(),

@@ -214,6 +214,21 @@ impl World {
         self.auth.expire_all(Instant::now());
     }
 
+    /// Deactivates (or reactivates) the user with this email, as a super admin would in
+    /// HubSpot's settings; false when there is none.
+    pub fn set_user_active(&mut self, email: &str, active: bool) -> bool {
+        let mut found = false;
+        for u in self
+            .users
+            .iter_mut()
+            .filter(|u| u.email.eq_ignore_ascii_case(email))
+        {
+            u.active = active;
+            found = true;
+        }
+        found
+    }
+
     pub(crate) fn store(&self, ty: ObjectType) -> &Store {
         &self.stores[ty.index()]
     }

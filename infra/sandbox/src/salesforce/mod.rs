@@ -500,6 +500,25 @@ impl World {
         self.auth.expire_access();
     }
 
+    /// Sets `User.IsActive` of the user with this email; false when there is none.
+    pub fn set_user_active(&mut self, email: &str, active: bool) -> bool {
+        let def = schema::def(USER);
+        let (Some(ei), Some(ai)) = (def.index("Email"), def.index("IsActive")) else {
+            return false;
+        };
+        let Some(table) = self.tables.get_mut(USER) else {
+            return false;
+        };
+        let mut found = false;
+        for row in table.rows.values_mut() {
+            if matches!(row.get(ei), Some(Val::Str(e)) if e.eq_ignore_ascii_case(email)) {
+                row[ai] = Val::Bool(active);
+                found = true;
+            }
+        }
+        found
+    }
+
     /// A record with every field null except the defaults Salesforce sets.
     pub(crate) fn blank(&self, table: usize) -> Row {
         let def = schema::def(table);

@@ -36,6 +36,13 @@ struct WireUser {
     last_name: Option<String>,
 }
 
+/// An owner from `/crm/v3/owners`: archived owners belong to deactivated users.
+#[derive(Deserialize)]
+struct WireOwner {
+    #[serde(default, rename = "userIdIncludingInactive")]
+    user_id: Option<Value>,
+}
+
 #[derive(Deserialize, Default)]
 struct ModificationMetadata {
     #[serde(default, rename = "readOnlyValue")]
@@ -166,7 +173,7 @@ impl HubSpot {
             user_id,
             email,
             name,
-            active: me.is_some(),
+            active: me.is_some_and(|u| u.active),
         })
     }
 
@@ -190,8 +197,42 @@ impl HubSpot {
         })
     }
 
-    /// Every user of the portal (`/settings/v3/users/`, paged).
+    /// Ids of deactivated users: their owners are archived (`/crm/v3/owners/?archived=true`),
+    /// since HubSpot's users API has no active flag.
+    async fn deactivated_user_ids(&self) -> CrmResult<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut call = Call::get("/crm/v3/owners/".into())
+                .query("archived", "true")
+                .query("limit", "500");
+            if let Some(a) = &after {
+                call = call.query("after", a.clone());
+            }
+            let reply = self.expect_ok(&call, "list archived owners").await?;
+            let page: wire::Page<WireOwner> = reply.json()?;
+            let next = page.after().map(str::to_string);
+            for o in page.results {
+                if let Some(id) = o.user_id.as_ref() {
+                    out.insert(id_text(id, "an owner's user id")?);
+                }
+            }
+            match next {
+                Some(n) if after.as_deref() != Some(n.as_str()) => after = Some(n),
+                Some(_) => {
+                    return Err(CrmError::Protocol(
+                        "HubSpot's owners list returned the same page cursor twice".into(),
+                    ));
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every user of the portal (`/settings/v3/users/`, paged), with `active` false for
+    /// deactivated users (whose owners are archived).
     pub(super) async fn users(&self) -> CrmResult<Vec<CrmUser>> {
+        let inactive = self.deactivated_user_ids().await?;
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -203,13 +244,13 @@ impl HubSpot {
             let page: wire::Page<WireUser> = reply.json()?;
             let next = page.after().map(str::to_string);
             for u in page.results {
+                let id = id_text(&u.id, "a user id")?;
                 out.push(CrmUser {
-                    id: id_text(&u.id, "a user id")?,
+                    active: !inactive.contains(&id),
+                    id,
                     email: u.email.unwrap_or_default(),
                     first_name: u.first_name.filter(|s| !s.is_empty()),
                     last_name: u.last_name.filter(|s| !s.is_empty()),
-                    // HubSpot lists only users who can log in: deactivated ones are removed.
-                    active: true,
                 });
             }
             match next {

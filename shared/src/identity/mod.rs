@@ -1,0 +1,307 @@
+//! Who may do what: accounts (one per CRM org), members with roles and per-module
+//! permissions, sessions, the CRM sign-in, connections (CRM tokens, kept only in the
+//! `Secrets` port) and the one authorization function every handler goes through.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::crm::CrmKind;
+use crate::error::{Error, Result};
+use crate::modules::Module;
+
+pub mod apps;
+pub mod connections;
+pub mod login;
+pub mod session;
+pub mod store;
+pub mod team;
+
+pub use apps::CrmApps;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Exactly one per account: the account item names them.
+    Owner,
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Invited,
+    Active,
+    Removed,
+}
+
+/// Access to one module. Ordered: `none < read < write`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    #[default]
+    None,
+    Read,
+    Write,
+}
+
+/// A member's permission per module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    #[serde(default)]
+    pub merge: Permission,
+    #[serde(default)]
+    pub bulk: Permission,
+    #[serde(default)]
+    pub transform: Permission,
+    #[serde(default)]
+    pub grid: Permission,
+    #[serde(default)]
+    pub validate: Permission,
+}
+
+impl Permissions {
+    pub fn all(p: Permission) -> Self {
+        Permissions {
+            merge: p,
+            bulk: p,
+            transform: p,
+            grid: p,
+            validate: p,
+        }
+    }
+
+    pub fn get(&self, m: Module) -> Permission {
+        match m {
+            Module::Merge => self.merge,
+            Module::Bulk => self.bulk,
+            Module::Transform => self.transform,
+            Module::Grid => self.grid,
+            Module::Validate => self.validate,
+        }
+    }
+}
+
+/// The account's integration (service) user: its connection runs schedules, whoever
+/// of the team comes or goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub crm_user_id: String,
+    pub email: String,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+    /// Whether the connection last worked (checked when set and whenever it is used).
+    pub healthy: bool,
+    pub checked_at: DateTime<Utc>,
+    pub problem: Option<String>,
+}
+
+/// One CRM org: `hubspot:<portalId>` or `salesforce:<orgId18>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub crm: CrmKind,
+    pub org_id: String,
+    pub owner_user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub integration: Option<Integration>,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl Account {
+    pub fn id_for(crm: CrmKind, org_id: &str) -> String {
+        format!("{}:{org_id}", crm_name(crm))
+    }
+}
+
+pub fn crm_name(crm: CrmKind) -> &'static str {
+    match crm {
+        CrmKind::HubSpot => "hubspot",
+        CrmKind::Salesforce => "salesforce",
+        CrmKind::Csv => "csv",
+    }
+}
+
+pub fn parse_crm(s: &str) -> Option<CrmKind> {
+    match s {
+        "hubspot" => Some(CrmKind::HubSpot),
+        "salesforce" => Some(CrmKind::Salesforce),
+        _ => None,
+    }
+}
+
+/// A pending invitation, kept on the invited member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub invited_by: String,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub sends: u32,
+}
+
+/// A person of an account, keyed by their CRM user id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// `admin` or `user`; the owner is whoever the account names (stored as `admin`, so a
+    /// former owner stays an admin).
+    pub role: Role,
+    pub status: Status,
+    pub permissions: Permissions,
+    pub invitation: Option<Invitation>,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub removed_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl Member {
+    /// The role as the account sees it (the owner is named by the account).
+    pub fn role_in(&self, account: &Account) -> Role {
+        if account.owner_user_id == self.user_id {
+            Role::Owner
+        } else {
+            self.role
+        }
+    }
+
+    /// What the member may do in a module: the owner may do everything.
+    pub fn permission_in(&self, account: &Account, m: Module) -> Permission {
+        match self.role_in(account) {
+            Role::Owner => Permission::Write,
+            _ => self.permissions.get(m),
+        }
+    }
+}
+
+/// A signed-in, active member, as a handler sees them.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: String,
+    pub crm: CrmKind,
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub permissions: Permissions,
+    /// `sha256` of the session id (the stored key), to end this session.
+    pub session_key: String,
+}
+
+impl Principal {
+    pub fn permission(&self, m: Module) -> Permission {
+        match self.role {
+            Role::Owner => Permission::Write,
+            _ => self.permissions.get(m),
+        }
+    }
+
+    /// Read or write on a module, or 403. (Things of another account are 404s, decided
+    /// by the tenant key, never here.)
+    pub fn require(&self, m: Module, need: Permission) -> Result<()> {
+        authorize(self, Need::Module(m, need))
+    }
+}
+
+/// What a route needs, declared in the route catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No session (health, sign-in, the OpenAPI document).
+    Public,
+    /// Any active member.
+    Member,
+    /// Read or write on a module the handler determines (a template's, a run's); the
+    /// router checks membership and the handler calls `Principal::require`.
+    Module(Permission),
+    /// Owners and admins.
+    Admin,
+}
+
+/// One authorization decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Member,
+    Admin,
+    Owner,
+    Module(Module, Permission),
+}
+
+/// The one authorization function: every route and handler decision goes through it.
+pub fn authorize(p: &Principal, need: Need) -> Result<()> {
+    let ok = match need {
+        Need::Member => true,
+        Need::Admin => matches!(p.role, Role::Owner | Role::Admin),
+        Need::Owner => p.role == Role::Owner,
+        Need::Module(m, want) => p.permission(m) >= want,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(Error::Forbidden(match need {
+        Need::Member => "members only".into(),
+        Need::Admin => "only the owner or an admin may do this".into(),
+        Need::Owner => "only the owner may do this".into(),
+        Need::Module(m, want) => format!(
+            "this needs {} access to the {m} module; ask an admin for it",
+            match want {
+                Permission::Write => "write",
+                _ => "read",
+            }
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(role: Role, perms: Permissions) -> Principal {
+        Principal {
+            account_id: "hubspot:1".into(),
+            crm: CrmKind::HubSpot,
+            user_id: "7".into(),
+            email: "a@b.c".into(),
+            role,
+            permissions: perms,
+            session_key: String::new(),
+        }
+    }
+
+    #[test]
+    fn roles_and_module_permissions_decide() {
+        let read_bulk = Permissions {
+            bulk: Permission::Read,
+            ..Permissions::default()
+        };
+        let u = who(Role::User, read_bulk);
+        assert!(authorize(&u, Need::Member).is_ok());
+        assert!(authorize(&u, Need::Admin).is_err());
+        assert!(authorize(&u, Need::Module(Module::Bulk, Permission::Read)).is_ok());
+        assert!(authorize(&u, Need::Module(Module::Bulk, Permission::Write)).is_err());
+        assert!(authorize(&u, Need::Module(Module::Merge, Permission::Read)).is_err());
+        let a = who(Role::Admin, Permissions::default());
+        assert!(authorize(&a, Need::Admin).is_ok());
+        assert!(authorize(&a, Need::Owner).is_err());
+        assert!(authorize(&a, Need::Module(Module::Grid, Permission::Read)).is_err());
+        let o = who(Role::Owner, Permissions::default());
+        assert!(authorize(&o, Need::Owner).is_ok());
+        assert!(authorize(&o, Need::Module(Module::Merge, Permission::Write)).is_ok());
+    }
+}

@@ -1,0 +1,101 @@
+//! Accounts and members in the single table (`ACCT#<a>` / `META` and `USER#<u>`), read
+//! and written with their versions so racing writers cannot both win.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Account, Member};
+use crate::error::{Error, Result};
+use crate::ports::items::{Condition, Item, ItemStore, Query};
+
+pub fn account_pk(account_id: &str) -> String {
+    format!("ACCT#{account_id}")
+}
+
+pub const ACCOUNT_SK: &str = "META";
+
+pub fn member_sk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// A value as an item's data.
+pub fn to_item<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item> {
+    let mut item = Item::new(pk, sk);
+    match serde_json::to_value(value)? {
+        serde_json::Value::Object(map) => item.data = map,
+        _ => return Err(Error::unexpected("an item's data must be a JSON object")),
+    }
+    Ok(item)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T> {
+    serde_json::from_value(serde_json::Value::Object(item.data.clone()))
+        .map_err(|e| Error::internal(format!("reading item {} {}", item.pk, item.sk), e))
+}
+
+pub async fn get_account(items: &dyn ItemStore, account_id: &str) -> Result<Option<Account>> {
+    let Some(item) = items.get(&account_pk(account_id), ACCOUNT_SK).await? else {
+        return Ok(None);
+    };
+    let mut a: Account = from_item(&item)?;
+    a.version = item.version;
+    Ok(Some(a))
+}
+
+/// Writes the account: `Absent` for a new one, else the version it was read at.
+pub async fn put_account(items: &dyn ItemStore, a: &Account, cond: Condition) -> Result<u64> {
+    let item = to_item(account_pk(&a.id), ACCOUNT_SK.into(), a)?;
+    items.put(item, cond).await
+}
+
+pub async fn get_member(
+    items: &dyn ItemStore,
+    account_id: &str,
+    user_id: &str,
+) -> Result<Option<Member>> {
+    let Some(item) = items
+        .get(&account_pk(account_id), &member_sk(user_id))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut m: Member = from_item(&item)?;
+    m.version = item.version;
+    Ok(Some(m))
+}
+
+/// Writes a member: `Absent` for a new one, else `Version(m.version)`.
+pub async fn put_member(
+    items: &dyn ItemStore,
+    account_id: &str,
+    m: &Member,
+    cond: Condition,
+) -> Result<u64> {
+    let item = to_item(account_pk(account_id), member_sk(&m.user_id), m)?;
+    items.put(item, cond).await
+}
+
+/// Every member of the account (removed ones included), in user-id order.
+pub async fn list_members(items: &dyn ItemStore, account_id: &str) -> Result<Vec<Member>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = items
+            .query(
+                &Query::partition(account_pk(account_id))
+                    .prefix("USER#")
+                    .limit(1000)
+                    .after(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            let mut m: Member = from_item(item)?;
+            m.version = item.version;
+            out.push(m);
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}

@@ -1,0 +1,884 @@
+//! Sign-in with the sandbox CRM (HubSpot and Salesforce), sessions, the team, and the
+//! authorization walk over every route.
+
+mod browser;
+mod walk;
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use browser::{Browser, app_router, approve, authorize_redirect, deny};
+use steward::Services;
+use steward::clock::{Clock, ManualClock, SystemClock};
+use steward::identity::CrmApps;
+use steward::identity::connections::{self, Slot};
+use steward::testing::TestWorld;
+use steward_sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig};
+
+pub const OWNER: &str = "morgan.reyes@acme-sandbox.com";
+pub const PRIYA: &str = "priya.shah@acme-sandbox.com";
+pub const DANIEL: &str = "daniel.okafor@acme-sandbox.com";
+pub const HANNAH: &str = "hannah.lindqvist@acme-sandbox.com";
+pub const MARCUS: &str = "marcus.chen@acme-sandbox.com";
+pub const SOFIA: &str = "sofia.rossi@acme-sandbox.com";
+/// Deactivated in the sandbox CRM from the start.
+pub const TOM: &str = "tom.becker@acme-sandbox.com";
+pub const AISHA: &str = "aisha.karim@acme-sandbox.com";
+
+pub async fn sandbox_with(config: SandboxConfig) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        records: 20,
+        ..config
+    })
+    .await
+    .expect("the sandbox starts")
+}
+
+pub async fn sandbox() -> Sandbox {
+    sandbox_with(SandboxConfig::default()).await
+}
+
+pub fn apps(sb: &Sandbox) -> CrmApps {
+    CrmApps::sandbox(&sb.url, CLIENT_ID, CLIENT_SECRET)
+}
+
+pub fn world(sb: &Sandbox) -> TestWorld {
+    TestWorld::build(Arc::new(SystemClock), apps(sb))
+}
+
+pub fn world_at(sb: &Sandbox, clock: Arc<dyn Clock>) -> TestWorld {
+    TestWorld::build(clock, apps(sb))
+}
+
+/// The CRM user id of `email` in the team's CRM-user list (as `GET /team/crm-users` says).
+pub async fn crm_user_id(admin: &Browser<'_>, email: &str) -> String {
+    let r = admin.get("/team/crm-users").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("{email} is not among the CRM users: {}", r.text))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Invites `email` with `body` extras; returns the member JSON.
+pub async fn invite(admin: &Browser<'_>, email: &str, extra: Value) -> Value {
+    let id = crm_user_id(admin, email).await;
+    let mut body = json!({"user_id": id});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let r = admin.send("POST", "/team/invitations", Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json()
+}
+
+/// Signs `email` in on a new browser after an invitation.
+pub async fn member<'a>(
+    s: &'a Services,
+    router: &'a steward::http::Router<Services>,
+    admin: &Browser<'_>,
+    crm: &str,
+    email: &str,
+    extra: Value,
+) -> Browser<'a> {
+    invite(admin, email, extra).await;
+    let b = Browser::new(s, router);
+    let r = b.sign_in(crm, email).await;
+    assert_eq!(r.status, 302, "{email}: {}", r.text);
+    b
+}
+
+fn assert_page(r: &browser::Resp, status: u16, needle: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert!(
+        r.headers[http::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.text.contains(needle), "{needle:?} not in {}", r.text);
+}
+
+// ---- round trips ----------------------------------------------------------------------
+
+async fn first_sign_in_creates_the_account_and_its_owner(crm: &str, org: &str) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::new(w.services(), &router);
+    let authorize = owner.start_login(crm, "").await;
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "{authorize}"
+    );
+    assert!(authorize.contains("state="), "{authorize}");
+    let binding = owner.cookie("steward_oauth").expect("a binding cookie");
+    assert!(!binding.is_empty());
+    let callback = approve(&authorize, OWNER).await;
+    let r = owner.follow(&callback).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert_eq!(r.location(), format!("{}/", w.services().web_base_url));
+    let session_cookie = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("steward_session="))
+        .expect("a session cookie");
+    assert!(
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
+    );
+    assert!(owner.cookie("steward_oauth").is_none(), "binding cleared");
+
+    let me = owner.me().await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    let me = me.json();
+    assert_eq!(me["role"], "owner");
+    assert_eq!(me["account"]["id"], format!("{crm}:{org}"));
+    assert_eq!(me["user"]["email"], OWNER);
+    for m in ["merge", "bulk", "transform", "grid", "validate"] {
+        assert_eq!(me["permissions"][m], "write", "{me}");
+    }
+    // The tokens are in the Secrets port, and only there.
+    let user_id = me["user"]["id"].as_str().unwrap();
+    let account = me["account"]["id"].as_str().unwrap();
+    let conn = connections::load(w.services().secrets.as_ref(), account, Slot::User(user_id))
+        .await
+        .unwrap()
+        .expect("the connection is stored");
+    assert!(!conn.access_token.is_empty());
+    let item = w
+        .services()
+        .items
+        .get(&format!("ACCT#{account}"), &format!("USER#{user_id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !serde_json::to_string(&item.data)
+            .unwrap()
+            .contains(&conn.access_token)
+    );
+
+    // Signing in again keeps the account and its owner.
+    let again = Browser::new(w.services(), &router);
+    assert_eq!(again.sign_in(crm, OWNER).await.status, 302);
+    assert_eq!(again.me().await.json()["role"], "owner");
+
+    // Logout ends the session.
+    let r = owner.send("POST", "/auth/logout", None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(owner.get("/me").await.status, 401);
+}
+
+#[tokio::test]
+async fn hubspot_round_trip_creates_the_account_and_its_owner() {
+    first_sign_in_creates_the_account_and_its_owner("hubspot", "24681357").await;
+}
+
+#[tokio::test]
+async fn salesforce_round_trip_creates_the_account_and_its_owner() {
+    first_sign_in_creates_the_account_and_its_owner("salesforce", "00D5g0000000001EAA").await;
+}
+
+async fn strangers_inactive_users_and_invitees(crm: &str) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::new(w.services(), &router);
+    assert_eq!(owner.sign_in(crm, OWNER).await.status, 302);
+
+    // Known org, not invited: a 403 page, no session.
+    let stranger = Browser::new(w.services(), &router);
+    let r = stranger.sign_in(crm, PRIYA).await;
+    assert_page(
+        &r,
+        403,
+        "Ask an admin of your Steward account to invite you",
+    );
+    assert!(stranger.cookie("steward_session").is_none());
+
+    // The CRM-user list offers active non-members only.
+    let users = owner.get("/team/crm-users").await.json();
+    let emails: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert!(emails.contains(&PRIYA), "{emails:?}");
+    assert!(!emails.contains(&OWNER), "members are not offered");
+    assert!(!emails.contains(&TOM), "inactive CRM users are not offered");
+
+    // Invited -> signs in -> active, with the invited permissions.
+    let invited = invite(
+        &owner,
+        PRIYA,
+        json!({"permissions": {"merge": "read", "bulk": "write"}}),
+    )
+    .await;
+    assert_eq!(invited["status"], "invited");
+    assert_eq!(invited["role"], "user");
+    let priya = Browser::new(w.services(), &router);
+    assert_eq!(priya.sign_in(crm, PRIYA).await.status, 302);
+    let me = priya.me().await.json();
+    assert_eq!(me["role"], "user");
+    assert_eq!(me["permissions"]["bulk"], "write");
+    assert_eq!(me["permissions"]["merge"], "read");
+    assert_eq!(me["permissions"]["grid"], "none");
+    let team = owner.get("/team/members").await.json();
+    let p = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == PRIYA)
+        .unwrap();
+    assert_eq!(p["status"], "active");
+    assert!(p["last_login_at"].is_string());
+
+    // Deactivated in the CRM between consent and callback: refused.
+    invite(&owner, DANIEL, json!({})).await;
+    let daniel = Browser::new(w.services(), &router);
+    let authorize = daniel.start_login(crm, "").await;
+    let callback = approve(&authorize, DANIEL).await;
+    assert!(sb.set_user_active(DANIEL, false));
+    let r = daniel.follow(&callback).await;
+    assert_page(&r, 403, "deactivated");
+    assert!(daniel.cookie("steward_session").is_none());
+
+    // An active member deactivated in the CRM cannot sign in again.
+    assert!(sb.set_user_active(PRIYA, false));
+    let again = Browser::new(w.services(), &router);
+    let authorize = again.start_login(crm, "").await;
+    // The sandbox's consent page refuses inactive users itself; the callback check is
+    // shown above. Reactivated, they sign in again.
+    let _ = authorize;
+    assert!(sb.set_user_active(PRIYA, true));
+    assert_eq!(again.sign_in(crm, PRIYA).await.status, 302);
+}
+
+#[tokio::test]
+async fn hubspot_strangers_inactive_users_and_invitees() {
+    strangers_inactive_users_and_invitees("hubspot").await;
+}
+
+#[tokio::test]
+async fn salesforce_strangers_inactive_users_and_invitees() {
+    strangers_inactive_users_and_invitees("salesforce").await;
+}
+
+// ---- state and code checks ----------------------------------------------------------
+
+async fn state_is_bound_single_use_and_checked(crm: &str) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+
+    // Missing state.
+    let b = Browser::new(w.services(), &router);
+    let r = b.get(&format!("/auth/{crm}/callback?code=abc")).await;
+    assert_page(&r, 400, "no state");
+
+    // State mismatch: the callback arrives in another browser (no binding cookie).
+    let a = Browser::new(w.services(), &router);
+    let authorize = a.start_login(crm, "").await;
+    let callback = approve(&authorize, OWNER).await;
+    let other = Browser::new(w.services(), &router);
+    let r = other.follow(&callback).await;
+    assert_page(&r, 400, "another browser");
+    // ...and the state is spent: the right browser cannot use it afterwards either.
+    let r = a.follow(&callback).await;
+    assert_page(&r, 400, "unknown, expired or was already used");
+
+    // An unknown state.
+    let r = a
+        .get(&format!("/auth/{crm}/callback?code=abc&state=made-up"))
+        .await;
+    assert_page(&r, 400, "unknown, expired or was already used");
+
+    // Replayed state: the same callback twice; the second is refused.
+    let authorize = a.start_login(crm, "").await;
+    let callback = approve(&authorize, OWNER).await;
+    assert_eq!(a.follow(&callback).await.status, 302);
+    let r = a.follow(&callback).await;
+    assert_page(&r, 400, "unknown, expired or was already used");
+
+    // Replayed code: a fresh state with the already-used code; the CRM refuses it.
+    let used_code = callback
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    let authorize = a.start_login(crm, "").await;
+    let fresh = approve(&authorize, OWNER).await;
+    let state = fresh
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap();
+    let r = a
+        .get(&format!(
+            "/auth/{crm}/callback?code={used_code}&state={state}"
+        ))
+        .await;
+    assert_page(&r, 400, "start the sign-in again");
+}
+
+#[tokio::test]
+async fn hubspot_state_is_bound_single_use_and_checked() {
+    state_is_bound_single_use_and_checked("hubspot").await;
+}
+
+#[tokio::test]
+async fn salesforce_state_is_bound_single_use_and_checked() {
+    state_is_bound_single_use_and_checked("salesforce").await;
+}
+
+#[tokio::test]
+async fn an_expired_state_is_refused() {
+    let sb = sandbox().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let w = world_at(&sb, clock.clone());
+    let router = app_router();
+    let b = Browser::new(w.services(), &router);
+    let authorize = b.start_login("hubspot", "").await;
+    let callback = approve(&authorize, OWNER).await;
+    clock.advance(chrono::Duration::seconds(601));
+    let r = b.follow(&callback).await;
+    assert_page(&r, 400, "expired");
+}
+
+#[tokio::test]
+async fn a_blocked_salesforce_app_gets_a_page_for_the_admin() {
+    let sb = sandbox_with(SandboxConfig {
+        salesforce_app_blocked: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let w = world(&sb);
+    let router = app_router();
+    let b = Browser::new(w.services(), &router);
+    let authorize = b.start_login("salesforce", "").await;
+    let back = authorize_redirect(&authorize).await;
+    assert!(back.contains("error=OAUTH_APP_BLOCKED"), "{back}");
+    let r = b.follow(&back).await;
+    assert_page(&r, 403, "Connected Apps OAuth Usage");
+    assert!(r.text.contains("Approve Uninstalled Connected Apps"));
+}
+
+#[tokio::test]
+async fn a_denied_consent_gets_a_page_not_a_500() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let b = Browser::new(w.services(), &router);
+    let authorize = b.start_login("salesforce", "").await;
+    let back = deny(&authorize).await;
+    assert!(back.contains("error=access_denied"), "{back}");
+    let r = b.follow(&back).await;
+    assert_page(&r, 403, "access was denied");
+}
+
+#[tokio::test]
+async fn an_unconfigured_crm_is_a_404_problem() {
+    let w = TestWorld::new();
+    let router = app_router();
+    let b = Browser::new(w.services(), &router);
+    let r = b.get("/auth/hubspot/login").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(r.text.contains("no OAuth app is configured"), "{}", r.text);
+    let r = b.get("/auth/pipedrive/login").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+}
+
+// ---- team ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn state_changing_requests_need_the_csrf_header() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::new(w.services(), &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let token = owner.csrf.lock().unwrap().take();
+    let r = owner.send("DELETE", "/team/integration", None).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.text.contains("x-csrf-token"), "{}", r.text);
+    *owner.csrf.lock().unwrap() = Some("wrong".into());
+    assert_eq!(owner.send("POST", "/auth/logout", None).await.status, 403);
+    *owner.csrf.lock().unwrap() = token;
+    assert_eq!(
+        owner.send("DELETE", "/team/integration", None).await.status,
+        204
+    );
+}
+
+#[tokio::test]
+async fn roles_permissions_removal_and_purge() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let admin = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        PRIYA,
+        json!({"role": "admin"}),
+    )
+    .await;
+    let user = member(s, &router, &owner, "hubspot", DANIEL, json!({})).await;
+    let daniel_id = user.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owner_id = owner.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Users manage nobody.
+    let r = user
+        .send(
+            "PATCH",
+            &format!("/team/members/{daniel_id}"),
+            Some(&json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Admins manage users and admins, but not the owner.
+    let r = admin
+        .send(
+            "PATCH",
+            &format!("/team/members/{daniel_id}"),
+            Some(&json!({"permissions": {"grid": "write"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["permissions"]["grid"], "write");
+    assert_eq!(r.json()["permissions"]["merge"], "none");
+    let r = admin
+        .send(
+            "PATCH",
+            &format!("/team/members/{owner_id}"),
+            Some(&json!({"role": "user"})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Only the owner transfers ownership.
+    let r = admin
+        .send(
+            "PATCH",
+            &format!("/team/members/{daniel_id}"),
+            Some(&json!({"role": "owner"})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Bad bodies name the field.
+    let r = admin
+        .send(
+            "PATCH",
+            &format!("/team/members/{daniel_id}"),
+            Some(&json!({"role": "boss"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["pointer"], "/role", "{}", r.text);
+    let r = admin
+        .send(
+            "PATCH",
+            &format!("/team/members/{daniel_id}"),
+            Some(&json!({"permissions": {"grid": "admin"}})),
+        )
+        .await;
+    assert_eq!(
+        r.json()["errors"][0]["pointer"],
+        "/permissions/grid",
+        "{}",
+        r.text
+    );
+    // The owner cannot be removed.
+    let r = admin
+        .send("DELETE", &format!("/team/members/{owner_id}"), None)
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+
+    // Removal ends the member's sessions at once; purge erases their data.
+    assert_eq!(user.get("/me").await.status, 200);
+    let r = admin
+        .send(
+            "DELETE",
+            &format!("/team/members/{daniel_id}?purge=true"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(user.get("/me").await.status, 401);
+    let account = owner.me().await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        connections::load(s.secrets.as_ref(), &account, Slot::User(&daniel_id))
+            .await
+            .unwrap()
+            .is_none(),
+        "the connection is purged"
+    );
+    let team = owner.get("/team/members").await.json();
+    let d = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == daniel_id.as_str())
+        .unwrap();
+    assert_eq!(d["status"], "removed");
+    assert_eq!(d["email"], "");
+    // A removed member signing in again is refused until invited again.
+    let again = Browser::new(s, &router);
+    assert_page(&again.sign_in("hubspot", DANIEL).await, 403, "invite you");
+
+    // Invitations: resend renews, cancel withdraws.
+    let inv = invite(&owner, HANNAH, json!({})).await;
+    let inv_id = inv["invitation"]["id"].as_str().unwrap().to_string();
+    let r = owner
+        .send("POST", &format!("/team/invitations/{inv_id}/resend"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = owner
+        .send("DELETE", &format!("/team/invitations/{inv_id}"), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_page(
+        &Browser::new(s, &router).sign_in("hubspot", HANNAH).await,
+        403,
+        "invite you",
+    );
+    let r = owner
+        .send("DELETE", &format!("/team/invitations/{inv_id}"), None)
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+}
+
+#[tokio::test]
+async fn an_expired_invitation_is_refused_until_resent() {
+    let sb = sandbox().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let w = world_at(&sb, clock.clone());
+    let router = app_router();
+    let owner = Browser::new(w.services(), &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let inv = invite(&owner, SOFIA, json!({})).await;
+    clock.advance(chrono::Duration::days(15));
+    let sofia = Browser::new(w.services(), &router);
+    assert_page(&sofia.sign_in("hubspot", SOFIA).await, 403, "expired");
+    let owner = Browser::new(w.services(), &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let id = inv["invitation"]["id"].as_str().unwrap();
+    let r = owner
+        .send("POST", &format!("/team/invitations/{id}/resend"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(sofia.sign_in("hubspot", SOFIA).await.status, 302);
+}
+
+#[tokio::test]
+async fn two_racing_ownership_transfers_leave_exactly_one_owner() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let a = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        PRIYA,
+        json!({"role": "admin"}),
+    )
+    .await;
+    let b = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        DANIEL,
+        json!({"role": "admin"}),
+    )
+    .await;
+    let a_id = a.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b_id = b.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The owner sends two transfers at once (two tabs): exactly one wins. The loser
+    // gets 409 when both read the account at the same version, or 403 when it is
+    // admitted after the winner has already made the sender an admin.
+    let (to_a, to_b) = (
+        format!("/team/members/{a_id}"),
+        format!("/team/members/{b_id}"),
+    );
+    let body = json!({"role": "owner"});
+    let (ra, rb) = tokio::join!(
+        owner.send("PATCH", &to_a, Some(&body)),
+        owner.send("PATCH", &to_b, Some(&body)),
+    );
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert!(
+        statuses == [200, 409] || statuses == [200, 403],
+        "exactly one wins: {statuses:?} {} {}",
+        ra.text,
+        rb.text
+    );
+    let team = a.get("/team/members").await.json();
+    let owners: Vec<&Value> = team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .collect();
+    assert_eq!(owners.len(), 1, "{team}");
+    // The former owner is an admin now.
+    assert_eq!(owner.me().await.json()["role"], "admin");
+    // Checked directly in the store too.
+    let me = a.me().await.json();
+    let account = me["account"]["id"].as_str().unwrap();
+    let acct = steward::identity::store::get_account(s.items.as_ref(), account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(acct.owner_user_id == a_id || acct.owner_user_id == b_id);
+}
+
+#[tokio::test]
+async fn the_integration_user_outlives_the_owner() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let user = member(s, &router, &owner, "hubspot", PRIYA, json!({})).await;
+    // Users cannot connect it.
+    let r = user.get("/auth/hubspot/login?purpose=integration").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let team = owner.get("/team/members").await.json();
+    assert_eq!(team["integration"]["set"], false);
+
+    // The owner connects a service account (Aisha) as the integration user.
+    let r = owner
+        .sign_in_with("hubspot", AISHA, "purpose=integration")
+        .await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert!(r.location().ends_with("/team?integration=connected"));
+    let team = owner.get("/team/members").await.json();
+    assert_eq!(team["integration"]["set"], true);
+    assert_eq!(team["integration"]["healthy"], true);
+    assert_eq!(team["integration"]["email"], AISHA);
+    // The owner is still signed in as themselves.
+    assert_eq!(owner.me().await.json()["user"]["email"], OWNER);
+
+    // The owner leaves the CRM: their connection dies, the integration one works on.
+    let account = owner.me().await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sb.set_user_active(OWNER, false));
+    let crm = connections::open(&s.crm, &s.secrets, &account, Slot::Integration)
+        .await
+        .unwrap();
+    let id = crm.identity().await.unwrap();
+    assert!(id.active);
+    assert_eq!(id.email, AISHA);
+    let owners_own = connections::open(
+        &s.crm,
+        &s.secrets,
+        &account,
+        Slot::User(owner.me().await.json()["user"]["id"].as_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert!(!owners_own.identity().await.unwrap().active);
+    assert!(sb.set_user_active(OWNER, true));
+
+    // PUT makes a member's connection the integration one; DELETE clears it.
+    let priya_id = user.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = owner
+        .send(
+            "PUT",
+            "/team/integration",
+            Some(&json!({"user_id": priya_id})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["email"], PRIYA);
+    let r = owner.send("DELETE", "/team/integration", None).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        owner.get("/team/members").await.json()["integration"]["set"],
+        false
+    );
+    assert!(
+        connections::load(s.secrets.as_ref(), &account, Slot::Integration)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+// ---- invitation email in both mail adapters ------------------------------------------
+
+async fn invitation_mail_is_sent(w: &dyn steward_tests::World) {
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    invite(&owner, MARCUS, json!({})).await;
+    let raw = w.sent_mail("Join the team on Steward").await;
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let to = msg
+        .to()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap()
+        .to_string();
+    assert_eq!(to, MARCUS);
+    let text = msg.body_text(0).unwrap().to_string();
+    let link = format!("{}/auth/hubspot/login", s.web_base_url);
+    assert!(text.contains(&format!("Join the team: {link}")), "{text}");
+    // Accepting: the link leads to the CRM login, which activates the member.
+    let marcus = Browser::new(s, &router);
+    assert_eq!(marcus.sign_in("hubspot", MARCUS).await.status, 302);
+    assert_eq!(marcus.me().await.json()["user"]["email"], MARCUS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_mail_in_the_outbox() {
+    let sb = sandbox().await;
+    let w = steward_tests::LocalWorld(world(&sb));
+    invitation_mail_is_sent(&w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_mail_through_ses() {
+    let sb = sandbox().await;
+    let w = steward_tests::AwsWorld::with_crm(apps(&sb)).await;
+    invitation_mail_is_sent(&w).await;
+}
+
+// ---- logs -------------------------------------------------------------------------------
+
+/// Collects everything logged on this thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Every secret a full sign-in handles: tokens, session id, CSRF token, code, state.
+async fn sign_in_collecting_secrets(crm: &str) -> (Vec<String>, usize) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let b = Browser::new(w.services(), &router);
+    let authorize = b.start_login(crm, "").await;
+    let mut secrets = vec![b.cookie("steward_oauth").unwrap()];
+    let state = authorize
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap()
+        .to_string();
+    let callback = approve(&authorize, OWNER).await;
+    let code = callback
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    assert_eq!(b.follow(&callback).await.status, 302);
+    let me = b.me().await.json();
+    invite(&b, PRIYA, json!({})).await;
+    assert_eq!(b.send("POST", "/auth/logout", None).await.status, 204);
+    let account = me["account"]["id"].as_str().unwrap();
+    let conn = connections::load(
+        w.services().secrets.as_ref(),
+        account,
+        Slot::User(me["user"]["id"].as_str().unwrap()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    secrets.push(urlencoding::decode(&state).unwrap().into_owned());
+    secrets.push(urlencoding::decode(&code).unwrap().into_owned());
+    secrets.push(me["csrf_token"].as_str().unwrap().to_string());
+    secrets.push(conn.access_token.clone());
+    secrets.extend(conn.refresh_token.clone());
+    (secrets, 0)
+}
+
+#[test]
+fn no_token_or_session_id_is_ever_logged() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut secrets = Vec::new();
+    // The session id is in the browser only: capture it from a sign-in kept alive.
+    rt.block_on(async {
+        for crm in ["hubspot", "salesforce"] {
+            secrets.extend(sign_in_collecting_secrets(crm).await.0);
+        }
+        let sb = sandbox().await;
+        let w = world(&sb);
+        let router = app_router();
+        let b = Browser::new(w.services(), &router);
+        assert_eq!(b.sign_in("hubspot", OWNER).await.status, 302);
+        secrets.push(b.cookie("steward_session").unwrap());
+        assert_eq!(b.get("/team/members").await.status, 200);
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("signed in"), "the capture works: {logs}");
+    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+        assert!(!logs.contains(secret.as_str()), "a secret was logged");
+    }
+    assert!(secrets.len() >= 13, "{}", secrets.len());
+}

@@ -1,0 +1,200 @@
+//! The authorization walk: every route of the catalogue x (owner, admin, user, user
+//! without the module permission, removed member, no session, member of another account),
+//! each in a fresh world, asserting allow/deny from the route's declared access, and that
+//! the other account's member never reads or changes anything of this one.
+
+use serde_json::{Value, json};
+
+use super::browser::{Browser, app_router};
+use super::*;
+use steward::api::{Access, Function, ROUTES, RouteSpec};
+use steward::identity::store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Owner,
+    Admin,
+    User,
+    NoPermission,
+    Removed,
+    Anonymous,
+    OtherAccount,
+}
+
+const EVERYONE: [Who; 7] = [
+    // The other account goes first, so this account's state is pristine when compared.
+    Who::OtherAccount,
+    Who::Owner,
+    Who::Admin,
+    Who::User,
+    Who::NoPermission,
+    Who::Removed,
+    Who::Anonymous,
+];
+
+struct Fixture {
+    /// An active user of account A that `{id}` of member routes names.
+    member_id: String,
+    /// A pending invitation of account A.
+    invitation_id: String,
+    /// A CRM user of A's org who is not a member (to invite).
+    invitee_id: String,
+    account_a: String,
+}
+
+/// Concrete path and body for a route, or a panic naming what a new route needs.
+fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
+    let mut path = String::new();
+    for seg in spec.path.split('/').filter(|s| !s.is_empty()) {
+        path.push('/');
+        let value = match seg {
+            "{crm}" => "hubspot",
+            "{id}" if spec.path.starts_with("/team/members") => &f.member_id,
+            "{id}" if spec.path.starts_with("/team/invitations") => &f.invitation_id,
+            s if s.starts_with('{') => panic!(
+                "route {} has a path parameter {s} the authorization walk has no fixture for: add one",
+                spec.operation_id
+            ),
+            s => s,
+        };
+        path.push_str(value);
+    }
+    let body = match spec.operation_id {
+        "team_member_update" => Some(json!({"permissions": {"grid": "read"}})),
+        "team_invite" => Some(json!({"user_id": f.invitee_id})),
+        "team_integration_set" => Some(json!({"user_id": f.member_id})),
+        _ => None,
+    };
+    (path, body)
+}
+
+fn allowed(access: Access, who: Who) -> Option<u16> {
+    use Who::*;
+    match (access, who) {
+        (Access::Public, _) => None,
+        (_, Removed | Anonymous) => Some(401),
+        (Access::Member | Access::Module(_), _) => None,
+        (Access::Admin, Owner | Admin | OtherAccount) => None,
+        (Access::Admin, User | NoPermission) => Some(403),
+    }
+}
+
+async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
+    let w = world(sb);
+    let s = w.services();
+    let router = app_router();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let admin = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        PRIYA,
+        json!({"role": "admin"}),
+    )
+    .await;
+    let user = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        DANIEL,
+        json!({"permissions": {"merge": "write", "bulk": "write", "transform": "write", "grid": "write", "validate": "write"}}),
+    )
+    .await;
+    let no_permission = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        HANNAH,
+        json!({"permissions": {}}),
+    )
+    .await;
+    let removed = member(s, &router, &owner, "hubspot", MARCUS, json!({})).await;
+    let removed_id = removed.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let target = member(s, &router, &owner, "hubspot", SOFIA, json!({})).await;
+    let member_id = target.me().await.json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let invitation = invite(&owner, AISHA, json!({})).await;
+    // The removed member can be invited again: the invite route's target.
+    let invitee_id = removed_id.clone();
+    let r = owner
+        .send("DELETE", &format!("/team/members/{removed_id}"), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let anonymous = Browser::new(s, &router);
+    let other = Browser::new(s, &router);
+    assert_eq!(other.sign_in("salesforce", OWNER).await.status, 302);
+    let account_a = owner.me().await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let f = Fixture {
+        member_id,
+        invitation_id: invitation["invitation"]["id"].as_str().unwrap().to_string(),
+        invitee_id,
+        account_a,
+    };
+    let (path, body) = request_for(spec, &f);
+    for who in EVERYONE {
+        let b = match who {
+            Who::Owner => &owner,
+            Who::Admin => &admin,
+            Who::User => &user,
+            Who::NoPermission => &no_permission,
+            Who::Removed => &removed,
+            Who::Anonymous => &anonymous,
+            Who::OtherAccount => &other,
+        };
+        let before = store::list_members(s.items.as_ref(), &f.account_a)
+            .await
+            .unwrap();
+        let r = b.send(spec.method, &path, body.as_ref()).await;
+        let ctx = format!("{} {path} as {who:?}: {} {}", spec.method, r.status, r.text);
+        match allowed(spec.access, who) {
+            Some(denied) => assert_eq!(r.status, denied, "{ctx}"),
+            None => assert!(
+                r.status != 401 && r.status != 403 && r.status < 500,
+                "{ctx}"
+            ),
+        }
+        if who == Who::OtherAccount {
+            if spec.path.contains("{id}") {
+                assert_eq!(r.status, 404, "another account's thing is a 404: {ctx}");
+            }
+            // Ids the caller sent may be echoed ("invitation X not found"); nothing else.
+            let echo_free = r.text.replace(&path, "");
+            let echo_free = if path.contains(&f.invitation_id) {
+                echo_free.replace(&f.invitation_id, "")
+            } else {
+                echo_free
+            };
+            assert!(
+                !echo_free.contains(&f.account_a) && !echo_free.contains(&f.invitation_id),
+                "leak: {ctx}"
+            );
+            let after = store::list_members(s.items.as_ref(), &f.account_a)
+                .await
+                .unwrap();
+            assert_eq!(before, after, "changed another account: {ctx}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_allows_and_denies_by_its_declared_access() {
+    let sb = sandbox().await;
+    let mut walked = 0;
+    for spec in ROUTES.iter().filter(|r| r.function != Function::Local) {
+        walk_route(&sb, spec).await;
+        walked += 1;
+    }
+    assert!(walked >= 19, "walked {walked} routes");
+}
