@@ -12,6 +12,7 @@ async fn a_function_gets_only_the_ports_it_wires() {
         web_base_url: "https://steward.test".into(),
         aws: world.settings.clone(),
         log_json: false,
+        crm: Default::default(),
     };
     let s = Services::aws_wiring(&config).await.secrets().done();
     assert_eq!(

@@ -232,7 +232,18 @@ impl HubSpot {
     /// Every user of the portal (`/settings/v3/users/`, paged), with `active` false for
     /// deactivated users (whose owners are archived).
     pub(super) async fn users(&self) -> CrmResult<Vec<CrmUser>> {
-        let inactive = self.deactivated_user_ids().await?;
+        // Steward's sign-in always asks for the owners scope; a connection made without it
+        // (an older app) cannot tell deactivated users apart, and says so in the log.
+        let inactive = match self.deactivated_user_ids().await {
+            Ok(ids) => ids,
+            Err(CrmError::Forbidden(_)) => {
+                tracing::warn!(
+                    "the HubSpot connection lacks crm.objects.owners.read: deactivated users cannot be told apart"
+                );
+                Default::default()
+            }
+            Err(e) => return Err(e),
+        };
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
