@@ -90,6 +90,7 @@ const fn guarded(access: Access, spec: RouteSpec) -> RouteSpec {
 }
 
 pub use crate::identity::Access;
+use crate::identity::Permission;
 use Answer::*;
 use Function::*;
 
@@ -125,6 +126,83 @@ pub const ROUTES: &[RouteSpec] = &[
         "templates_health",
         "Health of the templates function",
         Json("Health"),
+    ),
+    RouteSpec {
+        query: &[
+            (
+                "module",
+                false,
+                "only this module's templates (merge, bulk, transform, grid, validate)",
+            ),
+            ("limit", false, "page size, 1 to 100 (default 50)"),
+            ("cursor", false, "the previous page's cursor"),
+        ],
+        ..guarded(
+            Access::Member,
+            route(
+                Templates,
+                "GET",
+                "/templates",
+                "templates_list",
+                "Templates of the modules you can read, a page at a time",
+                Json("TemplatePage"),
+            ),
+        )
+    },
+    guarded(
+        Access::Module(Permission::Write),
+        route(
+            Templates,
+            "POST",
+            "/templates",
+            "templates_create",
+            "Save a template (write on its module)",
+            Json("Template"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Templates,
+            "GET",
+            "/templates/{id}",
+            "templates_get",
+            "One template, with its share link and version (ETag)",
+            Json("Template"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Write),
+        route(
+            Templates,
+            "PUT",
+            "/templates/{id}",
+            "templates_update",
+            "Replace a template; If-Match must carry the version read (409 when stale)",
+            Json("Template"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Write),
+        route(
+            Templates,
+            "DELETE",
+            "/templates/{id}",
+            "templates_delete",
+            "Delete a template (If-Match optional)",
+            Empty,
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Write),
+        route(
+            Templates,
+            "POST",
+            "/templates/{id}/copy",
+            "templates_copy",
+            "Copy a template within the account",
+            Json("Template"),
+        ),
     ),
     route(
         Runs,

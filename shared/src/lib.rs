@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod ports;
 pub mod schedule_expr;
 pub mod telemetry;
+pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -145,6 +145,18 @@ fn components() -> Value {
         "Team": {"type": "object", "required": ["members", "integration"]},
         "Member": {"type": "object", "required": ["id", "email", "role", "status", "permissions"]},
         "CrmUsers": {"type": "array", "items": {"type": "object", "required": ["id", "email"]}},
-        "Integration": {"type": "object", "required": ["set"]}
+        "Integration": {"type": "object", "required": ["set"]},
+        "Template": {"type": "object", "required": ["id", "module", "name", "config", "version", "share_url"],
+            "properties": {
+                "id": {"type": "string"},
+                "module": {"type": "string", "enum": ["merge", "bulk", "transform", "grid", "validate"]},
+                "name": {"type": "string"},
+                "description": {"type": ["string", "null"]},
+                "config": {"type": "object", "description": "The module's config: see docs/modules/"},
+                "version": {"type": "integer"},
+                "share_url": {"type": "string"}
+            }},
+        "TemplatePage": {"type": "object", "required": ["templates"],
+            "properties": {"templates": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "cursor": {"type": ["string", "null"]}}}
     })
 }

@@ -1,11 +1,97 @@
 //! The templates function: saved module configurations (CRUD, copies, share links).
 
-use steward::Services;
+use lambda_http::{Body, Request, Response};
 use steward::app;
-use steward::http::Router;
+use steward::http::{Router, json, json_body, no_content, path_param, principal, query_param};
+use steward::modules::Module;
+use steward::templates::{self, Template};
+use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
-    Router::new().route("templates_health", |s, r| Box::pin(app::health(s, r)))
+    Router::new()
+        .route("templates_health", |s, r| Box::pin(app::health(s, r)))
+        .route("templates_list", |s, r| Box::pin(list(s, r)))
+        .route("templates_create", |s, r| Box::pin(create(s, r)))
+        .route("templates_get", |s, r| Box::pin(get(s, r)))
+        .route("templates_update", |s, r| Box::pin(update(s, r)))
+        .route("templates_delete", |s, r| Box::pin(delete(s, r)))
+        .route("templates_copy", |s, r| Box::pin(copy(s, r)))
+}
+
+/// A template with its version as the ETag.
+fn with_etag(status: u16, t: &Template) -> Result<Response<Body>> {
+    let mut resp = json(status, t)?;
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", t.version)) {
+        resp.headers_mut().insert(http::header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
+    let module = match query_param(&req, "module") {
+        None => None,
+        Some(m) => Some(Module::parse(&m).ok_or_else(|| {
+            Error::invalid(
+                "module",
+                format!(
+                    "unknown module `{m}`; one of: {}",
+                    Module::ALL.map(|m| m.name()).join(", ")
+                ),
+            )
+        })?),
+    };
+    let limit = match query_param(&req, "limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| Error::invalid("limit", "must be a number from 1 to 100"))?,
+    };
+    let cursor = query_param(&req, "cursor");
+    json(
+        200,
+        &templates::list(s, principal(&req)?, module, limit, cursor).await?,
+    )
+}
+
+async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
+    let input = json_body(&req)?;
+    with_etag(201, &templates::create(s, principal(&req)?, input).await?)
+}
+
+async fn get(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    with_etag(200, &templates::get(s, principal(&req)?, &id).await?)
+}
+
+async fn update(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let who = principal(&req)?;
+    let current = templates::writable(s, who, &id).await?;
+    let version = templates::if_match(&req)?;
+    let input = json_body(&req)?;
+    with_etag(
+        200,
+        &templates::update(s, who, current, version, input).await?,
+    )
+}
+
+async fn delete(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let who = principal(&req)?;
+    let current = templates::writable(s, who, &id).await?;
+    let version = match req.headers().get(http::header::IF_MATCH) {
+        Some(_) => Some(templates::if_match(&req)?),
+        None => None,
+    };
+    templates::delete(s, who, current, version).await?;
+    no_content()
+}
+
+async fn copy(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    with_etag(201, &templates::copy(s, principal(&req)?, &id).await?)
 }
 
 #[cfg(test)]

@@ -22,17 +22,21 @@ enum Who {
 }
 
 const EVERYONE: [Who; 7] = [
-    // The other account goes first, so this account's state is pristine when compared.
+    // The other account goes first, so this account's state is pristine when compared;
+    // then from least to most privileged, so refusals are checked before anyone allowed
+    // changes what the route acts on (a deleted template is a 404 for those after).
     Who::OtherAccount,
-    Who::Owner,
-    Who::Admin,
-    Who::User,
-    Who::NoPermission,
-    Who::Removed,
     Who::Anonymous,
+    Who::Removed,
+    Who::NoPermission,
+    Who::User,
+    Who::Admin,
+    Who::Owner,
 ];
 
 struct Fixture {
+    /// A bulk template of account A.
+    template_id: String,
     /// An active user of account A that `{id}` of member routes names.
     member_id: String,
     /// A pending invitation of account A.
@@ -51,6 +55,7 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             "{crm}" => "hubspot",
             "{id}" if spec.path.starts_with("/team/members") => &f.member_id,
             "{id}" if spec.path.starts_with("/team/invitations") => &f.invitation_id,
+            "{id}" if spec.path.starts_with("/templates") => &f.template_id,
             s if s.starts_with('{') => panic!(
                 "route {} has a path parameter {s} the authorization walk has no fixture for: add one",
                 spec.operation_id
@@ -63,9 +68,18 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         "team_member_update" => Some(json!({"permissions": {"grid": "read"}})),
         "team_invite" => Some(json!({"user_id": f.invitee_id})),
         "team_integration_set" => Some(json!({"user_id": f.member_id})),
+        "templates_create" | "templates_update" => Some(bulk_template("Walked")),
         _ => None,
     };
     (path, body)
+}
+
+pub fn bulk_template(name: &str) -> Value {
+    json!({
+        "module": "bulk",
+        "name": name,
+        "config": {"object": "contacts", "actions": [{"set": {"field": "lifecyclestage", "value": "lead"}}]}
+    })
 }
 
 fn allowed(access: Access, who: Who) -> Option<u16> {
@@ -73,6 +87,7 @@ fn allowed(access: Access, who: Who) -> Option<u16> {
     match (access, who) {
         (Access::Public, _) => None,
         (_, Removed | Anonymous) => Some(401),
+        (Access::Module(_), NoPermission) => Some(403),
         (Access::Member | Access::Module(_), _) => None,
         (Access::Admin, Owner | Admin | OtherAccount) => None,
         (Access::Admin, User | NoPermission) => Some(403),
@@ -91,7 +106,7 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
         &owner,
         "hubspot",
         PRIYA,
-        json!({"role": "admin"}),
+        json!({"role": "admin", "permissions": {"merge": "write", "bulk": "write", "transform": "write", "grid": "write", "validate": "write"}}),
     )
     .await;
     let user = member(
@@ -136,7 +151,18 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
         .as_str()
         .unwrap()
         .to_string();
+    let r = owner
+        .send("POST", "/templates", Some(&bulk_template("A's template")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let template_id = r.json()["id"].as_str().unwrap().to_string();
+    // The other account has a template of its own: it must not see A's.
+    let r = other
+        .send("POST", "/templates", Some(&bulk_template("B's template")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
     let f = Fixture {
+        template_id,
         member_id,
         invitation_id: invitation["invitation"]["id"].as_str().unwrap().to_string(),
         invitee_id,
@@ -176,14 +202,28 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
             } else {
                 echo_free
             };
-            assert!(
-                !echo_free.contains(&f.account_a) && !echo_free.contains(&f.invitation_id),
-                "leak: {ctx}"
-            );
+            for marker in [&f.account_a, &f.invitation_id, &f.template_id] {
+                let echoed = path.contains(marker.as_str());
+                assert!(
+                    echoed || !echo_free.contains(marker.as_str()),
+                    "leak: {ctx}"
+                );
+            }
+            assert!(!echo_free.contains("A's template"), "leak: {ctx}");
             let after = store::list_members(s.items.as_ref(), &f.account_a)
                 .await
                 .unwrap();
             assert_eq!(before, after, "changed another account: {ctx}");
+            let t = s
+                .items
+                .get(
+                    &format!("ACCT#{}", f.account_a),
+                    &format!("TPL#{}", f.template_id),
+                )
+                .await
+                .unwrap()
+                .expect("A's template is still there");
+            assert_eq!(t.version, 1, "changed A's template: {ctx}");
         }
     }
 }

@@ -2,109 +2,20 @@
 //! authorization walk over every route.
 
 mod browser;
+mod support;
+mod templates;
 mod walk;
+
+pub use support::*;
 
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 use browser::{Browser, app_router, approve, authorize_redirect, deny};
-use steward::Services;
-use steward::clock::{Clock, ManualClock, SystemClock};
-use steward::identity::CrmApps;
+use steward::clock::ManualClock;
 use steward::identity::connections::{self, Slot};
 use steward::testing::TestWorld;
-use steward_sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig};
-
-pub const OWNER: &str = "morgan.reyes@acme-sandbox.com";
-pub const PRIYA: &str = "priya.shah@acme-sandbox.com";
-pub const DANIEL: &str = "daniel.okafor@acme-sandbox.com";
-pub const HANNAH: &str = "hannah.lindqvist@acme-sandbox.com";
-pub const MARCUS: &str = "marcus.chen@acme-sandbox.com";
-pub const SOFIA: &str = "sofia.rossi@acme-sandbox.com";
-/// Deactivated in the sandbox CRM from the start.
-pub const TOM: &str = "tom.becker@acme-sandbox.com";
-pub const AISHA: &str = "aisha.karim@acme-sandbox.com";
-
-pub async fn sandbox_with(config: SandboxConfig) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        records: 20,
-        ..config
-    })
-    .await
-    .expect("the sandbox starts")
-}
-
-pub async fn sandbox() -> Sandbox {
-    sandbox_with(SandboxConfig::default()).await
-}
-
-pub fn apps(sb: &Sandbox) -> CrmApps {
-    CrmApps::sandbox(&sb.url, CLIENT_ID, CLIENT_SECRET)
-}
-
-pub fn world(sb: &Sandbox) -> TestWorld {
-    TestWorld::build(Arc::new(SystemClock), apps(sb))
-}
-
-pub fn world_at(sb: &Sandbox, clock: Arc<dyn Clock>) -> TestWorld {
-    TestWorld::build(clock, apps(sb))
-}
-
-/// The CRM user id of `email` in the team's CRM-user list (as `GET /team/crm-users` says).
-pub async fn crm_user_id(admin: &Browser<'_>, email: &str) -> String {
-    let r = admin.get("/team/crm-users").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == email)
-        .unwrap_or_else(|| panic!("{email} is not among the CRM users: {}", r.text))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Invites `email` with `body` extras; returns the member JSON.
-pub async fn invite(admin: &Browser<'_>, email: &str, extra: Value) -> Value {
-    let id = crm_user_id(admin, email).await;
-    let mut body = json!({"user_id": id});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    let r = admin.send("POST", "/team/invitations", Some(&body)).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.json()
-}
-
-/// Signs `email` in on a new browser after an invitation.
-pub async fn member<'a>(
-    s: &'a Services,
-    router: &'a steward::http::Router<Services>,
-    admin: &Browser<'_>,
-    crm: &str,
-    email: &str,
-    extra: Value,
-) -> Browser<'a> {
-    invite(admin, email, extra).await;
-    let b = Browser::new(s, router);
-    let r = b.sign_in(crm, email).await;
-    assert_eq!(r.status, 302, "{email}: {}", r.text);
-    b
-}
-
-fn assert_page(r: &browser::Resp, status: u16, needle: &str) {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert!(
-        r.headers[http::header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"),
-        "{:?}",
-        r.headers
-    );
-    assert!(r.text.contains(needle), "{needle:?} not in {}", r.text);
-}
+use steward_sandbox::{Sandbox, SandboxConfig};
 
 // ---- round trips ----------------------------------------------------------------------
 
@@ -783,102 +694,4 @@ async fn invitation_mail_through_ses() {
     let sb = sandbox().await;
     let w = steward_tests::AwsWorld::with_crm(apps(&sb)).await;
     invitation_mail_is_sent(&w).await;
-}
-
-// ---- logs -------------------------------------------------------------------------------
-
-/// Collects everything logged on this thread.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Every secret a full sign-in handles: tokens, session id, CSRF token, code, state.
-async fn sign_in_collecting_secrets(crm: &str) -> (Vec<String>, usize) {
-    let sb = sandbox().await;
-    let w = world(&sb);
-    let router = app_router();
-    let b = Browser::new(w.services(), &router);
-    let authorize = b.start_login(crm, "").await;
-    let mut secrets = vec![b.cookie("steward_oauth").unwrap()];
-    let state = authorize
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("state="))
-        .unwrap()
-        .to_string();
-    let callback = approve(&authorize, OWNER).await;
-    let code = callback
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("code="))
-        .unwrap()
-        .to_string();
-    assert_eq!(b.follow(&callback).await.status, 302);
-    let me = b.me().await.json();
-    invite(&b, PRIYA, json!({})).await;
-    assert_eq!(b.send("POST", "/auth/logout", None).await.status, 204);
-    let account = me["account"]["id"].as_str().unwrap();
-    let conn = connections::load(
-        w.services().secrets.as_ref(),
-        account,
-        Slot::User(me["user"]["id"].as_str().unwrap()),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    secrets.push(urlencoding::decode(&state).unwrap().into_owned());
-    secrets.push(urlencoding::decode(&code).unwrap().into_owned());
-    secrets.push(me["csrf_token"].as_str().unwrap().to_string());
-    secrets.push(conn.access_token.clone());
-    secrets.extend(conn.refresh_token.clone());
-    (secrets, 0)
-}
-
-#[test]
-fn no_token_or_session_id_is_ever_logged() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut secrets = Vec::new();
-    // The session id is in the browser only: capture it from a sign-in kept alive.
-    rt.block_on(async {
-        for crm in ["hubspot", "salesforce"] {
-            secrets.extend(sign_in_collecting_secrets(crm).await.0);
-        }
-        let sb = sandbox().await;
-        let w = world(&sb);
-        let router = app_router();
-        let b = Browser::new(w.services(), &router);
-        assert_eq!(b.sign_in("hubspot", OWNER).await.status, 302);
-        secrets.push(b.cookie("steward_session").unwrap());
-        assert_eq!(b.get("/team/members").await.status, 200);
-    });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("signed in"), "the capture works: {logs}");
-    for secret in secrets.iter().filter(|s| s.len() >= 8) {
-        assert!(!logs.contains(secret.as_str()), "a secret was logged");
-    }
-    assert!(secrets.len() >= 13, "{}", secrets.len());
 }

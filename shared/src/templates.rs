@@ -1,0 +1,331 @@
+//! Templates: a module's saved, versioned config, shared inside the account by a link.
+//! Stored as `ACCT#<a>` / `TPL#<id>`, indexed by module on `gsi1` so a module's list is
+//! one query. A write names the version it read (`If-Match`); a stale one is a 409.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::Services;
+use crate::error::{Error, Result};
+use crate::identity::{Permission, Principal, store};
+use crate::ids::TemplateId;
+use crate::modules::{Module, ModuleConfig};
+use crate::ports::items::{Condition, Item, Query};
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// What a client sends, and exactly what `steward run --template` reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    /// Kept as text so an unknown module is reported by name, at `/module`.
+    pub module: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub config: Value,
+}
+
+/// A template as stored and returned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Template {
+    pub id: String,
+    pub module: Module,
+    pub name: String,
+    pub description: Option<String>,
+    pub config: Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+    /// Send it back in `If-Match` to update or delete.
+    #[serde(default)]
+    pub version: u64,
+    /// `{WEB_BASE_URL}/modules/{module}?template={id}`; not stored.
+    #[serde(default, skip_deserializing)]
+    pub share_url: String,
+}
+
+/// Checks a template's input: the module, the name, and the module's typed config.
+/// Every problem is reported with its pointer; the typed config is returned.
+pub fn validate(input: &TemplateInput) -> Result<(Module, ModuleConfig)> {
+    let mut errors = Vec::new();
+    let module = Module::parse(&input.module);
+    if module.is_none() {
+        errors.push(crate::error::FieldError::new(
+            "/module",
+            format!(
+                "unknown module `{}`; one of: {}",
+                input.module,
+                Module::ALL.map(|m| m.name()).join(", ")
+            ),
+        ));
+    }
+    let name = input.name.trim();
+    if name.is_empty() {
+        errors.push(crate::error::FieldError::new("/name", "must not be empty"));
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        errors.push(crate::error::FieldError::new(
+            "/name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if input
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        errors.push(crate::error::FieldError::new(
+            "/description",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    let config = match module {
+        Some(m) => match ModuleConfig::parse(m, &input.config) {
+            Ok(c) => Some(c),
+            Err(Error::Invalid { errors: e, .. }) => {
+                errors.extend(e);
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    match (module, config) {
+        (Some(m), Some(c)) if errors.is_empty() => Ok((m, c)),
+        _ => Err(Error::Invalid {
+            detail: match errors.as_slice() {
+                [one] => format!("{}: {}", one.pointer, one.detail),
+                many => format!("the template has {} problems", many.len()),
+            },
+            errors,
+        }),
+    }
+}
+
+fn sk(id: &str) -> String {
+    format!("TPL#{id}")
+}
+
+fn by_module(account_id: &str, module: Module) -> String {
+    format!("TPLS#{account_id}#{}", module.name())
+}
+
+impl Template {
+    fn with_link(mut self, s: &Services) -> Self {
+        self.share_url = format!(
+            "{}/modules/{}?template={}",
+            s.web_base_url,
+            self.module.name(),
+            self.id
+        );
+        self
+    }
+
+    fn to_item(&self, account_id: &str) -> Result<Item> {
+        let mut stored = self.clone();
+        stored.share_url = String::new();
+        let mut item = store::to_item(store::account_pk(account_id), sk(&self.id), &stored)?;
+        item.data.remove("share_url");
+        item.data.remove("version");
+        Ok(item.indexed(
+            by_module(account_id, self.module),
+            format!("{}#{}", self.name.to_lowercase(), self.id),
+        ))
+    }
+
+    fn from_item(item: &Item) -> Result<Self> {
+        let mut t: Template = store::from_item(item)?;
+        t.version = item.version;
+        Ok(t)
+    }
+}
+
+/// `If-Match: "3"` (or `3`): the version a write is based on.
+pub fn if_match(req: &lambda_http::Request) -> Result<u64> {
+    let v = req
+        .headers()
+        .get(http::header::IF_MATCH)
+        .ok_or_else(|| {
+            Error::invalid(
+                "If-Match",
+                "is required: send the version you read (the template's ETag)",
+            )
+        })?
+        .to_str()
+        .unwrap_or("");
+    v.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<u64>()
+        .map_err(|_| Error::invalid("If-Match", "must be the template's version, e.g. \"3\""))
+}
+
+/// A template of the member's account, readable by them; another account's is a 404.
+pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Template> {
+    let item = s
+        .items
+        .get(&store::account_pk(&who.account_id), &sk(id))
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("template {id}")))?;
+    let t = Template::from_item(&item)?;
+    who.require(t.module, Permission::Read)?;
+    Ok(t.with_link(s))
+}
+
+/// A template the member may change (write on its module), or 404/403.
+pub async fn writable(s: &Services, who: &Principal, id: &str) -> Result<Template> {
+    let t = get(s, who, id).await?;
+    who.require(t.module, Permission::Write)?;
+    Ok(t)
+}
+
+pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Result<Template> {
+    // Permission first: the module's config is only checked for those who may write it.
+    if let Some(m) = Module::parse(&input.module) {
+        who.require(m, Permission::Write)?;
+    }
+    let (module, _) = validate(&input)?;
+    let now = s.clock.now();
+    let t = Template {
+        id: TemplateId::new().to_string(),
+        module,
+        name: input.name.trim().to_string(),
+        description: input.description.filter(|d| !d.trim().is_empty()),
+        config: input.config,
+        created_by: who.user_id.clone(),
+        created_at: now,
+        updated_by: who.user_id.clone(),
+        updated_at: now,
+        version: 0,
+        share_url: String::new(),
+    };
+    let version = s
+        .items
+        .put(t.to_item(&who.account_id)?, Condition::Absent)
+        .await?;
+    Ok(Template { version, ..t }.with_link(s))
+}
+
+/// Replaces a template's name, description and config (`current` from `writable`). The
+/// module cannot change.
+pub async fn update(
+    s: &Services,
+    who: &Principal,
+    current: Template,
+    expected_version: u64,
+    input: TemplateInput,
+) -> Result<Template> {
+    let (module, _) = validate(&input)?;
+    if module != current.module {
+        return Err(Error::invalid(
+            "/module",
+            format!(
+                "a template's module cannot change (it is `{}`); copy it instead",
+                current.module
+            ),
+        ));
+    }
+    let t = Template {
+        name: input.name.trim().to_string(),
+        description: input.description.filter(|d| !d.trim().is_empty()),
+        config: input.config,
+        updated_by: who.user_id.clone(),
+        updated_at: s.clock.now(),
+        ..current
+    };
+    let version = s
+        .items
+        .put(
+            t.to_item(&who.account_id)?,
+            Condition::Version(expected_version),
+        )
+        .await
+        .map_err(stale)?;
+    Ok(Template { version, ..t }.with_link(s))
+}
+
+fn stale(e: Error) -> Error {
+    match e {
+        Error::Conflict(_) => Error::Conflict(
+            "the template changed since you read it (version mismatch); reload it and apply your change again"
+                .into(),
+        ),
+        e => e,
+    }
+}
+
+/// Deletes a template (`current` from `writable`).
+pub async fn delete(
+    s: &Services,
+    who: &Principal,
+    current: Template,
+    expected_version: Option<u64>,
+) -> Result<()> {
+    s.items
+        .delete(
+            &store::account_pk(&who.account_id),
+            &sk(&current.id),
+            Some(expected_version.unwrap_or(current.version)),
+        )
+        .await
+        .map_err(stale)
+}
+
+/// A new template with the same module and config, named "<name> (copy)".
+pub async fn copy(s: &Services, who: &Principal, id: &str) -> Result<Template> {
+    let t = get(s, who, id).await?;
+    let mut name = format!("{} (copy)", t.name);
+    if name.chars().count() > MAX_NAME_CHARS {
+        name = name.chars().take(MAX_NAME_CHARS).collect();
+    }
+    create(
+        s,
+        who,
+        TemplateInput {
+            module: t.module.name().into(),
+            name,
+            description: t.description,
+            config: t.config,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplatePage {
+    pub templates: Vec<Template>,
+    pub cursor: Option<String>,
+}
+
+/// The account's templates the member can read: one module's (by name) or all (by id),
+/// a page at a time.
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    module: Option<Module>,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<TemplatePage> {
+    let query = match module {
+        Some(m) => {
+            who.require(m, Permission::Read)?;
+            Query::partition(by_module(&who.account_id, m)).on_gsi1()
+        }
+        None => Query::partition(store::account_pk(&who.account_id)).prefix("TPL#"),
+    };
+    let page = s.items.query(&query.limit(limit).after(cursor)).await?;
+    let mut templates = Vec::new();
+    for item in &page.items {
+        let t = Template::from_item(item)?;
+        if who.permission(t.module) >= Permission::Read {
+            templates.push(t.with_link(s));
+        }
+    }
+    Ok(TemplatePage {
+        templates,
+        cursor: page.cursor,
+    })
+}

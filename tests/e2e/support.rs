@@ -1,0 +1,105 @@
+//! Shared set-up of the end-to-end tests: the sandbox CRM, a world signed in to it, and
+//! team helpers.
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use crate::browser::{self, Browser};
+use steward::Services;
+use steward::clock::{Clock, SystemClock};
+use steward::identity::CrmApps;
+use steward::testing::TestWorld;
+use steward_sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig};
+
+pub const OWNER: &str = "morgan.reyes@acme-sandbox.com";
+pub const PRIYA: &str = "priya.shah@acme-sandbox.com";
+pub const DANIEL: &str = "daniel.okafor@acme-sandbox.com";
+pub const HANNAH: &str = "hannah.lindqvist@acme-sandbox.com";
+pub const MARCUS: &str = "marcus.chen@acme-sandbox.com";
+pub const SOFIA: &str = "sofia.rossi@acme-sandbox.com";
+/// Deactivated in the sandbox CRM from the start.
+pub const TOM: &str = "tom.becker@acme-sandbox.com";
+pub const AISHA: &str = "aisha.karim@acme-sandbox.com";
+
+pub async fn sandbox_with(config: SandboxConfig) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        records: 20,
+        ..config
+    })
+    .await
+    .expect("the sandbox starts")
+}
+
+pub async fn sandbox() -> Sandbox {
+    sandbox_with(SandboxConfig::default()).await
+}
+
+pub fn apps(sb: &Sandbox) -> CrmApps {
+    CrmApps::sandbox(&sb.url, CLIENT_ID, CLIENT_SECRET)
+}
+
+pub fn world(sb: &Sandbox) -> TestWorld {
+    TestWorld::build(Arc::new(SystemClock), apps(sb))
+}
+
+pub fn world_at(sb: &Sandbox, clock: Arc<dyn Clock>) -> TestWorld {
+    TestWorld::build(clock, apps(sb))
+}
+
+/// The CRM user id of `email` in the team's CRM-user list (as `GET /team/crm-users` says).
+pub async fn crm_user_id(admin: &Browser<'_>, email: &str) -> String {
+    let r = admin.get("/team/crm-users").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("{email} is not among the CRM users: {}", r.text))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Invites `email` with `body` extras; returns the member JSON.
+pub async fn invite(admin: &Browser<'_>, email: &str, extra: Value) -> Value {
+    let id = crm_user_id(admin, email).await;
+    let mut body = json!({"user_id": id});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let r = admin.send("POST", "/team/invitations", Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json()
+}
+
+/// Signs `email` in on a new browser after an invitation.
+pub async fn member<'a>(
+    s: &'a Services,
+    router: &'a steward::http::Router<Services>,
+    admin: &Browser<'_>,
+    crm: &str,
+    email: &str,
+    extra: Value,
+) -> Browser<'a> {
+    invite(admin, email, extra).await;
+    let b = Browser::new(s, router);
+    let r = b.sign_in(crm, email).await;
+    assert_eq!(r.status, 302, "{email}: {}", r.text);
+    b
+}
+
+pub fn assert_page(r: &browser::Resp, status: u16, needle: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert!(
+        r.headers[http::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.text.contains(needle), "{needle:?} not in {}", r.text);
+}

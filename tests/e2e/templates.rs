@@ -1,0 +1,228 @@
+//! Templates over HTTP: CRUD, share links, permissions, validation and optimistic
+//! concurrency.
+
+use serde_json::{Value, json};
+
+use super::browser::{Browser, app_router};
+use super::walk::bulk_template;
+use super::*;
+
+async fn put(b: &Browser<'_>, id: &str, version: &str, body: &Value) -> browser::Resp {
+    // The browser helper sends no If-Match; this request does.
+    let mut req = http::Request::builder()
+        .method("PUT")
+        .uri(format!("/templates/{id}"))
+        .header("content-type", "application/json")
+        .header("if-match", version);
+    let cookies: String = b
+        .cookies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    req = req.header("cookie", cookies);
+    if let Some(t) = b.csrf.lock().unwrap().clone() {
+        req = req.header("x-csrf-token", t);
+    }
+    let req: lambda_http::Request = req.body(lambda_http::Body::Text(body.to_string())).unwrap();
+    let resp = b.router.handle(b.services, req).await;
+    browser::Resp {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        text: match resp.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            _ => String::new(),
+        },
+    }
+}
+
+async fn count_templates(b: &Browser<'_>) -> usize {
+    b.get("/templates").await.json()["templates"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn templates_crud_share_links_and_versions() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let reader = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        PRIYA,
+        json!({"permissions": {"bulk": "read"}}),
+    )
+    .await;
+
+    let r = owner
+        .send("POST", "/templates", Some(&bulk_template("Lifecycle fix")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.headers["etag"], "\"1\"");
+    let t = r.json();
+    let id = t["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t["share_url"],
+        format!("{}/modules/bulk?template={id}", s.web_base_url)
+    );
+    assert_eq!(t["version"], 1);
+
+    // A member with read on the module opens it by id; cannot change it.
+    let r = reader.get(&format!("/templates/{id}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["name"], "Lifecycle fix");
+    assert_eq!(
+        put(&reader, &id, "\"1\"", &bulk_template("mine"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        reader
+            .send("POST", &format!("/templates/{id}/copy"), None)
+            .await
+            .status,
+        403
+    );
+    // Filtered by module; a module they cannot read is a 403; an unknown one a 400.
+    let r = reader.get("/templates?module=bulk").await;
+    assert_eq!(
+        r.json()["templates"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.text
+    );
+    assert_eq!(reader.get("/templates?module=merge").await.status, 403);
+    assert_eq!(reader.get("/templates?module=nope").await.status, 400);
+
+    // Update with the version read; a stale one is a 409; none is a 400.
+    let r = put(&owner, &id, "\"1\"", &bulk_template("Lifecycle fix v2")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["version"], 2);
+    let r = put(&owner, &id, "\"1\"", &bulk_template("stale")).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = owner
+        .send(
+            "PUT",
+            &format!("/templates/{id}"),
+            Some(&bulk_template("x")),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("If-Match"), "{}", r.text);
+    // The module cannot change.
+    let mut other_module = bulk_template("x");
+    other_module["module"] = json!("transform");
+    let r = put(&owner, &id, "\"2\"", &other_module).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+
+    // Copy, then delete.
+    let r = owner
+        .send("POST", &format!("/templates/{id}/copy"), None)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["name"], "Lifecycle fix v2 (copy)");
+    let copy_id = r.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(count_templates(&owner).await, 2);
+    let r = owner
+        .send("DELETE", &format!("/templates/{copy_id}"), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        owner.get(&format!("/templates/{copy_id}")).await.status,
+        404
+    );
+    assert_eq!(count_templates(&owner).await, 1);
+
+    // Another account's template is a 404, and not listed.
+    let other = Browser::new(s, &router);
+    assert_eq!(other.sign_in("salesforce", OWNER).await.status, 302);
+    assert_eq!(other.get(&format!("/templates/{id}")).await.status, 404);
+    assert_eq!(count_templates(&other).await, 0);
+}
+
+#[tokio::test]
+async fn bad_templates_are_400s_naming_the_field_and_nothing_is_stored() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::new(w.services(), &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"module": "dedupe", "name": "x", "config": {}}),
+            "/module",
+        ),
+        (
+            json!({"module": "bulk", "name": "", "config": {"object": "contacts", "actions": [{"clear": {"field": "phone"}}]}}),
+            "/name",
+        ),
+        (
+            json!({"module": "bulk", "name": "x", "config": {"object": "contacts", "actions": "set everything"}}),
+            "/config/actions",
+        ),
+        (
+            json!({"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "phone", "fn": "replace", "pattern": "([a-z", "with": ""}]}}),
+            "/config/steps/0/pattern",
+        ),
+        (
+            json!({"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "phone", "fn": "make_pretty"}]}}),
+            "/config/steps/0",
+        ),
+        (
+            json!({"module": "bulk", "name": "x", "config": {"object": "contacts", "actions": []}, "colour": "red"}),
+            "/colour",
+        ),
+    ];
+    for (body, pointer) in cases {
+        let r = owner.send("POST", "/templates", Some(&body)).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert_eq!(
+            r.headers["content-type"], "application/problem+json",
+            "{}",
+            r.text
+        );
+        let errors = r.json()["errors"].clone();
+        assert!(
+            errors
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["pointer"].as_str().unwrap_or("").starts_with(pointer)),
+            "{body}: wanted a problem at {pointer}, got {}",
+            r.text
+        );
+    }
+    assert_eq!(count_templates(&owner).await, 0, "nothing is stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_puts_with_one_version_one_wins() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::new(w.services(), &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let r = owner
+        .send("POST", "/templates", Some(&bulk_template("Race")))
+        .await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    for round in 1..=5u64 {
+        let v = format!("\"{round}\"");
+        let (a, b) = (bulk_template("from tab A"), bulk_template("from tab B"));
+        let (ra, rb) = tokio::join!(put(&owner, &id, &v, &a), put(&owner, &id, &v, &b));
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "{} / {}", ra.text, rb.text);
+    }
+    let t = owner.get(&format!("/templates/{id}")).await.json();
+    assert_eq!(t["version"], 6);
+}
