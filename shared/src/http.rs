@@ -209,19 +209,61 @@ pub fn no_content() -> Result<Response<Body>> {
         .map_err(|e| Error::internal("building a response", e))
 }
 
+/// One JSON pointer segment (RFC 6901: `~` is `~0`, `/` is `~1`).
+pub fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// A JSON pointer (`/actions/0/value`) for where serde stopped in a document.
 pub fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for seg in path.iter() {
-        out.push('/');
         match seg {
-            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
             Segment::Map { key } | Segment::Enum { variant: key } => {
-                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+                out.push('/');
+                out.push_str(&pointer_segment(key));
             }
-            Segment::Unknown => out.push('?'),
+            Segment::Unknown => {}
         }
+    }
+    out
+}
+
+/// Where (a JSON pointer, empty for a syntax error) and what went wrong deserializing a
+/// JSON document, in the words of a JSON author. The position (" at line 1 column 17")
+/// is kept only when there is no pointer to say where.
+pub fn serde_problem(path: &serde_path_to_error::Path, message: &str) -> (String, String) {
+    let pointer = json_pointer(path);
+    let mut text = serde_message(message);
+    if pointer.is_empty() {
+        text = message.to_string();
+    }
+    (pointer, text)
+}
+
+/// serde's message in the words of a JSON author rather than of Rust types, without its
+/// " at line 1 column 17".
+pub fn serde_message(message: &str) -> String {
+    const WORDS: [(&str, &str); 9] = [
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected an object"),
+        ("invalid type: map", "invalid type: object"),
+        ("invalid type: sequence", "invalid type: list"),
+    ];
+    let mut out = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
+    for (from, to) in WORDS {
+        out = out.replace(from, to);
     }
     out
 }

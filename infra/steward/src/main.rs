@@ -1,6 +1,7 @@
 //! `steward`: Steward on one machine. `steward serve` runs every function's HTTP routes in
 //! one process, through the same handlers the Lambdas run, on the embedded adapters.
 
+mod run;
 mod sandbox;
 mod server;
 
@@ -23,6 +24,10 @@ enum Command {
     Serve(server::ServeArgs),
     /// Run the sandbox CRM (HubSpot and Salesforce wire formats) with seeded dirty data.
     Sandbox(sandbox::SandboxArgs),
+    /// Write the sandbox's generated contacts (dirty, with duplicates) to a CSV file.
+    SandboxExport(sandbox::ExportArgs),
+    /// Run a template over a CSV file offline: DIR/preview.csv, and with --apply DIR/result.csv.
+    Run(run::RunArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +43,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(server::serve(args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
+        Command::Run(args) => runtime.block_on(run::run(args)),
+        Command::SandboxExport(args) => sandbox::export(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -87,3 +87,77 @@ pub async fn run(args: SandboxArgs) -> Result<(), Box<dyn std::error::Error>> {
     drop(sandbox);
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Seed of the data generator: the same seed gives the same records.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// How many contacts (duplicates included).
+    #[arg(long, default_value_t = 1000)]
+    records: usize,
+    /// Share of the records that are dirty duplicates of another one.
+    #[arg(long, default_value_t = 0.2)]
+    duplicate_rate: f64,
+    /// The CSV file to write (HubSpot contact property names as columns).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the true duplicate clusters of these contacts, one JSON list of CSV ids
+    /// per line (clusters of two or more).
+    #[arg(long)]
+    ground_truth: Option<PathBuf>,
+}
+
+/// `steward sandbox-export`: the sandbox's generated contacts as a CSV file, the input of
+/// offline runs and benchmarks.
+pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let data = steward_sandbox::generator::generate(args.seed, args.records, args.duplicate_rate);
+    let file = std::fs::File::create(&args.out)?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+    w.write_record([
+        "id", "firstname", "lastname", "email", "phone", "company", "jobtitle", "city", "state",
+        "country",
+    ])?;
+    for (i, p) in data.people.iter().enumerate() {
+        let id = (i + 1).to_string();
+        let cell = |v: &Option<String>| v.clone().unwrap_or_default();
+        w.write_record([
+            id,
+            cell(&p.first_name),
+            cell(&p.last_name),
+            cell(&p.email),
+            cell(&p.phone),
+            cell(&p.company),
+            cell(&p.job_title),
+            cell(&p.city),
+            cell(&p.state),
+            cell(&p.country),
+        ])?;
+    }
+    w.flush()?;
+    if let Some(path) = &args.ground_truth {
+        let ids: std::collections::HashMap<&str, usize> = data
+            .people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key.as_str(), i + 1))
+            .collect();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for c in data.clusters.iter().filter(|c| c.kind == "person") {
+            let members: Vec<String> = c
+                .keys
+                .iter()
+                .filter_map(|k| ids.get(k.as_str()).map(|i| i.to_string()))
+                .collect();
+            if members.len() > 1 {
+                std::io::Write::write_all(
+                    &mut out,
+                    format!("{}\n", serde_json::to_string(&members)?).as_bytes(),
+                )?;
+            }
+        }
+        std::io::Write::flush(&mut out)?;
+    }
+    println!("{} contacts written to {}", data.people.len(), args.out.display());
+    Ok(())
+}

@@ -39,30 +39,140 @@ fn rejected(path: &Path, line: u64, what: impl std::fmt::Display) -> CrmError {
     CrmError::Rejected(format!("{} line {line}: {what}", path.display()))
 }
 
+/// Opens a CSV file for reading: checks its header (names present and unique) and finds
+/// the id column (`id_column`, or the first of `ID_COLUMNS` present; None numbers rows).
+fn open_reader(
+    input: &Path,
+    id_column: Option<&str>,
+) -> CrmResult<(::csv::Reader<std::fs::File>, Vec<String>, Option<usize>)> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(input)
+        .map_err(|e| CrmError::Rejected(format!("{}: {e}", input.display())))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| rejected(input, 1, e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    if headers.iter().any(String::is_empty) {
+        return Err(rejected(input, 1, "a column has no name"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = headers.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(rejected(input, 1, format!("column `{dup}` appears twice")));
+    }
+    let id_col = match id_column {
+        Some(name) => Some(headers.iter().position(|h| h == name).ok_or_else(|| {
+            rejected(input, 1, format!("there is no id column `{name}`"))
+        })?),
+        None => ID_COLUMNS
+            .iter()
+            .find_map(|c| headers.iter().position(|h| h == c)),
+    };
+    Ok((reader, headers, id_col))
+}
+
+/// A CSV file read one record at a time, in constant memory whatever its size: what
+/// `steward run` streams through the record-by-record modules. Records carry only the
+/// columns asked for; the raw row is kept for writing the result.
+pub struct CsvStream {
+    path: PathBuf,
+    reader: ::csv::Reader<std::fs::File>,
+    headers: Vec<String>,
+    id_col: Option<usize>,
+    /// (column index, name) of the properties records carry.
+    wanted: Vec<(usize, String)>,
+    row: ::csv::StringRecord,
+    rows: u64,
+}
+
+impl CsvStream {
+    /// Opens `input`; records will carry the columns named in `properties` that exist.
+    pub fn open(input: &Path, id_column: Option<&str>, properties: &[String]) -> CrmResult<Self> {
+        let (reader, headers, id_col) = open_reader(input, id_column)?;
+        let wanted = properties
+            .iter()
+            .filter_map(|p| {
+                headers
+                    .iter()
+                    .position(|h| h == p)
+                    .filter(|i| Some(*i) != id_col)
+                    .map(|i| (i, p.clone()))
+            })
+            .collect();
+        Ok(CsvStream {
+            path: input.to_path_buf(),
+            reader,
+            headers,
+            id_col,
+            wanted,
+            row: ::csv::StringRecord::new(),
+            rows: 0,
+        })
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub fn id_column(&self) -> Option<usize> {
+        self.id_col
+    }
+
+    /// The next record and its raw row, or None at the end.
+    pub fn next_record(&mut self) -> CrmResult<Option<(Record, &::csv::StringRecord)>> {
+        let more = self
+            .reader
+            .read_record(&mut self.row)
+            .map_err(|e| rejected(&self.path, self.rows + 2, e))?;
+        if !more {
+            return Ok(None);
+        }
+        self.rows += 1;
+        let line = self.rows + 1;
+        let id = match self.id_col {
+            Some(i) => self.row.get(i).unwrap_or_default().trim().to_string(),
+            None => self.rows.to_string(),
+        };
+        if id.is_empty() {
+            return Err(rejected(&self.path, line, "the id cell is empty"));
+        }
+        let properties = self
+            .wanted
+            .iter()
+            .map(|(i, name)| {
+                let v = self.row.get(*i).unwrap_or_default();
+                (name.clone(), (!v.is_empty()).then(|| v.to_string()))
+            })
+            .collect();
+        Ok(Some((
+            Record {
+                id,
+                properties,
+                created_at: None,
+                updated_at: None,
+            },
+            &self.row,
+        )))
+    }
+}
+
 impl CsvCrm {
     /// Reads `input`; changes go to `output` (which may be the same path). Records without
     /// an id column are numbered by row (`1`, `2`, ...).
     pub fn open(input: &Path, output: &Path, object: &str) -> CrmResult<Self> {
-        let mut reader = ::csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_path(input)
-            .map_err(|e| CrmError::Rejected(format!("{}: {e}", input.display())))?;
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| rejected(input, 1, e))?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_string())
-            .collect();
-        if headers.iter().any(String::is_empty) {
-            return Err(rejected(input, 1, "a column has no name"));
-        }
-        let mut seen = std::collections::HashSet::new();
-        if let Some(dup) = headers.iter().find(|h| !seen.insert(h.as_str())) {
-            return Err(rejected(input, 1, format!("column `{dup}` appears twice")));
-        }
-        let id_col = ID_COLUMNS
-            .iter()
-            .find_map(|c| headers.iter().position(|h| h == c));
+        Self::open_with(input, output, object, None)
+    }
+
+    /// As `open`, with the id column named (else the first of `ID_COLUMNS` present).
+    pub fn open_with(
+        input: &Path,
+        output: &Path,
+        object: &str,
+        id_column: Option<&str>,
+    ) -> CrmResult<Self> {
+        let (mut reader, headers, id_col) = open_reader(input, id_column)?;
         let id_column = id_col.map_or("id".to_string(), |i| headers[i].clone());
         let mut table = Table {
             columns: headers

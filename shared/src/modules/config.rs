@@ -1,5 +1,276 @@
-//! (being written)
+//! A template's module config, typed: `ModuleConfig::parse` turns the template's JSON into
+//! the module's config, or an `Error::Invalid` naming every wrong field by JSON pointer.
 
-/// A template's module config, typed. (Placeholder until the engines land.)
-#[derive(Debug, Clone)]
-pub enum ModuleConfig {}
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::bulk::BulkConfig;
+use super::grid::GridConfig;
+use super::transform::TransformConfig;
+use super::validate::ValidateConfig;
+use super::{Module, RecordEngine};
+use crate::error::{Error, FieldError};
+
+/// Every module's config but merge's, whose engine another issue builds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModuleConfig {
+    Bulk(BulkConfig),
+    Transform(TransformConfig),
+    Grid(GridConfig),
+    Validate(ValidateConfig),
+}
+
+impl ModuleConfig {
+    /// The typed, checked config of `module`. Errors point from `/config`
+    /// (`/config/actions/0/set/value: ...`); a shape error stops at the first problem,
+    /// semantic errors are all reported.
+    pub fn parse(module: Module, config: &Value) -> Result<ModuleConfig, Error> {
+        let parsed = match module {
+            Module::Merge => {
+                return Err(Error::invalid(
+                    "/module",
+                    "the merge module's engine is not available yet",
+                ));
+            }
+            Module::Bulk => ModuleConfig::Bulk(typed(config)?),
+            Module::Transform => ModuleConfig::Transform(typed(config)?),
+            Module::Grid => ModuleConfig::Grid(typed(config)?),
+            Module::Validate => ModuleConfig::Validate(typed(config)?),
+        };
+        match invalid(parsed.check()) {
+            Some(e) => Err(e),
+            None => Ok(parsed),
+        }
+    }
+
+    pub fn module(&self) -> Module {
+        match self {
+            ModuleConfig::Bulk(_) => Module::Bulk,
+            ModuleConfig::Transform(_) => Module::Transform,
+            ModuleConfig::Grid(_) => Module::Grid,
+            ModuleConfig::Validate(_) => Module::Validate,
+        }
+    }
+
+    /// The CRM object the config runs on.
+    pub fn object(&self) -> &str {
+        match self {
+            ModuleConfig::Bulk(c) => c.object(),
+            ModuleConfig::Transform(c) => c.object(),
+            ModuleConfig::Grid(c) => c.object(),
+            ModuleConfig::Validate(c) => c.object(),
+        }
+    }
+
+    /// Semantic problems, with pointers from `/config`.
+    pub fn check(&self) -> Vec<FieldError> {
+        match self {
+            ModuleConfig::Bulk(c) => c.check(),
+            ModuleConfig::Transform(c) => c.check(),
+            ModuleConfig::Grid(c) => c.check(),
+            ModuleConfig::Validate(c) => c.check(),
+        }
+    }
+
+    /// The record-by-record engine (bulk, transform, validate). The grid has none: its
+    /// changes are cell edits (`grid::plan_edits`).
+    pub fn engine(&self) -> Result<Box<dyn RecordEngine>, Error> {
+        let built = match self {
+            ModuleConfig::Bulk(c) => c.engine(),
+            ModuleConfig::Transform(c) => c.engine(),
+            ModuleConfig::Validate(c) => c.engine(),
+            ModuleConfig::Grid(_) => {
+                return Err(Error::invalid(
+                    "/module",
+                    "the grid plans cell edits, not a run over every record",
+                ));
+            }
+        };
+        built.map_err(|errors| {
+            invalid(errors)
+                .unwrap_or_else(|| Error::unexpected("an engine failed without a reason"))
+        })
+    }
+}
+
+/// `errors` as one 400, its detail naming the first (and how many more there are).
+fn invalid(errors: Vec<FieldError>) -> Option<Error> {
+    let first = errors.first()?;
+    let mut detail = format!("{}: {}", first.pointer, first.detail);
+    if errors.len() > 1 {
+        detail.push_str(&format!(" (and {} more)", errors.len() - 1));
+    }
+    Some(Error::Invalid { detail, errors })
+}
+
+fn typed<T: DeserializeOwned>(config: &Value) -> Result<T, Error> {
+    // serde would read a list positionally, as a tuple of the config's fields.
+    if !config.is_object() {
+        let got = match config {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "an object",
+        };
+        return Err(Error::invalid(
+            "/config",
+            format!("expected an object, got {got}"),
+        ));
+    }
+    serde_path_to_error::deserialize(config).map_err(|e| {
+        let pointer = format!("/config{}", crate::http::json_pointer(e.path()));
+        Error::invalid(pointer, crate::http::serde_message(&e.inner().to_string()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refused(module: Module, v: Value) -> Vec<String> {
+        match ModuleConfig::parse(module, &v) {
+            Err(Error::Invalid { errors, .. }) => errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.pointer, e.detail))
+                .collect(),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_bulk_config_parses() {
+        let c = ModuleConfig::parse(
+            Module::Bulk,
+            &json!({"object": "contacts", "actions": [{"clear": {"field": "phone"}}]}),
+        )
+        .expect("valid");
+        assert_eq!(c.module(), Module::Bulk);
+        assert_eq!(c.object(), "contacts");
+        assert_eq!(c.engine().expect("an engine").columns(), vec!["phone"]);
+    }
+
+    #[test]
+    fn shape_errors_point_into_the_config() {
+        assert_eq!(
+            refused(
+                Module::Bulk,
+                json!({"object": "contacts", "actions": [{"set": {"field": "a", "value": [1]}}]})
+            ),
+            vec![
+                "/config/actions/0/set/value: invalid type: list, expected a string, number or boolean"
+            ]
+        );
+        assert_eq!(
+            refused(
+                Module::Bulk,
+                json!({"object": "contacts", "actions": [{"rename": {}}]})
+            ),
+            vec![
+                "/config/actions/0: unknown variant `rename`, expected one of `set`, `clear`, `copy`, `archive`, `delete`"
+            ]
+        );
+        assert_eq!(
+            refused(Module::Bulk, json!({"actions": []})),
+            vec!["/config: missing field `object`"]
+        );
+        assert_eq!(
+            refused(
+                Module::Grid,
+                json!({"object": "contacts", "columns": ["a"], "page_size": "ten"})
+            ),
+            vec!["/config/page_size: invalid type: string \"ten\", expected a whole number"]
+        );
+        assert_eq!(
+            refused(
+                Module::Grid,
+                json!({"object": "c", "columns": ["a"], "filter": {"any": [
+                    {"field": "a", "op": "eq", "value": "x"},
+                    {"field": "b", "op": "eq", "value": "y", "cas_sensitive": true}
+                ]}})
+            ),
+            vec![
+                "/config/filter/any/1/cas_sensitive: unknown field `cas_sensitive`, expected one of `all`, `any`, `field`, `op`, `value`, `type`, `case_sensitive`"
+            ]
+        );
+        assert_eq!(
+            refused(Module::Grid, json!(["contacts", ["email"]])),
+            vec!["/config: expected an object, got a list"]
+        );
+    }
+
+    #[test]
+    fn semantic_errors_are_all_reported() {
+        let err = ModuleConfig::parse(
+            Module::Bulk,
+            &json!({
+                "object": "contacts",
+                "filter": {"any": [
+                    {"field": "a", "op": "is_empty"},
+                    {"field": "b", "op": "between", "value": [3]}
+                ]},
+                "actions": [{"copy": {"from": "x", "to": "x"}}, {"archive": {}}]
+            }),
+        )
+        .unwrap_err();
+        let Error::Invalid { detail, errors } = err else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(
+            detail,
+            "/config/filter/any/1/value: between needs two values: [low, high] (both included) (and 2 more)"
+        );
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            vec![
+                "/config/filter/any/1/value",
+                "/config/actions/0/copy/to",
+                "/config/actions/1"
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_is_not_available_yet() {
+        assert_eq!(
+            refused(Module::Merge, json!({})),
+            vec!["/module: the merge module's engine is not available yet"]
+        );
+    }
+
+    #[test]
+    fn the_grid_has_no_record_engine() {
+        let c = ModuleConfig::parse(
+            Module::Grid,
+            &json!({"object": "deals", "columns": ["amount"]}),
+        )
+        .expect("valid");
+        assert_eq!(c.module(), Module::Grid);
+        assert_eq!(c.object(), "deals");
+        assert!(matches!(c.engine(), Err(Error::Invalid { .. })));
+    }
+
+    #[test]
+    fn transform_and_validate_configs_are_dispatched_to_their_modules() {
+        for module in [Module::Transform, Module::Validate] {
+            let errors = refused(module, json!({"object": "contacts", "surprise": 1}));
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].starts_with("/config"), "{errors:?}");
+        }
+    }
+
+    #[test]
+    fn pointer_segments_are_escaped() {
+        let errors = refused(
+            Module::Bulk,
+            json!({"object": "c", "actions": [{"set": {"field": "a", "value": "v", "a/b~c": 1}}]}),
+        );
+        assert_eq!(
+            errors[0].split(':').next(),
+            Some("/config/actions/0/set/a~1b~0c")
+        );
+    }
+}

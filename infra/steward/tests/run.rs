@@ -1,0 +1,196 @@
+//! `steward run` end to end: the real binary over CSV files, for each module.
+
+use std::path::Path;
+use std::process::Command;
+
+fn steward(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(args)
+        .output()
+        .expect("steward runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let mut out = vec![r.headers().unwrap().iter().map(str::to_string).collect()];
+    for row in r.records() {
+        out.push(row.unwrap().iter().map(str::to_string).collect());
+    }
+    out
+}
+
+const CONTACTS: &str = "id,firstname,lastname,email,phone,country\n\
+1,  JOHN ,o'brien,John@Example.COM,(415) 555-0132,USA\n\
+2,Ann,Lee,ann@example.com,+14155550199,US\n\
+3,=cmd|' /C calc'!A0,x,,not a phone,Deutschland\n";
+
+const TRANSFORM: &str = r#"{"module": "transform", "name": "Tidy contacts", "config": {
+  "object": "contacts",
+  "steps": [
+    {"field": "firstname", "fn": "trim"},
+    {"field": "firstname", "fn": "title_case"},
+    {"field": "lastname", "fn": "title_case"},
+    {"field": "email", "fn": "email"},
+    {"field": "phone", "fn": "phone", "format": "e164", "default_region": "US"},
+    {"field": "country", "fn": "country", "to": "alpha2"}
+  ]}}"#;
+
+#[test]
+fn a_transform_previews_then_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "contacts.csv", CONTACTS);
+    let template = write(dir.path(), "t.json", TRANSFORM);
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = steward(&[
+        "run", "--template", &template, "--csv", &csv, "--out", out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("scanned 3 records"), "{stdout}");
+    assert!(!out.join("result.csv").exists(), "preview writes no result");
+    let preview = rows(&out.join("preview.csv"));
+    let header = &preview[0];
+    assert_eq!(&header[..5], &["record_id", "action", "group_id", "role", "note"]);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let one = preview.iter().find(|r| r[0] == "1").expect("record 1 changes");
+    assert_eq!(one[1], "update");
+    assert_eq!(one[col("firstname (after)")], "John");
+    assert_eq!(one[col("lastname (after)")], "O'Brien");
+    assert_eq!(one[col("email (after)")], "john@example.com");
+    assert_eq!(one[col("phone (before)")], "(415) 555-0132");
+    // A leading + is quoted like any formula start (docs/modules/plan-csv.md).
+    assert_eq!(one[col("phone (after)")], "'+14155550132");
+    assert_eq!(one[col("country (after)")], "US");
+    // Formula-looking values are neutralized in the report.
+    let three = preview.iter().find(|r| r[0] == "3").expect("record 3 changes");
+    assert!(three[col("firstname (before)")].starts_with("'="), "{three:?}");
+    assert!(three[4].contains("phone"), "the bad phone is noted: {three:?}");
+
+    let (ok, _, stderr) = steward(&[
+        "run", "--template", &template, "--csv", &csv, "--out", out.to_str().unwrap(), "--apply",
+    ]);
+    assert!(ok, "{stderr}");
+    let preview = rows(&out.join("preview.csv"));
+    assert!(preview[0].ends_with(&["outcome".into(), "error_code".into(), "error_message".into()]));
+    let result = rows(&out.join("result.csv"));
+    assert_eq!(result[0], ["id", "firstname", "lastname", "email", "phone", "country"]);
+    assert_eq!(result[1], ["1", "John", "O'Brien", "john@example.com", "+14155550132", "US"]);
+    assert_eq!(result[2][0], "2");
+    assert_eq!(result.len(), 4);
+    // Re-running on the result changes nothing: the transform is idempotent.
+    let result_csv = out.join("result.csv");
+    let out2 = dir.path().join("out2");
+    let (ok, stdout, stderr) = steward(&[
+        "run", "--template", &template, "--csv", result_csv.to_str().unwrap(), "--out", out2.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("0 updates"), "{stdout}");
+}
+
+#[test]
+fn bulk_archives_and_validate_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "contacts.csv", CONTACTS);
+    let bulk = write(
+        dir.path(),
+        "bulk.json",
+        r#"{"module": "bulk", "name": "Drop no-email", "config": {"object": "contacts",
+            "filter": {"field": "email", "op": "is_empty"}, "actions": [{"archive": {}}]}}"#,
+    );
+    let out = dir.path().join("bulk");
+    let (ok, stdout, stderr) = steward(&[
+        "run", "--template", &bulk, "--csv", &csv, "--out", out.to_str().unwrap(), "--apply",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 archives"), "{stdout}");
+    let result = rows(&out.join("result.csv"));
+    assert_eq!(result.len(), 3, "record 3 is archived: {result:?}");
+
+    let validate = write(
+        dir.path(),
+        "validate.json",
+        r#"{"module": "validate", "name": "Emails", "config": {"object": "contacts",
+            "rules": [{"rule": "required", "field": "email"}, {"rule": "email", "field": "email"}]}}"#,
+    );
+    let out = dir.path().join("validate");
+    let (ok, stdout, stderr) = steward(&[
+        "run", "--template", &validate, "--csv", &csv, "--out", out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 flagged"), "{stdout}");
+    let preview = rows(&out.join("preview.csv"));
+    let three = preview.iter().find(|r| r[0] == "3").unwrap();
+    assert_eq!(three[1], "flag");
+    assert!(three[4].contains("required"), "{three:?}");
+}
+
+#[test]
+fn grid_edits_are_type_checked_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "contacts.csv", CONTACTS);
+    let grid = write(
+        dir.path(),
+        "grid.json",
+        r#"{"module": "grid", "name": "Fix by hand", "config": {"object": "contacts", "columns": ["firstname", "email"]}}"#,
+    );
+    let edits = write(dir.path(), "edits.json", r#"[{"id": "2", "field": "firstname", "value": "Annie"}]"#);
+    let out = dir.path().join("grid");
+    let (ok, stdout, stderr) = steward(&[
+        "run", "--template", &grid, "--csv", &csv, "--out", out.to_str().unwrap(), "--edits", &edits, "--apply",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 updates"), "{stdout}");
+    let result = rows(&out.join("result.csv"));
+    let two = result.iter().find(|r| r[0] == "2").unwrap();
+    assert_eq!(two[1], "Annie");
+
+    let bad = write(dir.path(), "bad.json", r#"[{"id": "99", "field": "firstname", "value": "X"}]"#);
+    let (ok, _, stderr) = steward(&[
+        "run", "--template", &grid, "--csv", &csv, "--out", out.to_str().unwrap(), "--edits", &bad,
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("/0"), "{stderr}");
+}
+
+#[test]
+fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "contacts.csv", CONTACTS);
+    let out = dir.path().join("out");
+    for (template, needle) in [
+        (r#"{"module": "sparkle", "name": "x", "config": {}}"#, "/module"),
+        (
+            r#"{"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "a", "fn": "replace", "pattern": "(", "with": ""}]}}"#,
+            "/config/steps/0/pattern",
+        ),
+        (r#"{"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "a", "fn": "sparkle"}]}}"#, "/config/steps/0"),
+        (r#"{"module": "bulk", "name": "x" "config": {}}"#, "t.json"),
+    ] {
+        let t = write(dir.path(), "t.json", template);
+        let (ok, _, stderr) = steward(&[
+            "run", "--template", &t, "--csv", &csv, "--out", out.to_str().unwrap(),
+        ]);
+        assert!(!ok, "{template}");
+        assert!(stderr.contains(needle), "{needle} not in {stderr}");
+        assert!(!out.join("preview.csv").exists());
+    }
+    // A ragged CSV row: the line is named; no partial output is left.
+    let ragged = write(dir.path(), "ragged.csv", "id,firstname\n1,a\n2,b,c\n");
+    let t = write(dir.path(), "t.json", TRANSFORM);
+    let (ok, _, stderr) = steward(&[
+        "run", "--template", &t, "--csv", &ragged, "--out", out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing half-written");
+}

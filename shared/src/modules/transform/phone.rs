@@ -1,0 +1,334 @@
+//! Phone numbers to E.164, national or international format with libphonenumber's
+//! metadata (`phonenumber`). A value that is not a valid number is reported, never
+//! rewritten.
+
+use std::fmt::Write;
+use std::sync::{LazyLock, OnceLock};
+
+use phonenumber::country::Id;
+use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use phonenumber::{Mode, PhoneNumber};
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::{Out, quote};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneFormat {
+    /// `+16502530000`
+    #[default]
+    E164,
+    /// `(650) 253-0000`; numbers of another country than the default region are written
+    /// internationally, so the country is never lost.
+    National,
+    /// `+1 650-253-0000`
+    International,
+}
+
+impl PhoneFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PhoneFormat::E164 => "e164",
+            PhoneFormat::National => "national",
+            PhoneFormat::International => "international",
+        }
+    }
+}
+
+/// A region phonenumber knows (`US`, `GB`), with its country calling code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Region {
+    pub id: Id,
+    pub calling_code: u16,
+}
+
+impl Region {
+    pub fn parse(code: &str) -> Option<Region> {
+        let id: Id = code.trim().to_ascii_uppercase().parse().ok()?;
+        let meta = DATABASE.by_id(id.as_ref())?;
+        Some(Region {
+            id,
+            calling_code: meta.country_code(),
+        })
+    }
+}
+
+/// What a value is as a phone number.
+pub(crate) enum Parsed {
+    Number(PhoneNumber),
+    /// Not a phone number at all (`n/a`, `12`).
+    NotANumber,
+    /// Parses, but no such number exists (`555-1234` in the US: too short).
+    Invalid,
+}
+
+pub(crate) fn parse(value: &str, region: Option<Region>) -> Parsed {
+    let canonical = canonical(value, region);
+    let text = canonical.as_deref().unwrap_or(value.trim());
+    match phonenumber::parse(region.map(|r| r.id), text) {
+        Ok(n) if is_valid(&n) => Parsed::Number(n),
+        Ok(_) => Parsed::Invalid,
+        Err(_) => Parsed::NotANumber,
+    }
+}
+
+/// The value as `+<digits>` when that is certain to be the same number: `+` then digits
+/// and separators, or in a North American region 10 digits (11 with the leading 1).
+/// libphonenumber parses this form several times faster than `(650) 253-0000`.
+fn canonical(value: &str, region: Option<Region>) -> Option<String> {
+    let t = value.trim();
+    if t.contains("(0)") {
+        // `+44 (0)20 ...`: the bracketed trunk zero is not part of the number.
+        return None;
+    }
+    let mut digits = String::with_capacity(16);
+    let mut plus = false;
+    for (i, c) in t.char_indices() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => plus = true,
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    if plus {
+        let ok = (7..=15).contains(&digits.len()) && !digits.starts_with('0');
+        return ok.then(|| format!("+{digits}"));
+    }
+    if region.is_none_or(|r| r.calling_code != 1) {
+        return None;
+    }
+    match digits.len() {
+        10 => Some(format!("+1{digits}")),
+        11 if digits.starts_with('1') => Some(format!("+{digits}")),
+        _ => None,
+    }
+}
+
+/// `number` in `format`. None when phonenumber cannot render it (it then has no metadata
+/// for the number's country, which a valid number always has).
+pub(crate) fn format(
+    number: &PhoneNumber,
+    format: PhoneFormat,
+    home: Option<Region>,
+) -> Option<String> {
+    let mode = match format {
+        // As phonenumber writes it, without its formatter's pattern lookups.
+        PhoneFormat::E164 => {
+            return Some(format!("+{}{}", number.code().value(), number.national()));
+        }
+        PhoneFormat::International => Mode::International,
+        PhoneFormat::National => match home {
+            Some(r) if r.calling_code == number.code().value() => Mode::National,
+            _ => Mode::International,
+        },
+    };
+    let mut out = String::with_capacity(20);
+    write!(out, "{}", number.format().mode(mode)).ok()?;
+    Some(out)
+}
+
+/// The `phone` function.
+#[derive(Debug, Clone)]
+pub(crate) struct PhoneFn {
+    pub format: PhoneFormat,
+    pub region: Option<Region>,
+}
+
+impl PhoneFn {
+    pub fn apply(&self, value: &str) -> Out {
+        if value.trim().is_empty() || self.already_formatted(value) {
+            return Out::Same;
+        }
+        let number = match parse(value, self.region) {
+            Parsed::Number(n) => n,
+            Parsed::NotANumber => {
+                return Out::Problem(format!("{} is not a phone number", quote(value)));
+            }
+            Parsed::Invalid => return Out::Problem(self.invalid(value)),
+        };
+        if self.format == PhoneFormat::E164 && number.extension().is_some() {
+            return Out::Problem(format!(
+                "{} has an extension, which E.164 cannot hold",
+                quote(value)
+            ));
+        }
+        match format(&number, self.format, self.region) {
+            Some(s) if s == value => Out::Same,
+            Some(s) => Out::Set(s),
+            None => Out::Problem(self.invalid(value)),
+        }
+    }
+
+    fn invalid(&self, value: &str) -> String {
+        match self.region {
+            Some(r) => format!(
+                "{} is not a valid phone number for {}",
+                quote(value),
+                r.id.as_ref()
+            ),
+            None => format!("{} is not a valid phone number", quote(value)),
+        }
+    }
+
+    /// Whether `value` already has the target layout, checked without parsing (which is
+    /// slow): E.164 for any country, national and international for North America.
+    fn already_formatted(&self, value: &str) -> bool {
+        let b = value.as_bytes();
+        let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        match self.format {
+            PhoneFormat::E164 => {
+                (9..=16).contains(&b.len()) && b[0] == b'+' && b[1] != b'0' && digits(&b[1..])
+            }
+            PhoneFormat::National => {
+                // (650) 253-0000
+                self.region.is_some_and(|r| r.calling_code == 1)
+                    && b.len() == 14
+                    && b[0] == b'('
+                    && digits(&b[1..4])
+                    && &b[4..6] == b") "
+                    && digits(&b[6..9])
+                    && b[9] == b'-'
+                    && digits(&b[10..])
+                    && nanp(b[1], b[6])
+            }
+            PhoneFormat::International => {
+                // +1 650-253-0000
+                b.len() == 15
+                    && &b[..3] == b"+1 "
+                    && digits(&b[3..6])
+                    && b[6] == b'-'
+                    && digits(&b[7..10])
+                    && b[10] == b'-'
+                    && digits(&b[11..])
+                    && nanp(b[3], b[7])
+            }
+        }
+    }
+}
+
+/// North American area codes and exchanges start with 2-9.
+fn nanp(area: u8, exchange: u8) -> bool {
+    area >= b'2' && exchange >= b'2'
+}
+
+/// libphonenumber's validity rule exactly as `phonenumber::is_valid` applies it (same
+/// metadata, same patterns, same prefix matching), over regexes of our own. phonenumber
+/// reaches every pattern through one global, mutex-guarded LRU cache of 100 regexes,
+/// which serializes threads and, with numbers of many countries, recompiles patterns.
+pub(crate) fn is_valid(number: &PhoneNumber) -> bool {
+    let national = number.national().to_string();
+    let Some(regions) = regions(number.code().value()) else {
+        return false;
+    };
+    // The region the number belongs to, as phonenumber's `source_for` picks it.
+    let region = match regions {
+        [only] => Some(only),
+        _ => regions.iter().find(|r| match r.leads(&national) {
+            Some(leads) => leads,
+            None => r.has_type(&national),
+        }),
+    };
+    region.is_some_and(|r| r.has_type(&national))
+}
+
+/// The regions of a calling code, in the metadata's order, each compiled on first use.
+fn regions(code: u16) -> Option<&'static [RegionRule]> {
+    static CODES: LazyLock<Vec<OnceLock<Vec<RegionRule>>>> =
+        LazyLock::new(|| (0..1000).map(|_| OnceLock::new()).collect());
+    let rules = CODES.get(usize::from(code))?.get_or_init(|| {
+        let ids = DATABASE.region(&code).unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| match *id {
+                // Non-geographic codes (+800, +979) are one entity each.
+                "001" => DATABASE.by_code(&code)?.into_iter().next(),
+                id => DATABASE.by_id(id),
+            })
+            .map(|meta| RegionRule {
+                meta,
+                leading: OnceLock::new(),
+                types: OnceLock::new(),
+            })
+            .collect()
+    });
+    (!rules.is_empty()).then_some(rules.as_slice())
+}
+
+struct RegionRule {
+    meta: &'static Metadata,
+    leading: OnceLock<Option<Regex>>,
+    types: OnceLock<Types>,
+}
+
+/// A region's general pattern and the patterns of its number types.
+struct Types {
+    general: Option<Pattern>,
+    kinds: Vec<Pattern>,
+}
+
+struct Pattern {
+    re: Regex,
+    lengths: &'static [u16],
+}
+
+impl Pattern {
+    fn new(d: &'static Descriptor) -> Option<Pattern> {
+        Some(Pattern {
+            re: prefix_regex(d.national_number().as_str())?,
+            lengths: d.possible_length(),
+        })
+    }
+
+    /// phonenumber's `Descriptor::is_match`: a possible length, and a match at the start.
+    fn is_match(&self, national: &str) -> bool {
+        let len = u16::try_from(national.len()).unwrap_or(u16::MAX);
+        (self.lengths.is_empty() || self.lengths.contains(&len)) && self.re.is_match(national)
+    }
+}
+
+/// phonenumber accepts a pattern's leftmost match when it starts at 0: an anchored match.
+/// Its patterns are compiled with insignificant whitespace, as the metadata writes them.
+fn prefix_regex(pattern: &str) -> Option<Regex> {
+    RegexBuilder::new(&format!("^(?:{pattern})"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()
+}
+
+impl RegionRule {
+    /// Whether the number starts with the region's leading digits; None when it has none.
+    fn leads(&self, national: &str) -> Option<bool> {
+        let source = self.meta.leading_digits()?;
+        let re = self.leading.get_or_init(|| prefix_regex(source.as_str()));
+        Some(re.as_ref().is_some_and(|re| re.is_match(national)))
+    }
+
+    /// phonenumber's `number_type(..) != Unknown`: the general pattern and one type's.
+    fn has_type(&self, national: &str) -> bool {
+        let types = self.types.get_or_init(|| {
+            let d = self.meta.descriptors();
+            Types {
+                general: Pattern::new(d.general()),
+                kinds: [
+                    d.premium_rate(),
+                    d.toll_free(),
+                    d.shared_cost(),
+                    d.voip(),
+                    d.personal_number(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                    d.fixed_line(),
+                    d.mobile(),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(Pattern::new)
+                .collect(),
+            }
+        });
+        types.general.as_ref().is_some_and(|g| g.is_match(national))
+            && types.kinds.iter().any(|k| k.is_match(national))
+    }
+}
