@@ -141,6 +141,18 @@ impl PhoneFn {
         if value.trim().is_empty() || self.already_formatted(value) {
             return Out::Same;
         }
+        // E.164 of a value that is `+digits` (or North American digits) in disguise, and
+        // valid: no parse needed. Anything else takes libphonenumber's full parse.
+        if self.format == PhoneFormat::E164
+            && let Some(c) = canonical(value, self.region)
+        {
+            match e164_shortcut(&c) {
+                Shortcut::Valid(..) if c == value => return Out::Same,
+                Shortcut::Valid(..) => return Out::Set(c),
+                Shortcut::Invalid => return Out::Problem(self.invalid(value)),
+                Shortcut::Unsure => {}
+            }
+        }
         let number = match parse(value, self.region) {
             Parsed::Number(n) => n,
             Parsed::NotANumber => {
@@ -218,8 +230,12 @@ fn nanp(area: u8, exchange: u8) -> bool {
 /// reaches every pattern through one global, mutex-guarded LRU cache of 100 regexes,
 /// which serializes threads and, with numbers of many countries, recompiles patterns.
 pub(crate) fn is_valid(number: &PhoneNumber) -> bool {
-    let national = number.national().to_string();
-    let Some(regions) = regions(number.code().value()) else {
+    valid_parts(number.code().value(), &number.national().to_string())
+}
+
+/// The validity rule on a calling code and national number.
+fn valid_parts(code: u16, national: &str) -> bool {
+    let Some(regions) = regions(code) else {
         return false;
     };
     // The region the number belongs to, as phonenumber's `source_for` picks it.
@@ -230,7 +246,53 @@ pub(crate) fn is_valid(number: &PhoneNumber) -> bool {
             None => r.has_type(&national),
         }),
     };
-    region.is_some_and(|r| r.has_type(&national))
+    region.is_some_and(|r| r.has_type(national))
+}
+
+/// What the shortcut knows of a `+<digits>` value without libphonenumber's parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shortcut<'a> {
+    /// A valid number: (calling code, national number), as the parse would give.
+    Valid(u16, &'a str),
+    /// The parse would find no valid number in it.
+    Invalid,
+    /// Leave it to the parse (a national prefix might be stripped, or no known code).
+    Unsure,
+}
+
+/// `+<digits>` judged without libphonenumber's parse (the slow part, behind a global
+/// lock): calling codes are prefix-free (ITU-T E.164), so the first 1 to 3 digits naming
+/// a known code are the code, and the rest is the national number unless a national
+/// prefix could be stripped. Checked against the parse by a property test.
+pub(crate) fn e164_shortcut(canonical: &str) -> Shortcut<'_> {
+    let Some(digits) = canonical.strip_prefix('+') else {
+        return Shortcut::Unsure;
+    };
+    let Some((code, national, rules)) = (1..=3).find_map(|n| {
+        let code: u16 = digits.get(..n)?.parse().ok()?;
+        Some((code, digits.get(n..)?, regions(code)?))
+    }) else {
+        return Shortcut::Unsure;
+    };
+    // libphonenumber strips a national prefix even after a `+code` (`+261 0 32 ...`):
+    // where one might apply, leave the number to its parse.
+    if rules.iter().any(|r| r.may_strip_prefix(national)) {
+        return Shortcut::Unsure;
+    }
+    if valid_parts(code, national) {
+        Shortcut::Valid(code, national)
+    } else {
+        Shortcut::Invalid
+    }
+}
+
+/// The shortcut's valid numbers only.
+#[cfg(test)]
+pub(crate) fn valid_e164(canonical: &str) -> Option<(u16, &str)> {
+    match e164_shortcut(canonical) {
+        Shortcut::Valid(c, n) => Some((c, n)),
+        _ => None,
+    }
 }
 
 /// The regions of a calling code, in the metadata's order, each compiled on first use.
@@ -248,6 +310,7 @@ fn regions(code: u16) -> Option<&'static [RegionRule]> {
             .map(|meta| RegionRule {
                 meta,
                 leading: OnceLock::new(),
+                national_prefix: OnceLock::new(),
                 types: OnceLock::new(),
             })
             .collect()
@@ -258,6 +321,8 @@ fn regions(code: u16) -> Option<&'static [RegionRule]> {
 struct RegionRule {
     meta: &'static Metadata,
     leading: OnceLock<Option<Regex>>,
+    /// `national_prefix_for_parsing`, anchored.
+    national_prefix: OnceLock<Option<Regex>>,
     types: OnceLock<Types>,
 }
 
@@ -297,6 +362,25 @@ fn prefix_regex(pattern: &str) -> Option<Regex> {
 }
 
 impl RegionRule {
+    /// Whether libphonenumber's parse could strip a national prefix from `national`.
+    fn may_strip_prefix(&self, national: &str) -> bool {
+        if self
+            .meta
+            .national_prefix()
+            .is_some_and(|p| !p.is_empty() && national.starts_with(p))
+        {
+            return true;
+        }
+        let re = self.national_prefix.get_or_init(|| {
+            self.meta
+                .national_prefix_for_parsing()
+                .and_then(|p| prefix_regex(p.as_str()))
+        });
+        // A pattern that cannot be compiled here might still apply: be safe.
+        self.meta.national_prefix_for_parsing().is_some()
+            && re.as_ref().is_none_or(|re| re.is_match(national))
+    }
+
     /// Whether the number starts with the region's leading digits; None when it has none.
     fn leads(&self, national: &str) -> Option<bool> {
         let source = self.meta.leading_digits()?;
@@ -310,17 +394,18 @@ impl RegionRule {
             let d = self.meta.descriptors();
             Types {
                 general: Pattern::new(d.general()),
+                // Any type will do, so the common ones are tried first.
                 kinds: [
-                    d.premium_rate(),
+                    d.fixed_line(),
+                    d.mobile(),
                     d.toll_free(),
+                    d.premium_rate(),
                     d.shared_cost(),
                     d.voip(),
                     d.personal_number(),
                     d.pager(),
                     d.uan(),
                     d.voicemail(),
-                    d.fixed_line(),
-                    d.mobile(),
                 ]
                 .into_iter()
                 .flatten()

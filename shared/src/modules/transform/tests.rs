@@ -1003,6 +1003,28 @@ proptest! {
             prop_assert_eq!(phone::is_valid(&n), n.is_valid(), "{} in {}", text, region);
         }
     }
+
+    /// Where the E.164 shortcut answers, libphonenumber's parse says the same: a valid
+    /// number with the same calling code and national number. (Where it does not answer,
+    /// the value takes the parse.)
+    #[test]
+    fn the_e164_shortcut_agrees_with_phonenumber(
+        text in prop_oneof![
+            "\\+[1-9][0-9]{6,13}",
+            "\\+(1|44|49|33|61|39|55|91|81|86|7|800|979|352|1242)[0-9]{5,11}",
+        ],
+    ) {
+        let parsed = phonenumber::parse(None, &text).ok().filter(phonenumber::is_valid);
+        match phone::e164_shortcut(&text) {
+            phone::Shortcut::Valid(code, national) => prop_assert_eq!(
+                Some((code, national.to_string())),
+                parsed.map(|n| (n.code().value(), n.national().to_string())),
+                "{}", text
+            ),
+            phone::Shortcut::Invalid => prop_assert!(parsed.is_none(), "{} is valid", text),
+            phone::Shortcut::Unsure => {}
+        }
+    }
 }
 
 proptest! {
@@ -1222,4 +1244,18 @@ fn template_errors_point_at_the_step_and_name_the_key() {
         e[0].starts_with("/config/steps/0/pattern: regex parse error"),
         "{e:?}"
     );
+}
+
+#[test]
+fn the_e164_shortcut_answers_for_common_numbers() {
+    for (text, code, national) in [
+        ("+14155550132", 1, "4155550132"),
+        ("+442079460958", 44, "2079460958"),
+        ("+4930123456", 49, "30123456"),
+        ("+33142685300", 33, "142685300"),
+        ("+61291234567", 61, "291234567"),
+    ] {
+        assert_eq!(phone::valid_e164(text), Some((code, national)), "{text}");
+    }
+    assert_eq!(phone::valid_e164("+1415555013"), None, "too short");
 }
