@@ -1,19 +1,22 @@
 //! `steward run`: a template over a CSV file, offline. Record-by-record modules (bulk,
-//! transform, validate) stream the file, so memory stays flat whatever its size; the grid
-//! applies cell edits (`--edits`). Writes `DIR/preview.csv` in the audit layout and, with
-//! `--apply`, `DIR/result.csv` (the input with the plan applied). Files appear whole or
-//! not at all: each is written beside its final name and renamed when complete.
+//! transform, validate) stream the file, so memory stays flat whatever its size; merge
+//! holds the columns its rules read and then streams the file again for the result; the
+//! grid applies cell edits (`--edits`). Writes `DIR/preview.csv` in the audit layout and,
+//! with `--apply`, `DIR/result.csv` (the input with the plan applied). Files appear whole
+//! or not at all: each is written beside its final name and renamed when complete.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use steward::Error;
 use steward::crm::csv::{CsvCrm, CsvStream};
-use steward::crm::{Crm, Outcome};
+use steward::crm::{Crm, Outcome, Record};
 use steward::modules::csv::AuditWriter;
 use steward::modules::grid::CellEdit;
-use steward::modules::{Action, Change, ModuleConfig};
+use steward::modules::merge::MergeConfig;
+use steward::modules::{Action, Change, ModuleConfig, RecordEngine};
 use steward::templates::{self, TemplateInput};
 
 #[derive(clap::Args)]
@@ -46,6 +49,9 @@ pub struct Summary {
     pub updates: u64,
     pub archives: u64,
     pub flagged: u64,
+    /// Merge: groups merged, and the records merged into their masters (Leads included).
+    pub merges: u64,
+    pub merged_away: u64,
 }
 
 type Failure = Box<dyn std::error::Error>;
@@ -113,8 +119,12 @@ fn flush<W: Write>(w: W, name: &Path) -> Result<(), Failure> {
 
 pub async fn run(args: RunArgs) -> Result<(), Failure> {
     let summary = execute(&args).await?;
+    let merges = match summary.merges {
+        0 => String::new(),
+        n => format!("{n} merges of {} duplicates, ", summary.merged_away),
+    };
     println!(
-        "scanned {} records: {} updates, {} archives, {} flagged; {}{}",
+        "scanned {} records: {merges}{} updates, {} archives, {} flagged; {}{}",
         summary.scanned,
         summary.updates,
         summary.archives,
@@ -135,6 +145,12 @@ pub async fn execute(args: &RunArgs) -> Result<Summary, Failure> {
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     match &config {
         ModuleConfig::Grid(_) => grid(args, &config).await,
+        ModuleConfig::Merge(c) => {
+            if args.edits.is_some() {
+                return Err("--edits is for grid templates only".into());
+            }
+            merge(args, c)
+        }
         _ => {
             if args.edits.is_some() {
                 return Err("--edits is for grid templates only".into());
@@ -146,13 +162,52 @@ pub async fn execute(args: &RunArgs) -> Result<Summary, Failure> {
 
 fn count(summary: &mut Summary, c: &Change) {
     match c.action {
-        Action::Update | Action::Create | Action::Merge { .. } => summary.updates += 1,
+        Action::Update | Action::Create => summary.updates += 1,
+        Action::Merge {
+            ref duplicate_ids, ..
+        } => {
+            summary.merges += 1;
+            summary.merged_away += duplicate_ids.len() as u64;
+        }
+        Action::ConvertLead { .. } => summary.merged_away += 1,
         Action::Archive => summary.archives += 1,
         Action::Flag => summary.flagged += 1,
     }
 }
 
-/// Bulk, transform, validate: one record at a time.
+/// Records planned together: enough to keep every core busy, small enough that memory
+/// does not depend on the file's size.
+const CHUNK: usize = 1024;
+
+/// Plans a chunk on `workers` threads (the calling one included), in order.
+fn plan_parallel(
+    engine: &dyn RecordEngine,
+    batch: &[(Record, csv::StringRecord)],
+    workers: usize,
+) -> Vec<Option<Change>> {
+    let plan = |part: &[(Record, csv::StringRecord)]| -> Vec<Option<Change>> {
+        part.iter().map(|(r, _)| engine.plan(r)).collect()
+    };
+    if workers <= 1 || batch.len() < 512 {
+        return plan(batch);
+    }
+    let size = batch.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let mut parts = batch.chunks(size);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts.map(|part| s.spawn(move || plan(part))).collect();
+        let mut out = plan(first);
+        for h in others {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
+/// Bulk, transform, validate: streamed, a chunk at a time.
 fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let engine = config.engine().map_err(|e| explain(&args.template, e))?;
     let mut input = CsvStream::open(&args.csv, args.id_column.as_deref(), &engine.reads())?;
@@ -187,31 +242,46 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
 
     let mut summary = Summary::default();
     let mut row_out: Vec<String> = Vec::with_capacity(header.len());
-    while let Some((record, raw)) = input.next_record()? {
-        summary.scanned += 1;
-        let change = engine.plan(&record);
-        if let Some(c) = &change {
-            count(&mut summary, c);
-            let outcome = args.apply.then(|| Outcome::ok(record.id.clone()));
-            preview.write_change(c, outcome.as_ref())?;
-        }
-        if let Some((_, out)) = result.as_mut() {
-            if matches!(change.as_ref().map(|c| &c.action), Some(Action::Archive)) {
-                continue;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut batch: Vec<(Record, csv::StringRecord)> = Vec::with_capacity(CHUNK);
+    loop {
+        // A chunk at a time: read it, plan it on every core, write it in order.
+        batch.clear();
+        while batch.len() < CHUNK {
+            match input.next_record()? {
+                Some((record, raw)) => batch.push((record, raw.clone())),
+                None => break,
             }
-            row_out.clear();
-            row_out.extend(raw.iter().map(str::to_string));
-            row_out.resize(header.len(), String::new());
-            if let Some(c) = &change
-                && c.action == Action::Update
-            {
-                for f in &c.fields {
-                    if let Some(&i) = index.get(&f.field) {
-                        row_out[i] = f.after.clone().unwrap_or_default();
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let changes = plan_parallel(engine.as_ref(), &batch, workers);
+        for ((record, raw), change) in batch.iter().zip(changes) {
+            summary.scanned += 1;
+            if let Some(c) = &change {
+                count(&mut summary, c);
+                let outcome = args.apply.then(|| Outcome::ok(record.id.clone()));
+                preview.write_change(c, outcome.as_ref())?;
+            }
+            if let Some((_, out)) = result.as_mut() {
+                if matches!(change.as_ref().map(|c| &c.action), Some(Action::Archive)) {
+                    continue;
+                }
+                row_out.clear();
+                row_out.extend(raw.iter().map(str::to_string));
+                row_out.resize(header.len(), String::new());
+                if let Some(c) = &change
+                    && c.action == Action::Update
+                {
+                    for f in &c.fields {
+                        if let Some(&i) = index.get(&f.field) {
+                            row_out[i] = f.after.clone().unwrap_or_default();
+                        }
                     }
                 }
+                out.write_record(&row_out)?;
             }
-            out.write_record(&row_out)?;
         }
     }
     let w = preview.finish()?;
@@ -227,10 +297,175 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     Ok(summary)
 }
 
+/// Columns read as a record's creation and last modification times (HubSpot's, then
+/// Salesforce's names).
+const CREATED_COLUMNS: &[&str] = &["createdate", "hs_createdate", "CreatedDate", "created_at"];
+const MODIFIED_COLUMNS: &[&str] = &[
+    "lastmodifieddate",
+    "hs_lastmodifieddate",
+    "LastModifiedDate",
+    "SystemModstamp",
+    "updated_at",
+];
+
+/// A CSV cell as a time: RFC 3339, Salesforce's `2024-01-31T09:00:00.000+0000`,
+/// `2024-01-31 09:00:00`, a date, or epoch milliseconds (HubSpot exports).
+fn time(cell: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let v = cell.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        return Some(t.with_timezone(&Utc));
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(v, f) {
+            return Some(t.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    match v.parse::<i64>() {
+        Ok(ms) if v.len() >= 12 => DateTime::from_timestamp_millis(ms),
+        _ => None,
+    }
+}
+
+/// Merge: every record's compared columns in memory, one plan over all of them, then the
+/// file streamed again for the result (duplicates left out, masters updated).
+fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
+    let engine = config.engine().map_err(|errors| {
+        explain(
+            &args.template,
+            Error::Invalid {
+                detail: String::new(),
+                errors,
+            },
+        )
+    })?;
+    if let Some(leads) = engine.lead_object() {
+        return Err(format!(
+            "{}: cross_object matches {leads} records against {}: run it against the CRM, \
+             which holds both (steward run reads one CSV file)",
+            args.template.display(),
+            engine.object()
+        )
+        .into());
+    }
+    // Only the id from the stream: the engine's columns are read from the raw row.
+    let mut input_csv = CsvStream::open(&args.csv, args.id_column.as_deref(), &[])?;
+    let headers = input_csv.headers().to_vec();
+    let column = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| headers.iter().position(|h| h == n))
+    };
+    let (created_col, modified_col) = (column(CREATED_COLUMNS), column(MODIFIED_COLUMNS));
+    let fields = engine.reads();
+    let at: Vec<Option<usize>> = fields
+        .iter()
+        .map(|f| headers.iter().position(|h| h == f))
+        .collect();
+    let mut input = engine.input();
+    let mut scanned = 0u64;
+    while let Some((record, raw)) = input_csv.next_record()? {
+        scanned += 1;
+        let cell = |i: Option<usize>| i.and_then(|i| raw.get(i)).unwrap_or_default();
+        input.push(
+            &record.id,
+            time(cell(created_col)),
+            time(cell(modified_col)),
+            |f| {
+                let k = fields.iter().position(|g| g == f)?;
+                Some(cell(at[k]))
+            },
+        );
+    }
+    drop(input_csv);
+    let plan = engine.plan(&input);
+    drop(input);
+
+    let columns = engine.columns();
+    let preview_path = args.out.join("preview.csv");
+    let (preview_file, w) = Staged::create(preview_path.clone())?;
+    let mut preview = AuditWriter::new(w, &columns, args.apply)?;
+    let mut summary = Summary {
+        scanned,
+        ..Summary::default()
+    };
+    for c in &plan.plan.changes {
+        count(&mut summary, c);
+        // Applied to the file: every merge; flags are reports, never applied.
+        let outcome = (args.apply && c.action != Action::Flag)
+            .then(|| Outcome::ok(c.id.clone().unwrap_or_default()));
+        preview.write_change(c, outcome.as_ref())?;
+    }
+    let w = preview.finish()?;
+    flush(w, &preview_path)?;
+
+    if args.apply {
+        let mut gone: HashSet<&str> = HashSet::new();
+        let mut masters: HashMap<&str, &Change> = HashMap::new();
+        for c in &plan.plan.changes {
+            if let Action::Merge { duplicate_ids, .. } = &c.action {
+                gone.extend(duplicate_ids.iter().map(String::as_str));
+                if let Some(id) = c.id.as_deref() {
+                    masters.insert(id, c);
+                }
+            }
+        }
+        let index: HashMap<&str, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
+        let result_path = args.out.join("result.csv");
+        let (staged, w) = Staged::create(result_path.clone())?;
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(&headers)?;
+        let mut again = CsvStream::open(&args.csv, args.id_column.as_deref(), &[])?;
+        let mut row_out: Vec<String> = Vec::with_capacity(headers.len());
+        while let Some((record, raw)) = again.next_record()? {
+            if gone.contains(record.id.as_str()) {
+                continue;
+            }
+            match masters.get(record.id.as_str()) {
+                None => out.write_record(raw)?,
+                Some(c) => {
+                    row_out.clear();
+                    row_out.extend(raw.iter().map(str::to_string));
+                    row_out.resize(headers.len(), String::new());
+                    for f in &c.fields {
+                        if let Some(&i) = index.get(f.field.as_str()) {
+                            row_out[i] = f.after.clone().unwrap_or_default();
+                        }
+                    }
+                    out.write_record(&row_out)?;
+                }
+            }
+        }
+        let w = out
+            .into_inner()
+            .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
+        flush(w, &result_path)?;
+        staged.commit()?;
+    }
+    preview_file.commit()?;
+    Ok(summary)
+}
+
 /// Grid: cell edits against the file's records, type-checked against its describe.
 async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let Some(edits_path) = &args.edits else {
-        return Err("a grid template needs --edits FILE (a JSON list of {\"id\", \"field\", \"value\"})".into());
+        return Err(
+            "a grid template needs --edits FILE (a JSON list of {\"id\", \"field\", \"value\"})"
+                .into(),
+        );
     };
     let text = std::fs::read_to_string(edits_path)
         .map_err(|e| format!("cannot read {}: {e}", edits_path.display()))?;
@@ -256,15 +491,16 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
         },
     )
     .await?;
-    let changes = steward::modules::grid::plan_edits(&schema, &records, &edits).map_err(|errors| {
-        explain(
-            edits_path,
-            Error::Invalid {
-                detail: String::new(),
-                errors,
-            },
-        )
-    })?;
+    let changes =
+        steward::modules::grid::plan_edits(&schema, &records, &edits).map_err(|errors| {
+            explain(
+                edits_path,
+                Error::Invalid {
+                    detail: String::new(),
+                    errors,
+                },
+            )
+        })?;
     let columns: Vec<String> = {
         let mut c: Vec<String> = Vec::new();
         for ch in &changes {

@@ -115,12 +115,30 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let file = std::fs::File::create(&args.out)?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
     w.write_record([
-        "id", "firstname", "lastname", "email", "phone", "company", "jobtitle", "city", "state",
+        "id",
+        "firstname",
+        "lastname",
+        "email",
+        "phone",
+        "company",
+        "jobtitle",
+        "city",
+        "state",
         "country",
+        "createdate",
+        "lastmodifieddate",
     ])?;
+    // Dated as the sandbox's CRMs date them: created `created_secs_ago` before
+    // 2026-01-01T00:00:00Z, last modified halfway from then to that instant.
+    let reference = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+    let stamp =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for (i, p) in data.people.iter().enumerate() {
         let id = (i + 1).to_string();
         let cell = |v: &Option<String>| v.clone().unwrap_or_default();
+        let ago = i64::try_from(p.created_secs_ago).unwrap_or(0);
+        let created = reference - chrono::Duration::seconds(ago);
+        let modified = created + chrono::Duration::seconds(ago / 2);
         w.write_record([
             id,
             cell(&p.first_name),
@@ -132,6 +150,8 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
             cell(&p.city),
             cell(&p.state),
             cell(&p.country),
+            stamp(created),
+            stamp(modified),
         ])?;
     }
     w.flush()?;
@@ -158,6 +178,10 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
         std::io::Write::flush(&mut out)?;
     }
-    println!("{} contacts written to {}", data.people.len(), args.out.display());
+    println!(
+        "{} contacts written to {}",
+        data.people.len(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -53,16 +53,28 @@ fn a_transform_previews_then_applies() {
     let template = write(dir.path(), "t.json", TRANSFORM);
     let out = dir.path().join("out");
     let (ok, stdout, stderr) = steward(&[
-        "run", "--template", &template, "--csv", &csv, "--out", out.to_str().unwrap(),
+        "run",
+        "--template",
+        &template,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("scanned 3 records"), "{stdout}");
     assert!(!out.join("result.csv").exists(), "preview writes no result");
     let preview = rows(&out.join("preview.csv"));
     let header = &preview[0];
-    assert_eq!(&header[..5], &["record_id", "action", "group_id", "role", "note"]);
+    assert_eq!(
+        &header[..5],
+        &["record_id", "action", "group_id", "role", "note"]
+    );
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let one = preview.iter().find(|r| r[0] == "1").expect("record 1 changes");
+    let one = preview
+        .iter()
+        .find(|r| r[0] == "1")
+        .expect("record 1 changes");
     assert_eq!(one[1], "update");
     assert_eq!(one[col("firstname (after)")], "John");
     assert_eq!(one[col("lastname (after)")], "O'Brien");
@@ -72,26 +84,65 @@ fn a_transform_previews_then_applies() {
     assert_eq!(one[col("phone (after)")], "'+14155550132");
     assert_eq!(one[col("country (after)")], "US");
     // Formula-looking values are neutralized in the report.
-    let three = preview.iter().find(|r| r[0] == "3").expect("record 3 changes");
-    assert!(three[col("firstname (before)")].starts_with("'="), "{three:?}");
-    assert!(three[4].contains("phone"), "the bad phone is noted: {three:?}");
+    let three = preview
+        .iter()
+        .find(|r| r[0] == "3")
+        .expect("record 3 changes");
+    assert!(
+        three[col("firstname (before)")].starts_with("'="),
+        "{three:?}"
+    );
+    assert!(
+        three[4].contains("phone"),
+        "the bad phone is noted: {three:?}"
+    );
 
     let (ok, _, stderr) = steward(&[
-        "run", "--template", &template, "--csv", &csv, "--out", out.to_str().unwrap(), "--apply",
+        "run",
+        "--template",
+        &template,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
+        "--apply",
     ]);
     assert!(ok, "{stderr}");
     let preview = rows(&out.join("preview.csv"));
-    assert!(preview[0].ends_with(&["outcome".into(), "error_code".into(), "error_message".into()]));
+    assert!(preview[0].ends_with(&[
+        "outcome".into(),
+        "error_code".into(),
+        "error_message".into()
+    ]));
     let result = rows(&out.join("result.csv"));
-    assert_eq!(result[0], ["id", "firstname", "lastname", "email", "phone", "country"]);
-    assert_eq!(result[1], ["1", "John", "O'Brien", "john@example.com", "+14155550132", "US"]);
+    assert_eq!(
+        result[0],
+        ["id", "firstname", "lastname", "email", "phone", "country"]
+    );
+    assert_eq!(
+        result[1],
+        [
+            "1",
+            "John",
+            "O'Brien",
+            "john@example.com",
+            "+14155550132",
+            "US"
+        ]
+    );
     assert_eq!(result[2][0], "2");
     assert_eq!(result.len(), 4);
     // Re-running on the result changes nothing: the transform is idempotent.
     let result_csv = out.join("result.csv");
     let out2 = dir.path().join("out2");
     let (ok, stdout, stderr) = steward(&[
-        "run", "--template", &template, "--csv", result_csv.to_str().unwrap(), "--out", out2.to_str().unwrap(),
+        "run",
+        "--template",
+        &template,
+        "--csv",
+        result_csv.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("0 updates"), "{stdout}");
@@ -109,7 +160,14 @@ fn bulk_archives_and_validate_flags() {
     );
     let out = dir.path().join("bulk");
     let (ok, stdout, stderr) = steward(&[
-        "run", "--template", &bulk, "--csv", &csv, "--out", out.to_str().unwrap(), "--apply",
+        "run",
+        "--template",
+        &bulk,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
+        "--apply",
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 archives"), "{stdout}");
@@ -124,7 +182,13 @@ fn bulk_archives_and_validate_flags() {
     );
     let out = dir.path().join("validate");
     let (ok, stdout, stderr) = steward(&[
-        "run", "--template", &validate, "--csv", &csv, "--out", out.to_str().unwrap(),
+        "run",
+        "--template",
+        &validate,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 flagged"), "{stdout}");
@@ -143,10 +207,23 @@ fn grid_edits_are_type_checked_and_applied() {
         "grid.json",
         r#"{"module": "grid", "name": "Fix by hand", "config": {"object": "contacts", "columns": ["firstname", "email"]}}"#,
     );
-    let edits = write(dir.path(), "edits.json", r#"[{"id": "2", "field": "firstname", "value": "Annie"}]"#);
+    let edits = write(
+        dir.path(),
+        "edits.json",
+        r#"[{"id": "2", "field": "firstname", "value": "Annie"}]"#,
+    );
     let out = dir.path().join("grid");
     let (ok, stdout, stderr) = steward(&[
-        "run", "--template", &grid, "--csv", &csv, "--out", out.to_str().unwrap(), "--edits", &edits, "--apply",
+        "run",
+        "--template",
+        &grid,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
+        "--edits",
+        &edits,
+        "--apply",
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 updates"), "{stdout}");
@@ -154,9 +231,21 @@ fn grid_edits_are_type_checked_and_applied() {
     let two = result.iter().find(|r| r[0] == "2").unwrap();
     assert_eq!(two[1], "Annie");
 
-    let bad = write(dir.path(), "bad.json", r#"[{"id": "99", "field": "firstname", "value": "X"}]"#);
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"[{"id": "99", "field": "firstname", "value": "X"}]"#,
+    );
     let (ok, _, stderr) = steward(&[
-        "run", "--template", &grid, "--csv", &csv, "--out", out.to_str().unwrap(), "--edits", &bad,
+        "run",
+        "--template",
+        &grid,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
+        "--edits",
+        &bad,
     ]);
     assert!(!ok);
     assert!(stderr.contains("/0"), "{stderr}");
@@ -168,17 +257,29 @@ fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
     let csv = write(dir.path(), "contacts.csv", CONTACTS);
     let out = dir.path().join("out");
     for (template, needle) in [
-        (r#"{"module": "sparkle", "name": "x", "config": {}}"#, "/module"),
+        (
+            r#"{"module": "sparkle", "name": "x", "config": {}}"#,
+            "/module",
+        ),
         (
             r#"{"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "a", "fn": "replace", "pattern": "(", "with": ""}]}}"#,
             "/config/steps/0/pattern",
         ),
-        (r#"{"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "a", "fn": "sparkle"}]}}"#, "/config/steps/0"),
+        (
+            r#"{"module": "transform", "name": "x", "config": {"object": "contacts", "steps": [{"field": "a", "fn": "sparkle"}]}}"#,
+            "/config/steps/0",
+        ),
         (r#"{"module": "bulk", "name": "x" "config": {}}"#, "t.json"),
     ] {
         let t = write(dir.path(), "t.json", template);
         let (ok, _, stderr) = steward(&[
-            "run", "--template", &t, "--csv", &csv, "--out", out.to_str().unwrap(),
+            "run",
+            "--template",
+            &t,
+            "--csv",
+            &csv,
+            "--out",
+            out.to_str().unwrap(),
         ]);
         assert!(!ok, "{template}");
         assert!(stderr.contains(needle), "{needle} not in {stderr}");
@@ -188,9 +289,71 @@ fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
     let ragged = write(dir.path(), "ragged.csv", "id,firstname\n1,a\n2,b,c\n");
     let t = write(dir.path(), "t.json", TRANSFORM);
     let (ok, _, stderr) = steward(&[
-        "run", "--template", &t, "--csv", &ragged, "--out", out.to_str().unwrap(),
+        "run",
+        "--template",
+        &t,
+        "--csv",
+        &ragged,
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(!ok);
     assert!(stderr.contains("line 3"), "{stderr}");
-    assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing half-written");
+    assert!(
+        std::fs::read_dir(&out).unwrap().next().is_none(),
+        "nothing half-written"
+    );
+}
+
+#[test]
+fn merge_groups_duplicates_and_applies_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "people.csv",
+        "id,firstname,lastname,email,phone,createdate\n\
+         1,Ann,Lee,ann.lee@example.com,,2024-01-01T00:00:00Z\n\
+         2,Anne,Lee,Ann.Lee@Example.com,+14155550100,2025-01-01T00:00:00Z\n\
+         3,Bob,Stone,bob@example.com,,2024-06-01T00:00:00Z\n",
+    );
+    let template = write(
+        dir.path(),
+        "merge.json",
+        r#"{"module": "merge", "name": "Same email", "config": {"object": "contacts",
+            "rules": [{"all": [{"field": "email", "compare": "normalized", "as": "email"}]}],
+            "master": {"rules": [{"rule": "oldest_created"}]},
+            "survivorship": {"fields": {"phone": "master_unless_empty"}}}}"#,
+    );
+    let out = dir.path().join("merge");
+    let (ok, stdout, stderr) = steward(&[
+        "run",
+        "--template",
+        &template,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
+        "--apply",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 merges of 1 duplicates"), "{stdout}");
+    let preview = rows(&out.join("preview.csv"));
+    let master = preview
+        .iter()
+        .find(|r| r[3] == "master")
+        .expect("a master row");
+    assert_eq!(master[0], "1", "the oldest record stays: {preview:?}");
+    let dup = preview
+        .iter()
+        .find(|r| r[3] == "duplicate")
+        .expect("a duplicate row");
+    assert_eq!(dup[0], "2");
+    assert_eq!(master[2], dup[2], "one group id");
+    let result = rows(&out.join("result.csv"));
+    assert_eq!(result.len(), 3, "the duplicate is gone: {result:?}");
+    let ann = result.iter().find(|r| r[0] == "1").unwrap();
+    assert_eq!(
+        ann[4], "+14155550100",
+        "the master takes the duplicate's phone it lacked"
+    );
 }

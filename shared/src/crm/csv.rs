@@ -63,9 +63,12 @@ fn open_reader(
         return Err(rejected(input, 1, format!("column `{dup}` appears twice")));
     }
     let id_col = match id_column {
-        Some(name) => Some(headers.iter().position(|h| h == name).ok_or_else(|| {
-            rejected(input, 1, format!("there is no id column `{name}`"))
-        })?),
+        Some(name) => Some(
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| rejected(input, 1, format!("there is no id column `{name}`")))?,
+        ),
         None => ID_COLUMNS
             .iter()
             .find_map(|c| headers.iter().position(|h| h == c)),

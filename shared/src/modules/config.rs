@@ -6,14 +6,16 @@ use serde_json::Value;
 
 use super::bulk::BulkConfig;
 use super::grid::GridConfig;
+use super::merge::MergeConfig;
 use super::transform::TransformConfig;
 use super::validate::ValidateConfig;
 use super::{Module, RecordEngine};
 use crate::error::{Error, FieldError};
 
-/// Every module's config but merge's, whose engine another issue builds.
+/// Every module's config.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModuleConfig {
+    Merge(MergeConfig),
     Bulk(BulkConfig),
     Transform(TransformConfig),
     Grid(GridConfig),
@@ -26,12 +28,7 @@ impl ModuleConfig {
     /// semantic errors are all reported.
     pub fn parse(module: Module, config: &Value) -> Result<ModuleConfig, Error> {
         let parsed = match module {
-            Module::Merge => {
-                return Err(Error::invalid(
-                    "/module",
-                    "the merge module's engine is not available yet",
-                ));
-            }
+            Module::Merge => ModuleConfig::Merge(typed(config)?),
             Module::Bulk => ModuleConfig::Bulk(typed(config)?),
             Module::Transform => ModuleConfig::Transform(typed(config)?),
             Module::Grid => ModuleConfig::Grid(typed(config)?),
@@ -45,6 +42,7 @@ impl ModuleConfig {
 
     pub fn module(&self) -> Module {
         match self {
+            ModuleConfig::Merge(_) => Module::Merge,
             ModuleConfig::Bulk(_) => Module::Bulk,
             ModuleConfig::Transform(_) => Module::Transform,
             ModuleConfig::Grid(_) => Module::Grid,
@@ -55,6 +53,7 @@ impl ModuleConfig {
     /// The CRM object the config runs on.
     pub fn object(&self) -> &str {
         match self {
+            ModuleConfig::Merge(c) => c.object(),
             ModuleConfig::Bulk(c) => c.object(),
             ModuleConfig::Transform(c) => c.object(),
             ModuleConfig::Grid(c) => c.object(),
@@ -65,6 +64,7 @@ impl ModuleConfig {
     /// Semantic problems, with pointers from `/config`.
     pub fn check(&self) -> Vec<FieldError> {
         match self {
+            ModuleConfig::Merge(c) => c.check(),
             ModuleConfig::Bulk(c) => c.check(),
             ModuleConfig::Transform(c) => c.check(),
             ModuleConfig::Grid(c) => c.check(),
@@ -73,7 +73,8 @@ impl ModuleConfig {
     }
 
     /// The record-by-record engine (bulk, transform, validate). The grid has none: its
-    /// changes are cell edits (`grid::plan_edits`).
+    /// changes are cell edits (`grid::plan_edits`). Nor has merge: it plans whole groups
+    /// at once (`MergeConfig::engine`).
     pub fn engine(&self) -> Result<Box<dyn RecordEngine>, Error> {
         let built = match self {
             ModuleConfig::Bulk(c) => c.engine(),
@@ -83,6 +84,13 @@ impl ModuleConfig {
                 return Err(Error::invalid(
                     "/module",
                     "the grid plans cell edits, not a run over every record",
+                ));
+            }
+            ModuleConfig::Merge(_) => {
+                return Err(Error::invalid(
+                    "/module",
+                    "merge compares records with each other, not one by one: use the merge \
+                     engine (MergeConfig::engine) over all the records",
                 ));
             }
         };
@@ -234,10 +242,30 @@ mod tests {
     }
 
     #[test]
-    fn merge_is_not_available_yet() {
+    fn merge_configs_parse_and_have_no_record_engine() {
+        let c = ModuleConfig::parse(
+            Module::Merge,
+            &json!({"object": "contacts", "rules": [
+                {"all": [{"field": "email", "compare": "normalized", "as": "email"}]}
+            ]}),
+        )
+        .expect("valid");
+        assert_eq!(c.module(), Module::Merge);
+        assert_eq!(c.object(), "contacts");
+        assert!(c.check().is_empty());
+        assert!(matches!(c.engine(), Err(Error::Invalid { .. })));
         assert_eq!(
-            refused(Module::Merge, json!({})),
-            vec!["/module: the merge module's engine is not available yet"]
+            refused(Module::Merge, json!({"object": "contacts", "rules": []})),
+            vec!["/config/rules: needs at least one rule set: {\"all\": [comparisons]}"]
+        );
+        assert_eq!(
+            refused(
+                Module::Merge,
+                json!({"object": "contacts", "rules": [{"all": [{"field": "email", "compare": "fuzzy"}]}]})
+            ),
+            vec![
+                "/config/rules/0/all/0/compare: unknown variant `fuzzy`, expected one of `exact`, `normalized`, `similar`, `first_words`, `first_chars`"
+            ]
         );
     }
 

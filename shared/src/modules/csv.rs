@@ -66,6 +66,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::Archive => "archive",
         Action::Create => "create",
         Action::Merge { .. } => "merge",
+        Action::ConvertLead { .. } => "convert_lead",
         Action::Flag => "flag",
     }
 }
@@ -137,9 +138,17 @@ impl<W: Write> AuditWriter<W> {
             .or_else(|| outcome.and_then(|o| o.id.as_deref()));
         set(&mut self.row[0], id.unwrap_or_default());
         set(&mut self.row[1], action_name(&change.action));
-        if let Action::Merge { group_id, .. } = &change.action {
-            set(&mut self.row[2], group_id);
-            set(&mut self.row[3], "master");
+        match &change.action {
+            Action::Merge { group_id, .. } => {
+                set(&mut self.row[2], group_id);
+                set(&mut self.row[3], "master");
+            }
+            // A Lead converted into its group's master: a duplicate of the group.
+            Action::ConvertLead { group_id, .. } => {
+                set(&mut self.row[2], group_id);
+                set(&mut self.row[3], "duplicate");
+            }
+            _ => {}
         }
         set(&mut self.row[4], change.note.as_deref().unwrap_or_default());
         for f in &change.fields {
@@ -206,6 +215,7 @@ pub enum RowAction {
     Archive,
     Create,
     Merge,
+    ConvertLead,
     Flag,
 }
 
@@ -355,23 +365,32 @@ impl<R: Read> AuditRows<R> {
             Some("archive") => RowAction::Archive,
             Some("create") => RowAction::Create,
             Some("merge") => RowAction::Merge,
+            Some("convert_lead") => RowAction::ConvertLead,
             Some("flag") => RowAction::Flag,
             other => {
                 return Err(bad(format!(
-                    "action {:?} is not one of update, archive, create, merge, flag",
+                    "action {:?} is not one of update, archive, create, merge, convert_lead, flag",
                     other.unwrap_or_default()
                 )));
             }
         };
         let role = match (cell(3).as_deref(), action) {
             (Some("master"), RowAction::Merge) => Some(Role::Master),
-            (Some("duplicate"), RowAction::Merge) => Some(Role::Duplicate),
+            (Some("duplicate"), RowAction::Merge | RowAction::ConvertLead) => Some(Role::Duplicate),
             (None, RowAction::Merge) => return Err(bad("a merge row needs a role".into())),
+            (None, RowAction::ConvertLead) => {
+                return Err(bad("a convert_lead row needs a role".into()));
+            }
+            (Some(r), RowAction::ConvertLead) => {
+                return Err(bad(format!(
+                    "role {r:?} of a convert_lead row is not duplicate"
+                )));
+            }
             (None, _) => None,
             (Some(r), RowAction::Merge) => {
                 return Err(bad(format!("role {r:?} is not master or duplicate")));
             }
-            (Some(_), _) => return Err(bad("only merge rows have a role".into())),
+            (Some(_), _) => return Err(bad("only merge and convert_lead rows have a role".into())),
         };
         let fields = self
             .columns
@@ -679,16 +698,24 @@ mod tests {
         );
         assert_eq!(
             err("record_id,action,group_id,role,note\n1,upsert,,,\n"),
-            "audit CSV row 2: action \"upsert\" is not one of update, archive, create, merge, flag"
+            "audit CSV row 2: action \"upsert\" is not one of update, archive, create, merge, convert_lead, flag"
         );
         assert_eq!(
             err("record_id,action,group_id,role,note\n1,update,,,\"two\nlines\"\n2,upsert,,,\n"),
-            "audit CSV row 3: action \"upsert\" is not one of update, archive, create, merge, flag",
+            "audit CSV row 3: action \"upsert\" is not one of update, archive, create, merge, convert_lead, flag",
             "a cell spanning lines is one row"
         );
         assert_eq!(
             err("record_id,action,group_id,role,note\n1,merge,g,,\n"),
             "audit CSV row 2: a merge row needs a role"
+        );
+        assert_eq!(
+            err("record_id,action,group_id,role,note\n1,convert_lead,g,,\n"),
+            "audit CSV row 2: a convert_lead row needs a role"
+        );
+        assert_eq!(
+            err("record_id,action,group_id,role,note\n1,convert_lead,g,master,\n"),
+            "audit CSV row 2: role \"master\" of a convert_lead row is not duplicate"
         );
         assert_eq!(
             err(

@@ -13,6 +13,7 @@ pub mod config;
 pub mod csv;
 pub mod filter;
 pub mod grid;
+pub mod merge;
 pub mod plan;
 pub mod transform;
 pub mod validate;

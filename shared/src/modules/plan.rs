@@ -29,6 +29,14 @@ pub enum Action {
         group_id: String,
         duplicate_ids: Vec<String>,
     },
+    /// Salesforce: convert the Lead `id` into the existing Contact `contact_id` (its
+    /// group's master, in `account_id`'s Account), before the group's `Merge` runs.
+    ConvertLead {
+        group_id: String,
+        contact_id: String,
+        account_id: Option<String>,
+        converted_status: String,
+    },
     /// Nothing to write: the record is reported (a failed validation rule). `note` says why.
     Flag,
 }

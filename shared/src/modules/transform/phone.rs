@@ -241,9 +241,9 @@ fn valid_parts(code: u16, national: &str) -> bool {
     // The region the number belongs to, as phonenumber's `source_for` picks it.
     let region = match regions {
         [only] => Some(only),
-        _ => regions.iter().find(|r| match r.leads(&national) {
+        _ => regions.iter().find(|r| match r.leads(national) {
             Some(leads) => leads,
-            None => r.has_type(&national),
+            None => r.has_type(national),
         }),
     };
     region.is_some_and(|r| r.has_type(national))

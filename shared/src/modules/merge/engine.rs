@@ -1,0 +1,404 @@
+//! The merge engine: records in, a plan out (one merge per group, Lead conversions before
+//! it, flags for the groups it will not merge), with the groups and counts for reports.
+
+use std::borrow::Cow;
+
+use super::input::MergeInput;
+use super::master::{self, Compiled};
+use super::matching::{self, Derivation, Rule};
+use super::survive::survive;
+use super::values::id_order;
+use super::{FieldRule, MergeConfig};
+use crate::crm::Record;
+use crate::modules::{Action, Change, FieldChange, Plan};
+
+/// Everything `MergeConfig::engine` compiled.
+pub(crate) struct Parts {
+    pub config: MergeConfig,
+    pub fields: Vec<String>,
+    pub derivations: Vec<Derivation>,
+    pub rules: Vec<Rule>,
+    pub master: Vec<Compiled>,
+    pub columns: Vec<(usize, FieldRule)>,
+    pub account_field: Option<usize>,
+}
+
+/// A checked merge config, compiled: `plan` runs it over records.
+pub struct MergeEngine {
+    config: MergeConfig,
+    fields: Vec<String>,
+    derivations: Vec<Derivation>,
+    rules: Vec<Rule>,
+    master: Vec<Compiled>,
+    /// Fields the plan may write (input index) and their survivorship rule.
+    columns: Vec<(usize, FieldRule)>,
+    account_field: Option<usize>,
+}
+
+/// A duplicate group as the engine saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `g1`, `g2`, ...: groups numbered in the order of their smallest record id.
+    pub group_id: String,
+    /// Every record of the group: the master first when there is one, then the others in
+    /// id order.
+    pub ids: Vec<String>,
+    pub master: Option<String>,
+    /// Leads of the group (cross-object only), converted into the master.
+    pub leads: Vec<String>,
+    /// Names of the rule sets that linked its records.
+    pub rules: Vec<String>,
+    /// Why the group is not merged (too large, master rules undecided, only Leads).
+    pub skipped: Option<String>,
+}
+
+/// What a run did, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchStats {
+    pub records: usize,
+    /// Pairs blocking put together (a pair met in several blocks counts each time).
+    pub candidate_pairs: u64,
+    /// Pairs whose rules were evaluated (pairs already linked are not compared again).
+    pub compared_pairs: u64,
+    /// Pairs that matched and linked two records.
+    pub matched_pairs: u64,
+    pub groups: usize,
+    pub merged_groups: usize,
+    pub skipped_groups: usize,
+}
+
+/// A merge's plan, with its groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergePlan {
+    /// Per merged group: `ConvertLead` changes for its Leads, then one `Merge`; per
+    /// skipped group: a `Flag` for each record. Groups in `groups`' order.
+    pub plan: Plan,
+    pub groups: Vec<Group>,
+    pub stats: MatchStats,
+}
+
+/// Ids listed in a skipped group's note, at most.
+const NOTE_IDS: usize = 10;
+
+impl MergeEngine {
+    pub(crate) fn new(p: Parts) -> Self {
+        Self {
+            config: p.config,
+            fields: p.fields,
+            derivations: p.derivations,
+            rules: p.rules,
+            master: p.master,
+            columns: p.columns,
+            account_field: p.account_field,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn internals(&self) -> (&[Derivation], &[Rule]) {
+        (&self.derivations, &self.rules)
+    }
+
+    pub fn config(&self) -> &MergeConfig {
+        &self.config
+    }
+
+    pub fn object(&self) -> &str {
+        &self.config.object
+    }
+
+    /// The Lead object, when the config matches Leads against Contacts.
+    pub fn lead_object(&self) -> Option<&str> {
+        self.config
+            .cross_object
+            .as_ref()
+            .map(|x| x.lead_object.as_str())
+    }
+
+    /// Properties a scan of `object` must fetch (besides ids and timestamps), in order.
+    pub fn reads(&self) -> Vec<String> {
+        self.fields.clone()
+    }
+
+    /// Properties a scan of the Lead object must fetch (cross-object only), in `reads`'
+    /// order, under the Lead's names; the account field is the Contact's alone.
+    pub fn lead_reads(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != self.account_field)
+            .map(|(_, f)| self.lead_field(f).to_string())
+            .collect()
+    }
+
+    fn lead_field<'a>(&'a self, contact_field: &'a str) -> &'a str {
+        self.config
+            .cross_object
+            .as_ref()
+            .and_then(|x| x.lead_fields.get(contact_field))
+            .map_or(contact_field, String::as_str)
+    }
+
+    /// Fields the plan may write: the audit CSV's field columns, in order.
+    pub fn columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|(i, _)| self.fields[*i].clone())
+            .collect()
+    }
+
+    /// An empty input laid out for this engine.
+    pub fn input(&self) -> MergeInput {
+        MergeInput::new(self.fields.clone())
+    }
+
+    /// Adds a Lead record, reading its fields under their Lead names.
+    pub fn add_lead(&self, input: &mut MergeInput, lead: &Record) {
+        let account = self.account_field.map(|i| self.fields[i].as_str());
+        input.push_lead(&lead.id, lead.created_at, lead.updated_at, |f| {
+            if Some(f) == account {
+                return None;
+            }
+            lead.properties
+                .get(self.lead_field(f))
+                .and_then(|v| v.as_deref())
+        });
+    }
+
+    /// Plans over CRM records (of `object`; Leads go through `add_lead`).
+    pub fn plan_records(&self, records: &[Record]) -> MergePlan {
+        let mut input = self.input();
+        input.reserve(records.len());
+        for r in records {
+            input.push_record(r);
+        }
+        self.plan(&input)
+    }
+
+    /// `input` with this engine's fields in this engine's order.
+    fn aligned<'a>(&self, input: &'a MergeInput) -> Cow<'a, MergeInput> {
+        if input.fields() == self.fields.as_slice() {
+            return Cow::Borrowed(input);
+        }
+        let at: Vec<Option<usize>> = self
+            .fields
+            .iter()
+            .map(|f| input.fields().iter().position(|g| g == f))
+            .collect();
+        let mut out = self.input();
+        out.reserve(input.len());
+        for row in 0..input.len() {
+            let pos = |f: &str| self.fields.iter().position(|g| g == f);
+            let value = |f: &str| {
+                pos(f)
+                    .and_then(|i| at[i])
+                    .map(|j| input.raw(row, j))
+                    .filter(|v| !v.is_empty())
+            };
+            let time = |t: i64| chrono::DateTime::from_timestamp(t, 0);
+            let (created, modified) = (time(input.created[row]), time(input.modified[row]));
+            if input.is_lead(row) {
+                out.push_lead(input.id(row), created, modified, value);
+            } else {
+                out.push(input.id(row), created, modified, value);
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    /// The plan: duplicate groups, each with its master and the master's new values.
+    pub fn plan(&self, input: &MergeInput) -> MergePlan {
+        let input = self.aligned(input);
+        let input: &MergeInput = &input;
+        let rows = input.len();
+        let threads = matching::threads_for(rows);
+        let derived = matching::derive(input, &self.derivations, threads);
+        let clusters = matching::cluster(&self.rules, &derived, &input.ids, rows, threads);
+        drop(derived);
+
+        // Rows of each group (two records or more), in id order; groups by first id.
+        let mut sizes = vec![0u32; rows];
+        for &r in &clusters.roots {
+            sizes[r as usize] += 1;
+        }
+        let mut slot = vec![u32::MAX; rows];
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        for (row, &root) in clusters.roots.iter().enumerate() {
+            if sizes[root as usize] < 2 {
+                continue;
+            }
+            let s = &mut slot[root as usize];
+            if *s == u32::MAX {
+                *s = members.len() as u32;
+                members.push(Vec::with_capacity(sizes[root as usize] as usize));
+            }
+            members[*s as usize].push(row as u32);
+        }
+        let by_id = |a: &u32, b: &u32| {
+            id_order(input.id(*a as usize), input.id(*b as usize)).then(a.cmp(b))
+        };
+        for m in &mut members {
+            m.sort_by(by_id);
+        }
+        members.sort_by(|a, b| by_id(&a[0], &b[0]));
+
+        let mut stats = MatchStats {
+            records: rows,
+            candidate_pairs: clusters.counts.candidates,
+            compared_pairs: clusters.counts.compared,
+            matched_pairs: clusters.counts.matched,
+            groups: members.len(),
+            ..MatchStats::default()
+        };
+        let mut changes = Vec::with_capacity(members.len());
+        let mut groups = Vec::with_capacity(members.len());
+        for (k, rows) in members.iter().enumerate() {
+            let group_id = format!("g{}", k + 1);
+            let mask = clusters.rules[clusters.roots[rows[0] as usize] as usize];
+            let rule_names: Vec<String> = (0..self.rules.len())
+                .filter(|r| mask & (1 << r) != 0)
+                .map(|r| self.rules[r].name.clone())
+                .collect();
+            let group = self.group(input, group_id, rows, rule_names, &mut changes);
+            if group.skipped.is_some() {
+                stats.skipped_groups += 1;
+            } else {
+                stats.merged_groups += 1;
+            }
+            groups.push(group);
+        }
+        MergePlan {
+            plan: Plan {
+                object: self.config.object.clone(),
+                changes,
+            },
+            groups,
+            stats,
+        }
+    }
+
+    /// One group's changes, and its report.
+    fn group(
+        &self,
+        input: &MergeInput,
+        group_id: String,
+        rows: &[u32],
+        rules: Vec<String>,
+        changes: &mut Vec<Change>,
+    ) -> Group {
+        let id = |r: u32| input.id(r as usize).to_string();
+        let contacts: Vec<u32> = rows
+            .iter()
+            .copied()
+            .filter(|&r| !input.is_lead(r as usize))
+            .collect();
+        let chosen = if rows.len() > self.config.max_group_size {
+            Err(format!(
+                "{} records are more than max_group_size ({}): check the rules that linked \
+                 them, or raise the limit",
+                rows.len(),
+                self.config.max_group_size
+            ))
+        } else if contacts.is_empty() {
+            Err(format!(
+                "only {} records matched; merge them with a template on that object",
+                self.lead_object().unwrap_or("lead")
+            ))
+        } else {
+            master::choose(&self.master, self.config.master.mode, input, &contacts)
+        };
+        let m = match chosen {
+            Ok(m) => m,
+            Err(reason) => {
+                let shown: Vec<String> = rows.iter().take(NOTE_IDS).map(|&r| id(r)).collect();
+                let more = if rows.len() > NOTE_IDS { ", …" } else { "" };
+                let note = format!(
+                    "group {group_id} ({} records: {}{more}) not merged: {reason}",
+                    rows.len(),
+                    shown.join(", ")
+                );
+                for &r in rows {
+                    changes.push(Change {
+                        id: Some(id(r)),
+                        action: Action::Flag,
+                        fields: Vec::new(),
+                        note: Some(note.clone()),
+                    });
+                }
+                return Group {
+                    group_id,
+                    ids: rows.iter().map(|&r| id(r)).collect(),
+                    master: None,
+                    leads: rows
+                        .iter()
+                        .filter(|&&r| input.is_lead(r as usize))
+                        .map(|&r| id(r))
+                        .collect(),
+                    rules,
+                    skipped: Some(reason),
+                };
+            }
+        };
+        let ordered: Vec<u32> = std::iter::once(m)
+            .chain(rows.iter().copied().filter(|&r| r != m))
+            .collect();
+        let mut fields = Vec::new();
+        for (f, rule) in &self.columns {
+            let before = input.value(m as usize, *f);
+            let after = survive(rule, input, *f, &ordered);
+            if after.as_deref() != before {
+                fields.push(FieldChange {
+                    field: self.fields[*f].clone(),
+                    before: before.map(str::to_string),
+                    after,
+                });
+            }
+        }
+        let master_id = id(m);
+        let leads: Vec<u32> = ordered[1..]
+            .iter()
+            .copied()
+            .filter(|&r| input.is_lead(r as usize))
+            .collect();
+        if let Some(x) = &self.config.cross_object {
+            let account_id = self
+                .account_field
+                .and_then(|f| input.value(m as usize, f))
+                .map(str::to_string);
+            for &l in &leads {
+                changes.push(Change {
+                    id: Some(id(l)),
+                    action: Action::ConvertLead {
+                        group_id: group_id.clone(),
+                        contact_id: master_id.clone(),
+                        account_id: account_id.clone(),
+                        converted_status: x.converted_status.clone(),
+                    },
+                    fields: Vec::new(),
+                    note: Some(format!("convert into {} {master_id}", self.config.object)),
+                });
+            }
+        }
+        let duplicate_ids: Vec<String> = ordered[1..]
+            .iter()
+            .filter(|&&r| !input.is_lead(r as usize))
+            .map(|&r| id(r))
+            .collect();
+        changes.push(Change {
+            id: Some(master_id.clone()),
+            action: Action::Merge {
+                group_id: group_id.clone(),
+                duplicate_ids,
+            },
+            fields,
+            note: (!rules.is_empty()).then(|| format!("matched by {}", rules.join("; "))),
+        });
+        Group {
+            group_id,
+            ids: ordered.iter().map(|&r| id(r)).collect(),
+            master: Some(master_id),
+            leads: leads.iter().map(|&r| id(r)).collect(),
+            rules,
+            skipped: None,
+        }
+    }
+}

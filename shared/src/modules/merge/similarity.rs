@@ -1,0 +1,252 @@
+//! String similarity for `similar` comparisons: Jaro-Winkler and normalized Levenshtein,
+//! both in 0..=1. Same results as the `strsim` crate (the tests check it), without its
+//! per-call allocations: a million-record run calls these tens of millions of times.
+
+use serde::{Deserialize, Serialize};
+
+/// How `similar` scores two values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Jaro-Winkler: rewards a shared start; suits names (`Jon`/`John` 0.93).
+    #[default]
+    JaroWinkler,
+    /// 1 - edits / length of the longer value (`Jon`/`John` 0.75).
+    Levenshtein,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::JaroWinkler => "jaro_winkler",
+            Method::Levenshtein => "levenshtein",
+        }
+    }
+
+    pub fn score(self, a: &str, b: &str) -> f64 {
+        match self {
+            Method::JaroWinkler => jaro_winkler(a, b),
+            Method::Levenshtein => levenshtein(a, b),
+        }
+    }
+
+    /// Whether `a` and `b` score at least `threshold`, skipping the computation when
+    /// their lengths alone rule it out.
+    pub fn at_least(self, a: &str, b: &str, threshold: f64) -> bool {
+        if a == b {
+            return true;
+        }
+        let (la, lb) = (len(a), len(b));
+        let (short, long) = (la.min(lb) as f64, la.max(lb) as f64);
+        if long > 0.0 {
+            let bound = match self {
+                // At most `short` characters match, none transposed; then the prefix boost.
+                Method::JaroWinkler => {
+                    let jaro = (short / la as f64 + short / lb as f64 + 1.0) / 3.0;
+                    jaro + 0.4 * (1.0 - jaro)
+                }
+                // At least `long - short` edits.
+                Method::Levenshtein => short / long,
+            };
+            // (A hair of slack: the bound and the score round differently.)
+            if bound + 1e-12 < threshold {
+                return false;
+            }
+        }
+        self.score(a, b) >= threshold
+    }
+}
+
+fn len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Jaro-Winkler similarity: prefix scale 0.1 over at most 4 characters, applied when the
+/// Jaro similarity is above 0.7. Two empty values score 1, one empty value 0.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    if a.is_ascii() && b.is_ascii() {
+        winkler(a.as_bytes(), b.as_bytes())
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        winkler(&a, &b)
+    }
+}
+
+/// 1 - Levenshtein distance / length of the longer value (in characters). Two empty
+/// values score 1.
+pub fn levenshtein(a: &str, b: &str) -> f64 {
+    let (d, longest) = if a.is_ascii() && b.is_ascii() {
+        (
+            edit_distance(a.as_bytes(), b.as_bytes()),
+            a.len().max(b.len()),
+        )
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        (edit_distance(&a, &b), a.len().max(b.len()))
+    };
+    if longest == 0 {
+        1.0
+    } else {
+        1.0 - d as f64 / longest as f64
+    }
+}
+
+fn winkler<T: PartialEq + Copy>(a: &[T], b: &[T]) -> f64 {
+    let sim = jaro(a, b);
+    if sim > 0.7 {
+        let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
+    }
+}
+
+const STACK: usize = 128;
+
+fn jaro<T: PartialEq + Copy>(a: &[T], b: &[T]) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    if la == 0 && lb == 0 {
+        return 1.0;
+    }
+    if la == 0 || lb == 0 {
+        return 0.0;
+    }
+    let range = (la.max(lb) / 2).saturating_sub(1);
+    let mut stack = [false; 2 * STACK];
+    let mut heap = Vec::new();
+    let flags: &mut [bool] = if la <= STACK && lb <= STACK {
+        &mut stack[..la + lb]
+    } else {
+        heap.resize(la + lb, false);
+        &mut heap
+    };
+    let (a_flags, b_flags) = flags.split_at_mut(la);
+    let mut matches = 0usize;
+    for (i, x) in a.iter().enumerate() {
+        let lo = i.saturating_sub(range);
+        let hi = (i + range + 1).min(lb);
+        for j in lo..hi {
+            if !b_flags[j] && b[j] == *x {
+                a_flags[i] = true;
+                b_flags[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut k = 0;
+    for (i, x) in a.iter().enumerate() {
+        if !a_flags[i] {
+            continue;
+        }
+        while !b_flags[k] {
+            k += 1;
+        }
+        if b[k] != *x {
+            transpositions += 1;
+        }
+        k += 1;
+    }
+    let m = matches as f64;
+    (m / la as f64 + m / lb as f64 + (matches - transpositions / 2) as f64 / m) / 3.0
+}
+
+fn edit_distance<T: PartialEq + Copy>(a: &[T], b: &[T]) -> usize {
+    if a.is_empty() {
+        return b.len();
+    }
+    let mut stack = [0usize; STACK + 1];
+    let mut heap = Vec::new();
+    let row: &mut [usize] = if b.len() <= STACK {
+        &mut stack[..b.len() + 1]
+    } else {
+        heap.resize(b.len() + 1, 0);
+        &mut heap
+    };
+    for (j, cell) in row.iter_mut().enumerate() {
+        *cell = j;
+    }
+    for (i, x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let above = row[j + 1];
+            let cost = usize::from(x != y);
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + cost);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn jaro_winkler_known_values() {
+        // Winkler's examples.
+        assert!((jaro_winkler("MARTHA", "MARHTA") - 0.9611).abs() < 1e-4);
+        assert!((jaro_winkler("DWAYNE", "DUANE") - 0.84).abs() < 1e-4);
+        assert!((jaro_winkler("DIXON", "DICKSONX") - 0.8133).abs() < 1e-4);
+        assert!(close(jaro_winkler("", ""), 1.0));
+        assert!(close(jaro_winkler("a", ""), 0.0));
+        assert!(close(jaro_winkler("abc", "abc"), 1.0));
+        assert!(close(jaro_winkler("abc", "xyz"), 0.0));
+        assert!(jaro_winkler("zoë", "zoe") > 0.8);
+    }
+
+    #[test]
+    fn levenshtein_known_values() {
+        assert!(close(levenshtein("kitten", "sitting"), 1.0 - 3.0 / 7.0));
+        assert!(close(levenshtein("", ""), 1.0));
+        assert!(close(levenshtein("abc", ""), 0.0));
+        assert!(close(levenshtein("jon", "john"), 0.75));
+        assert!(close(levenshtein("zoë", "zoe"), 1.0 - 1.0 / 3.0));
+    }
+
+    #[test]
+    fn the_length_bound_never_refuses_a_pair_that_scores_enough() {
+        for (a, b) in [("jon", "jonathan"), ("a", "abcdefgh"), ("martha", "marhta")] {
+            for m in [Method::JaroWinkler, Method::Levenshtein] {
+                let s = m.score(a, b);
+                assert!(m.at_least(a, b, s), "{m:?} {a} {b}");
+                assert!(!m.at_least(a, b, s + 1e-6), "{m:?} {a} {b}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_scores_as_strsim(a in "[a-eé ]{0,12}", b in "[a-eé ]{0,12}") {
+            prop_assert!(close(jaro_winkler(&a, &b), strsim::jaro_winkler(&a, &b)));
+            prop_assert!(close(levenshtein(&a, &b), strsim::normalized_levenshtein(&a, &b)));
+            for m in [Method::JaroWinkler, Method::Levenshtein] {
+                let s = m.score(&a, &b);
+                prop_assert!(m.at_least(&a, &b, s));
+                prop_assert_eq!(m.at_least(&a, &b, 0.8), s >= 0.8);
+            }
+        }
+
+        #[test]
+        fn long_values_use_the_heap_and_agree(a in "[ab]{120,140}", b in "[ab]{120,140}") {
+            prop_assert!(close(jaro_winkler(&a, &b), strsim::jaro_winkler(&a, &b)));
+            prop_assert!(close(levenshtein(&a, &b), strsim::normalized_levenshtein(&a, &b)));
+        }
+    }
+}
