@@ -7,6 +7,10 @@ mod server;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: planning threads allocate and free many small strings (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "steward",

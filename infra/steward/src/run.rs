@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use steward::Error;
 use steward::crm::csv::{CsvCrm, CsvStream};
-use steward::crm::{Crm, Outcome, Record};
+use steward::crm::{Crm, Outcome};
 use steward::modules::csv::AuditWriter;
 use steward::modules::grid::CellEdit;
 use steward::modules::merge::MergeConfig;
-use steward::modules::{Action, Change, ModuleConfig, RecordEngine};
+use steward::modules::{Action, Change, ModuleConfig};
 use steward::templates::{self, TemplateInput};
 
 #[derive(clap::Args)]
@@ -175,39 +175,7 @@ fn count(summary: &mut Summary, c: &Change) {
     }
 }
 
-/// Records planned together: enough to keep every core busy, small enough that memory
-/// does not depend on the file's size.
-const CHUNK: usize = 1024;
-
-/// Plans a chunk on `workers` threads (the calling one included), in order.
-fn plan_parallel(
-    engine: &dyn RecordEngine,
-    batch: &[(Record, csv::StringRecord)],
-    workers: usize,
-) -> Vec<Option<Change>> {
-    let plan = |part: &[(Record, csv::StringRecord)]| -> Vec<Option<Change>> {
-        part.iter().map(|(r, _)| engine.plan(r)).collect()
-    };
-    if workers <= 1 || batch.len() < 512 {
-        return plan(batch);
-    }
-    let size = batch.len().div_ceil(workers);
-    std::thread::scope(|s| {
-        let mut parts = batch.chunks(size);
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts.map(|part| s.spawn(move || plan(part))).collect();
-        let mut out = plan(first);
-        for h in others {
-            match h.join() {
-                Ok(v) => out.extend(v),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
-    })
-}
-
-/// Bulk, transform, validate: streamed, a chunk at a time.
+/// Bulk, transform, validate: streamed, one record at a time.
 fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let engine = config.engine().map_err(|e| explain(&args.template, e))?;
     let mut input = CsvStream::open(&args.csv, args.id_column.as_deref(), &engine.reads())?;
@@ -242,47 +210,36 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
 
     let mut summary = Summary::default();
     let mut row_out: Vec<String> = Vec::with_capacity(header.len());
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let mut batch: Vec<(Record, csv::StringRecord)> = Vec::with_capacity(CHUNK);
-    loop {
-        // A chunk at a time: read it, plan it on every core, write it in order.
-        batch.clear();
-        while batch.len() < CHUNK {
-            match input.next_record()? {
-                Some((record, raw)) => batch.push((record, raw.clone())),
-                None => break,
-            }
+    // One thread: per record, planning is too little work to pay for handing records
+    // between threads (measured in BENCHMARKS.md: two planning threads, or a separate
+    // reading thread, were slower than one).
+    while let Some((record, raw)) = input.next_record()? {
+        summary.scanned += 1;
+        let change = engine.plan(&record);
+        if let Some(c) = &change {
+            count(&mut summary, c);
+            let outcome = args.apply.then(|| Outcome::ok(record.id.clone()));
+            preview.write_change(c, outcome.as_ref())?;
         }
-        if batch.is_empty() {
-            break;
+        let Some((_, out)) = result.as_mut() else {
+            continue;
+        };
+        if matches!(change.as_ref().map(|c| &c.action), Some(Action::Archive)) {
+            continue;
         }
-        let changes = plan_parallel(engine.as_ref(), &batch, workers);
-        for ((record, raw), change) in batch.iter().zip(changes) {
-            summary.scanned += 1;
-            if let Some(c) = &change {
-                count(&mut summary, c);
-                let outcome = args.apply.then(|| Outcome::ok(record.id.clone()));
-                preview.write_change(c, outcome.as_ref())?;
-            }
-            if let Some((_, out)) = result.as_mut() {
-                if matches!(change.as_ref().map(|c| &c.action), Some(Action::Archive)) {
-                    continue;
+        row_out.clear();
+        row_out.extend(raw.iter().map(str::to_string));
+        row_out.resize(header.len(), String::new());
+        if let Some(c) = &change
+            && c.action == Action::Update
+        {
+            for f in &c.fields {
+                if let Some(&i) = index.get(&f.field) {
+                    row_out[i] = f.after.clone().unwrap_or_default();
                 }
-                row_out.clear();
-                row_out.extend(raw.iter().map(str::to_string));
-                row_out.resize(header.len(), String::new());
-                if let Some(c) = &change
-                    && c.action == Action::Update
-                {
-                    for f in &c.fields {
-                        if let Some(&i) = index.get(&f.field) {
-                            row_out[i] = f.after.clone().unwrap_or_default();
-                        }
-                    }
-                }
-                out.write_record(&row_out)?;
             }
         }
+        out.write_record(&row_out)?;
     }
     let w = preview.finish()?;
     flush(w, &preview_path)?;
