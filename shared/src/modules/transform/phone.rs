@@ -73,6 +73,40 @@ pub(crate) fn parse(value: &str, region: Option<Region>) -> Parsed {
     }
 }
 
+/// In a North American region, digits and separators only (no `+`, no letters) starting
+/// with 0 (but not the 011 international prefix), or fewer than 10 digits starting 2-9,
+/// cannot be a valid number: libphonenumber's parse finds none (a property test checks).
+/// Such values are common in exports (European national numbers with a US default) and
+/// each cost a full parse, which recompiles patterns from its small cache.
+pub(crate) fn surely_invalid_nanp(value: &str, region: Option<Region>) -> bool {
+    if region.is_none_or(|r| r.calling_code != 1) {
+        return false;
+    }
+    let t = value.trim();
+    let mut digits = 0usize;
+    let mut first3 = [0u8; 3];
+    for b in t.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                if digits < 3 {
+                    first3[digits] = b;
+                }
+                digits += 1;
+            }
+            b' ' | b'-' | b'.' | b'(' | b')' | b'/' => {}
+            _ => return false,
+        }
+    }
+    // Only the shapes that are common and certain: a national number of another country
+    // (leading 0, not the 011 prefix), or too few digits. (A leading 1 can be read as the
+    // country code, and longer runs as a number with trailing digits: left to the parse.)
+    match first3[0] {
+        b'0' => &first3 != b"011",
+        b'2'..=b'9' => digits < 10,
+        _ => false,
+    }
+}
+
 /// The value as `+<digits>` when that is certain to be the same number: `+` then digits
 /// and separators, or in a North American region 10 digits (11 with the leading 1).
 /// libphonenumber parses this form several times faster than `(650) 253-0000`.
@@ -143,6 +177,9 @@ impl PhoneFn {
         }
         // E.164 of a value that is `+digits` (or North American digits) in disguise, and
         // valid: no parse needed. Anything else takes libphonenumber's full parse.
+        if surely_invalid_nanp(value, self.region) {
+            return Out::Problem(self.invalid(value));
+        }
         if self.format == PhoneFormat::E164
             && let Some(c) = canonical(value, self.region)
         {

@@ -1004,6 +1004,25 @@ proptest! {
         }
     }
 
+    /// Digits that cannot be a North American number are not, says libphonenumber too.
+    #[test]
+    fn surely_invalid_north_american_numbers_are(
+        region in prop::sample::select(vec!["US", "CA"]),
+        text in prop_oneof![
+            "[0-9]{1,16}",
+            "0[0-9]{2,4}[ /-][0-9]{3,9}",
+            "\\(?[0-9]{3}\\)? ?[0-9]{3}[-. ][0-9]{3,5}",
+            "1[ -]?[0-9]{3}[ -][0-9]{3}[ -][0-9]{3,6}",
+        ],
+    ) {
+        let r = phone::Region::parse(region).expect("a region");
+        if phone::surely_invalid_nanp(&text, Some(r)) {
+            let id: phonenumber::country::Id = region.parse().expect("an id");
+            let valid = phonenumber::parse(Some(id), &text).ok().filter(phonenumber::is_valid);
+            prop_assert!(valid.is_none(), "{} is valid in {}", text, region);
+        }
+    }
+
     /// Where the E.164 shortcut answers, libphonenumber's parse says the same: a valid
     /// number with the same calling code and national number. (Where it does not answer,
     /// the value takes the parse.)
