@@ -84,8 +84,22 @@ impl<'a> Browser<'a> {
 
     /// A request to Steward: `target` is a path with an optional query.
     pub async fn send(&self, method: &str, target: &str, body: Option<&Value>) -> Resp {
+        self.send_with(method, target, body, &[]).await
+    }
+
+    /// `send` with extra headers (`If-Match`, ...).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let (_, query) = target.split_once('?').unwrap_or((target, ""));
         let mut b = http::Request::builder().method(method).uri(target);
+        for (name, value) in headers {
+            b = b.header(*name, *value);
+        }
         let cookie_header: String = self
             .cookies
             .lock()

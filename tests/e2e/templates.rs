@@ -8,34 +8,13 @@ use super::walk::bulk_template;
 use super::*;
 
 async fn put(b: &Browser<'_>, id: &str, version: &str, body: &Value) -> browser::Resp {
-    // The browser helper sends no If-Match; this request does.
-    let mut req = http::Request::builder()
-        .method("PUT")
-        .uri(format!("/templates/{id}"))
-        .header("content-type", "application/json")
-        .header("if-match", version);
-    let cookies: String = b
-        .cookies
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    req = req.header("cookie", cookies);
-    if let Some(t) = b.csrf.lock().unwrap().clone() {
-        req = req.header("x-csrf-token", t);
-    }
-    let req: lambda_http::Request = req.body(lambda_http::Body::Text(body.to_string())).unwrap();
-    let resp = b.router.handle(b.services, req).await;
-    browser::Resp {
-        status: resp.status().as_u16(),
-        headers: resp.headers().clone(),
-        text: match resp.body() {
-            lambda_http::Body::Text(t) => t.clone(),
-            _ => String::new(),
-        },
-    }
+    b.send_with(
+        "PUT",
+        &format!("/templates/{id}"),
+        Some(body),
+        &[("if-match", version)],
+    )
+    .await
 }
 
 async fn count_templates(b: &Browser<'_>) -> usize {
