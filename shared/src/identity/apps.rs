@@ -104,7 +104,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
 pub struct CrmApps {
     pub hubspot: Option<HubSpotApp>,
     pub salesforce: Option<SalesforceApp>,
-    pub http: reqwest::Client,
+    /// Built on first use, so functions that never call a CRM do not link an HTTP client
+    /// (BENCHMARKS.md, Lambda sizes).
+    http: Arc<std::sync::OnceLock<reqwest::Client>>,
     limiters: Arc<Mutex<HashMap<String, Arc<AccountLimiter>>>>,
 }
 
@@ -195,6 +197,11 @@ impl CrmApps {
         )
     }
 
+    /// The HTTP client every CRM call of this process shares.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(reqwest::Client::new)
+    }
+
     /// A transport sharing the account's limiter.
     pub fn transport(&self, account_id: &str, crm: CrmKind) -> Transport {
         let limiter = {
@@ -208,7 +215,7 @@ impl CrmApps {
                 })
                 .clone()
         };
-        Transport::new(self.http.clone(), limiter)
+        Transport::new(self.http().clone(), limiter)
     }
 }
 

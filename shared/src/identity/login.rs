@@ -338,7 +338,7 @@ async fn exchange(
     verifier: &str,
 ) -> std::result::Result<StoredConnection, CrmError> {
     let redirect = redirect_uri(s, crm);
-    let http = &s.crm.http;
+    let http = s.crm.http();
     let empty = |tokens: crate::crm::Tokens, instance_url, identity_url| {
         let mut c = StoredConnection {
             crm,
