@@ -68,19 +68,12 @@ struct Me {
 
 async fn me(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
-    let (_, sess) = session::current(s, &req)
-        .await?
-        .ok_or(Error::Unauthorized)?;
     let account = store::get_account(s.items.as_ref(), &who.account_id)
         .await?
         .ok_or(Error::Unauthorized)?;
     let member = store::get_member(s.items.as_ref(), &who.account_id, &who.user_id)
         .await?
         .ok_or(Error::Unauthorized)?;
-    let permissions = match who.role {
-        Role::Owner => Permissions::all(steward::identity::Permission::Write),
-        _ => who.permissions,
-    };
     json(
         200,
         &Me {
@@ -97,8 +90,8 @@ async fn me(s: &Services, req: Request) -> Result<Response<Body>> {
                 integration_set: account.integration.is_some(),
             },
             role: who.role,
-            permissions,
-            csrf_token: sess.csrf,
+            permissions: who.permissions,
+            csrf_token: who.csrf.clone(),
         },
     )
 }

@@ -12,7 +12,7 @@ use super::apps::{HUBSPOT_SCOPES, SALESFORCE_SCOPES};
 use super::connections::{self, Slot, StoredConnection};
 use super::{
     Account, Integration, Member, Need, Permission, Permissions, Role, Status, authorize, crm_name,
-    parse_crm, session, store,
+    crm_title, parse_crm, session, store,
 };
 use crate::app::Services;
 use crate::crm::{CrmError, CrmKind, Identity};
@@ -55,14 +55,6 @@ fn state_pk(state: &str) -> String {
 
 pub fn redirect_uri(s: &Services, crm: CrmKind) -> String {
     format!("{}/auth/{}/callback", s.web_base_url, crm_name(crm))
-}
-
-fn crm_title(crm: CrmKind) -> &'static str {
-    match crm {
-        CrmKind::HubSpot => "HubSpot",
-        CrmKind::Salesforce => "Salesforce",
-        CrmKind::Csv => "CSV",
-    }
 }
 
 fn redirect(location: &str, cookies: &[String]) -> Result<Response<Body>> {

@@ -136,6 +136,15 @@ pub fn crm_name(crm: CrmKind) -> &'static str {
     }
 }
 
+/// The CRM's name as people write it, for pages and mail.
+pub fn crm_title(crm: CrmKind) -> &'static str {
+    match crm {
+        CrmKind::HubSpot => "HubSpot",
+        CrmKind::Salesforce => "Salesforce",
+        CrmKind::Csv => "CSV",
+    }
+}
+
 pub fn parse_crm(s: &str) -> Option<CrmKind> {
     match s {
         "hubspot" => Some(CrmKind::HubSpot),
@@ -183,34 +192,45 @@ impl Member {
         }
     }
 
-    /// What the member may do in a module: the owner may do everything.
-    pub fn permission_in(&self, account: &Account, m: Module) -> Permission {
+    /// What the member may do in each module: the owner may do everything.
+    pub fn permissions_in(&self, account: &Account) -> Permissions {
         match self.role_in(account) {
-            Role::Owner => Permission::Write,
-            _ => self.permissions.get(m),
+            Role::Owner => Permissions::all(Permission::Write),
+            _ => self.permissions,
         }
     }
 }
 
-/// A signed-in, active member, as a handler sees them.
-#[derive(Debug, Clone)]
+/// A signed-in, active member, as a handler sees them. `Debug` shows no session secret.
+#[derive(Clone)]
 pub struct Principal {
     pub account_id: String,
     pub crm: CrmKind,
     pub user_id: String,
     pub email: String,
     pub role: Role,
+    /// Effective: the owner's are write everywhere (`Member::permissions_in`).
     pub permissions: Permissions,
     /// `sha256` of the session id (the stored key), to end this session.
     pub session_key: String,
+    /// The session's CSRF token, for `GET /me`.
+    pub csrf: String,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("account_id", &self.account_id)
+            .field("user_id", &self.user_id)
+            .field("role", &self.role)
+            .field("permissions", &self.permissions)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Principal {
     pub fn permission(&self, m: Module) -> Permission {
-        match self.role {
-            Role::Owner => Permission::Write,
-            _ => self.permissions.get(m),
-        }
+        self.permissions.get(m)
     }
 
     /// Read or write on a module, or 403. (Things of another account are 404s, decided
@@ -279,8 +299,12 @@ mod tests {
             user_id: "7".into(),
             email: "a@b.c".into(),
             role,
-            permissions: perms,
+            permissions: match role {
+                Role::Owner => Permissions::all(Permission::Write),
+                _ => perms,
+            },
             session_key: String::new(),
+            csrf: String::new(),
         }
     }
 

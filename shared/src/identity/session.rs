@@ -145,8 +145,9 @@ pub async fn authenticate(s: &Services, req: &Request) -> Result<Principal> {
         user_id: member.user_id.clone(),
         email: member.email.clone(),
         role: member.role_in(&account),
-        permissions: member.permissions,
+        permissions: member.permissions_in(&account),
         session_key: key,
+        csrf: session.csrf,
     })
 }
 

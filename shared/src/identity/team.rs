@@ -62,10 +62,7 @@ impl MemberView {
             name: m.name.clone(),
             role: m.role_in(account),
             status: m.status,
-            permissions: match m.role_in(account) {
-                Role::Owner => Permissions::all(Permission::Write),
-                _ => m.permissions,
-            },
+            permissions: m.permissions_in(account),
             last_login_at: m.last_login_at,
             invitation: m.invitation.as_ref().map(|i| InvitationView {
                 id: i.id.clone(),
@@ -192,10 +189,7 @@ async fn send_invitation(
 ) -> Result<()> {
     let link = join_link(s, account);
     let name = m.name.as_deref().unwrap_or("there");
-    let crm = match account.crm {
-        crate::crm::CrmKind::Salesforce => "Salesforce",
-        _ => "HubSpot",
-    };
+    let crm = super::crm_title(account.crm);
     let email = Email {
         to: vec![m.email.clone()],
         reply_to: Some(who.email.clone()).filter(|e| !e.is_empty()),
