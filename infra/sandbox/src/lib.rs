@@ -5,15 +5,23 @@
 //! Routes: HubSpot under `/hubspot` (its API base; `/hubspot/oauth/authorize` stands in
 //! for app.hubspot.com), Salesforce under `/salesforce` (login host and instance host in
 //! one), and `/_sandbox/*` to steer it from tests (faults, token expiry, call counts).
+//!
+//! Control routes: `GET /_sandbox/stats`, `POST /_sandbox/stats/reset`, `PUT /_sandbox/faults`,
+//! `POST /_sandbox/expire-tokens`, `GET /_sandbox/ground-truth`, and the write log:
+//! `GET /_sandbox/writes` (a JSON list of [`WriteEntry`], one per record write either CRM
+//! applied, in order) and `POST /_sandbox/writes/reset`. In process, the same through
+//! [`Sandbox::writes`], [`Sandbox::reset_writes`] and [`Sandbox::writes_per_record`].
 
 pub mod config;
 pub mod generator;
 pub mod hubspot;
 pub mod salesforce;
 mod server;
+mod writes;
 
 pub use config::{Faults, HubSpotLimits, SalesforceLimits, SandboxConfig};
 pub use server::{AppState, Sandbox, Stats, router};
+pub use writes::{WriteEntry, WriteLog};
 
 /// OAuth client both sandbox CRMs accept (Steward's config points at these locally).
 pub const CLIENT_ID: &str = "steward-sandbox-client";

@@ -1,5 +1,13 @@
 //! The sandbox's HTTP server: an accept loop (so a fault can drop a connection without an
-//! answer), the fault layer in front of both CRMs, call counting, and `/_sandbox/*`.
+//! answer), the fault layer in front of both CRMs, call counting, and `/_sandbox/*`:
+//!
+//! - `GET /_sandbox/stats`, `POST /_sandbox/stats/reset`: requests answered ([`Stats`]).
+//! - `PUT /_sandbox/faults`: the [`Faults`] to inject from now on.
+//! - `POST /_sandbox/expire-tokens`: every access token of both CRMs stops working.
+//! - `GET /_sandbox/ground-truth`: the duplicate clusters as JSON lines.
+//! - `GET /_sandbox/writes`: the write log, a JSON list of [`WriteEntry`] (one per record
+//!   write either CRM applied; faulted requests never reach a CRM, so never log);
+//!   `POST /_sandbox/writes/reset` empties it.
 
 use axum::Router;
 use axum::body::Body;
@@ -18,6 +26,7 @@ use tower::ServiceExt;
 
 use crate::config::{Faults, SandboxConfig};
 use crate::generator::{self, Dataset};
+use crate::writes::{WriteEntry, WriteLog};
 use crate::{hubspot, salesforce};
 
 /// Requests the sandbox answered, per CRM and per route, for tests that count API calls.
@@ -37,6 +46,8 @@ pub struct AppState {
     pub stats: Mutex<Stats>,
     pub hubspot: Mutex<hubspot::World>,
     pub salesforce: Mutex<salesforce::World>,
+    /// Every record write either CRM applied (shared with both worlds).
+    pub writes: WriteLog,
     /// Base URL the server is reachable at (for redirects and `nextRecordsUrl`-style links).
     pub base_url: String,
     pub dataset_clusters: Vec<generator::Cluster>,
@@ -45,13 +56,17 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: SandboxConfig, base_url: String) -> Self {
         let data: Dataset = generator::generate(config.seed, config.records, config.duplicate_rate);
-        let hubspot = hubspot::World::seed(&data, &config);
-        let salesforce = salesforce::World::seed(&data, &config);
+        let writes = WriteLog::default();
+        let mut hubspot = hubspot::World::seed(&data, &config);
+        hubspot.log_writes_to(&writes);
+        let mut salesforce = salesforce::World::seed(&data, &config);
+        salesforce.log_writes_to(&writes);
         Self {
             config: RwLock::new(config),
             stats: Mutex::new(Stats::default()),
             hubspot: Mutex::new(hubspot),
             salesforce: Mutex::new(salesforce),
+            writes,
             base_url,
             dataset_clusters: data.clusters,
         }
@@ -105,6 +120,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_sandbox/faults", put(set_faults))
         .route("/_sandbox/expire-tokens", post(expire_tokens))
         .route("/_sandbox/ground-truth", get(ground_truth))
+        .route("/_sandbox/writes", get(get_writes))
+        .route("/_sandbox/writes/reset", post(reset_writes))
         .with_state(state)
 }
 
@@ -114,6 +131,15 @@ async fn get_stats(State(s): State<Arc<AppState>>) -> Json<Stats> {
 
 async fn reset_stats(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     *s.stats() = Stats::default();
+    axum::http::StatusCode::NO_CONTENT
+}
+
+async fn get_writes(State(s): State<Arc<AppState>>) -> Json<Vec<WriteEntry>> {
+    Json(s.writes.entries())
+}
+
+async fn reset_writes(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    s.writes.clear();
     axum::http::StatusCode::NO_CONTENT
 }
 
@@ -291,6 +317,22 @@ impl Sandbox {
 
     pub fn reset_stats(&self) {
         *self.state.stats() = Stats::default();
+    }
+
+    /// The write log: one entry per record write either CRM applied, in order.
+    pub fn writes(&self) -> Vec<WriteEntry> {
+        self.state.writes.entries()
+    }
+
+    /// Empties the write log (sequence numbers keep counting).
+    pub fn reset_writes(&self) {
+        self.state.writes.clear();
+    }
+
+    /// Write-log entries per `(object, id, op)`: e.g. no count above 1 for an `"update"`
+    /// key means no record was updated twice.
+    pub fn writes_per_record(&self) -> BTreeMap<(String, String, String), usize> {
+        self.state.writes.per_record()
     }
 
     pub fn set_faults(&self, faults: Faults) {

@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::config::SandboxConfig;
 use crate::generator::{Dataset, SeedUser};
 use crate::server::AppState;
+use crate::writes::WriteLog;
 
 mod api;
 mod oauth;
@@ -212,6 +213,13 @@ impl World {
     /// Every issued access token stops working (refresh tokens still do).
     pub fn expire_tokens(&mut self) {
         self.auth.expire_all(Instant::now());
+    }
+
+    /// Logs every record write from now on to `log` (each store appends as it mutates).
+    pub(crate) fn log_writes_to(&mut self, log: &WriteLog) {
+        for store in &mut self.stores {
+            store.log = log.clone();
+        }
     }
 
     /// Deactivates (or reactivates) the user with this email, as a super admin would in

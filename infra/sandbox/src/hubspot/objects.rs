@@ -18,6 +18,7 @@ use super::World;
 use super::api::{Api, HsError, HsResult, Params, Principal, iso, parse_json};
 use super::schema::{Change, ObjectType, validate};
 use crate::server::AppState;
+use crate::writes::{self, Op, WriteLog};
 
 /// Stored property values, keyed by the schema's own names (no per-record key strings).
 pub(crate) type Props = BTreeMap<&'static str, String>;
@@ -109,6 +110,8 @@ pub(crate) struct Store {
     aliases: HashMap<u64, u64>,
     /// Lower-cased contact email to contact id (HubSpot keeps emails unique).
     emails: HashMap<String, u64>,
+    /// Where every successful write is logged (create, update, archive, merge).
+    pub(super) log: WriteLog,
 }
 
 pub(crate) fn parse_id(raw: &str) -> Option<u64> {
@@ -128,7 +131,13 @@ impl Store {
             archived: BTreeMap::new(),
             aliases: HashMap::new(),
             emails: HashMap::new(),
+            log: WriteLog::default(),
         }
+    }
+
+    fn logged(&self, id: u64, op: Op) {
+        self.log
+            .record(writes::HUBSPOT, self.ty.name(), &id.to_string(), op);
     }
 
     fn alloc_id(&mut self) -> u64 {
@@ -249,6 +258,7 @@ impl Store {
             updated: now,
             archived_at: None,
         };
+        self.logged(id, Op::Create);
         Ok(self.live.entry(id).or_insert(rec))
     }
 
@@ -281,7 +291,10 @@ impl Store {
             };
         }
         rec.updated = now;
-        Ok(rec)
+        self.logged(id, Op::Update);
+        self.live
+            .get(&id)
+            .ok_or_else(|| HsError::not_found("resource not found"))
     }
 
     /// Moves a record to the recycle bin; false if there was none.
@@ -296,6 +309,7 @@ impl Store {
         rec.archived_at = Some(now);
         rec.updated = now;
         self.archived.insert(id, rec);
+        self.logged(id, Op::Archive);
         true
     }
 
@@ -382,6 +396,13 @@ impl Store {
             archived_at: None,
         };
         self.live.insert(new_id, rec);
+        // Each record merged away, then the survivor (the primary, or a new record).
+        for id in [primary, secondary] {
+            if id != new_id {
+                self.logged(id, Op::Merge);
+            }
+        }
+        self.logged(new_id, Op::Merge);
         self.live.get(&new_id)
     }
 }

@@ -1335,3 +1335,241 @@ async fn seeded_records_follow_the_dataset() {
     let unknown = get(&sb, "/crm/v3/nothing-here").await;
     assert_error(&unknown, 404, "OBJECT_NOT_FOUND");
 }
+
+// ---- write log -----------------------------------------------------------------------
+
+/// The write log as `(object, id, op)` triples, in order.
+fn logged(sb: &Sandbox) -> Vec<(String, String, String)> {
+    sb.writes()
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.crm, "hubspot");
+            (e.object, e.id, e.op)
+        })
+        .collect()
+}
+
+fn triples(object: &str, ids: &[&String], op: &str) -> Vec<(String, String, String)> {
+    ids.iter()
+        .map(|id| (object.to_string(), id.to_string(), op.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn write_log_has_one_update_per_record_of_a_batch() {
+    let sb = start(relaxed()).await;
+    let ids = create_contacts(&sb, 5, "wlog").await;
+    assert_eq!(
+        logged(&sb),
+        triples("contacts", &ids.iter().collect::<Vec<_>>(), "create"),
+        "seeding logs nothing; batch create logs each record"
+    );
+    sb.reset_writes();
+    let inputs: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "id": id, "properties": { "jobtitle": "Logged" } }))
+        .collect();
+    let r = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/update",
+        json!({ "inputs": inputs }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        logged(&sb),
+        triples("contacts", &ids.iter().collect::<Vec<_>>(), "update")
+    );
+    let per = sb.writes_per_record();
+    assert_eq!(per.len(), 5);
+    assert!(per.values().all(|n| *n == 1), "{per:?}");
+    let seq: Vec<u64> = sb.writes().iter().map(|e| e.at).collect();
+    assert!(seq.windows(2).all(|w| w[0] < w[1]), "{seq:?}");
+
+    // The control route serves the same list.
+    let over_http: Vec<crate::WriteEntry> = client()
+        .get(format!("{}/_sandbox/writes", sb.url))
+        .send()
+        .await
+        .expect("writes")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(over_http, sb.writes());
+    let reset = client()
+        .post(format!("{}/_sandbox/writes/reset", sb.url))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    assert!(sb.writes().is_empty());
+}
+
+#[tokio::test]
+async fn write_log_skips_failed_batch_inputs() {
+    let sb = start(relaxed()).await;
+    let ids = create_contacts(&sb, 3, "wfail").await;
+    sb.reset_writes();
+
+    // One unknown id and one email conflict: only the first input is written.
+    let r = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/update",
+        json!({ "inputs": [
+            { "id": ids[0], "properties": { "jobtitle": "Ok" } },
+            { "id": "999999999", "properties": { "jobtitle": "Nobody" } },
+            { "id": ids[1], "properties": { "email": "wfail2@example.org" } },
+        ]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::MULTI_STATUS, "{}", r.body);
+    assert_eq!(r.body["numErrors"], 2, "{}", r.body);
+    assert_eq!(logged(&sb), triples("contacts", &[&ids[0]], "update"));
+
+    // An invalid property fails the whole batch: nothing written.
+    sb.reset_writes();
+    let r = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/update",
+        json!({ "inputs": [
+            { "id": ids[0], "properties": { "jobtitle": "Again" } },
+            { "id": ids[1], "properties": { "favourite_colour": "red" } },
+        ]}),
+    )
+    .await;
+    assert_error(&r, 400, "VALIDATION_ERROR");
+    assert!(sb.writes().is_empty());
+
+    // Multi-status create: the conflicting input logs nothing.
+    let mut a = contact(0, "wfail");
+    a["objectWriteTraceId"] = json!("t1");
+    let mut b = contact(9, "wfresh");
+    b["objectWriteTraceId"] = json!("t2");
+    let r = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/create",
+        json!({ "inputs": [a, b] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::MULTI_STATUS, "{}", r.body);
+    let created = r.body["results"][0]["id"].as_str().expect("id").to_string();
+    assert_eq!(logged(&sb), triples("contacts", &[&created], "create"));
+}
+
+#[tokio::test]
+async fn write_log_records_archive_and_merge() {
+    let sb = start(relaxed()).await;
+    let ids = create_contacts(&sb, 5, "warch").await;
+    sb.reset_writes();
+
+    let one = call(
+        &sb,
+        Method::DELETE,
+        &format!("/crm/v3/objects/contacts/{}", ids[0]),
+        Some(PAT),
+        None,
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::NO_CONTENT);
+    // Archiving it again, or an id that never existed, answers 204 but writes nothing.
+    for id in [ids[0].as_str(), "999999999"] {
+        let again = call(
+            &sb,
+            Method::DELETE,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            Some(PAT),
+            None,
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::NO_CONTENT);
+    }
+    let batch = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/archive",
+        json!({ "inputs": [{ "id": ids[1] }, { "id": "999999999" }, { "id": ids[0] }] }),
+    )
+    .await;
+    assert_eq!(batch.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        logged(&sb),
+        triples("contacts", &[&ids[0], &ids[1]], "archive")
+    );
+
+    // Contacts: both records are merged away into a new one; three entries.
+    sb.reset_writes();
+    let m = post(
+        &sb,
+        "/crm/v3/objects/contacts/merge",
+        json!({ "primaryObjectId": ids[2], "objectIdToMerge": ids[3] }),
+    )
+    .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    let survivor = m.body["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        logged(&sb),
+        triples("contacts", &[&ids[2], &ids[3], &survivor], "merge")
+    );
+
+    // Deals: the primary survives; two entries.
+    let deal = |name: &str| json!({ "properties": { "dealname": name } });
+    let d1 = post(&sb, "/crm/v3/objects/deals", deal("One")).await;
+    let d2 = post(&sb, "/crm/v3/objects/deals", deal("Two")).await;
+    let (d1, d2) = (
+        d1.body["id"].as_str().expect("d1").to_string(),
+        d2.body["id"].as_str().expect("d2").to_string(),
+    );
+    sb.reset_writes();
+    let m = post(
+        &sb,
+        "/crm/v3/objects/deals/merge",
+        json!({ "primaryObjectId": d1, "objectIdToMerge": d2 }),
+    )
+    .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    assert_eq!(logged(&sb), triples("deals", &[&d2, &d1], "merge"));
+
+    // A failed merge writes nothing.
+    sb.reset_writes();
+    let bad = post(
+        &sb,
+        "/crm/v3/objects/deals/merge",
+        json!({ "primaryObjectId": d1, "objectIdToMerge": "999999999" }),
+    )
+    .await;
+    assert_error(&bad, 404, "OBJECT_NOT_FOUND");
+    assert!(sb.writes().is_empty());
+}
+
+#[tokio::test]
+async fn write_log_ignores_requests_rejected_by_injected_faults() {
+    let sb = start(relaxed()).await;
+    let ids = create_contacts(&sb, 2, "wfault").await;
+    sb.reset_writes();
+    let update = json!({ "inputs": [
+        { "id": ids[0], "properties": { "jobtitle": "Faulted" } },
+        { "id": ids[1], "properties": { "jobtitle": "Faulted" } },
+    ]});
+    sb.set_faults(crate::Faults {
+        rate_429: 1.0,
+        ..Default::default()
+    });
+    let r = post(&sb, "/crm/v3/objects/contacts/batch/update", update.clone()).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    sb.set_faults(crate::Faults {
+        rate_5xx: 1.0,
+        ..Default::default()
+    });
+    let r = post(&sb, "/crm/v3/objects/contacts/batch/update", update.clone()).await;
+    assert!(r.status.is_server_error(), "{}", r.status);
+    assert!(sb.writes().is_empty(), "{:?}", sb.writes());
+    assert_eq!(sb.stats().injected_429, 1);
+
+    // The retry that gets through is the one write per record.
+    sb.set_faults(crate::Faults::default());
+    let r = post(&sb, "/crm/v3/objects/contacts/batch/update", update).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        logged(&sb),
+        triples("contacts", &[&ids[0], &ids[1]], "update")
+    );
+}

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::config::SandboxConfig;
 use crate::generator::Dataset;
 use crate::server::AppState;
+use crate::writes::WriteLog;
 use schema::{ACCOUNT, CONTACT, LEAD, OPPORTUNITY, USER};
 
 /// The org every sandbox run seeds (`00D` key prefix; the id's suffix is checked in tests).
@@ -245,6 +246,8 @@ pub struct World {
     last_ms: i64,
     /// The user the static session token acts as.
     pub(crate) admin: Arc<str>,
+    /// Where every record write through the API is logged (see `records.rs`).
+    pub(crate) writes: WriteLog,
 }
 
 fn seed_ms() -> i64 {
@@ -264,6 +267,7 @@ impl World {
             cursors: query::Cursors::default(),
             last_ms: seed_ms(),
             admin: Arc::from(""),
+            writes: WriteLog::default(),
         };
         let base = seed_ms();
         let at = |secs_ago: u64| base - i64::try_from(secs_ago.saturating_mul(1000)).unwrap_or(0);
@@ -500,6 +504,11 @@ impl World {
         self.auth.expire_access();
     }
 
+    /// Logs every record write through the API to `log` from now on.
+    pub(crate) fn log_writes_to(&mut self, log: &WriteLog) {
+        self.writes = log.clone();
+    }
+
     /// Sets `User.IsActive` of the user with this email; false when there is none.
     pub fn set_user_active(&mut self, email: &str, active: bool) -> bool {
         let def = schema::def(USER);
@@ -557,6 +566,7 @@ impl World {
     }
 
     /// Stores a new record under a fresh id (written into its `Id` field) and returns the id.
+    /// Not logged: API writes go through `create`, `write` and `delete` (records.rs).
     pub(crate) fn insert(&mut self, table: usize, mut row: Row) -> Arc<str> {
         let def = schema::def(table);
         let Some(t) = self.tables.get_mut(table) else {
@@ -571,7 +581,8 @@ impl World {
         id
     }
 
-    /// Writes a record, keeping the account -> children index in step.
+    /// Writes a record, keeping the account -> children index in step. Not logged (seeding,
+    /// rollbacks); API writes go through `create`, `write` and `delete` (records.rs).
     pub(crate) fn put(&mut self, table: usize, id: Arc<str>, row: Row) {
         if table == CONTACT || table == OPPORTUNITY {
             let ix = schema::def(table).index("AccountId");

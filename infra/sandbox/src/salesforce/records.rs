@@ -1,5 +1,7 @@
 //! Record writes as the org validates them: unknown and read-only fields, value types,
 //! required fields, lookups, deleted and converted records; shared by REST, collections and SOAP.
+//! Every write the API applies goes through `create`, `write` or `delete` here, which
+//! append to the write log.
 
 use chrono::{DateTime, NaiveDate};
 use serde_json::{Map, Value};
@@ -7,6 +9,7 @@ use std::sync::Arc;
 
 use super::schema::{self, FieldDef, FieldType, LEAD, USER};
 use super::{Ctx, J, Row, Val, World, derive_name, get, ids, set};
+use crate::writes::{self, Op};
 
 /// A per-record failure: `statusCode`, message and the fields concerned.
 #[derive(Debug, Clone, PartialEq)]
@@ -382,7 +385,26 @@ impl World {
         Ok((t, id))
     }
 
-    /// Soft-deletes a record (it stays visible to queryAll), optionally as a merge loser.
+    fn log(&self, table: usize, id: &str, op: Op) {
+        self.writes
+            .record(writes::SALESFORCE, schema::def(table).name, id, op);
+    }
+
+    /// Stores a new record (logged as a create) and returns its id.
+    pub(crate) fn create(&mut self, table: usize, row: Row) -> Arc<str> {
+        let id = self.insert(table, row);
+        self.log(table, &id, Op::Create);
+        id
+    }
+
+    /// Stores a changed record, logged as `op` (update, merge, convert or reparent).
+    pub(crate) fn write(&mut self, table: usize, id: Arc<str>, row: Row, op: Op) {
+        self.log(table, &id, op);
+        self.put(table, id, row);
+    }
+
+    /// Soft-deletes a record (it stays visible to queryAll), optionally as a merge loser;
+    /// logged as a delete, or a merge for a loser.
     pub(crate) fn delete(
         &mut self,
         table: usize,
@@ -399,6 +421,12 @@ impl World {
         }
         self.touch(table, &mut row, ctx);
         self.put(table, id.clone(), row);
+        let op = if master.is_some() {
+            Op::Merge
+        } else {
+            Op::Delete
+        };
+        self.log(table, id, op);
     }
 
     /// Removes a record outright (undoing a create in an all-or-none rollback).

@@ -21,6 +21,7 @@ use super::{
     Ctx, Denied, J, Row, World, bearer, json, rest_error, rest_error_fields, with_limit_info,
 };
 use crate::server::AppState;
+use crate::writes::{self, Op};
 
 /// Query batch size bounds and default (`Sforce-Query-Options: batchSize=N`). [doc]
 const BATCH_DEFAULT: usize = 2000;
@@ -543,7 +544,7 @@ async fn create(
         };
         match w.prepare_create(t, &fields, ctx) {
             Ok(row) => {
-                let id = w.insert(t, row);
+                let id = w.create(t, row);
                 json(
                     StatusCode::CREATED,
                     &J::obj([
@@ -607,7 +608,7 @@ async fn update(
         };
         match w.prepare_update(Some(t), &id, &fields, ctx) {
             Ok((t, id, row)) => {
-                w.put(t, id, row);
+                w.write(t, id, row, Op::Update);
                 StatusCode::NO_CONTENT.into_response()
             }
             Err(e) => bad_request(&e),
@@ -644,18 +645,21 @@ enum Undo {
 /// One collection item: its input id (update/delete), and the id written or the error.
 type ItemResult = (Option<String>, Result<Arc<str>, RecError>);
 
-/// Runs items in order; with all-or-none, any failure undoes every change and marks the
-/// other items rolled back.
+/// Runs items in order; with all-or-none, any failure undoes every change (and takes its
+/// write-log entries back) and marks the other items rolled back.
 fn run_batch(
     w: &mut World,
     all_or_none: bool,
     n: usize,
     mut each: impl FnMut(&mut World, usize, &mut Vec<Undo>) -> ItemResult,
 ) -> J {
+    let mark = w.writes.mark();
     let mut undo = Vec::new();
     let results: Vec<ItemResult> = (0..n).map(|i| each(w, i, &mut undo)).collect();
     let failed = results.iter().any(|(_, r)| r.is_err());
     if all_or_none && failed {
+        // The org's lock is held throughout, so every Salesforce entry since `mark` is ours.
+        w.writes.retract(writes::SALESFORCE, mark);
         for u in undo.into_iter().rev() {
             match u {
                 Undo::Created(t, id) => w.remove(t, &id),
@@ -763,7 +767,7 @@ async fn collection_create(
             let res = record_type(r).and_then(|t| w.prepare_create(t, r, ctx).map(|row| (t, row)));
             match res {
                 Ok((t, row)) => {
-                    let id = w.insert(t, row);
+                    let id = w.create(t, row);
                     undo.push(Undo::Created(t, id.clone()));
                     (None, Ok(id))
                 }
@@ -812,7 +816,7 @@ async fn collection_update(
                     if let Some(old) = w.row(t, &id).cloned() {
                         undo.push(Undo::Changed(t, id.clone(), old));
                     }
-                    w.put(t, id.clone(), row);
+                    w.write(t, id.clone(), row, Op::Update);
                     (Some(raw), Ok(id))
                 }
                 Err(e) => (Some(raw), Err(e)),

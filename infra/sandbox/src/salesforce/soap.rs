@@ -17,6 +17,7 @@ use super::records::RecError;
 use super::schema::{self, ACCOUNT, CONTACT, CONVERTED_STATUS, LEAD, OPPORTUNITY, USER};
 use super::{Ctx, Denied, Row, Val, World, derive_name, get, set, with_limit_info};
 use crate::server::AppState;
+use crate::writes::Op;
 
 const NS_SOAPENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const NS_PARTNER: &str = "urn:partner.soap.sforce.com";
@@ -441,7 +442,7 @@ fn merge_one(w: &mut World, req: &El, ctx: &Ctx) -> Result<Merged, RecError> {
         }
     }
     let (_, _, master_row) = w.prepare_update(Some(t), &master_id, &overrides(master), ctx)?;
-    w.put(t, master_id.clone(), master_row);
+    w.write(t, master_id.clone(), master_row, Op::Merge);
     let mut related = Vec::new();
     for loser in &losers {
         w.delete(t, loser, Some(&master_id), ctx);
@@ -457,7 +458,7 @@ fn merge_one(w: &mut World, req: &El, ctx: &Ctx) -> Result<Merged, RecError> {
                 let mut row = row.clone();
                 set(&mut row, ct, "AccountId", Val::Str(master_id.clone()));
                 w.touch(ct, &mut row, ctx);
-                w.put(ct, key.clone(), row);
+                w.write(ct, key.clone(), row, Op::Reparent);
                 related.push(key);
             }
         }
@@ -611,7 +612,7 @@ fn convert_one(w: &mut World, el: &El, ctx: &Ctx) -> Result<Converted, RecError>
                     ("BillingCountry", "Country"),
                 ],
             );
-            w.insert(ACCOUNT, row)
+            w.create(ACCOUNT, row)
         }
     };
     let contact = match contact {
@@ -638,7 +639,7 @@ fn convert_one(w: &mut World, el: &El, ctx: &Ctx) -> Result<Converted, RecError>
             );
             set(&mut row, CONTACT, "AccountId", Val::Str(account.clone()));
             derive_name(CONTACT, &mut row);
-            w.insert(CONTACT, row)
+            w.create(CONTACT, row)
         }
     };
     let today = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ctx.now)
@@ -680,7 +681,7 @@ fn convert_one(w: &mut World, el: &El, ctx: &Ctx) -> Result<Converted, RecError>
             Val::Str(account.clone()),
         );
         copy(&mut row, OPPORTUNITY, &[("LeadSource", "LeadSource")]);
-        Some(w.insert(OPPORTUNITY, row))
+        Some(w.create(OPPORTUNITY, row))
     };
     let mut lead_row = lead;
     set(&mut lead_row, LEAD, "IsConverted", Val::Bool(true));
@@ -710,7 +711,7 @@ fn convert_one(w: &mut World, el: &El, ctx: &Ctx) -> Result<Converted, RecError>
         opportunity.clone().map(Val::Str).unwrap_or(Val::Null),
     );
     w.touch(LEAD, &mut lead_row, ctx);
-    w.put(LEAD, lead_id.clone(), lead_row);
+    w.write(LEAD, lead_id.clone(), lead_row, Op::Convert);
     Ok(Converted {
         account,
         contact,

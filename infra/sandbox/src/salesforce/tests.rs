@@ -1261,3 +1261,303 @@ async fn server_errors_use_the_rest_error_array() {
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v[0]["errorCode"], "UNKNOWN_EXCEPTION");
 }
+
+// ---- write log -----------------------------------------------------------------------
+
+/// The write log as `(object, id, op)` triples, in order.
+fn logged(o: &Org) -> Vec<(String, String, String)> {
+    o.sb.writes()
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.crm, "salesforce");
+            (e.object, e.id, e.op)
+        })
+        .collect()
+}
+
+fn triple(object: &str, id: &str, op: &str) -> (String, String, String) {
+    (object.to_string(), id.to_string(), op.to_string())
+}
+
+#[tokio::test]
+async fn write_log_has_one_update_per_record_of_a_collection() {
+    let o = small_org().await;
+    let ids = o
+        .create((0..5).map(|i| contact(&format!("Log{i}"), None)).collect())
+        .await;
+    assert_eq!(
+        logged(&o),
+        ids.iter()
+            .map(|id| triple("Contact", id, "create"))
+            .collect::<Vec<_>>(),
+        "seeding logs nothing; collection create logs each record"
+    );
+    o.sb.reset_writes();
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"attributes": {"type": "Contact"}, "id": id, "Title": "Logged"}))
+        .collect();
+    let a = o
+        .send(
+            reqwest::Method::PATCH,
+            "/composite/sobjects",
+            json!({"allOrNone": false, "records": records}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        logged(&o),
+        ids.iter()
+            .map(|id| triple("Contact", id, "update"))
+            .collect::<Vec<_>>()
+    );
+    assert!(o.sb.writes_per_record().values().all(|n| *n == 1));
+
+    // A single-record PATCH is one more update of that record.
+    let a = o
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/sobjects/Contact/{}", ids[0]),
+            json!({"Title": "Twice"}),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{}", a.body);
+    let per = o.sb.writes_per_record();
+    assert_eq!(per.get(&triple("Contact", &ids[0], "update")), Some(&2));
+    assert_eq!(per.get(&triple("Contact", &ids[1], "update")), Some(&1));
+}
+
+#[tokio::test]
+async fn write_log_skips_failed_and_rolled_back_items() {
+    let o = small_org().await;
+    let ids = o
+        .create(vec![contact("Keep", None), contact("Other", None)])
+        .await;
+    o.sb.reset_writes();
+
+    let a = o
+        .send(
+            reqwest::Method::POST,
+            "/composite/sobjects",
+            json!({"allOrNone": false, "records": [
+                contact("Good", None),
+                {"attributes": {"type": "Contact"}, "FirstName": "NoLast"},
+            ]}),
+        )
+        .await;
+    let created = a.body[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(a.body[1]["success"], false);
+    assert_eq!(logged(&o), vec![triple("Contact", &created, "create")]);
+
+    o.sb.reset_writes();
+    let unknown = ids::make("003", 999_999_999);
+    let a = o
+        .send(
+            reqwest::Method::PATCH,
+            "/composite/sobjects",
+            json!({"allOrNone": false, "records": [
+                {"attributes": {"type": "Contact"}, "id": ids[0], "Title": "Ok"},
+                {"attributes": {"type": "Contact"}, "id": unknown, "Title": "Nobody"},
+                {"attributes": {"type": "Contact"}, "id": ids[1], "LastName": null},
+            ]}),
+        )
+        .await;
+    assert_eq!(a.body[0]["success"], true, "{}", a.body);
+    assert_eq!(logged(&o), vec![triple("Contact", &ids[0], "update")]);
+
+    // All or none: one bad record rolls back the others, and their entries with them.
+    o.sb.reset_writes();
+    for (method, body) in [
+        (
+            reqwest::Method::PATCH,
+            json!({"allOrNone": true, "records": [
+                {"attributes": {"type": "Contact"}, "id": ids[0], "Title": "Rolled"},
+                {"attributes": {"type": "Contact"}, "id": ids[1], "LastName": null},
+            ]}),
+        ),
+        (
+            reqwest::Method::POST,
+            json!({"allOrNone": true, "records": [
+                contact("Rolled", None),
+                {"attributes": {"type": "Contact"}},
+            ]}),
+        ),
+    ] {
+        let a = o.send(method, "/composite/sobjects", body).await;
+        assert_eq!(a.body[1]["success"], false, "{}", a.body);
+    }
+    let url = format!(
+        "/composite/sobjects?ids={},{unknown}&allOrNone=true",
+        ids[1]
+    );
+    let a = o
+        .call(STATIC_SESSION_TOKEN, reqwest::Method::DELETE, &url, None)
+        .await;
+    assert_eq!(a.body[1]["success"], false, "{}", a.body);
+    assert!(o.sb.writes().is_empty(), "{:?}", o.sb.writes());
+}
+
+#[tokio::test]
+async fn write_log_records_delete_merge_and_convert() {
+    let o = small_org().await;
+    let contacts = o
+        .create((0..3).map(|i| contact(&format!("Del{i}"), None)).collect())
+        .await;
+    let accounts = o
+        .create(
+            ["LogCo", "LogCo Inc", "LogCo Ltd"]
+                .iter()
+                .map(|n| json!({"attributes": {"type": "Account"}, "Name": n}))
+                .collect(),
+        )
+        .await;
+    let child = o
+        .create(vec![
+            json!({"attributes": {"type": "Contact"}, "LastName": "Kid", "AccountId": accounts[1]}),
+        ])
+        .await
+        .remove(0);
+    let lead = o
+        .create(vec![
+            json!({"attributes": {"type": "Lead"}, "LastName": "Lovelace", "Company": "Engine Co"}),
+        ])
+        .await
+        .remove(0);
+    o.sb.reset_writes();
+
+    let a = o
+        .call(
+            STATIC_SESSION_TOKEN,
+            reqwest::Method::DELETE,
+            &format!("/sobjects/Contact/{}", contacts[0]),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    // Deleting it again fails and writes nothing; the other id is deleted.
+    let url = format!(
+        "/composite/sobjects?ids={},{}&allOrNone=false",
+        contacts[0], contacts[1]
+    );
+    let a = o
+        .call(STATIC_SESSION_TOKEN, reqwest::Method::DELETE, &url, None)
+        .await;
+    assert_eq!(a.body[0]["success"], false, "{}", a.body);
+    assert_eq!(
+        logged(&o),
+        vec![
+            triple("Contact", &contacts[0], "delete"),
+            triple("Contact", &contacts[1], "delete"),
+        ]
+    );
+
+    o.sb.reset_writes();
+    let op = format!(
+        "<sf:merge>{}</sf:merge>",
+        merge_request(
+            "request",
+            "Account",
+            &accounts[0],
+            &[&accounts[1], &accounts[2]],
+            ""
+        )
+    );
+    let (status, xml) = o.soap(STATIC_SESSION_TOKEN, &op).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(xml.contains("<success>true</success>"), "{xml}");
+    assert_eq!(
+        logged(&o),
+        vec![
+            triple("Account", &accounts[0], "merge"),
+            triple("Account", &accounts[1], "merge"),
+            triple("Contact", &child, "reparent"),
+            triple("Account", &accounts[2], "merge"),
+        ]
+    );
+
+    o.sb.reset_writes();
+    let op = format!(
+        "<sf:convertLead><sf:leadConverts><sf:leadId>{lead}</sf:leadId>\
+         <sf:convertedStatus>Closed - Converted</sf:convertedStatus></sf:leadConverts></sf:convertLead>"
+    );
+    let (status, xml) = o.soap(STATIC_SESSION_TOKEN, &op).await;
+    assert_eq!(status, 200, "{xml}");
+    let tag = |t: &str| {
+        xml.split(&format!("<{t}>"))
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        logged(&o),
+        vec![
+            triple("Account", &tag("accountId"), "create"),
+            triple("Contact", &tag("contactId"), "create"),
+            triple("Opportunity", &tag("opportunityId"), "create"),
+            triple("Lead", &lead, "convert"),
+        ]
+    );
+    // Converting it again fails and writes nothing.
+    o.sb.reset_writes();
+    let (_, xml) = o.soap(STATIC_SESSION_TOKEN, &op).await;
+    assert!(xml.contains("<success>false</success>"), "{xml}");
+    assert!(o.sb.writes().is_empty());
+}
+
+#[tokio::test]
+async fn write_log_ignores_requests_rejected_by_injected_faults() {
+    let o = small_org().await;
+    let ids = o
+        .create(vec![contact("F1", None), contact("F2", None)])
+        .await;
+    o.sb.reset_writes();
+    let body = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Contact"}, "id": ids[0], "Title": "Faulted"},
+        {"attributes": {"type": "Contact"}, "id": ids[1], "Title": "Faulted"},
+    ]});
+    for faults in [
+        crate::Faults {
+            rate_429: 1.0,
+            ..Default::default()
+        },
+        crate::Faults {
+            rate_5xx: 1.0,
+            ..Default::default()
+        },
+    ] {
+        o.sb.set_faults(faults);
+        let a = o
+            .send(reqwest::Method::PATCH, "/composite/sobjects", body.clone())
+            .await;
+        assert!(a.status >= 500, "{}", a.status);
+    }
+    assert_eq!(o.sb.stats().injected_429, 1);
+    assert!(o.sb.writes().is_empty(), "{:?}", o.sb.writes());
+
+    o.sb.set_faults(crate::Faults::default());
+    let a = o
+        .send(reqwest::Method::PATCH, "/composite/sobjects", body)
+        .await;
+    assert_eq!(a.status, 200);
+    // Over HTTP too: the control route is never faulted.
+    let over_http: Vec<crate::WriteEntry> = o
+        .http
+        .get(format!("{}/_sandbox/writes", o.sb.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        over_http
+            .iter()
+            .map(|e| (e.crm.as_str(), e.id.as_str(), e.op.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("salesforce", ids[0].as_str(), "update"),
+            ("salesforce", ids[1].as_str(), "update"),
+        ]
+    );
+}
