@@ -212,6 +212,97 @@ pub const ROUTES: &[RouteSpec] = &[
         "Health of the runs function",
         Json("Health"),
     ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Runs,
+            "POST",
+            "/runs",
+            "runs_start",
+            "Start a run of a template (or a module config) in preview (read) or apply (write) mode: 202 with the Run ID",
+            Json("Run"),
+        ),
+    ),
+    RouteSpec {
+        query: &[
+            ("run_id", false, "only this Run ID"),
+            ("module", false, "only this module's runs"),
+            (
+                "member",
+                false,
+                "only runs started by this member (CRM user id or email)",
+            ),
+            (
+                "status",
+                false,
+                "queued, waiting, running, succeeded, partial, failed or cancelled",
+            ),
+            ("trigger", false, "manual, schedule or revert"),
+            (
+                "from",
+                false,
+                "only runs created at or after this time (RFC 3339)",
+            ),
+            ("to", false, "only runs created before this time (RFC 3339)"),
+            ("limit", false, "page size, 1 to 100 (default 50)"),
+            ("cursor", false, "the previous page's cursor"),
+        ],
+        ..guarded(
+            Access::Member,
+            route(
+                Runs,
+                "GET",
+                "/runs",
+                "runs_list",
+                "Activity Tracker: runs of the modules you can read, newest first",
+                Json("RunPage"),
+            ),
+        )
+    },
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Runs,
+            "GET",
+            "/runs/{id}",
+            "runs_get",
+            "One run: status, live counts, what can be reverted",
+            Json("Run"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Runs,
+            "GET",
+            "/runs/{id}/csv",
+            "runs_csv",
+            "The run's audit CSV: a redirect to a download link valid for 15 minutes",
+            Redirect,
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Write),
+        route(
+            Runs,
+            "POST",
+            "/runs/{id}/cancel",
+            "runs_cancel",
+            "Stop a run at its next batch boundary",
+            Json("Run"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Write),
+        route(
+            Runs,
+            "POST",
+            "/runs/{id}/revert",
+            "runs_revert",
+            "Start a run that restores the before-values of the fields an apply run changed",
+            Json("Run"),
+        ),
+    ),
     route(
         Exports,
         "GET",

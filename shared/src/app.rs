@@ -30,6 +30,8 @@ pub struct Services {
     pub web_base_url: String,
     /// `lambda` or `steward serve`, for `/health`.
     pub runtime: &'static str,
+    /// What wakes the runs worker: the table's stream on AWS, an in-process queue locally.
+    pub runs: crate::runs::RunQueue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,6 +81,7 @@ impl Services {
             crm: config.crm.clone(),
             web_base_url: config.web_base_url.clone(),
             runtime: "lambda",
+            runs: crate::runs::RunQueue::Stream,
         }
     }
 
@@ -102,6 +105,7 @@ impl Services {
             crm: config.crm.clone(),
             web_base_url: config.web_base_url.clone(),
             runtime: "lambda",
+            runs: crate::runs::RunQueue::Stream,
         };
         AwsWiring {
             sdk,

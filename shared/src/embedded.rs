@@ -43,6 +43,10 @@ pub struct Embedded {
     pub blobs: Arc<DirBlobStore>,
     pub scheduler: Arc<LocalScheduler>,
     pub outbox: PathBuf,
+    /// The in-process run queue's receiving end: `steward serve` (or a test) takes it and
+    /// works the runs it names (`runs::worker::serve_queue`).
+    pub run_queue:
+        std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::runs::queue::RunRef>>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -125,6 +129,7 @@ impl Embedded {
         let outbox = dir.join("outbox");
         let mailer = Arc::new(OutboxMailer::open(&outbox, &opts.mail_from)?);
         let secrets = Arc::new(FileSecrets::open(&dir.join("secrets.json"), &secrets_key)?);
+        let (runs, run_queue) = crate::runs::RunQueue::local();
         let services = Services {
             items: items.clone(),
             blobs: blobs.clone(),
@@ -135,6 +140,7 @@ impl Embedded {
             crm: opts.crm.clone(),
             web_base_url: opts.base_url.trim_end_matches('/').to_string(),
             runtime: "steward serve",
+            runs,
         };
         Ok(Embedded {
             services,
@@ -142,6 +148,7 @@ impl Embedded {
             blobs,
             scheduler,
             outbox,
+            run_queue: std::sync::Mutex::new(Some(run_queue)),
         })
     }
 }

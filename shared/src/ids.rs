@@ -24,6 +24,12 @@ macro_rules! ulid_id {
                 Self(ulid::Ulid::from_datetime(time.into()))
             }
 
+            /// The smallest id of the given instant: ids made at or after it sort at or
+            /// above it (a lower bound for listing by time).
+            pub fn floor(time: chrono::DateTime<chrono::Utc>) -> Self {
+                Self(ulid::Ulid::from_parts(time.timestamp_millis().max(0) as u64, 0))
+            }
+
             pub fn timestamp_ms(&self) -> u64 {
                 self.0.timestamp_ms()
             }

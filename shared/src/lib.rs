@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod modules;
 pub mod openapi;
 pub mod ports;
+pub mod runs;
 pub mod schedule_expr;
 pub mod telemetry;
 pub mod templates;

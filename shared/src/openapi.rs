@@ -156,6 +156,34 @@ fn components() -> Value {
                 "version": {"type": "integer"},
                 "share_url": {"type": "string"}
             }},
+        "Run": {"type": "object",
+            "required": ["id", "module", "object", "mode", "trigger", "status", "counts", "created_at"],
+            "properties": {
+                "id": {"type": "string", "description": "the Run ID"},
+                "module": {"type": "string"},
+                "object": {"type": "string"},
+                "mode": {"type": "string", "enum": ["preview", "apply"]},
+                "trigger": {"type": "string", "enum": ["manual", "schedule", "revert"]},
+                "status": {"type": "string", "enum": ["queued", "waiting", "running", "succeeded", "partial", "failed", "cancelled"]},
+                "counts": {"type": "object", "properties": {
+                    "scanned": {"type": "integer"}, "planned": {"type": "integer"},
+                    "applied": {"type": "integer"}, "failed": {"type": "integer"},
+                    "skipped": {"type": "integer"}}},
+                "template_id": {"type": ["string", "null"]},
+                "started_by": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "error": {"type": ["string", "null"]},
+                "waiting_for": {"type": ["string", "null"], "description": "the run holding the object"},
+                "revert_of": {"type": ["string", "null"]},
+                "reverted_by": {"type": ["string", "null"]},
+                "revertible": {"type": ["object", "null"]},
+                "csv": {"type": ["object", "null"]}
+            }
+        },
+        "RunPage": {"type": "object", "required": ["runs"],
+            "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+                           "cursor": {"type": "string"}}},
         "TemplatePage": {"type": "object", "required": ["templates"],
             "properties": {"templates": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "cursor": {"type": ["string", "null"]}}}
     })

@@ -2,6 +2,7 @@
 //! authorization walk over every route.
 
 mod browser;
+mod runs;
 mod support;
 mod templates;
 mod walk;

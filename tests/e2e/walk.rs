@@ -43,6 +43,9 @@ struct Fixture {
     invitation_id: String,
     /// A CRM user of A's org who is not a member (to invite).
     invitee_id: String,
+    /// An ended apply run of account A (its CSV exists, it can be reverted).
+    run_id: String,
+    run_version: u64,
     account_a: String,
 }
 
@@ -56,6 +59,7 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             "{id}" if spec.path.starts_with("/team/members") => &f.member_id,
             "{id}" if spec.path.starts_with("/team/invitations") => &f.invitation_id,
             "{id}" if spec.path.starts_with("/templates") => &f.template_id,
+            "{id}" if spec.path.starts_with("/runs") => &f.run_id,
             s if s.starts_with('{') => panic!(
                 "route {} has a path parameter {s} the authorization walk has no fixture for: add one",
                 spec.operation_id
@@ -69,6 +73,7 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         "team_invite" => Some(json!({"user_id": f.invitee_id})),
         "team_integration_set" => Some(json!({"user_id": f.member_id})),
         "templates_create" | "templates_update" => Some(bulk_template("Walked")),
+        "runs_start" => Some(json!({"template_id": f.template_id, "mode": "preview"})),
         _ => None,
     };
     (path, body)
@@ -161,8 +166,29 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
         .send("POST", "/templates", Some(&bulk_template("B's template")))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
+    // An apply run of A's template, worked to its end.
+    let mut queue = super::runs::queue(&w);
+    let r = owner
+        .send(
+            "POST",
+            "/runs",
+            Some(&json!({"template_id": template_id, "mode": "apply"})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run_id = r.json()["id"].as_str().unwrap().to_string();
+    super::runs::drain_all(s, &mut queue).await;
+    let run_version = s
+        .items
+        .get(&store::account_pk(&account_a), &format!("RUN#{run_id}"))
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
     let f = Fixture {
         template_id,
+        run_id,
+        run_version,
         member_id,
         invitation_id: invitation["invitation"]["id"].as_str().unwrap().to_string(),
         invitee_id,
@@ -195,15 +221,17 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
             if spec.path.contains("{id}") {
                 assert_eq!(r.status, 404, "another account's thing is a 404: {ctx}");
             }
-            // Ids the caller sent may be echoed ("invitation X not found"); nothing else.
+            // Ids the caller sent (in the path or the body) may be echoed ("template X
+            // not found"); nothing else.
             let echo_free = r.text.replace(&path, "");
             let echo_free = if path.contains(&f.invitation_id) {
                 echo_free.replace(&f.invitation_id, "")
             } else {
                 echo_free
             };
-            for marker in [&f.account_a, &f.invitation_id, &f.template_id] {
-                let echoed = path.contains(marker.as_str());
+            for marker in [&f.account_a, &f.invitation_id, &f.template_id, &f.run_id] {
+                let sent = body.as_ref().map(Value::to_string).unwrap_or_default();
+                let echoed = path.contains(marker.as_str()) || sent.contains(marker.as_str());
                 assert!(
                     echoed || !echo_free.contains(marker.as_str()),
                     "leak: {ctx}"
@@ -224,6 +252,16 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
                 .unwrap()
                 .expect("A's template is still there");
             assert_eq!(t.version, 1, "changed A's template: {ctx}");
+            let run = s
+                .items
+                .get(
+                    &format!("ACCT#{}", f.account_a),
+                    &format!("RUN#{}", f.run_id),
+                )
+                .await
+                .unwrap()
+                .expect("A's run is still there");
+            assert_eq!(run.version, f.run_version, "changed A's run: {ctx}");
         }
     }
 }

@@ -1,12 +1,228 @@
 //! The runs function: starting module runs, the worker that executes them, and the
 //! Activity Tracker that lists them with their audit CSVs.
+//!
+//! Two binaries: `runs` (HTTP, API Gateway) and `runs-worker` (the table's DynamoDB
+//! stream, filtered in template.yaml to run items written with `wake: true`).
 
-use steward::Services;
+use chrono::{DateTime, Utc};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
 use steward::app;
-use steward::http::Router;
+use steward::http::{Router, json, json_body, path_param, principal, query_param};
+use steward::modules::Module;
+use steward::runs::{self, Filters, Status, Trigger};
+use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
-    Router::new().route("runs_health", |s, r| Box::pin(app::health(s, r)))
+    Router::new()
+        .route("runs_health", |s, r| Box::pin(app::health(s, r)))
+        .route("runs_start", |s, r| Box::pin(start(s, r)))
+        .route("runs_list", |s, r| Box::pin(list(s, r)))
+        .route("runs_get", |s, r| Box::pin(get(s, r)))
+        .route("runs_csv", |s, r| Box::pin(csv(s, r)))
+        .route("runs_cancel", |s, r| Box::pin(cancel(s, r)))
+        .route("runs_revert", |s, r| Box::pin(revert(s, r)))
+}
+
+async fn start(s: &Services, req: Request) -> Result<Response<Body>> {
+    let who = principal(&req)?;
+    let input = json_body(&req)?;
+    json(202, &runs::start(s, who, input).await?)
+}
+
+fn parse_time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    v.map(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                Error::invalid(
+                    name,
+                    format!("`{t}` is not an RFC 3339 time (2026-11-23T09:00:00Z)"),
+                )
+            })
+    })
+    .transpose()
+}
+
+fn one_of<T: Copy>(
+    name: &str,
+    v: Option<String>,
+    all: &[T],
+    n: fn(T) -> &'static str,
+) -> Result<Option<T>> {
+    match v {
+        None => Ok(None),
+        Some(v) => all
+            .iter()
+            .copied()
+            .find(|t| n(*t) == v)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::invalid(
+                    name,
+                    format!(
+                        "unknown {name} `{v}`; one of: {}",
+                        all.iter().map(|t| n(*t)).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            }),
+    }
+}
+
+async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
+    let filters = Filters {
+        run_id: query_param(&req, "run_id"),
+        module: one_of(
+            "module",
+            query_param(&req, "module"),
+            &Module::ALL,
+            Module::name,
+        )?,
+        member: query_param(&req, "member"),
+        status: one_of(
+            "status",
+            query_param(&req, "status"),
+            &Status::ALL,
+            Status::name,
+        )?,
+        trigger: one_of(
+            "trigger",
+            query_param(&req, "trigger"),
+            &Trigger::ALL,
+            Trigger::name,
+        )?,
+        from: parse_time("from", query_param(&req, "from"))?,
+        to: parse_time("to", query_param(&req, "to"))?,
+    };
+    if let (Some(f), Some(t)) = (filters.from, filters.to)
+        && f >= t
+    {
+        return Err(Error::invalid("from", "must be before `to`"));
+    }
+    let limit = match query_param(&req, "limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| Error::invalid("limit", "must be a number from 1 to 100"))?,
+    };
+    let cursor = query_param(&req, "cursor");
+    json(
+        200,
+        &runs::list(s, principal(&req)?, &filters, limit, cursor).await?,
+    )
+}
+
+async fn get(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    json(200, &runs::get(s, principal(&req)?, &id).await?)
+}
+
+async fn csv(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let url = runs::csv_link(s, principal(&req)?, &id).await?;
+    Response::builder()
+        .status(302)
+        .header(http::header::LOCATION, url)
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Body::Empty)
+        .map_err(|e| Error::internal("building a redirect", e))
+}
+
+async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    json(202, &runs::cancel(s, principal(&req)?, &id).await?)
+}
+
+async fn revert(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    json(202, &runs::start_revert(s, principal(&req)?, &id).await?)
+}
+
+// ---- the stream worker ------------------------------------------------------------------
+
+/// A DynamoDB stream event, as much of it as the worker reads.
+#[derive(Debug, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<StreamRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventName", default)]
+    pub event_name: String,
+    pub dynamodb: StreamData,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamData {
+    #[serde(rename = "Keys")]
+    pub keys: Keys,
+    #[serde(rename = "SequenceNumber", default)]
+    pub sequence_number: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Keys {
+    pub pk: S,
+    pub sk: S,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct S {
+    #[serde(rename = "S")]
+    pub s: String,
+}
+
+/// The partial-batch answer: records to deliver again.
+#[derive(Debug, Default, serde::Serialize, PartialEq, Eq)]
+pub struct BatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, serde::Serialize, PartialEq, Eq)]
+pub struct ItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub id: String,
+}
+
+/// Works each run the event names until `deadline`; a record whose work failed is
+/// reported for redelivery (and every one after it, as the stream is ordered).
+pub async fn handle_stream(
+    s: &Services,
+    event: StreamEvent,
+    deadline: DateTime<Utc>,
+) -> BatchResponse {
+    let mut out = BatchResponse::default();
+    for r in event.records {
+        if !out.failures.is_empty() {
+            out.failures.push(ItemFailure {
+                id: r.dynamodb.sequence_number,
+            });
+            continue;
+        }
+        if r.event_name == "REMOVE" {
+            continue;
+        }
+        let (Some(account), Some(run_id)) = (
+            r.dynamodb.keys.pk.s.strip_prefix("ACCT#"),
+            r.dynamodb.keys.sk.s.strip_prefix("RUN#"),
+        ) else {
+            continue;
+        };
+        let seq = r.dynamodb.sequence_number.clone();
+        match runs::worker::work(s, account, run_id, deadline, Some(&seq)).await {
+            Ok(w) => tracing::info!(run_id, worked = ?w, "stream record handled"),
+            Err(e) => {
+                tracing::error!(run_id, error = %e, "a run's slice failed; it will be redelivered");
+                out.failures.push(ItemFailure { id: seq });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -26,5 +242,28 @@ mod tests {
         let (status, body) = w.call(&router(), event("runs-health.json")).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["function"], "runs");
+    }
+
+    #[test]
+    fn the_sample_stream_event_parses() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../events/dynamodb-stream-run-insert.json");
+        let e: StreamEvent =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).expect("a stream event");
+        assert_eq!(e.records.len(), 1);
+        assert!(e.records[0].dynamodb.keys.sk.s.starts_with("RUN#"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_record_of_a_missing_run_is_ignored_not_retried() {
+        let w = TestWorld::new();
+        let e: StreamEvent = serde_json::from_value(serde_json::json!({
+            "Records": [{"eventName": "INSERT", "dynamodb": {
+                "Keys": {"pk": {"S": "ACCT#hubspot:1"}, "sk": {"S": "RUN#01JDZ4S4V4B3W4Y0Q6M8TZ2R9K"}},
+                "SequenceNumber": "1"}}]
+        }))
+        .unwrap();
+        let r = handle_stream(w.services(), e, Utc::now()).await;
+        assert_eq!(r, BatchResponse::default());
     }
 }

@@ -246,6 +246,25 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
             .clone()
             .run(Arc::new(LogFires), Duration::from_secs(1)),
     );
+    // Runs: the in-process queue stands in for the table's stream; runs a restart cut
+    // short are queued again (their checkpoints say where they were).
+    if let Some(rx) = app
+        .embedded
+        .run_queue
+        .lock()
+        .ok()
+        .and_then(|mut q| q.take())
+    {
+        let services = app.embedded.services.clone();
+        tokio::spawn(steward::runs::worker::serve_queue(
+            services.clone(),
+            rx,
+            Duration::from_secs(300),
+        ));
+        for r in steward::runs::worker::unfinished(&services).await? {
+            services.runs.wake(&r.account_id, &r.run_id);
+        }
+    }
     let items = app.embedded.items.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));

@@ -83,6 +83,21 @@ pub struct AuditWriter<W: Write> {
 impl<W: Write> AuditWriter<W> {
     /// Writes the header for `columns` (the engine's `columns()`); `with_outcome` for apply.
     pub fn new(w: W, columns: &[String], with_outcome: bool) -> Result<Self, AuditError> {
+        Self::build(w, columns, with_outcome, true)
+    }
+
+    /// Rows only, no header: a piece of a file whose header another writer wrote (a
+    /// run writes its audit CSV in pieces, one per applied batch, and joins them).
+    pub fn continuing(w: W, columns: &[String], with_outcome: bool) -> Result<Self, AuditError> {
+        Self::build(w, columns, with_outcome, false)
+    }
+
+    fn build(
+        w: W,
+        columns: &[String],
+        with_outcome: bool,
+        with_header: bool,
+    ) -> Result<Self, AuditError> {
         let mut index = HashMap::with_capacity(columns.len());
         for (i, c) in columns.iter().enumerate() {
             if c.is_empty() {
@@ -105,7 +120,9 @@ impl<W: Write> AuditWriter<W> {
         if with_outcome {
             header.extend(OUTCOME_COLUMNS.iter().map(|c| c.to_string()));
         }
-        csv.write_record(&header)?;
+        if with_header {
+            csv.write_record(&header)?;
+        }
         let width = header.len();
         Ok(Self {
             csv,

@@ -1,0 +1,803 @@
+//! Runs: one execution of a module against the account's CRM, in preview (the audit CSV of
+//! what would change) or apply (the changes made, each record's outcome in the CSV).
+//!
+//! A run is an item `ACCT#<a>` / `RUN#<run_id>`; writing it with `wake: true` is what starts
+//! (or continues) its work: on AWS the table's stream invokes the runs worker (template.yaml
+//! filters on `wake`), under `steward serve` the in-process queue (`queue`) does. The worker
+//! (`worker`) keeps its progress in a separate item (`RUNSTATE#<run_id>`), which the stream
+//! filter ignores, so checkpoints do not invoke anything.
+//!
+//! While a run is not finished it is also on `gsi1` under `RUNS_ACTIVE`, sorted by
+//! `<account>#<object>#<run_id>`: how waiting runs are woken when an object's lock is
+//! released, and how `steward serve` resumes runs after a restart.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::Services;
+use crate::crm::CrmKind;
+use crate::error::{Error, FieldError, Result};
+use crate::identity::{Permission, Principal, store};
+use crate::ids::RunId;
+use crate::modules::grid::CellEdit;
+use crate::modules::{Module, ModuleConfig};
+use crate::ports::items::{Condition, Cursor, Index, Item, Query};
+
+pub mod queue;
+pub mod revert;
+pub mod worker;
+
+pub use queue::RunQueue;
+
+/// Ids a run's scope may name, and cells a grid run may edit: the run item stays far
+/// below DynamoDB's 400 KB.
+pub const MAX_SCOPE_IDS: usize = 2_000;
+pub const MAX_EDITS: usize = 2_000;
+/// Recipients of a run's report.
+pub const MAX_RECIPIENTS: usize = 50;
+/// How long a CSV download link lives.
+pub const CSV_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// The `gsi1` partition of unfinished runs.
+pub const ACTIVE: &str = "RUNS_ACTIVE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Queued,
+    /// Another apply run holds the object; this one starts when it ends.
+    Waiting,
+    Running,
+    Succeeded,
+    /// Finished, with some records failed.
+    Partial,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Queued,
+        Status::Waiting,
+        Status::Running,
+        Status::Succeeded,
+        Status::Partial,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Succeeded | Status::Partial | Status::Failed | Status::Cancelled
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Waiting => "waiting",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Preview,
+    Apply,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Started by a member (Run Now).
+    Manual,
+    Schedule,
+    /// Undoing an earlier run's field changes.
+    Revert,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 3] = [Trigger::Manual, Trigger::Schedule, Trigger::Revert];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Schedule => "schedule",
+            Trigger::Revert => "revert",
+        }
+    }
+}
+
+/// Which records a run considers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every record of the object (narrowed by the module's own filter).
+    All,
+    /// Only these records.
+    Ids(Vec<String>),
+}
+
+/// Whose CRM connection a run acts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Acting {
+    /// The member who started it.
+    Member { user_id: String },
+    /// The account's integration user (scheduled runs).
+    Integration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    /// Records read from the CRM.
+    pub scanned: u64,
+    /// Changes in the plan (flags included).
+    pub planned: u64,
+    pub applied: u64,
+    pub failed: u64,
+    /// Planned but not applied: flags, a cancelled run's rest, conflicts.
+    pub skipped: u64,
+}
+
+/// Who gets the run's report when it ends (delivered by the exports function).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    pub recipients: Vec<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl Notify {
+    /// Problems, with pointers under `/notify`.
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.recipients.is_empty() || self.recipients.len() > MAX_RECIPIENTS {
+            errors.push(FieldError::new(
+                "/notify/recipients",
+                format!("must list 1 to {MAX_RECIPIENTS} addresses"),
+            ));
+        }
+        for (i, r) in self.recipients.iter().enumerate() {
+            if !plausible_address(r) {
+                errors.push(FieldError::new(
+                    format!("/notify/recipients/{i}"),
+                    format!("`{}` is not an email address", r.escape_debug()),
+                ));
+            }
+        }
+        if let Some(s) = &self.subject
+            && (s.chars().any(char::is_control) || s.chars().count() > 200)
+        {
+            errors.push(FieldError::new(
+                "/notify/subject",
+                "must be one line of at most 200 characters",
+            ));
+        }
+        if let Some(m) = &self.message
+            && m.chars().count() > 5000
+        {
+            errors.push(FieldError::new(
+                "/notify/message",
+                "must be at most 5000 characters",
+            ));
+        }
+        errors
+    }
+}
+
+/// `local@domain.tld`, no spaces or control characters (header injection is impossible).
+pub fn plausible_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && a.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
+}
+
+/// The finished run's audit CSV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsvFile {
+    pub file_name: String,
+    pub bytes: u64,
+    /// Data rows (a merge writes one per record of the group).
+    pub rows: u64,
+}
+
+/// What undoing an apply run can and cannot do, per kind of change, for its CRM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revertible {
+    /// Field updates: `POST /runs/{id}/revert` restores the before-values.
+    pub updates: bool,
+    pub archives: String,
+    pub merges: String,
+}
+
+impl Revertible {
+    pub fn for_crm(crm: CrmKind) -> Self {
+        match crm {
+            CrmKind::Salesforce => Revertible {
+                updates: true,
+                archives: "Deleted records stay in Salesforce's Recycle Bin for 15 days; \
+                           restore them there (Steward's revert does not undelete)."
+                    .into(),
+                merges: "Salesforce merges cannot be undone by Steward: the records merged \
+                         away are in the Recycle Bin for 15 days, but undeleting them does not \
+                         split the master again; the master's changed fields are restored by \
+                         revert."
+                    .into(),
+            },
+            _ => Revertible {
+                updates: true,
+                archives: "Archived HubSpot records can be restored from HubSpot's recycling \
+                           bin for 90 days (Steward's revert does not restore them)."
+                    .into(),
+                merges: "HubSpot merges cannot be undone (HubSpot offers no unmerge); revert \
+                         restores nothing of a merge."
+                    .into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    pub id: String,
+    pub account_id: String,
+    pub module: Module,
+    pub object: String,
+    pub mode: Mode,
+    pub trigger: Trigger,
+    pub template_id: Option<String>,
+    pub template_name: Option<String>,
+    pub schedule_id: Option<String>,
+    pub config: Value,
+    pub scope: Scope,
+    /// Grid runs: the cell edits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<CellEdit>,
+    /// A CRM property each changed record gets the Run ID in (apply runs).
+    pub stamp_property: Option<String>,
+    pub notify: Option<Notify>,
+    /// The member who started it (for a schedule, the schedule's author).
+    pub started_by: String,
+    pub started_by_email: String,
+    pub acting: Acting,
+    pub status: Status,
+    pub counts: Counts,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it failed, or why it waits.
+    pub error: Option<String>,
+    pub waiting_for: Option<String>,
+    pub cancel_requested: bool,
+    pub revert_of: Option<String>,
+    pub reverted_by: Option<String>,
+    pub revertible: Option<Revertible>,
+    pub csv: Option<CsvFile>,
+    /// How many times the worker picked it up again (Lambda deadlines, restarts).
+    pub continuations: u64,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+pub fn sk(run_id: &str) -> String {
+    format!("RUN#{run_id}")
+}
+
+/// Where a run's audit CSV is, once finished.
+pub fn csv_key(account_id: &str, run_id: &str) -> String {
+    format!("runs/{account_id}/{run_id}.csv")
+}
+
+/// The CSV's download name: carries the Run ID.
+pub fn csv_file_name(run: &Run) -> String {
+    format!(
+        "steward-{}-{}-{}.csv",
+        run.module,
+        mode_name(run.mode),
+        run.id
+    )
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Preview => "preview",
+        Mode::Apply => "apply",
+    }
+}
+
+impl Run {
+    /// The stored item; `wake` marks a write that must (re)start the worker.
+    pub fn to_item(&self, wake: bool) -> Result<Item> {
+        let Value::Object(mut data) = serde_json::to_value(self)? else {
+            return Err(Error::unexpected("a run did not serialize to an object"));
+        };
+        data.insert("wake".into(), Value::Bool(wake));
+        let mut item = Item {
+            pk: store::account_pk(&self.account_id),
+            sk: sk(&self.id),
+            version: self.version,
+            expires_at: None,
+            gsi1: None,
+            data,
+        };
+        if !self.status.is_final() {
+            item = item.indexed(ACTIVE, active_key(&self.account_id, &self.object, &self.id));
+        }
+        Ok(item)
+    }
+
+    pub fn from_item(item: &Item) -> Result<Run> {
+        let mut run: Run = serde_json::from_value(Value::Object(item.data.clone()))
+            .map_err(|e| Error::internal("reading a stored run", e))?;
+        run.version = item.version;
+        Ok(run)
+    }
+
+    pub fn config(&self) -> Result<ModuleConfig> {
+        ModuleConfig::parse(self.module, &self.config)
+    }
+}
+
+pub fn active_key(account_id: &str, object: &str, run_id: &str) -> String {
+    format!("{account_id}#{object}#{run_id}")
+}
+
+/// The run, or a 404 (another account's runs are not found).
+pub async fn load(s: &Services, account_id: &str, run_id: &str) -> Result<Run> {
+    run_id.parse::<RunId>()?;
+    match s
+        .items
+        .get(&store::account_pk(account_id), &sk(run_id))
+        .await?
+    {
+        Some(item) => Run::from_item(&item),
+        None => Err(Error::NotFound(format!("run {run_id}"))),
+    }
+}
+
+/// Read-modify-write of a run item, retried when another writer got there first (the
+/// worker's progress and a member's cancel race harmlessly).
+pub async fn update(
+    s: &Services,
+    account_id: &str,
+    run_id: &str,
+    wake: bool,
+    mut change: impl FnMut(&mut Run),
+) -> Result<Run> {
+    for _ in 0..8 {
+        let mut run = load(s, account_id, run_id).await?;
+        change(&mut run);
+        match s
+            .items
+            .put(run.to_item(wake)?, Condition::Version(run.version))
+            .await
+        {
+            Ok(v) => {
+                run.version = v;
+                if wake {
+                    s.runs.wake(account_id, run_id);
+                }
+                return Ok(run);
+            }
+            Err(Error::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "run {run_id} is being updated too often; try again"
+    )))
+}
+
+/// What `POST /runs` takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartInput {
+    #[serde(default)]
+    pub template_id: Option<String>,
+    /// Without a template: the module and its config.
+    #[serde(default)]
+    pub module: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    pub mode: Mode,
+    /// `"all"` (the default) or `{"ids": [...]}`.
+    #[serde(default)]
+    pub scope: Option<Value>,
+    /// Grid runs: the cells to change.
+    #[serde(default)]
+    pub edits: Option<Vec<CellEdit>>,
+    #[serde(default)]
+    pub stamp_property: Option<String>,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+}
+
+fn parse_scope(v: Option<&Value>) -> Result<Scope> {
+    let bad = || {
+        Error::invalid(
+            "/scope",
+            "must be \"all\" or {\"ids\": [...]} with 1 to 2000 record ids",
+        )
+    };
+    match v {
+        None | Some(Value::Null) => Ok(Scope::All),
+        Some(Value::String(s)) if s == "all" => Ok(Scope::All),
+        Some(Value::Object(m)) if m.len() == 1 => {
+            let Some(Value::Array(ids)) = m.get("ids") else {
+                return Err(bad());
+            };
+            if ids.is_empty() || ids.len() > MAX_SCOPE_IDS {
+                return Err(bad());
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                match id.as_str().map(str::trim) {
+                    Some(t) if !t.is_empty() && t.len() <= 64 => {
+                        if !out.iter().any(|o: &String| o == t) {
+                            out.push(t.to_string());
+                        }
+                    }
+                    _ => {
+                        return Err(Error::invalid(
+                            format!("/scope/ids/{i}"),
+                            "must be a record id (text, 1 to 64 characters)",
+                        ));
+                    }
+                }
+            }
+            Ok(Scope::Ids(out))
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
+/// A new run, ready to be stored: what both `POST /runs` and the schedule target make.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub module: Module,
+    pub config: ModuleConfig,
+    pub config_json: Value,
+    pub template: Option<(String, String)>,
+    pub schedule_id: Option<String>,
+    pub mode: Mode,
+    pub trigger: Trigger,
+    pub scope: Scope,
+    pub edits: Vec<CellEdit>,
+    pub stamp_property: Option<String>,
+    pub notify: Option<Notify>,
+    pub started_by: String,
+    pub started_by_email: String,
+    pub acting: Acting,
+    pub revert_of: Option<String>,
+}
+
+/// Checks a start request and what it names (the template, the member's permission for
+/// the mode) and turns it into a `NewRun`.
+pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result<NewRun> {
+    let (module, config_json, template) = match (&input.template_id, &input.module) {
+        (Some(id), None) if input.config.is_none() => {
+            let t = crate::templates::get(s, who, id).await?;
+            (t.module, t.config, Some((t.id, t.name)))
+        }
+        (None, Some(m)) => {
+            let module = Module::parse(m).ok_or_else(|| {
+                Error::invalid(
+                    "/module",
+                    format!(
+                        "unknown module `{m}`; one of: {}",
+                        Module::ALL.map(|m| m.name()).join(", ")
+                    ),
+                )
+            })?;
+            let config = input
+                .config
+                .clone()
+                .ok_or_else(|| Error::invalid("/config", "is required with `module`"))?;
+            (module, config, None)
+        }
+        _ => {
+            return Err(Error::invalid(
+                "/template_id",
+                "give either `template_id`, or `module` and `config`",
+            ));
+        }
+    };
+    who.require(
+        module,
+        match input.mode {
+            Mode::Preview => Permission::Read,
+            Mode::Apply => Permission::Write,
+        },
+    )?;
+    let config = ModuleConfig::parse(module, &config_json)?;
+    let scope = parse_scope(input.scope.as_ref())?;
+    let edits = input.edits.unwrap_or_default();
+    match module {
+        Module::Grid if edits.is_empty() => {
+            return Err(Error::invalid(
+                "/edits",
+                "a grid run needs the cells to change: [{\"id\", \"field\", \"value\"}]",
+            ));
+        }
+        Module::Grid if edits.len() > MAX_EDITS => {
+            return Err(Error::invalid(
+                "/edits",
+                format!("at most {MAX_EDITS} cells per run"),
+            ));
+        }
+        Module::Grid => {}
+        _ if !edits.is_empty() => {
+            return Err(Error::invalid("/edits", "only grid runs take cell edits"));
+        }
+        _ => {}
+    }
+    if let Some(p) = &input.stamp_property {
+        let ok = !p.is_empty()
+            && p.len() <= 100
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(Error::invalid(
+                "/stamp_property",
+                "must be a CRM property name (letters, digits, _)",
+            ));
+        }
+        if input.mode == Mode::Preview {
+            return Err(Error::invalid(
+                "/stamp_property",
+                "only an apply run writes the Run ID to the CRM",
+            ));
+        }
+    }
+    if let Some(n) = &input.notify {
+        let errors = n.check();
+        if let Some(first) = errors.first() {
+            return Err(Error::Invalid {
+                detail: format!("{}: {}", first.pointer, first.detail),
+                errors,
+            });
+        }
+    }
+    Ok(NewRun {
+        module,
+        config,
+        config_json,
+        template,
+        schedule_id: None,
+        mode: input.mode,
+        trigger: Trigger::Manual,
+        scope,
+        edits,
+        stamp_property: input.stamp_property,
+        notify: input.notify,
+        started_by: who.user_id.clone(),
+        started_by_email: who.email.clone(),
+        acting: Acting::Member {
+            user_id: who.user_id.clone(),
+        },
+        revert_of: None,
+    })
+}
+
+/// Stores a new run (`queued`, waking the worker) and returns it.
+pub async fn create(s: &Services, account_id: &str, new: NewRun) -> Result<Run> {
+    create_with_id(s, account_id, RunId::at(s.clock.now()).to_string(), new).await
+}
+
+/// As `create`, with a chosen id (a schedule's fire makes it from the fire time, so a
+/// redelivered event finds the run it already made). A second create of one id is a
+/// `Conflict`.
+pub async fn create_with_id(
+    s: &Services,
+    account_id: &str,
+    id: String,
+    new: NewRun,
+) -> Result<Run> {
+    let mut run = Run {
+        id,
+        account_id: account_id.to_string(),
+        module: new.module,
+        object: new.config.object().to_string(),
+        mode: new.mode,
+        trigger: new.trigger,
+        template_id: new.template.as_ref().map(|t| t.0.clone()),
+        template_name: new.template.map(|t| t.1),
+        schedule_id: new.schedule_id,
+        config: new.config_json,
+        scope: new.scope,
+        edits: new.edits,
+        stamp_property: new.stamp_property,
+        notify: new.notify,
+        started_by: new.started_by,
+        started_by_email: new.started_by_email,
+        acting: new.acting,
+        status: Status::Queued,
+        counts: Counts::default(),
+        created_at: s.clock.now(),
+        started_at: None,
+        finished_at: None,
+        error: None,
+        waiting_for: None,
+        cancel_requested: false,
+        revert_of: new.revert_of,
+        reverted_by: None,
+        revertible: None,
+        csv: None,
+        continuations: 0,
+        version: 0,
+    };
+    run.version = s.items.put(run.to_item(true)?, Condition::Absent).await?;
+    tracing::info!(run_id = %run.id, module = %run.module, mode = ?run.mode, "run queued");
+    s.runs.wake(account_id, &run.id);
+    Ok(run)
+}
+
+/// `POST /runs`.
+pub async fn start(s: &Services, who: &Principal, input: StartInput) -> Result<Run> {
+    let new = prepare(s, who, input).await?;
+    create(s, &who.account_id, new).await
+}
+
+/// A run the member may see (read on its module), else 403/404.
+pub async fn get(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+    let run = load(s, &who.account_id, run_id).await?;
+    who.require(run.module, Permission::Read)?;
+    Ok(run)
+}
+
+/// `POST /runs/{id}/cancel`: stops at the next batch boundary. Needs write on the module.
+pub async fn cancel(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+    let run = get(s, who, run_id).await?;
+    who.require(run.module, Permission::Write)?;
+    if run.status.is_final() {
+        return Err(Error::Conflict(format!(
+            "run {run_id} has already ended ({})",
+            run.status.name()
+        )));
+    }
+    update(s, &who.account_id, run_id, true, |r| {
+        r.cancel_requested = true;
+    })
+    .await
+}
+
+/// `GET /runs/{id}/csv`: a link to the audit CSV, valid for 15 minutes.
+pub async fn csv_link(s: &Services, who: &Principal, run_id: &str) -> Result<String> {
+    let run = get(s, who, run_id).await?;
+    let Some(csv) = &run.csv else {
+        return Err(Error::Conflict(format!(
+            "run {run_id} is {}: its CSV is written when it ends",
+            run.status.name()
+        )));
+    };
+    s.blobs
+        .presigned_get(
+            &csv_key(&run.account_id, &run.id),
+            CSV_LINK_TTL,
+            Some(&csv.file_name),
+        )
+        .await
+}
+
+/// Activity Tracker filters (all optional, all must hold).
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub run_id: Option<String>,
+    pub module: Option<Module>,
+    pub member: Option<String>,
+    pub status: Option<Status>,
+    pub trigger: Option<Trigger>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Filters {
+    fn matches(&self, r: &Run) -> bool {
+        self.run_id.as_ref().is_none_or(|id| *id == r.id)
+            && self.module.is_none_or(|m| m == r.module)
+            && self
+                .member
+                .as_ref()
+                .is_none_or(|m| *m == r.started_by || m.eq_ignore_ascii_case(&r.started_by_email))
+            && self.status.is_none_or(|s| s == r.status)
+            && self.trigger.is_none_or(|t| t == r.trigger)
+            && self.from.is_none_or(|f| r.created_at >= f)
+            && self.to.is_none_or(|t| r.created_at < t)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunPage {
+    pub runs: Vec<Run>,
+    /// Pass back as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Runs examined per listing request at most, so a filter that matches little still
+/// answers quickly; the cursor continues the search.
+const LIST_EXAMINE_MAX: usize = 2_000;
+
+/// `GET /runs`: newest first, runs of the modules the member can read.
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    filters: &Filters,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<RunPage> {
+    if let Some(m) = filters.module {
+        who.require(m, Permission::Read)?;
+    }
+    let pk = store::account_pk(&who.account_id);
+    // Runs sort by id, and ids by creation time: a date range bounds the scan.
+    let base = Query::partition(&pk).prefix("RUN#").newest_first();
+    let mut cursor = cursor;
+    if let (None, Some(to)) = (&cursor, filters.to) {
+        // Start just below the first id at or after `to`.
+        let start = crate::ids::RunId::floor(to).to_string();
+        cursor = Some(
+            Cursor {
+                pk: pk.clone(),
+                sk: sk(&start),
+                gsi1: None,
+            }
+            .encode(),
+        );
+    }
+    let mut runs = Vec::new();
+    let mut examined = 0usize;
+    loop {
+        let page = s
+            .items
+            .query(&base.clone().limit(100).after(cursor.clone()))
+            .await?;
+        let last = page.items.len();
+        for (i, item) in page.items.iter().enumerate() {
+            examined += 1;
+            let run = Run::from_item(item)?;
+            if filters.from.is_some_and(|f| run.created_at < f) {
+                return Ok(RunPage { runs, cursor: None });
+            }
+            if filters.matches(&run) && who.permission(run.module) >= Permission::Read {
+                runs.push(run);
+            }
+            let here = || Some(Cursor::of(item, Index::Primary).encode());
+            if runs.len() >= limit || examined >= LIST_EXAMINE_MAX {
+                let more = i + 1 < last || page.cursor.is_some();
+                return Ok(RunPage {
+                    runs,
+                    cursor: if more { here() } else { None },
+                });
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(RunPage { runs, cursor: None }),
+        }
+    }
+}
+
+/// `POST /runs/{id}/revert`.
+pub async fn start_revert(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+    revert::start(s, who, run_id).await
+}

@@ -1,0 +1,202 @@
+//! Revert: a new apply run that puts back the before-values of the fields an earlier apply
+//! run changed. A record whose value is no longer what the run wrote was changed since by
+//! someone else: it is reported as a conflict (a flagged row), never overwritten. What a
+//! CRM cannot undo (merges, archives) is reported per row, as `Revertible` says.
+
+use std::collections::HashMap;
+
+use super::worker::Failure;
+use super::{Acting, Mode, NewRun, Revertible, Run, Scope, Status, Trigger};
+use crate::app::Services;
+use crate::crm::Crm;
+use crate::error::{Error, Result};
+use crate::identity::{Permission, Principal};
+use crate::ids::RunId;
+use crate::modules::csv::{RowAction, Status as RowStatus, read_audit};
+use crate::modules::{Action, Change, FieldChange, ModuleConfig};
+use crate::ports::items::Condition;
+
+/// `POST /runs/{id}/revert`: write on the run's module; an ended apply run, reverted once.
+pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+    let source = super::get(s, who, run_id).await?;
+    who.require(source.module, Permission::Write)?;
+    if source.mode != Mode::Apply {
+        return Err(Error::Conflict(
+            "a preview changed nothing; there is nothing to revert".into(),
+        ));
+    }
+    if !source.status.is_final() || source.csv.is_none() {
+        return Err(Error::Conflict(format!(
+            "run {run_id} is {}; revert it when it has ended",
+            source.status.name()
+        )));
+    }
+    if source.status == Status::Failed && source.counts.applied == 0 {
+        return Err(Error::Conflict(format!(
+            "run {run_id} applied nothing; there is nothing to revert"
+        )));
+    }
+    if let Some(by) = &source.reverted_by {
+        return Err(Error::Conflict(format!(
+            "run {run_id} is already reverted by run {by}"
+        )));
+    }
+    let id = RunId::at(s.clock.now()).to_string();
+    // Claim the source first, so two reverts of one run cannot both start.
+    let mut claimed = source.clone();
+    claimed.reverted_by = Some(id.clone());
+    s.items
+        .put(claimed.to_item(false)?, Condition::Version(source.version))
+        .await
+        .map_err(|e| match e {
+            Error::Conflict(_) => Error::Conflict(format!(
+                "run {run_id} changed while you asked; look at it again"
+            )),
+            e => e,
+        })?;
+    let config = ModuleConfig::parse(source.module, &source.config)?;
+    let new = NewRun {
+        module: source.module,
+        config,
+        config_json: source.config.clone(),
+        template: source.template_id.clone().zip(source.template_name.clone()),
+        schedule_id: None,
+        mode: Mode::Apply,
+        trigger: Trigger::Revert,
+        scope: Scope::All,
+        edits: Vec::new(),
+        stamp_property: None,
+        notify: None,
+        started_by: who.user_id.clone(),
+        started_by_email: who.email.clone(),
+        acting: Acting::Member {
+            user_id: who.user_id.clone(),
+        },
+        revert_of: Some(source.id.clone()),
+    };
+    super::create_with_id(s, &who.account_id, id, new).await
+}
+
+/// The revert's plan: (field columns, changes, records read).
+pub(super) async fn plan(
+    s: &Services,
+    run: &Run,
+    source_id: &str,
+    crm: &dyn Crm,
+) -> Result<(Vec<String>, Vec<Change>, u64), Failure> {
+    let key = super::csv_key(&run.account_id, source_id);
+    let blob = s
+        .blobs
+        .get(&key)
+        .await?
+        .ok_or_else(|| Failure::Fatal(format!("run {source_id}'s CSV is gone")))?;
+    let mut rows = read_audit(blob.bytes.as_ref()).map_err(Error::from)?;
+    let columns = rows.columns().to_vec();
+    let revertible = Revertible::for_crm(crm.kind());
+    let mut changes: Vec<Change> = Vec::new();
+    // Updates to check against the CRM: (index in `changes`, fields as the run left them).
+    let mut pending: Vec<(String, Vec<FieldChange>)> = Vec::new();
+    for row in rows.by_ref() {
+        let row = row.map_err(Error::from)?;
+        let applied = row
+            .outcome
+            .as_ref()
+            .is_some_and(|o| o.status == RowStatus::Applied);
+        let Some(id) = row.record_id.clone() else {
+            continue;
+        };
+        if !applied {
+            continue;
+        }
+        let note = match row.action {
+            RowAction::Update if !row.fields.is_empty() => {
+                pending.push((id, row.fields));
+                continue;
+            }
+            RowAction::Merge | RowAction::ConvertLead => &revertible.merges,
+            RowAction::Archive => &revertible.archives,
+            _ => continue,
+        };
+        changes.push(Change {
+            id: Some(id),
+            action: Action::Flag,
+            fields: Vec::new(),
+            note: Some(format!("NOT REVERTIBLE: {note}")),
+        });
+    }
+    let mut fields: Vec<String> = Vec::new();
+    for f in pending.iter().flat_map(|(_, fs)| fs) {
+        if !fields.contains(&f.field) {
+            fields.push(f.field.clone());
+        }
+    }
+    let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
+    let mut current = HashMap::new();
+    for chunk in ids.chunks(100) {
+        for r in crm
+            .batch_read(&run.object, chunk, &fields)
+            .await
+            .map_err(Failure::crm)?
+        {
+            current.insert(r.id.clone(), r);
+        }
+    }
+    let scanned = current.len() as u64;
+    for (id, fs) in pending {
+        let Some(record) = current.get(&id) else {
+            changes.push(Change {
+                id: Some(id),
+                action: Action::Flag,
+                fields: Vec::new(),
+                note: Some("CONFLICT: the record no longer exists".into()),
+            });
+            continue;
+        };
+        let now = |f: &str| record.properties.get(f).cloned().flatten();
+        let moved: Vec<&FieldChange> = fs
+            .iter()
+            .filter(|f| {
+                now(&f.field).unwrap_or_default().trim()
+                    != f.after.as_deref().unwrap_or_default().trim()
+            })
+            .collect();
+        let back: Vec<FieldChange> = fs
+            .iter()
+            .map(|f| FieldChange {
+                field: f.field.clone(),
+                before: now(&f.field),
+                after: f.before.clone(),
+            })
+            .collect();
+        if moved.is_empty() {
+            changes.push(Change {
+                id: Some(id),
+                action: Action::Update,
+                fields: back,
+                note: None,
+            });
+        } else {
+            let what = moved
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} is now {:?}, the run wrote {:?}",
+                        f.field,
+                        now(&f.field).unwrap_or_default(),
+                        f.after.as_deref().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            changes.push(Change {
+                id: Some(id),
+                action: Action::Flag,
+                fields: back,
+                note: Some(format!(
+                    "CONFLICT: changed since by someone else ({what}); not reverted"
+                )),
+            });
+        }
+    }
+    Ok((columns, changes, scanned))
+}

@@ -1,0 +1,1417 @@
+//! The runs worker: scans the CRM, plans, writes the audit CSV, applies in the CRM's
+//! largest batches, and checkpoints so that a crash or a deadline never applies a record
+//! twice and never loses an outcome.
+//!
+//! Progress lives in `ACCT#<a>` / `RUNSTATE#<run_id>` (the stream ignores it), written
+//! with version conditions, so a worker that lost its lease fails its next write and
+//! stops (fencing). The phases:
+//!
+//! 1. **plan**: pages of the scan are planned; every `PART_CHANGES` changes (and at the
+//!    end) the changes go to a plan part blob and the scan cursor to the state.
+//! 2. **apply**: batch by batch. Before a batch's CRM call the state names it
+//!    (`in_flight`); after the call, its rows (with outcomes) go to an output part blob
+//!    and the next state write moves past it. A worker that finds a batch in flight when
+//!    it starts reads those records back from the CRM: what already holds is recorded as
+//!    applied, what still has its before-values is applied, anything else is a conflict.
+//! 3. **finish**: the header and the parts are joined into `runs/<a>/<run_id>.csv`
+//!    (streamed, multipart on S3), the run gets its final status and counts, the object's
+//!    lock is released and runs waiting for it are woken.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Acting, Counts, CsvFile, Mode, Revertible, Run, Scope, Status};
+use crate::app::Services;
+use crate::crm::limits::{hubspot, salesforce};
+use crate::crm::{
+    Crm, CrmError, CrmKind, LeadConvert, MergeGroup, Outcome, Record, ScanRequest, Update,
+};
+use crate::error::{Error, Result};
+use crate::identity::connections::{self, Slot};
+use crate::identity::store;
+use crate::modules::csv::AuditWriter;
+use crate::modules::{Action, Change, ModuleConfig};
+use crate::ports::blobs::BlobWriter;
+use crate::ports::items::{Condition, Item, Query};
+
+/// Marks, between `settle` and `apply_batch`, a merge whose master fields are still to set.
+const MASTER_FIELDS: &str = "MASTER_FIELDS";
+
+/// Changes per plan part blob.
+pub const PART_CHANGES: usize = 2_000;
+/// A holder that has not written its state for this long is taken to be dead.
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(3);
+/// Live progress is written to the run item at most this often.
+const PROGRESS_EVERY: chrono::Duration = chrono::Duration::seconds(2);
+
+/// What one call of `work` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worked {
+    Finished(Status),
+    /// Stopped at its deadline with work left; it woke itself to continue.
+    Yielded,
+    /// Another apply run holds the object; it is woken when that run ends.
+    Waiting,
+    /// Another worker holds the run.
+    Busy,
+    /// Nothing to do (ended, or gone).
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Phase {
+    #[default]
+    Plan,
+    Apply,
+    Finish,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Lease {
+    holder: String,
+    until: DateTime<Utc>,
+    heartbeat: DateTime<Utc>,
+    /// The stream record that started it: its redelivery means this holder died.
+    event: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Flight {
+    part: u32,
+    offset: u32,
+    len: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct State {
+    phase: Phase,
+    lease: Option<Lease>,
+    columns: Vec<String>,
+    scan_cursor: Option<String>,
+    plan_parts: u32,
+    part: u32,
+    offset: u32,
+    /// Output parts written (one per applied batch).
+    batches: u32,
+    in_flight: Option<Flight>,
+    counts: Counts,
+    /// CSV data rows in the output parts.
+    rows: u64,
+    /// Set when the run must end early (`cancelled`, or `failed` with `error`).
+    end: Option<Status>,
+    error: Option<String>,
+    #[serde(skip)]
+    version: u64,
+}
+
+fn state_sk(run_id: &str) -> String {
+    format!("RUNSTATE#{run_id}")
+}
+
+fn lock_sk(object: &str) -> String {
+    format!("LOCK#{object}")
+}
+
+fn base(run: &Run) -> String {
+    format!("runs/{}/{}", run.account_id, run.id)
+}
+
+fn plan_part_key(run: &Run, n: u32) -> String {
+    format!("{}/plan/{n:06}.jsonl", base(run))
+}
+
+fn out_part_key(run: &Run, n: u32) -> String {
+    format!("{}/out/{n:08}.csv", base(run))
+}
+
+/// Picks up the run and works on it until it ends or `deadline` comes. `event` is the
+/// stream record's id on AWS (its redelivery proves the last holder died).
+pub async fn work(
+    s: &Services,
+    account_id: &str,
+    run_id: &str,
+    deadline: DateTime<Utc>,
+    event: Option<&str>,
+) -> Result<Worked> {
+    let run = match super::load(s, account_id, run_id).await {
+        Ok(r) => r,
+        Err(Error::NotFound(_)) => return Ok(Worked::Ignored),
+        Err(e) => return Err(e),
+    };
+    if run.status.is_final() {
+        return Ok(Worked::Ignored);
+    }
+    let now = s.clock.now();
+    let pk = store::account_pk(account_id);
+    let mut st = match s.items.get(&pk, &state_sk(run_id)).await? {
+        Some(item) => {
+            let mut st: State = serde_json::from_value(serde_json::Value::Object(item.data))
+                .map_err(|e| Error::internal("reading a run's state", e))?;
+            st.version = item.version;
+            st
+        }
+        None => State::default(),
+    };
+    if let Some(l) = &st.lease {
+        let alive = l.until > now && now - l.heartbeat < STALE_AFTER;
+        let redelivered = event.is_some() && l.event.as_deref() == event;
+        if alive && !redelivered {
+            return Ok(Worked::Busy);
+        }
+        tracing::info!(run_id, "taking over a run whose worker stopped");
+    }
+    st.lease = Some(Lease {
+        holder: crate::ids::RunId::new().to_string(),
+        until: deadline,
+        heartbeat: now,
+        event: event.map(str::to_string),
+    });
+    let mut w = Worker {
+        s,
+        run,
+        st,
+        deadline,
+        crm: None,
+        part: None,
+        last_progress: None,
+    };
+    match w.save().await {
+        Ok(()) => {}
+        Err(Error::Conflict(_)) => return Ok(Worked::Busy),
+        Err(e) => return Err(e),
+    }
+    let result = w.go().await;
+    if result.is_err() {
+        // Let the retry start at once rather than wait for the lease to run out.
+        w.st.lease = None;
+        if let Err(e) = w.save().await {
+            tracing::warn!(run_id, error = %e, "releasing a run's lease failed");
+        }
+    }
+    result
+}
+
+/// Marks a run failed when its worker cannot go on (local retries exhausted).
+pub async fn fail(s: &Services, account_id: &str, run_id: &str, why: &str) -> Result<()> {
+    let run = super::update(s, account_id, run_id, false, |r| {
+        if !r.status.is_final() {
+            r.status = Status::Failed;
+            r.error = Some(why.to_string());
+            r.finished_at = Some(s.clock.now());
+        }
+    })
+    .await?;
+    release_lock(s, &run).await;
+    Ok(())
+}
+
+enum Step {
+    Next,
+    Yield,
+}
+
+/// A batch-level CRM error that ends the run (the rest is skipped).
+struct Fatal(CrmError);
+
+struct Worker<'a> {
+    s: &'a Services,
+    run: Run,
+    st: State,
+    deadline: DateTime<Utc>,
+    crm: Option<Arc<dyn Crm>>,
+    /// The plan part being applied, loaded once.
+    part: Option<(u32, Vec<Change>)>,
+    last_progress: Option<DateTime<Utc>>,
+}
+
+impl Worker<'_> {
+    fn pk(&self) -> String {
+        store::account_pk(&self.run.account_id)
+    }
+
+    async fn save(&mut self) -> Result<()> {
+        if let Some(l) = &mut self.st.lease {
+            l.heartbeat = self.s.clock.now();
+        }
+        let serde_json::Value::Object(data) = serde_json::to_value(&self.st)? else {
+            return Err(Error::unexpected(
+                "a run state did not serialize to an object",
+            ));
+        };
+        let item = Item {
+            pk: self.pk(),
+            sk: state_sk(&self.run.id),
+            version: self.st.version,
+            expires_at: None,
+            gsi1: None,
+            data,
+        };
+        let cond = match self.st.version {
+            0 => Condition::Absent,
+            v => Condition::Version(v),
+        };
+        self.st.version = self.s.items.put(item, cond).await?;
+        Ok(())
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.s.clock.now() >= self.deadline
+    }
+
+    async fn go(&mut self) -> Result<Worked> {
+        if self.run.cancel_requested && self.st.end.is_none() {
+            self.st.end = Some(Status::Cancelled);
+            self.st.phase = Phase::Finish;
+        }
+        if self.run.mode == Mode::Apply
+            && self.st.phase != Phase::Finish
+            && let Some(holder) = self.lock().await?
+        {
+            return self.wait_for(holder).await;
+        }
+        let (s, first) = (self.s, self.run.started_at.is_none());
+        self.run = super::update(s, &self.run.account_id, &self.run.id, false, |r| {
+            r.status = Status::Running;
+            r.waiting_for = None;
+            r.error = None;
+            if r.started_at.is_none() {
+                r.started_at = Some(s.clock.now());
+            }
+        })
+        .await?;
+        if first {
+            tracing::info!(run_id = %self.run.id, "run started");
+        }
+        if self.st.phase != Phase::Finish {
+            match self.open_crm().await {
+                Ok(crm) => self.crm = Some(crm),
+                Err(e) => {
+                    self.st.end = Some(Status::Failed);
+                    self.st.error = Some(e.to_string());
+                    self.st.phase = Phase::Finish;
+                }
+            }
+        }
+        loop {
+            let step = match self.st.phase {
+                Phase::Plan => self.plan().await?,
+                Phase::Apply => self.apply().await?,
+                Phase::Finish => return self.finish().await.map(Worked::Finished),
+            };
+            if let Step::Yield = step {
+                return self.yield_now().await;
+            }
+        }
+    }
+
+    async fn open_crm(&self) -> Result<Arc<dyn Crm>> {
+        let slot = match &self.run.acting {
+            Acting::Member { user_id } => Slot::User(user_id),
+            Acting::Integration => Slot::Integration,
+        };
+        connections::open(&self.s.crm, &self.s.secrets, &self.run.account_id, slot).await
+    }
+
+    fn crm(&self) -> Result<&Arc<dyn Crm>> {
+        self.crm
+            .as_ref()
+            .ok_or_else(|| Error::unexpected("the run's CRM is not open"))
+    }
+
+    /// Saves the state without the lease and wakes the run to continue.
+    async fn yield_now(&mut self) -> Result<Worked> {
+        self.st.lease = None;
+        self.save().await?;
+        let counts = self.st.counts;
+        super::update(self.s, &self.run.account_id, &self.run.id, true, |r| {
+            r.counts = counts;
+            r.continuations += 1;
+        })
+        .await?;
+        Ok(Worked::Yielded)
+    }
+
+    /// Writes live counts to the run (at most every `PROGRESS_EVERY`, or when `force`)
+    /// and reads back whether a cancel was asked for.
+    async fn progress(&mut self, force: bool) -> Result<bool> {
+        let now = self.s.clock.now();
+        let due = self.last_progress.is_none_or(|t| now - t >= PROGRESS_EVERY);
+        let counts = self.st.counts;
+        if force || due {
+            self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+                r.counts = counts;
+            })
+            .await?;
+            self.last_progress = Some(now);
+        } else {
+            self.run = super::load(self.s, &self.run.account_id, &self.run.id).await?;
+        }
+        Ok(self.run.cancel_requested)
+    }
+
+    // ---- lock -----------------------------------------------------------------------
+
+    /// Takes the object's lock for this run; `Some(holder)` when another run has it.
+    async fn lock(&self) -> Result<Option<String>> {
+        let (pk, sk) = (self.pk(), lock_sk(&self.run.object));
+        let until = self.deadline.max(self.s.clock.now()) + STALE_AFTER;
+        for _ in 0..3 {
+            let current = self.s.items.get(&pk, &sk).await?;
+            let cond = match &current {
+                Some(item) => {
+                    let holder = item.data.get("run_id").and_then(|v| v.as_str());
+                    if holder != Some(self.run.id.as_str()) {
+                        let holder = holder.unwrap_or_default().to_string();
+                        // A holder that ended without releasing (it crashed at the end)
+                        // does not block: its run is final.
+                        match super::load(self.s, &self.run.account_id, &holder).await {
+                            Ok(h) if !h.status.is_final() => return Ok(Some(holder)),
+                            _ => {}
+                        }
+                    }
+                    Condition::Version(item.version)
+                }
+                None => Condition::Absent,
+            };
+            let item = Item::new(&pk, &sk)
+                .with("run_id", self.run.id.clone())
+                .expiring_at(until.timestamp());
+            match self.s.items.put(item, cond).await {
+                Ok(_) => return Ok(None),
+                Err(Error::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Unavailable("the object's lock is contended".into()))
+    }
+
+    async fn wait_for(&mut self, holder: String) -> Result<Worked> {
+        self.st.lease = None;
+        self.save().await?;
+        super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+            r.status = Status::Waiting;
+            r.waiting_for = Some(holder.clone());
+        })
+        .await?;
+        // The holder may have ended between our look and our write: look once more.
+        if self.lock().await?.is_none() {
+            release_lock(self.s, &self.run).await;
+            super::update(self.s, &self.run.account_id, &self.run.id, true, |_| {}).await?;
+        }
+        Ok(Worked::Waiting)
+    }
+
+    // ---- plan -----------------------------------------------------------------------
+
+    async fn write_plan_part(&mut self, changes: &[Change]) -> Result<()> {
+        let mut body = Vec::with_capacity(changes.len() * 256);
+        for c in changes {
+            serde_json::to_writer(&mut body, c)?;
+            body.push(b'\n');
+        }
+        let key = plan_part_key(&self.run, self.st.plan_parts);
+        self.s
+            .blobs
+            .put(&key, body.into(), "application/x-ndjson")
+            .await?;
+        self.st.plan_parts += 1;
+        self.st.counts.planned += changes.len() as u64;
+        Ok(())
+    }
+
+    fn after_plan(&mut self) {
+        self.st.scan_cursor = None;
+        self.st.phase = match self.run.mode {
+            Mode::Apply if self.st.end.is_none() => Phase::Apply,
+            _ => Phase::Finish,
+        };
+    }
+
+    async fn plan(&mut self) -> Result<Step> {
+        let config = self.run.config()?;
+        let planned = match &config {
+            ModuleConfig::Merge(_) | ModuleConfig::Grid(_) => self.plan_whole(&config).await,
+            _ if self.run.revert_of.is_some() => self.plan_whole(&config).await,
+            _ => return self.plan_streamed(&config).await,
+        };
+        match planned {
+            Ok(changes) => {
+                for chunk in changes.chunks(PART_CHANGES) {
+                    self.write_plan_part(chunk).await?;
+                }
+            }
+            Err(Failure::Fatal(msg)) => {
+                self.st.end = Some(Status::Failed);
+                self.st.error = Some(msg);
+            }
+            Err(Failure::Other(e)) => return Err(e),
+        }
+        self.after_plan();
+        self.save().await?;
+        self.progress(true).await?;
+        Ok(Step::Next)
+    }
+
+    /// Records of the run's scope, a page at a time: the CRM's scan, or the named ids.
+    async fn page(
+        &self,
+        request: &ScanRequest,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Record>, Option<String>), CrmError> {
+        let crm = self.crm().map_err(|e| CrmError::Protocol(e.to_string()))?;
+        match &self.run.scope {
+            Scope::All => {
+                let page = crm.scan_page(request, cursor).await?;
+                Ok((page.records, page.cursor))
+            }
+            Scope::Ids(ids) => {
+                let at: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+                let end = (at + read_batch(crm.kind())).min(ids.len());
+                let records = crm
+                    .batch_read(&request.object, &ids[at..end], &request.properties)
+                    .await?;
+                Ok((records, (end < ids.len()).then(|| end.to_string())))
+            }
+        }
+    }
+
+    /// Bulk, transform, validate: page by page, checkpointed by plan part.
+    async fn plan_streamed(&mut self, config: &ModuleConfig) -> Result<Step> {
+        let engine = config.engine()?;
+        if self.st.columns.is_empty() {
+            self.st.columns = engine.columns();
+        }
+        let filter = match config {
+            ModuleConfig::Bulk(b) => b.compile().ok().and_then(|e| e.crm_filter()),
+            _ => None,
+        };
+        let request = ScanRequest {
+            object: engine.object().to_string(),
+            properties: engine.reads(),
+            filter,
+        };
+        let mut cursor = self.st.scan_cursor.clone();
+        let mut buffer: Vec<Change> = Vec::new();
+        let mut scanned = 0u64;
+        loop {
+            let (records, next) = match self.page(&request, cursor.as_deref()).await {
+                Ok(p) => p,
+                Err(e) if is_fatal(&e) => {
+                    self.st.end = Some(Status::Failed);
+                    self.st.error = Some(format!("reading {}: {e}", request.object));
+                    self.after_plan();
+                    self.save().await?;
+                    return Ok(Step::Next);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            scanned += records.len() as u64;
+            buffer.extend(records.iter().filter_map(|r| engine.plan(r)));
+            cursor = next;
+            let done = cursor.is_none();
+            let stop = self.past_deadline();
+            if done || stop || buffer.len() >= PART_CHANGES {
+                if !buffer.is_empty() {
+                    self.write_plan_part(&buffer).await?;
+                    buffer.clear();
+                }
+                self.st.counts.scanned += scanned;
+                scanned = 0;
+                self.st.scan_cursor = cursor.clone();
+                if done {
+                    self.after_plan();
+                }
+                self.save().await?;
+                if self.progress(done).await? && !done {
+                    self.st.end = Some(Status::Cancelled);
+                    self.st.phase = Phase::Finish;
+                    return Ok(Step::Next);
+                }
+                if done {
+                    return Ok(Step::Next);
+                }
+                if stop {
+                    return Ok(Step::Yield);
+                }
+            }
+        }
+    }
+
+    /// Merge, grid and revert plan over all their records at once.
+    async fn plan_whole(&mut self, config: &ModuleConfig) -> Result<Vec<Change>, Failure> {
+        let crm = self.crm()?.clone();
+        let changes = if let Some(source) = self.run.revert_of.clone() {
+            let (columns, changes, scanned) =
+                super::revert::plan(self.s, &self.run, &source, crm.as_ref()).await?;
+            self.st.columns = columns;
+            self.st.counts.scanned = scanned;
+            changes
+        } else {
+            match config {
+                ModuleConfig::Merge(c) => {
+                    let engine = c.engine().map_err(|errors| {
+                        Failure::Other(Error::Invalid {
+                            detail: "the merge config is invalid".into(),
+                            errors,
+                        })
+                    })?;
+                    self.st.columns = engine.columns();
+                    let mut input = engine.input();
+                    let request = ScanRequest {
+                        object: engine.object().to_string(),
+                        properties: engine.reads(),
+                        filter: None,
+                    };
+                    let mut scanned = self.scan_into(&request, |r| input.push_record(r)).await?;
+                    if let Some(leads) = engine.lead_object() {
+                        let request = ScanRequest {
+                            object: leads.to_string(),
+                            properties: engine.lead_reads(),
+                            filter: None,
+                        };
+                        scanned += self
+                            .scan_into(&request, |r| engine.add_lead(&mut input, r))
+                            .await?;
+                    }
+                    self.st.counts.scanned = scanned;
+                    engine.plan(&input).plan.changes
+                }
+                ModuleConfig::Grid(_) => {
+                    let object = config.object().to_string();
+                    let mut ids: Vec<String> = Vec::new();
+                    let mut fields: Vec<String> = Vec::new();
+                    for e in &self.run.edits {
+                        if !ids.contains(&e.id) {
+                            ids.push(e.id.clone());
+                        }
+                        if !fields.contains(&e.field) {
+                            fields.push(e.field.clone());
+                        }
+                    }
+                    let schema = crm.describe(&object).await.map_err(Failure::crm)?;
+                    let records = crm
+                        .batch_read(&object, &ids, &fields)
+                        .await
+                        .map_err(Failure::crm)?;
+                    self.st.counts.scanned = records.len() as u64;
+                    let changes =
+                        crate::modules::grid::plan_edits(&schema, &records, &self.run.edits)
+                            .map_err(|errors| {
+                                Failure::Fatal(
+                                    errors
+                                        .iter()
+                                        .map(|e| format!("{}: {}", e.pointer, e.detail))
+                                        .collect::<Vec<_>>()
+                                        .join("; "),
+                                )
+                            })?;
+                    let mut columns: Vec<String> = Vec::new();
+                    for f in changes.iter().flat_map(|c| &c.fields) {
+                        if !columns.contains(&f.field) {
+                            columns.push(f.field.clone());
+                        }
+                    }
+                    self.st.columns = columns;
+                    changes
+                }
+                _ => return Err(Failure::Other(Error::unexpected("not a whole-plan module"))),
+            }
+        };
+        Ok(changes)
+    }
+
+    async fn scan_into(
+        &self,
+        request: &ScanRequest,
+        mut each: impl FnMut(&Record),
+    ) -> Result<u64, Failure> {
+        let mut cursor: Option<String> = None;
+        let mut n = 0u64;
+        loop {
+            let (records, next) = self
+                .page(request, cursor.as_deref())
+                .await
+                .map_err(Failure::crm)?;
+            n += records.len() as u64;
+            records.iter().for_each(&mut each);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(n),
+            }
+        }
+    }
+
+    // ---- apply ----------------------------------------------------------------------
+
+    async fn load_part(&mut self, n: u32) -> Result<()> {
+        if self.part.as_ref().is_some_and(|(k, _)| *k == n) {
+            return Ok(());
+        }
+        let changes = read_plan_part(self.s, &self.run, n).await?;
+        self.part = Some((n, changes));
+        Ok(())
+    }
+
+    async fn apply(&mut self) -> Result<Step> {
+        while self.st.part < self.st.plan_parts {
+            self.load_part(self.st.part).await?;
+            let len = self.part.as_ref().map_or(0, |(_, c)| c.len()) as u32;
+            if self.st.offset >= len {
+                self.st.part += 1;
+                self.st.offset = 0;
+                continue;
+            }
+            if self.progress(false).await? {
+                self.st.end = Some(Status::Cancelled);
+                break;
+            }
+            let kind = self.crm()?.kind();
+            let (flight, resumed) = match self.st.in_flight {
+                Some(f) if f.part == self.st.part && f.offset == self.st.offset => (f, true),
+                _ => {
+                    let rest = match &self.part {
+                        Some((_, c)) => &c[self.st.offset as usize..],
+                        None => &[][..],
+                    };
+                    let f = Flight {
+                        part: self.st.part,
+                        offset: self.st.offset,
+                        len: batch_len(kind, rest) as u32,
+                    };
+                    (f, false)
+                }
+            };
+            let batch: Vec<Change> = match &self.part {
+                Some((_, c)) => {
+                    c[flight.offset as usize..(flight.offset + flight.len) as usize].to_vec()
+                }
+                None => Vec::new(),
+            };
+            let needs_call = batch.iter().any(|c| c.action != Action::Flag);
+            if needs_call && !resumed {
+                self.st.in_flight = Some(flight);
+                self.save().await?;
+            }
+            let outcomes = match self.apply_batch(&batch, resumed).await? {
+                Ok(o) => o,
+                Err(Fatal(e)) => {
+                    self.st.end = Some(Status::Failed);
+                    self.st.error = Some(format!("applying to {}: {e}", self.run.object));
+                    break;
+                }
+            };
+            self.write_out_part(&batch, &outcomes).await?;
+            self.st.offset += flight.len;
+            self.st.batches += 1;
+            self.st.in_flight = None;
+            if self.past_deadline() {
+                self.save().await?;
+                return Ok(Step::Yield);
+            }
+        }
+        self.st.phase = Phase::Finish;
+        self.save().await?;
+        Ok(Step::Next)
+    }
+
+    async fn write_out_part(
+        &mut self,
+        batch: &[Change],
+        outcomes: &[Option<Outcome>],
+    ) -> Result<()> {
+        let mut w = AuditWriter::continuing(Vec::new(), &self.st.columns, true)?;
+        for (c, o) in batch.iter().zip(outcomes) {
+            w.write_change(c, o.as_ref())?;
+            self.st.rows += rows_of(c);
+            match o {
+                None => self.st.counts.skipped += 1,
+                Some(Outcome { error: None, .. }) => self.st.counts.applied += 1,
+                Some(_) => self.st.counts.failed += 1,
+            }
+        }
+        let body = w.finish()?;
+        self.s
+            .blobs
+            .put(
+                &out_part_key(&self.run, self.st.batches),
+                body.into(),
+                "text/csv",
+            )
+            .await
+    }
+
+    /// One batch's outcomes (None: nothing to write, a flag). `resumed`: the batch may
+    /// have been applied by a worker that stopped; read it back first.
+    async fn apply_batch(
+        &self,
+        batch: &[Change],
+        resumed: bool,
+    ) -> Result<Result<Vec<Option<Outcome>>, Fatal>> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+        let mut todo: Vec<usize> = (0..batch.len())
+            .filter(|&i| batch[i].action != Action::Flag)
+            .collect();
+        if todo.is_empty() {
+            return Ok(Ok(outcomes));
+        }
+        if resumed {
+            match self.read_back(batch, &todo).await {
+                Ok(found) => todo = self.settle(batch, todo, found, &mut outcomes, None),
+                Err(e) if is_fatal(&e) => return Ok(Err(Fatal(e))),
+                Err(e) => return Err(e.into()),
+            }
+            // Merges done before the stop whose masters still need their values.
+            let survivors: Vec<(usize, String)> = outcomes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, o)| match o {
+                    Some(Outcome {
+                        id: Some(id),
+                        error: Some(e),
+                    }) if e.code == MASTER_FIELDS => Some((i, id.clone())),
+                    _ => None,
+                })
+                .collect();
+            if !survivors.is_empty() {
+                let mut outs: Vec<Outcome> = survivors
+                    .iter()
+                    .map(|(_, id)| Outcome::ok(id.clone()))
+                    .collect();
+                let picked: Vec<Change> =
+                    survivors.iter().map(|(i, _)| batch[*i].clone()).collect();
+                let renumbered: Vec<(usize, String)> = survivors
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (_, id))| (k, id.clone()))
+                    .collect();
+                match self
+                    .set_master_fields(&picked, &renumbered, &mut outs)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(e) if is_fatal(&e) => return Ok(Err(Fatal(e))),
+                    Err(e) => {
+                        for o in &mut outs {
+                            *o = Outcome::failed(o.id.clone(), e.code(), e.to_string());
+                        }
+                    }
+                }
+                for ((i, _), o) in survivors.iter().zip(outs) {
+                    outcomes[*i] = Some(o);
+                }
+            }
+        }
+        if todo.is_empty() {
+            return Ok(Ok(outcomes));
+        }
+        let subset: Vec<Change> = todo.iter().map(|&i| batch[i].clone()).collect();
+        match self.call(&subset).await {
+            Ok(outs) => {
+                for (&i, o) in todo.iter().zip(outs) {
+                    outcomes[i] = Some(o);
+                }
+            }
+            Err(e) if is_fatal(&e) => return Ok(Err(Fatal(e))),
+            Err(e) => {
+                // Still failing after the transport's retries, or ambiguous: what holds
+                // now is applied, the rest failed with the error.
+                tracing::warn!(run_id = %self.run.id, error = %e, "a batch failed; reading it back");
+                let found = self.read_back(batch, &todo).await.unwrap_or_default();
+                self.settle(batch, todo, found, &mut outcomes, Some(&e));
+            }
+        }
+        Ok(Ok(outcomes))
+    }
+
+    /// Sorts `todo` by what the CRM now holds: done (recorded applied), conflicting
+    /// (recorded failed), or still to apply (returned). With `error`, nothing is left to
+    /// apply: those fail with it.
+    fn settle(
+        &self,
+        batch: &[Change],
+        todo: Vec<usize>,
+        found: HashMap<String, Record>,
+        outcomes: &mut [Option<Outcome>],
+        error: Option<&CrmError>,
+    ) -> Vec<usize> {
+        let mut left = Vec::new();
+        for i in todo {
+            if let (Held::MasterFields(id), None) = (judge(&batch[i], &found), error) {
+                // Only the fields are left: `apply_batch` sets them.
+                outcomes[i] = Some(Outcome::failed(Some(id), MASTER_FIELDS, ""));
+                continue;
+            }
+            let c = &batch[i];
+            let id = c.id.clone();
+            match (judge(c, &found), error) {
+                (Held::Done(surviving), _) => outcomes[i] = Some(Outcome::ok(surviving)),
+                (Held::Conflict(why), _) => {
+                    outcomes[i] = Some(Outcome::failed(id, "CONFLICT", why));
+                }
+                (Held::Todo, Some(e)) => {
+                    outcomes[i] = Some(Outcome::failed(id, e.code(), e.to_string()));
+                }
+                (Held::Todo, None) => left.push(i),
+                (Held::MasterFields(_), _) => {
+                    outcomes[i] = Some(Outcome::failed(
+                        id,
+                        error.map_or("CONFLICT", |e| e.code()),
+                        "merged, but the master's fields were not set",
+                    ));
+                }
+            }
+        }
+        left
+    }
+
+    /// The batch's records as the CRM holds them now, by id.
+    async fn read_back(
+        &self,
+        batch: &[Change],
+        todo: &[usize],
+    ) -> Result<HashMap<String, Record>, CrmError> {
+        let crm = self.crm().map_err(|e| CrmError::Protocol(e.to_string()))?;
+        let mut by_object: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+        for &i in todo {
+            let c = &batch[i];
+            let object = match &c.action {
+                Action::ConvertLead { .. } => "Lead".to_string(),
+                _ => self.run.object.clone(),
+            };
+            let entry = by_object.entry(object).or_default();
+            entry.0.extend(c.id.clone());
+            if let Action::Merge { duplicate_ids, .. } = &c.action {
+                entry.0.extend(duplicate_ids.iter().cloned());
+            }
+            if let Action::ConvertLead { .. } = &c.action
+                && !entry.1.iter().any(|p| p == "IsConverted")
+            {
+                entry.1.push("IsConverted".into());
+            }
+            for f in &c.fields {
+                if !entry.1.contains(&f.field) {
+                    entry.1.push(f.field.clone());
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for (object, (ids, props)) in by_object {
+            for chunk in ids.chunks(read_batch(crm.kind())) {
+                for r in crm.batch_read(&object, chunk, &props).await? {
+                    out.insert(r.id.clone(), r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The CRM call(s) for changes of one kind; outcomes in order.
+    async fn call(&self, changes: &[Change]) -> Result<Vec<Outcome>, CrmError> {
+        let crm = self.crm().map_err(|e| CrmError::Protocol(e.to_string()))?;
+        let object = &self.run.object;
+        let stamp = |mut p: crate::crm::Properties| {
+            if let Some(prop) = &self.run.stamp_property {
+                p.insert(prop.clone(), Some(self.run.id.clone()));
+            }
+            p
+        };
+        let ids = || -> Vec<String> { changes.iter().filter_map(|c| c.id.clone()).collect() };
+        match &changes[0].action {
+            Action::Update => {
+                let updates: Vec<Update> = changes
+                    .iter()
+                    .map(|c| Update {
+                        id: c.id.clone().unwrap_or_default(),
+                        properties: stamp(c.writes()),
+                    })
+                    .collect();
+                crm.batch_update(object, &updates).await
+            }
+            Action::Archive => crm.batch_archive(object, &ids()).await,
+            Action::Create => {
+                let records: Vec<_> = changes.iter().map(|c| stamp(c.writes())).collect();
+                crm.batch_create(object, &records).await
+            }
+            Action::Merge { .. } => {
+                // The merge first, then the master's surviving values on the record that
+                // remains (a unique field such as an email can only move once the
+                // duplicate holding it is gone).
+                let groups: Vec<MergeGroup> = changes
+                    .iter()
+                    .filter_map(|c| match &c.action {
+                        Action::Merge { duplicate_ids, .. } => Some(MergeGroup {
+                            primary_id: c.id.clone().unwrap_or_default(),
+                            duplicate_ids: duplicate_ids.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                let mut merged: HashMap<String, Outcome> = crm
+                    .merge(object, &groups)
+                    .await?
+                    .into_iter()
+                    .map(|m| {
+                        let o = Outcome {
+                            id: m.surviving_id.clone().or(Some(m.primary_id.clone())),
+                            error: m.error,
+                        };
+                        (m.primary_id, o)
+                    })
+                    .collect();
+                let mut outcomes: Vec<Outcome> = changes
+                    .iter()
+                    .map(|c| {
+                        let id = c.id.clone().unwrap_or_default();
+                        merged.remove(&id).unwrap_or_else(|| {
+                            Outcome::failed(Some(id), "PROTOCOL", "the CRM did not answer")
+                        })
+                    })
+                    .collect();
+                let survivors: Vec<(usize, String)> = outcomes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, o)| o.error.is_none() && !changes[*i].fields.is_empty())
+                    .filter_map(|(i, o)| o.id.clone().map(|id| (i, id)))
+                    .collect();
+                self.set_master_fields(changes, &survivors, &mut outcomes)
+                    .await?;
+                Ok(outcomes)
+            }
+            Action::ConvertLead { .. } => {
+                let converts: Vec<LeadConvert> = changes
+                    .iter()
+                    .filter_map(|c| match &c.action {
+                        Action::ConvertLead {
+                            contact_id,
+                            account_id,
+                            converted_status,
+                            ..
+                        } => Some(LeadConvert {
+                            lead_id: c.id.clone().unwrap_or_default(),
+                            converted_status: converted_status.clone(),
+                            account_id: account_id.clone(),
+                            contact_id: Some(contact_id.clone()),
+                            create_opportunity: false,
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                Ok(crm
+                    .convert_leads(&converts)
+                    .await?
+                    .into_iter()
+                    .map(|o| Outcome {
+                        id: Some(o.lead_id),
+                        error: o.error,
+                    })
+                    .collect())
+            }
+            Action::Flag => Ok(Vec::new()),
+        }
+    }
+
+    /// Writes merged groups' surviving values to the records that remain: `survivors`
+    /// pairs a change's index with its record's id now. A failure is kept in `outcomes`.
+    async fn set_master_fields(
+        &self,
+        changes: &[Change],
+        survivors: &[(usize, String)],
+        outcomes: &mut [Outcome],
+    ) -> Result<(), CrmError> {
+        if survivors.is_empty() {
+            return Ok(());
+        }
+        let crm = self.crm().map_err(|e| CrmError::Protocol(e.to_string()))?;
+        let updates: Vec<Update> = survivors
+            .iter()
+            .map(|(i, id)| {
+                let mut properties = changes[*i].writes();
+                if let Some(prop) = &self.run.stamp_property {
+                    properties.insert(prop.clone(), Some(self.run.id.clone()));
+                }
+                Update {
+                    id: id.clone(),
+                    properties,
+                }
+            })
+            .collect();
+        let results = crm.batch_update(&self.run.object, &updates).await?;
+        for ((i, id), o) in survivors.iter().zip(results) {
+            if let Some(e) = o.error {
+                outcomes[*i] = Outcome::failed(
+                    Some(id.clone()),
+                    &e.code,
+                    format!(
+                        "merged, but the master's fields were not set: {}",
+                        e.message
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    // ---- finish ---------------------------------------------------------------------
+
+    async fn finish(&mut self) -> Result<Status> {
+        let apply = self.run.mode == Mode::Apply;
+        let key = super::csv_key(&self.run.account_id, &self.run.id);
+        let mut out = BlobWriter::new(self.s.blobs.clone(), &key, "text/csv")?;
+        let header = AuditWriter::new(Vec::new(), &self.st.columns, apply)?.finish()?;
+        out.write(&header).await?;
+        let mut rows = 0u64;
+        if apply {
+            for n in 0..self.st.batches {
+                let part = self
+                    .s
+                    .blobs
+                    .get(&out_part_key(&self.run, n))
+                    .await?
+                    .ok_or_else(|| Error::unexpected(format!("output part {n} is missing")))?;
+                out.write(&part.bytes).await?;
+            }
+            rows += self.st.rows;
+        }
+        // What was planned and not applied (all of a preview; a stopped run's rest).
+        let (from_part, from_offset) = match apply {
+            true => (self.st.part, self.st.offset as usize),
+            false => (0, 0),
+        };
+        let mut skipped = 0u64;
+        for n in from_part..self.st.plan_parts {
+            let changes = read_plan_part(self.s, &self.run, n).await?;
+            let start = if n == from_part { from_offset } else { 0 };
+            let mut w = AuditWriter::continuing(Vec::new(), &self.st.columns, apply)?;
+            for c in changes.iter().skip(start) {
+                w.write_change(c, None)?;
+                rows += rows_of(c);
+                skipped += 1;
+            }
+            out.write(&w.finish()?).await?;
+        }
+        let bytes = out.finish().await?;
+        if apply {
+            self.st.counts.skipped += skipped;
+        }
+        let counts = self.st.counts;
+        let status = match self.st.end {
+            Some(s) => s,
+            None if counts.failed > 0 => Status::Partial,
+            None => Status::Succeeded,
+        };
+        let file_name = super::csv_file_name(&self.run);
+        let error = self.st.error.clone();
+        let crm =
+            crate::identity::parse_crm(self.run.account_id.split(':').next().unwrap_or_default());
+        let now = self.s.clock.now();
+        self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+            r.status = status;
+            r.counts = counts;
+            r.finished_at = Some(now);
+            r.error = error.clone();
+            r.waiting_for = None;
+            r.csv = Some(CsvFile {
+                file_name: file_name.clone(),
+                bytes,
+                rows,
+            });
+            if r.mode == Mode::Apply {
+                r.revertible = Some(Revertible::for_crm(crm.unwrap_or(CrmKind::HubSpot)));
+            }
+        })
+        .await?;
+        tracing::info!(run_id = %self.run.id, status = status.name(), "run ended");
+        if let Some(source) = &self.run.revert_of {
+            let id = self.run.id.clone();
+            if let Err(e) = super::update(self.s, &self.run.account_id, source, false, |r| {
+                r.reverted_by = Some(id.clone());
+            })
+            .await
+            {
+                tracing::warn!(error = %e, "recording the revert on its source run failed");
+            }
+        }
+        if apply {
+            release_lock(self.s, &self.run).await;
+        }
+        self.clean_up().await;
+        Ok(status)
+    }
+
+    /// Parts and state are only the way to the CSV: gone once it is written.
+    async fn clean_up(&self) {
+        let s = self.s;
+        for n in 0..self.st.plan_parts {
+            let _ = s.blobs.delete(&plan_part_key(&self.run, n)).await;
+        }
+        for n in 0..self.st.batches {
+            let _ = s.blobs.delete(&out_part_key(&self.run, n)).await;
+        }
+        if let Err(e) = s
+            .items
+            .delete(&self.pk(), &state_sk(&self.run.id), None)
+            .await
+        {
+            tracing::warn!(run_id = %self.run.id, error = %e, "deleting a run's state failed");
+        }
+    }
+}
+
+/// Releases the object's lock if `run` holds it, and wakes the runs waiting for it.
+async fn release_lock(s: &Services, run: &Run) {
+    let (pk, sk) = (store::account_pk(&run.account_id), lock_sk(&run.object));
+    if let Ok(Some(item)) = s.items.get(&pk, &sk).await
+        && item.data.get("run_id").and_then(|v| v.as_str()) == Some(run.id.as_str())
+        && let Err(e) = s.items.delete(&pk, &sk, Some(item.version)).await
+    {
+        tracing::warn!(run_id = %run.id, error = %e, "releasing an object lock failed");
+    }
+    let prefix = format!("{}#{}#", run.account_id, run.object);
+    let q = Query::partition(super::ACTIVE)
+        .on_gsi1()
+        .prefix(prefix)
+        .limit(100);
+    let Ok(page) = s.items.query(&q).await else {
+        return;
+    };
+    for item in page.items {
+        let Ok(other) = Run::from_item(&item) else {
+            continue;
+        };
+        if other.id != run.id && other.mode == Mode::Apply && other.status == Status::Waiting {
+            let _ = super::update(s, &other.account_id, &other.id, true, |_| {}).await;
+        }
+    }
+}
+
+async fn read_plan_part(s: &Services, run: &Run, n: u32) -> Result<Vec<Change>> {
+    let blob = s
+        .blobs
+        .get(&plan_part_key(run, n))
+        .await?
+        .ok_or_else(|| Error::unexpected(format!("plan part {n} is missing")))?;
+    blob.bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).map_err(|e| Error::internal("reading a plan part", e)))
+        .collect()
+}
+
+/// CSV rows a change writes (a merge: the master and each duplicate).
+fn rows_of(c: &Change) -> u64 {
+    match &c.action {
+        Action::Merge { duplicate_ids, .. } => 1 + duplicate_ids.len() as u64,
+        _ => 1,
+    }
+}
+
+fn read_batch(kind: CrmKind) -> usize {
+    match kind {
+        CrmKind::Salesforce => salesforce::RETRIEVE_MAX,
+        _ => hubspot::BATCH_MAX,
+    }
+}
+
+/// The next batch: consecutive changes of one kind, as many as one CRM call takes.
+fn batch_len(kind: CrmKind, changes: &[Change]) -> usize {
+    let Some(first) = changes.first() else {
+        return 0;
+    };
+    let key = |a: &Action| std::mem::discriminant(a);
+    let max = match (&first.action, kind) {
+        (Action::Flag, _) => 1_000,
+        (Action::Merge { .. }, CrmKind::Salesforce) => 50,
+        // HubSpot merges one pair per call.
+        (Action::Merge { .. }, _) => 1,
+        (Action::ConvertLead { .. }, _) => salesforce::CONVERT_PER_CALL,
+        (_, CrmKind::Salesforce) => salesforce::COLLECTION_MAX,
+        _ => hubspot::BATCH_MAX,
+    };
+    changes
+        .iter()
+        .take(max)
+        .take_while(|c| key(&c.action) == key(&first.action))
+        .count()
+}
+
+/// Errors that no retry of this run can fix: the run ends failed.
+fn is_fatal(e: &CrmError) -> bool {
+    matches!(
+        e,
+        CrmError::Auth(_)
+            | CrmError::Forbidden(_)
+            | CrmError::Quota(_)
+            | CrmError::Unsupported(_)
+            | CrmError::Rejected(_)
+    )
+}
+
+pub(super) enum Failure {
+    /// Ends the run as failed, with this reason.
+    Fatal(String),
+    Other(Error),
+}
+
+impl Failure {
+    pub(super) fn crm(e: CrmError) -> Failure {
+        if is_fatal(&e) {
+            Failure::Fatal(e.to_string())
+        } else {
+            Failure::Other(e.into())
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+/// What the CRM holds for a change that may have been applied.
+enum Held {
+    /// Already applied (the record's id now).
+    Done(String),
+    Todo,
+    Conflict(String),
+    /// A merge done whose master (this id) still lacks its surviving values.
+    MasterFields(String),
+}
+
+fn same(a: Option<&str>, b: Option<&str>) -> bool {
+    a.unwrap_or_default().trim() == b.unwrap_or_default().trim()
+}
+
+fn judge(c: &Change, found: &HashMap<String, Record>) -> Held {
+    let id = c.id.clone().unwrap_or_default();
+    let value = |r: &Record, f: &str| r.properties.get(f).cloned().flatten();
+    match &c.action {
+        Action::Update => {
+            let Some(r) = found.get(&id) else {
+                return Held::Conflict("the record no longer exists".into());
+            };
+            let now: Vec<Option<String>> = c.fields.iter().map(|f| value(r, &f.field)).collect();
+            if c.fields
+                .iter()
+                .zip(&now)
+                .all(|(f, v)| same(v.as_deref(), f.after.as_deref()))
+            {
+                Held::Done(id)
+            } else if c
+                .fields
+                .iter()
+                .zip(&now)
+                .all(|(f, v)| same(v.as_deref(), f.before.as_deref()))
+            {
+                Held::Todo
+            } else {
+                Held::Conflict("changed in the CRM since it was planned".into())
+            }
+        }
+        Action::Archive => match found.contains_key(&id) {
+            true => Held::Todo,
+            false => Held::Done(id),
+        },
+        Action::Merge { duplicate_ids, .. } => {
+            let left = duplicate_ids
+                .iter()
+                .filter(|d| found.contains_key(*d))
+                .count();
+            if left == 0 {
+                // Merged; were the master's fields set too?
+                match found.get(&id) {
+                    Some(r)
+                        if !c
+                            .fields
+                            .iter()
+                            .all(|f| same(value(r, &f.field).as_deref(), f.after.as_deref())) =>
+                    {
+                        Held::MasterFields(id)
+                    }
+                    _ => Held::Done(id),
+                }
+            } else if left == duplicate_ids.len() {
+                Held::Todo
+            } else {
+                Held::Conflict("the group was merged in part; merge the rest in the CRM".into())
+            }
+        }
+        Action::ConvertLead { .. } => match found.get(&id) {
+            Some(r) if value(r, "IsConverted").as_deref() == Some("true") => Held::Done(id),
+            Some(_) => Held::Todo,
+            None => Held::Done(id),
+        },
+        Action::Create => Held::Conflict(
+            "AMBIGUOUS: the worker stopped while creating it; check the CRM before running again"
+                .into(),
+        ),
+        Action::Flag => Held::Done(id),
+    }
+}
+
+/// Works the in-process queue (`steward serve`, tests): each woken run gets a slice of
+/// `slice`; a slice that fails is retried twice, then the run fails.
+pub async fn serve_queue(
+    s: Services,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<super::queue::RunRef>,
+    slice: std::time::Duration,
+) {
+    while let Some(r) = rx.recv().await {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for attempt in 1..=3 {
+                let deadline = s.clock.now()
+                    + chrono::Duration::from_std(slice).unwrap_or(chrono::Duration::minutes(5));
+                match work(&s, &r.account_id, &r.run_id, deadline, None).await {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::warn!(run_id = %r.run_id, attempt, error = %e, "a run's slice failed");
+                        tokio::time::sleep(std::time::Duration::from_secs(2 * attempt)).await;
+                    }
+                }
+            }
+            if let Err(e) = fail(
+                &s,
+                &r.account_id,
+                &r.run_id,
+                "the worker failed three times in a row; see the server log",
+            )
+            .await
+            {
+                tracing::error!(run_id = %r.run_id, error = %e, "marking a run failed failed");
+            }
+        });
+    }
+}
+
+/// Runs still to finish, for `steward serve` to resume after a restart.
+pub async fn unfinished(s: &Services) -> Result<Vec<super::queue::RunRef>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .items
+            .query(
+                &Query::partition(super::ACTIVE)
+                    .on_gsi1()
+                    .limit(500)
+                    .after(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            if let Ok(run) = Run::from_item(item) {
+                out.push(super::queue::RunRef {
+                    account_id: run.account_id,
+                    run_id: run.id,
+                });
+            }
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
