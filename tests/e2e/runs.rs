@@ -438,7 +438,8 @@ async fn grid_preview_and_apply_on_salesforce() {
 /// The worker is cut off at random points (its task aborted mid-batch, between the CRM's
 /// answer and the checkpoint included) and resumed, again and again, until the run ends.
 async fn killed_and_resumed(c: &Crm) {
-    let sb = sized(400).await;
+    // More than one plan part (2,000 changes), so batches cross parts.
+    let sb = sized(2_500).await;
     let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
     let w = world_at(&sb, clock.clone());
     let mut rx = queue(&w);
@@ -510,7 +511,18 @@ async fn killed_and_resumed(c: &Crm) {
         by_status(&rows)
     );
     assert_eq!(sb.writes().len(), rows.len(), "one CRM write per record");
-    println!("{}: {kills} kills, {} records", c.name, rows.len());
+    // Some kills fell between a batch's CRM call and its checkpoint: the next worker read
+    // that batch back (HubSpot's batch read, Salesforce's collection retrieve) and did
+    // not write it again.
+    let read_backs: u64 = sb
+        .stats()
+        .by_route
+        .iter()
+        .filter(|(route, _)| route.contains("/batch/read") || route.starts_with("GET /salesforce/services/data/v66.0/composite/sobjects/"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(read_backs > 0, "no kill landed inside a batch: {:?}", sb.stats());
+    println!("{}: {kills} kills, {read_backs} batches read back, {} records", c.name, rows.len());
 }
 
 #[tokio::test]
@@ -586,4 +598,383 @@ async fn injected_429s_and_5xx_on_hubspot_apply_each_record_once() {
 #[tokio::test]
 async fn injected_429s_and_5xx_on_salesforce_apply_each_record_once() {
     throttled_and_failing(&SALESFORCE).await;
+}
+
+// ---- cancel, lock, revert -----------------------------------------------------------
+
+#[tokio::test]
+async fn a_cancelled_run_stops_at_a_batch_boundary_and_reports_the_rest_skipped() {
+    let sb = sized(1_000).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    sb.reset_writes();
+    let id = start(&owner, with_mode(bulk(&HUBSPOT), "apply")).await;
+    // Slices of one step each (a scan page, a batch) until two batches are applied.
+    for _ in 0..50 {
+        let r = rx.try_recv().expect("the run woke itself");
+        let out = worker::work(s, &r.account_id, &r.run_id, s.clock.now(), None)
+            .await
+            .unwrap();
+        assert_eq!(out, Worked::Yielded);
+        if run_json(&owner, &id).await["counts"]["applied"].as_u64() >= Some(200) {
+            break;
+        }
+    }
+    let r = owner.send("POST", &format!("/runs/{id}/cancel"), None).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.json()["cancel_requested"], true);
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &id).await;
+    assert_eq!(run["status"], "cancelled", "{run}");
+    let applied = run["counts"]["applied"].as_u64().unwrap();
+    let skipped = run["counts"]["skipped"].as_u64().unwrap();
+    assert!(applied > 0 && skipped > 0, "{run}");
+    assert_eq!(applied + skipped, run["counts"]["planned"].as_u64().unwrap(), "{run}");
+    assert_eq!(sb.writes().len() as u64, applied, "nothing written after the cancel");
+    let (_, rows) = csv_rows(&owner, s, &id).await;
+    let st = by_status(&rows);
+    assert_eq!(st.get("applied").copied().unwrap_or(0) as u64, applied);
+    assert_eq!(st.get("skipped").copied().unwrap_or(0) as u64, skipped);
+    // An ended run cannot be cancelled.
+    let r = owner.send("POST", &format!("/runs/{id}/cancel"), None).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_second_apply_run_on_the_object_waits_for_the_first() {
+    let sb = sized(600).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("salesforce", OWNER).await.status, 302);
+    let first = start(&owner, with_mode(bulk(&SALESFORCE), "apply")).await;
+    let r = rx.try_recv().unwrap();
+    // One step: it takes the object's lock and plans.
+    assert_eq!(
+        worker::work(s, &r.account_id, &r.run_id, s.clock.now(), None).await.unwrap(),
+        Worked::Yielded
+    );
+    let second = start(&owner, with_mode(transform(&SALESFORCE), "apply")).await;
+    let preview = start(&owner, with_mode(transform(&SALESFORCE), "preview")).await;
+    let mut woken = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        woken.push(r);
+    }
+    // The first run is left where it is (it woke itself to continue: later).
+    for r in woken.iter().filter(|r| r.run_id != first) {
+        let deadline = s.clock.now() + chrono::Duration::hours(1);
+        let out = worker::work(s, &r.account_id, &r.run_id, deadline, None).await.unwrap();
+        if r.run_id == second {
+            assert_eq!(out, Worked::Waiting);
+        }
+        if r.run_id == preview {
+            assert_eq!(out, Worked::Finished(steward::runs::Status::Succeeded), "a preview takes no lock");
+        }
+    }
+    let waiting = run_json(&owner, &second).await;
+    assert_eq!(waiting["status"], "waiting", "{waiting}");
+    assert_eq!(waiting["waiting_for"], first.as_str());
+    // The first ends, wakes the second, which then runs.
+    s.runs.wake(&woken[0].account_id, &first);
+    drain_all(s, &mut rx).await;
+    assert_eq!(run_json(&owner, &first).await["status"], "succeeded");
+    let second = run_json(&owner, &second).await;
+    assert_eq!(second["status"], "succeeded", "{second}");
+    assert!(second["waiting_for"].is_null());
+    assert!(second["started_at"].as_str().unwrap() >= run_json(&owner, &first).await["finished_at"].as_str().unwrap());
+}
+
+async fn crm_values(s: &Services, account: &str, user: &str, object: &str, ids: &[String], fields: &[&str]) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
+    let crm = steward::identity::connections::open(
+        &s.crm,
+        &s.secrets,
+        account,
+        steward::identity::connections::Slot::User(user),
+    )
+    .await
+    .unwrap();
+    let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    crm.batch_read(object, ids, &fields)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let values = fields.iter().map(|f| (f.clone(), r.properties.get(f).cloned().flatten())).collect();
+            (r.id, values)
+        })
+        .collect()
+}
+
+async fn revert_on(c: &Crm) {
+    let sb = sized(200).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+    let me = owner.me().await.json();
+    let (account, user) = (
+        me["account"]["id"].as_str().unwrap().to_string(),
+        me["user"]["id"].as_str().unwrap().to_string(),
+    );
+    // A preview cannot be reverted.
+    let preview = start(&owner, with_mode(transform(c), "preview")).await;
+    drain_all(s, &mut rx).await;
+    let r = owner.send("POST", &format!("/runs/{preview}/revert"), None).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+
+    let apply = start(&owner, with_mode(transform(c), "apply")).await;
+    drain_all(s, &mut rx).await;
+    let (_, rows) = csv_rows(&owner, s, &apply).await;
+    let changed: Vec<&AuditRow> = rows.iter().filter(|r| r.action == RowAction::Update).collect();
+    assert!(changed.len() > 3, "{}", changed.len());
+    // Someone else changes one of those records' fields afterwards.
+    let touched = changed[0].record_id.clone().unwrap();
+    let field = changed[0].fields[0].field.clone();
+    let edit = json!({"module": "grid", "mode": "apply", "config": {"object": c.contacts, "columns": [field]},
+        "edits": [{"id": touched, "field": field, "value": "Changed Elsewhere"}]});
+    start(&owner, edit).await;
+    drain_all(s, &mut rx).await;
+
+    sb.reset_writes();
+    let r = owner.send("POST", &format!("/runs/{apply}/revert"), None).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let revert = r.json();
+    assert_eq!(revert["trigger"], "revert");
+    assert_eq!(revert["revert_of"], apply.as_str());
+    let revert_id = revert["id"].as_str().unwrap().to_string();
+    // Only once.
+    let r = owner.send("POST", &format!("/runs/{apply}/revert"), None).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &revert_id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run_json(&owner, &apply).await["reverted_by"], revert_id.as_str());
+    let (_, back) = csv_rows(&owner, s, &revert_id).await;
+    let conflicts: Vec<&AuditRow> = back
+        .iter()
+        .filter(|r| r.note.as_deref().is_some_and(|n| n.starts_with("CONFLICT")))
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{back:#?}");
+    assert_eq!(conflicts[0].record_id.as_deref(), Some(touched.as_str()));
+    assert_eq!(by_status(&back).get("applied").copied(), Some(changed.len() - 1));
+    // The CRM holds the before-values again, and the conflicting record its new value.
+    let ids: Vec<String> = changed.iter().map(|r| r.record_id.clone().unwrap()).collect();
+    let fields: Vec<&str> = vec![c.first, c.last, c.phone, c.email];
+    let now = crm_values(s, &account, &user, c.contacts, &ids, &fields).await;
+    for r in &changed {
+        let id = r.record_id.clone().unwrap();
+        for f in &r.fields {
+            let got = now[&id][&f.field].clone().unwrap_or_default();
+            if id == touched && f.field == field {
+                assert_eq!(got, "Changed Elsewhere");
+            } else {
+                assert_eq!(got, f.before.clone().unwrap_or_default(), "{id} {}", f.field);
+            }
+        }
+    }
+    assert!(written_twice(&sb).is_empty());
+    assert_eq!(sb.writes().len(), changed.len() - 1, "the conflict is not written");
+}
+
+#[tokio::test]
+async fn revert_restores_before_values_and_reports_conflicts_on_hubspot() {
+    revert_on(&HUBSPOT).await;
+}
+
+#[tokio::test]
+async fn revert_restores_before_values_and_reports_conflicts_on_salesforce() {
+    revert_on(&SALESFORCE).await;
+}
+
+#[tokio::test]
+async fn a_merge_revert_says_what_the_crm_cannot_undo() {
+    for c in [&HUBSPOT, &SALESFORCE] {
+        let sb = sized(80).await;
+        let w = world(&sb);
+        let mut rx = queue(&w);
+        let router = app_router();
+        let s = w.services();
+        let owner = Browser::new(s, &router);
+        assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+        let apply = start(&owner, with_mode(merge(c), "apply")).await;
+        drain_all(s, &mut rx).await;
+        let run = run_json(&owner, &apply).await;
+        let merges = run["revertible"]["merges"].as_str().unwrap().to_string();
+        match c.name {
+            "hubspot" => assert!(merges.contains("cannot be undone"), "{merges}"),
+            _ => assert!(merges.contains("Recycle Bin"), "{merges}"),
+        }
+        let r = owner.send("POST", &format!("/runs/{apply}/revert"), None).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let revert = r.json()["id"].as_str().unwrap().to_string();
+        drain_all(s, &mut rx).await;
+        let (_, rows) = csv_rows(&owner, s, &revert).await;
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter().filter(|r| r.action == RowAction::Flag).all(|r| r.note.as_deref().unwrap_or("").starts_with("NOT REVERTIBLE")),
+            "{rows:#?}"
+        );
+        assert!(rows.iter().any(|r| r.note.as_deref().is_some_and(|n| n.contains(&merges))));
+    }
+}
+
+// ---- Activity Tracker ---------------------------------------------------------------
+
+async fn list(b: &Browser<'_>, query: &str) -> (Vec<Value>, Option<String>) {
+    let r = b.get(&format!("/runs{query}")).await;
+    assert_eq!(r.status, 200, "{query}: {}", r.text);
+    let page = r.json();
+    (
+        page["runs"].as_array().unwrap().clone(),
+        page["cursor"].as_str().map(str::to_string),
+    )
+}
+
+fn ids(runs: &[Value]) -> Vec<String> {
+    runs.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_activity_tracker_lists_filters_and_pages_runs() {
+    let sb = sandbox().await;
+    let clock = Arc::new(steward::clock::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-11-20T09:00:00Z").unwrap().to_utc(),
+    ));
+    let w = world_at(&sb, clock.clone());
+    let mut rx = queue(&w);
+    // The in-process queue as `steward serve` works it, for this test's runs.
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let reader = member(s, &router, &owner, "hubspot", PRIYA, json!({"permissions": {"transform": "write"}})).await;
+    let other = Browser::new(s, &router);
+    assert_eq!(other.sign_in("salesforce", OWNER).await.status, 302);
+
+    // Seven runs, an hour apart: four transform, two bulk (one apply), one by the reader.
+    let mut made = Vec::new();
+    for (who, body) in [
+        (&owner, with_mode(transform(&HUBSPOT), "preview")),
+        (&owner, with_mode(bulk(&HUBSPOT), "preview")),
+        (&owner, with_mode(transform(&HUBSPOT), "preview")),
+        (&reader, with_mode(transform(&HUBSPOT), "preview")),
+        (&owner, with_mode(bulk(&HUBSPOT), "apply")),
+        (&owner, with_mode(transform(&HUBSPOT), "preview")),
+        (&owner, with_mode(transform(&HUBSPOT), "apply")),
+    ] {
+        made.push(start(who, body).await);
+        drain_all(s, &mut rx).await;
+        clock.advance(chrono::Duration::hours(1));
+    }
+    let newest_first: Vec<String> = made.iter().rev().cloned().collect();
+
+    // Everything, newest first, then page by page (limit 3) with the cursor.
+    let (all, cursor) = list(&owner, "").await;
+    assert_eq!(ids(&all), newest_first);
+    assert!(cursor.is_none());
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            None => "?limit=3".to_string(),
+            Some(c) => format!("?limit=3&cursor={c}"),
+        };
+        let (page, next) = list(&owner, &q).await;
+        assert!(page.len() <= 3);
+        paged.extend(ids(&page));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(paged, newest_first);
+
+    // Filters.
+    let (bulk_runs, _) = list(&owner, "?module=bulk").await;
+    assert_eq!(ids(&bulk_runs), vec![made[4].clone(), made[1].clone()]);
+    let (by_id, _) = list(&owner, &format!("?run_id={}", made[2])).await;
+    assert_eq!(ids(&by_id), vec![made[2].clone()]);
+    let (by_member, _) = list(&owner, &format!("?member={PRIYA}")).await;
+    assert_eq!(ids(&by_member), vec![made[3].clone()]);
+    let (manual, _) = list(&owner, "?trigger=manual&module=transform&limit=2").await;
+    assert_eq!(ids(&manual), vec![made[6].clone(), made[5].clone()]);
+    let (none, _) = list(&owner, "?trigger=schedule").await;
+    assert!(none.is_empty());
+    let (ok, _) = list(&owner, "?status=succeeded").await;
+    assert!(ok.len() >= 5, "{ok:?}");
+    let (window, _) = list(&owner, "?from=2026-11-20T10:00:00Z&to=2026-11-20T13:00:00Z").await;
+    assert_eq!(ids(&window), vec![made[3].clone(), made[2].clone(), made[1].clone()]);
+    let (since, _) = list(&owner, "?from=2026-11-20T14:00:00Z&limit=1").await;
+    assert_eq!(ids(&since), vec![made[6].clone()]);
+    // A revert is a run with trigger revert.
+    let r = owner.send("POST", &format!("/runs/{}/revert", made[6]), None).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    drain_all(s, &mut rx).await;
+    let (reverts, _) = list(&owner, "?trigger=revert").await;
+    assert_eq!(reverts.len(), 1);
+    assert_eq!(reverts[0]["revert_of"], made[6].as_str());
+
+    // Bad filters are 400s naming the parameter.
+    for (q, name) in [
+        ("?module=nope", "module"),
+        ("?status=done", "status"),
+        ("?trigger=cron", "trigger"),
+        ("?from=yesterday", "from"),
+        ("?limit=0", "limit"),
+        ("?cursor=garbage", "cursor"),
+        ("?from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z", "from"),
+    ] {
+        let r = owner.get(&format!("/runs{q}")).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.text);
+        assert!(r.text.contains(name), "{q}: {}", r.text);
+    }
+
+    // A member sees only the runs of modules they can read.
+    let (theirs, _) = list(&reader, "").await;
+    assert!(theirs.iter().all(|r| r["module"] == "transform"), "{theirs:?}");
+    assert_eq!(theirs.len(), 6, "five transform runs and the revert of one");
+    let r = reader.get(&format!("/runs/{}", made[1])).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = reader.get("/runs?module=bulk").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    // Another account sees none of them: 404s for the run and its CSV.
+    let (foreign, _) = list(&other, "").await;
+    assert!(foreign.is_empty(), "{foreign:?}");
+    for path in [format!("/runs/{}", made[0]), format!("/runs/{}/csv", made[0])] {
+        let r = other.get(&path).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+    }
+    let r = other.send("POST", &format!("/runs/{}/cancel", made[0]), None).await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn steward_serves_queue_works_runs_to_their_end() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    tokio::spawn(worker::serve_queue(s.clone(), rx, std::time::Duration::from_secs(60)));
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let id = start(&owner, with_mode(transform(&HUBSPOT), "apply")).await;
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        status = run_json(&owner, &id).await["status"].clone();
+        if status == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "succeeded");
 }

@@ -37,6 +37,10 @@ pub struct SandboxArgs {
     /// Share of API requests whose connection is dropped.
     #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
+    /// HubSpot requests allowed per 10 s per account: 190 (Professional private app,
+    /// the default) or 110 (a public OAuth app, as Steward connects).
+    #[arg(long, default_value_t = 190)]
+    pub hubspot_burst: u32,
 }
 
 impl SandboxArgs {
@@ -63,6 +67,10 @@ impl SandboxArgs {
             },
             salesforce_app_blocked: self.salesforce_app_blocked,
             ground_truth: self.ground_truth.clone(),
+            hubspot: steward_sandbox::HubSpotLimits {
+                burst: self.hubspot_burst,
+                ..Default::default()
+            },
             ..SandboxConfig::default()
         })
     }

@@ -202,6 +202,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
                 rate_5xx: 0.0,
                 latency_ms: 0,
                 drop_rate: 0.0,
+                hubspot_burst: 190,
             })
             .await?,
         ),

@@ -175,7 +175,7 @@ pub async fn work(
         st,
         deadline,
         crm: None,
-        part: None,
+        window: None,
         last_progress: None,
     };
     match w.save().await {
@@ -208,6 +208,18 @@ pub async fn fail(s: &Services, account_id: &str, run_id: &str, why: &str) -> Re
     Ok(())
 }
 
+struct Window {
+    changes: std::collections::VecDeque<Change>,
+    next_part: u32,
+    /// Sizes of the parts loaded, to move the position across them.
+    sizes: HashMap<u32, u32>,
+    /// Changes of the first part loaded that were applied before (the position's offset).
+    skip: usize,
+}
+
+/// More than any CRM batch takes: the window is filled to this before a batch is cut.
+const BATCH_MAX_ANY: usize = 1_000;
+
 enum Step {
     Next,
     Yield,
@@ -222,8 +234,8 @@ struct Worker<'a> {
     st: State,
     deadline: DateTime<Utc>,
     crm: Option<Arc<dyn Crm>>,
-    /// The plan part being applied, loaded once.
-    part: Option<(u32, Vec<Change>)>,
+    /// The plan's changes from the position on, a part or two at a time.
+    window: Option<Window>,
     last_progress: Option<DateTime<Utc>>,
 }
 
@@ -646,50 +658,77 @@ impl Worker<'_> {
 
     // ---- apply ----------------------------------------------------------------------
 
-    async fn load_part(&mut self, n: u32) -> Result<()> {
-        if self.part.as_ref().is_some_and(|(k, _)| *k == n) {
-            return Ok(());
+    /// Fills the window of changes from the position `(part, offset)` on, loading plan
+    /// parts until it holds `want` changes or the plan ends: a batch may span parts.
+    async fn fill(&mut self, want: usize) -> Result<()> {
+        if self.window.is_none() {
+            self.window = Some(Window {
+                changes: std::collections::VecDeque::new(),
+                next_part: self.st.part,
+                sizes: HashMap::new(),
+                skip: self.st.offset as usize,
+            });
         }
-        let changes = read_plan_part(self.s, &self.run, n).await?;
-        self.part = Some((n, changes));
-        Ok(())
+        loop {
+            let (len, next) = match &self.window {
+                Some(w) => (w.changes.len(), w.next_part),
+                None => return Ok(()),
+            };
+            if len >= want || next >= self.st.plan_parts {
+                return Ok(());
+            }
+            let changes = read_plan_part(self.s, &self.run, next).await?;
+            if let Some(w) = &mut self.window {
+                w.sizes.insert(next, changes.len() as u32);
+                let skip = std::mem::take(&mut w.skip);
+                w.changes.extend(changes.into_iter().skip(skip));
+                w.next_part += 1;
+            }
+        }
+    }
+
+    /// Moves the position past `n` changes (across part boundaries).
+    fn advance(&mut self, n: u32) {
+        let Some(w) = &mut self.window else {
+            return;
+        };
+        w.changes.drain(..n as usize);
+        self.st.offset += n;
+        while let Some(&size) = w.sizes.get(&self.st.part) {
+            if self.st.offset < size {
+                break;
+            }
+            self.st.offset -= size;
+            self.st.part += 1;
+        }
     }
 
     async fn apply(&mut self) -> Result<Step> {
-        while self.st.part < self.st.plan_parts {
-            self.load_part(self.st.part).await?;
-            let len = self.part.as_ref().map_or(0, |(_, c)| c.len()) as u32;
-            if self.st.offset >= len {
-                self.st.part += 1;
-                self.st.offset = 0;
-                continue;
+        let kind = self.crm()?.kind();
+        loop {
+            self.fill(BATCH_MAX_ANY).await?;
+            let Some(window) = &self.window else { break };
+            if window.changes.is_empty() {
+                break;
             }
             if self.progress(false).await? {
                 self.st.end = Some(Status::Cancelled);
                 break;
             }
-            let kind = self.crm()?.kind();
+            let Some(window) = &mut self.window else { break };
+            let window = window.changes.make_contiguous();
             let (flight, resumed) = match self.st.in_flight {
                 Some(f) if f.part == self.st.part && f.offset == self.st.offset => (f, true),
                 _ => {
-                    let rest = match &self.part {
-                        Some((_, c)) => &c[self.st.offset as usize..],
-                        None => &[][..],
-                    };
                     let f = Flight {
                         part: self.st.part,
                         offset: self.st.offset,
-                        len: batch_len(kind, rest) as u32,
+                        len: batch_len(kind, window) as u32,
                     };
                     (f, false)
                 }
             };
-            let batch: Vec<Change> = match &self.part {
-                Some((_, c)) => {
-                    c[flight.offset as usize..(flight.offset + flight.len) as usize].to_vec()
-                }
-                None => Vec::new(),
-            };
+            let batch: Vec<Change> = window[..(flight.len as usize).min(window.len())].to_vec();
             let needs_call = batch.iter().any(|c| c.action != Action::Flag);
             if needs_call && !resumed {
                 self.st.in_flight = Some(flight);
@@ -704,7 +743,7 @@ impl Worker<'_> {
                 }
             };
             self.write_out_part(&batch, &outcomes).await?;
-            self.st.offset += flight.len;
+            self.advance(flight.len);
             self.st.batches += 1;
             self.st.in_flight = None;
             if self.past_deadline() {
