@@ -39,7 +39,11 @@ use crate::ports::items::{Condition, Item, Query};
 /// Marks, between `settle` and `apply_batch`, a merge whose master fields are still to set.
 const MASTER_FIELDS: &str = "MASTER_FIELDS";
 
-/// Changes per plan part blob.
+/// Scan pages between two planning checkpoints at most: a stopped worker scans no more
+/// than this again.
+const PAGES_PER_CHECKPOINT: usize = 10;
+
+/// Changes per plan part blob (at most).
 pub const PART_CHANGES: usize = 2_000;
 /// A holder that has not written its state for this long is taken to be dead.
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(3);
@@ -508,6 +512,7 @@ impl Worker<'_> {
         let mut cursor = self.st.scan_cursor.clone();
         let mut buffer: Vec<Change> = Vec::new();
         let mut scanned = 0u64;
+        let mut pages = 0usize;
         loop {
             let (records, next) = match self.page(&request, cursor.as_deref()).await {
                 Ok(p) => p,
@@ -523,9 +528,11 @@ impl Worker<'_> {
             scanned += records.len() as u64;
             buffer.extend(records.iter().filter_map(|r| engine.plan(r)));
             cursor = next;
+            pages += 1;
             let done = cursor.is_none();
             let stop = self.past_deadline();
-            if done || stop || buffer.len() >= PART_CHANGES {
+            if done || stop || buffer.len() >= PART_CHANGES || pages >= PAGES_PER_CHECKPOINT {
+                pages = 0;
                 if !buffer.is_empty() {
                     self.write_plan_part(&buffer).await?;
                     buffer.clear();
@@ -715,7 +722,9 @@ impl Worker<'_> {
                 self.st.end = Some(Status::Cancelled);
                 break;
             }
-            let Some(window) = &mut self.window else { break };
+            let Some(window) = &mut self.window else {
+                break;
+            };
             let window = window.changes.make_contiguous();
             let (flight, resumed) = match self.st.in_flight {
                 Some(f) if f.part == self.st.part && f.offset == self.st.offset => (f, true),
