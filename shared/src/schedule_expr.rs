@@ -18,7 +18,8 @@ pub const MAX_RATE_VALUE: u32 = 1_000_000;
 const MIN_YEAR: i32 = 1970;
 const MAX_YEAR: i32 = 2199;
 
-/// Longest piece of user input quoted back in an error message, in characters.
+/// Longest piece of user input quoted back in an error message, in characters as shown
+/// (escapes included).
 const QUOTE_LIMIT: usize = 40;
 
 /// Why an expression or time zone was rejected; `message` names the part at fault.
@@ -913,23 +914,37 @@ fn parse_day_of_week(text: &str) -> Result<DayOfWeek, ExprError> {
     Ok(DayOfWeek::Days(field.parse_list(text)?))
 }
 
-/// User text for an error message: quoted with escapes, shortened by characters (never bytes).
+/// User text for an error message: quoted with escapes, shortened so that at most
+/// `QUOTE_LIMIT` characters of it are shown, escapes included (a character shown as
+/// `\u{10ffff}` counts as ten), so odd input cannot make a message long.
 fn quote(text: &str) -> String {
-    format!("{:?}", shorten(text))
+    // `char::escape_debug` is never narrower than the escape `str`'s `Debug` uses (it also
+    // escapes `'`, which `str` shows as is).
+    format!(
+        "{:?}",
+        shorten(text, |c| match c {
+            '\'' => 1,
+            _ => c.escape_debug().count(),
+        })
+    )
 }
 
 /// Like `quote` but without quotation marks, for numbers.
 fn quote_plain(text: &str) -> String {
-    shorten(text)
+    shorten(text, |_| 1)
 }
 
-fn shorten(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut short: String = chars.by_ref().take(QUOTE_LIMIT).collect();
-    if chars.next().is_some() {
-        short.push('…');
+/// The longest start of `text` whose characters, measured by `width`, fit in
+/// `QUOTE_LIMIT`, followed by '…' when something was cut off.
+fn shorten(text: &str, width: impl Fn(char) -> usize) -> String {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += width(c);
+        if used > QUOTE_LIMIT {
+            return format!("{}…", &text[..i]);
+        }
     }
-    short
+    text.to_string()
 }
 
 #[cfg(test)]
@@ -1712,5 +1727,462 @@ mod tests {
             parsed > ROUNDS / 10,
             "only {parsed} inputs parsed; the generator is too noisy"
         );
+    }
+
+    #[test]
+    fn quotes_stay_short_when_escaped() {
+        // Plain text is cut at QUOTE_LIMIT characters, as before.
+        let long = "x".repeat(QUOTE_LIMIT + 5);
+        assert_eq!(quote(&long), format!("\"{}…\"", "x".repeat(QUOTE_LIMIT)));
+        assert_eq!(
+            quote(&long[..QUOTE_LIMIT]),
+            format!("{:?}", &long[..QUOTE_LIMIT])
+        );
+        assert_eq!(quote("it's"), "\"it's\"");
+        // Escapes count as shown: four `\u{10ffff}` fill the 40 characters.
+        let wide = "\u{10ffff}".repeat(QUOTE_LIMIT);
+        assert_eq!(quote(&wide), format!("\"{}…\"", "\\u{10ffff}".repeat(4)));
+        let message = error(&format!("rate({wide})"));
+        assert!(message.chars().count() < 120, "{message}");
+    }
+
+    /// Property tests (proptest) that run as ordinary unit tests, a few hundred cases each.
+    mod fuzz {
+        use super::*;
+        use chrono::Timelike;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        /// Zones checked for every parsed expression: no DST, hour-long DST, 30-minute DST.
+        const ZONES: [Tz; 3] = [
+            chrono_tz::UTC,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe,
+        ];
+
+        /// Upper bound on an error message, in characters: a fixed sentence (at most about
+        /// 110 characters) plus at most two quotes of `QUOTE_LIMIT` shown characters, their
+        /// quotation marks and a '…' each.
+        const MAX_MESSAGE_CHARS: usize = 120 + 2 * (QUOTE_LIMIT + 3);
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 384,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        fn owned(items: &[&'static str]) -> BoxedStrategy<String> {
+            select(items.to_vec()).prop_map(String::from).boxed()
+        }
+
+        /// An instant between 1938 and 2207, with a random sub-second part.
+        fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+            (-1_000_000_000_i64..7_500_000_000, 0_u32..1_000_000_000)
+                .prop_filter_map("in chrono's range", |(secs, nanos)| {
+                    DateTime::from_timestamp(secs, nanos)
+                })
+        }
+
+        /// Whitespace of every kind the parser might meet, possibly none.
+        fn space() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => Just(String::new()),
+                4 => Just(" ".to_string()),
+                2 => "[ \t\n\r\u{a0}\u{2003}\u{3000}\u{b}\u{c}]{1,4}",
+            ]
+        }
+
+        /// Numbers valid and not: zero, negative, huge, long digit runs, other notations.
+        fn number() -> BoxedStrategy<String> {
+            prop_oneof![
+                3 => (0_u32..100).prop_map(|n| n.to_string()),
+                1 => (1900_u32..2300).prop_map(|n| n.to_string()),
+                1 => any::<u32>().prop_map(|n| n.to_string()),
+                1 => any::<u64>().prop_map(|n| n.to_string()),
+                1 => any::<i64>().prop_map(|n| n.to_string()),
+                1 => "[0-9]{1,80}",
+                1 => owned(&[
+                    "0", "00", "007", "-0", "-1", "+1", "1.5", "1e3", "0x10", "1_000",
+                    "1000000", "1000001", "4294967295", "4294967296",
+                    "18446744073709551616", "\u{663}", "\u{ff11}",
+                ]),
+            ]
+            .boxed()
+        }
+
+        fn rate_unit() -> BoxedStrategy<String> {
+            owned(&[
+                "minute", "minutes", "hour", "hours", "day", "days", "Minutes", "MINUTE", "minuts",
+                "min", "mins", "hr", "hrs", "week", "weeks", "dayss", "s", "", "minute,",
+                "minutes)",
+            ])
+        }
+
+        fn prefix() -> BoxedStrategy<String> {
+            owned(&[
+                "rate(", "cron(", "at(", "rate (", "cron\t(", "RATE(", "Cron(", "rate", "cron",
+                "at", "(", "", "every(", "rate((", "é(",
+            ])
+        }
+
+        fn suffix() -> BoxedStrategy<String> {
+            owned(&[")", ")", ")", "", "))", ") x", ")(", ")\n", " )", ")\u{0}"])
+        }
+
+        /// `rate(value unit)` with each part possibly wrong.
+        fn near_rate() -> impl Strategy<Value = String> {
+            // Mostly a valid value with the unit in the matching number, so many inputs parse.
+            let valid = (
+                prop_oneof![1 => Just(1_u32), 2 => 2_u32..=MAX_RATE_VALUE],
+                select(vec![RateUnit::Minutes, RateUnit::Hours, RateUnit::Days]),
+            )
+                .prop_map(|(v, u)| (v.to_string(), u.word_for(v).to_string()));
+            (
+                prop_oneof![4 => Just("rate(".to_string()), 1 => prefix()],
+                space(),
+                prop_oneof![1 => valid, 1 => (number(), rate_unit())],
+                prop_oneof![4 => Just(" ".to_string()), 1 => space()],
+                space(),
+                prop_oneof![4 => Just(")".to_string()), 1 => suffix()],
+            )
+                .prop_map(|(p, s1, (n, u), s2, s3, e)| format!("{p}{s1}{n}{s2}{u}{s3}{e}"))
+        }
+
+        /// `at(yyyy-mm-ddThh:mm:ss)` with out-of-range parts and wrong separators.
+        fn near_at() -> impl Strategy<Value = String> {
+            let part = |range: std::ops::Range<u32>, width: usize| {
+                prop_oneof![
+                    6 => range.prop_map(move |n| format!("{n:0width$}")),
+                    1 => number(),
+                ]
+            };
+            (
+                (part(1960..2210, 4), part(0..14, 2), part(0..33, 2)),
+                (part(0..26, 2), part(0..62, 2), part(0..62, 2)),
+                prop_oneof![8 => Just("-"), 1 => Just("/"), 1 => Just("")],
+                prop_oneof![8 => Just("T"), 1 => Just(" "), 1 => Just("t")],
+                space(),
+                prop_oneof![8 => Just(")".to_string()), 1 => suffix()],
+            )
+                .prop_map(|((y, mo, d), (h, mi, s), dash, t, sp, end)| {
+                    format!("at({sp}{y}{dash}{mo}{dash}{d}{t}{h}:{mi}:{s}{sp}{end}")
+                })
+        }
+
+        /// One item of a cron list built from all of the syntax, valid or not.
+        fn cron_junk_field() -> impl Strategy<Value = String> {
+            let atom = prop_oneof![
+                owned(&[
+                    "*", "?", "L", "W", "LW", "l", "w", "#", "-", "/", ",", "MON", "FRI", "SUN",
+                    "SAT", "mon", "JAN", "dec", "MONDAY", "JANUARY", "MON-FRI", "JAN-MAR", "FRIL",
+                    "TUE#2", "15W", "6L", "3#2", "", "日本", "\u{0}",
+                ]),
+                number(),
+            ];
+            let sep = owned(&["", "", "-", "/", ",", "#", "L", "W"]);
+            prop::collection::vec((atom, sep), 1..4)
+                .prop_map(|parts| parts.into_iter().map(|(a, s)| a + &s).collect::<String>())
+        }
+
+        /// A syntactically valid list for a plain field (values, names, ranges, steps).
+        fn cron_list(min: u32, max: u32, names: &'static [&'static str]) -> BoxedStrategy<String> {
+            let value = if names.is_empty() {
+                (min..=max).prop_map(|v| v.to_string()).boxed()
+            } else {
+                prop_oneof![
+                    (min..=max).prop_map(|v| v.to_string()),
+                    select(names.to_vec()).prop_map(String::from),
+                ]
+                .boxed()
+            };
+            let item = prop_oneof![
+                2 => Just("*".to_string()),
+                4 => value.clone(),
+                2 => (value.clone(), value.clone()).prop_map(|(a, b)| format!("{a}-{b}")),
+                1 => (value.clone(), 1_u32..80).prop_map(|(a, s)| format!("{a}/{s}")),
+                1 => (1_u32..80).prop_map(|s| format!("*/{s}")),
+                1 => (value.clone(), value, 1_u32..30)
+                    .prop_map(|(a, b, s)| format!("{a}-{b}/{s}")),
+            ];
+            prop::collection::vec(item, 1..3)
+                .prop_map(|items| items.join(","))
+                .boxed()
+        }
+
+        fn day_of_month() -> BoxedStrategy<String> {
+            prop_oneof![
+                4 => cron_list(1, 31, &[]),
+                1 => owned(&["L", "LW", "lw"]),
+                1 => (0_u32..34).prop_map(|d| format!("{d}W")),
+            ]
+            .boxed()
+        }
+
+        fn day_of_week() -> BoxedStrategy<String> {
+            let name = select(DAY_OF_WEEK.names.to_vec()).prop_map(String::from);
+            let day = prop_oneof![(0_u32..9).prop_map(|d| d.to_string()), name];
+            prop_oneof![
+                4 => cron_list(1, 7, DAY_OF_WEEK.names),
+                1 => Just("L".to_string()),
+                1 => day.clone().prop_map(|d| format!("{d}L")),
+                1 => (day, 0_u32..7).prop_map(|(d, n)| format!("{d}#{n}")),
+            ]
+            .boxed()
+        }
+
+        /// Six mostly valid cron fields with exactly one `?`, then sometimes broken: a field
+        /// dropped, added or replaced by junk, or the other day field also set or `?`.
+        fn near_cron() -> impl Strategy<Value = String> {
+            let fields = (
+                cron_list(0, 59, &[]),
+                cron_list(0, 23, &[]),
+                day_of_month(),
+                cron_list(1, 12, MONTH.names),
+                day_of_week(),
+                prop_oneof![
+                    3 => Just("*".to_string()),
+                    2 => cron_list(1965, 2205, &[]),
+                ],
+            );
+            (
+                fields,
+                0_u8..12,
+                (0_usize..6, cron_junk_field()),
+                prop::collection::vec(space(), 7),
+                prop_oneof![8 => Just(")".to_string()), 1 => suffix()],
+            )
+                .prop_map(
+                    |((mi, h, dom, mo, dow, y), shape, (at, junk), spaces, end)| {
+                        let mut fields = vec![mi, h, dom, mo, dow, y];
+                        match shape {
+                            0..=4 => fields[2] = "?".to_string(),
+                            5..=8 => fields[4] = "?".to_string(),
+                            9 => {
+                                fields.remove(at);
+                            }
+                            10 => fields.insert(at, junk),
+                            _ => fields[at] = junk,
+                        }
+                        let mut text = format!("cron({}", spaces[0]);
+                        for (i, field) in fields.iter().enumerate() {
+                            if i > 0 {
+                                // Fields need at least one separating space.
+                                text.push(' ');
+                                text.push_str(&spaces[i % 6 + 1]);
+                            }
+                            text.push_str(field);
+                        }
+                        text.push_str(&spaces[6]);
+                        text.push_str(&end);
+                        text
+                    },
+                )
+        }
+
+        /// Fragments of the grammar glued together at random.
+        fn soup() -> impl Strategy<Value = String> {
+            let fragment = prop_oneof![
+                prefix(),
+                suffix(),
+                number(),
+                rate_unit(),
+                cron_junk_field(),
+                space(),
+                owned(&["T", ":", "-", "2024-03-10T02:30:00", "2024-02-30T00:00:00"]),
+            ];
+            prop::collection::vec(fragment, 0..14).prop_map(|parts| parts.concat())
+        }
+
+        /// Anything at all: arbitrary Unicode (control characters included) and long digit runs.
+        fn arbitrary_text() -> impl Strategy<Value = String> {
+            let chars = |len: std::ops::Range<usize>| {
+                prop::collection::vec(any::<char>(), len)
+                    .prop_map(|chars| chars.into_iter().collect::<String>())
+            };
+            // Characters that an error message must escape, some into ten characters.
+            let awkward_char = || {
+                select(vec![
+                    '\u{0}',
+                    '\n',
+                    '\u{1b}',
+                    '\u{7f}',
+                    '\u{85}',
+                    '\u{200b}',
+                    '\u{2028}',
+                    '\u{feff}',
+                    '\u{e0080}',
+                    '\u{10ffff}',
+                    '"',
+                    '\\',
+                    '\'',
+                    '\u{301}',
+                ])
+            };
+            let awkward = prop_oneof![
+                prop::collection::vec(prop_oneof![1 => any::<char>(), 2 => awkward_char()], 30..90)
+                    .prop_map(|chars| chars.into_iter().collect::<String>()),
+                // One character repeated past the quote limit: the widest escapes in a row.
+                (awkward_char(), 35_usize..70).prop_map(|(c, n)| c.to_string().repeat(n)),
+            ];
+            prop_oneof![
+                any::<String>(),
+                chars(0..120),
+                (prefix(), "[0-9]{30,400}", space(), rate_unit(), suffix())
+                    .prop_map(|(p, d, s, u, e)| format!("{p}{d}{s}{u}{e}")),
+                (prefix(), chars(0..120), suffix()).prop_map(|(p, c, e)| format!("{p}{c}{e}")),
+                (prefix(), awkward, prop::option::of(rate_unit()), suffix())
+                    .prop_map(|(p, a, unit, e)| format!("{p}{a} {}{e}", unit.unwrap_or_default())),
+            ]
+        }
+
+        fn check_message(message: &str, input: &str) -> Result<(), TestCaseError> {
+            prop_assert!(!message.is_empty(), "empty message for {:?}", input);
+            prop_assert!(
+                !message
+                    .chars()
+                    .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')),
+                "message for {:?} is not a single clean line: {:?}",
+                input,
+                message
+            );
+            prop_assert!(
+                message.chars().count() < MAX_MESSAGE_CHARS,
+                "message for {:?} is {} characters long: {:?}",
+                input,
+                message.chars().count(),
+                message
+            );
+            Ok(())
+        }
+
+        /// The properties every input must satisfy, whether it parses or not.
+        fn check_input(input: &str, now: DateTime<Utc>) -> Result<(), TestCaseError> {
+            let expr = match ScheduleExpression::parse(input) {
+                Ok(expr) => expr,
+                Err(e) => {
+                    prop_assert_eq!(e.to_string(), e.message.clone());
+                    return check_message(&e.message, input);
+                }
+            };
+            let canonical = expr.to_string();
+            let reparsed = ScheduleExpression::parse(&canonical);
+            prop_assert_eq!(
+                reparsed.as_ref(),
+                Ok(&expr),
+                "{:?} printed as {:?}",
+                input,
+                canonical
+            );
+            for tz in ZONES {
+                let first = expr.next_after(now, tz);
+                let times = expr.upcoming(now, tz, 5);
+                prop_assert_eq!(times.first().copied(), first, "{} in {}", canonical, tz);
+                prop_assert!(
+                    times.iter().all(|t| *t > now),
+                    "{} in {} after {}: {:?}",
+                    canonical,
+                    tz,
+                    now,
+                    times
+                );
+                prop_assert!(
+                    times.windows(2).all(|w| w[0] < w[1]),
+                    "{} in {} after {}: {:?}",
+                    canonical,
+                    tz,
+                    now,
+                    times
+                );
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn fuzz_parse_arbitrary_text_never_panics(input in arbitrary_text(), now in instant()) {
+                check_input(&input, now)?;
+            }
+
+            #[test]
+            fn fuzz_parse_never_panics_and_round_trips(
+                input in prop_oneof![1 => near_rate(), 1 => near_at(), 3 => near_cron(), 1 => soup()],
+                now in instant(),
+            ) {
+                check_input(&input, now)?;
+            }
+
+            #[test]
+            fn fuzz_parse_timezone_never_panics(
+                input in prop_oneof![
+                    any::<String>(),
+                    prop::collection::vec(any::<char>(), 0..80)
+                        .prop_map(|chars| chars.into_iter().collect::<String>()),
+                    owned(&[
+                        "UTC", "utc", " Europe/London ", "Europe/london", "America/New_York",
+                        "Australia/Lord_Howe", "Etc/GMT+5", "GMT", "EST5EDT", "Mars/Olympus",
+                        "/", "Europe/", "../../etc/passwd",
+                    ]),
+                ]
+            ) {
+                match parse_timezone(&input) {
+                    Ok(tz) => prop_assert_eq!(parse_timezone(tz.name()), Ok(tz)),
+                    Err(e) => check_message(&e.message, &input)?,
+                }
+            }
+
+            #[test]
+            fn fuzz_rate_fires_exactly_every_interval(
+                value in 1_u32..=1000,
+                unit in select(vec![RateUnit::Minutes, RateUnit::Hours, RateUnit::Days]),
+                padding in space(),
+                now in instant(),
+            ) {
+                let text = format!("rate({padding}{value} {}{padding})", unit.word_for(value));
+                let expr = ScheduleExpression::parse(&text)
+                    .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+                prop_assert_eq!(&expr, &ScheduleExpression::Rate { value, unit });
+                let step = Duration::minutes(i64::from(value) * unit.minutes());
+                prop_assert_eq!(expr.every(), Some(step));
+                for tz in ZONES {
+                    let times = expr.upcoming(now, tz, 5);
+                    prop_assert_eq!(times.len(), 5);
+                    prop_assert!(times[0] > now && times[0] - now <= step, "{} after {}: {:?}", text, now, times);
+                    // Anchored at the epoch: every fire time is a whole number of steps from it.
+                    prop_assert_eq!(times[0].timestamp().rem_euclid(step.num_seconds()), 0);
+                    prop_assert_eq!(times[0].timestamp_subsec_nanos(), 0);
+                    for pair in times.windows(2) {
+                        prop_assert_eq!(pair[1] - pair[0], step, "{}: {:?}", text, times);
+                    }
+                }
+            }
+
+            #[test]
+            fn fuzz_cron_fires_at_its_minute_and_hour(
+                minute in 0_u32..60,
+                hour in 0_u32..24,
+                // 1970 to 2190, so five daily fire times always fit before the end of 2199.
+                secs in 0_i64..6_900_000_000,
+                nanos in 0_u32..1_000_000_000,
+            ) {
+                let text = format!("cron({minute} {hour} * * ? *)");
+                let expr = ScheduleExpression::parse(&text)
+                    .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+                let now = DateTime::from_timestamp(secs, nanos)
+                    .ok_or_else(|| TestCaseError::reject("out of range"))?;
+                let times = expr.upcoming(now, UTC, 5);
+                prop_assert_eq!(times.len(), 5);
+                prop_assert!(times[0] > now && times[0] - now <= Duration::days(1), "{} after {}: {:?}", text, now, times);
+                for t in &times {
+                    prop_assert_eq!((t.hour(), t.minute(), t.second(), t.nanosecond()), (hour, minute, 0, 0), "{}: {}", text, t);
+                }
+                for pair in times.windows(2) {
+                    prop_assert_eq!(pair[1] - pair[0], Duration::days(1), "{}: {:?}", text, times);
+                }
+            }
+        }
     }
 }
