@@ -312,6 +312,89 @@ pub const ROUTES: &[RouteSpec] = &[
         Json("Health"),
     ),
     RouteSpec {
+        query: &[
+            ("limit", false, "page size, 1 to 100 (default 50)"),
+            ("cursor", false, "the previous page's cursor"),
+        ],
+        ..guarded(
+            Access::Member,
+            route(
+                Exports,
+                "GET",
+                "/schedules",
+                "schedules_list",
+                "Schedules of the modules you can read, with their next fire times",
+                Json("SchedulePage"),
+            ),
+        )
+    },
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Exports,
+            "POST",
+            "/schedules",
+            "schedules_create",
+            "Schedule a template (read on its module for preview, write for apply): an EventBridge expression, time zone, notify",
+            Json("Schedule"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Exports,
+            "GET",
+            "/schedules/{id}",
+            "schedules_get",
+            "One schedule, its last fire and next 5 fire times",
+            Json("Schedule"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Exports,
+            "PUT",
+            "/schedules/{id}",
+            "schedules_update",
+            "Replace a schedule (Steward's item and the Scheduler's schedule stay in step)",
+            Json("Schedule"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Exports,
+            "DELETE",
+            "/schedules/{id}",
+            "schedules_delete",
+            "Delete a schedule and its Scheduler schedule",
+            Empty,
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Exports,
+            "POST",
+            "/schedules/{id}/pause",
+            "schedules_pause",
+            "Stop firing until resumed",
+            Json("Schedule"),
+        ),
+    ),
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Exports,
+            "POST",
+            "/schedules/{id}/resume",
+            "schedules_resume",
+            "Fire again",
+            Json("Schedule"),
+        ),
+    ),
+    RouteSpec {
         query: &[(
             "purpose",
             false,

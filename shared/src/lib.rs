@@ -18,8 +18,11 @@ pub mod lambda;
 pub mod modules;
 pub mod openapi;
 pub mod ports;
+pub mod reports;
 pub mod runs;
 pub mod schedule_expr;
+pub mod schedules;
+pub mod stream;
 pub mod telemetry;
 pub mod templates;
 #[cfg(feature = "testing")]

@@ -181,6 +181,26 @@ fn components() -> Value {
                 "csv": {"type": ["object", "null"]}
             }
         },
+        "Schedule": {"type": "object",
+            "required": ["id", "template_id", "module", "mode", "expression", "timezone", "paused", "next"],
+            "properties": {
+                "id": {"type": "string"},
+                "template_id": {"type": "string"},
+                "template_name": {"type": "string"},
+                "module": {"type": "string"},
+                "mode": {"type": "string", "enum": ["preview", "apply"]},
+                "expression": {"type": "string", "description": "rate(...) or cron(...) with six fields"},
+                "timezone": {"type": "string"},
+                "notify": {"type": ["object", "null"]},
+                "reserve_percent": {"type": "integer"},
+                "paused": {"type": "boolean"},
+                "last_fire": {"type": ["object", "null"]},
+                "next": {"type": "array", "items": {"type": "string", "format": "date-time"}}
+            }
+        },
+        "SchedulePage": {"type": "object", "required": ["schedules"],
+            "properties": {"schedules": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}},
+                           "cursor": {"type": "string"}}},
         "RunPage": {"type": "object", "required": ["runs"],
             "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
                            "cursor": {"type": "string"}}},

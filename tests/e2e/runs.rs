@@ -29,7 +29,7 @@ pub fn queue(w: &TestWorld) -> UnboundedReceiver<RunRef> {
 pub async fn drain(s: &Services, rx: &mut UnboundedReceiver<RunRef>, slice: chrono::Duration) {
     while let Ok(r) = rx.try_recv() {
         let deadline = s.clock.now() + slice;
-        worker::work(s, &r.account_id, &r.run_id, deadline, None)
+        worker::work_local(s, &r.account_id, &r.run_id, deadline)
             .await
             .expect("a slice works");
     }

@@ -46,6 +46,8 @@ struct Fixture {
     /// An ended apply run of account A (its CSV exists, it can be reverted).
     run_id: String,
     run_version: u64,
+    /// A preview schedule of A's template.
+    schedule_id: String,
     account_a: String,
 }
 
@@ -60,6 +62,7 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             "{id}" if spec.path.starts_with("/team/invitations") => &f.invitation_id,
             "{id}" if spec.path.starts_with("/templates") => &f.template_id,
             "{id}" if spec.path.starts_with("/runs") => &f.run_id,
+            "{id}" if spec.path.starts_with("/schedules") => &f.schedule_id,
             s if s.starts_with('{') => panic!(
                 "route {} has a path parameter {s} the authorization walk has no fixture for: add one",
                 spec.operation_id
@@ -74,6 +77,9 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         "team_integration_set" => Some(json!({"user_id": f.member_id})),
         "templates_create" | "templates_update" => Some(bulk_template("Walked")),
         "runs_start" => Some(json!({"template_id": f.template_id, "mode": "preview"})),
+        "schedules_create" | "schedules_update" => Some(json!({
+            "template_id": f.template_id, "mode": "preview", "expression": "rate(1 day)"
+        })),
         _ => None,
     };
     (path, body)
@@ -185,10 +191,20 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
         .unwrap()
         .unwrap()
         .version;
+    let r = owner
+        .send(
+            "POST",
+            "/schedules",
+            Some(&json!({"template_id": template_id, "mode": "preview", "expression": "cron(0 9 ? * MON-FRI *)", "timezone": "Europe/Lisbon"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let schedule_id = r.json()["id"].as_str().unwrap().to_string();
     let f = Fixture {
         template_id,
         run_id,
         run_version,
+        schedule_id,
         member_id,
         invitation_id: invitation["invitation"]["id"].as_str().unwrap().to_string(),
         invitee_id,
@@ -229,7 +245,13 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
             } else {
                 echo_free
             };
-            for marker in [&f.account_a, &f.invitation_id, &f.template_id, &f.run_id] {
+            for marker in [
+                &f.account_a,
+                &f.invitation_id,
+                &f.template_id,
+                &f.run_id,
+                &f.schedule_id,
+            ] {
                 let sent = body.as_ref().map(Value::to_string).unwrap_or_default();
                 let echoed = path.contains(marker.as_str()) || sent.contains(marker.as_str());
                 assert!(
@@ -262,6 +284,16 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
                 .unwrap()
                 .expect("A's run is still there");
             assert_eq!(run.version, f.run_version, "changed A's run: {ctx}");
+            let schedule = s
+                .items
+                .get(
+                    &format!("ACCT#{}", f.account_a),
+                    &format!("SCHED#{}", f.schedule_id),
+                )
+                .await
+                .unwrap()
+                .expect("A's schedule is still there");
+            assert_eq!(schedule.version, 1, "changed A's schedule: {ctx}");
         }
     }
 }

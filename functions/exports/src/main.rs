@@ -3,8 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    steward::lambda::run_http(steward_exports::router(), |w| {
-        w.blobs().mailer().scheduler()
-    })
-    .await
+    steward::lambda::run_http(steward_exports::router(), |w| w.scheduler()).await
 }

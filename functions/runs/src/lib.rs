@@ -6,11 +6,11 @@
 
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use steward::app;
 use steward::http::{Router, json, json_body, path_param, principal, query_param};
 use steward::modules::Module;
 use steward::runs::{self, Filters, Status, Trigger};
+pub use steward::stream::{BatchResponse, ItemFailure, StreamEvent};
 use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
@@ -142,87 +142,19 @@ async fn revert(s: &Services, req: Request) -> Result<Response<Body>> {
 
 // ---- the stream worker ------------------------------------------------------------------
 
-/// A DynamoDB stream event, as much of it as the worker reads.
-#[derive(Debug, Deserialize)]
-pub struct StreamEvent {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<StreamRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct StreamRecord {
-    #[serde(rename = "eventName", default)]
-    pub event_name: String,
-    pub dynamodb: StreamData,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct StreamData {
-    #[serde(rename = "Keys")]
-    pub keys: Keys,
-    #[serde(rename = "SequenceNumber", default)]
-    pub sequence_number: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Keys {
-    pub pk: S,
-    pub sk: S,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct S {
-    #[serde(rename = "S")]
-    pub s: String,
-}
-
-/// The partial-batch answer: records to deliver again.
-#[derive(Debug, Default, serde::Serialize, PartialEq, Eq)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, serde::Serialize, PartialEq, Eq)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub id: String,
-}
-
 /// Works each run the event names until `deadline`; a record whose work failed is
-/// reported for redelivery (and every one after it, as the stream is ordered).
+/// reported for redelivery.
 pub async fn handle_stream(
     s: &Services,
     event: StreamEvent,
     deadline: DateTime<Utc>,
 ) -> BatchResponse {
-    let mut out = BatchResponse::default();
-    for r in event.records {
-        if !out.failures.is_empty() {
-            out.failures.push(ItemFailure {
-                id: r.dynamodb.sequence_number,
-            });
-            continue;
-        }
-        if r.event_name == "REMOVE" {
-            continue;
-        }
-        let (Some(account), Some(run_id)) = (
-            r.dynamodb.keys.pk.s.strip_prefix("ACCT#"),
-            r.dynamodb.keys.sk.s.strip_prefix("RUN#"),
-        ) else {
-            continue;
-        };
-        let seq = r.dynamodb.sequence_number.clone();
-        match runs::worker::work(s, account, run_id, deadline, Some(&seq)).await {
-            Ok(w) => tracing::info!(run_id, worked = ?w, "stream record handled"),
-            Err(e) => {
-                tracing::error!(run_id, error = %e, "a run's slice failed; it will be redelivered");
-                out.failures.push(ItemFailure { id: seq });
-            }
-        }
-    }
-    out
+    steward::stream::for_each_run(event, |account, run_id, seq| async move {
+        let w = runs::worker::work(s, &account, &run_id, deadline, Some(&seq)).await?;
+        tracing::info!(run_id, worked = ?w, "stream record handled");
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ use steward::error::{Error, Result};
 use steward::http::{Router, path_param, query_param, request_path};
 use steward::identity::CrmApps;
 use steward::ports::blobs::content_disposition;
-use steward::ports::scheduler::local::{Fire, FireTarget};
 
 /// Request bodies larger than this are refused (API Gateway's own limit is 10 MB).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -175,15 +174,6 @@ fn to_hyper(resp: Response<Body>) -> hyper::Response<Full<Bytes>> {
 }
 
 /// Until the exports function takes schedule fires (its own issue), a fire is logged.
-struct LogFires;
-
-#[async_trait::async_trait]
-impl FireTarget for LogFires {
-    async fn fire(&self, fire: Fire) {
-        tracing::info!(schedule = %fire.name, input = %fire.input, at = %fire.scheduled_at, "schedule fired");
-    }
-}
-
 pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let addr = listener.local_addr()?;
@@ -241,12 +231,12 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         }
     }
 
-    tokio::spawn(
-        app.embedded
-            .scheduler
-            .clone()
-            .run(Arc::new(LogFires), Duration::from_secs(1)),
-    );
+    tokio::spawn(app.embedded.scheduler.clone().run(
+        Arc::new(steward::schedules::LocalTarget(
+            app.embedded.services.clone(),
+        )),
+        Duration::from_secs(1),
+    ));
     // Runs: the in-process queue stands in for the table's stream; runs a restart cut
     // short are queued again (their checkpoints say where they were).
     if let Some(rx) = app

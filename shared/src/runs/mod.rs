@@ -169,7 +169,7 @@ impl Notify {
             ));
         }
         for (i, r) in self.recipients.iter().enumerate() {
-            if !plausible_address(r) {
+            if crate::ports::mail::validate_address(r).is_err() {
                 errors.push(FieldError::new(
                     format!("/notify/recipients/{i}"),
                     format!("`{}` is not an email address", r.escape_debug()),
@@ -194,22 +194,6 @@ impl Notify {
         }
         errors
     }
-}
-
-/// `local@domain.tld`, no spaces or control characters (header injection is impossible).
-pub fn plausible_address(a: &str) -> bool {
-    let Some((local, domain)) = a.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && a.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !a
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
 }
 
 /// The finished run's audit CSV.
@@ -293,6 +277,9 @@ pub struct Run {
     pub reverted_by: Option<String>,
     pub revertible: Option<Revertible>,
     pub csv: Option<CsvFile>,
+    /// The report's delivery, for a run with `notify` (pending once the run ends).
+    #[serde(default)]
+    pub delivery: Option<crate::reports::Delivery>,
     /// How many times the worker picked it up again (Lambda deadlines, restarts).
     pub continuations: u64,
     #[serde(skip)]
@@ -642,6 +629,7 @@ pub async fn create_with_id(
         reverted_by: None,
         revertible: None,
         csv: None,
+        delivery: None,
         continuations: 0,
         version: 0,
     };

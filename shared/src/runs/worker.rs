@@ -1169,6 +1169,11 @@ impl Worker<'_> {
             if r.mode == Mode::Apply {
                 r.revertible = Some(Revertible::for_crm(crm.unwrap_or(CrmKind::HubSpot)));
             }
+            // The exports function sends the report (on AWS the stream delivers this
+            // write to it; locally `work_local` calls it).
+            if r.notify.is_some() && r.delivery.is_none() {
+                r.delivery = Some(crate::reports::Delivery::pending());
+            }
         })
         .await?;
         tracing::info!(run_id = %self.run.id, status = status.name(), "run ended");
@@ -1400,6 +1405,23 @@ fn judge(c: &Change, found: &HashMap<String, Record>) -> Held {
     }
 }
 
+/// One slice as the in-process queue runs it: `work`, then, when the run ended, its
+/// report (what the exports function does on AWS when the stream shows the ended run).
+pub async fn work_local(
+    s: &Services,
+    account_id: &str,
+    run_id: &str,
+    deadline: DateTime<Utc>,
+) -> Result<Worked> {
+    let worked = work(s, account_id, run_id, deadline, None).await?;
+    if let Worked::Finished(_) = worked
+        && let Err(e) = crate::reports::deliver(s, account_id, run_id).await
+    {
+        tracing::warn!(run_id, error = %e, "sending a run's report failed");
+    }
+    Ok(worked)
+}
+
 /// Works the in-process queue (`steward serve`, tests): each woken run gets a slice of
 /// `slice`; a slice that fails is retried twice, then the run fails.
 pub async fn serve_queue(
@@ -1413,7 +1435,7 @@ pub async fn serve_queue(
             for attempt in 1..=3 {
                 let deadline = s.clock.now()
                     + chrono::Duration::from_std(slice).unwrap_or(chrono::Duration::minutes(5));
-                match work(&s, &r.account_id, &r.run_id, deadline, None).await {
+                match work_local(&s, &r.account_id, &r.run_id, deadline).await {
                     Ok(_) => return,
                     Err(e) => {
                         tracing::warn!(run_id = %r.run_id, attempt, error = %e, "a run's slice failed");

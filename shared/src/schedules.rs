@@ -1,0 +1,598 @@
+//! Schedules: a template run on an EventBridge expression (`rate(...)`, six-field
+//! `cron(...)`) in a time zone, in preview or apply, with an optional report. Stored as
+//! `ACCT#<a>` / `SCHED#<id>` and mirrored by a Scheduler schedule `s-<id>` in Steward's
+//! group whose target is the exports function with input `{account_id, schedule_id,
+//! scheduled_time}`. Every change writes Steward's item and the Scheduler's schedule and
+//! undoes the first when the second fails, so neither side is left orphaned.
+//!
+//! A fire (`fire`) makes a run with `trigger: schedule` acting as the account's
+//! integration user. Its Run ID is derived from (schedule, scheduled time), so a
+//! redelivered fire finds the run it already made. A fire is skipped, with the reason
+//! kept on the schedule, when the template is gone, the account has no usable
+//! integration connection, or the CRM's daily API allowance is inside the reserve.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::Services;
+use crate::error::{Error, FieldError, Result};
+use crate::identity::connections::{self, Slot};
+use crate::identity::{Permission, Principal, store};
+use crate::ids::ScheduleId;
+use crate::modules::ModuleConfig;
+use crate::ports::items::{Condition, Item, Query};
+use crate::ports::scheduler::ScheduleSpec;
+use crate::runs::{self, Acting, Mode, NewRun, Notify, Scope, Trigger};
+use crate::schedule_expr::{ScheduleExpression, parse_timezone};
+
+/// Next fire times shown with a schedule.
+pub const UPCOMING: usize = 5;
+/// Share of the CRM's daily API allowance a scheduled run leaves to other tools, unless
+/// the schedule says otherwise.
+pub const DEFAULT_RESERVE_PERCENT: u8 = 10;
+
+/// What a client sends to create or replace a schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    pub template_id: String,
+    pub mode: Mode,
+    /// `rate(1 day)`, `cron(0 9 ? * MON-FRI *)`.
+    pub expression: String,
+    /// IANA time zone (default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+    /// Percent of the daily API allowance kept for other tools (default 10).
+    #[serde(default)]
+    pub reserve_percent: Option<u8>,
+    #[serde(default)]
+    pub paused: Option<bool>,
+}
+
+/// Why the last fire made no run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastFire {
+    pub scheduled_time: DateTime<Utc>,
+    pub run_id: Option<String>,
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Schedule {
+    pub id: String,
+    pub account_id: String,
+    pub template_id: String,
+    pub template_name: String,
+    pub module: crate::modules::Module,
+    pub mode: Mode,
+    pub expression: String,
+    pub timezone: String,
+    pub notify: Option<Notify>,
+    pub reserve_percent: u8,
+    pub paused: bool,
+    pub created_by: String,
+    pub created_by_email: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_fire: Option<LastFire>,
+    #[serde(default)]
+    pub version: u64,
+    /// The next fire times (not stored).
+    #[serde(default, skip_deserializing)]
+    pub next: Vec<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulePage {
+    pub schedules: Vec<Schedule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+fn sk(id: &str) -> String {
+    format!("SCHED#{id}")
+}
+
+/// The Scheduler schedule's name for a schedule id (1-64 of `[A-Za-z0-9_.-]`).
+pub fn scheduler_name(id: &str) -> String {
+    format!("s-{id}")
+}
+
+/// What EventBridge hands the target: `<aws.scheduler.scheduled-time>` is replaced by
+/// the fire's time (the local scheduler does the same).
+pub fn target_input(account_id: &str, schedule_id: &str) -> String {
+    serde_json::json!({
+        "account_id": account_id,
+        "schedule_id": schedule_id,
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    })
+    .to_string()
+}
+
+impl Schedule {
+    fn to_item(&self) -> Result<Item> {
+        let serde_json::Value::Object(data) = serde_json::to_value(self)? else {
+            return Err(Error::unexpected(
+                "a schedule did not serialize to an object",
+            ));
+        };
+        Ok(Item {
+            pk: store::account_pk(&self.account_id),
+            sk: sk(&self.id),
+            version: self.version,
+            expires_at: None,
+            gsi1: None,
+            data,
+        })
+    }
+
+    fn from_item(item: &Item) -> Result<Schedule> {
+        let mut s: Schedule = serde_json::from_value(serde_json::Value::Object(item.data.clone()))
+            .map_err(|e| Error::internal("reading a stored schedule", e))?;
+        s.version = item.version;
+        Ok(s)
+    }
+
+    fn spec(&self) -> ScheduleSpec {
+        ScheduleSpec {
+            name: scheduler_name(&self.id),
+            expression: self.expression.clone(),
+            timezone: self.timezone.clone(),
+            input: target_input(&self.account_id, &self.id),
+            enabled: !self.paused,
+        }
+    }
+
+    fn with_next(mut self, now: DateTime<Utc>) -> Self {
+        self.next = match (
+            ScheduleExpression::parse(&self.expression),
+            parse_timezone(&self.timezone),
+        ) {
+            (Ok(e), Ok(tz)) if !self.paused => e.upcoming(now, tz, UPCOMING),
+            _ => Vec::new(),
+        };
+        self
+    }
+}
+
+/// The input checked: every problem named by pointer.
+fn check(input: &ScheduleInput) -> Result<(String, String)> {
+    let mut errors = Vec::new();
+    let expression = match ScheduleExpression::parse(&input.expression) {
+        Ok(e) => Some(e.to_string()),
+        Err(e) => {
+            errors.push(FieldError::new("/expression", e.message));
+            None
+        }
+    };
+    let timezone = input.timezone.clone().unwrap_or_else(|| "UTC".into());
+    if let Err(e) = parse_timezone(&timezone) {
+        errors.push(FieldError::new("/timezone", e.message));
+    }
+    if let Some(n) = &input.notify {
+        errors.extend(n.check());
+    }
+    if input.reserve_percent.is_some_and(|p| p > 90) {
+        errors.push(FieldError::new(
+            "/reserve_percent",
+            "must be 0 to 90 (percent of the daily API allowance kept for other tools)",
+        ));
+    }
+    match (expression, errors.first()) {
+        (Some(e), None) => Ok((e, timezone)),
+        (_, first) => Err(Error::Invalid {
+            detail: first
+                .map(|f| format!("{}: {}", f.pointer, f.detail))
+                .unwrap_or_default(),
+            errors,
+        }),
+    }
+}
+
+/// The member may schedule the template in this mode: read for preview, write for apply.
+async fn template_for(
+    s: &Services,
+    who: &Principal,
+    template_id: &str,
+    mode: Mode,
+) -> Result<crate::templates::Template> {
+    let t = crate::templates::get(s, who, template_id).await?;
+    who.require(
+        t.module,
+        match mode {
+            Mode::Preview => Permission::Read,
+            Mode::Apply => Permission::Write,
+        },
+    )?;
+    Ok(t)
+}
+
+pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Result<Schedule> {
+    let (expression, timezone) = check(&input)?;
+    let t = template_for(s, who, &input.template_id, input.mode).await?;
+    let now = s.clock.now();
+    let mut schedule = Schedule {
+        id: ScheduleId::at(now).to_string(),
+        account_id: who.account_id.clone(),
+        template_id: t.id,
+        template_name: t.name,
+        module: t.module,
+        mode: input.mode,
+        expression,
+        timezone,
+        notify: input.notify,
+        reserve_percent: input.reserve_percent.unwrap_or(DEFAULT_RESERVE_PERCENT),
+        paused: input.paused.unwrap_or(false),
+        created_by: who.user_id.clone(),
+        created_by_email: who.email.clone(),
+        created_at: now,
+        updated_at: now,
+        last_fire: None,
+        version: 0,
+        next: Vec::new(),
+    };
+    schedule.version = s.items.put(schedule.to_item()?, Condition::Absent).await?;
+    if let Err(e) = s.scheduler.create(&schedule.spec()).await {
+        // No Scheduler schedule: no item either.
+        if let Err(undo) = s
+            .items
+            .delete(&store::account_pk(&who.account_id), &sk(&schedule.id), None)
+            .await
+        {
+            tracing::error!(schedule_id = %schedule.id, error = %undo, "undoing a schedule item failed");
+        }
+        return Err(e);
+    }
+    tracing::info!(schedule_id = %schedule.id, "schedule created");
+    Ok(schedule.with_next(now))
+}
+
+async fn load(s: &Services, account_id: &str, id: &str) -> Result<Schedule> {
+    id.parse::<ScheduleId>()?;
+    match s.items.get(&store::account_pk(account_id), &sk(id)).await? {
+        Some(item) => Schedule::from_item(&item),
+        None => Err(Error::NotFound(format!("schedule {id}"))),
+    }
+}
+
+/// A schedule the member may see (read on its module).
+pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Schedule> {
+    let schedule = load(s, &who.account_id, id).await?;
+    who.require(schedule.module, Permission::Read)?;
+    Ok(schedule.with_next(s.clock.now()))
+}
+
+/// A schedule the member may change: what starting its run would need.
+async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Schedule> {
+    let schedule = get(s, who, id).await?;
+    who.require(
+        schedule.module,
+        match schedule.mode {
+            Mode::Preview => Permission::Read,
+            Mode::Apply => Permission::Write,
+        },
+    )?;
+    Ok(schedule)
+}
+
+/// Writes `next` over `current` in both places, the item first; a Scheduler failure puts
+/// the item back.
+async fn replace(s: &Services, current: &Schedule, mut next: Schedule) -> Result<Schedule> {
+    next.updated_at = s.clock.now();
+    next.version = s
+        .items
+        .put(next.to_item()?, Condition::Version(current.version))
+        .await?;
+    if let Err(e) = s.scheduler.update(&next.spec()).await {
+        let mut back = current.clone();
+        back.version = next.version;
+        if let Err(undo) = s
+            .items
+            .put(back.to_item()?, Condition::Version(next.version))
+            .await
+        {
+            tracing::error!(schedule_id = %current.id, error = %undo, "restoring a schedule item failed");
+        }
+        return Err(e);
+    }
+    Ok(next.with_next(s.clock.now()))
+}
+
+pub async fn update(
+    s: &Services,
+    who: &Principal,
+    id: &str,
+    input: ScheduleInput,
+) -> Result<Schedule> {
+    let current = changeable(s, who, id).await?;
+    let (expression, timezone) = check(&input)?;
+    let t = template_for(s, who, &input.template_id, input.mode).await?;
+    let next = Schedule {
+        template_id: t.id,
+        template_name: t.name,
+        module: t.module,
+        mode: input.mode,
+        expression,
+        timezone,
+        notify: input.notify,
+        reserve_percent: input.reserve_percent.unwrap_or(DEFAULT_RESERVE_PERCENT),
+        paused: input.paused.unwrap_or(current.paused),
+        ..current.clone()
+    };
+    replace(s, &current, next).await
+}
+
+pub async fn set_paused(s: &Services, who: &Principal, id: &str, paused: bool) -> Result<Schedule> {
+    let current = changeable(s, who, id).await?;
+    let next = Schedule {
+        paused,
+        ..current.clone()
+    };
+    replace(s, &current, next).await
+}
+
+/// Deletes the Scheduler schedule, then the item; when the item cannot be deleted the
+/// Scheduler schedule is made again.
+pub async fn delete(s: &Services, who: &Principal, id: &str) -> Result<()> {
+    let current = changeable(s, who, id).await?;
+    s.scheduler.delete(&scheduler_name(id)).await?;
+    if let Err(e) = s
+        .items
+        .delete(
+            &store::account_pk(&who.account_id),
+            &sk(id),
+            Some(current.version),
+        )
+        .await
+    {
+        if let Err(undo) = s.scheduler.create(&current.spec()).await {
+            tracing::error!(schedule_id = %id, error = %undo, "re-creating a Scheduler schedule failed");
+        }
+        return Err(e);
+    }
+    tracing::info!(schedule_id = %id, "schedule deleted");
+    Ok(())
+}
+
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<SchedulePage> {
+    let page = s
+        .items
+        .query(
+            &Query::partition(store::account_pk(&who.account_id))
+                .prefix("SCHED#")
+                .limit(limit)
+                .after(cursor),
+        )
+        .await?;
+    let now = s.clock.now();
+    let mut schedules = Vec::new();
+    for item in &page.items {
+        let sch = Schedule::from_item(item)?;
+        if who.permission(sch.module) >= Permission::Read {
+            schedules.push(sch.with_next(now));
+        }
+    }
+    Ok(SchedulePage {
+        schedules,
+        cursor: page.cursor,
+    })
+}
+
+/// What the Scheduler hands the target.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FireEvent {
+    pub account_id: String,
+    pub schedule_id: String,
+    /// RFC 3339; absent or unreplaced, the time the event is handled.
+    #[serde(default)]
+    pub scheduled_time: Option<String>,
+}
+
+/// What a fire did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fired {
+    /// A run was made (or had been, for a redelivered fire).
+    Run(String),
+    Skipped(String),
+    /// The schedule is gone (deleted after the fire was sent).
+    Gone,
+}
+
+/// The Run ID of a schedule's fire: its time, and 80 bits from the schedule id and that
+/// time, so every delivery of one fire names the same run.
+pub fn fire_run_id(schedule_id: &str, at: DateTime<Utc>) -> String {
+    let digest =
+        crate::crypto::sha256(format!("{schedule_id}@{}", at.timestamp_millis()).as_bytes());
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    let ulid = ulid::Ulid::from_parts(
+        at.timestamp_millis().max(0) as u64,
+        u128::from_be_bytes(random),
+    );
+    ulid.to_string()
+}
+
+/// The schedule target: makes the run, or records why not.
+pub async fn fire(s: &Services, event: &FireEvent) -> Result<Fired> {
+    let schedule = match load(s, &event.account_id, &event.schedule_id).await {
+        Ok(sch) => sch,
+        Err(Error::NotFound(_)) => return Ok(Fired::Gone),
+        Err(e) => return Err(e),
+    };
+    let at = event
+        .scheduled_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|| s.clock.now());
+    let run_id = fire_run_id(&schedule.id, at);
+    // A redelivered fire: the run exists.
+    if runs::load(s, &schedule.account_id, &run_id).await.is_ok() {
+        return Ok(Fired::Run(run_id));
+    }
+    let outcome = match why_not(s, &schedule).await? {
+        Some(reason) => Err(reason),
+        None => make_run(s, &schedule, &run_id).await,
+    };
+    let last = match &outcome {
+        Ok(id) => LastFire {
+            scheduled_time: at,
+            run_id: Some(id.clone()),
+            skipped: None,
+        },
+        Err(reason) => LastFire {
+            scheduled_time: at,
+            run_id: None,
+            skipped: Some(reason.clone()),
+        },
+    };
+    record(s, &schedule, last).await;
+    match outcome {
+        Ok(id) => Ok(Fired::Run(id)),
+        Err(reason) => {
+            tracing::warn!(schedule_id = %schedule.id, %reason, "scheduled run skipped");
+            Ok(Fired::Skipped(reason))
+        }
+    }
+}
+
+/// Why this fire must make no run, if anything.
+async fn why_not(s: &Services, schedule: &Schedule) -> Result<Option<String>> {
+    if schedule.paused {
+        return Ok(Some("the schedule is paused".into()));
+    }
+    let pk = store::account_pk(&schedule.account_id);
+    if s.items
+        .get(&pk, &format!("TPL#{}", schedule.template_id))
+        .await?
+        .is_none()
+    {
+        return Ok(Some(format!(
+            "the template `{}` was deleted",
+            schedule.template_name
+        )));
+    }
+    let crm = match connections::open(&s.crm, &s.secrets, &schedule.account_id, Slot::Integration)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Some(format!("no usable integration user connection: {e}")));
+        }
+    };
+    // One light call tells whether the connection works and what the CRM has counted.
+    if let Err(e) = crm.identity().await {
+        return Ok(Some(format!(
+            "the integration user's connection failed: {e}"
+        )));
+    }
+    let usage = crm.api_usage();
+    if let (Some(used), Some(limit)) = (usage.used_today, usage.daily_limit) {
+        let allowance =
+            crate::crm::limits::Reserve::Percent(schedule.reserve_percent).allowance(limit);
+        if used >= allowance {
+            return Ok(Some(format!(
+                "the CRM reports {used} of {limit} daily API calls used; {}% is kept for other tools",
+                schedule.reserve_percent
+            )));
+        }
+    }
+    Ok(None)
+}
+
+async fn make_run(s: &Services, schedule: &Schedule, run_id: &str) -> Result<String, String> {
+    let template = s
+        .items
+        .get(
+            &store::account_pk(&schedule.account_id),
+            &format!("TPL#{}", schedule.template_id),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the template `{}` was deleted", schedule.template_name))?;
+    let config_json = template
+        .data
+        .get("config")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let config = ModuleConfig::parse(schedule.module, &config_json)
+        .map_err(|e| format!("the template is no longer valid: {e}"))?;
+    let new = NewRun {
+        module: schedule.module,
+        config,
+        config_json,
+        template: Some((schedule.template_id.clone(), schedule.template_name.clone())),
+        schedule_id: Some(schedule.id.clone()),
+        mode: schedule.mode,
+        trigger: Trigger::Schedule,
+        scope: Scope::All,
+        edits: Vec::new(),
+        stamp_property: None,
+        notify: schedule.notify.clone(),
+        started_by: schedule.created_by.clone(),
+        started_by_email: schedule.created_by_email.clone(),
+        acting: Acting::Integration,
+        revert_of: None,
+    };
+    match runs::create_with_id(s, &schedule.account_id, run_id.to_string(), new).await {
+        Ok(run) => Ok(run.id),
+        // Two deliveries of one fire raced: the other made it.
+        Err(Error::Conflict(_)) => Ok(run_id.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Keeps the last fire on the schedule (best effort: the run, if any, is made).
+async fn record(s: &Services, schedule: &Schedule, last: LastFire) {
+    for _ in 0..3 {
+        let Ok(mut current) = load(s, &schedule.account_id, &schedule.id).await else {
+            return;
+        };
+        current.last_fire = Some(last.clone());
+        match current.to_item() {
+            Ok(item) => match s.items.put(item, Condition::Version(current.version)).await {
+                Ok(_) => return,
+                Err(Error::Conflict(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(schedule_id = %schedule.id, error = %e, "recording a fire failed");
+                    return;
+                }
+            },
+            Err(_) => return,
+        }
+    }
+}
+
+/// Under `steward serve`, the in-process scheduler's fires go straight to `fire`, with
+/// the scheduled time put into the input as EventBridge does.
+#[cfg(feature = "embedded")]
+pub struct LocalTarget(pub Services);
+
+#[cfg(feature = "embedded")]
+#[async_trait::async_trait]
+impl crate::ports::scheduler::local::FireTarget for LocalTarget {
+    async fn fire(&self, f: crate::ports::scheduler::local::Fire) {
+        let at = f
+            .scheduled_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let input = f.input.replace("<aws.scheduler.scheduled-time>", &at);
+        match serde_json::from_str::<FireEvent>(&input) {
+            Ok(event) => match fire(&self.0, &event).await {
+                Ok(fired) => tracing::info!(schedule = %f.name, ?fired, "schedule fired"),
+                Err(e) => {
+                    tracing::error!(schedule = %f.name, error = %e, "a schedule's fire failed")
+                }
+            },
+            Err(e) => {
+                tracing::error!(schedule = %f.name, error = %e, "a fire's input is not a schedule event")
+            }
+        }
+    }
+}
