@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::ports::mail::{Attachment, Email, MAX_RAW_MESSAGE_BYTES};
 use crate::runs::{self, Notify, Run};
 
-/// How long a download link in a report lives (S3's presigning maximum).
-pub const LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a download link in a report lives. On AWS a presigned URL also stops working
+/// when the signing function's temporary credentials expire, which can be sooner.
+pub const LINK_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Room kept for headers, text and MIME framing when deciding to attach.
 const MIME_OVERHEAD: usize = 256 * 1024;
 /// Sends tried while SES throttles.
@@ -116,7 +117,7 @@ fn summary(s: &Services, run: &Run, download: Option<&str>) -> String {
     text.push_str(&format!("In the Activity Tracker: {}\n", run_link(s, run)));
     match download {
         Some(url) => text.push_str(&format!(
-            "\nThe CSV is too large to attach. Download it (the link works for 7 days):\n{url}\n"
+            "\nThe CSV is too large to attach. Download it (the link works for 24 hours):\n{url}\n"
         )),
         None if run.csv.is_some() => text.push_str("\nThe run's CSV is attached.\n"),
         None => {}

@@ -487,8 +487,10 @@ async fn why_not(s: &Services, schedule: &Schedule) -> Result<Option<String>> {
             return Ok(Some(format!("no usable integration user connection: {e}")));
         }
     };
-    // One light call tells whether the connection works and what the CRM has counted.
-    if let Err(e) = crm.identity().await {
+    // One light call (the object's description) tells whether the connection works and
+    // what the CRM has counted against the daily allowance.
+    let object = template_object(s, schedule).await?;
+    if let Err(e) = crm.describe(&object).await {
         return Ok(Some(format!(
             "the integration user's connection failed: {e}"
         )));
@@ -505,6 +507,22 @@ async fn why_not(s: &Services, schedule: &Schedule) -> Result<Option<String>> {
         }
     }
     Ok(None)
+}
+
+/// The CRM object the schedule's template runs on.
+async fn template_object(s: &Services, schedule: &Schedule) -> Result<String> {
+    let item = s
+        .items
+        .get(
+            &store::account_pk(&schedule.account_id),
+            &format!("TPL#{}", schedule.template_id),
+        )
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("template {}", schedule.template_id)))?;
+    let config = item.data.get("config").cloned().unwrap_or_default();
+    Ok(ModuleConfig::parse(schedule.module, &config)?
+        .object()
+        .to_string())
 }
 
 async fn make_run(s: &Services, schedule: &Schedule, run_id: &str) -> Result<String, String> {

@@ -2,6 +2,7 @@
 //! authorization walk over every route.
 
 mod browser;
+mod exports;
 mod runs;
 mod support;
 mod templates;

@@ -117,7 +117,7 @@ async fn presigned_links_are_bounded_and_name_the_key(w: &dyn World) {
         .unwrap();
     assert!(url.starts_with("http"), "{url}");
     assert!(url.contains(k.rsplit('/').next().unwrap()), "{url}");
-    for bad in [Duration::ZERO, Duration::from_secs(901)] {
+    for bad in [Duration::ZERO, Duration::from_secs(7 * 24 * 3600 + 1)] {
         let r = b.presigned_get(&k, bad, None).await;
         assert!(matches!(r, Err(Error::Invalid { .. })), "{bad:?}: {r:?}");
     }

@@ -16,7 +16,9 @@ pub mod s3;
 pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 pub const DEFAULT_PART_BYTES: usize = 8 * 1024 * 1024;
 /// Presigned URLs for reports live at most this long (Activity Tracker promise).
-pub const MAX_URL_TTL: Duration = Duration::from_secs(15 * 60);
+/// S3's presigning maximum (SigV4: 7 days). The Activity Tracker's links live 15 minutes;
+/// a report's emailed link a day.
+pub const MAX_URL_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Blob {
@@ -92,10 +94,7 @@ pub trait Upload: Send {
 
 pub(crate) fn check_ttl(ttl: Duration) -> Result<()> {
     if ttl.is_zero() || ttl > MAX_URL_TTL {
-        return Err(Error::invalid(
-            "ttl",
-            "must be between 1 second and 15 minutes",
-        ));
+        return Err(Error::invalid("ttl", "must be between 1 second and 7 days"));
     }
     Ok(())
 }
