@@ -301,6 +301,18 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A listing's `limit` query parameter: 1 to 100, 50 when absent.
+pub fn page_limit(req: &Request) -> Result<u32> {
+    match query_param(req, "limit") {
+        None => Ok(50),
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| Error::invalid("limit", "must be a number from 1 to 100")),
+    }
+}
+
 pub fn path_param(req: &Request, name: &str) -> Result<String> {
     req.path_parameters_ref()
         .and_then(|q| q.first(name))

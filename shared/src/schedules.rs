@@ -113,24 +113,16 @@ pub fn target_input(account_id: &str, schedule_id: &str) -> String {
 
 impl Schedule {
     fn to_item(&self) -> Result<Item> {
-        let serde_json::Value::Object(data) = serde_json::to_value(self)? else {
-            return Err(Error::unexpected(
-                "a schedule did not serialize to an object",
-            ));
-        };
-        Ok(Item {
-            pk: store::account_pk(&self.account_id),
-            sk: sk(&self.id),
-            version: self.version,
-            expires_at: None,
-            gsi1: None,
-            data,
-        })
+        Item::of(
+            store::account_pk(&self.account_id),
+            sk(&self.id),
+            self.version,
+            self,
+        )
     }
 
     fn from_item(item: &Item) -> Result<Schedule> {
-        let mut s: Schedule = serde_json::from_value(serde_json::Value::Object(item.data.clone()))
-            .map_err(|e| Error::internal("reading a stored schedule", e))?;
+        let mut s: Schedule = item.decode("schedule")?;
         s.version = item.version;
         Ok(s)
     }

@@ -5,10 +5,12 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use steward::app;
-use steward::http::{Router, json, json_body, no_content, path_param, principal, query_param};
+use steward::http::{
+    Router, json, json_body, no_content, page_limit, path_param, principal, query_param,
+};
 use steward::schedules;
 use steward::stream::{BatchResponse, StreamEvent};
-use steward::{Error, Result, Services};
+use steward::{Result, Services};
 
 pub fn router() -> Router<Services> {
     Router::new()
@@ -23,14 +25,7 @@ pub fn router() -> Router<Services> {
 }
 
 async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
-    let limit = match query_param(&req, "limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| Error::invalid("limit", "must be a number from 1 to 100"))?,
-    };
+    let limit = page_limit(&req)?;
     let cursor = query_param(&req, "cursor");
     json(
         200,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use steward::app;
-use steward::http::{Router, json, json_body, path_param, principal, query_param};
+use steward::http::{Router, json, json_body, page_limit, path_param, principal, query_param};
 use steward::modules::Module;
 use steward::runs::{self, Filters, Status, Trigger};
 pub use steward::stream::{BatchResponse, ItemFailure, StreamEvent};
@@ -99,14 +99,7 @@ async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
     {
         return Err(Error::invalid("from", "must be before `to`"));
     }
-    let limit = match query_param(&req, "limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| Error::invalid("limit", "must be a number from 1 to 100"))?,
-    };
+    let limit = page_limit(&req)? as usize;
     let cursor = query_param(&req, "cursor");
     json(
         200,

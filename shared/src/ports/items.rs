@@ -58,6 +58,31 @@ impl Item {
         self
     }
 
+    /// An item whose data is `value` serialized: a record type stored whole.
+    pub fn of<T: Serialize>(
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        version: u64,
+        value: &T,
+    ) -> Result<Self> {
+        let Value::Object(data) = serde_json::to_value(value)? else {
+            return Err(Error::unexpected(
+                "a stored record must serialize to an object",
+            ));
+        };
+        Ok(Self {
+            version,
+            data,
+            ..Self::new(pk, sk)
+        })
+    }
+
+    /// The item's data as `T` (what `of` stored); `what` names it in the error.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
+        serde_json::from_value(Value::Object(self.data.clone()))
+            .map_err(|e| Error::internal(format!("reading a stored {what}"), e))
+    }
+
     pub fn is_expired(&self, now_unix: i64) -> bool {
         self.expires_at.is_some_and(|t| t <= now_unix)
     }

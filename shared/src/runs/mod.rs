@@ -315,18 +315,13 @@ fn mode_name(m: Mode) -> &'static str {
 impl Run {
     /// The stored item; `wake` marks a write that must (re)start the worker.
     pub fn to_item(&self, wake: bool) -> Result<Item> {
-        let Value::Object(mut data) = serde_json::to_value(self)? else {
-            return Err(Error::unexpected("a run did not serialize to an object"));
-        };
-        data.insert("wake".into(), Value::Bool(wake));
-        let mut item = Item {
-            pk: store::account_pk(&self.account_id),
-            sk: sk(&self.id),
-            version: self.version,
-            expires_at: None,
-            gsi1: None,
-            data,
-        };
+        let mut item = Item::of(
+            store::account_pk(&self.account_id),
+            sk(&self.id),
+            self.version,
+            self,
+        )?;
+        item.data.insert("wake".into(), Value::Bool(wake));
         if !self.status.is_final() {
             item = item.indexed(ACTIVE, active_key(&self.account_id, &self.object, &self.id));
         }
@@ -334,8 +329,7 @@ impl Run {
     }
 
     pub fn from_item(item: &Item) -> Result<Run> {
-        let mut run: Run = serde_json::from_value(Value::Object(item.data.clone()))
-            .map_err(|e| Error::internal("reading a stored run", e))?;
+        let mut run: Run = item.decode("run")?;
         run.version = item.version;
         Ok(run)
     }

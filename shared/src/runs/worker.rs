@@ -152,8 +152,7 @@ pub async fn work(
     let pk = store::account_pk(account_id);
     let mut st = match s.items.get(&pk, &state_sk(run_id)).await? {
         Some(item) => {
-            let mut st: State = serde_json::from_value(serde_json::Value::Object(item.data))
-                .map_err(|e| Error::internal("reading a run's state", e))?;
+            let mut st: State = item.decode("run state")?;
             st.version = item.version;
             st
         }
@@ -252,19 +251,7 @@ impl Worker<'_> {
         if let Some(l) = &mut self.st.lease {
             l.heartbeat = self.s.clock.now();
         }
-        let serde_json::Value::Object(data) = serde_json::to_value(&self.st)? else {
-            return Err(Error::unexpected(
-                "a run state did not serialize to an object",
-            ));
-        };
-        let item = Item {
-            pk: self.pk(),
-            sk: state_sk(&self.run.id),
-            version: self.st.version,
-            expires_at: None,
-            gsi1: None,
-            data,
-        };
+        let item = Item::of(self.pk(), state_sk(&self.run.id), self.st.version, &self.st)?;
         let cond = match self.st.version {
             0 => Condition::Absent,
             v => Condition::Version(v),
