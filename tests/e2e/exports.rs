@@ -705,3 +705,75 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
     assert!(written_twice(&sb).is_empty());
     let _ = csv_rows;
 }
+
+/// Refuses to delete schedule items (a fault on Steward's side of a delete).
+struct NoScheduleDeletes(Arc<dyn steward::ports::ItemStore>);
+
+#[async_trait]
+impl steward::ports::ItemStore for NoScheduleDeletes {
+    fn kind(&self) -> &'static str {
+        "faulty"
+    }
+    async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> steward::Result<Option<steward::ports::items::Item>> {
+        self.0.get(pk, sk).await
+    }
+    async fn put(
+        &self,
+        item: steward::ports::items::Item,
+        condition: steward::ports::items::Condition,
+    ) -> steward::Result<u64> {
+        self.0.put(item, condition).await
+    }
+    async fn delete(&self, pk: &str, sk: &str, expected: Option<u64>) -> steward::Result<()> {
+        if sk.starts_with("SCHED#") {
+            return Err(steward::Error::Unavailable("injected fault".into()));
+        }
+        self.0.delete(pk, sk, expected).await
+    }
+    async fn query(
+        &self,
+        q: &steward::ports::items::Query,
+    ) -> steward::Result<steward::ports::items::Page> {
+        self.0.query(q).await
+    }
+    async fn batch_write(&self, ops: Vec<steward::ports::items::WriteOp>) -> steward::Result<()> {
+        self.0.batch_write(ops).await
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_whose_item_cannot_be_deleted_keeps_its_scheduler_schedule() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::new(s, &router);
+    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let tpl = template(&owner, transform_template()).await;
+    let r = owner
+        .send(
+            "POST",
+            "/schedules",
+            Some(&json!({"template_id": tpl, "mode": "preview", "expression": "rate(1 hour)"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let name = steward::schedules::scheduler_name(&id);
+    let mut faulty = s.clone();
+    faulty.items = Arc::new(NoScheduleDeletes(s.items.clone()));
+    let broken = Browser::new(&faulty, &router);
+    assert_eq!(broken.sign_in("hubspot", OWNER).await.status, 302);
+    let r = broken
+        .send("DELETE", &format!("/schedules/{id}"), None)
+        .await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    // Both sides are still there, and still agree.
+    assert_eq!(owner.get(&format!("/schedules/{id}")).await.status, 200);
+    let spec = s.scheduler.get(&name).await.unwrap().expect("re-created");
+    assert_eq!(spec.expression, "rate(1 hour)");
+}
