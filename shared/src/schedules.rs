@@ -429,9 +429,9 @@ pub async fn fire(s: &Services, event: &FireEvent) -> Result<Fired> {
     if runs::load(s, &schedule.account_id, &run_id).await.is_ok() {
         return Ok(Fired::Run(run_id));
     }
-    let outcome = match why_not(s, &schedule).await? {
-        Some(reason) => Err(reason),
-        None => make_run(s, &schedule, &run_id).await,
+    let outcome = match checked_config(s, &schedule).await? {
+        Err(reason) => Err(reason),
+        Ok(config) => make_run(s, &schedule, &run_id, config).await,
     };
     let last = match &outcome {
         Ok(id) => LastFire {
@@ -455,35 +455,46 @@ pub async fn fire(s: &Services, event: &FireEvent) -> Result<Fired> {
     }
 }
 
-/// Why this fire must make no run, if anything.
-async fn why_not(s: &Services, schedule: &Schedule) -> Result<Option<String>> {
+/// The template's config, checked, when this fire may make a run; else why not.
+async fn checked_config(
+    s: &Services,
+    schedule: &Schedule,
+) -> Result<Result<(ModuleConfig, serde_json::Value), String>> {
     if schedule.paused {
-        return Ok(Some("the schedule is paused".into()));
+        return Ok(Err("the schedule is paused".into()));
     }
-    let pk = store::account_pk(&schedule.account_id);
-    if s.items
-        .get(&pk, &format!("TPL#{}", schedule.template_id))
+    let Some(template) = s
+        .items
+        .get(
+            &store::account_pk(&schedule.account_id),
+            &format!("TPL#{}", schedule.template_id),
+        )
         .await?
-        .is_none()
-    {
-        return Ok(Some(format!(
+    else {
+        return Ok(Err(format!(
             "the template `{}` was deleted",
             schedule.template_name
         )));
-    }
+    };
+    let config_json = template
+        .data
+        .get("config")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let config = match ModuleConfig::parse(schedule.module, &config_json) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(format!("the template is no longer valid: {e}"))),
+    };
     let crm = match connections::open(&s.crm, &s.secrets, &schedule.account_id, Slot::Integration)
         .await
     {
         Ok(c) => c,
-        Err(e) => {
-            return Ok(Some(format!("no usable integration user connection: {e}")));
-        }
+        Err(e) => return Ok(Err(format!("no usable integration user connection: {e}"))),
     };
     // One light call (the object's description) tells whether the connection works and
     // what the CRM has counted against the daily allowance.
-    let object = template_object(s, schedule).await?;
-    if let Err(e) = crm.describe(&object).await {
-        return Ok(Some(format!(
+    if let Err(e) = crm.describe(config.object()).await {
+        return Ok(Err(format!(
             "the integration user's connection failed: {e}"
         )));
     }
@@ -492,48 +503,21 @@ async fn why_not(s: &Services, schedule: &Schedule) -> Result<Option<String>> {
         let allowance =
             crate::crm::limits::Reserve::Percent(schedule.reserve_percent).allowance(limit);
         if used >= allowance {
-            return Ok(Some(format!(
+            return Ok(Err(format!(
                 "the CRM reports {used} of {limit} daily API calls used; {}% is kept for other tools",
                 schedule.reserve_percent
             )));
         }
     }
-    Ok(None)
+    Ok(Ok((config, config_json)))
 }
 
-/// The CRM object the schedule's template runs on.
-async fn template_object(s: &Services, schedule: &Schedule) -> Result<String> {
-    let item = s
-        .items
-        .get(
-            &store::account_pk(&schedule.account_id),
-            &format!("TPL#{}", schedule.template_id),
-        )
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("template {}", schedule.template_id)))?;
-    let config = item.data.get("config").cloned().unwrap_or_default();
-    Ok(ModuleConfig::parse(schedule.module, &config)?
-        .object()
-        .to_string())
-}
-
-async fn make_run(s: &Services, schedule: &Schedule, run_id: &str) -> Result<String, String> {
-    let template = s
-        .items
-        .get(
-            &store::account_pk(&schedule.account_id),
-            &format!("TPL#{}", schedule.template_id),
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("the template `{}` was deleted", schedule.template_name))?;
-    let config_json = template
-        .data
-        .get("config")
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
-    let config = ModuleConfig::parse(schedule.module, &config_json)
-        .map_err(|e| format!("the template is no longer valid: {e}"))?;
+async fn make_run(
+    s: &Services,
+    schedule: &Schedule,
+    run_id: &str,
+    (config, config_json): (ModuleConfig, serde_json::Value),
+) -> Result<String, String> {
     let new = NewRun {
         module: schedule.module,
         config,

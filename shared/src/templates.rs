@@ -52,17 +52,14 @@ pub struct Template {
 /// Every problem is reported with its pointer; the typed config is returned.
 pub fn validate(input: &TemplateInput) -> Result<(Module, ModuleConfig)> {
     let mut errors = Vec::new();
-    let module = Module::parse(&input.module);
-    if module.is_none() {
-        errors.push(crate::error::FieldError::new(
-            "/module",
-            format!(
-                "unknown module `{}`; one of: {}",
-                input.module,
-                Module::ALL.map(|m| m.name()).join(", ")
-            ),
-        ));
-    }
+    let module = match Module::named(&input.module, "/module") {
+        Ok(m) => Some(m),
+        Err(Error::Invalid { errors: e, .. }) => {
+            errors.extend(e);
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let name = input.name.trim();
     if name.is_empty() {
         errors.push(crate::error::FieldError::new("/name", "must not be empty"));

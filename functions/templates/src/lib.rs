@@ -7,7 +7,7 @@ use steward::http::{
 };
 use steward::modules::Module;
 use steward::templates::{self, Template};
-use steward::{Error, Result, Services};
+use steward::{Result, Services};
 
 pub fn router() -> Router<Services> {
     Router::new()
@@ -32,15 +32,7 @@ fn with_etag(status: u16, t: &Template) -> Result<Response<Body>> {
 async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
     let module = match query_param(&req, "module") {
         None => None,
-        Some(m) => Some(Module::parse(&m).ok_or_else(|| {
-            Error::invalid(
-                "module",
-                format!(
-                    "unknown module `{m}`; one of: {}",
-                    Module::ALL.map(|m| m.name()).join(", ")
-                ),
-            )
-        })?),
+        Some(m) => Some(Module::named(&m, "module")?),
     };
     let limit = page_limit(&req)?;
     let cursor = query_param(&req, "cursor");

@@ -458,17 +458,7 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
                 },
             )
         })?;
-    let columns: Vec<String> = {
-        let mut c: Vec<String> = Vec::new();
-        for ch in &changes {
-            for f in &ch.fields {
-                if !c.contains(&f.field) {
-                    c.push(f.field.clone());
-                }
-            }
-        }
-        c
-    };
+    let columns = steward::modules::plan::field_columns(changes.iter().flat_map(|c| &c.fields));
     let mut outcomes = vec![None; changes.len()];
     if args.apply {
         let updates: Vec<steward::crm::Update> = changes

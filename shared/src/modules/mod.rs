@@ -71,6 +71,19 @@ impl Module {
     pub fn parse(s: &str) -> Option<Module> {
         Module::ALL.into_iter().find(|m| m.name() == s)
     }
+
+    /// The module named `s`, or a 400 at `pointer` listing the modules.
+    pub fn named(s: &str, pointer: &str) -> Result<Module, crate::Error> {
+        Module::parse(s).ok_or_else(|| {
+            crate::Error::invalid(
+                pointer,
+                format!(
+                    "unknown module `{s}`; one of: {}",
+                    Module::ALL.map(|m| m.name()).join(", ")
+                ),
+            )
+        })
+    }
 }
 
 impl std::fmt::Display for Module {

@@ -61,6 +61,18 @@ impl Change {
     }
 }
 
+/// The fields `changes` set, in first-seen order: the audit CSV's field columns when the
+/// changes, not an engine, decide them (grid edits, a revert).
+pub fn field_columns<'a>(changes: impl IntoIterator<Item = &'a FieldChange>) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for f in changes {
+        if !columns.contains(&f.field) {
+            columns.push(f.field.clone());
+        }
+    }
+    columns
+}
+
 /// A whole plan, for modules that are not streamed (merge) and for tests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Plan {

@@ -481,15 +481,7 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
             (t.module, t.config, Some((t.id, t.name)))
         }
         (None, Some(m)) => {
-            let module = Module::parse(m).ok_or_else(|| {
-                Error::invalid(
-                    "/module",
-                    format!(
-                        "unknown module `{m}`; one of: {}",
-                        Module::ALL.map(|m| m.name()).join(", ")
-                    ),
-                )
-            })?;
+            let module = Module::named(m, "/module")?;
             let config = input
                 .config
                 .clone()

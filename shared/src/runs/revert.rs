@@ -124,15 +124,10 @@ pub(super) async fn plan(
             note: Some(format!("NOT REVERTIBLE: {note}")),
         });
     }
-    let mut fields: Vec<String> = Vec::new();
-    for f in pending.iter().flat_map(|(_, fs)| fs) {
-        if !fields.contains(&f.field) {
-            fields.push(f.field.clone());
-        }
-    }
+    let fields = crate::modules::plan::field_columns(pending.iter().flat_map(|(_, fs)| fs));
     let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
     let mut current = HashMap::new();
-    for chunk in ids.chunks(100) {
+    for chunk in ids.chunks(super::worker::read_batch(crm.kind())) {
         for r in crm
             .batch_read(&run.object, chunk, &fields)
             .await

@@ -614,13 +614,8 @@ impl Worker<'_> {
                                         .join("; "),
                                 )
                             })?;
-                    let mut columns: Vec<String> = Vec::new();
-                    for f in changes.iter().flat_map(|c| &c.fields) {
-                        if !columns.contains(&f.field) {
-                            columns.push(f.field.clone());
-                        }
-                    }
-                    self.st.columns = columns;
+                    self.st.columns =
+                        crate::modules::plan::field_columns(changes.iter().flat_map(|c| &c.fields));
                     changes
                 }
                 _ => return Err(Failure::Other(Error::unexpected("not a whole-plan module"))),
@@ -1248,7 +1243,8 @@ fn rows_of(c: &Change) -> u64 {
     }
 }
 
-fn read_batch(kind: CrmKind) -> usize {
+/// Ids per batch read: the CRM's largest.
+pub(super) fn read_batch(kind: CrmKind) -> usize {
     match kind {
         CrmKind::Salesforce => salesforce::RETRIEVE_MAX,
         _ => hubspot::BATCH_MAX,
