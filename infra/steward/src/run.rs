@@ -11,12 +11,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use steward::Error;
-use steward::crm::csv::{CsvCrm, CsvStream};
-use steward::crm::{Crm, Outcome};
+use steward::crm::csv::{CsvCrm, CsvStream, RowChunk, RowShape};
+use steward::crm::{Crm, Outcome, Record};
 use steward::modules::csv::AuditWriter;
 use steward::modules::grid::CellEdit;
 use steward::modules::merge::MergeConfig;
-use steward::modules::{Action, Change, ModuleConfig};
+use steward::modules::{Action, Change, ModuleConfig, RecordEngine};
 use steward::templates::{self, TemplateInput};
 
 #[derive(clap::Args)]
@@ -52,6 +52,17 @@ pub struct Summary {
     /// Merge: groups merged, and the records merged into their masters (Leads included).
     pub merges: u64,
     pub merged_away: u64,
+}
+
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.scanned += other.scanned;
+        self.updates += other.updates;
+        self.archives += other.archives;
+        self.flagged += other.flagged;
+        self.merges += other.merges;
+        self.merged_away += other.merged_away;
+    }
 }
 
 type Failure = Box<dyn std::error::Error>;
@@ -175,14 +186,106 @@ fn count(summary: &mut Summary, c: &Change) {
     }
 }
 
-/// Bulk, transform, validate: streamed, one record at a time.
+/// Bytes of input rows handed to a planning thread at a time: enough that handing over
+/// costs little against planning them, small enough that memory stays flat.
+const CHUNK_BYTES: usize = 1 << 18;
+
+/// What planning one chunk of rows gave: its preview and result rows, ready to write.
+struct Planned {
+    preview: Vec<u8>,
+    result: Vec<u8>,
+    summary: Summary,
+}
+
+type ChunkFailure = Box<dyn std::error::Error + Send + Sync>;
+
+/// What every planning thread shares.
+struct Planner<'a> {
+    engine: &'a dyn RecordEngine,
+    shape: &'a RowShape,
+    columns: &'a [String],
+    apply: bool,
+    /// result.csv's width, and the column of each field a change may set.
+    width: usize,
+    index: &'a HashMap<String, usize>,
+}
+
+impl Planner<'_> {
+    /// The preview and result rows of one chunk, in row order.
+    fn plan(&self, chunk: RowChunk) -> Result<Planned, ChunkFailure> {
+        let chunk = chunk.into_text(self.shape)?;
+        let mut preview =
+            AuditWriter::continuing(Vec::with_capacity(CHUNK_BYTES), self.columns, self.apply)?;
+        let mut result = self
+            .apply
+            .then(|| result_writer(Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4)));
+        let mut summary = Summary::default();
+        let mut cells = Vec::with_capacity(self.width);
+        // (result column, index of the field change that sets it) of one record.
+        let mut sets: Vec<(usize, usize)> = Vec::new();
+        let mut record = Record::default();
+        for i in 0..chunk.len() {
+            chunk.cells(i, &mut cells);
+            self.shape
+                .fill(&mut record, &cells, chunk.first() + i as u64)?;
+            summary.scanned += 1;
+            let change = self.engine.plan(&record);
+            if let Some(c) = &change {
+                count(&mut summary, c);
+                let outcome = self.apply.then(|| Outcome::ok(record.id.clone()));
+                preview.write_change(c, outcome.as_ref())?;
+            }
+            let Some(out) = result.as_mut() else {
+                continue;
+            };
+            sets.clear();
+            match &change {
+                Some(c) if c.action == Action::Archive => continue,
+                Some(c) if c.action == Action::Update => {
+                    sets.extend(
+                        c.fields
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(k, f)| self.index.get(&f.field).map(|&col| (col, k))),
+                    );
+                }
+                _ => {}
+            }
+            let cell = |col: usize| match sets.iter().rfind(|(c, _)| *c == col) {
+                Some(&(_, k)) => change
+                    .as_ref()
+                    .map_or("", |c| c.fields[k].after.as_deref().unwrap_or_default()),
+                None => cells.get(col).copied().unwrap_or_default(),
+            };
+            out.write_record((0..self.width).map(cell))?;
+        }
+        Ok(Planned {
+            preview: preview.finish()?,
+            result: match result {
+                Some(out) => out.into_inner().map_err(|e| e.into_error())?,
+                None => Vec::new(),
+            },
+            summary,
+        })
+    }
+}
+
+/// result.csv's writer: data for re-import, not a report, so values are written as they
+/// are (no formula neutralization).
+fn result_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::Writer::from_writer(w)
+}
+
+/// Bulk, transform, validate: streamed. The file is read in chunks of rows, planned on
+/// every core (each thread turns its chunks into preview and result rows), and written
+/// in order; at most a few chunks per thread are in flight, so memory stays flat.
 fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let engine = config.engine().map_err(|e| explain(&args.template, e))?;
     let mut input = CsvStream::open(&args.csv, args.id_column.as_deref(), &engine.reads())?;
     let columns = engine.columns();
     let preview_path = args.out.join("preview.csv");
     let (preview_file, w) = Staged::create(preview_path.clone())?;
-    let mut preview = AuditWriter::new(w, &columns, args.apply)?;
+    let mut preview = AuditWriter::new(w, &columns, args.apply)?.finish()?;
 
     // result.csv: the input's columns, then any the plan adds (e.g. a name split).
     let mut header: Vec<String> = input.headers().to_vec();
@@ -191,7 +294,7 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
             header.push(c.clone());
         }
     }
-    let index: std::collections::HashMap<String, usize> = header
+    let index: HashMap<String, usize> = header
         .iter()
         .enumerate()
         .map(|(i, h)| (h.clone(), i))
@@ -200,53 +303,96 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let mut result = match args.apply {
         true => {
             let (staged, w) = Staged::create(result_path.clone())?;
-            let mut out = csv::Writer::from_writer(w);
-            // Data for re-import, not a report: values are written as they are.
+            let mut out = result_writer(w);
             out.write_record(&header)?;
-            Some((staged, out))
+            let w = out
+                .into_inner()
+                .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
+            Some((staged, w))
         }
         false => None,
     };
 
+    let shape = input.shape().clone();
+    let planner = Planner {
+        engine: engine.as_ref(),
+        shape: &shape,
+        columns: &columns,
+        apply: args.apply,
+        width: header.len(),
+        index: &index,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut summary = Summary::default();
-    let mut row_out: Vec<String> = Vec::with_capacity(header.len());
-    // One thread: per record, planning is too little work to pay for handing records
-    // between threads (measured in BENCHMARKS.md: two planning threads, or a separate
-    // reading thread, were slower than one).
-    while let Some((record, raw)) = input.next_record()? {
-        summary.scanned += 1;
-        let change = engine.plan(&record);
-        if let Some(c) = &change {
-            count(&mut summary, c);
-            let outcome = args.apply.then(|| Outcome::ok(record.id.clone()));
-            preview.write_change(c, outcome.as_ref())?;
+    let mut write = |planned: Result<Planned, ChunkFailure>| -> Result<(), Failure> {
+        let planned = planned.map_err(|e| -> Failure { e })?;
+        preview
+            .write_all(&planned.preview)
+            .map_err(|e| format!("writing {}: {e}", preview_path.display()))?;
+        if let Some((_, w)) = result.as_mut() {
+            w.write_all(&planned.result)
+                .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
         }
-        let Some((_, out)) = result.as_mut() else {
-            continue;
-        };
-        if matches!(change.as_ref().map(|c| &c.action), Some(Action::Archive)) {
-            continue;
-        }
-        row_out.clear();
-        row_out.extend(raw.iter().map(str::to_string));
-        row_out.resize(header.len(), String::new());
-        if let Some(c) = &change
-            && c.action == Action::Update
-        {
-            for f in &c.fields {
-                if let Some(&i) = index.get(&f.field) {
-                    row_out[i] = f.after.clone().unwrap_or_default();
+        summary.add(&planned.summary);
+        Ok(())
+    };
+    std::thread::scope(|s| -> Result<(), Failure> {
+        // Chunk k goes to thread k % threads and comes back from it in turn: the output
+        // keeps the input's order without a reordering buffer.
+        let (mut to, mut from) = (Vec::new(), Vec::new());
+        for _ in 0..threads {
+            let (send_chunk, chunks) = std::sync::mpsc::channel::<RowChunk>();
+            let (send_planned, planned) = std::sync::mpsc::channel();
+            let planner = &planner;
+            s.spawn(move || {
+                for chunk in chunks {
+                    if send_planned.send(planner.plan(chunk)).is_err() {
+                        break;
+                    }
                 }
-            }
+            });
+            to.push(send_chunk);
+            from.push(planned);
         }
-        out.write_record(&row_out)?;
-    }
-    let w = preview.finish()?;
-    flush(w, &preview_path)?;
-    if let Some((staged, out)) = result {
-        let w = out
-            .into_inner()
-            .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
+        let in_flight = 2 * threads;
+        let receive = |k: usize| -> Result<Planned, ChunkFailure> {
+            from[k % threads]
+                .recv()
+                .map_err(|_| "a planning thread stopped".into())
+                .and_then(|planned| planned)
+        };
+        let (mut sent, mut written) = (0usize, 0usize);
+        loop {
+            if sent - written == in_flight {
+                write(receive(written))?;
+                written += 1;
+            }
+            let chunk = match input.next_chunk(CHUNK_BYTES) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    // A row earlier in the file may be wrong too: its error comes first.
+                    while written < sent {
+                        write(receive(written))?;
+                        written += 1;
+                    }
+                    return Err(e.into());
+                }
+            };
+            if to[sent % threads].send(chunk).is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        while written < sent {
+            write(receive(written))?;
+            written += 1;
+        }
+        Ok(())
+    })?;
+
+    flush(preview, &preview_path)?;
+    if let Some((staged, w)) = result {
         flush(w, &result_path)?;
         staged.commit()?;
     }

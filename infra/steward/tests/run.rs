@@ -357,3 +357,137 @@ fn merge_groups_duplicates_and_applies_them() {
         "the master takes the duplicate's phone it lacked"
     );
 }
+
+/// A template that upper-cases `name`: every row whose name has a lower-case letter changes.
+const UPPER: &str = r#"{"module": "transform", "name": "Upper", "config": {
+  "object": "contacts", "steps": [{"field": "name", "fn": "upper"}]}}"#;
+
+/// Enough rows for many chunks on every planning thread: the preview lists the changed
+/// rows and result.csv every row, both in the input's order, exactly once.
+#[test]
+fn a_file_of_many_chunks_comes_out_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60_000;
+    let mut text = String::from("id,name,note\n");
+    let mut expected_result = vec![vec!["id".to_string(), "name".into(), "note".into()]];
+    let mut expected_changed = Vec::new();
+    for i in 1..=n {
+        // Every third name is upper case already; notes pad rows and contain quotes,
+        // commas and line breaks, so rows vary in size and chunks end anywhere.
+        let name = if i % 3 == 0 {
+            format!("ROW {i}")
+        } else {
+            format!("row {i}")
+        };
+        let note = match i % 5 {
+            0 => format!("\"a \"\"quoted\"\", note\nover two lines {i}\""),
+            _ => "x".repeat(i % 97),
+        };
+        text.push_str(&format!("{i},{name},{note}\n"));
+        let note_value = match i % 5 {
+            0 => format!("a \"quoted\", note\nover two lines {i}"),
+            _ => "x".repeat(i % 97),
+        };
+        expected_result.push(vec![i.to_string(), name.to_uppercase(), note_value]);
+        if i % 3 != 0 {
+            expected_changed.push((i.to_string(), name.clone(), name.to_uppercase()));
+        }
+    }
+    assert!(text.len() > 2 << 20, "several megabytes: many chunks");
+    let csv = write(dir.path(), "many.csv", &text);
+    let template = write(dir.path(), "t.json", UPPER);
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = steward(&[
+        "run",
+        "--template",
+        &template,
+        "--csv",
+        &csv,
+        "--out",
+        out.to_str().unwrap(),
+        "--apply",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "scanned {n} records: {} updates",
+            expected_changed.len()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(rows(&out.join("result.csv")), expected_result);
+    let preview = rows(&out.join("preview.csv"));
+    let changed: Vec<(String, String, String)> = preview[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[5].clone(), r[6].clone()))
+        .collect();
+    assert_eq!(changed, expected_changed);
+    assert!(preview[1..].iter().all(|r| r[7] == "applied"));
+}
+
+/// Errors found on planning threads (a cell that is not UTF-8, an empty id) and by the
+/// reader (a ragged row): the first in the file is the one reported, with its line,
+/// however the rows were split among threads; nothing is written.
+#[test]
+fn the_first_bad_row_of_a_large_file_is_reported_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = write(dir.path(), "t.json", UPPER);
+    let n = 40_000;
+    let body = |bad: &[(usize, &[u8])]| {
+        let mut bytes = b"id,name,note\n".to_vec();
+        for i in 1..=n {
+            match bad.iter().find(|(at, _)| *at == i) {
+                Some((_, row)) => bytes.extend_from_slice(row),
+                None => {
+                    bytes.extend_from_slice(format!("{i},row {i},{}\n", "y".repeat(40)).as_bytes())
+                }
+            }
+        }
+        bytes
+    };
+    // (what, rows replaced: (row number, its bytes), what stderr must say)
+    type Case<'a> = (&'a str, Vec<(usize, &'a [u8])>, &'a str);
+    let cases: [Case; 4] = [
+        (
+            "not UTF-8",
+            vec![(30_000, b"30000,caf\xe9,x\n"), (35_000, b"35000,a,b,c\n")],
+            "line 30001: column 2 is not valid UTF-8",
+        ),
+        (
+            "an empty id before a ragged row",
+            vec![(12_345, b" ,a,b\n"), (39_000, b"39000,a\n")],
+            "line 12346: the id cell is empty",
+        ),
+        (
+            "a ragged row before an empty id",
+            vec![(20_000, b"20000,a\n"), (39_000, b",a,b\n")],
+            "line 20001",
+        ),
+        (
+            "a character split between two cells",
+            vec![(25_000, b"25000,a\xc3,\xa9b\n")],
+            "line 25001: column 2 is not valid UTF-8",
+        ),
+    ];
+    for (what, bad, needle) in cases {
+        let csv = dir.path().join("bad.csv");
+        std::fs::write(&csv, body(&bad)).unwrap();
+        let out = dir.path().join("out");
+        let (ok, _, stderr) = steward(&[
+            "run",
+            "--template",
+            &template,
+            "--csv",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--apply",
+        ]);
+        assert!(!ok, "{what}");
+        assert!(stderr.contains(needle), "{what}: {needle} not in {stderr}");
+        assert!(
+            std::fs::read_dir(&out).unwrap().next().is_none(),
+            "{what}: nothing half-written"
+        );
+    }
+}

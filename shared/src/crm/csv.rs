@@ -78,23 +78,189 @@ fn open_reader(
 
 /// A CSV file read one record at a time, in constant memory whatever its size: what
 /// `steward run` streams through the record-by-record modules. Records carry only the
-/// columns asked for; the raw row is kept for writing the result.
+/// columns asked for; the raw row is kept for writing the result. Rows can also be read
+/// in chunks (`next_chunk`), to be made records on other threads (`RowShape::record`).
 pub struct CsvStream {
-    path: PathBuf,
     reader: ::csv::Reader<std::fs::File>,
     headers: Vec<String>,
-    id_col: Option<usize>,
-    /// (column index, name) of the properties records carry.
-    wanted: Vec<(usize, String)>,
+    shape: RowShape,
     row: ::csv::StringRecord,
+    raw: ::csv::ByteRecord,
     rows: u64,
+}
+
+/// How a row of one file becomes a record: its id column (or row numbers) and the
+/// columns records carry. Shared by every thread that turns rows into records.
+#[derive(Debug, Clone)]
+pub struct RowShape {
+    path: PathBuf,
+    id_col: Option<usize>,
+    /// (column index, name) of the properties records carry, by name.
+    wanted: Vec<(usize, String)>,
+}
+
+impl RowShape {
+    /// Row `number` (the first row after the header is 1) as a record.
+    pub fn record(&self, row: &[&str], number: u64) -> CrmResult<Record> {
+        let mut record = Record::default();
+        self.fill(&mut record, row, number)?;
+        Ok(record)
+    }
+
+    /// `record` made row `number`, reusing its strings: a thread turning many rows into
+    /// records allocates little once its record has held a row.
+    pub fn fill(&self, record: &mut Record, row: &[&str], number: u64) -> CrmResult<()> {
+        record.id.clear();
+        match self.id_col {
+            Some(i) => record
+                .id
+                .push_str(row.get(i).copied().unwrap_or_default().trim()),
+            None => {
+                use std::fmt::Write;
+                let _ = write!(record.id, "{number}");
+            }
+        }
+        if record.id.is_empty() {
+            return Err(self.rejected(number, "the id cell is empty"));
+        }
+        // `wanted` is in the map's (name) order: the values are filled walking both.
+        let same_keys = record.properties.len() == self.wanted.len()
+            && record
+                .properties
+                .keys()
+                .zip(&self.wanted)
+                .all(|(k, (_, name))| k == name);
+        if !same_keys {
+            record.properties = self
+                .wanted
+                .iter()
+                .map(|(_, name)| (name.clone(), None))
+                .collect();
+        }
+        for (slot, (i, _)) in record.properties.values_mut().zip(&self.wanted) {
+            let v = row.get(*i).copied().unwrap_or_default();
+            match (slot.as_mut(), v.is_empty()) {
+                (_, true) => *slot = None,
+                (Some(old), false) => {
+                    old.clear();
+                    old.push_str(v);
+                }
+                (None, false) => *slot = Some(v.to_string()),
+            }
+        }
+        record.created_at = None;
+        record.updated_at = None;
+        Ok(())
+    }
+
+    /// An error about row `number`, naming its line (the header is line 1).
+    pub fn rejected(&self, number: u64, what: impl std::fmt::Display) -> CrmError {
+        rejected(&self.path, number + 1, what)
+    }
+}
+
+/// Consecutive rows of a file, read on one thread and made records on another: the
+/// fields' bytes in one buffer, so a chunk costs a few allocations, not one per cell.
+/// Cells are checked as text on the thread that takes the chunk (`into_text`).
+#[derive(Debug)]
+pub struct RowChunk {
+    /// The number of its first row (`RowShape::record`'s numbering).
+    first: u64,
+    width: usize,
+    rows: usize,
+    data: Vec<u8>,
+    /// Where each field ends in `data`, `width` per row.
+    ends: Vec<usize>,
+}
+
+/// A chunk whose cells are all text.
+#[derive(Debug)]
+pub struct TextChunk {
+    first: u64,
+    width: usize,
+    rows: usize,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl RowChunk {
+    /// The rows as text, checked once for the whole chunk; an error names the first cell
+    /// that is not UTF-8 (its row's line and its column).
+    pub fn into_text(self, shape: &RowShape) -> CrmResult<TextChunk> {
+        let RowChunk {
+            first,
+            width,
+            rows,
+            data,
+            ends,
+        } = self;
+        let bad_cell = |data: &[u8], ends: &[usize]| {
+            let mut start = 0;
+            for (k, &end) in ends.iter().enumerate() {
+                if let Err(e) = std::str::from_utf8(&data[start..end]) {
+                    let (row, column) = (k / width.max(1), k % width.max(1) + 1);
+                    return shape.rejected(
+                        first + row as u64,
+                        format!("column {column} is not valid UTF-8 ({e})"),
+                    );
+                }
+                start = end;
+            }
+            shape.rejected(first, "a cell is not valid UTF-8")
+        };
+        let text = match String::from_utf8(data) {
+            Ok(text) => text,
+            Err(e) => return Err(bad_cell(e.as_bytes(), &ends)),
+        };
+        // Valid as a whole, yet a cell might end inside a character the next one finishes.
+        if !ends.iter().all(|&end| text.is_char_boundary(end)) {
+            return Err(bad_cell(text.as_bytes(), &ends));
+        }
+        Ok(TextChunk {
+            first,
+            width,
+            rows,
+            text,
+            ends,
+        })
+    }
+}
+
+impl TextChunk {
+    /// The number of its first row (`RowShape::record`'s numbering).
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `i`'s cells, into `cells` (cleared first).
+    pub fn cells<'a>(&'a self, i: usize, cells: &mut Vec<&'a str>) {
+        cells.clear();
+        let ends = &self.ends[i * self.width..(i + 1) * self.width];
+        let mut start = match i * self.width {
+            0 => 0,
+            at => self.ends[at - 1],
+        };
+        for &end in ends {
+            // Every end is a character boundary (checked by `into_text`).
+            cells.push(self.text.get(start..end).unwrap_or_default());
+            start = end;
+        }
+    }
 }
 
 impl CsvStream {
     /// Opens `input`; records will carry the columns named in `properties` that exist.
     pub fn open(input: &Path, id_column: Option<&str>, properties: &[String]) -> CrmResult<Self> {
         let (reader, headers, id_col) = open_reader(input, id_column)?;
-        let wanted = properties
+        let mut wanted: Vec<(usize, String)> = properties
             .iter()
             .filter_map(|p| {
                 headers
@@ -104,13 +270,19 @@ impl CsvStream {
                     .map(|i| (i, p.clone()))
             })
             .collect();
+        // In the order of a record's properties (by name), once each.
+        wanted.sort_by(|a, b| a.1.cmp(&b.1));
+        wanted.dedup_by(|a, b| a.1 == b.1);
         Ok(CsvStream {
-            path: input.to_path_buf(),
             reader,
             headers,
-            id_col,
-            wanted,
+            shape: RowShape {
+                path: input.to_path_buf(),
+                id_col,
+                wanted,
+            },
             row: ::csv::StringRecord::new(),
+            raw: ::csv::ByteRecord::new(),
             rows: 0,
         })
     }
@@ -120,7 +292,12 @@ impl CsvStream {
     }
 
     pub fn id_column(&self) -> Option<usize> {
-        self.id_col
+        self.shape.id_col
+    }
+
+    /// How this file's rows become records.
+    pub fn shape(&self) -> &RowShape {
+        &self.shape
     }
 
     /// The next record and its raw row, or None at the end.
@@ -128,36 +305,43 @@ impl CsvStream {
         let more = self
             .reader
             .read_record(&mut self.row)
-            .map_err(|e| rejected(&self.path, self.rows + 2, e))?;
+            .map_err(|e| self.shape.rejected(self.rows + 1, e))?;
         if !more {
             return Ok(None);
         }
         self.rows += 1;
-        let line = self.rows + 1;
-        let id = match self.id_col {
-            Some(i) => self.row.get(i).unwrap_or_default().trim().to_string(),
-            None => self.rows.to_string(),
+        let cells: Vec<&str> = self.row.iter().collect();
+        let record = self.shape.record(&cells, self.rows)?;
+        Ok(Some((record, &self.row)))
+    }
+
+    /// The next rows, about `bytes` of them (at least one row), or None at the end. Only
+    /// the CSV syntax is checked here; cells are checked as text by `RowChunk::into_text`.
+    pub fn next_chunk(&mut self, bytes: usize) -> CrmResult<Option<RowChunk>> {
+        let width = self.headers.len();
+        let mut chunk = RowChunk {
+            first: self.rows + 1,
+            width,
+            rows: 0,
+            data: Vec::with_capacity(bytes + bytes / 8),
+            ends: Vec::new(),
         };
-        if id.is_empty() {
-            return Err(rejected(&self.path, line, "the id cell is empty"));
+        while chunk.data.len() < bytes {
+            let more = self
+                .reader
+                .read_byte_record(&mut self.raw)
+                .map_err(|e| self.shape.rejected(self.rows + 1, e))?;
+            if !more {
+                break;
+            }
+            self.rows += 1;
+            chunk.rows += 1;
+            for cell in &self.raw {
+                chunk.data.extend_from_slice(cell);
+                chunk.ends.push(chunk.data.len());
+            }
         }
-        let properties = self
-            .wanted
-            .iter()
-            .map(|(i, name)| {
-                let v = self.row.get(*i).unwrap_or_default();
-                (name.clone(), (!v.is_empty()).then(|| v.to_string()))
-            })
-            .collect();
-        Ok(Some((
-            Record {
-                id,
-                properties,
-                created_at: None,
-                updated_at: None,
-            },
-            &self.row,
-        )))
+        Ok((chunk.rows > 0).then_some(chunk))
     }
 }
 

@@ -25,7 +25,7 @@ pub enum CrmKind {
     Csv,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
     pub properties: Properties,

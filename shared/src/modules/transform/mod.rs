@@ -1021,28 +1021,25 @@ impl TransformEngine {
     /// The fields whose final value differs from the record's, and the problems noted.
     pub fn evaluate(&self, record: &Record) -> (Vec<FieldChange>, String) {
         let names = self.fields.names();
-        let original = |slot: usize| {
-            record
-                .properties
-                .get(&names[slot])
-                .and_then(|v| v.as_deref())
-        };
-        let mut vals: Vec<Option<Cow<'_, str>>> = (0..names.len())
-            .map(|slot| original(slot).map(Cow::Borrowed))
+        let originals: Vec<Option<&str>> = names
+            .iter()
+            .map(|name| record.properties.get(name).and_then(|v| v.as_deref()))
             .collect();
+        let mut vals: Vec<Option<Cow<'_, str>>> =
+            originals.iter().map(|v| v.map(Cow::Borrowed)).collect();
         let mut notes = String::new();
         for step in &self.steps {
             step.run(&mut vals, &mut notes);
         }
         let mut changes = Vec::new();
         for slot in self.fields.columns() {
-            let before = original(slot);
-            let after = non_empty(vals[slot].as_deref());
-            if non_empty(before) != after {
+            let before = originals[slot];
+            let after = vals[slot].take().filter(|v| !v.is_empty());
+            if non_empty(before) != after.as_deref() {
                 changes.push(FieldChange {
                     field: names[slot].clone(),
                     before: before.map(str::to_string),
-                    after: after.map(str::to_string),
+                    after: after.map(Cow::into_owned),
                 });
             }
         }

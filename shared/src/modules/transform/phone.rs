@@ -9,6 +9,10 @@ use phonenumber::country::Id;
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 use phonenumber::{Mode, PhoneNumber};
 use regex::{Regex, RegexBuilder};
+use regex_automata::Anchored;
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::syntax;
+use regex_automata::util::{primitives::StateID, start};
 use serde::{Deserialize, Serialize};
 
 use super::{Out, quote};
@@ -357,9 +361,9 @@ fn regions(code: u16) -> Option<&'static [RegionRule]> {
 
 struct RegionRule {
     meta: &'static Metadata,
-    leading: OnceLock<Option<Regex>>,
+    leading: OnceLock<Option<Prefix>>,
     /// `national_prefix_for_parsing`, anchored.
-    national_prefix: OnceLock<Option<Regex>>,
+    national_prefix: OnceLock<Option<Prefix>>,
     types: OnceLock<Types>,
 }
 
@@ -370,7 +374,7 @@ struct Types {
 }
 
 struct Pattern {
-    re: Regex,
+    re: Prefix,
     lengths: &'static [u16],
 }
 
@@ -389,13 +393,75 @@ impl Pattern {
     }
 }
 
-/// phonenumber accepts a pattern's leftmost match when it starts at 0: an anchored match.
-/// Its patterns are compiled with insignificant whitespace, as the metadata writes them.
-fn prefix_regex(pattern: &str) -> Option<Regex> {
-    RegexBuilder::new(&format!("^(?:{pattern})"))
-        .ignore_whitespace(true)
-        .build()
-        .ok()
+/// A metadata pattern matched at the start of a national number, as phonenumber matches
+/// it (its leftmost match must start at 0: an anchored match). Compiled to a full DFA,
+/// which needs no search cache, so threads share it freely; a pattern too large for one
+/// keeps the regex engine.
+enum Prefix {
+    /// The DFA and its anchored start state (the same for every number: no look-behind).
+    Dfa(Box<dense::DFA<Vec<u32>>>, StateID),
+    Regex(Regex),
+}
+
+/// A DFA larger than this (or whose construction needs more) is not built.
+const DFA_LIMIT: usize = 2 << 20;
+
+/// The metadata writes its patterns with insignificant whitespace. National numbers are
+/// ASCII digits, so `\d` need not take in every Unicode digit.
+fn prefix_regex(pattern: &str) -> Option<Prefix> {
+    let dfa = dense::Builder::new()
+        .syntax(
+            syntax::Config::new()
+                .ignore_whitespace(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Anchored)
+                .dfa_size_limit(Some(DFA_LIMIT))
+                .determinize_size_limit(Some(DFA_LIMIT)),
+        )
+        .build(pattern);
+    let start = |dfa: &dense::DFA<Vec<u32>>| {
+        dfa.start_state(&start::Config::new().anchored(Anchored::Yes))
+            .ok()
+    };
+    match dfa {
+        Ok(dfa) if let Some(start) = start(&dfa) => Some(Prefix::Dfa(Box::new(dfa), start)),
+        _ => RegexBuilder::new(&format!("^(?:{pattern})"))
+            .ignore_whitespace(true)
+            .build()
+            .ok()
+            .map(Prefix::Regex),
+    }
+}
+
+impl Prefix {
+    fn is_match(&self, national: &str) -> bool {
+        match self {
+            // The DFA walked byte by byte (a search's set-up costs more than these few
+            // digits): a match state is reached one byte after a match ends, or at the end.
+            // It has no quit states: none are configured, and a pattern that would need
+            // them (a Unicode word boundary) fails to build and keeps the regex engine.
+            Prefix::Dfa(dfa, start) => {
+                let mut state = *start;
+                for &b in national.as_bytes() {
+                    state = dfa.next_state(state, b);
+                    if dfa.is_special_state(state) {
+                        if dfa.is_match_state(state) {
+                            return true;
+                        }
+                        if dfa.is_dead_state(state) {
+                            return false;
+                        }
+                    }
+                }
+                dfa.is_match_state(dfa.next_eoi_state(state))
+            }
+            Prefix::Regex(re) => re.is_match(national),
+        }
+    }
 }
 
 impl RegionRule {
@@ -452,5 +518,80 @@ impl RegionRule {
         });
         types.general.as_ref().is_some_and(|g| g.is_match(national))
             && types.kinds.iter().any(|k| k.is_match(national))
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    /// A region's example numbers, each prefix of them and each with one digit changed.
+    fn samples(meta: &Metadata) -> Vec<String> {
+        let d = meta.descriptors();
+        let examples: Vec<&str> = [d.fixed_line(), d.mobile(), d.toll_free(), d.voip()]
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.example())
+            .collect();
+        let mut all = Vec::new();
+        for s in examples {
+            for end in 0..=s.len() {
+                all.push(s[..end].to_string());
+            }
+            for (i, b) in s.bytes().enumerate() {
+                let mut v = s.as_bytes().to_vec();
+                v[i] = b'0' + (b - b'0' + 3) % 10;
+                all.push(String::from_utf8(v).expect("digits"));
+            }
+        }
+        all
+    }
+
+    /// Every metadata pattern becomes a DFA (none falls back to the regex engine), and the
+    /// DFA answers as the anchored regex does on its region's example numbers, every
+    /// prefix of them and every one-digit change of them.
+    #[test]
+    fn every_metadata_pattern_is_a_dfa_that_agrees_with_the_regex() {
+        let (mut checked, mut fallbacks) = (0, Vec::new());
+        for meta in DATABASE.iter() {
+            let d = meta.descriptors();
+            let patterns = [
+                Some(d.general()),
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.voip(),
+                d.personal_number(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|d| d.national_number())
+            .chain(meta.leading_digits())
+            .chain(meta.national_prefix_for_parsing());
+            let samples = samples(meta);
+            for pattern in patterns {
+                let pattern = pattern.as_str();
+                let name = format!("{} /{pattern}/", meta.id());
+                let prefix = prefix_regex(pattern).expect("compiles");
+                if matches!(prefix, Prefix::Regex(_)) {
+                    fallbacks.push(name.clone());
+                }
+                let re = RegexBuilder::new(&format!("^(?:{pattern})"))
+                    .ignore_whitespace(true)
+                    .build()
+                    .expect("compiles");
+                for s in &samples {
+                    assert_eq!(prefix.is_match(s), re.is_match(s), "{name} on {s}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(fallbacks.is_empty(), "kept as regexes: {fallbacks:?}");
+        assert!(checked > 50_000, "only {checked} comparisons");
     }
 }
