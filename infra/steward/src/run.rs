@@ -1,5 +1,6 @@
 //! `steward run`: a template over a CSV file, offline. Record-by-record modules (bulk,
-//! transform, validate) stream the file, so memory stays flat whatever its size; merge
+//! transform, validate) stream the file in chunks planned on every core and written in
+//! order, so memory stays flat whatever its size; merge
 //! holds the columns its rules read and then streams the file again for the result; the
 //! grid applies cell edits (`--edits`). Writes `DIR/preview.csv` in the audit layout and,
 //! with `--apply`, `DIR/result.csv` (the input with the plan applied). Files appear whole
@@ -120,6 +121,11 @@ impl Drop for Staged {
         // After a failure the partial file goes; after commit there is nothing to remove.
         let _ = std::fs::remove_file(&self.tmp);
     }
+}
+
+/// The file under a buffered writer, what it held written.
+fn unbuffered(w: BufWriter<File>) -> Result<File, Failure> {
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 fn flush<W: Write>(w: W, name: &Path) -> Result<(), Failure> {
@@ -285,7 +291,9 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let columns = engine.columns();
     let preview_path = args.out.join("preview.csv");
     let (preview_file, w) = Staged::create(preview_path.clone())?;
-    let mut preview = AuditWriter::new(w, &columns, args.apply)?.finish()?;
+    // The header through its writer, then chunks' rows straight to the file: they come
+    // in large buffers already, and copying them through a BufWriter only costs time.
+    let mut preview = unbuffered(AuditWriter::new(w, &columns, args.apply)?.finish()?)?;
 
     // result.csv: the input's columns, then any the plan adds (e.g. a name split).
     let mut header: Vec<String> = input.headers().to_vec();
@@ -308,7 +316,7 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
             let w = out
                 .into_inner()
                 .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
-            Some((staged, w))
+            Some((staged, unbuffered(w)?))
         }
         false => None,
     };

@@ -162,6 +162,9 @@ fn segment_len(s: &str) -> usize {
 
 /// The uppercase of `c` when it is one character (`ß` stays: its uppercase is `SS`).
 fn upper(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
     let mut it = c.to_uppercase();
     match (it.next(), it.next()) {
         (Some(u), None) => u,
@@ -175,6 +178,10 @@ fn is_apostrophe(c: char) -> bool {
 
 /// Combining marks (`e` + U+0301 is one letter `é`): part of the letter before them.
 pub(crate) fn is_mark(c: char) -> bool {
+    // Most text is below the first range: one comparison instead of every range's.
+    if c < '\u{0300}' {
+        return false;
+    }
     matches!(c,
         '\u{0300}'..='\u{036F}'
         | '\u{0483}'..='\u{0489}'
