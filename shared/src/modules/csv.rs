@@ -19,6 +19,9 @@ pub const FIXED_COLUMNS: [&str; 5] = ["record_id", "action", "group_id", "role",
 /// The columns an applied run adds at the end.
 pub const OUTCOME_COLUMNS: [&str; 3] = ["outcome", "error_code", "error_message"];
 
+/// csv's write buffer: room for many rows, so nearly every row takes its fast path.
+pub const WRITE_BUFFER: usize = 64 * 1024;
+
 const BEFORE: &str = " (before)";
 const AFTER: &str = " (after)";
 
@@ -78,6 +81,8 @@ pub struct AuditWriter<W: Write> {
     with_outcome: bool,
     /// One row's cells, reused.
     row: Vec<String>,
+    /// The row as csv writes it fastest (`write_byte_record`), reused.
+    record: ::csv::ByteRecord,
 }
 
 impl<W: Write> AuditWriter<W> {
@@ -111,6 +116,7 @@ impl<W: Write> AuditWriter<W> {
         }
         let mut csv = ::csv::WriterBuilder::new()
             .terminator(::csv::Terminator::CRLF)
+            .buffer_capacity(WRITE_BUFFER)
             .from_writer(w);
         let mut header: Vec<String> = FIXED_COLUMNS.iter().map(|c| c.to_string()).collect();
         for c in columns {
@@ -129,6 +135,7 @@ impl<W: Write> AuditWriter<W> {
             index,
             with_outcome,
             row: vec![String::new(); width],
+            record: ::csv::ByteRecord::new(),
         })
     }
 
@@ -197,7 +204,7 @@ impl<W: Write> AuditWriter<W> {
                 set(&mut self.row[fields_end + 2], &e.message);
             }
         }
-        self.csv.write_record(&self.row)?;
+        self.write_row()?;
         if let Action::Merge { duplicate_ids, .. } = &change.action {
             // Same group, role and outcome; no field values (the plan has none for them).
             for cell in &mut self.row[4..fields_end] {
@@ -206,10 +213,21 @@ impl<W: Write> AuditWriter<W> {
             set(&mut self.row[3], "duplicate");
             for dup in duplicate_ids {
                 set(&mut self.row[0], dup);
-                self.csv.write_record(&self.row)?;
+                self.write_row()?;
             }
         }
         Ok(())
+    }
+
+    /// The row's cells as one record: csv's `write_byte_record` copies a record that fits
+    /// its buffer in one pass, where `write_record` goes field by field through its state
+    /// machine (the same bytes either way).
+    fn write_row(&mut self) -> Result<(), AuditError> {
+        self.record.clear();
+        for cell in &self.row {
+            self.record.push_field(cell.as_bytes());
+        }
+        Ok(self.csv.write_byte_record(&self.record)?)
     }
 
     /// Flushes, and gives the writer back.
