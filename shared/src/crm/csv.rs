@@ -76,10 +76,10 @@ fn open_reader(
     Ok((reader, headers, id_col))
 }
 
-/// A CSV file read one record at a time, in constant memory whatever its size: what
-/// `steward run` streams through the record-by-record modules. Records carry only the
-/// columns asked for; the raw row is kept for writing the result. Rows can also be read
-/// in chunks (`next_chunk`), to be made records on other threads (`RowShape::record`).
+/// A CSV file read a record at a time, or a chunk of rows at a time, in constant memory
+/// whatever its size: what `steward run` streams through the record-by-record modules.
+/// Records carry only the columns asked for; the raw row is kept for writing the result.
+/// Chunks (`next_chunk`) are made records on other threads (`RowShape::fill`).
 pub struct CsvStream {
     reader: ::csv::Reader<std::fs::File>,
     headers: Vec<String>,
