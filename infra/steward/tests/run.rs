@@ -15,6 +15,13 @@ fn steward(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `steward run --template T --csv C --out O` and `extra` arguments.
+fn run_template(template: &str, csv: &str, out: &str, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec!["run", "--template", template, "--csv", csv, "--out", out];
+    args.extend_from_slice(extra);
+    steward(&args)
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -52,15 +59,7 @@ fn a_transform_previews_then_applies() {
     let csv = write(dir.path(), "contacts.csv", CONTACTS);
     let template = write(dir.path(), "t.json", TRANSFORM);
     let out = dir.path().join("out");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
-        &template,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &[]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("scanned 3 records"), "{stdout}");
     assert!(!out.join("result.csv").exists(), "preview writes no result");
@@ -97,16 +96,7 @@ fn a_transform_previews_then_applies() {
         "the bad phone is noted: {three:?}"
     );
 
-    let (ok, _, stderr) = steward(&[
-        "run",
-        "--template",
-        &template,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-        "--apply",
-    ]);
+    let (ok, _, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &["--apply"]);
     assert!(ok, "{stderr}");
     let preview = rows(&out.join("preview.csv"));
     assert!(preview[0].ends_with(&[
@@ -135,15 +125,12 @@ fn a_transform_previews_then_applies() {
     // Re-running on the result changes nothing: the transform is idempotent.
     let result_csv = out.join("result.csv");
     let out2 = dir.path().join("out2");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
+    let (ok, stdout, stderr) = run_template(
         &template,
-        "--csv",
         result_csv.to_str().unwrap(),
-        "--out",
         out2.to_str().unwrap(),
-    ]);
+        &[],
+    );
     assert!(ok, "{stderr}");
     assert!(stdout.contains("0 updates"), "{stdout}");
 }
@@ -159,16 +146,7 @@ fn bulk_archives_and_validate_flags() {
             "filter": {"field": "email", "op": "is_empty"}, "actions": [{"archive": {}}]}}"#,
     );
     let out = dir.path().join("bulk");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
-        &bulk,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-        "--apply",
-    ]);
+    let (ok, stdout, stderr) = run_template(&bulk, &csv, out.to_str().unwrap(), &["--apply"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 archives"), "{stdout}");
     let result = rows(&out.join("result.csv"));
@@ -181,15 +159,7 @@ fn bulk_archives_and_validate_flags() {
             "rules": [{"rule": "required", "field": "email"}, {"rule": "email", "field": "email"}]}}"#,
     );
     let out = dir.path().join("validate");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
-        &validate,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = run_template(&validate, &csv, out.to_str().unwrap(), &[]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 flagged"), "{stdout}");
     let preview = rows(&out.join("preview.csv"));
@@ -213,18 +183,12 @@ fn grid_edits_are_type_checked_and_applied() {
         r#"[{"id": "2", "field": "firstname", "value": "Annie"}]"#,
     );
     let out = dir.path().join("grid");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
+    let (ok, stdout, stderr) = run_template(
         &grid,
-        "--csv",
         &csv,
-        "--out",
         out.to_str().unwrap(),
-        "--edits",
-        &edits,
-        "--apply",
-    ]);
+        &["--edits", &edits, "--apply"],
+    );
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 updates"), "{stdout}");
     let result = rows(&out.join("result.csv"));
@@ -236,17 +200,7 @@ fn grid_edits_are_type_checked_and_applied() {
         "bad.json",
         r#"[{"id": "99", "field": "firstname", "value": "X"}]"#,
     );
-    let (ok, _, stderr) = steward(&[
-        "run",
-        "--template",
-        &grid,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-        "--edits",
-        &bad,
-    ]);
+    let (ok, _, stderr) = run_template(&grid, &csv, out.to_str().unwrap(), &["--edits", &bad]);
     assert!(!ok);
     assert!(stderr.contains("/0"), "{stderr}");
 }
@@ -272,15 +226,7 @@ fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
         (r#"{"module": "bulk", "name": "x" "config": {}}"#, "t.json"),
     ] {
         let t = write(dir.path(), "t.json", template);
-        let (ok, _, stderr) = steward(&[
-            "run",
-            "--template",
-            &t,
-            "--csv",
-            &csv,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let (ok, _, stderr) = run_template(&t, &csv, out.to_str().unwrap(), &[]);
         assert!(!ok, "{template}");
         assert!(stderr.contains(needle), "{needle} not in {stderr}");
         assert!(!out.join("preview.csv").exists());
@@ -288,15 +234,7 @@ fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
     // A ragged CSV row: the line is named; no partial output is left.
     let ragged = write(dir.path(), "ragged.csv", "id,firstname\n1,a\n2,b,c\n");
     let t = write(dir.path(), "t.json", TRANSFORM);
-    let (ok, _, stderr) = steward(&[
-        "run",
-        "--template",
-        &t,
-        "--csv",
-        &ragged,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = run_template(&t, &ragged, out.to_str().unwrap(), &[]);
     assert!(!ok);
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(
@@ -325,16 +263,7 @@ fn merge_groups_duplicates_and_applies_them() {
             "survivorship": {"fields": {"phone": "master_unless_empty"}}}}"#,
     );
     let out = dir.path().join("merge");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
-        &template,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-        "--apply",
-    ]);
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &["--apply"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 merges of 1 duplicates"), "{stdout}");
     let preview = rows(&out.join("preview.csv"));
@@ -397,16 +326,7 @@ fn a_file_of_many_chunks_comes_out_whole_and_in_order() {
     let csv = write(dir.path(), "many.csv", &text);
     let template = write(dir.path(), "t.json", UPPER);
     let out = dir.path().join("out");
-    let (ok, stdout, stderr) = steward(&[
-        "run",
-        "--template",
-        &template,
-        "--csv",
-        &csv,
-        "--out",
-        out.to_str().unwrap(),
-        "--apply",
-    ]);
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &["--apply"]);
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains(&format!(
@@ -473,16 +393,12 @@ fn the_first_bad_row_of_a_large_file_is_reported_and_nothing_is_written() {
         let csv = dir.path().join("bad.csv");
         std::fs::write(&csv, body(&bad)).unwrap();
         let out = dir.path().join("out");
-        let (ok, _, stderr) = steward(&[
-            "run",
-            "--template",
+        let (ok, _, stderr) = run_template(
             &template,
-            "--csv",
             csv.to_str().unwrap(),
-            "--out",
             out.to_str().unwrap(),
-            "--apply",
-        ]);
+            &["--apply"],
+        );
         assert!(!ok, "{what}");
         assert!(stderr.contains(needle), "{what}: {needle} not in {stderr}");
         assert!(

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::sync::{LazyLock, OnceLock};
 
 use phonenumber::country::Id;
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use phonenumber::metadata::{DATABASE, Descriptor, Descriptors, Metadata};
 use phonenumber::{Mode, PhoneNumber};
 use regex::{Regex, RegexBuilder};
 use regex_automata::Anchored;
@@ -367,6 +367,25 @@ struct RegionRule {
     types: OnceLock<Types>,
 }
 
+/// A region's number types (fixed line, mobile, ...) that it has. Any type makes a
+/// number valid, so the common ones come first.
+fn number_types(d: &Descriptors) -> impl Iterator<Item = &Descriptor> {
+    [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// A region's general pattern and the patterns of its number types.
 struct Types {
     general: Option<Pattern>,
@@ -497,23 +516,7 @@ impl RegionRule {
             let d = self.meta.descriptors();
             Types {
                 general: Pattern::new(d.general()),
-                // Any type will do, so the common ones are tried first.
-                kinds: [
-                    d.fixed_line(),
-                    d.mobile(),
-                    d.toll_free(),
-                    d.premium_rate(),
-                    d.shared_cost(),
-                    d.voip(),
-                    d.personal_number(),
-                    d.pager(),
-                    d.uan(),
-                    d.voicemail(),
-                ]
-                .into_iter()
-                .flatten()
-                .filter_map(Pattern::new)
-                .collect(),
+                kinds: number_types(d).filter_map(Pattern::new).collect(),
             }
         });
         types.general.as_ref().is_some_and(|g| g.is_match(national))
@@ -555,24 +558,11 @@ mod prefix_tests {
         let (mut checked, mut fallbacks) = (0, Vec::new());
         for meta in DATABASE.iter() {
             let d = meta.descriptors();
-            let patterns = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ]
-            .into_iter()
-            .flatten()
-            .map(|d| d.national_number())
-            .chain(meta.leading_digits())
-            .chain(meta.national_prefix_for_parsing());
+            let patterns = std::iter::once(d.general())
+                .chain(number_types(d))
+                .map(|d| d.national_number())
+                .chain(meta.leading_digits())
+                .chain(meta.national_prefix_for_parsing());
             let samples = samples(meta);
             for pattern in patterns {
                 let pattern = pattern.as_str();
