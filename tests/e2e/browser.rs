@@ -78,6 +78,19 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// A browser signed in through `crm`'s OAuth as `email` (the sign-in must succeed).
+    pub async fn signed_in(
+        services: &'a Services,
+        router: &'a Router<Services>,
+        crm: &str,
+        email: &str,
+    ) -> Self {
+        let b = Browser::new(services, router);
+        let r = b.sign_in(crm, email).await;
+        assert_eq!(r.status, 302, "{email} on {crm}: {}", r.text);
+        b
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.lock().unwrap().get(name).cloned()
     }
@@ -190,6 +203,15 @@ impl<'a> Browser<'a> {
     }
 
     /// A whole sign-in as `email`: Steward -> CRM consent -> callback. Returns the callback's answer.
+    /// The signed-in member's account id (from `GET /me`).
+    pub async fn account_id(&self) -> String {
+        let me = self.me().await;
+        me.json()["account"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no account in /me: {}", me.text))
+            .to_string()
+    }
+
     pub async fn sign_in(&self, crm: &str, email: &str) -> Resp {
         self.sign_in_with(crm, email, "").await
     }

@@ -74,8 +74,7 @@ async fn a_report_in_the_outbox_parses() {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let notify = json!({"recipients": ["ops@example.com", "vendor@partner.example"],
         "subject": "Phones fixed", "message": "Numbers are now E.164."});
     let id = start(&owner, transform_run("apply", notify)).await;
@@ -93,12 +92,8 @@ async fn a_report_through_ses_parses_and_is_sent_once() {
     let w = steward_tests::AwsWorld::with_crm(apps(&sb)).await;
     let router = app_router();
     let s = &w.services;
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
-    let account = owner.me().await.json()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let account = owner.account_id().await;
     let subject = format!("Phones fixed {}", ulid::Ulid::new());
     let notify = json!({"recipients": ["ops@example.com"], "subject": subject,
         "message": "Numbers are now E.164."});
@@ -127,8 +122,7 @@ async fn notify_with_header_injection_or_too_many_recipients_is_a_400() {
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let many: Vec<String> = (0..51).map(|i| format!("p{i}@example.com")).collect();
     for (notify, pointer) in [
         (
@@ -210,8 +204,7 @@ async fn throttled_mail_is_retried_and_a_failure_is_kept_on_the_run() {
     let mut rx = queue(&w);
     let router = app_router();
     let owner_services = w.services().clone();
-    let owner = Browser::new(&owner_services, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(&owner_services, &router, "hubspot", OWNER).await;
     for (throttled, fail_with, status) in [
         (2, None, "sent"),
         (
@@ -255,8 +248,7 @@ async fn a_csv_too_large_to_attach_is_linked() {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let id = start(&owner, transform_run("preview", Value::Null)).await;
     drain_all(s, &mut rx).await;
     let account = run_json(&owner, &id).await["account_id"]
@@ -334,12 +326,8 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
     let w = steward_tests::AwsWorld::with_crm(apps(&sb)).await;
     let router = app_router();
     let s = &w.services;
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
-    let account = owner.me().await.json()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let account = owner.account_id().await;
     let tpl = template(&owner, transform_template()).await;
 
     // A bad expression or zone is a 400 naming it; nothing is made.
@@ -443,8 +431,7 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
         inner: s.scheduler.clone(),
         fail: &["create", "update"],
     });
-    let broken = Browser::new(&faulty, &router);
-    assert_eq!(broken.sign_in("hubspot", OWNER).await.status, 302);
+    let broken = Browser::signed_in(&faulty, &router, "hubspot", OWNER).await;
     let r = broken
         .send(
             "PUT",
@@ -482,8 +469,7 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
         inner: s.scheduler.clone(),
         fail: &["delete"],
     });
-    let broken = Browser::new(&faulty, &router);
-    assert_eq!(broken.sign_in("hubspot", OWNER).await.status, 302);
+    let broken = Browser::signed_in(&faulty, &router, "hubspot", OWNER).await;
     let r = broken
         .send("DELETE", &format!("/schedules/{id}"), None)
         .await;
@@ -504,8 +490,7 @@ async fn an_apply_schedule_needs_write_on_the_module() {
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let tpl = template(&owner, transform_template()).await;
     let reader = member(
         s,
@@ -548,8 +533,7 @@ async fn a_rate_schedule_fires_under_the_clock_makes_one_run_and_mails_it() {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let me = owner.me().await.json();
     let tpl = template(&owner, transform_template()).await;
     let r = owner
@@ -637,8 +621,7 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("salesforce", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "salesforce", OWNER).await;
     let me = owner.me().await.json();
     let account = me["account"]["id"].as_str().unwrap().to_string();
     let r = owner
@@ -751,8 +734,7 @@ async fn a_schedule_whose_item_cannot_be_deleted_keeps_its_scheduler_schedule() 
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let tpl = template(&owner, transform_template()).await;
     let r = owner
         .send(
@@ -766,8 +748,7 @@ async fn a_schedule_whose_item_cannot_be_deleted_keeps_its_scheduler_schedule() 
     let name = steward::schedules::scheduler_name(&id);
     let mut faulty = s.clone();
     faulty.items = Arc::new(NoScheduleDeletes(s.items.clone()));
-    let broken = Browser::new(&faulty, &router);
-    assert_eq!(broken.sign_in("hubspot", OWNER).await.status, 302);
+    let broken = Browser::signed_in(&faulty, &router, "hubspot", OWNER).await;
     let r = broken
         .send("DELETE", &format!("/schedules/{id}"), None)
         .await;

@@ -80,8 +80,7 @@ async fn first_sign_in_creates_the_account_and_its_owner(crm: &str, org: &str) {
     );
 
     // Signing in again keeps the account and its owner.
-    let again = Browser::new(w.services(), &router);
-    assert_eq!(again.sign_in(crm, OWNER).await.status, 302);
+    let again = Browser::signed_in(w.services(), &router, crm, OWNER).await;
     assert_eq!(again.me().await.json()["role"], "owner");
 
     // Logout ends the session.
@@ -104,8 +103,7 @@ async fn strangers_inactive_users_and_invitees(crm: &str) {
     let sb = sandbox().await;
     let w = world(&sb);
     let router = app_router();
-    let owner = Browser::new(w.services(), &router);
-    assert_eq!(owner.sign_in(crm, OWNER).await.status, 302);
+    let owner = Browser::signed_in(w.services(), &router, crm, OWNER).await;
 
     // Known org, not invited: a 403 page, no session.
     let stranger = Browser::new(w.services(), &router);
@@ -138,8 +136,7 @@ async fn strangers_inactive_users_and_invitees(crm: &str) {
     .await;
     assert_eq!(invited["status"], "invited");
     assert_eq!(invited["role"], "user");
-    let priya = Browser::new(w.services(), &router);
-    assert_eq!(priya.sign_in(crm, PRIYA).await.status, 302);
+    let priya = Browser::signed_in(w.services(), &router, crm, PRIYA).await;
     let me = priya.me().await.json();
     assert_eq!(me["role"], "user");
     assert_eq!(me["permissions"]["bulk"], "write");
@@ -316,8 +313,7 @@ async fn state_changing_requests_need_the_csrf_header() {
     let sb = sandbox().await;
     let w = world(&sb);
     let router = app_router();
-    let owner = Browser::new(w.services(), &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
     let token = owner.csrf.lock().unwrap().take();
     let r = owner.send("DELETE", "/team/integration", None).await;
     assert_eq!(r.status, 403, "{}", r.text);
@@ -337,8 +333,7 @@ async fn roles_permissions_removal_and_purge() {
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let admin = member(
         s,
         &router,
@@ -435,10 +430,7 @@ async fn roles_permissions_removal_and_purge() {
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(user.get("/me").await.status, 401);
-    let account = owner.me().await.json()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let account = owner.account_id().await;
     assert!(
         connections::load(s.secrets.as_ref(), &account, Slot::User(&daniel_id))
             .await
@@ -487,14 +479,12 @@ async fn an_expired_invitation_is_refused_until_resent() {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let w = world_at(&sb, clock.clone());
     let router = app_router();
-    let owner = Browser::new(w.services(), &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
     let inv = invite(&owner, SOFIA, json!({})).await;
     clock.advance(chrono::Duration::days(15));
     let sofia = Browser::new(w.services(), &router);
     assert_page(&sofia.sign_in("hubspot", SOFIA).await, 403, "expired");
-    let owner = Browser::new(w.services(), &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
     let id = inv["invitation"]["id"].as_str().unwrap();
     let r = owner
         .send("POST", &format!("/team/invitations/{id}/resend"), None)
@@ -509,8 +499,7 @@ async fn two_racing_ownership_transfers_leave_exactly_one_owner() {
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let a = member(
         s,
         &router,
@@ -583,8 +572,7 @@ async fn the_integration_user_outlives_the_owner() {
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let user = member(s, &router, &owner, "hubspot", PRIYA, json!({})).await;
     // Users cannot connect it.
     let r = user.get("/auth/hubspot/login?purpose=integration").await;
@@ -606,10 +594,7 @@ async fn the_integration_user_outlives_the_owner() {
     assert_eq!(owner.me().await.json()["user"]["email"], OWNER);
 
     // The owner leaves the CRM: their connection dies, the integration one works on.
-    let account = owner.me().await.json()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let account = owner.account_id().await;
     assert!(sb.set_user_active(OWNER, false));
     let crm = connections::open(&s.crm, &s.secrets, &account, Slot::Integration)
         .await
@@ -661,8 +646,7 @@ async fn the_integration_user_outlives_the_owner() {
 async fn invitation_mail_is_sent(w: &dyn steward_tests::World) {
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     invite(&owner, MARCUS, json!({})).await;
     let raw = w.sent_mail("Join the team on Steward").await;
     let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
@@ -679,8 +663,7 @@ async fn invitation_mail_is_sent(w: &dyn steward_tests::World) {
     let link = format!("{}/auth/hubspot/login", s.web_base_url);
     assert!(text.contains(&format!("Join the team: {link}")), "{text}");
     // Accepting: the link leads to the CRM login, which activates the member.
-    let marcus = Browser::new(s, &router);
-    assert_eq!(marcus.sign_in("hubspot", MARCUS).await.status, 302);
+    let marcus = Browser::signed_in(s, &router, "hubspot", MARCUS).await;
     assert_eq!(marcus.me().await.json()["user"]["email"], MARCUS);
 }
 

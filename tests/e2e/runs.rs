@@ -207,8 +207,7 @@ async fn preview_then_apply(c: &Crm, body: Value, expect_writes: &str) {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
 
     sb.reset_writes();
     let preview = start(&owner, with_mode(body.clone(), "preview")).await;
@@ -362,8 +361,7 @@ async fn grid_on(c: &Crm) {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
     // Two records from a preview of a transform (it lists ids).
     let probe = start(&owner, with_mode(bulk(c), "preview")).await;
     drain_all(s, &mut rx).await;
@@ -448,8 +446,7 @@ async fn killed_and_resumed(c: &Crm) {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services().clone();
-    let owner = Browser::new(&s, &router);
-    assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+    let owner = Browser::signed_in(&s, &router, c.name, OWNER).await;
     sb.reset_writes();
     let id = start(&owner, with_mode(bulk(c), "apply")).await;
     let account = run_json(&owner, &id).await["account_id"]
@@ -565,8 +562,7 @@ async fn throttled_and_failing(c: &Crm) {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
     sb.reset_stats();
     let mut runs = 0;
     while runs < 40 {
@@ -630,8 +626,7 @@ async fn a_cancelled_run_stops_at_a_batch_boundary_and_reports_the_rest_skipped(
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     sb.reset_writes();
     let id = start(&owner, with_mode(bulk(&HUBSPOT), "apply")).await;
     // Slices of one step each (a scan page, a batch) until two batches are applied.
@@ -684,8 +679,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("salesforce", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "salesforce", OWNER).await;
     let first = start(&owner, with_mode(bulk(&SALESFORCE), "apply")).await;
     let r = rx.try_recv().unwrap();
     // One step: it takes the object's lock and plans.
@@ -773,8 +767,7 @@ async fn revert_on(c: &Crm) {
     let mut rx = queue(&w);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
     let me = owner.me().await.json();
     let (account, user) = (
         me["account"]["id"].as_str().unwrap().to_string(),
@@ -885,8 +878,7 @@ async fn a_merge_revert_says_what_the_crm_cannot_undo() {
         let mut rx = queue(&w);
         let router = app_router();
         let s = w.services();
-        let owner = Browser::new(s, &router);
-        assert_eq!(owner.sign_in(c.name, OWNER).await.status, 302);
+        let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
         let apply = start(&owner, with_mode(merge(c), "apply")).await;
         drain_all(s, &mut rx).await;
         let run = run_json(&owner, &apply).await;
@@ -951,8 +943,7 @@ async fn the_activity_tracker_lists_filters_and_pages_runs() {
     // The in-process queue as `steward serve` works it, for this test's runs.
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let reader = member(
         s,
         &router,
@@ -962,8 +953,7 @@ async fn the_activity_tracker_lists_filters_and_pages_runs() {
         json!({"permissions": {"transform": "write"}}),
     )
     .await;
-    let other = Browser::new(s, &router);
-    assert_eq!(other.sign_in("salesforce", OWNER).await.status, 302);
+    let other = Browser::signed_in(s, &router, "salesforce", OWNER).await;
 
     // Seven runs, an hour apart: four transform, two bulk (one apply), one by the reader.
     let mut made = Vec::new();
@@ -1088,8 +1078,7 @@ async fn steward_serves_queue_works_runs_to_their_end() {
         rx,
         std::time::Duration::from_secs(60),
     ));
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let id = start(&owner, with_mode(transform(&HUBSPOT), "apply")).await;
     let mut status = Value::Null;
     for _ in 0..200 {
@@ -1118,12 +1107,8 @@ async fn a_run_on_dynamodb_and_s3_through_stream_events() {
     let w = steward_tests::AwsWorld::with_crm(apps(&sb)).await;
     let router = app_router();
     let s = &w.services;
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
-    let account = owner.me().await.json()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let account = owner.account_id().await;
     sb.reset_writes();
     let mut body = with_mode(transform(&HUBSPOT), "apply");
     body["stamp_property"] = json!("jobtitle");

@@ -85,10 +85,7 @@ pub async fn member<'a>(
     extra: Value,
 ) -> Browser<'a> {
     invite(admin, email, extra).await;
-    let b = Browser::new(s, router);
-    let r = b.sign_in(crm, email).await;
-    assert_eq!(r.status, 302, "{email}: {}", r.text);
-    b
+    Browser::signed_in(s, router, crm, email).await
 }
 
 pub fn assert_page(r: &browser::Resp, status: u16, needle: &str) {

@@ -29,8 +29,7 @@ async fn templates_crud_share_links_and_versions() {
     let w = world(&sb);
     let router = app_router();
     let s = w.services();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let reader = member(
         s,
         &router,
@@ -122,8 +121,7 @@ async fn templates_crud_share_links_and_versions() {
     assert_eq!(count_templates(&owner).await, 1);
 
     // Another account's template is a 404, and not listed.
-    let other = Browser::new(s, &router);
-    assert_eq!(other.sign_in("salesforce", OWNER).await.status, 302);
+    let other = Browser::signed_in(s, &router, "salesforce", OWNER).await;
     assert_eq!(other.get(&format!("/templates/{id}")).await.status, 404);
     assert_eq!(count_templates(&other).await, 0);
 }
@@ -133,8 +131,7 @@ async fn bad_templates_are_400s_naming_the_field_and_nothing_is_stored() {
     let sb = sandbox().await;
     let w = world(&sb);
     let router = app_router();
-    let owner = Browser::new(w.services(), &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"module": "dedupe", "name": "x", "config": {}}),
@@ -188,8 +185,7 @@ async fn concurrent_puts_with_one_version_one_wins() {
     let sb = sandbox().await;
     let w = world(&sb);
     let router = app_router();
-    let owner = Browser::new(w.services(), &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
     let r = owner
         .send("POST", "/templates", Some(&bulk_template("Race")))
         .await;

@@ -109,8 +109,7 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
     let w = world(sb);
     let s = w.services();
     let router = app_router();
-    let owner = Browser::new(s, &router);
-    assert_eq!(owner.sign_in("hubspot", OWNER).await.status, 302);
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let admin = member(
         s,
         &router,
@@ -156,12 +155,8 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     let anonymous = Browser::new(s, &router);
-    let other = Browser::new(s, &router);
-    assert_eq!(other.sign_in("salesforce", OWNER).await.status, 302);
-    let account_a = owner.me().await.json()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = Browser::signed_in(s, &router, "salesforce", OWNER).await;
+    let account_a = owner.account_id().await;
     let r = owner
         .send("POST", "/templates", Some(&bulk_template("A's template")))
         .await;
