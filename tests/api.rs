@@ -49,6 +49,116 @@ fn every_routed_path_is_in_the_openapi_document() {
     assert_eq!(documented, ROUTES.len());
 }
 
+/// Every `$ref` in `v`.
+fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, c) in m {
+                match (k.as_str(), c) {
+                    ("$ref", serde_json::Value::String(r)) => out.push(r.clone()),
+                    _ => refs(c, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_schema_reference_resolves_and_every_request_body_is_strict() {
+    let doc = document("test");
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 40, "only {} references", all.len());
+    for r in &all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r} points outside components.schemas"));
+        assert!(schemas.contains_key(name), "{r} does not resolve");
+    }
+    for spec in ROUTES {
+        let op = &doc["paths"][openapi_path(spec.path)][spec.method.to_ascii_lowercase()];
+        let Some(body) = op.get("requestBody") else {
+            assert!(spec.body.is_none(), "{} declares a body", spec.operation_id);
+            continue;
+        };
+        assert_eq!(body["required"], true, "{}", spec.operation_id);
+        let r = body["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: the body is not a named schema", spec.operation_id));
+        let schema = &schemas[r.trim_start_matches("#/components/schemas/")];
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{}: an unknown field must be refused, as the door does",
+            spec.operation_id
+        );
+    }
+}
+
+#[test]
+fn every_operation_says_what_it_answers_and_what_it_needs() {
+    let doc = document("test");
+    let mut ids = BTreeSet::new();
+    for spec in ROUTES {
+        let op = &doc["paths"][openapi_path(spec.path)][spec.method.to_ascii_lowercase()];
+        assert!(ids.insert(spec.operation_id), "{} twice", spec.operation_id);
+        assert!(
+            spec.operation_id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{}: operation ids are method names of the generated client",
+            spec.operation_id
+        );
+        let codes: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+        assert!(
+            codes
+                .iter()
+                .any(|c| c.starts_with('2') || c.starts_with('3')),
+            "{}: no success answer documented ({codes:?})",
+            spec.operation_id
+        );
+        let security = op["security"].to_string();
+        match (spec.access, spec.is_unsafe()) {
+            (steward::api::Access::Public, _) => assert_eq!(security, "[]"),
+            (_, true) => assert!(security.contains("csrf") && security.contains("session")),
+            (_, false) => assert_eq!(security, r#"[{"session":[]}]"#, "{}", spec.operation_id),
+        }
+        // Path parameters are all declared, and required.
+        for name in spec
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        {
+            let name = name.trim_end_matches('+');
+            let declared = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["in"] == "path" && p["name"] == name)
+                .unwrap_or_else(|| panic!("{}: {{{name}}} undeclared", spec.operation_id));
+            assert_eq!(declared["required"], true);
+        }
+    }
+    // Sign-in's pages are HTML, and `{crm}` names the two CRMs.
+    let callback = &doc["paths"]["/auth/{crm}/callback"]["get"];
+    assert!(callback["responses"]["403"]["content"]["text/html"].is_object());
+    assert_eq!(
+        callback["parameters"][0]["schema"]["enum"],
+        serde_json::json!(["hubspot", "salesforce"])
+    );
+    // Creations say 201 (or 202 for a run) with where the thing is.
+    for (path, method, code) in [
+        ("/templates", "post", "201"),
+        ("/runs", "post", "202"),
+        ("/schedules", "post", "201"),
+    ] {
+        let reply = &doc["paths"][path][method]["responses"][code];
+        assert!(reply["headers"]["Location"].is_object(), "{method} {path}");
+    }
+}
+
 #[test]
 fn every_operation_answers_problem_json_on_error() {
     let doc = document("test");

@@ -36,32 +36,144 @@ impl Function {
     }
 }
 
-/// What a successful answer carries, for the OpenAPI document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// JSON described by a schema in `openapi::components`.
-    Json(&'static str),
-    /// A file download.
+/// What an answer carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Content {
+    /// JSON of a schema (the type's `SchemaFn`).
+    Json(SchemaFn),
+    /// A file download of this media type.
     File(&'static str),
-    /// A 302 to another page (sign-in).
-    Redirect,
-    /// 204 No Content.
-    Empty,
+    /// A page for a person (the sign-in's outcomes).
+    Html,
+    /// No body.
+    None,
 }
 
+/// A response header an answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    /// The resource's version, for `If-Match`.
+    ETag,
+    /// Where the created resource, or the next page, is.
+    Location,
+}
+
+/// One answer a route gives: its status, body and headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply {
+    pub status: u16,
+    pub description: &'static str,
+    pub content: Content,
+    pub headers: &'static [Header],
+}
+
+impl Reply {
+    pub const fn with(self, headers: &'static [Header]) -> Self {
+        Reply { headers, ..self }
+    }
+}
+
+/// An answer with a JSON body of type `T`.
+pub const fn json<T: JsonSchema>(status: u16, description: &'static str) -> Reply {
+    Reply {
+        status,
+        description,
+        content: Content::Json(schema_of::<T>),
+        headers: &[],
+    }
+}
+
+pub const NO_CONTENT: Reply = Reply {
+    status: 204,
+    description: "Done",
+    content: Content::None,
+    headers: &[],
+};
+
+pub const fn redirect(description: &'static str) -> Reply {
+    Reply {
+        status: 302,
+        description,
+        content: Content::None,
+        headers: &[Header::Location],
+    }
+}
+
+pub const fn page(status: u16, description: &'static str) -> Reply {
+    Reply {
+        status,
+        description,
+        content: Content::Html,
+        headers: &[],
+    }
+}
+
+/// The type of a path, query or header parameter.
+#[derive(Debug, Clone, Copy)]
+pub enum ParamType {
+    Text,
+    /// A whole number in `min..=max`.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// RFC 3339.
+    DateTime,
+    Bool,
+    /// One of these words.
+    Words(&'static [&'static str]),
+    /// The schema of a Rust type (an enum, usually).
+    Of(SchemaFn),
+}
+
+/// A path, query or header parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub required: bool,
+    pub description: &'static str,
+    pub ty: ParamType,
+}
+
+/// An optional parameter; `.required()` makes it required.
+pub const fn param(name: &'static str, ty: ParamType, description: &'static str) -> Param {
+    Param {
+        name,
+        required: false,
+        description,
+        ty,
+    }
+}
+
+impl Param {
+    pub const fn required(self) -> Self {
+        Param {
+            required: true,
+            ..self
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
     pub function: Function,
     pub method: &'static str,
     /// `{name}` marks a path parameter; `{name+}` one that takes the rest of the path.
     pub path: &'static str,
+    /// Also the generated client's method name.
     pub operation_id: &'static str,
     pub summary: &'static str,
-    pub answer: Answer,
-    /// Query parameters: (name, required, description).
-    pub query: &'static [(&'static str, bool, &'static str)],
     /// Who may call it; the router enforces it before the handler runs.
     pub access: Access,
+    /// Path parameters that are more than text (others are non-empty text).
+    pub path_params: &'static [Param],
+    pub query: &'static [Param],
+    /// Request headers the handler reads (`If-Match`).
+    pub headers: &'static [Param],
+    /// The JSON request body's type; the door checks bodies against it.
+    pub body: Option<SchemaFn>,
+    /// Every successful answer; errors are problem+json (documented once for all).
+    pub replies: &'static [Reply],
 }
 
 const fn route(
@@ -70,7 +182,6 @@ const fn route(
     path: &'static str,
     operation_id: &'static str,
     summary: &'static str,
-    answer: Answer,
 ) -> RouteSpec {
     RouteSpec {
         function,
@@ -78,496 +189,476 @@ const fn route(
         path,
         operation_id,
         summary,
-        answer,
-        query: &[],
         access: Access::Public,
+        path_params: &[],
+        query: &[],
+        headers: &[],
+        body: None,
+        replies: &[],
     }
 }
 
-/// An entry that needs a signed-in member with `access`.
-const fn guarded(access: Access, spec: RouteSpec) -> RouteSpec {
-    RouteSpec { access, ..spec }
+impl RouteSpec {
+    /// Needs a signed-in member with `access`.
+    const fn access(self, access: Access) -> Self {
+        RouteSpec { access, ..self }
+    }
+    const fn path_params(self, path_params: &'static [Param]) -> Self {
+        RouteSpec {
+            path_params,
+            ..self
+        }
+    }
+    const fn query(self, query: &'static [Param]) -> Self {
+        RouteSpec { query, ..self }
+    }
+    const fn headers(self, headers: &'static [Param]) -> Self {
+        RouteSpec { headers, ..self }
+    }
+    const fn body(self, body: SchemaFn) -> Self {
+        RouteSpec {
+            body: Some(body),
+            ..self
+        }
+    }
+    const fn replies(self, replies: &'static [Reply]) -> Self {
+        RouteSpec { replies, ..self }
+    }
+
+    /// Whether the request changes state (and so needs `X-CSRF-Token` with a session).
+    pub fn is_unsafe(&self) -> bool {
+        !matches!(self.method, "GET" | "HEAD" | "OPTIONS")
+    }
 }
 
+use crate::app::Health;
 pub use crate::identity::Access;
-use crate::identity::Permission;
-use Answer::*;
+use crate::identity::team::{
+    CrmUserView, IntegrationRequest, IntegrationView, InviteRequest, MemberPatch, MemberView,
+    TeamView,
+};
+use crate::identity::{Me, Permission};
+use crate::modules::Module;
+use crate::runs::{Run, RunPage, StartInput};
+use crate::schedules::{Schedule, ScheduleInput, SchedulePage};
+use crate::schema::{SchemaFn, schema_of};
+use crate::templates::{Template, TemplateInput, TemplatePage};
 use Function::*;
+use ParamType::*;
+use schemars::JsonSchema;
+
+const READ: Access = Access::Module(Permission::Read);
+const WRITE: Access = Access::Module(Permission::Write);
+
+const LIMIT: Param = param("limit", Int { min: 1, max: 100 }, "page size (default 50)");
+const CURSOR: Param = param("cursor", Text, "the previous page's `cursor`");
+const CRM: Param = param(
+    "crm",
+    Words(&["hubspot", "salesforce"]),
+    "the CRM to sign in with",
+)
+.required();
+const IF_MATCH: Param = param(
+    "If-Match",
+    Text,
+    "the version you read (the ETag), e.g. \"3\"",
+);
+
+const HEALTH: &[Reply] = &[json::<Health>(200, "Up, with the adapters in use")];
+const A_TEMPLATE: &[Reply] = &[json::<Template>(200, "The template").with(&[Header::ETag])];
+const A_SCHEDULE: &[Reply] = &[json::<Schedule>(200, "The schedule")];
+const A_RUN_STARTED: &[Reply] =
+    &[json::<Run>(202, "Queued: follow it at `Location`").with(&[Header::Location])];
+
+/// An OpenAPI document: an object (described by the OpenAPI 3.1 specification).
+pub type OpenApiDocument = serde_json::Map<String, serde_json::Value>;
 
 pub const ROUTES: &[RouteSpec] = &[
-    route(
-        Auth,
-        "GET",
-        "/health",
-        "health",
-        "Liveness, version and the adapters in use",
-        Json("Health"),
-    ),
-    route(
-        Auth,
-        "GET",
-        "/openapi.json",
-        "openapi",
-        "This API's OpenAPI 3.1 document",
-        Json("OpenApi"),
-    ),
-    route(
-        Team,
-        "GET",
-        "/team/health",
-        "team_health",
-        "Health of the team function",
-        Json("Health"),
-    ),
+    route(Auth, "GET", "/health", "health", "Liveness, version and the adapters in use")
+        .replies(HEALTH),
+    route(Auth, "GET", "/openapi.json", "openapi", "This API's OpenAPI 3.1 document")
+        .replies(&[json::<OpenApiDocument>(200, "The document")]),
+    route(Team, "GET", "/team/health", "team_health", "Health of the team function")
+        .replies(HEALTH),
     route(
         Templates,
         "GET",
         "/templates/health",
         "templates_health",
         "Health of the templates function",
-        Json("Health"),
-    ),
-    RouteSpec {
-        query: &[
-            (
-                "module",
-                false,
-                "only this module's templates (merge, bulk, transform, grid, validate)",
-            ),
-            ("limit", false, "page size, 1 to 100 (default 50)"),
-            ("cursor", false, "the previous page's cursor"),
-        ],
-        ..guarded(
-            Access::Member,
-            route(
-                Templates,
-                "GET",
-                "/templates",
-                "templates_list",
-                "Templates of the modules you can read, a page at a time",
-                Json("TemplatePage"),
-            ),
-        )
-    },
-    guarded(
-        Access::Module(Permission::Write),
-        route(
-            Templates,
-            "POST",
-            "/templates",
-            "templates_create",
-            "Save a template (write on its module)",
-            Json("Template"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Templates,
-            "GET",
-            "/templates/{id}",
-            "templates_get",
-            "One template, with its share link and version (ETag)",
-            Json("Template"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Write),
-        route(
-            Templates,
-            "PUT",
-            "/templates/{id}",
-            "templates_update",
-            "Replace a template; If-Match must carry the version read (409 when stale)",
-            Json("Template"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Write),
-        route(
-            Templates,
-            "DELETE",
-            "/templates/{id}",
-            "templates_delete",
-            "Delete a template (If-Match optional)",
-            Empty,
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Write),
-        route(
-            Templates,
-            "POST",
-            "/templates/{id}/copy",
-            "templates_copy",
-            "Copy a template within the account",
-            Json("Template"),
-        ),
-    ),
+    )
+    .replies(HEALTH),
+    route(
+        Templates,
+        "GET",
+        "/templates",
+        "templates_list",
+        "Templates of the modules you can read, a page at a time",
+    )
+    .access(Access::Member)
+    .query(&[
+        param("module", Of(schema_of::<Module>), "only this module's templates"),
+        LIMIT,
+        CURSOR,
+    ])
+    .replies(&[json::<TemplatePage>(200, "A page of templates")]),
+    route(
+        Templates,
+        "POST",
+        "/templates",
+        "templates_create",
+        "Save a template (write on its module); its config is checked against the CRM's schema",
+    )
+    .access(WRITE)
+    .body(schema_of::<TemplateInput>)
+    .replies(&[json::<Template>(201, "Saved").with(&[Header::ETag, Header::Location])]),
+    route(
+        Templates,
+        "GET",
+        "/templates/{id}",
+        "templates_get",
+        "One template, with its share link and version (ETag)",
+    )
+    .access(READ)
+    .replies(A_TEMPLATE),
+    route(
+        Templates,
+        "PUT",
+        "/templates/{id}",
+        "templates_update",
+        "Replace a template; If-Match must carry the version read (409 when stale)",
+    )
+    .access(WRITE)
+    .headers(&[IF_MATCH.required()])
+    .body(schema_of::<TemplateInput>)
+    .replies(A_TEMPLATE),
+    route(
+        Templates,
+        "DELETE",
+        "/templates/{id}",
+        "templates_delete",
+        "Delete a template (If-Match optional)",
+    )
+    .access(WRITE)
+    .headers(&[IF_MATCH])
+    .replies(&[NO_CONTENT]),
+    route(
+        Templates,
+        "POST",
+        "/templates/{id}/copy",
+        "templates_copy",
+        "Copy a template within the account",
+    )
+    .access(WRITE)
+    .replies(&[json::<Template>(201, "The copy").with(&[Header::ETag, Header::Location])]),
+    route(Runs, "GET", "/runs/health", "runs_health", "Health of the runs function")
+        .replies(HEALTH),
+    route(
+        Runs,
+        "POST",
+        "/runs",
+        "runs_start",
+        "Start a run of a template (or a module config) in preview (read) or apply (write) mode",
+    )
+    .access(READ)
+    .body(schema_of::<StartInput>)
+    .replies(A_RUN_STARTED),
     route(
         Runs,
         "GET",
-        "/runs/health",
-        "runs_health",
-        "Health of the runs function",
-        Json("Health"),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Runs,
-            "POST",
-            "/runs",
-            "runs_start",
-            "Start a run of a template (or a module config) in preview (read) or apply (write) mode: 202 with the Run ID",
-            Json("Run"),
+        "/runs",
+        "runs_list",
+        "Activity Tracker: runs of the modules you can read, newest first",
+    )
+    .access(Access::Member)
+    .query(&[
+        param("run_id", Text, "only this Run ID"),
+        param("module", Of(schema_of::<Module>), "only this module's runs"),
+        param(
+            "member",
+            Text,
+            "only runs started by this member (CRM user id or email)",
         ),
-    ),
-    RouteSpec {
-        query: &[
-            ("run_id", false, "only this Run ID"),
-            ("module", false, "only this module's runs"),
-            (
-                "member",
-                false,
-                "only runs started by this member (CRM user id or email)",
-            ),
-            (
-                "status",
-                false,
-                "queued, waiting, running, succeeded, partial, failed or cancelled",
-            ),
-            ("trigger", false, "manual, schedule or revert"),
-            (
-                "from",
-                false,
-                "only runs created at or after this time (RFC 3339)",
-            ),
-            ("to", false, "only runs created before this time (RFC 3339)"),
-            ("limit", false, "page size, 1 to 100 (default 50)"),
-            ("cursor", false, "the previous page's cursor"),
-        ],
-        ..guarded(
-            Access::Member,
-            route(
-                Runs,
-                "GET",
-                "/runs",
-                "runs_list",
-                "Activity Tracker: runs of the modules you can read, newest first",
-                Json("RunPage"),
-            ),
-        )
-    },
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Runs,
-            "GET",
-            "/runs/{id}",
-            "runs_get",
-            "One run: status, live counts, what can be reverted",
-            Json("Run"),
+        param(
+            "status",
+            Of(schema_of::<crate::runs::Status>),
+            "only runs in this status",
         ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Runs,
-            "GET",
-            "/runs/{id}/csv",
-            "runs_csv",
-            "The run's audit CSV: a redirect to a download link valid for 15 minutes",
-            Redirect,
+        param(
+            "trigger",
+            Of(schema_of::<crate::runs::Trigger>),
+            "only runs started this way",
         ),
-    ),
-    guarded(
-        Access::Module(Permission::Write),
-        route(
-            Runs,
-            "POST",
-            "/runs/{id}/cancel",
-            "runs_cancel",
-            "Stop a run at its next batch boundary",
-            Json("Run"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Write),
-        route(
-            Runs,
-            "POST",
-            "/runs/{id}/revert",
-            "runs_revert",
-            "Start a run that restores the before-values of the fields an apply run changed",
-            Json("Run"),
-        ),
-    ),
+        param("from", DateTime, "only runs created at or after this time"),
+        param("to", DateTime, "only runs created before this time"),
+        LIMIT,
+        CURSOR,
+    ])
+    .replies(&[json::<RunPage>(200, "A page of runs")]),
+    route(
+        Runs,
+        "GET",
+        "/runs/{id}",
+        "runs_get",
+        "One run: status, live counts, what can be reverted",
+    )
+    .access(READ)
+    .replies(&[json::<Run>(200, "The run")]),
+    route(
+        Runs,
+        "GET",
+        "/runs/{id}/csv",
+        "runs_csv",
+        "The run's audit CSV: a redirect to a download link valid for 15 minutes",
+    )
+    .access(READ)
+    .replies(&[redirect("To the download link")]),
+    route(
+        Runs,
+        "POST",
+        "/runs/{id}/cancel",
+        "runs_cancel",
+        "Stop a run at its next batch boundary",
+    )
+    .access(WRITE)
+    .replies(&[json::<Run>(202, "Cancelling: the run stops at its next batch boundary")]),
+    route(
+        Runs,
+        "POST",
+        "/runs/{id}/revert",
+        "runs_revert",
+        "Start a run that restores the before-values of the fields an apply run changed",
+    )
+    .access(WRITE)
+    .replies(A_RUN_STARTED),
     route(
         Exports,
         "GET",
         "/exports/health",
         "exports_health",
         "Health of the exports function",
-        Json("Health"),
-    ),
-    RouteSpec {
-        query: &[
-            ("limit", false, "page size, 1 to 100 (default 50)"),
-            ("cursor", false, "the previous page's cursor"),
-        ],
-        ..guarded(
-            Access::Member,
-            route(
-                Exports,
-                "GET",
-                "/schedules",
-                "schedules_list",
-                "Schedules of the modules you can read, with their next fire times",
-                Json("SchedulePage"),
-            ),
-        )
-    },
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Exports,
-            "POST",
-            "/schedules",
-            "schedules_create",
-            "Schedule a template (read on its module for preview, write for apply): an EventBridge expression, time zone, notify",
-            Json("Schedule"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Exports,
-            "GET",
-            "/schedules/{id}",
-            "schedules_get",
-            "One schedule, its last fire and next 5 fire times",
-            Json("Schedule"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Exports,
-            "PUT",
-            "/schedules/{id}",
-            "schedules_update",
-            "Replace a schedule (Steward's item and the Scheduler's schedule stay in step)",
-            Json("Schedule"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Exports,
-            "DELETE",
-            "/schedules/{id}",
-            "schedules_delete",
-            "Delete a schedule and its Scheduler schedule",
-            Empty,
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Exports,
-            "POST",
-            "/schedules/{id}/pause",
-            "schedules_pause",
-            "Stop firing until resumed",
-            Json("Schedule"),
-        ),
-    ),
-    guarded(
-        Access::Module(Permission::Read),
-        route(
-            Exports,
-            "POST",
-            "/schedules/{id}/resume",
-            "schedules_resume",
-            "Fire again",
-            Json("Schedule"),
-        ),
-    ),
-    RouteSpec {
-        query: &[(
-            "purpose",
-            false,
-            "`login` (default) or `integration`: an owner or admin connects the integration user",
-        )],
-        ..route(
-            Auth,
-            "GET",
-            "/auth/{crm}/login",
-            "auth_login",
-            "Sign in with HubSpot or Salesforce: redirects to the CRM's consent page",
-            Redirect,
-        )
-    },
-    RouteSpec {
-        query: &[
-            ("code", false, "the CRM's authorization code"),
-            ("state", false, "the sign-in's state"),
-            ("error", false, "the CRM's error code, instead of a code"),
-            ("error_description", false, "the CRM's error text"),
-        ],
-        ..route(
-            Auth,
-            "GET",
-            "/auth/{crm}/callback",
-            "auth_callback",
-            "Where the CRM sends the browser back: signs in, or a page saying what to do",
-            Redirect,
-        )
-    },
-    guarded(
-        Access::Member,
-        route(
-            Auth,
-            "POST",
-            "/auth/logout",
-            "auth_logout",
-            "Ends this session",
-            Empty,
-        ),
-    ),
-    guarded(
-        Access::Member,
-        route(
-            Auth,
-            "GET",
-            "/me",
-            "me",
-            "The signed-in member, their account, role, permissions and CSRF token",
-            Json("Me"),
-        ),
-    ),
-    guarded(
-        Access::Member,
-        route(
-            Team,
-            "GET",
-            "/team/members",
-            "team_members",
-            "Members (invited, active, removed) and the integration user's state",
-            Json("Team"),
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "PATCH",
-            "/team/members/{id}",
-            "team_member_update",
-            "Change a member's role (`owner` transfers ownership) or module permissions",
-            Json("Member"),
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        RouteSpec {
-            query: &[(
-                "purge",
-                false,
-                "`true` also erases their name, email and CRM connection",
-            )],
-            ..route(
-                Team,
-                "DELETE",
-                "/team/members/{id}",
-                "team_member_remove",
-                "Remove a member; their sessions end at once",
-                Empty,
-            )
-        },
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "GET",
-            "/team/crm-users",
-            "team_crm_users",
-            "Active CRM users who are not members yet",
-            Json("CrmUsers"),
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "POST",
-            "/team/invitations",
-            "team_invite",
-            "Invite a CRM user: they get a \"Join the team\" email",
-            Json("Member"),
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "POST",
-            "/team/invitations/{id}/resend",
-            "team_invitation_resend",
-            "Send an invitation again (renews its expiry)",
-            Json("Member"),
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "DELETE",
-            "/team/invitations/{id}",
-            "team_invitation_cancel",
-            "Cancel an invitation",
-            Empty,
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "PUT",
-            "/team/integration",
-            "team_integration_set",
-            "Make a member's CRM connection the account's integration connection",
-            Json("Integration"),
-        ),
-    ),
-    guarded(
-        Access::Admin,
-        route(
-            Team,
-            "DELETE",
-            "/team/integration",
-            "team_integration_clear",
-            "Disconnect the integration user",
-            Empty,
-        ),
-    ),
-    RouteSpec {
-        query: &[
-            ("expires", true, "Unix time the link stops working"),
-            ("name", false, "file name to download as"),
-            ("sig", true, "signature over key, expiry and name"),
-        ],
-        ..route(
-            Local,
-            "GET",
-            "/blobs/{key+}",
-            "blob_download",
-            "Download a file by a signed, expiring link (steward serve only; S3 presigned URLs on AWS)",
-            File("application/octet-stream"),
-        )
-    },
+    )
+    .replies(HEALTH),
+    route(
+        Exports,
+        "GET",
+        "/schedules",
+        "schedules_list",
+        "Schedules of the modules you can read, with their next fire times",
+    )
+    .access(Access::Member)
+    .query(&[LIMIT, CURSOR])
+    .replies(&[json::<SchedulePage>(200, "A page of schedules")]),
+    route(
+        Exports,
+        "POST",
+        "/schedules",
+        "schedules_create",
+        "Schedule a template (read on its module for preview, write for apply): an EventBridge expression, time zone, notify",
+    )
+    .access(READ)
+    .body(schema_of::<ScheduleInput>)
+    .replies(&[json::<Schedule>(201, "Scheduled").with(&[Header::Location])]),
+    route(
+        Exports,
+        "GET",
+        "/schedules/{id}",
+        "schedules_get",
+        "One schedule, its last fire and next 5 fire times",
+    )
+    .access(READ)
+    .replies(A_SCHEDULE),
+    route(
+        Exports,
+        "PUT",
+        "/schedules/{id}",
+        "schedules_update",
+        "Replace a schedule (Steward's item and the Scheduler's schedule stay in step)",
+    )
+    .access(READ)
+    .body(schema_of::<ScheduleInput>)
+    .replies(A_SCHEDULE),
+    route(
+        Exports,
+        "DELETE",
+        "/schedules/{id}",
+        "schedules_delete",
+        "Delete a schedule and its Scheduler schedule",
+    )
+    .access(READ)
+    .replies(&[NO_CONTENT]),
+    route(
+        Exports,
+        "POST",
+        "/schedules/{id}/pause",
+        "schedules_pause",
+        "Stop firing until resumed",
+    )
+    .access(READ)
+    .replies(A_SCHEDULE),
+    route(
+        Exports,
+        "POST",
+        "/schedules/{id}/resume",
+        "schedules_resume",
+        "Fire again",
+    )
+    .access(READ)
+    .replies(A_SCHEDULE),
+    route(
+        Auth,
+        "GET",
+        "/auth/{crm}/login",
+        "auth_login",
+        "Sign in with HubSpot or Salesforce: redirects to the CRM's consent page",
+    )
+    .path_params(&[CRM])
+    .query(&[param(
+        "purpose",
+        Words(&["login", "integration"]),
+        "`login` (default), or `integration`: an owner or admin connects the integration user",
+    )])
+    .replies(&[redirect("To the CRM's consent page")]),
+    route(
+        Auth,
+        "GET",
+        "/auth/{crm}/callback",
+        "auth_callback",
+        "Where the CRM sends the browser back: signs in, or a page saying what to do",
+    )
+    .path_params(&[CRM])
+    .query(&[
+        param("code", Text, "the CRM's authorization code"),
+        param("state", Text, "the sign-in's state"),
+        param("error", Text, "the CRM's error code, instead of a code"),
+        param("error_description", Text, "the CRM's error text"),
+    ])
+    .replies(&[
+        redirect("Signed in: into Steward"),
+        page(400, "The sign-in cannot go on (expired, another browser, no code): a page saying what to do"),
+        page(403, "Refused (not invited, removed, inactive in the CRM, app blocked): a page saying what to do"),
+        page(502, "The CRM gave an answer Steward cannot use: a page saying what to do"),
+        page(503, "The CRM is unavailable: a page asking to try again"),
+    ]),
+    route(Auth, "POST", "/auth/logout", "auth_logout", "Ends this session")
+        .access(Access::Member)
+        .replies(&[NO_CONTENT]),
+    route(
+        Auth,
+        "GET",
+        "/me",
+        "me",
+        "The signed-in member, their account, role, permissions and CSRF token",
+    )
+    .access(Access::Member)
+    .replies(&[json::<Me>(200, "You")]),
+    route(
+        Team,
+        "GET",
+        "/team/members",
+        "team_members",
+        "Members (invited, active, removed) and the integration user's state",
+    )
+    .access(Access::Member)
+    .replies(&[json::<TeamView>(200, "The team")]),
+    route(
+        Team,
+        "PATCH",
+        "/team/members/{id}",
+        "team_member_update",
+        "Change a member's role (`owner` transfers ownership) or some module permissions",
+    )
+    .access(Access::Admin)
+    .body(schema_of::<MemberPatch>)
+    .replies(&[json::<MemberView>(200, "The member")]),
+    route(
+        Team,
+        "DELETE",
+        "/team/members/{id}",
+        "team_member_remove",
+        "Remove a member; their sessions end at once",
+    )
+    .access(Access::Admin)
+    .query(&[param(
+        "purge",
+        Bool,
+        "`true` also erases their name, email and CRM connection",
+    )])
+    .replies(&[NO_CONTENT]),
+    route(
+        Team,
+        "GET",
+        "/team/crm-users",
+        "team_crm_users",
+        "Active CRM users who are not members yet",
+    )
+    .access(Access::Admin)
+    .replies(&[json::<Vec<CrmUserView>>(200, "CRM users to invite")]),
+    route(
+        Team,
+        "POST",
+        "/team/invitations",
+        "team_invite",
+        "Invite a CRM user: they get a \"Join the team\" email",
+    )
+    .access(Access::Admin)
+    .body(schema_of::<InviteRequest>)
+    .replies(&[json::<MemberView>(201, "Invited")]),
+    route(
+        Team,
+        "POST",
+        "/team/invitations/{id}/resend",
+        "team_invitation_resend",
+        "Send an invitation again (renews its expiry)",
+    )
+    .access(Access::Admin)
+    .replies(&[json::<MemberView>(200, "Sent again")]),
+    route(
+        Team,
+        "DELETE",
+        "/team/invitations/{id}",
+        "team_invitation_cancel",
+        "Cancel an invitation",
+    )
+    .access(Access::Admin)
+    .replies(&[NO_CONTENT]),
+    route(
+        Team,
+        "PUT",
+        "/team/integration",
+        "team_integration_set",
+        "Make a member's CRM connection the account's integration connection",
+    )
+    .access(Access::Admin)
+    .body(schema_of::<IntegrationRequest>)
+    .replies(&[json::<IntegrationView>(200, "The integration user")]),
+    route(
+        Team,
+        "DELETE",
+        "/team/integration",
+        "team_integration_clear",
+        "Disconnect the integration user",
+    )
+    .access(Access::Admin)
+    .replies(&[NO_CONTENT]),
+    route(
+        Local,
+        "GET",
+        "/blobs/{key+}",
+        "blob_download",
+        "Download a file by a signed, expiring link (steward serve only; S3 presigned URLs on AWS)",
+    )
+    .query(&[
+        param("expires", Int { min: 0, max: i64::MAX }, "Unix time the link stops working").required(),
+        param("name", Text, "file name to download as"),
+        param("sig", Text, "signature over key, expiry and name").required(),
+    ])
+    .replies(&[Reply {
+        status: 200,
+        description: "The file",
+        content: Content::File("application/octet-stream"),
+        headers: &[],
+    }]),
 ];
 
 pub fn routes_of(function: Function) -> impl Iterator<Item = &'static RouteSpec> {

@@ -34,7 +34,7 @@ pub struct Services {
     pub runs: crate::runs::RunQueue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Adapters {
     pub items: &'static str,
     pub blobs: &'static str,
@@ -43,7 +43,7 @@ pub struct Adapters {
     pub secrets: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,

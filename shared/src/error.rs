@@ -36,6 +36,9 @@ pub enum Error {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The body is not JSON (`Content-Type` names another media type, or none).
+    #[error("send the body as application/json (got {0})")]
+    UnsupportedMediaType(String),
     #[error("{method} is not allowed here; allowed: {}", allowed.join(", "))]
     MethodNotAllowed {
         method: String,
@@ -64,6 +67,22 @@ impl Error {
         }
     }
 
+    /// Every problem of one input, as one 400 whose detail names the first (and how many
+    /// more there are).
+    pub fn invalid_all(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [] => "the input is invalid".to_string(),
+            [one] => format!("{}: {}", one.pointer, one.detail),
+            [first, rest @ ..] => format!(
+                "{}: {} (and {} more)",
+                first.pointer,
+                first.detail,
+                rest.len()
+            ),
+        };
+        Error::Invalid { detail, errors }
+    }
+
     pub fn unexpected(context: impl Into<String>) -> Self {
         Error::Unexpected {
             context: context.into(),
@@ -90,6 +109,7 @@ impl Error {
             Error::Unauthorized => 401,
             Error::Forbidden(_) => 403,
             Error::MethodNotAllowed { .. } => 405,
+            Error::UnsupportedMediaType(_) => 415,
             Error::Unavailable(_) => 503,
             Error::Unexpected { .. } => 500,
         }
@@ -103,6 +123,7 @@ impl Error {
             Error::Unauthorized => "Sign-in required",
             Error::Forbidden(_) => "Forbidden",
             Error::MethodNotAllowed { .. } => "Method not allowed",
+            Error::UnsupportedMediaType(_) => "Unsupported media type",
             Error::Unavailable(_) => "Service unavailable",
             Error::Unexpected { .. } => "Internal error",
         }

@@ -159,17 +159,36 @@ impl<S: Gate> Router<S> {
         path: &str,
         method: &str,
     ) -> Result<Response<Body>> {
-        let mut allowed = Vec::new();
+        // Of the paths that match, the most specific serves: `/templates/health` is the
+        // health route for every method, never the template called "health".
+        let mut best: Option<(Vec<u8>, &'static str)> = None;
+        let mut matches = Vec::new();
         for (spec, handler) in &self.routes {
             let Some(params) = match_path(spec.path, path) else {
                 continue;
             };
+            let rank = specificity(spec.path);
+            if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                best = Some((rank, spec.path));
+            }
+            matches.push((*spec, handler, params));
+        }
+        let Some((_, path_template)) = best else {
+            return Err(Error::NotFound(format!("{method} {path}")));
+        };
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (spec, handler, params) in matches {
+            if spec.path != path_template {
+                continue;
+            }
             if spec.method != method && !(method == "HEAD" && spec.method == "GET") {
-                allowed.push(spec.method);
+                if !allowed.contains(&spec.method) {
+                    allowed.push(spec.method);
+                }
                 continue;
             }
             let mut req = req.with_path_parameters(params);
-            req.extensions_mut().insert(**spec);
+            req.extensions_mut().insert(*spec);
             if spec.access != Access::Public {
                 let who = state.admit(&req, spec.access).await?;
                 req.extensions_mut().insert(who);
@@ -177,15 +196,25 @@ impl<S: Gate> Router<S> {
             let span = tracing::info_span!("request", operation = spec.operation_id, method, path);
             return handler(state, req).instrument(span).await;
         }
-        if allowed.is_empty() {
-            Err(Error::NotFound(format!("{method} {path}")))
-        } else {
-            Err(Error::MethodNotAllowed {
-                method: method.to_string(),
-                allowed,
-            })
-        }
+        Err(Error::MethodNotAllowed {
+            method: method.to_string(),
+            allowed,
+        })
     }
+}
+
+/// How specific a path template is, segment by segment: a literal beats `{param}`, which
+/// beats the greedy `{rest+}`.
+fn specificity(template: &str) -> Vec<u8> {
+    template
+        .trim_matches('/')
+        .split('/')
+        .map(|seg| match seg.strip_prefix('{') {
+            Some(p) if p.ends_with("+}") => 0,
+            Some(_) => 1,
+            None => 2,
+        })
+        .collect()
 }
 
 /// The catalogue entry the router matched, for handlers shared by several routes.
@@ -199,6 +228,15 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>> {
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Body::Text(serde_json::to_string(value)?))
         .map_err(|e| Error::internal("building a response", e))
+}
+
+/// JSON of a resource that now exists at `location` (201 created, 202 accepted).
+pub fn created<T: Serialize>(status: u16, value: &T, location: &str) -> Result<Response<Body>> {
+    let mut resp = json(status, value)?;
+    let location = http::HeaderValue::from_str(location)
+        .map_err(|e| Error::internal("a Location header", e))?;
+    resp.headers_mut().insert(http::header::LOCATION, location);
+    Ok(resp)
 }
 
 /// `204 No Content`.
@@ -268,30 +306,45 @@ pub fn serde_message(message: &str) -> String {
     out
 }
 
-/// The request's JSON body as `T`, or a 400 naming where it is wrong.
-pub fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T> {
+/// The request's JSON body as `T`: 415 unless it is sent as JSON, else a 400 naming every
+/// field that breaks `T`'s published schema (`crate::schema::decode`).
+pub fn json_body<T>(req: &Request) -> Result<T>
+where
+    T: serde::de::DeserializeOwned + schemars::JsonSchema + 'static,
+{
     let bytes: &[u8] = match req.body() {
         Body::Text(t) => t.as_bytes(),
         Body::Binary(b) => b,
         _ => b"",
     };
-    if bytes.is_empty() {
-        return Err(Error::invalid("body", "a JSON body is required"));
+    let media = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?").to_string());
+    match media.as_deref() {
+        None if bytes.is_empty() => {}
+        None => return Err(Error::UnsupportedMediaType("no Content-Type".into())),
+        Some(m) if !is_json(m) => return Err(Error::UnsupportedMediaType(m.to_string())),
+        Some(_) => {}
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let pointer = json_pointer(e.path());
-        let inner = e.into_inner();
-        let pointer = if pointer.is_empty() {
-            "body".to_string()
-        } else {
-            pointer
-        };
-        // serde's message ends with " at line 1 column 17": the pointer says where.
-        let msg = inner.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        Error::invalid(pointer, msg)
-    })
+    if bytes.is_empty() {
+        return Err(Error::invalid("", "a JSON body is required"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid("", format!("the body is not valid JSON: {e}")))?;
+    crate::schema::decode(&value, "").map_err(Error::invalid_all)
+}
+
+/// `application/json` or a `+json` type, parameters (`; charset=utf-8`) aside.
+fn is_json(media_type: &str) -> bool {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// One query parameter, as the client sent it.

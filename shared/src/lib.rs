@@ -22,6 +22,7 @@ pub mod reports;
 pub mod runs;
 pub mod schedule_expr;
 pub mod schedules;
+pub mod schema;
 pub mod stream;
 pub mod telemetry;
 pub mod templates;

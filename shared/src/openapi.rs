@@ -1,8 +1,14 @@
-//! The OpenAPI 3.1 document, generated from the route catalogue (never kept by hand).
+//! The OpenAPI 3.1 document, generated from the route catalogue and the Rust types each
+//! route reads and writes (never kept by hand): a typed client generated from it breaks
+//! when the API changes, and the door (`crate::schema`) enforces the same request schemas.
 
+use schemars::SchemaGenerator;
 use serde_json::{Map, Value, json};
 
-use crate::api::{Access, Answer, ROUTES, RouteSpec};
+use crate::api::{Content, Header, ParamType, ROUTES, Reply, RouteSpec};
+use crate::identity::Access;
+
+const SCHEMAS: &str = "#/components/schemas/";
 
 /// The catalogue path in OpenAPI form (`{key+}` becomes `{key}`).
 pub fn openapi_path(path: &str) -> String {
@@ -16,195 +22,251 @@ fn path_params(path: &str) -> Vec<String> {
         .collect()
 }
 
-fn operation(r: &RouteSpec) -> Value {
+fn param_schema(ty: ParamType, requests: &mut SchemaGenerator) -> Value {
+    match ty {
+        ParamType::Text => json!({"type": "string", "minLength": 1}),
+        ParamType::Int { min, max } => {
+            let mut s = json!({"type": "integer", "minimum": min});
+            if max < i64::MAX {
+                s["maximum"] = json!(max);
+            }
+            s
+        }
+        ParamType::DateTime => json!({"type": "string", "format": "date-time"}),
+        ParamType::Bool => json!({"type": "boolean"}),
+        ParamType::Words(words) => json!({"type": "string", "enum": words}),
+        ParamType::Of(f) => f(requests).to_value(),
+    }
+}
+
+fn reply(r: &Reply, responses: &mut SchemaGenerator) -> Value {
+    let mut out = json!({"description": r.description});
+    match r.content {
+        Content::Json(f) => {
+            out["content"] = json!({"application/json": {"schema": f(responses).to_value()}})
+        }
+        Content::File(media) => {
+            out["content"] =
+                json!({media: {"schema": {"type": "string", "contentMediaType": media}}})
+        }
+        Content::Html => out["content"] = json!({"text/html": {"schema": {"type": "string"}}}),
+        Content::None => {}
+    }
+    if !r.headers.is_empty() {
+        let headers: Map<String, Value> = r
+            .headers
+            .iter()
+            .map(|h| match h {
+                Header::ETag => (
+                    "ETag".to_string(),
+                    json!({"description": "The version, quoted: send it back in If-Match", "schema": {"type": "string"}}),
+                ),
+                Header::Location => (
+                    "Location".to_string(),
+                    json!({"description": "Where it is (or where to go next)", "required": true, "schema": {"type": "string"}}),
+                ),
+            })
+            .collect();
+        out["headers"] = Value::Object(headers);
+    }
+    out
+}
+
+fn operation(
+    r: &RouteSpec,
+    requests: &mut SchemaGenerator,
+    responses: &mut SchemaGenerator,
+) -> Value {
     let mut params: Vec<Value> = path_params(r.path)
         .into_iter()
-        .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| {
+            let declared = r.path_params.iter().find(|p| p.name == name);
+            let schema = declared.map_or_else(
+                || json!({"type": "string", "minLength": 1}),
+                |p| param_schema(p.ty, requests),
+            );
+            let mut p = json!({"name": name, "in": "path", "required": true, "schema": schema});
+            if let Some(d) = declared {
+                p["description"] = json!(d.description);
+            }
+            p
+        })
         .collect();
-    params.extend(r.query.iter().map(|(n, req, d)| {
-        json!({"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}})
-    }));
-    let (code, ok) = match r.answer {
-        Answer::Json(schema) => (
-            "200",
+    for (place, list) in [("query", r.query), ("header", r.headers)] {
+        params.extend(list.iter().map(|p| {
             json!({
-                "description": "OK",
-                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-            }),
-        ),
-        Answer::File(ct) => (
-            "200",
-            json!({
-                "description": "The file",
-                "content": {ct: {"schema": {"type": "string", "contentEncoding": "binary"}}}
-            }),
-        ),
-        Answer::Redirect => (
-            "302",
-            json!({
-                "description": "To the next page (the CRM's consent page, or back into Steward)",
-                "headers": {"Location": {"schema": {"type": "string"}}}
-            }),
-        ),
-        Answer::Empty => ("204", json!({"description": "Done"})),
+                "name": p.name,
+                "in": place,
+                "required": p.required,
+                "description": p.description,
+                "schema": param_schema(p.ty, requests),
+            })
+        }));
+    }
+    let mut codes = Map::new();
+    for ok in r.replies {
+        codes.insert(ok.status.to_string(), reply(ok, responses));
+    }
+    codes.insert(
+        "default".into(),
+        json!({
+            "description": "An error, as RFC 9457 problem details: `errors[].pointer` names each wrong input",
+            "content": {"application/problem+json": {"schema": {"$ref": format!("{SCHEMAS}Problem")}}}
+        }),
+    );
+    let security = match (r.access, r.is_unsafe()) {
+        (Access::Public, _) => json!([]),
+        (_, true) => json!([{"session": [], "csrf": []}]),
+        (_, false) => json!([{"session": []}]),
     };
-    let mut responses = Map::new();
-    responses.insert(code.into(), ok);
-    responses.insert("default".into(), json!({
-        "description": "An error, as RFC 9457 problem details",
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    }));
-    let security = match r.access {
-        Access::Public => json!([]),
-        _ => json!([{"session": []}]),
-    };
-    json!({
+    let mut op = json!({
         "operationId": r.operation_id,
         "summary": r.summary,
         "tags": [r.function.name()],
         "parameters": params,
         "security": security,
-        "responses": responses
-    })
+        "responses": codes,
+    });
+    if let Some(body) = r.body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": body(requests).to_value()}}
+        });
+    }
+    op
 }
 
 pub fn document(version: &str) -> Value {
+    let mut requests = crate::schema::generator(true);
+    let mut responses = crate::schema::generator(false);
     let mut paths = Map::new();
     for r in ROUTES {
         let entry = paths
             .entry(openapi_path(r.path))
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = entry {
-            m.insert(r.method.to_ascii_lowercase(), operation(r));
+            m.insert(
+                r.method.to_ascii_lowercase(),
+                operation(r, &mut requests, &mut responses),
+            );
         }
     }
+    let mut paths = Value::Object(paths);
+    let schemas = components(
+        requests.take_definitions(true),
+        responses.take_definitions(true),
+        &mut paths,
+    );
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Steward",
             "version": version,
-            "description": "Self-hosted CRM data quality for HubSpot and Salesforce.",
+            "description": "Self-hosted CRM data quality for HubSpot and Salesforce. Sign in with the CRM (GET /auth/{crm}/login); every request that changes state sends the X-CSRF-Token from GET /me. Errors are RFC 9457 problem details whose `errors[].pointer` names each wrong input.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
         },
         "paths": paths,
         "components": {
-            "schemas": components(),
+            "schemas": schemas,
             "securitySchemes": {
                 "session": {
                     "type": "apiKey",
                     "in": "cookie",
                     "name": crate::identity::session::SESSION_COOKIE,
-                    "description": "Set by signing in with the CRM. Requests that change state also send the X-CSRF-Token header from GET /me."
+                    "description": "Set by signing in with the CRM."
+                },
+                "csrf": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": crate::identity::session::CSRF_HEADER,
+                    "description": "The session's CSRF token from GET /me, on every request that changes state."
                 }
             }
         }
     })
 }
 
-fn components() -> Value {
-    json!({
-        "Problem": {
-            "type": "object",
-            "required": ["type", "title", "status", "detail"],
-            "properties": {
-                "type": {"type": "string"},
-                "title": {"type": "string"},
-                "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "instance": {"type": "string"},
-                "errors": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["pointer", "detail"],
-                    "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}}
-                }}
-            }
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status", "version", "function", "runtime", "adapters"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ok"]},
-                "version": {"type": "string"},
-                "function": {"type": "string"},
-                "runtime": {"type": "string"},
-                "adapters": {
-                    "type": "object",
-                    "required": ["items", "blobs", "mail", "scheduler", "secrets"],
-                    "properties": {
-                        "items": {"type": "string"},
-                        "blobs": {"type": "string"},
-                        "mail": {"type": "string"},
-                        "scheduler": {"type": "string"},
-                        "secrets": {"type": "string"}
-                    }
+/// The two sides' definitions in one `components.schemas`. A type read and written
+/// differently (a defaulted field is optional in a request, always present in a response)
+/// keeps its name for the response and becomes `<Name>Input` for requests; the request
+/// side's references (in `paths` and in its own definitions) follow the rename.
+fn components(
+    requests: Map<String, Value>,
+    responses: Map<String, Value>,
+    paths: &mut Value,
+) -> Value {
+    let renamed: Vec<(String, String)> = requests
+        .iter()
+        .filter(|(name, schema)| responses.get(*name).is_some_and(|r| r != *schema))
+        .map(|(name, _)| (name.clone(), format!("{name}Input")))
+        .collect();
+    let mut out = responses;
+    out.insert("Problem".into(), problem());
+    for (name, mut schema) in requests {
+        rename_refs(&mut schema, &renamed);
+        let name = renamed
+            .iter()
+            .find(|(from, _)| *from == name)
+            .map_or(name, |(_, to)| to.clone());
+        out.insert(name, schema);
+    }
+    // Only request-side references can point at a renamed type: responses were generated
+    // first and kept their names. Request schemas appear in parameters and request bodies.
+    if let Value::Object(paths) = paths {
+        for item in paths.values_mut() {
+            let Value::Object(ops) = item else { continue };
+            for op in ops.values_mut() {
+                if let Some(p) = op.get_mut("parameters") {
+                    rename_refs(p, &renamed);
+                }
+                if let Some(b) = op.get_mut("requestBody") {
+                    rename_refs(b, &renamed);
                 }
             }
-        },
-        "OpenApi": {"type": "object", "description": "An OpenAPI 3.1 document"},
-        "Me": {"type": "object", "required": ["user", "account", "role", "permissions", "csrf_token"]},
-        "Team": {"type": "object", "required": ["members", "integration"]},
-        "Member": {"type": "object", "required": ["id", "email", "role", "status", "permissions"]},
-        "CrmUsers": {"type": "array", "items": {"type": "object", "required": ["id", "email"]}},
-        "Integration": {"type": "object", "required": ["set"]},
-        "Template": {"type": "object", "required": ["id", "module", "name", "config", "version", "share_url"],
-            "properties": {
-                "id": {"type": "string"},
-                "module": {"type": "string", "enum": ["merge", "bulk", "transform", "grid", "validate"]},
-                "name": {"type": "string"},
-                "description": {"type": ["string", "null"]},
-                "config": {"type": "object", "description": "The module's config: see docs/modules/"},
-                "version": {"type": "integer"},
-                "share_url": {"type": "string"}
-            }},
-        "Run": {"type": "object",
-            "required": ["id", "module", "object", "mode", "trigger", "status", "counts", "created_at"],
-            "properties": {
-                "id": {"type": "string", "description": "the Run ID"},
-                "module": {"type": "string"},
-                "object": {"type": "string"},
-                "mode": {"type": "string", "enum": ["preview", "apply"]},
-                "trigger": {"type": "string", "enum": ["manual", "schedule", "revert"]},
-                "status": {"type": "string", "enum": ["queued", "waiting", "running", "succeeded", "partial", "failed", "cancelled"]},
-                "counts": {"type": "object", "properties": {
-                    "scanned": {"type": "integer"}, "planned": {"type": "integer"},
-                    "applied": {"type": "integer"}, "failed": {"type": "integer"},
-                    "skipped": {"type": "integer"}}},
-                "template_id": {"type": ["string", "null"]},
-                "started_by": {"type": "string"},
-                "created_at": {"type": "string", "format": "date-time"},
-                "finished_at": {"type": ["string", "null"], "format": "date-time"},
-                "error": {"type": ["string", "null"]},
-                "waiting_for": {"type": ["string", "null"], "description": "the run holding the object"},
-                "revert_of": {"type": ["string", "null"]},
-                "reverted_by": {"type": ["string", "null"]},
-                "revertible": {"type": ["object", "null"]},
-                "csv": {"type": ["object", "null"]}
+        }
+    }
+    Value::Object(out)
+}
+
+fn rename_refs(v: &mut Value, renamed: &[(String, String)]) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if k == "$ref"
+                    && let Value::String(r) = child
+                    && let Some(name) = r.strip_prefix(SCHEMAS)
+                    && let Some((_, to)) = renamed.iter().find(|(from, _)| from == name)
+                {
+                    *r = format!("{SCHEMAS}{to}");
+                } else {
+                    rename_refs(child, renamed);
+                }
             }
-        },
-        "Schedule": {"type": "object",
-            "required": ["id", "template_id", "module", "mode", "expression", "timezone", "paused", "next"],
-            "properties": {
-                "id": {"type": "string"},
-                "template_id": {"type": "string"},
-                "template_name": {"type": "string"},
-                "module": {"type": "string"},
-                "mode": {"type": "string", "enum": ["preview", "apply"]},
-                "expression": {"type": "string", "description": "rate(...) or cron(...) with six fields"},
-                "timezone": {"type": "string"},
-                "notify": {"type": ["object", "null"]},
-                "reserve_percent": {"type": "integer"},
-                "paused": {"type": "boolean"},
-                "last_fire": {"type": ["object", "null"]},
-                "next": {"type": "array", "items": {"type": "string", "format": "date-time"}}
-            }
-        },
-        "SchedulePage": {"type": "object", "required": ["schedules"],
-            "properties": {"schedules": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}},
-                           "cursor": {"type": "string"}}},
-        "RunPage": {"type": "object", "required": ["runs"],
-            "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
-                           "cursor": {"type": "string"}}},
-        "TemplatePage": {"type": "object", "required": ["templates"],
-            "properties": {"templates": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "cursor": {"type": ["string", "null"]}}}
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| rename_refs(c, renamed)),
+        _ => {}
+    }
+}
+
+fn problem() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": {"type": "array", "items": {
+                "type": "object",
+                "required": ["pointer", "detail"],
+                "properties": {
+                    "pointer": {"type": "string", "description": "a JSON pointer into the body (`/config/actions/0`), or the parameter or header's name"},
+                    "detail": {"type": "string"}
+                }
+            }}
+        }
     })
 }

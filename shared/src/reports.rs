@@ -24,7 +24,7 @@ const ATTEMPTS: u32 = 4;
 /// A delivery left `sending` this long (its sender died) may be tried again.
 const SENDING_STALE: chrono::Duration = chrono::Duration::minutes(5);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// The run ended; the report is to be sent.
@@ -35,7 +35,7 @@ pub enum DeliveryStatus {
 }
 
 /// The report's delivery, as the run shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Delivery {
     pub status: DeliveryStatus,
     #[serde(default)]

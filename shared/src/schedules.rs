@@ -32,7 +32,7 @@ pub const UPCOMING: usize = 5;
 pub const DEFAULT_RESERVE_PERCENT: u8 = 10;
 
 /// What a client sends to create or replace a schedule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
     pub template_id: String,
@@ -52,14 +52,14 @@ pub struct ScheduleInput {
 }
 
 /// Why the last fire made no run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LastFire {
     pub scheduled_time: DateTime<Utc>,
     pub run_id: Option<String>,
     pub skipped: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Schedule {
     pub id: String,
     pub account_id: String,
@@ -84,7 +84,7 @@ pub struct Schedule {
     pub next: Vec<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SchedulePage {
     pub schedules: Vec<Schedule>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -17,19 +17,24 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 
 /// What a client sends, and exactly what `steward run --template` reads.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     /// Kept as text so an unknown module is reported by name, at `/module`.
+    #[schemars(with = "Module")]
     pub module: String,
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     pub name: String,
     #[serde(default)]
+    #[schemars(length(max = 2000))]
     pub description: Option<String>,
+    /// The module's config (`MergeConfig`, `BulkConfig`, ... by `module`).
+    #[schemars(schema_with = "crate::schema::config_object")]
     pub config: Value,
 }
 
 /// A template as stored and returned.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Template {
     pub id: String,
     pub module: Module,
@@ -291,7 +296,7 @@ pub async fn copy(s: &Services, who: &Principal, id: &str) -> Result<Template> {
     .await
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplatePage {
     pub templates: Vec<Template>,
     pub cursor: Option<String>,

@@ -108,6 +108,18 @@ impl<'a> Browser<'a> {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        let raw = body.map(|v| ("application/json", v.to_string()));
+        self.send_raw(method, target, raw, headers).await
+    }
+
+    /// A request whose body is sent as it is, with its `Content-Type` (if any).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let (_, query) = target.split_once('?').unwrap_or((target, ""));
         let mut b = http::Request::builder().method(method).uri(target);
         for (name, value) in headers {
@@ -128,9 +140,11 @@ impl<'a> Browser<'a> {
             b = b.header("x-csrf-token", t);
         }
         let body = match body {
-            Some(v) => {
-                b = b.header(http::header::CONTENT_TYPE, "application/json");
-                Body::Text(v.to_string())
+            Some((content_type, text)) => {
+                if !content_type.is_empty() {
+                    b = b.header(http::header::CONTENT_TYPE, content_type);
+                }
+                Body::Text(text)
             }
             None => Body::Empty,
         };

@@ -2,6 +2,7 @@
 //! authorization walk over every route.
 
 mod browser;
+mod contract;
 mod exports;
 mod runs;
 mod support;
@@ -372,7 +373,20 @@ async fn roles_permissions_removal_and_purge() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["permissions"]["grid"], "write");
+    // Only the modules named change: the invitation's default read stays elsewhere.
+    for m in ["merge", "bulk", "transform", "validate"] {
+        assert_eq!(r.json()["permissions"][m], "read", "{m}: {}", r.text);
+    }
+    let r = admin
+        .send(
+            "PATCH",
+            &format!("/team/members/{daniel_id}"),
+            Some(&json!({"permissions": {"merge": "none"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["permissions"]["merge"], "none");
+    assert_eq!(r.json()["permissions"]["grid"], "write", "{}", r.text);
     let r = admin
         .send(
             "PATCH",

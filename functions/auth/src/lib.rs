@@ -2,10 +2,9 @@
 //! public meta routes (`/health`, `/openapi.json`, and the catch-all for unknown paths).
 
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 use steward::app;
 use steward::http::{Router, json, principal};
-use steward::identity::{Permissions, Role, login, session, store};
+use steward::identity::{Me, MeAccount, MeUser, login, session, store};
 use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
@@ -37,33 +36,6 @@ async fn logout(s: &Services, req: Request) -> Result<Response<Body>> {
         )
         .body(Body::Empty)
         .map_err(|e| Error::internal("building a response", e))
-}
-
-#[derive(Serialize)]
-struct MeUser {
-    id: String,
-    email: String,
-    name: Option<String>,
-    last_login_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-#[derive(Serialize)]
-struct MeAccount {
-    id: String,
-    crm: steward::crm::CrmKind,
-    org_id: String,
-    integration_set: bool,
-}
-
-#[derive(Serialize)]
-struct Me {
-    user: MeUser,
-    account: MeAccount,
-    role: Role,
-    /// Effective: the owner has write everywhere.
-    permissions: Permissions,
-    /// Send it back as `X-CSRF-Token` on every request that changes state.
-    csrf_token: String,
 }
 
 async fn me(s: &Services, req: Request) -> Result<Response<Body>> {

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use steward::app;
 use steward::http::{
-    Router, json, json_body, no_content, page_limit, path_param, principal, query_param,
+    Router, created, json, json_body, no_content, page_limit, path_param, principal, query_param,
 };
 use steward::schedules;
 use steward::stream::{BatchResponse, StreamEvent};
@@ -36,7 +36,8 @@ async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
     let input = json_body(&req)?;
-    json(201, &schedules::create(s, who, input).await?)
+    let schedule = schedules::create(s, who, input).await?;
+    created(201, &schedule, &format!("/schedules/{}", schedule.id))
 }
 
 async fn get(s: &Services, req: Request) -> Result<Response<Body>> {

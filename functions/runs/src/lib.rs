@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use steward::app;
-use steward::http::{Router, json, json_body, page_limit, path_param, principal, query_param};
+use steward::http::{
+    Router, created, json, json_body, page_limit, path_param, principal, query_param,
+};
 use steward::modules::Module;
 use steward::runs::{self, Filters, Status, Trigger};
 pub use steward::stream::{BatchResponse, ItemFailure, StreamEvent};
@@ -27,7 +29,8 @@ pub fn router() -> Router<Services> {
 async fn start(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
     let input = json_body(&req)?;
-    json(202, &runs::start(s, who, input).await?)
+    let run = runs::start(s, who, input).await?;
+    created(202, &run, &format!("/runs/{}", run.id))
 }
 
 fn parse_time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>> {
@@ -130,7 +133,8 @@ async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {
 
 async fn revert(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
-    json(202, &runs::start_revert(s, principal(&req)?, &id).await?)
+    let run = runs::start_revert(s, principal(&req)?, &id).await?;
+    created(202, &run, &format!("/runs/{}", run.id))
 }
 
 // ---- the stream worker ------------------------------------------------------------------

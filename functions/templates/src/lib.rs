@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use steward::app;
 use steward::http::{
-    Router, json, json_body, no_content, page_limit, path_param, principal, query_param,
+    Router, created, json, json_body, no_content, page_limit, path_param, principal, query_param,
 };
 use steward::modules::Module;
 use steward::templates::{self, Template};
@@ -20,9 +20,12 @@ pub fn router() -> Router<Services> {
         .route("templates_copy", |s, r| Box::pin(copy(s, r)))
 }
 
-/// A template with its version as the ETag.
+/// A template with its version as the ETag (and, when just made, its Location).
 fn with_etag(status: u16, t: &Template) -> Result<Response<Body>> {
-    let mut resp = json(status, t)?;
+    let mut resp = match status {
+        201 => created(status, t, &format!("/templates/{}", t.id))?,
+        _ => json(status, t)?,
+    };
     if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", t.version)) {
         resp.headers_mut().insert(http::header::ETAG, v);
     }

@@ -17,7 +17,7 @@ pub mod transport;
 /// Property values are strings or null, as both CRMs send them.
 pub type Properties = BTreeMap<String, Option<String>>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CrmKind {
     HubSpot,

@@ -18,7 +18,7 @@ pub mod team;
 
 pub use apps::CrmApps;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Exactly one per account: the account item names them.
@@ -37,8 +37,9 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "MemberStatus")]
 pub enum Status {
     Invited,
     Active,
@@ -47,7 +48,18 @@ pub enum Status {
 
 /// Access to one module. Ordered: `none < read < write`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
@@ -58,7 +70,9 @@ pub enum Permission {
 }
 
 /// A member's permission per module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Permissions {
     #[serde(default)]
@@ -71,6 +85,35 @@ pub struct Permissions {
     pub grid: Permission,
     #[serde(default)]
     pub validate: Permission,
+}
+
+/// Permissions to change: only the modules named change, the others keep theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsPatch {
+    #[serde(default)]
+    pub merge: Option<Permission>,
+    #[serde(default)]
+    pub bulk: Option<Permission>,
+    #[serde(default)]
+    pub transform: Option<Permission>,
+    #[serde(default)]
+    pub grid: Option<Permission>,
+    #[serde(default)]
+    pub validate: Option<Permission>,
+}
+
+impl PermissionsPatch {
+    /// `current` with the named modules changed.
+    pub fn applied_to(&self, current: Permissions) -> Permissions {
+        Permissions {
+            merge: self.merge.unwrap_or(current.merge),
+            bulk: self.bulk.unwrap_or(current.bulk),
+            transform: self.transform.unwrap_or(current.transform),
+            grid: self.grid.unwrap_or(current.grid),
+            validate: self.validate.unwrap_or(current.validate),
+        }
+    }
 }
 
 impl Permissions {
@@ -199,6 +242,36 @@ impl Member {
             _ => self.permissions,
         }
     }
+}
+
+/// `GET /me`: who is signed in, to which account, with what rights.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Me {
+    pub user: MeUser,
+    pub account: MeAccount,
+    pub role: Role,
+    /// Effective: the owner has write everywhere.
+    pub permissions: Permissions,
+    /// Send it back as `X-CSRF-Token` on every request that changes state.
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MeUser {
+    /// The CRM user id.
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MeAccount {
+    /// `hubspot:<portal id>` or `salesforce:<org id>`.
+    pub id: String,
+    pub crm: CrmKind,
+    pub org_id: String,
+    pub integration_set: bool,
 }
 
 /// A signed-in, active member, as a handler sees them. `Debug` shows no session secret.

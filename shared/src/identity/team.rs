@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use super::connections::{self, Slot};
 use super::{
-    Account, Integration, Invitation, Member, Need, Permission, Permissions, Principal, Role,
-    Status, authorize, crm_name, session, store,
+    Account, Integration, Invitation, Member, Need, Permission, Permissions, PermissionsPatch,
+    Principal, Role, Status, authorize, crm_name, session, store,
 };
 use crate::app::Services;
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ use crate::ports::items::Condition;
 pub const INVITATION_DAYS: i64 = 14;
 
 /// A member as the team view shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MemberView {
     pub id: String,
     pub email: String,
@@ -31,7 +31,7 @@ pub struct MemberView {
     pub invitation: Option<InvitationView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InvitationView {
     pub id: String,
     pub sent_at: DateTime<Utc>,
@@ -39,7 +39,7 @@ pub struct InvitationView {
     pub expired: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IntegrationView {
     pub set: bool,
     pub healthy: Option<bool>,
@@ -48,7 +48,7 @@ pub struct IntegrationView {
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TeamView {
     pub members: Vec<MemberView>,
     pub integration: IntegrationView,
@@ -120,7 +120,7 @@ pub async fn view(s: &Services, who: &Principal) -> Result<TeamView> {
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CrmUserView {
     pub id: String,
     pub email: String,
@@ -166,7 +166,7 @@ pub async fn crm_users(s: &Services, who: &Principal) -> Result<Vec<CrmUserView>
     Ok(out)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     /// The CRM user id (from `GET /team/crm-users`).
@@ -322,13 +322,14 @@ pub async fn cancel(s: &Services, who: &Principal, invitation_id: &str) -> Resul
         .await
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
     #[serde(default)]
     pub role: Option<Role>,
+    /// Only the modules named change (`{"grid": "write"}` leaves the others as they are).
     #[serde(default)]
-    pub permissions: Option<Permissions>,
+    pub permissions: Option<PermissionsPatch>,
 }
 
 /// `PATCH /team/members/{id}`: role and permissions. `role: owner` transfers ownership
@@ -389,7 +390,7 @@ pub async fn update(
         }
     }
     if let Some(p) = patch.permissions {
-        m.permissions = p;
+        m.permissions = p.applied_to(m.permissions);
     }
     let cond = Condition::Version(m.version);
     m.version = store::put_member(s.items.as_ref(), &account.id, &m, cond).await?;
@@ -449,7 +450,7 @@ pub async fn set_integration_record(
     Err(Error::Unavailable("the account is busy; try again".into()))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationRequest {
     /// A member whose CRM connection becomes the integration connection (a service

@@ -249,7 +249,7 @@ impl Ord for SortKey {
 }
 
 /// One edited cell: `value` None (or empty) clears it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CellEdit {
     pub id: String,

@@ -39,7 +39,19 @@ pub trait RecordEngine: Send + Sync {
 
 /// The five modules. Serialized in snake case (`merge`, `bulk`, ...), as templates and
 /// share links name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Module {
     Merge,

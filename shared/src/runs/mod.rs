@@ -41,8 +41,9 @@ pub const CSV_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(15 
 /// The `gsi1` partition of unfinished runs.
 pub const ACTIVE: &str = "RUNS_ACTIVE";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "RunStatus")]
 pub enum Status {
     Queued,
     /// Another apply run holds the object; this one starts when it ends.
@@ -86,14 +87,14 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     Preview,
     Apply,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// Started by a member (Run Now).
@@ -116,17 +117,23 @@ impl Trigger {
 }
 
 /// Which records a run considers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Every record of the object (narrowed by the module's own filter).
     All,
     /// Only these records.
-    Ids(Vec<String>),
+    Ids(
+        #[schemars(
+            length(min = 1, max = 2000),
+            inner(length(min = 1, max = 64), regex(pattern = r"\S"))
+        )]
+        Vec<String>,
+    ),
 }
 
 /// Whose CRM connection a run acts with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Acting {
     /// The member who started it.
@@ -135,7 +142,9 @@ pub enum Acting {
     Integration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counts {
     /// Records read from the CRM.
     pub scanned: u64,
@@ -148,13 +157,26 @@ pub struct Counts {
 }
 
 /// Who gets the run's report when it ends (delivered by the exports function).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
+    /// Email addresses (ASCII domains: an internationalized one in its punycode form).
+    #[schemars(
+        length(min = 1, max = 50),
+        inner(
+            length(max = 254),
+            regex(
+                pattern = r#"^[^@\s<>,;"()\[\]\\\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"#
+            )
+        )
+    )]
     pub recipients: Vec<String>,
+    /// One line.
     #[serde(default)]
+    #[schemars(length(max = 200), regex(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub subject: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = 5000))]
     pub message: Option<String>,
 }
 
@@ -197,7 +219,7 @@ impl Notify {
 }
 
 /// The finished run's audit CSV.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CsvFile {
     pub file_name: String,
     pub bytes: u64,
@@ -206,7 +228,7 @@ pub struct CsvFile {
 }
 
 /// What undoing an apply run can and cannot do, per kind of change, for its CRM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Revertible {
     /// Field updates: `POST /runs/{id}/revert` restores the before-values.
     pub updates: bool,
@@ -241,7 +263,7 @@ impl Revertible {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Run {
     pub id: String,
     pub account_id: String,
@@ -390,19 +412,23 @@ pub async fn update(
 }
 
 /// What `POST /runs` takes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartInput {
     #[serde(default)]
     pub template_id: Option<String>,
     /// Without a template: the module and its config.
     #[serde(default)]
+    #[schemars(with = "Option<Module>")]
     pub module: Option<String>,
+    /// The module's config (`MergeConfig`, `BulkConfig`, ... by `module`).
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::config_object")]
     pub config: Option<Value>,
     pub mode: Mode,
     /// `"all"` (the default) or `{"ids": [...]}`.
     #[serde(default)]
+    #[schemars(with = "Option<Scope>")]
     pub scope: Option<Value>,
     /// Grid runs: the cells to change.
     #[serde(default)]
@@ -699,7 +725,7 @@ impl Filters {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunPage {
     pub runs: Vec<Run>,
     /// Pass back as `cursor` for the next page; absent on the last.
