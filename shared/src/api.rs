@@ -122,6 +122,8 @@ pub enum ParamType {
     Bool,
     /// One of these words.
     Words(&'static [&'static str]),
+    /// Text matching this regular expression.
+    Pattern(&'static str),
     /// The schema of a Rust type (an enum, usually).
     Of(SchemaFn),
 }
@@ -260,7 +262,7 @@ const CRM: Param = param(
 .required();
 const IF_MATCH: Param = param(
     "If-Match",
-    Text,
+    Pattern(r#"^(W/)?"?[0-9]{1,19}"?$"#),
     "the version you read (the ETag), e.g. \"3\"",
 );
 

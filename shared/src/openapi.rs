@@ -24,7 +24,8 @@ fn path_params(path: &str) -> Vec<String> {
 
 fn param_schema(ty: ParamType, requests: &mut SchemaGenerator) -> Value {
     match ty {
-        ParamType::Text => json!({"type": "string", "minLength": 1}),
+        ParamType::Text => json!({"type": "string"}),
+        ParamType::Pattern(p) => json!({"type": "string", "pattern": p}),
         ParamType::Int { min, max } => {
             let mut s = json!({"type": "integer", "minimum": min});
             if max < i64::MAX {

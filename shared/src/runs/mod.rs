@@ -433,7 +433,9 @@ pub struct StartInput {
     /// Grid runs: the cells to change.
     #[serde(default)]
     pub edits: Option<Vec<CellEdit>>,
+    /// Apply runs: a CRM property each changed record gets the Run ID in.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]{1,100}$"))]
     pub stamp_property: Option<String>,
     #[serde(default)]
     pub notify: Option<Notify>,
