@@ -657,8 +657,8 @@ pub const ROUTES: &[RouteSpec] = &[
     ])
     .replies(&[Reply {
         status: 200,
-        description: "The file",
-        content: Content::File("application/octet-stream"),
+        description: "The file (a run's audit CSV: the only files Steward links to)",
+        content: Content::File("text/csv"),
         headers: &[],
     }]),
 ];
