@@ -65,11 +65,33 @@ pub struct Reply {
     pub description: &'static str,
     pub content: Content,
     pub headers: &'static [Header],
+    /// Operations this answer feeds: OpenAPI links, which clients and schemathesis's
+    /// stateful tests follow.
+    pub links: &'static [Feeds],
+}
+
+/// Operations whose path parameter `{id}` is `value`, a runtime expression into the
+/// answer (`$response.body#/id`).
+#[derive(Debug, Clone, Copy)]
+pub struct Feeds {
+    pub operation_ids: &'static [&'static str],
+    pub value: &'static str,
+}
+
+/// The operations that act on the thing whose id is the answer's `/id`.
+pub const fn by_id(operation_ids: &'static [&'static str]) -> Feeds {
+    Feeds {
+        operation_ids,
+        value: "$response.body#/id",
+    }
 }
 
 impl Reply {
     pub const fn with(self, headers: &'static [Header]) -> Self {
         Reply { headers, ..self }
+    }
+    pub const fn feeding(self, links: &'static [Feeds]) -> Self {
+        Reply { links, ..self }
     }
 }
 
@@ -80,6 +102,7 @@ pub const fn json<T: JsonSchema>(status: u16, description: &'static str) -> Repl
         description,
         content: Content::Json(schema_of::<T>),
         headers: &[],
+        links: &[],
     }
 }
 
@@ -88,6 +111,7 @@ pub const NO_CONTENT: Reply = Reply {
     description: "Done",
     content: Content::None,
     headers: &[],
+    links: &[],
 };
 
 pub const fn redirect(description: &'static str) -> Reply {
@@ -96,6 +120,7 @@ pub const fn redirect(description: &'static str) -> Reply {
         description,
         content: Content::None,
         headers: &[Header::Location],
+        links: &[],
     }
 }
 
@@ -105,6 +130,7 @@ pub const fn page(status: u16, description: &'static str) -> Reply {
         description,
         content: Content::Html,
         headers: &[],
+        links: &[],
     }
 }
 
@@ -124,6 +150,8 @@ pub enum ParamType {
     Words(&'static [&'static str]),
     /// Text matching this regular expression.
     Pattern(&'static str),
+    /// One of Steward's ids: a ULID (26 Crockford base32 characters).
+    Ulid,
     /// The schema of a Rust type (an enum, usually).
     Of(SchemaFn),
 }
@@ -260,6 +288,11 @@ const CRM: Param = param(
     "the CRM to sign in with",
 )
 .required();
+const ULID: ParamType = Ulid;
+const TEMPLATE_ID: &[Param] = &[param("id", ULID, "the template's id").required()];
+const RUN_ID: &[Param] = &[param("id", ULID, "the Run ID").required()];
+const SCHEDULE_ID: &[Param] = &[param("id", ULID, "the schedule's id").required()];
+const INVITATION_ID: &[Param] = &[param("id", ULID, "the invitation's id").required()];
 const IF_MATCH: Param = param(
     "If-Match",
     Pattern(r#"^(W/)?"?[0-9]{1,19}"?$"#),
@@ -269,8 +302,20 @@ const IF_MATCH: Param = param(
 const HEALTH: &[Reply] = &[json::<Health>(200, "Up, with the adapters in use")];
 const A_TEMPLATE: &[Reply] = &[json::<Template>(200, "The template").with(&[Header::ETag])];
 const A_SCHEDULE: &[Reply] = &[json::<Schedule>(200, "The schedule")];
-const A_RUN_STARTED: &[Reply] =
-    &[json::<Run>(202, "Queued: follow it at `Location`").with(&[Header::Location])];
+const A_RUN_STARTED: &[Reply] = &[json::<Run>(202, "Queued: follow it at `Location`")
+    .with(&[Header::Location])
+    .feeding(&[by_id(&[
+        "runs_get",
+        "runs_csv",
+        "runs_cancel",
+        "runs_revert",
+    ])])];
+const TEMPLATE_OPS: Feeds = by_id(&[
+    "templates_get",
+    "templates_update",
+    "templates_delete",
+    "templates_copy",
+]);
 
 /// An OpenAPI document: an object (described by the OpenAPI 3.1 specification).
 pub type OpenApiDocument = serde_json::Map<String, serde_json::Value>;
@@ -313,7 +358,9 @@ pub const ROUTES: &[RouteSpec] = &[
     )
     .access(WRITE)
     .body(schema_of::<TemplateInput>)
-    .replies(&[json::<Template>(201, "Saved").with(&[Header::ETag, Header::Location])]),
+    .replies(&[json::<Template>(201, "Saved")
+        .with(&[Header::ETag, Header::Location])
+        .feeding(&[TEMPLATE_OPS])]),
     route(
         Templates,
         "GET",
@@ -322,6 +369,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "One template, with its share link and version (ETag)",
     )
     .access(READ)
+    .path_params(TEMPLATE_ID)
     .replies(A_TEMPLATE),
     route(
         Templates,
@@ -331,6 +379,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Replace a template; If-Match must carry the version read (409 when stale)",
     )
     .access(WRITE)
+    .path_params(TEMPLATE_ID)
     .headers(&[IF_MATCH.required()])
     .body(schema_of::<TemplateInput>)
     .replies(A_TEMPLATE),
@@ -342,6 +391,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Delete a template (If-Match optional)",
     )
     .access(WRITE)
+    .path_params(TEMPLATE_ID)
     .headers(&[IF_MATCH])
     .replies(&[NO_CONTENT]),
     route(
@@ -352,7 +402,10 @@ pub const ROUTES: &[RouteSpec] = &[
         "Copy a template within the account",
     )
     .access(WRITE)
-    .replies(&[json::<Template>(201, "The copy").with(&[Header::ETag, Header::Location])]),
+    .path_params(TEMPLATE_ID)
+    .replies(&[json::<Template>(201, "The copy")
+        .with(&[Header::ETag, Header::Location])
+        .feeding(&[TEMPLATE_OPS])]),
     route(Runs, "GET", "/runs/health", "runs_health", "Health of the runs function")
         .replies(HEALTH),
     route(
@@ -405,6 +458,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "One run: status, live counts, what can be reverted",
     )
     .access(READ)
+    .path_params(RUN_ID)
     .replies(&[json::<Run>(200, "The run")]),
     route(
         Runs,
@@ -414,6 +468,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "The run's audit CSV: a redirect to a download link valid for 15 minutes",
     )
     .access(READ)
+    .path_params(RUN_ID)
     .replies(&[redirect("To the download link")]),
     route(
         Runs,
@@ -423,6 +478,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Stop a run at its next batch boundary",
     )
     .access(WRITE)
+    .path_params(RUN_ID)
     .replies(&[json::<Run>(202, "Cancelling: the run stops at its next batch boundary")]),
     route(
         Runs,
@@ -432,6 +488,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Start a run that restores the before-values of the fields an apply run changed",
     )
     .access(WRITE)
+    .path_params(RUN_ID)
     .replies(A_RUN_STARTED),
     route(
         Exports,
@@ -460,7 +517,15 @@ pub const ROUTES: &[RouteSpec] = &[
     )
     .access(READ)
     .body(schema_of::<ScheduleInput>)
-    .replies(&[json::<Schedule>(201, "Scheduled").with(&[Header::Location])]),
+    .replies(&[json::<Schedule>(201, "Scheduled")
+        .with(&[Header::Location])
+        .feeding(&[by_id(&[
+            "schedules_get",
+            "schedules_update",
+            "schedules_delete",
+            "schedules_pause",
+            "schedules_resume",
+        ])])]),
     route(
         Exports,
         "GET",
@@ -469,6 +534,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "One schedule, its last fire and next 5 fire times",
     )
     .access(READ)
+    .path_params(SCHEDULE_ID)
     .replies(A_SCHEDULE),
     route(
         Exports,
@@ -478,6 +544,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Replace a schedule (Steward's item and the Scheduler's schedule stay in step)",
     )
     .access(READ)
+    .path_params(SCHEDULE_ID)
     .body(schema_of::<ScheduleInput>)
     .replies(A_SCHEDULE),
     route(
@@ -488,6 +555,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Delete a schedule and its Scheduler schedule",
     )
     .access(READ)
+    .path_params(SCHEDULE_ID)
     .replies(&[NO_CONTENT]),
     route(
         Exports,
@@ -497,6 +565,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Stop firing until resumed",
     )
     .access(READ)
+    .path_params(SCHEDULE_ID)
     .replies(A_SCHEDULE),
     route(
         Exports,
@@ -506,6 +575,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Fire again",
     )
     .access(READ)
+    .path_params(SCHEDULE_ID)
     .replies(A_SCHEDULE),
     route(
         Auth,
@@ -605,7 +675,13 @@ pub const ROUTES: &[RouteSpec] = &[
     )
     .access(Access::Admin)
     .body(schema_of::<InviteRequest>)
-    .replies(&[json::<MemberView>(201, "Invited")]),
+    .replies(&[json::<MemberView>(201, "Invited").feeding(&[
+        by_id(&["team_member_update", "team_member_remove"]),
+        Feeds {
+            operation_ids: &["team_invitation_resend", "team_invitation_cancel"],
+            value: "$response.body#/invitation/id",
+        },
+    ])]),
     route(
         Team,
         "POST",
@@ -614,6 +690,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Send an invitation again (renews its expiry)",
     )
     .access(Access::Admin)
+    .path_params(INVITATION_ID)
     .replies(&[json::<MemberView>(200, "Sent again")]),
     route(
         Team,
@@ -623,6 +700,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Cancel an invitation",
     )
     .access(Access::Admin)
+    .path_params(INVITATION_ID)
     .replies(&[NO_CONTENT]),
     route(
         Team,
@@ -651,7 +729,14 @@ pub const ROUTES: &[RouteSpec] = &[
         "Download a file by a signed, expiring link (steward serve only; S3 presigned URLs on AWS)",
     )
     .query(&[
-        param("expires", Int { min: 0, max: i64::MAX }, "Unix time the link stops working").required(),
+        param(
+            "expires",
+            Int {
+                min: 0,
+                max: 253_402_300_799,
+            },
+            "Unix time the link stops working",
+        ).required(),
         param("name", Text, "file name to download as"),
         param("sig", Text, "signature over key, expiry and name").required(),
     ])
@@ -660,6 +745,7 @@ pub const ROUTES: &[RouteSpec] = &[
         description: "The file (a run's audit CSV: the only files Steward links to)",
         content: Content::File("text/csv"),
         headers: &[],
+        links: &[],
     }]),
 ];
 

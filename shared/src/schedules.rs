@@ -38,9 +38,11 @@ pub struct ScheduleInput {
     pub template_id: String,
     pub mode: Mode,
     /// `rate(1 day)`, `cron(0 9 ? * MON-FRI *)`.
+    #[schemars(regex(pattern = r"^\s*(rate|cron|at)\([\s\S]+\)\s*$"))]
     pub expression: String,
     /// IANA time zone (default UTC).
     #[serde(default)]
+    #[schemars(length(min = 1, max = 64))]
     pub timezone: Option<String>,
     #[serde(default)]
     pub notify: Option<Notify>,

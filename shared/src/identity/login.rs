@@ -114,13 +114,11 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
             let who = session::authenticate(s, req).await?;
             authorize(&who, Need::Admin)?;
             if who.crm != crm {
-                return Err(Error::invalid(
-                    "crm",
-                    format!(
-                        "this account is on {}; connect an integration user of it",
-                        crm_title(who.crm)
-                    ),
-                ));
+                // A valid request that this account's state refuses: a conflict.
+                return Err(Error::Conflict(format!(
+                    "this account is on {}; connect an integration user of it",
+                    crm_title(who.crm)
+                )));
             }
             (Some(who.account_id), Some(who.user_id))
         }

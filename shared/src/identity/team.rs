@@ -171,10 +171,21 @@ pub async fn crm_users(s: &Services, who: &Principal) -> Result<Vec<CrmUserView>
 pub struct InviteRequest {
     /// The CRM user id (from `GET /team/crm-users`).
     pub user_id: String,
+    /// `admin` or `user` (default); ownership is transferred, never given by invitation.
     #[serde(default)]
+    #[schemars(with = "Option<InvitedRole>")]
     pub role: Option<Role>,
     #[serde(default)]
     pub permissions: Option<Permissions>,
+}
+
+/// The roles an invitation can give: the published schema of `InviteRequest::role`.
+#[derive(schemars::JsonSchema)]
+#[schemars(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum InvitedRole {
+    Admin,
+    User,
 }
 
 fn join_link(s: &Services, account: &Account) -> String {

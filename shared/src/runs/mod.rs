@@ -432,6 +432,7 @@ pub struct StartInput {
     pub scope: Option<Value>,
     /// Grid runs: the cells to change.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 2000))]
     pub edits: Option<Vec<CellEdit>>,
     /// Apply runs: a CRM property each changed record gets the Run ID in.
     #[serde(default)]
