@@ -16,6 +16,8 @@ pub mod filter;
 pub mod grid;
 pub mod merge;
 pub mod plan;
+#[cfg(test)]
+mod schema_tests;
 pub mod transform;
 pub mod validate;
 
