@@ -1143,6 +1143,114 @@ fn step_like() -> impl Strategy<Value = Value> {
     prop_oneof![12 => step, 1 => junk().boxed()]
 }
 
+const RULES: &[&str] = &[
+    "required",
+    "regex",
+    "email",
+    "phone",
+    "one_of",
+    "length",
+    "range",
+    "requires",
+    "mandatory",
+];
+
+/// Validate rules shaped after their parameters, with a wrong name, key or value here and
+/// there. `if_equals` is never a list: serde would read `["a", "b"]` positionally (pinned
+/// above).
+fn rule_like() -> impl Strategy<Value = Value> {
+    let rule = prop::sample::select(RULES).prop_flat_map(|name| {
+        let field = ("field", 0.95, mostly(word(&["a", "b"])));
+        let nullable = |s: BoxedStrategy<Value>| {
+            mostly(prop_oneof![3 => s, 1 => Just(Value::Null).boxed()].boxed())
+        };
+        let ignore_case = (
+            "ignore_case",
+            0.3,
+            mostly(any::<bool>().prop_map(Value::from).boxed()),
+        );
+        let mut entries = vec![
+            ("rule", 0.95, mostly(Just(Value::from(name)).boxed())),
+            ("message", 0.3, nullable(word(&["bad", ""]))),
+        ];
+        entries.extend(match name {
+            "regex" => vec![
+                field,
+                ("pattern", 0.9, mostly(word(&["^a", "("]))),
+                ignore_case,
+            ],
+            "phone" => vec![
+                field,
+                ("region", 0.5, nullable(word(&["US", "XX"]))),
+                (
+                    "format",
+                    0.5,
+                    mostly(word(&["e164", "national", "international", "e165"])),
+                ),
+            ],
+            "one_of" => vec![
+                field,
+                (
+                    "values",
+                    0.9,
+                    mostly(
+                        prop::collection::vec(word(&["a", "b"]), 0..3)
+                            .prop_map(Value::Array)
+                            .boxed(),
+                    ),
+                ),
+                ignore_case,
+            ],
+            "length" => vec![
+                field,
+                (
+                    "min",
+                    0.5,
+                    nullable((-1i64..5).prop_map(Value::from).boxed()),
+                ),
+                (
+                    "max",
+                    0.5,
+                    nullable((0i64..5).prop_map(Value::from).boxed()),
+                ),
+            ],
+            "range" => vec![
+                field,
+                (
+                    "min",
+                    0.5,
+                    nullable((-5.0f64..5.0).prop_map(Value::from).boxed()),
+                ),
+                (
+                    "max",
+                    0.5,
+                    nullable((0i64..5).prop_map(Value::from).boxed()),
+                ),
+            ],
+            "requires" => vec![
+                ("if_present", 0.5, nullable(word(&["a"]))),
+                (
+                    "if_equals",
+                    0.5,
+                    prop_oneof![
+                        4 => object(vec![
+                            ("field", 0.9, mostly(word(&["a"]))),
+                            ("value", 0.9, mostly(word(&["x"]))),
+                        ]),
+                        1 => Just(Value::Null).boxed(),
+                        1 => word(&["a"]),
+                    ]
+                    .boxed(),
+                ),
+                ("then_required", 0.9, mostly(word(&["b"]))),
+            ],
+            _ => vec![field],
+        });
+        object(entries)
+    });
+    prop_oneof![12 => rule, 1 => junk().boxed()]
+}
+
 /// The generators reach both sides of the line, so the properties below can fail.
 #[test]
 fn generators_make_valid_and_invalid_values() {
@@ -1163,6 +1271,7 @@ fn generators_make_valid_and_invalid_values() {
     };
     count(Kind::Filter, filter_like().boxed());
     count(Kind::Step, step_like().boxed());
+    count(Kind::Rule, rule_like().boxed());
 }
 
 proptest! {
@@ -1174,6 +1283,15 @@ proptest! {
             Kind::Filter.schema_accepts(&v),
             Kind::Filter.serde_accepts(&v),
             "{}: {:?}", v, Kind::Filter.schema_errors(&v)
+        );
+    }
+
+    #[test]
+    fn generated_rules_are_valid_exactly_when_serde_reads_them(v in rule_like()) {
+        prop_assert_eq!(
+            Kind::Rule.schema_accepts(&v),
+            Kind::Rule.serde_accepts(&v),
+            "{}: {:?}", v, Kind::Rule.schema_errors(&v)
         );
     }
 
