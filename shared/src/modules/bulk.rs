@@ -1,6 +1,7 @@
 //! Bulk edits: every record matching a filter gets the same actions (set, clear, copy a
 //! field) or is archived. Record by record, so a run streams its plan.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::filter::{CompiledFilter, Filter, TextValue, check_field_name, push_unique};
@@ -10,7 +11,7 @@ use crate::crm::{ObjectSchema, Record};
 use crate::error::FieldError;
 
 /// A bulk module's config: `{"object", "filter"?, "actions": [..]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a bulk config: {\"object\", \"filter\", \"actions\"}"
@@ -25,8 +26,9 @@ pub struct BulkConfig {
 
 /// One action, written `{"set": {..}}`, `{"clear": {..}}`, `{"copy": {..}}` or
 /// `{"archive": {..}}` (`delete` is accepted for archive).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(transform = archive_alias)]
 pub enum BulkAction {
     Set(SetAction),
     Clear(ClearAction),
@@ -35,23 +37,24 @@ pub enum BulkAction {
     Archive(ArchiveAction),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetAction {
     pub field: String,
     /// Strings, numbers and booleans are all written as text.
     #[serde(with = "text_value")]
+    #[schemars(with = "TextValue")]
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClearAction {
     pub field: String,
 }
 
 /// Copies `from` into `to`. An empty `from` leaves `to` as it is: copy never erases.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyAction {
     pub from: String,
@@ -59,12 +62,31 @@ pub struct CopyAction {
 }
 
 /// Archives (HubSpot) or deletes to the recycle bin (Salesforce) each matching record.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveAction {
     /// Fields whose last values the audit keeps (with the filter's), for a restore.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep: Vec<String>,
+}
+
+/// serde also reads `{"delete": {..}}` as archive (an alias schemars does not see): the
+/// schema gets the same variant under that name.
+fn archive_alias(schema: &mut schemars::Schema) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
+        return;
+    };
+    let archive = variants.iter().find_map(|v| {
+        let props = v.get("properties")?.as_object()?;
+        let inner = props.get("archive")?.clone();
+        let mut alias = v.clone();
+        let obj = alias.as_object_mut()?;
+        obj.insert("properties".into(), serde_json::json!({"delete": inner}));
+        obj.insert("required".into(), serde_json::json!(["delete"]));
+        obj.insert("description".into(), "Another name for `archive`.".into());
+        Some(alias)
+    });
+    variants.extend(archive);
 }
 
 mod text_value {

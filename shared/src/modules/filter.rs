@@ -15,9 +15,11 @@
 //! ```
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use schemars::{JsonSchema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -50,7 +52,7 @@ pub struct Condition {
     pub case_sensitive: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     Eq,
@@ -94,7 +96,7 @@ impl Operator {
 }
 
 /// The kind of value a condition compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
     Text,
@@ -345,6 +347,88 @@ impl Serialize for Filter {
                 m.end()
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON Schemas, as strict as the visitors above: each object refuses unknown keys, a group
+// is only `all` or only `any`, a condition needs `field` and `op`, and values are scalars
+// (never null) or lists of them.
+
+impl JsonSchema for TextValue {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "TextValue".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+        json_schema!({
+            "description": "A string, number or boolean, kept as text (never null).",
+            "type": ["string", "number", "boolean"]
+        })
+    }
+}
+
+impl JsonSchema for Operand {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Operand".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        let one = generator.subschema_for::<TextValue>();
+        json_schema!({
+            "description": "One value, or a list of them (`in`, `between`).",
+            "anyOf": [one, {"type": "array", "items": one}]
+        })
+    }
+}
+
+impl JsonSchema for Filter {
+    fn schema_name() -> Cow<'static, str> {
+        "Filter".into()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Filter").into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        let filters = generator.subschema_for::<Vec<Filter>>();
+        let group = |key: &str, description: &str| {
+            json_schema!({
+                "type": "object",
+                "description": description,
+                "properties": {(key): filters.clone()},
+                "required": [key],
+                "additionalProperties": false
+            })
+        };
+        let condition = json_schema!({
+            "type": "object",
+            "description": "A condition on one field.",
+            "properties": {
+                "field": {"type": "string", "description": "The field compared."},
+                "op": generator.subschema_for::<Operator>(),
+                "value": generator.subschema_for::<Operand>(),
+                "type": generator.subschema_for::<ValueType>(),
+                "case_sensitive": {
+                    "type": "boolean",
+                    "description": "Text comparisons ignore case unless this is true.",
+                    "default": false
+                }
+            },
+            "required": ["field", "op"],
+            "additionalProperties": false
+        });
+        json_schema!({
+            "description": "A condition, or a group of filters that must all (`all`) or at least one (`any`) match.",
+            "oneOf": [
+                group("all", "Every filter matches."),
+                group("any", "At least one filter matches."),
+                condition
+            ]
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! columns), and the cell edits made in it turned into a checked plan.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ pub const PAGE_SIZE_DEFAULT: u32 = 100;
 pub const PAGE_SIZE_MAX: u32 = 500;
 
 /// A grid module's config: `{"object", "columns", "filter"?, "page_size"?, "sort"?}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a grid config: {\"object\", \"columns\", \"filter\", \"page_size\", \"sort\"}"
@@ -30,6 +31,7 @@ pub struct GridConfig {
     pub filter: Option<Filter>,
     /// Rows per page, 1 to 500.
     #[serde(default = "default_page_size")]
+    #[schemars(range(max = u32::MAX))]
     pub page_size: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<Sort>,
@@ -39,7 +41,7 @@ fn default_page_size() -> u32 {
     PAGE_SIZE_DEFAULT
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sort {
     pub field: String,
@@ -47,7 +49,7 @@ pub struct Sort {
     pub direction: Direction,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     #[default]
@@ -249,7 +251,7 @@ impl Ord for SortKey {
 }
 
 /// One edited cell: `value` None (or empty) clears it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CellEdit {
     pub id: String,

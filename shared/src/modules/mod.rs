@@ -6,6 +6,7 @@
 //! as `FieldError`s whose pointers start at `/config`. `ModuleConfig::parse` turns a
 //! template's JSON into the typed config, or a 400 naming every wrong field.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod bulk;
@@ -15,6 +16,8 @@ pub mod filter;
 pub mod grid;
 pub mod merge;
 pub mod plan;
+#[cfg(test)]
+mod schema_tests;
 pub mod transform;
 pub mod validate;
 
@@ -40,17 +43,7 @@ pub trait RecordEngine: Send + Sync {
 /// The five modules. Serialized in snake case (`merge`, `bulk`, ...), as templates and
 /// share links name them.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Module {

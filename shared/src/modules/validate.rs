@@ -6,7 +6,9 @@
 //! a fix that changes something, an `Update` whose note also says what the fix resolved.
 
 use regex::{Regex, RegexBuilder};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
 
 use super::transform::phone::{self, PhoneFormat, Region};
 use super::transform::{
@@ -18,7 +20,7 @@ use crate::crm::Record;
 use crate::error::FieldError;
 
 /// A validate template's config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateConfig {
     /// The CRM object (`contacts`, `Contact`, ...).
@@ -43,8 +45,9 @@ pub struct Rule {
 
 /// What a rule checks. Every rule but `required` and `requires` passes on an empty
 /// value: pair it with `required` when the field must also be filled.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub enum Check {
     /// The field is not empty (nor only whitespace).
     Required(FieldRule),
@@ -66,13 +69,13 @@ pub enum Check {
     Requires(RequiresRule),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldRule {
     pub field: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegexRule {
     pub field: String,
@@ -81,7 +84,7 @@ pub struct RegexRule {
     pub ignore_case: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneRule {
     pub field: String,
@@ -92,7 +95,7 @@ pub struct PhoneRule {
     pub format: Option<PhoneFormat>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OneOfRule {
     pub field: String,
@@ -101,7 +104,7 @@ pub struct OneOfRule {
     pub ignore_case: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LengthRule {
     pub field: String,
@@ -111,7 +114,7 @@ pub struct LengthRule {
     pub max: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RangeRule {
     pub field: String,
@@ -121,7 +124,7 @@ pub struct RangeRule {
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequiresRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +135,7 @@ pub struct RequiresRule {
 }
 
 /// `field` holds `value` (trimmed, case-insensitive).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IfEquals {
     pub field: String,
@@ -173,6 +176,32 @@ impl<'de> Deserialize<'de> for Rule {
             RuleName::Requires => Check::Requires(tagged::rest(map)?),
         };
         Ok(Rule { check, message })
+    }
+}
+
+/// Built from `Check`'s schema (each rule's parameters under its `rule` name), with the
+/// optional `message` added to every variant, as the deserializer reads it.
+impl JsonSchema for Rule {
+    fn schema_name() -> Cow<'static, str> {
+        "Rule".into()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Rule").into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        let message = serde_json::json!({
+            "type": ["string", "null"],
+            "description": "Replaces the reason in the note (`email: needs a real address`)."
+        });
+        let mut schema = Check::json_schema(generator);
+        tagged::add_property(&mut schema, "message", message, false);
+        schema.insert(
+            "description".into(),
+            "One rule: `{\"rule\": \"email\", \"field\": \"email\", \"message\": \"needs a real \
+             address\"}`."
+                .into(),
+        );
+        schema
     }
 }
 

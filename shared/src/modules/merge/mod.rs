@@ -10,9 +10,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 
 use super::filter::check_field_name;
 use crate::error::FieldError;
@@ -58,7 +60,7 @@ pub const SYSTEM_FIELDS: &[&str] = &[
 ];
 
 /// A merge template's config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeConfig {
     /// The CRM object (`contacts`, `companies`, `Contact`, `Account`, `Lead`).
@@ -90,7 +92,7 @@ fn default_max_group_size() -> usize {
 }
 
 /// Comparisons that must all match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
     /// Shown in the audit's note of each group it linked (default: `rule 1`, ...).
@@ -100,7 +102,7 @@ pub struct RuleSet {
 }
 
 /// One field (or several compared as one) compared between two records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Comparison {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,7 +147,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Compare {
     /// The values exactly as stored.
@@ -172,7 +174,7 @@ impl Compare {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MasterConfig {
     #[serde(default)]
@@ -194,7 +196,7 @@ fn default_master_rules() -> Vec<MasterRule> {
     vec![MasterRule::OldestCreated, MasterRule::MostComplete]
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MasterMode {
     /// Rules in order, each breaking the ties the ones before it left: the first rule
@@ -207,7 +209,7 @@ pub enum MasterMode {
 }
 
 /// One master rule: `{"rule": "oldest_created"}`, `{"rule": "max", "field": "amount"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MasterRule {
     /// The record created first.
@@ -251,7 +253,7 @@ impl MasterRule {
 }
 
 /// Field survivorship: a default rule and rules for named fields.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Survivorship {
     #[serde(default)]
@@ -376,9 +378,54 @@ impl<'de> Deserialize<'de> for FieldRule {
     }
 }
 
+/// A name, or `{"rule": name}` (with `separator` for `concatenate` only), unknown keys
+/// refused: the names are the ones the deserializer's error lists.
+impl JsonSchema for FieldRule {
+    fn schema_name() -> Cow<'static, str> {
+        "FieldRule".into()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::FieldRule").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = FIELD_RULES
+            .split(',')
+            .map(|n| n.trim().trim_matches('`'))
+            .collect();
+        let plain: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| *n != "concatenate")
+            .collect();
+        schemars::json_schema!({
+            "description": "Which value a field of the master ends up with: a name (`\"newest\"`), \
+                            or for `concatenate` with its separator \
+                            `{\"rule\": \"concatenate\", \"separator\": \" | \"}`.",
+            "oneOf": [
+                {"type": "string", "enum": names},
+                {
+                    "type": "object",
+                    "properties": {
+                        "rule": {"type": "string", "const": "concatenate"},
+                        "separator": {"type": "string", "default": DEFAULT_SEPARATOR}
+                    },
+                    "required": ["rule"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {"rule": {"type": "string", "enum": plain}},
+                    "required": ["rule"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 /// Salesforce Lead↔Contact matching. The config's `object` is the Contact object; Leads
 /// are read from `lead_object`, under the same field names unless `lead_fields` maps them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CrossObject {
     #[serde(default = "default_lead_object")]

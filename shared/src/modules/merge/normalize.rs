@@ -11,7 +11,9 @@ use crate::modules::transform::phone::{self, Parsed, Region};
 use crate::modules::transform::{Out, PhoneFormat, places, web};
 
 /// How a comparison reads values (`"as"` in a comparison).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Normalizer {
     /// Lowercase, accents folded (`é` -> `e`, `ß` -> `ss`), apostrophes and dots dropped

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// How `similar` scores two values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Jaro-Winkler: rewards a shared start; suits names (`Jon`/`John` 0.93).

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use regex::{Regex, RegexBuilder};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::filter::check_field_name;
@@ -29,7 +30,7 @@ mod tests;
 pub use phone::PhoneFormat;
 
 /// A transform template's config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransformConfig {
     /// The CRM object (`contacts`, `Contact`, ...).
@@ -53,8 +54,9 @@ pub struct Step {
 }
 
 /// The functions, named by `fn`, with their parameters.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "fn", rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub enum Function {
     /// Strip leading and trailing whitespace; with `collapse` (the default) also turn every
     /// run of whitespace inside into one space.
@@ -85,14 +87,14 @@ pub enum Function {
     Domain,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Trim {
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub collapse: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TitleCase {
     /// Keep `van`, `de`, `la`, ... lowercase unless last: `van der Berg`, `Maria de la Cruz`.
@@ -103,7 +105,7 @@ pub struct TitleCase {
     pub mac: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Phone {
     #[serde(default)]
@@ -113,7 +115,7 @@ pub struct Phone {
     pub default_region: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CountryForm {
     /// `United States`
@@ -124,13 +126,13 @@ pub enum CountryForm {
     Alpha3,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Country {
     pub to: CountryForm,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StateForm {
     /// `CA`, `ON`
@@ -139,13 +141,13 @@ pub enum StateForm {
     Name,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum StateCountry {
     US,
     CA,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     pub to: StateForm,
@@ -154,14 +156,14 @@ pub struct State {
     pub country: Option<StateCountry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitName {
     pub first: String,
     pub last: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Join {
     pub from: Vec<String>,
@@ -169,13 +171,13 @@ pub struct Join {
     pub separator: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyFrom {
     pub from: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replace {
     /// A Rust `regex` pattern.
@@ -187,7 +189,7 @@ pub struct Replace {
     pub ignore_case: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CharClass {
     /// Decimal digits of any script.
@@ -206,7 +208,7 @@ pub enum CharClass {
     NonAscii,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remove {
     /// Characters to remove, literally (`"()-."`).
@@ -216,7 +218,7 @@ pub struct Remove {
     pub classes: Vec<CharClass>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Date {
     /// chrono formats to read, tried in order; absent: every common layout is recognised.
@@ -229,7 +231,7 @@ pub struct Date {
     pub day_first: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultValue {
     pub value: String,
@@ -298,6 +300,33 @@ impl<'de> Deserialize<'de> for Step {
             FnName::Domain => unit(map, Function::Domain)?,
         };
         Ok(Step { field, function })
+    }
+}
+
+/// Built from `Function`'s schema (each function's parameters, under its `fn` name), with
+/// `field` added to every variant: one object, unknown keys refused, as the visitor reads it.
+impl JsonSchema for Step {
+    fn schema_name() -> Cow<'static, str> {
+        "Step".into()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Step").into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        let field = serde_json::json!({
+            "type": "string",
+            "description": "The field the function rewrites (for `split_name`: the field it \
+                            reads; for `join` and `copy`: the field they write)."
+        });
+        let mut schema = Function::json_schema(generator);
+        tagged::add_property(&mut schema, "field", field, true);
+        schema.insert(
+            "description".into(),
+            "One function applied to one field: `{\"field\": \"phone\", \"fn\": \"phone\", \
+             \"format\": \"e164\"}`."
+                .into(),
+        );
+        schema
     }
 }
 

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Out, quote};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneFormat {
     /// `+16502530000`

@@ -68,6 +68,39 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Adds `key` to every variant of a tagged enum's schema (`oneOf` of objects, as schemars
+/// writes `#[serde(tag = ..)]`): the keys `Step` and `Rule` read beside the tag.
+pub(crate) fn add_property(
+    schema: &mut schemars::Schema,
+    key: &str,
+    property: Value,
+    required: bool,
+) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for variant in variants {
+        let Some(obj) = variant.as_object_mut() else {
+            continue;
+        };
+        if let Some(props) = obj
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+        {
+            props.insert(key.to_string(), property.clone());
+        }
+        if required
+            && let Some(list) = obj
+                .entry("required")
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+        {
+            list.push(key.into());
+        }
+    }
+}
+
 /// No parameters: only an empty remainder is accepted.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
