@@ -22,15 +22,6 @@ pub fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
 
-/// A module's config, as a request carries it: an object, checked by the module's own
-/// schema once the module is known (`ModuleConfig::parse`).
-pub fn config_object(_: &mut SchemaGenerator) -> Schema {
-    schemars::json_schema!({
-        "type": "object",
-        "description": "The module's config: MergeConfig, BulkConfig, TransformConfig, GridConfig or ValidateConfig, by `module`"
-    })
-}
-
 /// How far a value may be from its schema before the door stops listing problems.
 const MAX_ERRORS: usize = 50;
 
@@ -88,7 +79,13 @@ pub fn decode<T: DeserializeOwned + JsonSchema + 'static>(
 /// Whether the schema problem `s` only repeats the serde problem `first`: the same place,
 /// or a choice (`oneOf`/`anyOf`) above it that failed because of it.
 fn covers(s: &FieldError, first: &FieldError) -> bool {
+    // A hand-written reader may name the key in its message instead of its pointer:
+    // `/config/steps/1: format: unknown variant` is the schema's `/config/steps/1/format`.
+    let named_key = s.pointer.rsplit_once('/').is_some_and(|(parent, key)| {
+        parent == first.pointer && first.detail.starts_with(&format!("{key}: "))
+    });
     s.pointer == first.pointer
+        || named_key
         || (s.detail.starts_with(NO_SHAPE) && is_within(&first.pointer, &s.pointer))
 }
 
@@ -162,6 +159,24 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<Fie
                 branch.iter().any(|e| !matches!(e.kind(), K::Type { .. }))
             };
             let here = e.instance_path().as_str().matches('/').count() + 1;
+            // A choice of constants (an enum with documented values): name them.
+            let constants: Option<Vec<Value>> = context
+                .iter()
+                .map(|b| match b.as_slice() {
+                    [only] => match only.kind() {
+                        K::Constant { expected_value } => Some((**expected_value).clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            if let Some(values) = constants.filter(|v| !v.is_empty()) {
+                out.push(FieldError::new(
+                    at,
+                    format!("must be one of: {}", list(&values)),
+                ));
+                return;
+            }
             let best = context.iter().max_by_key(|b| (depth(b), typed(b)));
             let only_typed = context.iter().filter(|b| typed(b)).count() == 1;
             match best {

@@ -19,6 +19,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 /// What a client sends, and exactly what `steward run --template` reads.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::modules::config::config_by_module)]
 pub struct TemplateInput {
     /// Kept as text so an unknown module is reported by name, at `/module`.
     #[schemars(with = "Module")]
@@ -28,8 +29,7 @@ pub struct TemplateInput {
     #[serde(default)]
     #[schemars(length(max = 2000))]
     pub description: Option<String>,
-    /// The module's config (`MergeConfig`, `BulkConfig`, ... by `module`).
-    #[schemars(schema_with = "crate::schema::config_object")]
+    #[schemars(schema_with = "crate::modules::config::config_schema")]
     pub config: Value,
 }
 

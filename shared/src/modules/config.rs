@@ -101,6 +101,52 @@ impl ModuleConfig {
     }
 }
 
+/// The schema of a request's `config`: an object, which must be the config of the
+/// request's `module`. Carries each module's config schema (`x-by-module`) for
+/// `config_by_module` to turn into conditions on the request that holds it.
+pub fn config_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut by_module = serde_json::Map::new();
+    for m in Module::ALL {
+        let schema = match m {
+            Module::Merge => g.subschema_for::<MergeConfig>(),
+            Module::Bulk => g.subschema_for::<BulkConfig>(),
+            Module::Transform => g.subschema_for::<TransformConfig>(),
+            Module::Grid => g.subschema_for::<GridConfig>(),
+            Module::Validate => g.subschema_for::<ValidateConfig>(),
+        };
+        by_module.insert(m.name().into(), schema.to_value());
+    }
+    schemars::json_schema!({
+        "type": "object",
+        "description": "The module's config: MergeConfig, BulkConfig, TransformConfig, GridConfig or ValidateConfig, as `module` says",
+        "x-by-module": by_module,
+    })
+}
+
+/// A request schema's transform: `config` must be the config of the request's `module`
+/// (one `if module is M then config is MConfig` per module), so the document says which
+/// config goes with which module, and the door holds a body to it.
+pub fn config_by_module(schema: &mut schemars::Schema) {
+    let by_module = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("config"))
+        .and_then(|c| c.as_object_mut())
+        .and_then(|c| c.remove("x-by-module"));
+    let Some(Value::Object(by_module)) = by_module else {
+        return;
+    };
+    let conditions: Vec<Value> = by_module
+        .into_iter()
+        .map(|(module, config)| {
+            serde_json::json!({
+                "if": {"properties": {"module": {"const": module}}, "required": ["module"]},
+                "then": {"properties": {"config": config}}
+            })
+        })
+        .collect();
+    schema.insert("allOf".into(), Value::Array(conditions));
+}
+
 /// `errors` as one 400, its detail naming the first (and how many more there are).
 fn invalid(errors: Vec<FieldError>) -> Option<Error> {
     let first = errors.first()?;
@@ -111,7 +157,7 @@ fn invalid(errors: Vec<FieldError>) -> Option<Error> {
     Some(Error::Invalid { detail, errors })
 }
 
-fn typed<T: DeserializeOwned>(config: &Value) -> Result<T, Error> {
+fn typed<T: DeserializeOwned + schemars::JsonSchema + 'static>(config: &Value) -> Result<T, Error> {
     // serde would read a list positionally, as a tuple of the config's fields.
     if !config.is_object() {
         let got = match config {
@@ -127,10 +173,8 @@ fn typed<T: DeserializeOwned>(config: &Value) -> Result<T, Error> {
             format!("expected an object, got {got}"),
         ));
     }
-    serde_path_to_error::deserialize(config).map_err(|e| {
-        let pointer = format!("/config{}", crate::http::json_pointer(e.path()));
-        Error::invalid(pointer, crate::http::serde_message(&e.inner().to_string()))
-    })
+    // The module's published schema names every problem; serde's words come first.
+    crate::schema::decode(config, "/config").map_err(Error::invalid_all)
 }
 
 #[cfg(test)]
@@ -182,7 +226,7 @@ mod tests {
         );
         assert_eq!(
             refused(Module::Bulk, json!({"actions": []})),
-            vec!["/config: missing field `object`"]
+            vec!["/config/object: is required"]
         );
         assert_eq!(
             refused(
@@ -285,8 +329,14 @@ mod tests {
     fn transform_and_validate_configs_are_dispatched_to_their_modules() {
         for module in [Module::Transform, Module::Validate] {
             let errors = refused(module, json!({"object": "contacts", "surprise": 1}));
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            assert!(errors[0].starts_with("/config"), "{errors:?}");
+            assert!(
+                errors[0].starts_with("/config/surprise: unknown field `surprise`"),
+                "{errors:?}"
+            );
+            assert!(
+                errors.iter().all(|e| e.starts_with("/config")),
+                "{errors:?}"
+            );
         }
     }
 

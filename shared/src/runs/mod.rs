@@ -414,6 +414,7 @@ pub async fn update(
 /// What `POST /runs` takes.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::modules::config::config_by_module)]
 pub struct StartInput {
     #[serde(default)]
     pub template_id: Option<String>,
@@ -421,9 +422,8 @@ pub struct StartInput {
     #[serde(default)]
     #[schemars(with = "Option<Module>")]
     pub module: Option<String>,
-    /// The module's config (`MergeConfig`, `BulkConfig`, ... by `module`).
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::config_object")]
+    #[schemars(schema_with = "crate::modules::config::config_schema")]
     pub config: Option<Value>,
     pub mode: Mode,
     /// `"all"` (the default) or `{"ids": [...]}`.
