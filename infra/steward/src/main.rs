@@ -32,23 +32,16 @@ enum Command {
     SandboxExport(sandbox::ExportArgs),
     /// Run a template over a CSV file offline: DIR/preview.csv, and with --apply DIR/result.csv.
     Run(run::RunArgs),
+    /// Print the OpenAPI document that `GET /openapi.json` serves (to generate clients offline).
+    Openapi,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    steward::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("steward: cannot start the async runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(server::serve(args)),
-        Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
-        Command::Run(args) => runtime.block_on(run::run(args)),
-        Command::SandboxExport(args) => sandbox::export(args),
+        // Before logging starts: log lines go to stdout, which is the document's.
+        Command::Openapi => print_openapi(),
+        command => run_command(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -57,4 +50,24 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn run_command(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    steward::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    match command {
+        Command::Serve(args) => runtime.block_on(server::serve(args)),
+        Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
+        Command::Run(args) => runtime.block_on(run::run(args)),
+        Command::SandboxExport(args) => sandbox::export(args),
+        Command::Openapi => print_openapi(),
+    }
+}
+
+/// `steward openapi`: the document exactly as `/openapi.json` serves it, no server needed.
+fn print_openapi() -> Result<(), Box<dyn std::error::Error>> {
+    let doc = steward::openapi::document(steward::app::VERSION);
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
 }

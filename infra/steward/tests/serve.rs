@@ -97,6 +97,36 @@ async fn serves_health_with_version_and_embedded_adapters() {
     assert!(doc["paths"]["/blobs/{key}"]["get"].is_object());
 }
 
+/// `steward openapi` is how the TypeScript client is generated without a server: it must
+/// print exactly the document a running server serves, and nothing else on stdout.
+#[tokio::test]
+async fn the_openapi_subcommand_prints_the_served_document() {
+    let out = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .arg("openapi")
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("steward openapi runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = Serve::start(dir.path());
+    let served: serde_json::Value = reqwest::get(format!("{}/openapi.json", s.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(printed["openapi"], "3.1.0");
+    assert!(printed["paths"]["/templates"]["post"].is_object());
+    assert_eq!(printed, served);
+}
+
 fn local_blobs(data_dir: &Path, url: &str, clock: Arc<dyn steward::clock::Clock>) -> DirBlobStore {
     let keys: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data_dir.join("keys.json")).unwrap()).unwrap();
