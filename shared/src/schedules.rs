@@ -48,6 +48,7 @@ pub struct ScheduleInput {
     pub notify: Option<Notify>,
     /// Percent of the daily API allowance kept for other tools (default 10).
     #[serde(default)]
+    #[schemars(range(max = 90))]
     pub reserve_percent: Option<u8>,
     #[serde(default)]
     pub paused: Option<bool>,

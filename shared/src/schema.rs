@@ -120,7 +120,9 @@ fn schema_errors(v: &jsonschema::Validator, value: &Value, prefix: &str) -> Vec<
     for e in v.iter_errors(value).take(MAX_ERRORS) {
         describe(&e, prefix, &mut out);
     }
-    out.dedup();
+    // Two routes to one problem (a choice and a condition over the same value) say it once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|e| seen.insert((e.pointer.clone(), e.detail.clone())));
     out
 }
 

@@ -180,3 +180,27 @@ async fn a_health_route_is_never_taken_for_an_id() {
     assert_eq!(r.status, 405, "{}", r.text);
     assert_eq!(r.headers["allow"], "GET, PUT, DELETE");
 }
+
+#[tokio::test]
+async fn a_cursor_of_one_listing_is_refused_by_another() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
+    for name in ["A", "B"] {
+        let r = owner
+            .send("POST", "/templates", Some(&walk::bulk_template(name)))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let page = owner.get("/templates?limit=1").await.json();
+    let cursor = page["cursor"].as_str().expect("a next page").to_string();
+    for listing in ["/runs", "/schedules"] {
+        let r = owner.get(&format!("{listing}?cursor={cursor}")).await;
+        assert_eq!(r.status, 400, "{listing}: {}", r.text);
+        assert_eq!(r.json()["errors"][0]["pointer"], "cursor", "{}", r.text);
+    }
+    let r = owner.get(&format!("/templates?cursor={cursor}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["templates"].as_array().unwrap().len(), 1);
+}

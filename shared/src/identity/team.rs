@@ -170,6 +170,7 @@ pub async fn crm_users(s: &Services, who: &Principal) -> Result<Vec<CrmUserView>
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     /// The CRM user id (from `GET /team/crm-users`).
+    #[schemars(length(min = 1, max = 64))]
     pub user_id: String,
     /// `admin` or `user` (default); ownership is transferred, never given by invitation.
     #[serde(default)]
@@ -466,6 +467,7 @@ pub async fn set_integration_record(
 pub struct IntegrationRequest {
     /// A member whose CRM connection becomes the integration connection (a service
     /// account that signed in); or connect one with `/auth/{crm}/login?purpose=integration`.
+    #[schemars(length(min = 1, max = 64))]
     pub user_id: String,
 }
 

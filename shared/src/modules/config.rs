@@ -135,6 +135,19 @@ pub fn config_by_module(schema: &mut schemars::Schema) {
     let Some(Value::Object(by_module)) = by_module else {
         return;
     };
+    if let Some(config) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("config"))
+        .and_then(|c| c.as_object_mut())
+    {
+        // A generated client types `config` as one of the five; the conditions below say
+        // which one goes with which module. (No `default`: an absent config is not null.)
+        config.insert(
+            "anyOf".into(),
+            Value::Array(by_module.values().cloned().collect()),
+        );
+        config.remove("default");
+    }
     let conditions: Vec<Value> = by_module
         .into_iter()
         .map(|(module, config)| {

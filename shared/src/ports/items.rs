@@ -175,8 +175,9 @@ impl Query {
         self
     }
 
+    /// Resume after `cursor`; none (or an empty one, as `?cursor=` sends) is the first page.
     pub fn after(mut self, cursor: Option<String>) -> Self {
-        self.cursor = cursor;
+        self.cursor = cursor.filter(|c| !c.is_empty());
         self
     }
 
@@ -217,10 +218,14 @@ impl Cursor {
         let bad = || Error::invalid("cursor", "is not a cursor this listing returned");
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        // A cursor is only valid for the partition and index it came from.
+        // A cursor is only valid for the partition, index and key range it came from: a
+        // run listing's cursor must not resume a template listing among other items.
         let ok = match q.index {
-            Index::Primary => c.pk == q.pk && c.gsi1.is_none(),
-            Index::Gsi1 => c.gsi1.as_ref().is_some_and(|(p, _)| *p == q.pk),
+            Index::Primary => c.pk == q.pk && c.gsi1.is_none() && c.sk.starts_with(&q.sk_prefix),
+            Index::Gsi1 => c
+                .gsi1
+                .as_ref()
+                .is_some_and(|(p, s)| *p == q.pk && s.starts_with(&q.sk_prefix)),
         };
         if ok { Ok(c) } else { Err(bad()) }
     }
