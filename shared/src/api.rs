@@ -204,6 +204,28 @@ pub const ROUTES: &[RouteSpec] = &[
             Json("Template"),
         ),
     ),
+    guarded(
+        Access::Member,
+        route(
+            Templates,
+            "GET",
+            "/crm/objects",
+            "crm_objects",
+            "The objects of the account's CRM that modules run on (cached a few minutes)",
+            Json("CrmObjects"),
+        ),
+    ),
+    guarded(
+        Access::Member,
+        route(
+            Templates,
+            "GET",
+            "/crm/objects/{object}/fields",
+            "crm_object_fields",
+            "An object's fields: name, label, type, writable, picklist options (cached a few minutes; 404 for an object the CRM lacks)",
+            Json("ObjectSchema"),
+        ),
+    ),
     route(
         Runs,
         "GET",
