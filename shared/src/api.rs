@@ -262,6 +262,8 @@ impl RouteSpec {
 }
 
 use crate::app::Health;
+use crate::crm::ObjectSchema;
+use crate::crm_schema::CrmObjects;
 pub use crate::identity::Access;
 use crate::identity::team::{
     CrmUserView, IntegrationRequest, IntegrationView, InviteRequest, MemberPatch, MemberView,
@@ -418,6 +420,25 @@ pub const ROUTES: &[RouteSpec] = &[
     .access(READ)
     .body(schema_of::<StartInput>)
     .replies(A_RUN_STARTED),
+    route(
+        Templates,
+        "GET",
+        "/crm/objects",
+        "crm_objects",
+        "The objects of the account's CRM that modules run on (cached a few minutes)",
+    )
+    .access(Access::Member)
+    .replies(&[json::<CrmObjects>(200, "The CRM's objects")]),
+    route(
+        Templates,
+        "GET",
+        "/crm/objects/{object}/fields",
+        "crm_object_fields",
+        "An object's fields: name, label, type, writable, picklist options (cached a few minutes; 404 for an object the CRM lacks)",
+    )
+    .access(Access::Member)
+    .path_params(&[param("object", Text, "the CRM object (`contacts`, `Contact`, ...)").required()])
+    .replies(&[json::<ObjectSchema>(200, "The object's fields")]),
     route(
         Runs,
         "GET",

@@ -32,6 +32,8 @@ pub struct Services {
     pub runtime: &'static str,
     /// What wakes the runs worker: the table's stream on AWS, an in-process queue locally.
     pub runs: crate::runs::RunQueue,
+    /// The CRMs' described objects, per account, for a few minutes.
+    pub schemas: Arc<crate::crm_schema::SchemaCache>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -82,6 +84,7 @@ impl Services {
             web_base_url: config.web_base_url.clone(),
             runtime: "lambda",
             runs: crate::runs::RunQueue::Stream,
+            schemas: Arc::default(),
         }
     }
 
@@ -106,6 +109,7 @@ impl Services {
             web_base_url: config.web_base_url.clone(),
             runtime: "lambda",
             runs: crate::runs::RunQueue::Stream,
+            schemas: Arc::default(),
         };
         AwsWiring {
             sdk,

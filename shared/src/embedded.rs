@@ -141,6 +141,7 @@ impl Embedded {
             web_base_url: opts.base_url.trim_end_matches('/').to_string(),
             runtime: "steward serve",
             runs,
+            schemas: Arc::default(),
         };
         Ok(Embedded {
             services,

@@ -7,6 +7,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crm;
+pub mod crm_schema;
 pub mod crypto;
 #[cfg(feature = "embedded")]
 pub mod embedded;

@@ -107,6 +107,14 @@ pub fn validate(input: &TemplateInput) -> Result<(Module, ModuleConfig)> {
     }
 }
 
+/// The config's object and fields against the account's CRM (its schema cached a few
+/// minutes): a 400 naming every problem, so a template never names what the CRM lacks.
+async fn fits_the_crm(s: &Services, who: &Principal, config: &ModuleConfig) -> Result<()> {
+    let crm = crate::crm_schema::crm_of(s, who).await?;
+    crate::crm_schema::check_config(s, &who.account_id, crm.as_ref(), config).await?;
+    Ok(())
+}
+
 fn sk(id: &str) -> String {
     format!("TPL#{id}")
 }
@@ -189,7 +197,8 @@ pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Resu
     if let Some(m) = Module::parse(&input.module) {
         who.require(m, Permission::Write)?;
     }
-    let (module, _) = validate(&input)?;
+    let (module, config) = validate(&input)?;
+    fits_the_crm(s, who, &config).await?;
     let now = s.clock.now();
     let t = Template {
         id: TemplateId::new().to_string(),
@@ -220,7 +229,7 @@ pub async fn update(
     expected_version: u64,
     input: TemplateInput,
 ) -> Result<Template> {
-    let (module, _) = validate(&input)?;
+    let (module, config) = validate(&input)?;
     if module != current.module {
         return Err(Error::invalid(
             "/module",
@@ -230,6 +239,7 @@ pub async fn update(
             ),
         ));
     }
+    fits_the_crm(s, who, &config).await?;
     let t = Template {
         name: input.name.trim().to_string(),
         description: input.description.filter(|d| !d.trim().is_empty()),

@@ -409,18 +409,15 @@ async fn grid_on(c: &Crm) {
     want.sort();
     assert_eq!(written, want, "one update per edited record");
 
-    // A bad edit fails the run with the reason, nothing written.
+    // A bad edit is refused at the door with the reason: no run, nothing written.
     sb.reset_writes();
     let bad = json!({"module": "grid", "config": {"object": c.contacts, "columns": [c.title]}, "mode": "apply",
         "edits": [{"id": ids[0], "field": "no_such_field", "value": "x"}]});
-    let id = start(&owner, bad).await;
+    let r = owner.send("POST", "/runs", Some(&bad)).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("/edits/0/field"), "{}", r.text);
+    assert!(r.text.contains("no_such_field"), "{}", r.text);
     drain_all(s, &mut rx).await;
-    let run = run_json(&owner, &id).await;
-    assert_eq!(run["status"], "failed", "{run}");
-    assert!(
-        run["error"].as_str().unwrap().contains("no_such_field"),
-        "{run}"
-    );
     assert!(sb.writes().is_empty());
 }
 
@@ -1175,4 +1172,165 @@ async fn a_run_on_dynamodb_and_s3_through_stream_events() {
             .all(|v| v["jobtitle"].as_deref() == Some(id.as_str())),
         "{now:?}"
     );
+}
+
+// ---- checked at the door ----------------------------------------------------------------
+
+/// A template saved while it fit the CRM, whose field is then deleted from the CRM's
+/// schema: the run fails before any write, saying why.
+async fn a_template_that_no_longer_fits(c: &Crm) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
+    let mut body = bulk(c);
+    body["name"] = json!("Title everyone");
+    let r = owner.send("POST", "/templates", Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let template_id = r.json()["id"].as_str().unwrap().to_string();
+    // Queued while it still fits...
+    let id = start(&owner, json!({"template_id": template_id, "mode": "apply"})).await;
+    // ...and an admin deletes the field before the worker picks it up.
+    assert!(sb.delete_field(c.contacts, c.title));
+    sb.reset_writes();
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "/config/actions/0/set/field: {} has no field `{}`",
+            c.contacts, c.title
+        )),
+        "{run}"
+    );
+    assert_eq!(run["counts"]["applied"], 0, "{run}");
+    assert!(sb.writes().is_empty(), "nothing written: {:?}", sb.writes());
+}
+
+#[tokio::test]
+async fn a_run_whose_template_no_longer_fits_fails_before_any_write_on_hubspot() {
+    a_template_that_no_longer_fits(&HUBSPOT).await;
+}
+
+#[tokio::test]
+async fn a_run_whose_template_no_longer_fits_fails_before_any_write_on_salesforce() {
+    a_template_that_no_longer_fits(&SALESFORCE).await;
+}
+
+#[tokio::test]
+async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    // Two deals: one the grid shows (its stage is not closedlost), one it does not.
+    let crm = crm_of(s, &owner).await;
+    let deals = steward::crm::scan_all(
+        crm.as_ref(),
+        &steward::crm::ScanRequest {
+            object: "deals".into(),
+            properties: vec!["dealstage".into()],
+            filter: None,
+        },
+    )
+    .await
+    .unwrap();
+    let stage = |r: &steward::crm::Record| r.properties.get("dealstage").cloned().flatten();
+    let shown = deals
+        .iter()
+        .find(|r| stage(r).is_some_and(|s| s != "closedlost"))
+        .expect("an open deal")
+        .id
+        .clone();
+    let hidden = deals
+        .iter()
+        .find(|r| stage(r).as_deref() == Some("closedlost"))
+        .map(|r| r.id.clone());
+    let hidden = match hidden {
+        Some(id) => id,
+        None => {
+            // Make one: the sandbox's seed may have no lost deal.
+            let id = deals.iter().find(|r| r.id != shown).unwrap().id.clone();
+            crm.batch_update(
+                "deals",
+                &[steward::crm::Update {
+                    id: id.clone(),
+                    properties: [("dealstage".to_string(), Some("closedlost".to_string()))].into(),
+                }],
+            )
+            .await
+            .unwrap();
+            id
+        }
+    };
+    let grid = json!({"object": "deals", "columns": ["dealname", "amount", "dealstage"],
+        "filter": {"field": "dealstage", "op": "neq", "value": "closedlost"}});
+    sb.reset_writes();
+    let cases = [
+        (
+            json!([{"id": shown, "field": "amount", "value": "ten"}]),
+            "/edits/0/value",
+            "expected a number, got \"ten\"",
+        ),
+        (
+            json!([{"id": shown, "field": "dealname", "value": "Fine"},
+                   {"id": shown, "field": "dealstage", "value": "won"}]),
+            "/edits/1/value",
+            "expected one of",
+        ),
+        (
+            json!([{"id": hidden, "field": "dealname", "value": "Sneaky"}]),
+            "/edits/0/id",
+            "not among the grid's records",
+        ),
+    ];
+    for (edits, pointer, detail) in cases {
+        let body = json!({"module": "grid", "config": grid, "mode": "apply", "edits": edits});
+        let r = owner.send("POST", "/runs", Some(&body)).await;
+        assert_eq!(r.status, 400, "{edits}: {}", r.text);
+        let errors = r.json()["errors"].clone();
+        assert!(
+            errors
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["pointer"] == pointer && e["detail"].as_str().unwrap().contains(detail)),
+            "{edits}: wanted {pointer}: {detail}, got {}",
+            r.text
+        );
+    }
+    assert!(
+        owner.get("/runs").await.json()["runs"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "no run was created"
+    );
+    drain_all(s, &mut rx).await;
+    assert!(sb.writes().is_empty());
+    // A good edit of a shown record still runs.
+    let body = json!({"module": "grid", "config": grid, "mode": "apply",
+        "edits": [{"id": shown, "field": "amount", "value": "1500"}]});
+    let id = start(&owner, body).await;
+    drain_all(s, &mut rx).await;
+    assert_eq!(run_json(&owner, &id).await["status"], "succeeded");
+    assert_eq!(sb.writes().len(), 1);
+}
+
+/// The CRM as the signed-in member's connection.
+async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm> {
+    let me = b.me().await.json();
+    steward::identity::connections::open(
+        &s.crm,
+        &s.secrets,
+        me["account"]["id"].as_str().unwrap(),
+        steward::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
+    )
+    .await
+    .unwrap()
 }

@@ -1,11 +1,13 @@
-//! Templates over HTTP: CRUD, share links, permissions, validation and optimistic
-//! concurrency.
+//! Templates over HTTP: CRUD, share links, permissions, validation (against the CRM's
+//! schema too) and optimistic concurrency; the CRM schema routes.
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::browser::{Browser, app_router};
 use super::walk::bulk_template;
 use super::*;
+use steward_sandbox::Sandbox;
 
 async fn put(b: &Browser<'_>, id: &str, version: &str, body: &Value) -> browser::Resp {
     b.send_with(
@@ -200,4 +202,225 @@ async fn concurrent_puts_with_one_version_one_wins() {
     }
     let t = owner.get(&format!("/templates/{id}")).await.json();
     assert_eq!(t["version"], 6);
+}
+
+// ---- checked against the CRM's schema ---------------------------------------------------
+
+/// The problems of a 400 as `pointer: detail` lines.
+fn problems(r: &browser::Resp) -> Vec<String> {
+    r.json()["errors"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e["pointer"].as_str().unwrap(),
+                        e["detail"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn unknown_fields_are_refused_with_suggestions(
+    crm: &str,
+    object: &str,
+    typo: &str,
+    meant: &str,
+    filter_typo: &str,
+    filter_meant: &str,
+) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::signed_in(w.services(), &router, crm, OWNER).await;
+    let body = json!({"module": "bulk", "name": "Typos", "config": {
+        "object": object,
+        "filter": {"field": filter_typo, "op": "not_empty"},
+        "actions": [{"set": {"field": typo, "value": "x"}}]
+    }});
+    let r = owner.send("POST", "/templates", Some(&body)).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+    assert_eq!(
+        problems(&r),
+        vec![
+            format!(
+                "/config/filter/field: {object} has no field `{filter_typo}`; did you mean `{filter_meant}`?"
+            ),
+            format!(
+                "/config/actions/0/set/field: {object} has no field `{typo}`; did you mean `{meant}`?"
+            ),
+        ],
+        "every problem, each at its pointer"
+    );
+    assert_eq!(count_templates(&owner).await, 0, "nothing is stored");
+
+    // The same config as an ad-hoc run is refused too: no run.
+    let r = owner
+        .send(
+            "POST",
+            "/runs",
+            Some(&json!({"module": "bulk", "config": body["config"], "mode": "preview"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.text.contains(&format!("did you mean `{meant}`")),
+        "{}",
+        r.text
+    );
+    assert!(
+        owner.get("/runs").await.json()["runs"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "no run was created"
+    );
+}
+
+#[tokio::test]
+async fn a_template_naming_an_unknown_field_is_a_400_with_a_suggestion_on_hubspot() {
+    unknown_fields_are_refused_with_suggestions(
+        "hubspot", "contacts", "jobtitl", "jobtitle", "Email", "email",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_template_naming_an_unknown_field_is_a_400_with_a_suggestion_on_salesforce() {
+    unknown_fields_are_refused_with_suggestions(
+        "salesforce",
+        "Contact",
+        "LeadSorce",
+        "LeadSource",
+        "email",
+        "Email",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_object_the_crm_lacks_is_a_400_suggesting_the_closest() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
+    let mut body = bulk_template("Salesforce habits");
+    body["config"]["object"] = json!("Contact");
+    let r = owner.send("POST", "/templates", Some(&body)).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(
+        problems(&r),
+        vec!["/config/object: the CRM has no object `Contact`; did you mean `contacts`?"]
+    );
+    assert_eq!(count_templates(&owner).await, 0, "nothing is stored");
+
+    // A saved template cannot be changed into one, nor copied into a bad one.
+    let r = owner
+        .send("POST", "/templates", Some(&bulk_template("Good")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let r = put(&owner, &id, "\"1\"", &body).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let t = owner.get(&format!("/templates/{id}")).await.json();
+    assert_eq!(
+        t["config"]["object"], "contacts",
+        "the stored template is unchanged"
+    );
+    assert_eq!(t["version"], 1);
+}
+
+#[tokio::test]
+async fn the_crm_schema_routes_list_objects_and_fields_and_cache_them() {
+    let sb = sandbox().await;
+    let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
+    let w = world_at(&sb, clock.clone());
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+
+    let r = owner.get("/crm/objects").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json(),
+        json!({"objects": [
+            {"name": "contacts", "label": "Contacts"},
+            {"name": "companies", "label": "Companies"},
+            {"name": "deals", "label": "Deals"}
+        ]})
+    );
+
+    let described = |sb: &Sandbox| -> u64 {
+        sb.stats()
+            .by_route
+            .iter()
+            .filter(|(k, _)| k.contains("/crm/v3/properties/deals"))
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    let r = owner.get("/crm/objects/deals/fields").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["object"], "deals");
+    let fields = body["fields"].as_array().unwrap();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {body}"))
+            .clone()
+    };
+    let stage = field("dealstage");
+    assert_eq!(stage["type"], "enumeration", "{stage}");
+    assert_eq!(stage["writable"], true, "{stage}");
+    assert!(
+        stage["options"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("closedwon")),
+        "{stage}"
+    );
+    assert_eq!(field("amount")["type"], "number");
+    assert_eq!(field("hs_object_id")["writable"], false);
+    assert!(field("dealname")["label"].is_string());
+    assert_eq!(described(&sb), 1);
+
+    // Within the TTL the cache answers: no CRM call.
+    let again = owner.get("/crm/objects/deals/fields").await;
+    assert_eq!(again.json(), body);
+    assert_eq!(
+        described(&sb),
+        1,
+        "a second call within the TTL calls no CRM"
+    );
+    // After it, the CRM is described again.
+    clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(owner.get("/crm/objects/deals/fields").await.status, 200);
+    assert_eq!(described(&sb), 2);
+
+    // An object the CRM does not have is a 404 naming those it has.
+    let r = owner.get("/crm/objects/tickets/fields").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    for o in ["contacts", "companies", "deals"] {
+        assert!(detail.contains(o), "{detail}");
+    }
+
+    // Salesforce's objects, by their own names.
+    let sf = Browser::signed_in(s, &router, "salesforce", OWNER).await;
+    let r = sf.get("/crm/objects").await;
+    let names: Vec<String> = r.json()["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Account", "Contact", "Lead", "Opportunity"]);
+    let r = sf.get("/crm/objects/Contact/fields").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("\"LeadSource\""), "{}", r.text);
 }

@@ -63,6 +63,7 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             "{id}" if spec.path.starts_with("/templates") => &f.template_id,
             "{id}" if spec.path.starts_with("/runs") => &f.run_id,
             "{id}" if spec.path.starts_with("/schedules") => &f.schedule_id,
+            "{object}" => "contacts",
             s if s.starts_with('{') => panic!(
                 "route {} has a path parameter {s} the authorization walk has no fixture for: add one",
                 spec.operation_id
@@ -89,7 +90,16 @@ pub fn bulk_template(name: &str) -> Value {
     json!({
         "module": "bulk",
         "name": name,
-        "config": {"object": "contacts", "actions": [{"set": {"field": "lifecyclestage", "value": "lead"}}]}
+        "config": {"object": "contacts", "actions": [{"set": {"field": "jobtitle", "value": "lead"}}]}
+    })
+}
+
+/// `bulk_template` for a Salesforce account (its objects and fields are named otherwise).
+pub fn salesforce_bulk_template(name: &str) -> Value {
+    json!({
+        "module": "bulk",
+        "name": name,
+        "config": {"object": "Contact", "actions": [{"set": {"field": "LeadSource", "value": "Web"}}]}
     })
 }
 
@@ -164,7 +174,11 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
     let template_id = r.json()["id"].as_str().unwrap().to_string();
     // The other account has a template of its own: it must not see A's.
     let r = other
-        .send("POST", "/templates", Some(&bulk_template("B's template")))
+        .send(
+            "POST",
+            "/templates",
+            Some(&salesforce_bulk_template("B's template")),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     // An apply run of A's template, worked to its end.
@@ -301,5 +315,5 @@ async fn every_route_allows_and_denies_by_its_declared_access() {
         walk_route(&sb, spec).await;
         walked += 1;
     }
-    assert!(walked >= 19, "walked {walked} routes");
+    assert!(walked >= 21, "walked {walked} routes");
 }

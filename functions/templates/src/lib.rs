@@ -1,13 +1,14 @@
-//! The templates function: saved module configurations (CRUD, copies, share links).
+//! The templates function: saved module configurations (CRUD, copies, share links), and
+//! the CRM schema their editors pick objects and fields from.
 
 use lambda_http::{Body, Request, Response};
-use steward::app;
 use steward::http::{
     Router, created, json, json_body, no_content, page_limit, path_param, principal, query_param,
 };
 use steward::modules::Module;
 use steward::templates::{self, Template};
 use steward::{Result, Services};
+use steward::{app, crm_schema};
 
 pub fn router() -> Router<Services> {
     Router::new()
@@ -18,6 +19,10 @@ pub fn router() -> Router<Services> {
         .route("templates_update", |s, r| Box::pin(update(s, r)))
         .route("templates_delete", |s, r| Box::pin(delete(s, r)))
         .route("templates_copy", |s, r| Box::pin(copy(s, r)))
+        .route("crm_objects", |s, r| Box::pin(crm_objects(s, r)))
+        .route("crm_object_fields", |s, r| {
+            Box::pin(crm_object_fields(s, r))
+        })
 }
 
 /// A template with its version as the ETag (and, when just made, its Location).
@@ -82,6 +87,18 @@ async fn delete(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn copy(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
     with_etag(201, &templates::copy(s, principal(&req)?, &id).await?)
+}
+
+async fn crm_objects(s: &Services, req: Request) -> Result<Response<Body>> {
+    json(200, &crm_schema::objects(s, principal(&req)?).await?)
+}
+
+async fn crm_object_fields(s: &Services, req: Request) -> Result<Response<Body>> {
+    let object = path_param(&req, "object")?;
+    json(
+        200,
+        &crm_schema::fields(s, principal(&req)?, &object).await?,
+    )
 }
 
 #[cfg(test)]

@@ -348,6 +348,15 @@ impl Sandbox {
         self.state.salesforce().expire_tokens();
     }
 
+    /// Deletes a field from an object's schema, as an admin would: a HubSpot property
+    /// (`contacts`, `jobtitle`) or a Salesforce field (`Contact`, `LeadSource`). Describe
+    /// no longer lists it. False when neither CRM has it.
+    pub fn delete_field(&self, object: &str, field: &str) -> bool {
+        let h = self.state.hubspot().delete_property(object, field);
+        let s = self.state.salesforce().delete_field(object, field);
+        h || s
+    }
+
     /// Deactivates or reactivates a CRM user (by email) in both CRMs; false if neither has them.
     pub fn set_user_active(&self, email: &str, active: bool) -> bool {
         let h = self.state.hubspot().set_user_active(email, active);

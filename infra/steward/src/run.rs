@@ -41,6 +41,49 @@ pub struct RunArgs {
     /// Grid only: the cell edits, a JSON list of {"id", "field", "value"}.
     #[arg(long)]
     edits: Option<PathBuf>,
+    /// The CSV's delimiter: `,`, `;`, `tab` or `|` (default: sniffed from the header
+    /// line among `,`, `;` and tab).
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "tab" | "\t" | "\\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        other => Err(format!(
+            "`{other}` is not a delimiter: use `,`, `;`, `tab` or `|`"
+        )),
+    }
+}
+
+/// The file's header must have at least one field the template reads: otherwise nothing
+/// could match and the run would quietly change nothing.
+fn check_header(args: &RunArgs, headers: &[String], reads: &[String]) -> Result<(), Failure> {
+    if reads.is_empty() || reads.iter().any(|r| headers.contains(r)) {
+        return Ok(());
+    }
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(format!(
+        "{}: the header has none of the fields {} reads: expected {}; found {}{}",
+        args.csv.display(),
+        args.template.display(),
+        list(reads),
+        list(headers),
+        match (headers.len(), args.delimiter) {
+            (1, None) => " (one column: is the delimiter `,`, `;` or tab? see --delimiter)",
+            _ => "",
+        }
+    )
+    .into())
 }
 
 /// What a run did, printed at the end.
@@ -295,7 +338,13 @@ fn result_writer<W: Write>(w: W) -> csv::Writer<W> {
 /// in order; at most a few chunks per thread are in flight, so memory stays flat.
 fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
     let engine = config.engine().map_err(|e| explain(&args.template, e))?;
-    let mut input = CsvStream::open(&args.csv, args.id_column.as_deref(), &engine.reads())?;
+    let mut input = CsvStream::open(
+        &args.csv,
+        args.id_column.as_deref(),
+        args.delimiter,
+        &engine.reads(),
+    )?;
+    check_header(args, input.headers(), &engine.reads())?;
     let columns = engine.columns();
     let preview_path = args.out.join("preview.csv");
     let (preview_file, w) = Staged::create(preview_path.clone())?;
@@ -477,8 +526,9 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
         .into());
     }
     // Only the id from the stream: the engine's columns are read from the raw row.
-    let mut input_csv = CsvStream::open(&args.csv, args.id_column.as_deref(), &[])?;
+    let mut input_csv = CsvStream::open(&args.csv, args.id_column.as_deref(), args.delimiter, &[])?;
     let headers = input_csv.headers().to_vec();
+    check_header(args, &headers, &engine.reads())?;
     let column = |names: &[&str]| {
         names
             .iter()
@@ -547,7 +597,7 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
         let (staged, w) = Staged::create(result_path.clone())?;
         let mut out = csv::Writer::from_writer(w);
         out.write_record(&headers)?;
-        let mut again = CsvStream::open(&args.csv, args.id_column.as_deref(), &[])?;
+        let mut again = CsvStream::open(&args.csv, args.id_column.as_deref(), args.delimiter, &[])?;
         let mut row_out: Vec<String> = Vec::with_capacity(headers.len());
         while let Some((record, raw)) = again.next_record()? {
             if gone.contains(record.id.as_str()) {
@@ -599,6 +649,7 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
         &result_path.with_extension("csv.partial"),
         config.object(),
         args.id_column.as_deref(),
+        args.delimiter,
     )?;
     let schema = crm.describe(config.object()).await?;
     let records = steward::crm::scan_all(

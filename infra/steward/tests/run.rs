@@ -238,9 +238,115 @@ fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
     assert!(!ok);
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(
+        !stderr.contains("CRM"),
+        "a file's fault is not the CRM's: {stderr}"
+    );
+    assert!(
         std::fs::read_dir(&out).unwrap().next().is_none(),
         "nothing half-written"
     );
+}
+
+/// The transform's preview and result of `csv`, as `a_transform_previews_then_applies`
+/// expects them of `CONTACTS`: record 1 tidied, the result in the template's columns.
+fn tidies_contacts(csv_text: &str, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "contacts.csv", csv_text);
+    let template = write(dir.path(), "t.json", TRANSFORM);
+    let out = dir.path().join("out");
+    let mut args = vec!["--apply"];
+    args.extend_from_slice(extra);
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &args);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("scanned 3 records"), "{stdout}");
+    let preview = rows(&out.join("preview.csv"));
+    let header = &preview[0];
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let one = preview
+        .iter()
+        .find(|r| r[0] == "1")
+        .expect("record 1 changes");
+    assert_eq!(one[col("firstname (after)")], "John");
+    assert_eq!(one[col("email (after)")], "john@example.com");
+    let result = rows(&out.join("result.csv"));
+    assert_eq!(
+        result[0],
+        ["id", "firstname", "lastname", "email", "phone", "country"]
+    );
+    assert_eq!(result[1][..4], ["1", "John", "O'Brien", "john@example.com"]);
+}
+
+#[test]
+fn header_names_padded_with_spaces_are_read_trimmed() {
+    let padded = CONTACTS.replacen(
+        "id,firstname,lastname,email,phone,country",
+        " id , firstname,lastname ,email, phone,country ",
+        1,
+    );
+    tidies_contacts(&padded, &[]);
+}
+
+#[test]
+fn a_semicolon_csv_is_sniffed_or_told() {
+    let semicolons = "id;firstname;lastname;email;phone;country\n\
+1;  JOHN ;o'brien;John@Example.COM;(415) 555-0132;USA\n\
+2;Ann;Lee;ann@example.com;+14155550199;US\n\
+3;\"Smith; Jr\";x;;not a phone;Deutschland\n";
+    tidies_contacts(semicolons, &[]);
+    tidies_contacts(semicolons, &["--delimiter", ";"]);
+    let tabs = semicolons.replace(';', "\t");
+    tidies_contacts(&tabs, &["--delimiter", "tab"]);
+}
+
+#[test]
+fn a_csv_with_none_of_the_templates_fields_is_an_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "people.csv",
+        "id,name,mail\n1,Ann,ann@example.com\n",
+    );
+    let template = write(dir.path(), "t.json", TRANSFORM);
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &["--apply"]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("the header has none of the fields"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`firstname`"),
+        "the fields expected: {stderr}"
+    );
+    assert!(
+        stderr.contains("`id`, `name`, `mail`"),
+        "the header found: {stderr}"
+    );
+    assert!(!stderr.contains("CRM"), "{stderr}");
+    assert!(
+        std::fs::read_dir(&out).unwrap().next().is_none(),
+        "no file written"
+    );
+    // A wrong --delimiter reads one column: the hint says so only when sniffed.
+    let (ok, _, stderr) = run_template(
+        &template,
+        &write(dir.path(), "c.csv", CONTACTS),
+        out.to_str().unwrap(),
+        &["--delimiter", "|"],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("the header has none of the fields"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run_template(
+        &template,
+        &csv,
+        out.to_str().unwrap(),
+        &["--delimiter", "colon"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("is not a delimiter"), "{stderr}");
 }
 
 #[test]

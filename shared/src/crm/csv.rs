@@ -35,25 +35,69 @@ pub struct CsvCrm {
     calls: AtomicU64,
 }
 
+/// A problem with the file itself: said as such, never as the CRM's refusal.
 fn rejected(path: &Path, line: u64, what: impl std::fmt::Display) -> CrmError {
-    CrmError::Rejected(format!("{} line {line}: {what}", path.display()))
+    CrmError::File(format!("{} line {line}: {what}", path.display()))
 }
 
-/// Opens a CSV file for reading: checks its header (names present and unique) and finds
-/// the id column (`id_column`, or the first of `ID_COLUMNS` present; None numbers rows).
+/// The delimiters `sniff_delimiter` recognizes.
+pub const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
+
+/// The delimiter of a CSV file, from its header line: whichever of `,` `;` and tab occurs
+/// most outside quotes (a comma when none does, or on a tie with it).
+pub fn sniff_delimiter(input: &Path) -> CrmResult<u8> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(input)
+        .map_err(|e| CrmError::File(format!("{}: {e}", input.display())))?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(file)
+        .take(1 << 20)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| CrmError::File(format!("{}: {e}", input.display())))?;
+    Ok(delimiter_of(&line))
+}
+
+fn delimiter_of(header: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in header {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(i) = DELIMITERS.iter().position(|d| *d == b) {
+            counts[i] += 1;
+        }
+    }
+    let mut best = 0;
+    for i in 1..DELIMITERS.len() {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    DELIMITERS[best]
+}
+
+/// Opens a CSV file for reading: checks its header (names present and unique; spaces
+/// around a name are dropped) and finds the id column (`id_column`, or the first of
+/// `ID_COLUMNS` present; None numbers rows). `delimiter` None: sniffed from the header.
 fn open_reader(
     input: &Path,
     id_column: Option<&str>,
+    delimiter: Option<u8>,
 ) -> CrmResult<(::csv::Reader<std::fs::File>, Vec<String>, Option<usize>)> {
+    let delimiter = match delimiter {
+        Some(d) => d,
+        None => sniff_delimiter(input)?,
+    };
     let mut reader = ::csv::ReaderBuilder::new()
         .flexible(false)
+        .delimiter(delimiter)
         .from_path(input)
-        .map_err(|e| CrmError::Rejected(format!("{}: {e}", input.display())))?;
+        .map_err(|e| CrmError::File(format!("{}: {e}", input.display())))?;
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| rejected(input, 1, e))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
     if headers.iter().any(String::is_empty) {
         return Err(rejected(input, 1, "a column has no name"));
@@ -258,8 +302,14 @@ impl TextChunk {
 
 impl CsvStream {
     /// Opens `input`; records will carry the columns named in `properties` that exist.
-    pub fn open(input: &Path, id_column: Option<&str>, properties: &[String]) -> CrmResult<Self> {
-        let (reader, headers, id_col) = open_reader(input, id_column)?;
+    /// `delimiter` None: sniffed from the header line.
+    pub fn open(
+        input: &Path,
+        id_column: Option<&str>,
+        delimiter: Option<u8>,
+        properties: &[String],
+    ) -> CrmResult<Self> {
+        let (reader, headers, id_col) = open_reader(input, id_column, delimiter)?;
         let mut wanted: Vec<(usize, String)> = properties
             .iter()
             .filter_map(|p| {
@@ -349,17 +399,19 @@ impl CsvCrm {
     /// Reads `input`; changes go to `output` (which may be the same path). Records without
     /// an id column are numbered by row (`1`, `2`, ...).
     pub fn open(input: &Path, output: &Path, object: &str) -> CrmResult<Self> {
-        Self::open_with(input, output, object, None)
+        Self::open_with(input, output, object, None, None)
     }
 
-    /// As `open`, with the id column named (else the first of `ID_COLUMNS` present).
+    /// As `open`, with the id column named (else the first of `ID_COLUMNS` present) and
+    /// the delimiter given (else sniffed from the header line).
     pub fn open_with(
         input: &Path,
         output: &Path,
         object: &str,
         id_column: Option<&str>,
+        delimiter: Option<u8>,
     ) -> CrmResult<Self> {
-        let (mut reader, headers, id_col) = open_reader(input, id_column)?;
+        let (mut reader, headers, id_col) = open_reader(input, id_column, delimiter)?;
         let id_column = id_col.map_or("id".to_string(), |i| headers[i].clone());
         let mut table = Table {
             columns: headers
@@ -432,17 +484,16 @@ impl CsvCrm {
 
     /// Writes the whole table to the output file: temp file, then rename.
     fn save(&self, t: &Table) -> CrmResult<()> {
-        let io = |e: std::io::Error| {
-            CrmError::Unavailable(format!("writing {}: {e}", self.output.display()))
-        };
+        let io =
+            |e: std::io::Error| CrmError::File(format!("writing {}: {e}", self.output.display()));
         let tmp = self.output.with_extension("csv.tmp");
         {
-            let mut w =
-                ::csv::Writer::from_path(&tmp).map_err(|e| CrmError::Unavailable(e.to_string()))?;
+            let mut w = ::csv::Writer::from_path(&tmp)
+                .map_err(|e| CrmError::File(format!("writing {}: {e}", self.output.display())))?;
             let mut header = vec![self.id_column.clone()];
             header.extend(t.columns.iter().cloned());
             w.write_record(&header)
-                .map_err(|e| CrmError::Unavailable(e.to_string()))?;
+                .map_err(|e| CrmError::File(format!("writing {}: {e}", self.output.display())))?;
             for r in &t.rows {
                 let mut row = vec![r.id.clone()];
                 row.extend(
@@ -450,8 +501,9 @@ impl CsvCrm {
                         .iter()
                         .map(|c| r.properties.get(c).cloned().flatten().unwrap_or_default()),
                 );
-                w.write_record(&row)
-                    .map_err(|e| CrmError::Unavailable(e.to_string()))?;
+                w.write_record(&row).map_err(|e| {
+                    CrmError::File(format!("writing {}: {e}", self.output.display()))
+                })?;
             }
             w.flush().map_err(io)?;
         }
@@ -881,7 +933,35 @@ mod tests {
                 .err()
                 .expect(text);
             assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+            assert!(!err.to_string().contains("CRM"), "a file is no CRM: {err}");
         }
+    }
+
+    #[tokio::test]
+    async fn delimiters_are_sniffed_and_header_names_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o.csv");
+        for text in [
+            "id; name ;city\n1;Ann, Jr;Lisbon\n",
+            "id\t name \tcity\n1\tAnn, Jr\tLisbon\n",
+            " id , name,city\n1,\"Ann, Jr\",Lisbon\n",
+        ] {
+            let crm = CsvCrm::open(&file(dir.path(), text), &out, "c").unwrap();
+            let all = scan_all(&crm, &scan("c", None)).await.unwrap();
+            assert_eq!(all.len(), 1, "{text:?}");
+            assert_eq!(all[0].id, "1", "{text:?}");
+            assert_eq!(
+                all[0].properties.get("name"),
+                Some(&Some("Ann, Jr".to_string())),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            delimiter_of(b"\"a;b\",c"),
+            b',',
+            "quoted delimiters do not count"
+        );
+        assert_eq!(delimiter_of(b"single"), b',');
     }
 
     #[tokio::test]

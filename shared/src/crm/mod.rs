@@ -53,7 +53,8 @@ pub struct CrmUser {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A field's type, as Steward checks values against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Text,
@@ -70,21 +71,30 @@ pub enum FieldType {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One field of a CRM object, from the CRM's describe (Salesforce) or properties (HubSpot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Field {
+    /// The API name a config uses (`lifecyclestage`, `LeadSource`).
     pub name: String,
+    /// The name people see in the CRM.
     pub label: String,
+    /// What values it takes.
+    #[serde(rename = "type")]
     pub field_type: FieldType,
     /// False for ids, calculated and system fields: never written by a plan.
     pub writable: bool,
     /// Allowed values of an enumeration/picklist.
     pub options: Vec<String>,
+    /// No two records may share a value.
     pub unique: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A CRM object's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ObjectSchema {
+    /// The object's API name (`contacts`, `Contact`).
     pub object: String,
+    /// Its fields, in the CRM's order.
     pub fields: Vec<Field>,
 }
 
@@ -265,6 +275,10 @@ pub enum CrmError {
     /// The CRM answered something this connector does not understand.
     #[error("unexpected answer from the CRM: {0}")]
     Protocol(String),
+    /// A file standing in for the CRM (`steward run`'s CSV) cannot be read or written:
+    /// the message names the file and the line.
+    #[error("{0}")]
+    File(String),
 }
 
 pub type CrmResult<T> = Result<T, CrmError>;
@@ -283,6 +297,7 @@ impl CrmError {
             CrmError::Unavailable(_) => "UNAVAILABLE",
             CrmError::Ambiguous(_) => "AMBIGUOUS",
             CrmError::Protocol(_) => "PROTOCOL",
+            CrmError::File(_) => "FILE",
         }
     }
 }
@@ -295,6 +310,7 @@ impl From<CrmError> for crate::Error {
             CrmError::Forbidden(m) => Error::Forbidden(m),
             CrmError::NotFound(m) => Error::NotFound(m),
             CrmError::Rejected(m) | CrmError::Unsupported(m) => Error::invalid("crm", m),
+            CrmError::File(m) => Error::invalid("csv", m),
             CrmError::Quota(m) | CrmError::RateLimited(m) | CrmError::Unavailable(m) => {
                 Error::Unavailable(m)
             }

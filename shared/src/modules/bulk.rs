@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::fields::{self, FieldUse};
 use super::filter::{CompiledFilter, Filter, TextValue, check_field_name, push_unique};
 use super::grid::check_value;
 use super::{Action, Change, FieldChange, RecordEngine};
@@ -195,39 +196,47 @@ impl BulkConfig {
         errors
     }
 
-    /// Checks the actions against the object's describe: fields exist and are writable,
-    /// and set values suit their field's type. Pointers from `/config`.
-    pub fn check_schema(&self, schema: &ObjectSchema) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        let field = |name: &str| schema.fields.iter().find(|f| f.name == name);
+    /// Every field the config names, with its pointer, and whether a plan writes it.
+    pub fn field_uses(&self) -> Vec<FieldUse> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.filter {
+            f.field_uses("/config/filter", &mut out);
+        }
         for (i, action) in self.actions.iter().enumerate() {
             let at = |rest: &str| format!("/config/actions/{i}/{rest}");
-            if let BulkAction::Copy(a) = action
-                && field(&a.from).is_none()
-            {
-                errors.push(FieldError::new(
-                    at("copy/from"),
-                    format!("{} has no field `{}`", schema.object, a.from),
-                ));
+            match action {
+                BulkAction::Set(a) => out.push(FieldUse::written(at("set/field"), &a.field)),
+                BulkAction::Clear(a) => out.push(FieldUse::written(at("clear/field"), &a.field)),
+                BulkAction::Copy(a) => {
+                    out.push(FieldUse::read(at("copy/from"), &a.from));
+                    out.push(FieldUse::written(at("copy/to"), &a.to));
+                }
+                BulkAction::Archive(a) => {
+                    for (k, f) in a.keep.iter().enumerate() {
+                        out.push(FieldUse::read(at(&format!("archive/keep/{k}")), f));
+                    }
+                }
             }
-            let Some((name, rest)) = action.target() else {
-                continue;
-            };
-            let Some(f) = field(name) else {
-                errors.push(FieldError::new(
-                    at(rest),
-                    format!("{} has no field `{name}`", schema.object),
-                ));
-                continue;
-            };
-            if !f.writable {
-                errors.push(FieldError::new(at(rest), format!("`{name}` is read-only")));
-                continue;
-            }
+        }
+        out
+    }
+
+    /// Checks the config against the object's describe: the fields it names exist, those
+    /// it writes are writable, and set values suit their field's type. Pointers from
+    /// `/config`.
+    pub fn check_schema(&self, schema: &ObjectSchema) -> Vec<FieldError> {
+        let mut errors = fields::check_uses(&self.field_uses(), schema);
+        for (i, action) in self.actions.iter().enumerate() {
             if let BulkAction::Set(a) = action
+                && let Some(f) = fields::find(schema, &a.field)
+                && f.writable
+                && !a.value.is_empty()
                 && let Err(detail) = check_value(f, &a.value)
             {
-                errors.push(FieldError::new(at("set/value"), detail));
+                errors.push(FieldError::new(
+                    format!("/config/actions/{i}/set/value"),
+                    detail,
+                ));
             }
         }
         errors
@@ -623,11 +632,11 @@ mod tests {
         assert_eq!(
             errors,
             vec![
-                "/config/actions/0/set/value: expected a number, got \"ten\"",
-                "/config/actions/1/set/value: expected one of lead, customer, got \"partner\"",
-                "/config/actions/2/clear/field: `hs_object_id` is read-only",
+                "/config/actions/2/clear/field: `hs_object_id` is read-only on contacts",
                 "/config/actions/3/copy/from: contacts has no field `nope`",
                 "/config/actions/3/copy/to: contacts has no field `missing`",
+                "/config/actions/0/set/value: expected a number, got \"ten\"",
+                "/config/actions/1/set/value: expected one of lead, customer, got \"partner\"",
             ]
         );
     }

@@ -5,11 +5,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::bulk::BulkConfig;
+use super::fields::{self, FieldUse};
 use super::grid::GridConfig;
 use super::merge::MergeConfig;
 use super::transform::TransformConfig;
 use super::validate::ValidateConfig;
 use super::{Module, RecordEngine};
+use crate::crm::ObjectSchema;
 use crate::error::{Error, FieldError};
 
 /// Every module's config.
@@ -69,6 +71,32 @@ impl ModuleConfig {
             ModuleConfig::Transform(c) => c.check(),
             ModuleConfig::Grid(c) => c.check(),
             ModuleConfig::Validate(c) => c.check(),
+        }
+    }
+
+    /// Every field the config names, with its pointer from `/config`.
+    pub fn field_uses(&self) -> Vec<FieldUse> {
+        match self {
+            ModuleConfig::Merge(c) => c.field_uses(),
+            ModuleConfig::Bulk(c) => c.field_uses(),
+            ModuleConfig::Transform(c) => c.field_uses(),
+            ModuleConfig::Grid(c) => c.field_uses(),
+            ModuleConfig::Validate(c) => c.field_uses(),
+        }
+    }
+
+    /// The config against the CRM: its object is one of `objects` (else that is the only
+    /// problem reported, suggesting the closest), and against the object's `schema` every
+    /// field it names exists (suggesting the closest names), those it writes are
+    /// writable, and bulk `set` values suit their type. Every problem, pointers from
+    /// `/config`.
+    pub fn check_schema(&self, objects: &[&str], schema: &ObjectSchema) -> Vec<FieldError> {
+        if let Some(e) = fields::check_object(self.object(), objects) {
+            return vec![e];
+        }
+        match self {
+            ModuleConfig::Bulk(c) => c.check_schema(schema),
+            other => fields::check_uses(&other.field_uses(), schema),
         }
     }
 
@@ -161,7 +189,7 @@ pub fn config_by_module(schema: &mut schemars::Schema) {
 }
 
 /// `errors` as one 400, its detail naming the first (and how many more there are).
-fn invalid(errors: Vec<FieldError>) -> Option<Error> {
+pub fn invalid(errors: Vec<FieldError>) -> Option<Error> {
     let first = errors.first()?;
     let mut detail = format!("{}: {}", first.pointer, first.detail);
     if errors.len() > 1 {
@@ -351,6 +379,116 @@ mod tests {
                 "{errors:?}"
             );
         }
+    }
+
+    fn contacts() -> ObjectSchema {
+        use crate::crm::{Field, FieldType};
+        let f = |name: &str, label: &str, t: FieldType, writable: bool| Field {
+            name: name.into(),
+            label: label.into(),
+            field_type: t,
+            writable,
+            options: Vec::new(),
+            unique: false,
+        };
+        ObjectSchema {
+            object: "contacts".into(),
+            fields: vec![
+                f("firstname", "First Name", FieldType::Text, true),
+                f("lastname", "Last Name", FieldType::Text, true),
+                f("email", "Email", FieldType::Email, true),
+                f("phone", "Phone Number", FieldType::Phone, true),
+                f("lifecyclestage", "Lifecycle Stage", FieldType::Text, true),
+                f("createdate", "Create Date", FieldType::DateTime, false),
+            ],
+        }
+    }
+
+    fn schema_problems(module: Module, v: Value) -> Vec<String> {
+        ModuleConfig::parse(module, &v)
+            .expect("a valid config")
+            .check_schema(&["contacts", "companies", "deals"], &contacts())
+            .into_iter()
+            .map(|e| format!("{}: {}", e.pointer, e.detail))
+            .collect()
+    }
+
+    #[test]
+    fn every_module_is_checked_against_the_schema_with_every_problem_reported() {
+        assert_eq!(
+            schema_problems(
+                Module::Bulk,
+                json!({"object": "Contact", "actions": [{"set": {"field": "lifecyclestag", "value": "x"}}]})
+            ),
+            vec!["/config/object: the CRM has no object `Contact`; did you mean `contacts`?"],
+            "a wrong object is the one problem"
+        );
+        assert_eq!(
+            schema_problems(
+                Module::Bulk,
+                json!({"object": "contacts", "filter": {"field": "emial", "op": "not_empty"},
+                       "actions": [{"set": {"field": "lifecyclestag", "value": "x"}}]})
+            ),
+            vec![
+                "/config/filter/field: contacts has no field `emial`; did you mean `email`?",
+                "/config/actions/0/set/field: contacts has no field `lifecyclestag`; did you mean `lifecyclestage`?",
+            ]
+        );
+        assert_eq!(
+            schema_problems(
+                Module::Transform,
+                json!({"object": "contacts", "steps": [
+                    {"field": "firstname", "fn": "trim"},
+                    {"field": "phon", "fn": "trim"},
+                    {"field": "createdate", "fn": "trim"},
+                    {"field": "fullname", "fn": "split_name", "first": "firstname", "last": "lastnam"}
+                ]})
+            ),
+            vec![
+                "/config/steps/1/field: contacts has no field `phon`; did you mean `phone`?",
+                "/config/steps/2/field: `createdate` is read-only on contacts",
+                "/config/steps/3/field: contacts has no field `fullname`",
+                "/config/steps/3/last: contacts has no field `lastnam`; did you mean `lastname`?",
+            ]
+        );
+        assert_eq!(
+            schema_problems(
+                Module::Validate,
+                json!({"object": "contacts", "rules": [
+                    {"rule": "email", "field": "Email"},
+                    {"rule": "requires", "if_present": "phone", "then_required": "emali"}
+                ], "fix": [{"field": "mail", "fn": "email"}]})
+            ),
+            vec![
+                "/config/rules/0/field: contacts has no field `Email`; did you mean `email`?",
+                "/config/rules/1/then_required: contacts has no field `emali`; did you mean `email`?",
+                "/config/fix/0/field: contacts has no field `mail`; did you mean `email`?",
+            ]
+        );
+        assert_eq!(
+            schema_problems(
+                Module::Merge,
+                json!({"object": "contacts", "rules": [
+                    {"all": [{"field": "emails", "compare": "exact"}]}
+                ], "master": {"rules": [{"rule": "max", "field": "createdat"}]},
+                   "survivorship": {"fields": {"phones": "newest"}}})
+            ),
+            vec![
+                "/config/rules/0/all/0/field: contacts has no field `emails`; did you mean `email`?",
+                "/config/master/rules/0/field: contacts has no field `createdat`; did you mean `createdate`?",
+                "/config/survivorship/fields/phones: contacts has no field `phones`; did you mean `phone`?",
+            ]
+        );
+        assert_eq!(
+            schema_problems(
+                Module::Grid,
+                json!({"object": "contacts", "columns": ["email", "firstnme"], "sort": {"field": "nope"}})
+            ),
+            vec![
+                "/config/columns/1: contacts has no field `firstnme`; did you mean `firstname`?",
+                "/config/sort/field: contacts has no field `nope`",
+            ]
+        );
     }
 
     #[test]

@@ -640,6 +640,26 @@ impl Filter {
         out
     }
 
+    /// Every field the filter names, with its pointer under `pointer`.
+    pub fn field_uses(&self, pointer: &str, out: &mut Vec<super::fields::FieldUse>) {
+        match self {
+            Filter::All(fs) | Filter::Any(fs) => {
+                let key = if matches!(self, Filter::All(_)) {
+                    "all"
+                } else {
+                    "any"
+                };
+                for (i, f) in fs.iter().enumerate() {
+                    f.field_uses(&format!("{pointer}/{key}/{i}"), out);
+                }
+            }
+            Filter::Condition(c) => out.push(super::fields::FieldUse::read(
+                format!("{pointer}/field"),
+                &c.field,
+            )),
+        }
+    }
+
     fn collect_fields(&self, out: &mut Vec<String>) {
         match self {
             Filter::All(fs) | Filter::Any(fs) => fs.iter().for_each(|f| f.collect_fields(out)),

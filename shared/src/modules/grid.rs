@@ -121,6 +121,25 @@ impl GridConfig {
         })
     }
 
+    /// Every field the config names, with its pointer (the grid writes only by edits,
+    /// checked one by one).
+    pub fn field_uses(&self) -> Vec<super::fields::FieldUse> {
+        use super::fields::FieldUse;
+        let mut out: Vec<FieldUse> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| FieldUse::read(format!("/config/columns/{i}"), c))
+            .collect();
+        if let Some(f) = &self.filter {
+            f.field_uses("/config/filter", &mut out);
+        }
+        if let Some(s) = &self.sort {
+            out.push(FieldUse::read("/config/sort/field", &s.field));
+        }
+        out
+    }
+
     /// What a scan must fetch: the columns, then what the filter and sort read.
     pub fn reads(&self) -> Vec<String> {
         let mut out = self.columns.clone();
@@ -336,6 +355,41 @@ fn normalized(field: &Field, value: &str) -> String {
         FieldType::Bool => value.trim().to_ascii_lowercase(),
         FieldType::Number | FieldType::Date => value.trim().to_string(),
         _ => value.to_string(),
+    }
+}
+
+/// `plan_edits` for a grid: also refuses edits of records the grid's filter does not
+/// show (a cell can only be edited where the grid lists it). Errors point at
+/// `/edits/<n>/...`.
+pub fn check_edits(
+    grid: &Grid,
+    schema: &ObjectSchema,
+    current: &[Record],
+    edits: &[CellEdit],
+) -> Result<Vec<Change>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if let Some(filter) = &grid.filter {
+        for (i, edit) in edits.iter().enumerate() {
+            if let Some(r) = current.iter().find(|r| r.id == edit.id)
+                && !filter.matches(r)
+            {
+                errors.push(FieldError::new(
+                    format!("/edits/{i}/id"),
+                    format!(
+                        "record {:?} is not among the grid's records: the grid's filter does not match it",
+                        edit.id
+                    ),
+                ));
+            }
+        }
+    }
+    match plan_edits(schema, current, edits) {
+        Ok(changes) if errors.is_empty() => Ok(changes),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
+        }
     }
 }
 

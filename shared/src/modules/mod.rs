@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub mod bulk;
 pub mod config;
 pub mod csv;
+pub mod fields;
 pub mod filter;
 pub mod grid;
 pub mod merge;

@@ -10,7 +10,9 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 
+use super::fields::FieldUse;
 use super::transform::phone::{self, PhoneFormat, Region};
+use super::transform::step_field_uses;
 use super::transform::{
     Errors, Fields, Step, TransformEngine, compile_steps, quote, regex_error, tagged,
     unknown_region, web,
@@ -297,6 +299,28 @@ impl ValidateConfig {
 
     pub fn engine(&self) -> Result<Box<dyn RecordEngine>, Vec<FieldError>> {
         Ok(Box::new(self.compile()?))
+    }
+
+    /// Every field the config names, with its pointer: rules read, fix steps write.
+    pub fn field_uses(&self) -> Vec<FieldUse> {
+        let mut out = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = |rest: &str| format!("/config/rules/{i}/{rest}");
+            match &rule.check {
+                Check::Requires(r) => {
+                    if let Some(f) = &r.if_present {
+                        out.push(FieldUse::read(at("if_present"), f));
+                    }
+                    if let Some(e) = &r.if_equals {
+                        out.push(FieldUse::read(at("if_equals/field"), &e.field));
+                    }
+                    out.push(FieldUse::read(at("then_required"), &r.then_required));
+                }
+                other => out.push(FieldUse::read(at("field"), other.field())),
+            }
+        }
+        step_field_uses(&self.fix, "/config/fix", &mut out);
+        out
     }
 }
 

@@ -579,6 +579,13 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
             });
         }
     }
+    // The config against the CRM as it is now (a template may predate a schema change),
+    // and a grid's edits against its records: a 400, and no run.
+    let crm = crate::crm_schema::crm_of(s, who).await?;
+    let schema = crate::crm_schema::check_config(s, &who.account_id, crm.as_ref(), &config).await?;
+    if module == Module::Grid {
+        crate::crm_schema::check_grid_edits(crm.as_ref(), &config, &schema, &edits).await?;
+    }
     Ok(NewRun {
         module,
         config,

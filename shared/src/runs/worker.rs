@@ -298,6 +298,22 @@ impl Worker<'_> {
                 }
             }
         }
+        let starting = self.st.phase == Phase::Plan
+            && self.st.plan_parts == 0
+            && self.st.scan_cursor.is_none()
+            && self.run.revert_of.is_none();
+        if starting {
+            match self.fits_the_crm().await {
+                Ok(()) => {}
+                Err(Failure::Fatal(why)) => {
+                    tracing::info!(run_id = %self.run.id, "the run's config does not fit the CRM");
+                    self.st.end = Some(Status::Failed);
+                    self.st.error = Some(why);
+                    self.st.phase = Phase::Finish;
+                }
+                Err(Failure::Other(e)) => return Err(e),
+            }
+        }
         loop {
             let step = match self.st.phase {
                 Phase::Plan => self.plan().await?,
@@ -316,6 +332,37 @@ impl Worker<'_> {
             Acting::Integration => Slot::Integration,
         };
         connections::open(&self.s.crm, &self.s.secrets, &self.run.account_id, slot).await
+    }
+
+    /// The config against the CRM's schema described now (not the cache: it may have
+    /// changed since the template was saved or the run was queued), before any scan or
+    /// write. A mismatch ends the run failed, with every problem in its `error`.
+    async fn fits_the_crm(&self) -> Result<(), Failure> {
+        let config = self.run.config()?;
+        let crm = self.crm()?.clone();
+        let object = config.object();
+        let problems = match crate::modules::fields::check_object(object, crm.objects()) {
+            Some(e) => vec![e],
+            None => {
+                let schema = crm.describe(object).await.map_err(Failure::crm)?;
+                let problems = config.check_schema(crm.objects(), &schema);
+                self.s
+                    .schemas
+                    .remember(&self.run.account_id, schema, self.s.clock.now());
+                problems
+            }
+        };
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Failure::Fatal(format!(
+            "the config does not fit the CRM's schema (nothing was written): {}",
+            problems
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer, e.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )))
     }
 
     fn crm(&self) -> Result<&Arc<dyn Crm>> {
@@ -585,35 +632,34 @@ impl Worker<'_> {
                     self.st.counts.scanned = scanned;
                     engine.plan(&input).plan.changes
                 }
-                ModuleConfig::Grid(_) => {
-                    let object = config.object().to_string();
-                    let mut ids: Vec<String> = Vec::new();
-                    let mut fields: Vec<String> = Vec::new();
-                    for e in &self.run.edits {
-                        if !ids.contains(&e.id) {
-                            ids.push(e.id.clone());
-                        }
-                        if !fields.contains(&e.field) {
-                            fields.push(e.field.clone());
-                        }
-                    }
-                    let schema = crm.describe(&object).await.map_err(Failure::crm)?;
-                    let records = crm
-                        .batch_read(&object, &ids, &fields)
-                        .await
-                        .map_err(Failure::crm)?;
+                ModuleConfig::Grid(g) => {
+                    let grid = g.compile().map_err(|errors| {
+                        Failure::Other(Error::Invalid {
+                            detail: "the grid config is invalid".into(),
+                            errors,
+                        })
+                    })?;
+                    let schema = crm.describe(&g.object).await.map_err(Failure::crm)?;
+                    let records =
+                        crate::crm_schema::read_edited(crm.as_ref(), g, &schema, &self.run.edits)
+                            .await
+                            .map_err(Failure::crm)?;
                     self.st.counts.scanned = records.len() as u64;
-                    let changes =
-                        crate::modules::grid::plan_edits(&schema, &records, &self.run.edits)
-                            .map_err(|errors| {
-                                Failure::Fatal(
-                                    errors
-                                        .iter()
-                                        .map(|e| format!("{}: {}", e.pointer, e.detail))
-                                        .collect::<Vec<_>>()
-                                        .join("; "),
-                                )
-                            })?;
+                    let changes = crate::modules::grid::check_edits(
+                        &grid,
+                        &schema,
+                        &records,
+                        &self.run.edits,
+                    )
+                    .map_err(|errors| {
+                        Failure::Fatal(
+                            errors
+                                .iter()
+                                .map(|e| format!("{}: {}", e.pointer, e.detail))
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )
+                    })?;
                     self.st.columns =
                         crate::modules::plan::field_columns(changes.iter().flat_map(|c| &c.fields));
                     changes
@@ -1282,6 +1328,7 @@ fn is_fatal(e: &CrmError) -> bool {
             | CrmError::Quota(_)
             | CrmError::Unsupported(_)
             | CrmError::Rejected(_)
+            | CrmError::File(_)
     )
 }
 

@@ -95,6 +95,10 @@ pub struct World {
     pub(crate) limiter: Limiter,
     /// Creation time of owners and property definitions.
     pub(crate) epoch: DateTime<Utc>,
+    /// Properties deleted from the portal's schema (object type, name): no longer listed.
+    /// Records keep their values and writes are not refused, so a test can tell whether a
+    /// client checked the schema before writing.
+    pub(crate) deleted_props: std::collections::HashSet<(&'static str, String)>,
 }
 
 fn text_props(pairs: &[(&'static str, &Option<String>)]) -> objects::Props {
@@ -202,7 +206,25 @@ impl World {
             auth,
             limiter: Limiter::default(),
             epoch,
+            deleted_props: Default::default(),
         }
+    }
+
+    /// Deletes a property from `object_type`'s schema (as an admin deleting a custom
+    /// property): `/crm/v3/properties` no longer lists it. False when there is none.
+    pub fn delete_property(&mut self, object_type: &str, name: &str) -> bool {
+        let Some(ty) = ObjectType::parse(object_type) else {
+            return false;
+        };
+        if !self.has_property(ty, name) {
+            return false;
+        }
+        self.deleted_props.insert((ty.name(), name.to_string()))
+    }
+
+    /// Whether the portal's schema has the property (not deleted).
+    pub(crate) fn has_property(&self, ty: ObjectType, name: &str) -> bool {
+        ty.prop(name).is_some() && !self.deleted_props.contains(&(ty.name(), name.to_string()))
     }
 
     /// The CRM id the generator's record `key` was given.

@@ -255,12 +255,14 @@ fn properties_inner(
             let results: Vec<Value> = ty
                 .props()
                 .iter()
+                .filter(|d| world.has_property(ty, d.name))
                 .map(|d| prop_json(d, &owners, world.epoch))
                 .collect();
             Ok(respond(StatusCode::OK, json!({ "results": results })))
         }
         Some(n) => ty
             .prop(n)
+            .filter(|d| world.has_property(ty, d.name))
             .map(|d| respond(StatusCode::OK, prop_json(d, &owners, world.epoch)))
             .ok_or_else(|| {
                 HsError::not_found(format!(

@@ -248,6 +248,8 @@ pub struct World {
     pub(crate) admin: Arc<str>,
     /// Where every record write through the API is logged (see `records.rs`).
     pub(crate) writes: WriteLog,
+    /// Fields deleted from the org's schema (object, field): describe no longer lists them.
+    pub(crate) deleted_fields: std::collections::HashSet<(&'static str, String)>,
 }
 
 fn seed_ms() -> i64 {
@@ -257,6 +259,24 @@ fn seed_ms() -> i64 {
 }
 
 impl World {
+    /// Deletes a field from `object`'s schema (as an admin deleting a custom field):
+    /// describe no longer lists it. False when there is none.
+    pub fn delete_field(&mut self, object: &str, field: &str) -> bool {
+        let Some((_, def)) = schema::object(object) else {
+            return false;
+        };
+        let Some(i) = def.index(field) else {
+            return false;
+        };
+        self.deleted_fields
+            .insert((def.name, def.fields[i].name.to_string()))
+    }
+
+    /// Whether `field` of `object` is still in the org's schema.
+    pub(crate) fn has_field(&self, object: &'static str, field: &str) -> bool {
+        !self.deleted_fields.contains(&(object, field.to_string()))
+    }
+
     pub fn seed(data: &Dataset, _config: &SandboxConfig) -> Self {
         let mut w = World {
             tables: schema::objects().iter().map(|_| Table::default()).collect(),
@@ -268,6 +288,7 @@ impl World {
             last_ms: seed_ms(),
             admin: Arc::from(""),
             writes: WriteLog::default(),
+            deleted_fields: Default::default(),
         };
         let base = seed_ms();
         let at = |secs_ago: u64| base - i64::try_from(secs_ago.saturating_mul(1000)).unwrap_or(0);

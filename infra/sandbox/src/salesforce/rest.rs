@@ -457,14 +457,20 @@ async fn describe(
     Path((v, ty)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    run(&s, &v, &headers, |_, _| {
+    run(&s, &v, &headers, |w, _| {
         let Some((_, def)) = schema::object(&ty) else {
             return resource_missing();
         };
         let mut body = object_summary(def, &v);
         body.push((
             "fields".into(),
-            J::Arr(def.fields.iter().map(describe_field).collect()),
+            J::Arr(
+                def.fields
+                    .iter()
+                    .filter(|f| w.has_field(def.name, f.name))
+                    .map(describe_field)
+                    .collect(),
+            ),
         ));
         let children = def
             .children

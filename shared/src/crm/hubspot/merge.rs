@@ -24,6 +24,7 @@ fn group_error(e: &CrmError) -> RecordError {
         CrmError::Unavailable(_) => "UNAVAILABLE",
         CrmError::Unsupported(_) => "UNSUPPORTED",
         CrmError::Protocol(_) => "PROTOCOL",
+        CrmError::File(_) => "FILE",
     };
     RecordError {
         code: code.into(),

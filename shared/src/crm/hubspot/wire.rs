@@ -109,6 +109,7 @@ pub(super) fn redact(e: CrmError, secret: &str) -> CrmError {
         CrmError::Unavailable(m) => CrmError::Unavailable(clean(m)),
         CrmError::Ambiguous(m) => CrmError::Ambiguous(clean(m)),
         CrmError::Protocol(m) => CrmError::Protocol(clean(m)),
+        CrmError::File(m) => CrmError::File(clean(m)),
     }
 }
 

@@ -481,6 +481,47 @@ impl MergeConfig {
         self.engine().err().unwrap_or_default()
     }
 
+    /// Every field of `object` the config names, with its pointer. All are reads here:
+    /// what survivorship writes is the engine's choice among them (read-only ones never).
+    /// Lead fields of `cross_object` are another object's and are not listed.
+    pub fn field_uses(&self) -> Vec<super::fields::FieldUse> {
+        use super::fields::FieldUse;
+        let mut out = Vec::new();
+        for (i, set) in self.rules.iter().enumerate() {
+            for (j, c) in set.all.iter().enumerate() {
+                let at = format!("/config/rules/{i}/all/{j}");
+                if let Some(f) = &c.field {
+                    out.push(FieldUse::read(format!("{at}/field"), f));
+                }
+                for (k, f) in c.fields.iter().enumerate() {
+                    out.push(FieldUse::read(format!("{at}/fields/{k}"), f));
+                }
+                if let Some(f) = &c.region_field {
+                    out.push(FieldUse::read(format!("{at}/region_field"), f));
+                }
+            }
+        }
+        for (i, rule) in self.master.rules.iter().enumerate() {
+            if let Some(f) = rule.field() {
+                out.push(FieldUse::read(format!("/config/master/rules/{i}/field"), f));
+            }
+        }
+        for f in self.survivorship.fields.keys() {
+            let at = format!("/config/survivorship/fields/{}", pointer_segment(f));
+            out.push(FieldUse::read(at, f));
+        }
+        for (i, f) in self.read_only.iter().enumerate() {
+            out.push(FieldUse::read(format!("/config/read_only/{i}"), f));
+        }
+        if let Some(x) = &self.cross_object {
+            out.push(FieldUse::read(
+                "/config/cross_object/account_field",
+                &x.account_field,
+            ));
+        }
+        out
+    }
+
     /// The engine, with every comparison and normalizer compiled once.
     pub fn engine(&self) -> Result<MergeEngine, Vec<FieldError>> {
         let mut errors = Vec::new();

@@ -12,6 +12,7 @@ use regex::{Regex, RegexBuilder};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::fields::FieldUse;
 use super::filter::check_field_name;
 use super::{Action, Change, FieldChange, RecordEngine};
 use crate::crm::Record;
@@ -365,6 +366,39 @@ impl TransformConfig {
 
     pub fn engine(&self) -> Result<Box<dyn RecordEngine>, Vec<FieldError>> {
         Ok(Box::new(self.compile()?))
+    }
+
+    /// Every field the config names, with its pointer, and whether a step writes it.
+    pub fn field_uses(&self) -> Vec<FieldUse> {
+        let mut out = Vec::new();
+        step_field_uses(&self.steps, "/config/steps", &mut out);
+        out
+    }
+}
+
+/// The fields `steps` name (under `base`, such as `/config/steps`), as `compile_steps`
+/// reads and writes them.
+pub(crate) fn step_field_uses(steps: &[Step], base: &str, out: &mut Vec<FieldUse>) {
+    for (i, step) in steps.iter().enumerate() {
+        let at = |rest: &str| format!("{base}/{i}/{rest}");
+        match &step.function {
+            Function::SplitName(s) => {
+                out.push(FieldUse::read(at("field"), &step.field));
+                out.push(FieldUse::written(at("first"), &s.first));
+                out.push(FieldUse::written(at("last"), &s.last));
+            }
+            Function::Join(j) => {
+                out.push(FieldUse::written(at("field"), &step.field));
+                for (k, f) in j.from.iter().enumerate() {
+                    out.push(FieldUse::read(at(&format!("from/{k}")), f));
+                }
+            }
+            Function::Copy(c) => {
+                out.push(FieldUse::written(at("field"), &step.field));
+                out.push(FieldUse::read(at("from"), &c.from));
+            }
+            _ => out.push(FieldUse::written(at("field"), &step.field)),
+        }
     }
 }
 
