@@ -281,6 +281,44 @@ pub const ROUTES: &[RouteSpec] = &[
             Redirect,
         ),
     ),
+    RouteSpec {
+        query: &[
+            ("limit", false, "page size, 1 to 500 (default 100)"),
+            ("cursor", false, "the previous page's cursor"),
+            (
+                "action",
+                false,
+                "only rows of this action: update, archive, create, merge, convert_lead or flag",
+            ),
+            (
+                "outcome",
+                false,
+                "only rows with this outcome: applied, failed or skipped",
+            ),
+        ],
+        ..guarded(
+            Access::Module(Permission::Read),
+            route(
+                Runs,
+                "GET",
+                "/runs/{id}/rows",
+                "runs_rows",
+                "The run's plan or audit rows as JSON, a page at a time (409 until its CSV is written)",
+                Json("RunRowsPage"),
+            ),
+        )
+    },
+    guarded(
+        Access::Module(Permission::Read),
+        route(
+            Runs,
+            "POST",
+            "/grid/records",
+            "grid_records",
+            "The grid: a page of an object's records with chosen columns and a filter (read on grid)",
+            Json("GridRecordsPage"),
+        ),
+    ),
     guarded(
         Access::Module(Permission::Write),
         route(
