@@ -493,6 +493,40 @@ pub const ROUTES: &[RouteSpec] = &[
     .replies(&[redirect("To the download link")]),
     route(
         Runs,
+        "GET",
+        "/runs/{id}/rows",
+        "runs_rows",
+        "The run's plan or audit rows as JSON, a page at a time (409 until its CSV is written)",
+    )
+    .access(READ)
+    .path_params(RUN_ID)
+    .query(&[
+        param("limit", Int { min: 1, max: 500 }, "page size (default 100)"),
+        CURSOR,
+        param(
+            "action",
+            Of(schema_of::<crate::modules::csv::RowAction>),
+            "only rows of this action",
+        ),
+        param(
+            "outcome",
+            Of(schema_of::<crate::modules::csv::Status>),
+            "only rows with this outcome",
+        ),
+    ])
+    .replies(&[json::<crate::runs::rows::RunRowsPage>(200, "A page of rows")]),
+    route(
+        Runs,
+        "POST",
+        "/grid/records",
+        "grid_records",
+        "The grid: a page of an object's records with chosen columns and a filter (read on grid)",
+    )
+    .access(READ)
+    .body(schema_of::<crate::runs::grid_view::GridRecordsRequest>)
+    .replies(&[json::<crate::runs::grid_view::GridRecordsPage>(200, "A page of records")]),
+    route(
+        Runs,
         "POST",
         "/runs/{id}/cancel",
         "runs_cancel",

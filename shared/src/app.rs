@@ -207,6 +207,9 @@ impl BlobStore for NotWired {
     async fn get(&self, _: &str) -> Result<Option<crate::ports::Blob>> {
         not_wired("blob")
     }
+    async fn get_range(&self, _: &str, _: u64, _: u64) -> Result<Option<bytes::Bytes>> {
+        not_wired("blob")
+    }
     async fn delete(&self, _: &str) -> Result<()> {
         not_wired("blob")
     }

@@ -431,6 +431,320 @@ async fn grid_preview_and_apply_on_salesforce() {
     grid_on(&SALESFORCE).await;
 }
 
+// ---- run rows and the grid view -------------------------------------------------------
+
+/// A CSV row as `GET /runs/{id}/rows` must show it.
+fn row_json(r: &AuditRow) -> Value {
+    let fields: serde_json::Map<String, Value> = r
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                f.field.clone(),
+                json!({"before": f.before, "after": f.after}),
+            )
+        })
+        .collect();
+    let error = r.outcome.as_ref().and_then(|o| o.error.as_ref());
+    json!({
+        "row": r.row,
+        "record_id": r.record_id,
+        "action": r.action.name(),
+        "group_id": r.group_id,
+        "role": r.role.map(|role| match role {
+            steward::modules::csv::Role::Master => "master",
+            steward::modules::csv::Role::Duplicate => "duplicate",
+        }),
+        "note": r.note,
+        "fields": fields,
+        "outcome": r.outcome.as_ref().map(|o| o.status.name()),
+        "error_code": error.map(|e| e.code.clone()),
+        "error_message": error.map(|e| e.message.clone()),
+    })
+}
+
+/// Every row of `GET /runs/{id}/rows?<query>`, page by page; also the pages' sizes and
+/// the first page's columns.
+async fn all_rows(b: &Browser<'_>, id: &str, query: &str) -> (Vec<Value>, Vec<usize>, Value) {
+    let (mut rows, mut sizes, mut columns) = (Vec::new(), Vec::new(), Value::Null);
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut target = format!("/runs/{id}/rows?{query}");
+        if let Some(c) = &cursor {
+            target.push_str(&format!("&cursor={}", urlencoding::encode(c)));
+        }
+        let r = b.get(&target).await;
+        assert_eq!(r.status, 200, "{target}: {}", r.text);
+        let page = r.json();
+        assert_eq!(page["run_id"], id);
+        if columns.is_null() {
+            columns = page["columns"].clone();
+        }
+        let got = page["rows"].as_array().unwrap();
+        sizes.push(got.len());
+        rows.extend(got.iter().cloned());
+        match page["cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return (rows, sizes, columns),
+        }
+        assert!(sizes.len() < 1_000, "the cursor never ends");
+    }
+}
+
+async fn run_rows_on(c: &Crm) {
+    let sb = sized(60).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
+
+    // Until the worker writes its CSV, a run has no rows to show.
+    let preview = start(&owner, with_mode(validate(c), "preview")).await;
+    let r = owner.get(&format!("/runs/{preview}/rows")).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("queued"), "{}", r.text);
+    drain_all(s, &mut rx).await;
+
+    // The rows over HTTP are the downloaded CSV's, in its order, field by field.
+    let (columns, csv) = csv_rows(&owner, s, &preview).await;
+    let want: Vec<Value> = csv.iter().map(row_json).collect();
+    assert!(
+        want.len() > 3,
+        "the sandbox's dirty data needs changes: {want:?}"
+    );
+    let r = owner.get(&format!("/runs/{preview}/rows?limit=500")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let page = r.json();
+    assert_eq!(page["columns"], json!(columns));
+    assert_eq!(page["with_outcome"], false);
+    assert_eq!(page["rows"], json!(want));
+    assert_eq!(page["cursor"], Value::Null, "one page holds them all");
+
+    // Pages of 3 cover every row once, in order.
+    let (paged, sizes, _) = all_rows(&owner, &preview, "limit=3").await;
+    assert_eq!(paged, want);
+    assert!(sizes.iter().all(|n| *n <= 3), "{sizes:?}");
+    assert!(sizes.len() >= want.len().div_ceil(3), "{sizes:?}");
+
+    // The action filter selects exactly the rows of that action (validate flags what its
+    // fix cannot mend and updates what it can).
+    for action in [RowAction::Flag, RowAction::Update] {
+        let expected: Vec<Value> = csv
+            .iter()
+            .filter(|r| r.action == action)
+            .map(row_json)
+            .collect();
+        assert!(!expected.is_empty(), "no {} rows: {want:?}", action.name());
+        let (got, _, _) = all_rows(
+            &owner,
+            &preview,
+            &format!("limit=3&action={}", action.name()),
+        )
+        .await;
+        assert_eq!(got, expected, "action={}", action.name());
+    }
+
+    // An apply run's outcomes, filtered likewise.
+    let apply = start(&owner, with_mode(validate(c), "apply")).await;
+    drain_all(s, &mut rx).await;
+    let (_, csv) = csv_rows(&owner, s, &apply).await;
+    let (all, _, _) = all_rows(&owner, &apply, "limit=3").await;
+    assert_eq!(all, csv.iter().map(row_json).collect::<Vec<_>>());
+    for outcome in [RowStatus::Applied, RowStatus::Skipped] {
+        let expected: Vec<Value> = csv
+            .iter()
+            .filter(|r| r.outcome.as_ref().map(|o| o.status) == Some(outcome))
+            .map(row_json)
+            .collect();
+        assert!(!expected.is_empty(), "no {} rows", outcome.name());
+        let (got, _, _) = all_rows(
+            &owner,
+            &apply,
+            &format!("limit=3&outcome={}", outcome.name()),
+        )
+        .await;
+        assert_eq!(got, expected, "outcome={}", outcome.name());
+    }
+    let (got, _, _) = all_rows(&owner, &apply, "action=flag&outcome=applied").await;
+    assert!(got.is_empty(), "flags are never applied: {got:?}");
+
+    // A filter value the CSV never holds is refused, naming the parameter and the values.
+    let r = owner
+        .get(&format!("/runs/{apply}/rows?action=upsert"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["pointer"], "action", "{}", r.text);
+    assert!(r.text.contains("convert_lead"), "{}", r.text);
+    let r = owner.get(&format!("/runs/{apply}/rows?outcome=done")).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["pointer"], "outcome", "{}", r.text);
+    assert!(r.text.contains("skipped"), "{}", r.text);
+    let r = owner.get(&format!("/runs/{apply}/rows?limit=501")).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}
+
+#[tokio::test]
+async fn run_rows_page_the_csv_with_filters_on_hubspot() {
+    run_rows_on(&HUBSPOT).await;
+}
+
+#[tokio::test]
+async fn run_rows_page_the_csv_with_filters_on_salesforce() {
+    run_rows_on(&SALESFORCE).await;
+}
+
+/// Every record of the grid view of `body`, page by page, with the pages' sizes.
+async fn grid_pages(b: &Browser<'_>, body: &Value) -> (Vec<Value>, Vec<usize>) {
+    let (mut records, mut sizes) = (Vec::new(), Vec::new());
+    let mut body = body.clone();
+    loop {
+        let r = b.send("POST", "/grid/records", Some(&body)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let page = r.json();
+        let got = page["records"].as_array().unwrap();
+        sizes.push(got.len());
+        records.extend(got.iter().cloned());
+        match page["cursor"].as_str() {
+            Some(c) => body["cursor"] = json!(c),
+            None => return (records, sizes),
+        }
+        assert!(sizes.len() < 1_000, "the cursor never ends");
+    }
+}
+
+/// The record ids a bulk preview with `filter` plans for (its set value is one no
+/// record has, so every matching record gets a row).
+async fn bulk_preview_ids(
+    b: &Browser<'_>,
+    s: &Services,
+    rx: &mut UnboundedReceiver<RunRef>,
+    c: &Crm,
+    filter: Option<Value>,
+) -> std::collections::BTreeSet<String> {
+    let mut config = json!({"object": c.contacts, "actions": [
+        {"set": {"field": c.title, "value": "Grid view probe"}}
+    ]});
+    if let Some(f) = filter {
+        config["filter"] = f;
+    }
+    let id = start(
+        b,
+        json!({"module": "bulk", "config": config, "mode": "preview"}),
+    )
+    .await;
+    drain_all(s, rx).await;
+    let (_, rows) = csv_rows(b, s, &id).await;
+    rows.into_iter().map(|r| r.record_id.unwrap()).collect()
+}
+
+async fn grid_view_on(c: &Crm) {
+    let sb = sized(60).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
+
+    // Pages of 7 through the cursor: no record twice, every record once.
+    let body = json!({"object": c.contacts, "columns": [c.first, c.email], "limit": 7});
+    let (records, sizes) = grid_pages(&owner, &body).await;
+    assert!(sizes.iter().all(|n| *n <= 7), "{sizes:?}");
+    assert!(sizes.len() > 2, "several pages: {sizes:?}");
+    let ids: Vec<String> = records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let unique: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "a record on two pages: {ids:?}");
+    assert_eq!(unique, bulk_preview_ids(&owner, s, &mut rx, c, None).await);
+    // Only the chosen columns come back.
+    for r in &records {
+        let keys: Vec<&String> = r["properties"].as_object().unwrap().keys().collect();
+        let mut want = vec![c.first, c.email];
+        want.sort();
+        assert_eq!(keys, want, "{r}");
+    }
+    assert!(
+        records.iter().any(|r| r["properties"][c.email].is_string()),
+        "{records:?}"
+    );
+
+    // A filter narrows exactly as the same filter does in a bulk run.
+    let filter = json!({"any": [
+        {"field": c.city, "op": "is_empty"},
+        {"all": [
+            {"field": c.email, "op": "not_empty"},
+            {"field": c.first, "op": "contains", "value": "an"}
+        ]}
+    ]});
+    let mut narrowed = body.clone();
+    narrowed["filter"] = filter.clone();
+    narrowed["limit"] = json!(3);
+    let (records, _) = grid_pages(&owner, &narrowed).await;
+    let got: std::collections::BTreeSet<String> = records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got.len(), records.len());
+    let want = bulk_preview_ids(&owner, s, &mut rx, c, Some(filter)).await;
+    assert_eq!(got, want);
+    assert!(!got.is_empty() && got.len() < unique.len(), "{got:?}");
+
+    // Mistakes are 400s naming their place.
+    let bad = |extra: Value| {
+        let mut b = body.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for (body, pointer) in [
+        (
+            bad(json!({"columns": [c.first, c.email, "no_such_field"]})),
+            "/columns/2",
+        ),
+        (
+            bad(json!({"filter": {"all": [
+                {"field": c.email, "op": "not_empty"},
+                {"field": "no_such_field", "op": "eq", "value": "x"}
+            ]}})),
+            "/filter/all/1/field",
+        ),
+        (
+            bad(json!({"filter": {"field": c.email, "op": "gt"}})),
+            "/filter/value",
+        ),
+        (bad(json!({"columns": [c.first, c.first]})), "/columns/1"),
+        (bad(json!({"limit": 201})), "/limit"),
+        (bad(json!({"object": "no_such_object"})), "/object"),
+    ] {
+        let r = owner.send("POST", "/grid/records", Some(&body)).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        let pointers: Vec<String> = r.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            pointers.iter().any(|p| p.starts_with(pointer)),
+            "{pointer} not in {}",
+            r.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_grid_view_pages_filters_and_checks_on_hubspot() {
+    grid_view_on(&HUBSPOT).await;
+}
+
+#[tokio::test]
+async fn the_grid_view_pages_filters_and_checks_on_salesforce() {
+    grid_view_on(&SALESFORCE).await;
+}
+
 // ---- faults -------------------------------------------------------------------------
 
 /// The worker is cut off at random points (its task aborted mid-batch, between the CRM's

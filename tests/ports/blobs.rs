@@ -7,6 +7,7 @@ use steward_tests::{World, both};
 
 both!(
     put_get_delete,
+    ranges_read_part_of_a_blob,
     a_large_blob_streams_in_parts,
     a_small_blob_through_the_writer_is_one_put,
     an_aborted_upload_publishes_nothing,
@@ -38,6 +39,27 @@ async fn put_get_delete(w: &dyn World) {
     b.delete(&k).await.unwrap();
     assert_eq!(b.get(&k).await.unwrap(), None);
     b.delete(&k).await.unwrap();
+}
+
+async fn ranges_read_part_of_a_blob(w: &dyn World) {
+    let b = &w.services().blobs;
+    let k = key("ranged.csv");
+    assert_eq!(b.get_range(&k, 0, 10).await.unwrap(), None);
+    b.put(&k, Bytes::from_static(b"id,name\r\n1,Ann\r\n"), "text/csv")
+        .await
+        .unwrap();
+    let k = k.as_str();
+    let range = |start, len| async move { b.get_range(k, start, len).await.unwrap().unwrap() };
+    assert_eq!(range(0, 2).await, Bytes::from_static(b"id"));
+    assert_eq!(range(9, 3).await, Bytes::from_static(b"1,A"));
+    assert_eq!(
+        range(12, 100).await,
+        Bytes::from_static(b"nn\r\n"),
+        "fewer at the end"
+    );
+    assert_eq!(range(16, 10).await, Bytes::new(), "none at the end");
+    assert_eq!(range(99, 10).await, Bytes::new(), "none past it");
+    assert_eq!(range(3, 0).await, Bytes::new());
 }
 
 /// Deterministic, non-repeating-ish content so a misplaced part is noticed.

@@ -22,6 +22,8 @@ pub fn router() -> Router<Services> {
         .route("runs_list", |s, r| Box::pin(list(s, r)))
         .route("runs_get", |s, r| Box::pin(get(s, r)))
         .route("runs_csv", |s, r| Box::pin(csv(s, r)))
+        .route("runs_rows", |s, r| Box::pin(rows(s, r)))
+        .route("grid_records", |s, r| Box::pin(grid_records(s, r)))
         .route("runs_cancel", |s, r| Box::pin(cancel(s, r)))
         .route("runs_revert", |s, r| Box::pin(revert(s, r)))
 }
@@ -124,6 +126,47 @@ async fn csv(s: &Services, req: Request) -> Result<Response<Body>> {
         .header(http::header::CACHE_CONTROL, "no-store")
         .body(Body::Empty)
         .map_err(|e| Error::internal("building a redirect", e))
+}
+
+async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
+    use steward::modules::csv::{RowAction, Status as RowStatus};
+    use steward::runs::rows::{LIMIT_DEFAULT, LIMIT_MAX, RowsQuery};
+    let id = path_param(&req, "id")?;
+    let limit = match query_param(&req, "limit") {
+        None => LIMIT_DEFAULT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=LIMIT_MAX).contains(n))
+            .ok_or_else(|| {
+                Error::invalid("limit", format!("must be a number from 1 to {LIMIT_MAX}"))
+            })?,
+    };
+    let q = RowsQuery {
+        limit,
+        cursor: query_param(&req, "cursor"),
+        action: one_of(
+            "action",
+            query_param(&req, "action"),
+            &RowAction::ALL,
+            RowAction::name,
+        )?,
+        outcome: one_of(
+            "outcome",
+            query_param(&req, "outcome"),
+            &RowStatus::ALL,
+            RowStatus::name,
+        )?,
+    };
+    json(200, &runs::rows::page(s, principal(&req)?, &id, &q).await?)
+}
+
+async fn grid_records(s: &Services, req: Request) -> Result<Response<Body>> {
+    let who = principal(&req)?;
+    // Permission before the body: a member without the grid learns nothing from a 400.
+    who.require(Module::Grid, steward::identity::Permission::Read)?;
+    let input = json_body(&req)?;
+    json(200, &runs::grid_view::records(s, who, input).await?)
 }
 
 async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {

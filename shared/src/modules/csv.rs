@@ -244,7 +244,8 @@ fn set(cell: &mut String, value: &str) {
 }
 
 /// A row's action, as the `action` column names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum RowAction {
     Update,
     Archive,
@@ -254,13 +255,16 @@ pub enum RowAction {
     Flag,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Master,
     Duplicate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "RowStatus")]
 pub enum Status {
     Applied,
     Failed,
@@ -306,6 +310,48 @@ impl<R: Read> AuditRows<R> {
     /// Whether the file records an applied run.
     pub fn with_outcome(&self) -> bool {
         self.with_outcome
+    }
+
+    /// Bytes of the input read so far: just past the header after `read_audit`, just past
+    /// the last row after each `next` (a place to resume reading from).
+    pub fn byte_position(&self) -> u64 {
+        self.records.reader().position().byte()
+    }
+}
+
+impl RowAction {
+    pub const ALL: [RowAction; 6] = [
+        RowAction::Update,
+        RowAction::Archive,
+        RowAction::Create,
+        RowAction::Merge,
+        RowAction::ConvertLead,
+        RowAction::Flag,
+    ];
+
+    /// As the `action` column writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RowAction::Update => "update",
+            RowAction::Archive => "archive",
+            RowAction::Create => "create",
+            RowAction::Merge => "merge",
+            RowAction::ConvertLead => "convert_lead",
+            RowAction::Flag => "flag",
+        }
+    }
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Status::Applied, Status::Failed, Status::Skipped];
+
+    /// As the `outcome` column writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
     }
 }
 

@@ -68,6 +68,10 @@ pub trait BlobStore: Send + Sync {
 
     async fn get(&self, key: &str) -> Result<Option<Blob>>;
 
+    /// Up to `len` bytes of the blob from byte `start`: fewer at its end, none past it.
+    /// None when there is no such blob. (Pages of a large CSV without reading it whole.)
+    async fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Option<Bytes>>;
+
     /// Removing a missing blob is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
 

@@ -24,8 +24,10 @@ use crate::modules::grid::CellEdit;
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Cursor, Index, Item, Query};
 
+pub mod grid_view;
 pub mod queue;
 pub mod revert;
+pub mod rows;
 pub mod worker;
 
 pub use queue::RunQueue;

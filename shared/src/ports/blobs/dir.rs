@@ -142,6 +142,25 @@ impl BlobStore for DirBlobStore {
         }))
     }
 
+    async fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Option<Bytes>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let path = self.path(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::internal("reading a blob", e)),
+        };
+        let mut out = Vec::new();
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| Error::internal("reading a blob", e))?;
+        file.take(len)
+            .read_to_end(&mut out)
+            .await
+            .map_err(|e| Error::internal("reading a blob", e))?;
+        Ok(Some(Bytes::from(out)))
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         for p in [self.path(key)?, self.meta_path(key)?] {
             match tokio::fs::remove_file(&p).await {

@@ -79,6 +79,37 @@ impl BlobStore for S3BlobStore {
     }
 
     #[tracing::instrument(skip(self), fields(bucket = %self.bucket))]
+    async fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Option<Bytes>> {
+        validate_key(key)?;
+        if len == 0 {
+            // Whether it exists, as S3 has no empty range.
+            return Ok(self.get_range(key, start, 1).await?.map(|_| Bytes::new()));
+        }
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes={start}-{}", start + len - 1))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some("NoSuchKey") => return Ok(None),
+            // The range starts past the end (or the blob is empty).
+            Err(e) if error_code(&e) == Some("InvalidRange") => return Ok(Some(Bytes::new())),
+            Err(e) => return Err(sdk_error("reading a blob", e)),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::internal("reading a blob body", e))?
+            .into_bytes();
+        Ok(Some(bytes))
+    }
+
+    #[tracing::instrument(skip(self), fields(bucket = %self.bucket))]
     async fn delete(&self, key: &str) -> Result<()> {
         validate_key(key)?;
         self.client
