@@ -207,6 +207,11 @@ fn documented_examples_are_valid_and_parse() {
                 let map = config.as_object_mut().expect("an object");
                 map.extend(v.as_object().expect("an object").clone());
                 assert_valid_config(module, &config);
+            } else if v.get("cursor").is_some() {
+                // The grid view's request (`POST /grid/records`), not a config.
+                assert_eq!(module, Module::Grid);
+                crate::schema::decode::<crate::runs::grid_view::GridRecordsRequest>(&v, "")
+                    .unwrap_or_else(|e| panic!("the grid view's example: {e:?}\n{v:#}"));
             } else if v.get("object").is_some() {
                 assert_valid_config(module, &v);
             } else if v.get("fn").is_some() {
@@ -218,7 +223,7 @@ fn documented_examples_are_valid_and_parse() {
             }
         }
     }
-    assert_eq!(seen, 14, "a new doc example: check how it is read here");
+    assert_eq!(seen, 15, "a new doc example: check how it is read here");
 }
 
 /// Configs the modules' own tests use, valid on both sides (with their optional keys as
