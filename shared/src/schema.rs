@@ -211,7 +211,21 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<Fie
         K::MaxItems { limit } => format!("must list at most {limit}"),
         K::MinProperties { limit } => format!("must have at least {limit} fields"),
         K::MaxProperties { limit } => format!("must have at most {limit} fields"),
-        K::UniqueItems => "must not repeat a value".into(),
+        K::UniqueItems => {
+            // Name the repeat itself: `/columns/1`, not the whole list.
+            let items = e.instance().as_array().cloned().unwrap_or_default();
+            let repeat = (1..items.len()).find(|&i| items[..i].contains(&items[i]));
+            match repeat {
+                Some(i) => {
+                    out.push(FieldError::new(
+                        format!("{at}/{i}"),
+                        "repeats an earlier value",
+                    ));
+                    return;
+                }
+                None => "must not repeat a value".into(),
+            }
+        }
         K::Pattern { pattern } => format!("must match {pattern}"),
         K::Format { format } => match format.as_str() {
             "date-time" => "must be a date and time (RFC 3339, e.g. 2025-01-31T09:00:00Z)".into(),
