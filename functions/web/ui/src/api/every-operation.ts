@@ -99,6 +99,20 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
   }));
   done(await api.DELETE("/team/integration"));
 
+  // The CRM's schema, for field pickers; the grid's records, a page at a time.
+  const objects: Schemas["CrmObjects"] = ok(await api.GET("/crm/objects"));
+  const fields: Schemas["ObjectSchema"] = ok(await api.GET("/crm/objects/{object}/fields", {
+    params: { path: { object: objects.objects[0]?.name ?? "contacts" } },
+  }));
+  const grid: Schemas["GridRecordsPage"] = ok(await api.POST("/grid/records", {
+    body: {
+      object: fields.object,
+      columns: fields.fields.slice(0, 3).map((f) => f.name),
+      filter: { all: [{ field: "email", op: "not_empty" }] },
+      limit: 50,
+    },
+  }));
+
   // Templates: save, read (its version), replace with If-Match, copy, list, delete.
   const saved: Schemas["Template"] = ok(await api.POST("/templates", {
     body: { module: "bulk", name: "Company for known emails", description: null, config: configs.bulk },
@@ -130,6 +144,9 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
   }));
   const followed = ok(await api.GET("/runs/{id}", { params: { path: { id: preview.id } } }));
   const csv = await api.GET("/runs/{id}/csv", { params: { path: { id: followed.id } }, parseAs: "text" });
+  const rows: Schemas["RunRowsPage"] = ok(await api.GET("/runs/{id}/rows", {
+    params: { path: { id: followed.id }, query: { limit: 100, action: "update", outcome: "applied" } },
+  }));
   const cancelled = ok(await api.POST("/runs/{id}/cancel", { params: { path: { id: apply.id } } }));
   const revert = ok(await api.POST("/runs/{id}/revert", { params: { path: { id: apply.id } } }));
   const runs: Schemas["RunPage"] = ok(await api.GET("/runs", {
@@ -188,6 +205,9 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     openapi: document["openapi"],
     signInRefusal: refused.response.status,
     members: team.members.length,
+    fieldTypes: fields.fields.map((f) => `${f.name}: ${f.type}`),
+    gridIds: grid.records.map((r) => r.id),
+    rows: rows.rows.map((r) => `${r.row} ${r.action}`),
     integration: integration.set,
     templates: templates.templates.map((t) => t.name),
     runs: [...runs.runs, ...nextRuns.runs].map((r) => `${r.id} ${r.status} ${r.counts.planned}`),
