@@ -64,6 +64,15 @@ pub fn decode<T: DeserializeOwned + JsonSchema + 'static>(
     prefix: &str,
 ) -> Result<T, Vec<FieldError>> {
     let mut errors = schema_errors(&validator::<T>(), value, prefix);
+    // JSON has one kind of number: `89.0` is the whole number the schema accepts, so serde
+    // reads it as one too (`u8` would refuse the float).
+    let whole;
+    let value = if has_whole_float(value) {
+        whole = whole_numbers(value.clone());
+        &whole
+    } else {
+        value
+    };
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(t) if errors.is_empty() => Ok(t),
         Ok(_) => Err(errors),
@@ -73,6 +82,33 @@ pub fn decode<T: DeserializeOwned + JsonSchema + 'static>(
             errors.insert(0, first);
             Err(errors)
         }
+    }
+}
+
+fn is_whole_float(n: &serde_json::Number) -> bool {
+    n.as_f64()
+        .is_some_and(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15)
+}
+
+fn has_whole_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => is_whole_float(n),
+        Value::Array(a) => a.iter().any(has_whole_float),
+        Value::Object(m) => m.values().any(has_whole_float),
+        _ => false,
+    }
+}
+
+fn whole_numbers(v: Value) -> Value {
+    match v {
+        Value::Number(n) if is_whole_float(&n) => {
+            Value::from(n.as_f64().unwrap_or_default() as i64)
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(whole_numbers).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (k, whole_numbers(v))).collect())
+        }
+        other => other,
     }
 }
 
@@ -359,6 +395,15 @@ mod tests {
                 "/actions/0: unknown variant `rename`, expected `set` or `clear`",
                 "/actions/1/set/value: expected text",
             ]
+        );
+    }
+
+    #[test]
+    fn a_whole_number_written_as_a_float_is_that_number() {
+        assert!(problems(json!({"user_id": "7", "seats": 3.0})).is_empty());
+        assert_eq!(
+            problems(json!({"user_id": "7", "seats": 3.5})),
+            vec!["/seats: invalid type: floating point `3.5`, expected a whole number"]
         );
     }
 
