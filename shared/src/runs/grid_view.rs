@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::app::Services;
-use crate::crm::{Crm, ObjectSchema, ScanRequest};
+use crate::crm::{Crm, ScanRequest};
 use crate::error::{Error, FieldError, Result};
-use crate::identity::connections::{self, Slot};
 use crate::identity::{Permission, Principal};
-use crate::modules::Module;
+use crate::modules::config::ModuleConfig;
 use crate::modules::filter::Filter;
 use crate::modules::grid::GridConfig;
+use crate::modules::{Module, fields};
 
 pub const LIMIT_DEFAULT: u32 = 50;
 pub const LIMIT_MAX: u32 = 200;
@@ -110,20 +110,26 @@ fn config_of(req: &GridRecordsRequest) -> GridConfig {
     }
 }
 
+/// A grid config's problem, pointed into the request's body (`/config/columns/2` is
+/// `/columns/2`).
+fn from_config(e: FieldError) -> FieldError {
+    FieldError {
+        pointer: e
+            .pointer
+            .strip_prefix("/config")
+            .unwrap_or(&e.pointer)
+            .to_string(),
+        detail: e.detail,
+    }
+}
+
 /// Every problem of the request's shape, with pointers into the body.
 fn check_shape(req: &GridRecordsRequest) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = config_of(req)
         .check()
         .into_iter()
         .filter(|e| e.pointer != "/config/page_size")
-        .map(|e| FieldError {
-            pointer: e
-                .pointer
-                .strip_prefix("/config")
-                .unwrap_or(&e.pointer)
-                .to_string(),
-            detail: e.detail,
-        })
+        .map(from_config)
         .collect();
     if req.columns.len() > MAX_COLUMNS {
         errors.push(FieldError::new(
@@ -138,42 +144,6 @@ fn check_shape(req: &GridRecordsRequest) -> Vec<FieldError> {
         ));
     }
     errors
-}
-
-/// The conditions' fields with their pointers (`/filter/all/0/field`).
-fn filter_fields(f: &Filter, ptr: &str, out: &mut Vec<(String, String)>) {
-    match f {
-        Filter::All(fs) | Filter::Any(fs) => {
-            let key = if matches!(f, Filter::All(_)) {
-                "all"
-            } else {
-                "any"
-            };
-            for (i, f) in fs.iter().enumerate() {
-                filter_fields(f, &format!("{ptr}/{key}/{i}"), out);
-            }
-        }
-        Filter::Condition(c) => out.push((format!("{ptr}/field"), c.field.clone())),
-    }
-}
-
-/// Columns and filter fields the object does not have.
-fn check_schema(req: &GridRecordsRequest, schema: &ObjectSchema) -> Vec<FieldError> {
-    let has = |name: &str| schema.fields.iter().any(|f| f.name == name);
-    let mut named: Vec<(String, String)> = req
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("/columns/{i}"), c.clone()))
-        .collect();
-    if let Some(f) = &req.filter {
-        filter_fields(f, "/filter", &mut named);
-    }
-    named
-        .into_iter()
-        .filter(|(_, name)| !has(name))
-        .map(|(ptr, name)| FieldError::new(ptr, format!("{} has no field `{name}`", schema.object)))
-        .collect()
 }
 
 fn invalid(errors: Vec<FieldError>) -> Result<()> {
@@ -195,13 +165,7 @@ pub async fn records(
     who.require(Module::Grid, Permission::Read)?;
     invalid(check_shape(&req))?;
     let start = req.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let crm = connections::open(
-        &s.crm,
-        &s.secrets,
-        &who.account_id,
-        Slot::User(&who.user_id),
-    )
-    .await?;
+    let crm = crate::crm_schema::crm_of(s, who).await?;
     page(crm.as_ref(), &req, start).await
 }
 
@@ -210,18 +174,18 @@ async fn page(
     req: &GridRecordsRequest,
     start: Option<Cursor>,
 ) -> Result<GridRecordsPage> {
-    if !crm.objects().contains(&req.object.as_str()) {
-        return Err(Error::invalid(
-            "/object",
-            format!(
-                "the CRM has no object `{}`; one of: {}",
-                req.object,
-                crm.objects().join(", ")
-            ),
-        ));
-    }
+    // The object first (a describe of an object the CRM lacks would fail), then its fields:
+    // the same check, with suggestions, that templates and runs get at the door.
+    let unknown_object = fields::check_object(&req.object, crm.objects());
+    invalid(unknown_object.into_iter().map(from_config).collect())?;
     let schema = crm.describe(&req.object).await?;
-    invalid(check_schema(req, &schema))?;
+    let grid = ModuleConfig::Grid(config_of(req));
+    invalid(
+        grid.check_schema(crm.objects(), &schema)
+            .into_iter()
+            .map(from_config)
+            .collect(),
+    )?;
     let config = config_of(req);
     let grid = config.compile().map_err(|errors| Error::Invalid {
         detail: "the grid is invalid".into(),
