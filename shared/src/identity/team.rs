@@ -372,6 +372,14 @@ pub async fn update(
         match role {
             Role::Owner if !target_is_owner => {
                 authorize(who, Need::Owner)?;
+                // The account as read now, not the role the session was admitted with: of
+                // two transfers by one owner, the second reads the account the first wrote
+                // and finds its sender no longer the owner.
+                if account.owner_user_id != who.user_id {
+                    return Err(Error::Conflict(
+                        "ownership changed meanwhile (another transfer?); reload and retry".into(),
+                    ));
+                }
                 if m.status != Status::Active {
                     return Err(Error::Conflict(
                         "ownership can only go to an active member".into(),
