@@ -139,13 +139,7 @@ fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
 
 /// `GET /team/crm-users`: active CRM users who are not (invited or active) members.
 pub async fn crm_users(s: &Services, who: &Principal) -> Result<Vec<CrmUserView>> {
-    let crm = connections::open(
-        &s.crm,
-        &s.secrets,
-        &who.account_id,
-        Slot::User(&who.user_id),
-    )
-    .await?;
+    let crm = crate::crm_schema::crm_of(s, who).await?;
     let users = crm.list_users().await?;
     let taken: HashSet<String> = store::list_members(s.items.as_ref(), &who.account_id)
         .await?
