@@ -1,0 +1,61 @@
+// Sign in with the CRM (no Steward password). A refused sign-in comes back here as
+// `?error=<code>` and says what happened and what to do next; `return_to` (a same-origin
+// path, checked again by the server) is where the browser goes after signing in.
+import { Alert, Anchor, Button, Center, Paper, Stack, Text, Title } from "@mantine/core";
+import { useSearchParams } from "react-router";
+import { SIGN_IN_ERRORS } from "./errors";
+
+/** Only a same-origin path; anything else is dropped (the server checks again). */
+export function safeReturnTo(value: string | null): string | undefined {
+  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return undefined;
+  if (/[\u0000-\u001f]/.test(value)) return undefined;
+  return value;
+}
+
+function loginHref(crm: "hubspot" | "salesforce", returnTo: string | undefined) {
+  return returnTo ? `/auth/${crm}/login?return_to=${encodeURIComponent(returnTo)}` : `/auth/${crm}/login`;
+}
+
+export function SignInPage() {
+  const [params] = useSearchParams();
+  const returnTo = safeReturnTo(params.get("return_to"));
+  const code = params.get("error");
+  const error = code ? (SIGN_IN_ERRORS[code] ?? { title: "Sign-in did not finish", what: `The CRM or Steward refused the sign-in (${code}).`, next: "Try again. If it keeps happening, ask your account's owner." }) : undefined;
+
+  return (
+    <Center mih="100vh" p="md" bg="gray.0">
+      <Paper withBorder shadow="sm" p="xl" radius="lg" w={440} component="main">
+        <Stack>
+          <div>
+            <Title order={1} size="h2">
+              Sign in to Steward
+            </Title>
+            <Text c="dimmed" size="sm" mt={4}>
+              Use your CRM account. Steward has no password of its own.
+            </Text>
+          </div>
+          {error && (
+            <Alert color="red" title={error.title} role="alert">
+              <Text size="sm">{error.what}</Text>
+              <Text size="sm" mt="xs" fw={500}>
+                {error.next}
+              </Text>
+            </Alert>
+          )}
+          {returnTo && !error && (
+            <Text size="sm">After you sign in, Steward opens the page you asked for.</Text>
+          )}
+          <Button component="a" href={loginHref("hubspot", returnTo)} size="md" color="orange">
+            Sign in with HubSpot
+          </Button>
+          <Button component="a" href={loginHref("salesforce", returnTo)} size="md" color="blue">
+            Sign in with Salesforce
+          </Button>
+          <Text size="xs" c="dimmed">
+            The first person of a CRM account to sign in becomes its Owner. Colleagues join when the Owner or an admin invites them. <Anchor href="https://github.com/" target="_blank" rel="noreferrer" size="xs">About Steward</Anchor>
+          </Text>
+        </Stack>
+      </Paper>
+    </Center>
+  );
+}
