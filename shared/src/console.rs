@@ -351,7 +351,7 @@ mod tests {
         }
     }
 
-    fn header<'a>(r: &'a Response<Body>, name: http::header::HeaderName) -> &'a str {
+    fn header(r: &Response<Body>, name: http::header::HeaderName) -> &str {
         r.headers()
             .get(name)
             .map(|v| v.to_str().unwrap())
