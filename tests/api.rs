@@ -1,5 +1,6 @@
 //! API-wide checks across every function: each routed path is in the OpenAPI document,
-//! and `template.yaml` routes exactly the catalogue's routes to the right functions.
+//! and `template.yaml` routes exactly the catalogue's routes (and the console's paths) to
+//! the right functions.
 
 use std::collections::BTreeSet;
 use steward::Services;
@@ -203,7 +204,7 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn template_yaml_routes_match_the_catalogue() {
-    let expected: BTreeSet<_> = ROUTES
+    let mut expected: BTreeSet<_> = ROUTES
         .iter()
         .filter(|r| r.function != Function::Local)
         .map(|r| {
@@ -214,5 +215,11 @@ fn template_yaml_routes_match_the_catalogue() {
             )
         })
         .collect();
+    // And the web function takes exactly the console's paths (greedy `{file+}` kept:
+    // API Gateway needs it).
+    expected.extend(
+        steward::console::route_templates()
+            .map(|p| ("web".to_string(), "GET".to_string(), p.to_string())),
+    );
     assert_eq!(template_routes(), expected);
 }

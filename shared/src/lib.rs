@@ -6,6 +6,7 @@ pub mod app;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crm;
 pub mod crm_schema;
 pub mod crypto;

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use steward::Services;
 use steward::api::Function;
 use steward::clock::SystemClock;
+use steward::console::Console;
 use steward::embedded::{Embedded, EmbeddedOptions};
 use steward::error::{Error, Result};
 use steward::http::{Router, path_param, query_param, request_path};
@@ -49,12 +50,34 @@ pub struct ServeArgs {
     /// Also start the sandbox CRM (HubSpot and Salesforce with seeded dirty data) in-process.
     #[arg(long)]
     demo: bool,
+    /// The built console (`npm --prefix functions/web/ui run build`). Default:
+    /// `functions/web/ui/dist` under the current directory, else under this source tree.
+    #[arg(long, env = "STEWARD_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+}
+
+/// The console's directory: the one named, else `functions/web/ui/dist` from the current
+/// directory (the repo's root, as the README runs it), else from the source tree this
+/// binary was built from (`cargo run` from elsewhere in the repo).
+pub fn web_dir(named: Option<PathBuf>) -> PathBuf {
+    const DIST: &str = "functions/web/ui/dist";
+    if let Some(dir) = named {
+        return dir;
+    }
+    let here = PathBuf::from(DIST);
+    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(DIST);
+    if !here.is_dir() && source_tree.is_dir() {
+        source_tree
+    } else {
+        here
+    }
 }
 
 /// Everything the server needs: the functions' routes and the embedded world.
 pub struct App {
     functions: Router<Services>,
     local: Router<App>,
+    console: Console,
     embedded: Embedded,
 }
 
@@ -83,12 +106,19 @@ impl steward::http::Gate for App {
 }
 
 impl App {
+    /// API routes first; then the console's pages and files; anything else is the API
+    /// router's JSON 404.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        if self.local.serves_path(&request_path(&req)) {
-            self.local.handle(self, req).await
-        } else {
-            self.functions.handle(&self.embedded.services, req).await
+        let path = request_path(&req);
+        if self.local.serves_path(&path) {
+            return self.local.handle(self, req).await;
         }
+        if !self.functions.serves_path(&path)
+            && let Some(resp) = self.console.answer(&req).await
+        {
+            return resp;
+        }
+        self.functions.handle(&self.embedded.services, req).await
     }
 }
 
@@ -216,9 +246,11 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         crm,
     };
     let embedded = Embedded::open(&opts, Arc::new(SystemClock))?;
+    let console = Console::new(web_dir(args.web_dir));
     let app = Arc::new(App {
         functions: functions_router(),
         local: local_router(),
+        console,
         embedded,
     });
     for f in Function::ALL {
@@ -269,9 +301,18 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
 
     // Printed for people and for tests that start us on port 0.
     println!(
-        "steward serving on {base_url} (data in {})",
-        args.data_dir.display()
+        "steward serving on {base_url} (data in {}, console from {})",
+        args.data_dir.display(),
+        app.console.dir().display()
     );
+    // After the address line, which tests and scripts read first.
+    if !app.console.is_built() {
+        tracing::warn!(
+            dir = %app.console.dir().display(),
+            "the console is not built (its pages answer 503): run `{}`",
+            steward::console::BUILD_COMMAND
+        );
+    }
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {

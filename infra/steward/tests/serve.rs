@@ -20,9 +20,14 @@ struct Serve {
 
 impl Serve {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with_web(data_dir, &data_dir.join("no-console"))
+    }
+
+    fn start_with_web(data_dir: &Path, web_dir: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
+            .env("STEWARD_WEB_DIR", web_dir)
             .env_remove("STEWARD_PORT")
             .env_remove("STEWARD_SECRETS_KEY")
             .stdout(Stdio::piped())
@@ -95,6 +100,78 @@ async fn serves_health_with_version_and_embedded_adapters() {
         .await
         .unwrap();
     assert!(doc["paths"]["/blobs/{key}"]["get"].is_object());
+}
+
+/// The console beside the API: its pages are `index.html`, its assets cached for good,
+/// API paths stay the API's and an unknown path stays a JSON 404.
+#[tokio::test]
+async fn serves_the_built_console_beside_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(dist.join("assets")).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Steward</title>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("assets/index-a1b2c3.js"), "export{}").unwrap();
+    let s = Serve::start_with_web(&dir.path().join("data"), &dist);
+    for page in [
+        "/",
+        "/signin?error=expired",
+        "/modules/merge",
+        "/activity/01JABCDEFGHJKMNPQRSTVWXYZ0",
+        "/settings/users",
+    ] {
+        let r = reqwest::get(format!("{}{page}", s.url)).await.unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+        assert_eq!(r.headers()["cache-control"], "no-cache", "{page}");
+        assert!(r.text().await.unwrap().contains("<title>Steward"), "{page}");
+    }
+    let r = reqwest::get(format!("{}/assets/index-a1b2c3.js", s.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let h = health(&s.url).await;
+    assert_eq!(h["status"], "ok");
+    for (path, status) in [
+        ("/no/such/route", 404),
+        ("/assets/gone-000.js", 404),
+        ("/me", 401),
+    ] {
+        let r = reqwest::get(format!("{}{path}", s.url)).await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unbuilt_console_answers_503_saying_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Serve::start(dir.path());
+    let r = reqwest::get(format!("{}/settings", s.url)).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("npm --prefix functions/web/ui run build"),
+        "{p}"
+    );
+    assert_eq!(health(&s.url).await["status"], "ok");
 }
 
 /// `steward openapi` is how the TypeScript client is generated without a server: it must
