@@ -1,11 +1,52 @@
-// Placeholder until the transform editor lands: the contract it fills (see ../types.ts).
-import { Text } from "@mantine/core";
+// The Transform Data editor: the object, its ordered steps, and whether records whose only
+// news is a problem are listed.
+import { Checkbox, Stack, Title } from "@mantine/core";
+import { useCallback } from "react";
+import { errorAt } from "../../../../api/problem";
+import { ObjectSelect } from "../../../../components/crm";
+import { omit, sameJson, useDefaultObject } from "../filter";
 import type { Configs, EditorProps } from "../types";
+import { StepList } from "./StepList";
+import { emptyTransform, starterSteps } from "./steps";
 
 export function emptyConfig(object: string): Configs["transform"] {
-  return { object, steps: [] };
+  return emptyTransform(object);
 }
 
-export function TransformEditor(_props: EditorProps<Configs["transform"]>) {
-  return <Text c="dimmed">The transform editor is being built.</Text>;
+export function TransformEditor({ config, onChange, error, readOnly }: EditorProps<Configs["transform"]>) {
+  useDefaultObject(config, onChange, emptyConfig, readOnly);
+  const changeObject = useCallback(
+    (object: string) => {
+      // Untouched starter steps follow the object (firstname → FirstName); edited steps stay.
+      const untouched = sameJson(config.steps, starterSteps(config.object));
+      onChange({ ...config, object, steps: untouched ? starterSteps(object) : config.steps });
+    },
+    [config, onChange],
+  );
+  return (
+    <Stack gap="md">
+      <ObjectSelect w={320} value={config.object} onChange={changeObject} disabled={readOnly} error={errorAt(error, "/config/object")} />
+      <Title order={3} size="h5">
+        Steps, applied in order to every record
+      </Title>
+      <StepList
+        object={config.object}
+        steps={config.steps}
+        onChange={(steps) => onChange({ ...config, steps })}
+        error={error}
+        pointer="/config/steps"
+        readOnly={readOnly}
+        emptyText="No steps yet: add one to choose a field and what to do with it."
+      />
+      <Checkbox
+        label="List records whose values cannot be fixed (a phone that is no phone number), even when nothing else changes"
+        disabled={readOnly}
+        checked={config.flag_problems ?? false}
+        onChange={(e) => {
+          onChange(e.currentTarget.checked ? { ...config, flag_problems: true } : omit(config, "flag_problems"));
+        }}
+        error={errorAt(error, "/config/flag_problems")}
+      />
+    </Stack>
+  );
 }
