@@ -34,7 +34,7 @@ function fieldOption(f: CrmField) {
   return { value: f.name, label: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name };
 }
 
-type Picked<P> = Omit<P, "data" | "value" | "onChange">;
+type Picked<P> = Omit<P, "data" | "value" | "onChange" | "filter">;
 
 /** Picks one of the CRM's objects (by API name). */
 export function ObjectSelect({ value, onChange, ...rest }: Picked<SelectProps> & { value: string; onChange: (v: string) => void }) {
