@@ -3,9 +3,9 @@
 // engine and changes the records it should, and the documented configs round trip.
 import { describe, expect, it } from "vitest";
 import { addItem, changeField, changeOperator, emptyGroup, newCondition } from "../filter/filter";
-import { docExamples, haveSteward, schemaErrors, stewardPreview } from "../filter/testing";
+import { docExamples, haveSteward, refusedPointers, schemaErrors, stewardPreview } from "../filter/testing";
 import { keyed } from "../filter/useSynced";
-import { actionKind, actionKinds, archives, bulkConfig, bulkState, changeActionKind, emptyBulk, setInputKind, type ActionKind, type BulkConfig } from "./actions";
+import { actionKind, actionKinds, archives, bulkClaims, bulkConfig, bulkState, changeActionKind, emptyBulk, setInputKind, type ActionKind, type BulkConfig } from "./actions";
 
 describe("picking an action", () => {
   it("names archive as each CRM does it", () => {
@@ -38,6 +38,14 @@ describe("picking an action", () => {
   it("starts a new template with every record and one value to set, in the API's shape", () => {
     expect(emptyBulk("contacts")).toEqual({ object: "contacts", actions: [{ set: { field: "", value: "" } }] });
     expect(schemaErrors("BulkConfig", emptyBulk("contacts"))).toEqual([]);
+  });
+});
+
+describe("which errors the bulk editor shows beside an input", () => {
+  const config: BulkConfig = { object: "contacts", filter: { field: "a", op: "eq", value: "x" }, actions: [{ set: { field: "phone", value: "1" } }, { copy: { from: "a", to: "b" } }] };
+  it("claims the object, the filter's parts and each action's own keys", () => {
+    for (const p of ["/config/object", "/config/filter/value", "/config/actions", "/config/actions/0", "/config/actions/0/set/value", "/config/actions/1/copy/to"]) expect(bulkClaims(config, p), p).toBe(true);
+    for (const p of ["/config/actions/0/copy/from", "/config/actions/2/set/field", "/config/filter/all/0/field", "/config/bogus"]) expect(bulkClaims(config, p), p).toBe(false);
   });
 });
 
@@ -92,5 +100,6 @@ describe.skipIf(!haveSteward)("the engine (steward run) on a bulk config built i
   it("refuses an empty set value at the action's value, where the editor shows it", () => {
     const out = stewardPreview({ module: "bulk", name: "empty", config: emptyBulk("contacts") }, "id,firstname\n1,a\n");
     expect(out.refused).toContain("/config/actions/0/set/");
+    for (const p of refusedPointers(out.refused)) expect(bulkClaims(emptyBulk("contacts"), p), p).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // Bulk actions as the editor changes them: what kind each is, switching kinds (the field
 // stays), the input a set value needs, and a new template's config.
 import type { components } from "../../../../api/schema";
-import { fromFilter, toFilter, type FieldType, type GroupNode, type InputKind } from "../filter/filter";
+import { filterClaims, fromFilter, toFilter, type FieldType, type GroupNode, type InputKind } from "../filter/filter";
 import { keyed, unkeyed, type Keyed } from "../filter/useSynced";
 
 export type BulkAction = components["schemas"]["BulkAction"];
@@ -98,4 +98,19 @@ export function bulkState(config: BulkConfig): BulkState {
 export function bulkConfig(state: BulkState): BulkConfig {
   const filter = toFilter(state.filter);
   return { object: state.object, ...(filter ? { filter } : {}), actions: unkeyed(state.actions) };
+}
+
+/** Whether the bulk editor shows the API's error at `pointer` beside an input. */
+export function bulkClaims(config: BulkConfig, pointer: string): boolean {
+  if (pointer === "/config/object" || pointer === "/config/actions") return true;
+  if (pointer === "/config/filter" || pointer.startsWith("/config/filter/")) return filterClaims(config.filter, "/config/filter", pointer);
+  const m = /^\/config\/actions\/(\d+)(?:\/([a-z]+)(?:\/([a-z]+)(?:\/\d+)?)?)?$/.exec(pointer);
+  const action = m ? config.actions[Number(m[1])] : undefined;
+  if (!m || !action) return false;
+  const [, , kind, key] = m;
+  if (kind === undefined) return true;
+  if (kind !== actionKind(action)) return false;
+  if (key === undefined) return true;
+  const keys: Record<ActionKind, string[]> = { set: ["field", "value"], clear: ["field"], copy: ["from", "to"], archive: ["keep"], delete: ["keep"] };
+  return keys[actionKind(action)].includes(key);
 }

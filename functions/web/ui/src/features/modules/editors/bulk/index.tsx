@@ -7,10 +7,15 @@ import { useMe } from "../../../../api/session";
 import { FieldSelect, FieldsSelect, ObjectSelect, useFields, type CrmField } from "../../../../components/crm";
 import { ErrorText, FilterBuilder, omit, ScalarInput, useDefaultObject, useKeyedList } from "../filter";
 import type { Configs, EditorProps } from "../types";
-import { actionKind, actionKinds, archives, changeActionKind, emptyBulk, nextAction, setInputKind, type ActionKind, type BulkAction } from "./actions";
+import { actionKind, actionKinds, archives, bulkClaims, changeActionKind, emptyBulk, nextAction, setInputKind, type ActionKind, type BulkAction } from "./actions";
 
 export function emptyConfig(object: string): Configs["bulk"] {
   return emptyBulk(object);
+}
+
+/** Whether this editor shows the API's error at `pointer` beside an input (the page's alert shows the rest). */
+export function claims(config: Configs["bulk"], pointer: string): boolean {
+  return bulkClaims(config, pointer);
 }
 
 const writable = (f: CrmField) => f.writable;

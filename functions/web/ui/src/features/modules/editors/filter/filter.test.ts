@@ -9,6 +9,7 @@ import {
   changeField,
   changeOperator,
   emptyGroup,
+  filterClaims,
   fromFilter,
   newCondition,
   operatorsFor,
@@ -22,7 +23,7 @@ import {
   type GroupNode,
   type Scalar,
 } from "./filter";
-import { docExamples, haveSteward, schemaErrors, stewardPreview } from "./testing";
+import { docExamples, haveSteward, refusedPointers, schemaErrors, stewardPreview } from "./testing";
 
 const FIELD_TYPES: FieldType[] = ["text", "number", "bool", "date", "date_time", "enumeration", "email", "phone", "url", "reference", "id", "other"];
 
@@ -136,6 +137,16 @@ describe("groups", () => {
   });
 });
 
+describe("which errors the builder shows beside an input", () => {
+  const f: Filter = { all: [{ field: "a", op: "eq", value: "x" }, { any: [{ field: "c", op: "between", value: [1, 2] }] }] };
+  it("claims a condition's own keys and a group's list, not what it has no input for", () => {
+    for (const p of ["/config/filter", "/config/filter/all", "/config/filter/all/0/field", "/config/filter/all/1/any", "/config/filter/all/1/any/0/value/1", "/config/filter/all/1/any/0/type"])
+      expect(filterClaims(f, "/config/filter", p), p).toBe(true);
+    for (const p of ["/config/filter/all/2/field", "/config/filter/all/0/bogus", "/config/filter/any/0/field", "/config/actions/0"]) expect(filterClaims(f, "/config/filter", p), p).toBe(false);
+    expect(filterClaims({ field: "a", op: "eq", value: "" }, "/config/filter", "/config/filter/value")).toBe(true);
+  });
+});
+
 describe("the documented filters", () => {
   const filters = [...docExamples("bulk"), ...docExamples("grid")].flatMap((ex): Filter[] => {
     if (typeof ex !== "object" || ex === null || Array.isArray(ex)) return [];
@@ -197,5 +208,8 @@ describe.skipIf(!haveSteward)("the engine (steward run) on filters built in the 
     const ptr = pointers(root, "/config/filter").get(root.items[1]?.key ?? "");
     expect(ptr).toBe("/config/filter/all/1");
     expect(out.refused).toContain(`${ptr}/value`);
+    const reported = refusedPointers(out.refused);
+    expect(reported.length).toBeGreaterThan(0);
+    for (const p of reported) expect(filterClaims(toFilter(root), "/config/filter", p), p).toBe(true);
   });
 });

@@ -290,3 +290,31 @@ export function sameJson(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
+
+/**
+ * Whether the builder shows the API's error at `pointer` beside a part of `filter` (at
+ * `base`): a group's own list, a condition's field, operator, value(s), type or case.
+ */
+export function filterClaims(filter: Filter | null | undefined, base: string, pointer: string): boolean {
+  if (pointer === base) return true;
+  if (!filter || !pointer.startsWith(`${base}/`)) return false;
+  const root = fromFilter(filter);
+  const byPtr = new Map<string, FilterNode>();
+  for (const node of walk(root)) {
+    const p = pointers(root, base).get(node.key);
+    if (p !== undefined && !(node === root && byPtr.has(p))) byPtr.set(p, node);
+  }
+  for (const [p, node] of byPtr) {
+    if (pointer === p) return true;
+    const rest = pointer.startsWith(`${p}/`) ? pointer.slice(p.length + 1) : undefined;
+    if (rest === undefined) continue;
+    if (node.kind === "group" && rest === node.join) return true;
+    if (node.kind === "condition" && /^(field|op|type|case_sensitive|value(\/\d+)?)$/.test(rest)) return true;
+  }
+  return false;
+}
+
+function* walk(node: FilterNode): Generator<FilterNode> {
+  if (node.kind === "group") for (const item of node.items) yield* walk(item);
+  yield node;
+}

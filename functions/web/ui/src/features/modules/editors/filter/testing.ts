@@ -81,3 +81,8 @@ function parseCsv(text: string): Record<string, string>[] {
   const [header, ...body] = lines;
   return body.map((r) => Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? ""])));
 }
+
+/** The JSON pointers an engine refusal names (`t.json: /config/steps/1/pattern: ...`). */
+export function refusedPointers(refused: string | undefined): string[] {
+  return [...(refused ?? "").matchAll(/(\/config\/[^:\s]*)/g)].map((m) => m[1] ?? "");
+}

@@ -7,10 +7,15 @@ import { ObjectSelect } from "../../../../components/crm";
 import { omit, sameJson, useDefaultObject } from "../filter";
 import type { Configs, EditorProps } from "../types";
 import { StepList } from "./StepList";
-import { emptyTransform, starterSteps } from "./steps";
+import { emptyTransform, starterSteps, stepsClaim } from "./steps";
 
 export function emptyConfig(object: string): Configs["transform"] {
   return emptyTransform(object);
+}
+
+/** Whether this editor shows the API's error at `pointer` beside an input (the page's alert shows the rest). */
+export function claims(config: Configs["transform"], pointer: string): boolean {
+  return pointer === "/config/object" || pointer === "/config/flag_problems" || stepsClaim(config.steps, "/config/steps", pointer);
 }
 
 export function TransformEditor({ config, onChange, error, readOnly }: EditorProps<Configs["transform"]>) {

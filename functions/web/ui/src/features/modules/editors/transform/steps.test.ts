@@ -3,8 +3,8 @@
 // does what the functions say, and the documented configs round trip unchanged.
 import { describe, expect, it } from "vitest";
 import { keyed, unkeyed } from "../filter/useSynced";
-import { docExamples, haveSteward, schemaErrors, stewardPreview } from "../filter/testing";
-import { FUNCTIONS, changeFunction, emptyTransform, localeRegion, moveItem, nextStep, param, setParam, starterSteps, type Step, type StepFn, type TransformConfig } from "./steps";
+import { docExamples, haveSteward, refusedPointers, schemaErrors, stewardPreview } from "../filter/testing";
+import { FUNCTIONS, changeFunction, emptyTransform, localeRegion, moveItem, nextStep, param, setParam, starterSteps, stepsClaim, type Step, type StepFn, type TransformConfig } from "./steps";
 
 /** Picks `fn` on a step of `field`, then sets its parameters. */
 function pick(field: string, fn: StepFn, params: Record<string, unknown> = {}): Step {
@@ -41,6 +41,14 @@ describe("picking a function", () => {
     expect(localeRegion("en-GB")).toBe("GB");
     expect(localeRegion("de")).toBe("DE");
     expect(localeRegion("not a locale!")).toBe("US");
+  });
+});
+
+describe("which errors a step shows beside an input", () => {
+  const steps = [pick("phone", "phone"), pick("name", "join", { from: ["a", "b"] })];
+  it("claims a step's field, function and its own parameters, not another function's", () => {
+    for (const p of ["/config/steps", "/config/steps/0", "/config/steps/0/field", "/config/steps/0/default_region", "/config/steps/1/from/1"]) expect(stepsClaim(steps, "/config/steps", p), p).toBe(true);
+    for (const p of ["/config/steps/0/pattern", "/config/steps/2/field", "/config/fix/0/field"]) expect(stepsClaim(steps, "/config/steps", p), p).toBe(false);
   });
 });
 
@@ -144,5 +152,6 @@ describe.skipIf(!haveSteward)("the engine (steward run) on steps built in the ed
     const config: TransformConfig = { object: "contacts", steps: [pick("firstname", "trim"), pick("phone", "replace")] };
     const out = stewardPreview({ module: "transform", name: "half", config }, "id,firstname,phone\n1,a,b\n");
     expect(out.refused).toContain("/config/steps/1/pattern");
+    for (const p of refusedPointers(out.refused)) expect(stepsClaim(config.steps, "/config/steps", p), p).toBe(true);
   });
 });

@@ -165,3 +165,33 @@ export function regionOptions(locale?: string): { value: string; label: string }
   }
   return REGION_CODES.map((code) => ({ value: code, label: `${names?.of(code) ?? code} (${code})` })).sort((a, b) => a.label.localeCompare(b.label));
 }
+
+/** The keys a step's card has an input for, by function. */
+const STEP_KEYS: Record<StepFn, string[]> = {
+  trim: ["collapse"],
+  upper: [],
+  lower: [],
+  title_case: ["particles", "mac"],
+  phone: ["format", "default_region"],
+  email: [],
+  country: ["to"],
+  state: ["to", "country"],
+  split_name: ["first", "last"],
+  join: ["from", "separator"],
+  copy: ["from"],
+  replace: ["pattern", "with", "ignore_case"],
+  remove: ["chars", "classes"],
+  date: ["to", "from", "day_first"],
+  default: ["value"],
+  domain: [],
+};
+
+/** Whether the step list at `base` (`/config/steps`) shows the API's error at `pointer` beside an input. */
+export function stepsClaim(steps: readonly Step[], base: string, pointer: string): boolean {
+  if (pointer === base) return true;
+  const m = new RegExp(`^${base}/(\\d+)(?:/([a-z_]+)(?:/\\d+)?)?$`).exec(pointer);
+  const step = m ? steps[Number(m[1])] : undefined;
+  if (!m || !step) return false;
+  const key = m[2];
+  return key === undefined || key === "field" || key === "fn" || (STEP_KEYS[step.fn]?.includes(key) ?? false);
+}

@@ -8,10 +8,16 @@ import { omit, sameJson, useDefaultObject } from "../filter";
 import { StepList } from "../transform/StepList";
 import type { Configs, EditorProps } from "../types";
 import { RuleList } from "./RuleList";
-import { emptyValidate, starterRules } from "./rules";
+import { emptyValidate, rulesClaim, starterRules } from "./rules";
+import { stepsClaim } from "../transform/steps";
 
 export function emptyConfig(object: string): Configs["validate"] {
   return emptyValidate(object);
+}
+
+/** Whether this editor shows the API's error at `pointer` beside an input (the page's alert shows the rest). */
+export function claims(config: Configs["validate"], pointer: string): boolean {
+  return pointer === "/config/object" || rulesClaim(config.rules, pointer) || stepsClaim(config.fix ?? [], "/config/fix", pointer);
 }
 
 export function ValidateEditor({ config, onChange, error, readOnly }: EditorProps<Configs["validate"]>) {

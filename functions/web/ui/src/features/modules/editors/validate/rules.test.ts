@@ -3,9 +3,9 @@
 // engine and flag the records they should, and the documented configs round trip.
 import { describe, expect, it } from "vitest";
 import { keyed, unkeyed } from "../filter/useSynced";
-import { docExamples, haveSteward, schemaErrors, stewardPreview } from "../filter/testing";
-import { changeFunction, setParam } from "../transform/steps";
-import { RULE_KINDS, changeRuleKind, emptyValidate, nextRule, requiresWhen, setMessage, setRequiresWhen, type Rule, type RuleKind, type ValidateConfig } from "./rules";
+import { docExamples, haveSteward, refusedPointers, schemaErrors, stewardPreview } from "../filter/testing";
+import { changeFunction, setParam, stepsClaim } from "../transform/steps";
+import { RULE_KINDS, changeRuleKind, emptyValidate, nextRule, requiresWhen, rulesClaim, setMessage, setRequiresWhen, type Rule, type RuleKind, type ValidateConfig } from "./rules";
 
 function pick(field: string, kind: RuleKind, params: Record<string, unknown> = {}): Rule {
   let rule = changeRuleKind({ rule: "required", field }, kind);
@@ -99,5 +99,14 @@ describe.skipIf(!haveSteward)("the engine (steward run) on rules built in the ed
     const config: ValidateConfig = { object: "contacts", rules: [pick("email", "required"), pick("stage", "one_of")] };
     const out = stewardPreview({ module: "validate", name: "half", config }, "id,email,stage\n1,a,b\n");
     expect(out.refused).toContain("/config/rules/1/values");
+    for (const p of refusedPointers(out.refused)) expect(rulesClaim(config.rules, p), p).toBe(true);
+  });
+
+  it("refuses a fix step left half-filled under /config/fix, where the fix list shows it", () => {
+    const fix = [changeFunction({ field: "email", fn: "trim" }, "default")];
+    const config: ValidateConfig = { object: "contacts", rules: [pick("email", "required")], fix };
+    const out = stewardPreview({ module: "validate", name: "half fix", config }, "id,email\n1,a\n");
+    expect(out.refused).toContain("/config/fix/0/value");
+    for (const p of refusedPointers(out.refused)) expect(stepsClaim(fix, "/config/fix", p), p).toBe(true);
   });
 });

@@ -79,3 +79,24 @@ export function nextRule(rules: readonly Rule[]): Rule {
   const last = rules[rules.length - 1];
   return { rule: "required", field: last ? ruleField(last) : "" };
 }
+
+const RULE_KEYS: Record<RuleKind, string[]> = {
+  required: ["field"],
+  email: ["field"],
+  regex: ["field", "pattern", "ignore_case"],
+  phone: ["field", "region", "format"],
+  one_of: ["field", "values", "ignore_case"],
+  length: ["field", "min", "max"],
+  range: ["field", "min", "max"],
+  requires: ["then_required", "if_present", "if_equals", "if_equals/field", "if_equals/value"],
+};
+
+/** Whether the rule list shows the API's error at `pointer` beside an input. */
+export function rulesClaim(rules: readonly Rule[], pointer: string): boolean {
+  if (pointer === "/config/rules") return true;
+  const m = /^\/config\/rules\/(\d+)(?:\/(.+))?$/.exec(pointer);
+  const rule = m ? rules[Number(m[1])] : undefined;
+  if (!m || !rule) return false;
+  const key = m[2]?.replace(/^values\/\d+$/, "values");
+  return key === undefined || key === "rule" || key === "message" || (RULE_KEYS[rule.rule]?.includes(key) ?? false);
+}
