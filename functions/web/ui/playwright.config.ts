@@ -13,6 +13,9 @@ export const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
+// Each run its own results folder: runs side by side must not empty each other's.
+process.env.STEWARD_E2E_RUN ??= `${Date.now()}-${process.pid}`;
+
 export default defineConfig({
   testDir: "e2e",
   testMatch: "*.spec.ts",
@@ -23,7 +26,7 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   reporter: [["list"]],
-  outputDir: "test-results",
+  outputDir: `test-results/${process.env.STEWARD_E2E_RUN}`,
   use: {
     browserName: "chromium",
     headless: true,

@@ -1,7 +1,7 @@
 // Sign in with the CRM (no Steward password). A refused sign-in comes back here as
 // `?error=<code>` and says what happened and what to do next; `return_to` (a same-origin
 // path, checked again by the server) is where the browser goes after signing in.
-import { Alert, Anchor, Button, Center, Paper, Stack, Text, Title } from "@mantine/core";
+import { Alert, Button, Center, Paper, Stack, Text, Title } from "@mantine/core";
 import { useSearchParams } from "react-router";
 import { SIGN_IN_ERRORS } from "./errors";
 
@@ -45,14 +45,14 @@ export function SignInPage() {
           {returnTo && !error && (
             <Text size="sm">After you sign in, Steward opens the page you asked for.</Text>
           )}
-          <Button component="a" href={loginHref("hubspot", returnTo)} size="md" color="orange">
+          <Button component="a" href={loginHref("hubspot", returnTo)} size="md" color="#b93d0c">
             Sign in with HubSpot
           </Button>
           <Button component="a" href={loginHref("salesforce", returnTo)} size="md" color="blue">
             Sign in with Salesforce
           </Button>
           <Text size="xs" c="dimmed">
-            The first person of a CRM account to sign in becomes its Owner. Colleagues join when the Owner or an admin invites them. <Anchor href="https://github.com/" target="_blank" rel="noreferrer" size="xs">About Steward</Anchor>
+            The first person of a CRM account to sign in becomes its Owner. Colleagues join when the Owner or an admin invites them.
           </Text>
         </Stack>
       </Paper>
