@@ -84,7 +84,7 @@ export function EditsPanel({
                     </Table.Td>
                     <Table.Td>
                       {!readOnly && (
-                        <Button variant="subtle" size="compact-xs" onClick={() => onEditsChange(undoEdit(edits, e.id, e.field))} aria-label={`Undo ${label} of record ${e.id}`}>
+                        <Button variant="default" size="compact-xs" onClick={() => onEditsChange(undoEdit(edits, e.id, e.field))} aria-label={`Undo ${label} of record ${e.id}`}>
                           Undo
                         </Button>
                       )}

@@ -101,6 +101,7 @@ describe("the API's problems, by cell", () => {
   it("claims the pointers it shows, leaving the rest for the page's alert", () => {
     expect(claimsPointer("/edits/2/value", sent)).toBe(true);
     expect(claimsPointer("/edits/9/value", sent)).toBe(false);
+    expect(claimsPointer("/edits/9/value")).toBe(true);
     expect(claimsPointer("/config/columns/1", sent)).toBe(true);
     expect(claimsPointer("/config/filter/all/0/field", sent)).toBe(true);
     expect(claimsPointer("/config", sent)).toBe(false);

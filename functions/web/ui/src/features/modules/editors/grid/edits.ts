@@ -71,10 +71,13 @@ export function problemsByCell(error: unknown, sent: readonly CellEdit[], curren
   return out;
 }
 
-/** Whether the grid editor shows the problem at `pointer` itself (in a cell or a config input). */
-export function claimsPointer(pointer: string, edits: readonly CellEdit[]): boolean {
+/**
+ * Whether the grid editor shows the problem at `pointer` itself (in a cell or a config input);
+ * with `sent`, an edit pointer only when it names one of the edits sent.
+ */
+export function claimsPointer(pointer: string, sent?: readonly CellEdit[]): boolean {
   const at = parseEditPointer(pointer);
-  if (at) return at.index < edits.length;
+  if (at) return sent === undefined || at.index < sent.length;
   return /^\/config\/(object|columns(\/\d+)?|page_size|sort(\/field|\/direction)?|filter(\/.*)?)$/.test(pointer);
 }
 

@@ -8,7 +8,7 @@ import type { components } from "../../../../api/schema";
 import { FieldsSelect, ObjectSelect, useFields, type CrmField } from "../../../../components/crm";
 import { FilterBuilder } from "../filter";
 import type { Configs, EditorProps } from "../types";
-import { claimsPointer as claims, problemsByCell } from "./edits";
+import { claimsPointer, problemsByCell } from "./edits";
 import { EditsPanel } from "./EditsPanel";
 import { GridTable } from "./GridTable";
 import { MAX_VIEW_PAGE, useGridRecords, type GridRecord } from "./records";
@@ -27,9 +27,12 @@ export interface GridEditsProps {
   onEditsChange: (edits: GridEdit[]) => void;
 }
 
-/** Whether the grid editor shows the problem at `pointer` itself (for ProblemAlert's `claimed`). */
-export function claimsPointer(pointer: string, edits: readonly GridEdit[]): boolean {
-  return claims(pointer, edits);
+/**
+ * Whether the grid editor shows the problem at `pointer` itself (the module page leaves it out
+ * of its alert): the config inputs' pointers and every `/edits/<n>/...`, shown in edit n's cell.
+ */
+export function claims(_config: GridConfig, pointer: string): boolean {
+  return claimsPointer(pointer);
 }
 
 /** `config` with `key` set, or left out when `value` is undefined (optional keys are absent, not null). */
