@@ -159,8 +159,8 @@ export default function ActivityPage() {
 /** `now`: when the list was read; a running run's duration is as of then. */
 const RunsTable = memo(function RunsTable({ runs, names, loading, now }: { runs: Run[]; names: Map<string, string>; loading: boolean; now: number }) {
   return (
-    <Table.ScrollContainer minWidth={1320}>
-      <Table highlightOnHover withTableBorder verticalSpacing={6} fz="sm" style={{ whiteSpace: "nowrap" }} aria-label="Runs">
+    <Table.ScrollContainer minWidth={0}>
+      <Table highlightOnHover withTableBorder verticalSpacing={6} horizontalSpacing={6} fz="xs" style={{ whiteSpace: "nowrap" }} aria-label="Runs">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Started</Table.Th>
@@ -204,7 +204,7 @@ function RunLine({ run, member, now }: { run: Run; member: string; now: number }
   return (
     <Table.Tr>
       <Table.Td>
-        <Anchor component={Link} to={`/activity/${run.id}`} size="sm">
+        <Anchor component={Link} to={`/activity/${run.id}`} size="xs">
           {formatTime(run.created_at, true)}
           <VisuallyHidden> — open run {run.id}</VisuallyHidden>
         </Anchor>
@@ -213,11 +213,13 @@ function RunLine({ run, member, now }: { run: Run; member: string; now: number }
       <Table.Td>{member}</Table.Td>
       <Table.Td>{moduleInfo(run.module)?.title ?? run.module}</Table.Td>
       <Table.Td>{run.object}</Table.Td>
-      <Table.Td>{run.template_name ?? "—"}</Table.Td>
+      <Table.Td maw={200} style={{ overflow: "hidden", textOverflow: "ellipsis" }} title={run.template_name ?? undefined}>
+        {run.template_name ?? "—"}
+      </Table.Td>
       <Table.Td>{MODE[run.mode]}</Table.Td>
       <Table.Td>{TRIGGER[run.trigger]}</Table.Td>
       <Table.Td>
-        <Badge color={s.color} variant="light">
+        <Badge size="sm" color={s.color} variant="light" style={{ minWidth: "max-content" }}>
           {s.label}
         </Badge>
       </Table.Td>
@@ -227,7 +229,7 @@ function RunLine({ run, member, now }: { run: Run; member: string; now: number }
       <Table.Td ta="right">{run.counts.skipped.toLocaleString()}</Table.Td>
       <Table.Td>
         {run.csv ? (
-          <Anchor href={`/runs/${run.id}/csv`} download={run.csv.file_name} size="sm">
+          <Anchor href={`/runs/${run.id}/csv`} download={run.csv.file_name} size="xs">
             CSV<VisuallyHidden> of run {run.id}</VisuallyHidden>
           </Anchor>
         ) : (

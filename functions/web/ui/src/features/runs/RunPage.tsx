@@ -290,6 +290,7 @@ export default function RunPage() {
           <Text size="sm">
             Steward writes the ticked changes of this preview to {data.object} in {crmName}
             {excludedCount(exclusions) > 0 ? `, leaving out the ${excludedCount(exclusions)} you unticked` : ""}. You will see the new run's progress next.
+            {data.notify ? ` Its report goes to ${data.notify.recipients.join(", ")}, as this preview's did.` : ""}
           </Text>
           {data.module === "merge" && (
             <Alert color="orange" title="Merges cannot be undone">
