@@ -1,7 +1,7 @@
 // The console: providers, and the screens by path. Feature screens load on demand, so the
 // first page downloads only the shell.
 import { lazy, Suspense } from "react";
-import { createTheme, darken, defaultVariantColorsResolver, MantineProvider, Center, Loader, parseThemeColor, type CSSVariablesResolver } from "@mantine/core";
+import { createTheme, darken, MantineProvider, Center, Loader, type CSSVariablesResolver } from "@mantine/core";
 import { Notifications } from "@mantine/notifications";
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
@@ -21,23 +21,21 @@ const AccountsPage = lazy(() => import("../features/settings/AccountsPage"));
 
 // Colour contrast (WCAG AA, checked by axe on every screen): Mantine's defaults fall short
 // of 4.5:1 for small text — shade 6 as the primary (filled buttons, links), the `light`
-// variant's text (badges, alert titles) and `dimmed` text — so each is a shade darker here.
+// variant's text (badges, alert titles, the active nav link, also on its hover background)
+// and `dimmed` text — so each is darker here.
 const theme = createTheme({
   primaryColor: "blue",
   primaryShade: 8,
   defaultRadius: "md",
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-  variantColorResolver: (input) => {
-    const colors = defaultVariantColorsResolver(input);
-    if (input.variant !== "light") return colors;
-    const shade9 = parseThemeColor({ color: `${parseThemeColor({ color: input.color ?? input.theme.primaryColor, theme: input.theme }).color}.9`, theme: input.theme });
-    return { ...colors, color: darken(shade9.value, 0.25) };
-  },
 });
 
-const contrast: CSSVariablesResolver = () => ({
+const contrast: CSSVariablesResolver = (t) => ({
   variables: {},
-  light: { "--mantine-color-dimmed": "var(--mantine-color-gray-7)" },
+  light: {
+    "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    ...Object.fromEntries(Object.entries(t.colors).map(([name, shades]) => [`--mantine-color-${name}-light-color`, darken(shades[9], 0.3)])),
+  },
   dark: {},
 });
 
