@@ -70,11 +70,6 @@ const FIRST_MATCH: Record<string, { field: string; as: Normalizer; name: string 
   Account: { field: "Website", as: "domain", name: "Same website" },
 };
 
-/** The object a new merge template starts on, per CRM. */
-export function defaultObject(crm: "hubspot" | "salesforce"): string {
-  return crm === "hubspot" ? "contacts" : "Contact";
-}
-
 /**
  * A new template that can be previewed as it is: one rule set matching the object's email
  * (or domain), the API's default master rules, written out so a person sees and edits them.
@@ -132,8 +127,9 @@ export function removeRuleSet(config: MergeConfig, i: number): MergeConfig {
 export function renameRuleSet(config: MergeConfig, i: number, name: string): MergeConfig {
   const set = config.rules[i];
   if (!set) return config;
-  const { name: _old, ...rest } = set;
-  return { ...config, rules: replaceAt(config.rules, i, name ? { ...rest, name } : rest) };
+  const renamed: RuleSet = { ...set, name };
+  if (!name) delete renamed.name;
+  return { ...config, rules: replaceAt(config.rules, i, renamed) };
 }
 
 export function addComparison(config: MergeConfig, i: number): MergeConfig {
@@ -169,7 +165,7 @@ export function comparisonFields(c: Comparison): string[] {
 export function setFields(c: Comparison, names: string[]): Comparison {
   const now = comparisonFields(c);
   if (now.length === names.length && now.every((f, i) => f === names[i])) return c;
-  const { field: _f, fields: _fs, ...rest } = c;
+  const rest = withoutKeys(c, ["field", "fields"]);
   if (names.length > 1 || (names.length === 1 && c.fields !== undefined && c.field == null)) return { ...rest, fields: names };
   return { ...rest, field: names[0] ?? "" };
 }
