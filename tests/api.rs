@@ -142,9 +142,26 @@ fn every_operation_says_what_it_answers_and_what_it_needs() {
             assert_eq!(declared["required"], true);
         }
     }
-    // Sign-in's pages are HTML, and `{crm}` names the two CRMs.
+    // Sign-in answers only with redirects (refusals go to the console's `/signin`), and
+    // `{crm}` names the two CRMs.
     let callback = &doc["paths"]["/auth/{crm}/callback"]["get"];
-    assert!(callback["responses"]["403"]["content"]["text/html"].is_object());
+    let codes: Vec<&String> = callback["responses"].as_object().unwrap().keys().collect();
+    assert_eq!(codes, ["302", "default"]);
+    assert!(callback["responses"]["302"]["headers"]["Location"].is_object());
+    assert!(
+        callback["responses"]["302"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("/signin?error=")
+    );
+    let login = &doc["paths"]["/auth/{crm}/login"]["get"];
+    assert!(
+        login["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["in"] == "query" && p["name"] == "return_to")
+    );
     assert_eq!(
         callback["parameters"][0]["schema"]["enum"],
         serde_json::json!(["hubspot", "salesforce"])

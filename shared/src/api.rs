@@ -43,8 +43,6 @@ pub enum Content {
     Json(SchemaFn),
     /// A file download of this media type.
     File(&'static str),
-    /// A page for a person (the sign-in's outcomes).
-    Html,
     /// No body.
     None,
 }
@@ -120,16 +118,6 @@ pub const fn redirect(description: &'static str) -> Reply {
         description,
         content: Content::None,
         headers: &[Header::Location],
-        links: &[],
-    }
-}
-
-pub const fn page(status: u16, description: &'static str) -> Reply {
-    Reply {
-        status,
-        description,
-        content: Content::Html,
-        headers: &[],
         links: &[],
     }
 }
@@ -318,6 +306,11 @@ const TEMPLATE_OPS: Feeds = by_id(&[
     "templates_delete",
     "templates_copy",
 ]);
+
+/// The callback's one answer, a redirect, and every refusal code it may carry (a test
+/// holds this list to `identity::login::Refusal`).
+pub const SIGN_IN_OUTCOMES: &str = "Signed in: to `return_to` (else `/`); an integration user connected: to `/settings/users?integration=connected`. \
+Refused: to `/signin?error=<code>&crm=<crm>[&return_to=<path>]`, where `<code>` is one of `invalid_callback`, `expired`, `other_browser`, `app_blocked`, `consent_denied`, `crm_error`, `code_rejected`, `permission_missing`, `crm_unavailable`, `crm_unexpected`, `inactive_user`, `not_invited`, `invitation_expired`, `wrong_account`";
 
 /// An OpenAPI document: an object (described by the OpenAPI 3.1 specification).
 pub type OpenApiDocument = serde_json::Map<String, serde_json::Value>;
@@ -640,18 +633,25 @@ pub const ROUTES: &[RouteSpec] = &[
         "Sign in with HubSpot or Salesforce: redirects to the CRM's consent page",
     )
     .path_params(&[CRM])
-    .query(&[param(
-        "purpose",
-        Words(&["login", "integration"]),
-        "`login` (default), or `integration`: an owner or admin connects the integration user",
-    )])
+    .query(&[
+        param(
+            "purpose",
+            Words(&["login", "integration"]),
+            "`login` (default), or `integration`: an owner or admin connects the integration user",
+        ),
+        param(
+            "return_to",
+            Text,
+            "the console path to land on once signed in (`/modules/merge?template=...`): a path of this origin (one leading `/`, not `//` or `/\\`, no control characters, at most 2000 characters); anything else is ignored and the sign-in lands on `/`",
+        ),
+    ])
     .replies(&[redirect("To the CRM's consent page")]),
     route(
         Auth,
         "GET",
         "/auth/{crm}/callback",
         "auth_callback",
-        "Where the CRM sends the browser back: signs in, or a page saying what to do",
+        "Where the CRM sends the browser back: signs in, or sends the browser to the console's sign-in page naming why not",
     )
     .path_params(&[CRM])
     .query(&[
@@ -660,13 +660,7 @@ pub const ROUTES: &[RouteSpec] = &[
         param("error", Text, "the CRM's error code, instead of a code"),
         param("error_description", Text, "the CRM's error text"),
     ])
-    .replies(&[
-        redirect("Signed in: into Steward"),
-        page(400, "The sign-in cannot go on (expired, another browser, no code): a page saying what to do"),
-        page(403, "Refused (not invited, removed, inactive in the CRM, app blocked): a page saying what to do"),
-        page(502, "The CRM gave an answer Steward cannot use: a page saying what to do"),
-        page(503, "The CRM is unavailable: a page asking to try again"),
-    ]),
+    .replies(&[redirect(SIGN_IN_OUTCOMES)]),
     route(Auth, "POST", "/auth/logout", "auth_logout", "Ends this session")
         .access(Access::Member)
         .replies(&[NO_CONTENT]),
@@ -816,6 +810,19 @@ pub fn by_operation(operation_id: &str) -> Option<&'static RouteSpec> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_callback_documents_every_refusal_code() {
+        for r in crate::identity::login::Refusal::ALL {
+            assert!(
+                SIGN_IN_OUTCOMES.contains(&format!("`{}`", r.code())),
+                "{} is not documented",
+                r.code()
+            );
+        }
+        let listed = SIGN_IN_OUTCOMES.matches("`, `").count() + 1;
+        assert_eq!(listed, crate::identity::login::Refusal::ALL.len());
+    }
 
     #[test]
     fn operation_ids_and_routes_are_unique() {

@@ -56,7 +56,6 @@ fn reply(r: &Reply, responses: &mut SchemaGenerator) -> Value {
             out["content"] =
                 json!({media: {"schema": {"type": "string", "contentMediaType": media}}})
         }
-        Content::Html => out["content"] = json!({"text/html": {"schema": {"type": "string"}}}),
         Content::None => {}
     }
     if !r.links.is_empty() {

@@ -88,6 +88,11 @@ impl<'a> Browser<'a> {
         let b = Browser::new(services, router);
         let r = b.sign_in(crm, email).await;
         assert_eq!(r.status, 302, "{email} on {crm}: {}", r.text);
+        assert!(
+            !r.location().contains("/signin?error="),
+            "{email} on {crm} was refused: {}",
+            r.location()
+        );
         b
     }
 

@@ -106,14 +106,10 @@ async fn strangers_inactive_users_and_invitees(crm: &str) {
     let router = app_router();
     let owner = Browser::signed_in(w.services(), &router, crm, OWNER).await;
 
-    // Known org, not invited: a 403 page, no session.
+    // Known org, not invited: refused, no session.
     let stranger = Browser::new(w.services(), &router);
     let r = stranger.sign_in(crm, PRIYA).await;
-    assert_page(
-        &r,
-        403,
-        "Ask an admin of your Steward account to invite you",
-    );
+    assert_refused(&r, "not_invited");
     assert!(stranger.cookie("steward_session").is_none());
 
     // The CRM-user list offers active non-members only.
@@ -160,7 +156,7 @@ async fn strangers_inactive_users_and_invitees(crm: &str) {
     let callback = approve(&authorize, DANIEL).await;
     assert!(sb.set_user_active(DANIEL, false));
     let r = daniel.follow(&callback).await;
-    assert_page(&r, 403, "deactivated");
+    assert_refused(&r, "inactive_user");
     assert!(daniel.cookie("steward_session").is_none());
 
     // An active member deactivated in the CRM cannot sign in again.
@@ -171,7 +167,7 @@ async fn strangers_inactive_users_and_invitees(crm: &str) {
     // shown above. Reactivated, they sign in again.
     let _ = authorize;
     assert!(sb.set_user_active(PRIYA, true));
-    assert_eq!(again.sign_in(crm, PRIYA).await.status, 302);
+    assert_signed_in(&again.sign_in(crm, PRIYA).await);
 }
 
 #[tokio::test]
@@ -194,7 +190,7 @@ async fn state_is_bound_single_use_and_checked(crm: &str) {
     // Missing state.
     let b = Browser::new(w.services(), &router);
     let r = b.get(&format!("/auth/{crm}/callback?code=abc")).await;
-    assert_page(&r, 400, "no state");
+    assert_refused(&r, "invalid_callback");
 
     // State mismatch: the callback arrives in another browser (no binding cookie).
     let a = Browser::new(w.services(), &router);
@@ -202,23 +198,23 @@ async fn state_is_bound_single_use_and_checked(crm: &str) {
     let callback = approve(&authorize, OWNER).await;
     let other = Browser::new(w.services(), &router);
     let r = other.follow(&callback).await;
-    assert_page(&r, 400, "another browser");
+    assert_refused(&r, "other_browser");
     // ...and the state is spent: the right browser cannot use it afterwards either.
     let r = a.follow(&callback).await;
-    assert_page(&r, 400, "unknown, expired or was already used");
+    assert_refused(&r, "expired");
 
     // An unknown state.
     let r = a
         .get(&format!("/auth/{crm}/callback?code=abc&state=made-up"))
         .await;
-    assert_page(&r, 400, "unknown, expired or was already used");
+    assert_refused(&r, "expired");
 
     // Replayed state: the same callback twice; the second is refused.
     let authorize = a.start_login(crm, "").await;
     let callback = approve(&authorize, OWNER).await;
     assert_eq!(a.follow(&callback).await.status, 302);
     let r = a.follow(&callback).await;
-    assert_page(&r, 400, "unknown, expired or was already used");
+    assert_refused(&r, "expired");
 
     // Replayed code: a fresh state with the already-used code; the CRM refuses it.
     let used_code = callback
@@ -237,7 +233,7 @@ async fn state_is_bound_single_use_and_checked(crm: &str) {
             "/auth/{crm}/callback?code={used_code}&state={state}"
         ))
         .await;
-    assert_page(&r, 400, "start the sign-in again");
+    assert_refused(&r, "code_rejected");
 }
 
 #[tokio::test]
@@ -261,11 +257,11 @@ async fn an_expired_state_is_refused() {
     let callback = approve(&authorize, OWNER).await;
     clock.advance(chrono::Duration::seconds(601));
     let r = b.follow(&callback).await;
-    assert_page(&r, 400, "expired");
+    assert_refused(&r, "expired");
 }
 
 #[tokio::test]
-async fn a_blocked_salesforce_app_gets_a_page_for_the_admin() {
+async fn a_blocked_salesforce_app_is_sent_to_the_consoles_sign_in_page() {
     let sb = sandbox_with(SandboxConfig {
         salesforce_app_blocked: true,
         ..SandboxConfig::default()
@@ -278,12 +274,12 @@ async fn a_blocked_salesforce_app_gets_a_page_for_the_admin() {
     let back = authorize_redirect(&authorize).await;
     assert!(back.contains("error=OAUTH_APP_BLOCKED"), "{back}");
     let r = b.follow(&back).await;
-    assert_page(&r, 403, "Connected Apps OAuth Usage");
-    assert!(r.text.contains("Approve Uninstalled Connected Apps"));
+    assert_refused(&r, "app_blocked");
+    assert!(r.location().contains("crm=salesforce"), "{}", r.location());
 }
 
 #[tokio::test]
-async fn a_denied_consent_gets_a_page_not_a_500() {
+async fn a_denied_consent_is_a_refusal_not_a_500() {
     let sb = sandbox().await;
     let w = world(&sb);
     let router = app_router();
@@ -292,7 +288,111 @@ async fn a_denied_consent_gets_a_page_not_a_500() {
     let back = deny(&authorize).await;
     assert!(back.contains("error=access_denied"), "{back}");
     let r = b.follow(&back).await;
-    assert_page(&r, 403, "access was denied");
+    assert_refused(&r, "consent_denied");
+}
+
+// ---- where a sign-in lands -------------------------------------------------------------
+
+#[tokio::test]
+async fn sign_in_returns_to_where_the_person_was_going() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let web = &w.services().web_base_url;
+    let wanted = "/modules/merge?template=01JABCDEFGHJKMNPQRSTVWXYZ0&view=rows";
+    let b = Browser::new(w.services(), &router);
+    let r = b
+        .sign_in_with(
+            "hubspot",
+            OWNER,
+            &format!("return_to={}", urlencoding::encode(wanted)),
+        )
+        .await;
+    assert_signed_in(&r);
+    assert_eq!(r.location(), format!("{web}{wanted}"));
+    // No return_to: the console's home.
+    let r = Browser::new(w.services(), &router)
+        .sign_in("hubspot", OWNER)
+        .await;
+    assert_signed_in(&r);
+    assert_eq!(r.location(), format!("{web}/"));
+}
+
+#[tokio::test]
+async fn sign_in_never_returns_off_origin() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let web = &w.services().web_base_url;
+    for evil in [
+        "//evil.com",
+        "//evil.com/modules/merge",
+        "https://evil.com",
+        "https://evil.com/",
+        "/\\evil.com",
+        "/\\/evil.com",
+        "\\\\evil.com",
+        "evil.com",
+        "javascript:alert(document.cookie)",
+        "/\r\nLocation: https://evil.com",
+        "/\tevil.com",
+        "",
+    ] {
+        let b = Browser::new(w.services(), &router);
+        let r = b
+            .sign_in_with(
+                "hubspot",
+                OWNER,
+                &format!("return_to={}", urlencoding::encode(evil)),
+            )
+            .await;
+        assert_signed_in(&r);
+        assert_eq!(r.location(), format!("{web}/"), "return_to={evil:?}");
+    }
+    // Too long: ignored too.
+    let long = format!("/{}", "a".repeat(2000));
+    let r = Browser::new(w.services(), &router)
+        .sign_in_with("hubspot", OWNER, &format!("return_to={long}"))
+        .await;
+    assert_eq!(r.location(), format!("{web}/"));
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_keeps_where_the_person_was_going() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let web = &w.services().web_base_url;
+    let b = Browser::new(w.services(), &router);
+    let authorize = b
+        .start_login("salesforce", "return_to=%2Factivity%2F01JABCDEFGHJKMNPQRSTVWXYZ0")
+        .await;
+    let r = b.follow(&deny(&authorize).await).await;
+    assert_refused(&r, "consent_denied");
+    assert_eq!(
+        r.location(),
+        format!(
+            "{web}/signin?error=consent_denied&crm=salesforce&return_to=%2Factivity%2F01JABCDEFGHJKMNPQRSTVWXYZ0"
+        )
+    );
+    // An off-origin return_to is not carried into the refusal either.
+    let authorize = b.start_login("salesforce", "return_to=%2F%2Fevil.com").await;
+    let r = b.follow(&deny(&authorize).await).await;
+    assert_eq!(
+        r.location(),
+        format!("{web}/signin?error=consent_denied&crm=salesforce")
+    );
+    // A stranger to the account, refused after consent, keeps it too.
+    Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
+    let r = Browser::new(w.services(), &router)
+        .sign_in_with("hubspot", PRIYA, "return_to=%2Fsettings%2Fschedules")
+        .await;
+    assert_refused(&r, "not_invited");
+    assert!(
+        r.location().ends_with("&return_to=%2Fsettings%2Fschedules"),
+        "{}",
+        r.location()
+    );
 }
 
 #[tokio::test]
@@ -463,7 +563,7 @@ async fn roles_permissions_removal_and_purge() {
     assert_eq!(d["email"], "");
     // A removed member signing in again is refused until invited again.
     let again = Browser::new(s, &router);
-    assert_page(&again.sign_in("hubspot", DANIEL).await, 403, "invite you");
+    assert_refused(&again.sign_in("hubspot", DANIEL).await, "not_invited");
 
     // Invitations: resend renews, cancel withdraws.
     let inv = invite(&owner, HANNAH, json!({})).await;
@@ -476,10 +576,9 @@ async fn roles_permissions_removal_and_purge() {
         .send("DELETE", &format!("/team/invitations/{inv_id}"), None)
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    assert_page(
+    assert_refused(
         &Browser::new(s, &router).sign_in("hubspot", HANNAH).await,
-        403,
-        "invite you",
+        "not_invited",
     );
     let r = owner
         .send("DELETE", &format!("/team/invitations/{inv_id}"), None)
@@ -497,14 +596,14 @@ async fn an_expired_invitation_is_refused_until_resent() {
     let inv = invite(&owner, SOFIA, json!({})).await;
     clock.advance(chrono::Duration::days(15));
     let sofia = Browser::new(w.services(), &router);
-    assert_page(&sofia.sign_in("hubspot", SOFIA).await, 403, "expired");
+    assert_refused(&sofia.sign_in("hubspot", SOFIA).await, "invitation_expired");
     let owner = Browser::signed_in(w.services(), &router, "hubspot", OWNER).await;
     let id = inv["invitation"]["id"].as_str().unwrap();
     let r = owner
         .send("POST", &format!("/team/invitations/{id}/resend"), None)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(sofia.sign_in("hubspot", SOFIA).await.status, 302);
+    assert_signed_in(&sofia.sign_in("hubspot", SOFIA).await);
 }
 
 #[tokio::test]
@@ -599,7 +698,10 @@ async fn the_integration_user_outlives_the_owner() {
         .sign_in_with("hubspot", AISHA, "purpose=integration")
         .await;
     assert_eq!(r.status, 302, "{}", r.text);
-    assert!(r.location().ends_with("/team?integration=connected"));
+    assert_eq!(
+        r.location(),
+        format!("{}/settings/users?integration=connected", s.web_base_url)
+    );
     let team = owner.get("/team/members").await.json();
     assert_eq!(team["integration"]["set"], true);
     assert_eq!(team["integration"]["healthy"], true);

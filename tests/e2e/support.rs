@@ -88,15 +88,35 @@ pub async fn member<'a>(
     Browser::signed_in(s, router, crm, email).await
 }
 
-pub fn assert_page(r: &browser::Resp, status: u16, needle: &str) {
-    assert_eq!(r.status, status, "{}", r.text);
+/// A refused sign-in: a redirect to the console's `/signin?error=<code>&crm=...`, which
+/// shows what happened and what to do; no session.
+pub fn assert_refused(r: &browser::Resp, code: &str) {
+    assert_eq!(r.status, 302, "{}", r.text);
+    let location = r.location();
+    let (path, query) = location.split_once('?').unwrap_or((&location, ""));
+    assert!(path.ends_with("/signin"), "{location}");
     assert!(
-        r.headers[http::header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"),
-        "{:?}",
-        r.headers
+        query.split('&').any(|p| p == format!("error={code}")),
+        "expected error={code}: {location}"
     );
-    assert!(r.text.contains(needle), "{needle:?} not in {}", r.text);
+    assert!(
+        !r.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("steward_session=") && !c.starts_with("steward_session=;")),
+        "a refused sign-in sets no session: {:?}",
+        r.set_cookies()
+    );
+}
+
+/// A sign-in that let the person in: a redirect into the console with a session cookie.
+pub fn assert_signed_in(r: &browser::Resp) {
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert!(!r.location().contains("/signin?error="), "{}", r.location());
+    assert!(
+        r.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("steward_session=")),
+        "{:?}",
+        r.set_cookies()
+    );
 }

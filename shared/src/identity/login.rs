@@ -1,6 +1,7 @@
 //! Sign-in with the CRM (OAuth 2.0 authorization code, PKCE S256): the login redirect,
 //! the callback, and what a sign-in means for the account (new org, member, invitee,
-//! stranger). Every CRM refusal becomes a page that says what to do, never a 500.
+//! stranger). Every refusal is a redirect to the console's `/signin?error=<code>`, which
+//! says what happened and what to do (docs/api.md lists the codes), never a 500.
 
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
@@ -47,6 +48,129 @@ struct PendingLogin {
     account_id: Option<String>,
     started_by: Option<String>,
     created_at: DateTime<Utc>,
+    /// The console path to land on once signed in (checked by `safe_return_to`).
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+/// Longest `return_to` kept, in characters.
+pub const RETURN_TO_MAX_CHARS: usize = 2000;
+
+/// `return_to` when it is a path of this origin: a single leading `/` (not `//` nor
+/// `/\`, which browsers read as another host), no backslash, no control character, at
+/// most 2000 characters. Characters a `Location` header cannot carry are
+/// percent-encoded. `None`: ignore it and land on `/`.
+pub fn safe_return_to(raw: &str) -> Option<String> {
+    let ok = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(char::is_control)
+        && raw.chars().count() <= RETURN_TO_MAX_CHARS;
+    if !ok {
+        return None;
+    }
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Why a sign-in did not happen: the `error` code of the console's `/signin` page, which
+/// shows what happened and what to do next (docs/api.md, "Sign-in refusals").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The CRM's answer has no `state`, or no `code` and no `error`.
+    InvalidCallback,
+    /// The sign-in is unknown, expired (10 minutes) or already used.
+    Expired,
+    /// The callback arrived in another browser than the one that started it.
+    OtherBrowser,
+    /// Salesforce: the connected app is blocked or not approved for this user.
+    AppBlocked,
+    /// The person chose Deny on the CRM's consent page.
+    ConsentDenied,
+    /// The CRM answered another OAuth error.
+    CrmError,
+    /// The CRM refused the authorization code (used already, or expired).
+    CodeRejected,
+    /// The CRM refused a scope Steward needs.
+    PermissionMissing,
+    /// The CRM could not be reached, or is rate-limiting.
+    CrmUnavailable,
+    /// The CRM answered something Steward cannot use.
+    CrmUnexpected,
+    /// The CRM says this user is deactivated.
+    InactiveUser,
+    /// The org uses Steward, and this person is not a member (or was removed).
+    NotInvited,
+    /// The person's invitation expired.
+    InvitationExpired,
+    /// Integration user: signed in with a user of another CRM org than the account's.
+    WrongAccount,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 14] = [
+        Refusal::InvalidCallback,
+        Refusal::Expired,
+        Refusal::OtherBrowser,
+        Refusal::AppBlocked,
+        Refusal::ConsentDenied,
+        Refusal::CrmError,
+        Refusal::CodeRejected,
+        Refusal::PermissionMissing,
+        Refusal::CrmUnavailable,
+        Refusal::CrmUnexpected,
+        Refusal::InactiveUser,
+        Refusal::NotInvited,
+        Refusal::InvitationExpired,
+        Refusal::WrongAccount,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::InvalidCallback => "invalid_callback",
+            Refusal::Expired => "expired",
+            Refusal::OtherBrowser => "other_browser",
+            Refusal::AppBlocked => "app_blocked",
+            Refusal::ConsentDenied => "consent_denied",
+            Refusal::CrmError => "crm_error",
+            Refusal::CodeRejected => "code_rejected",
+            Refusal::PermissionMissing => "permission_missing",
+            Refusal::CrmUnavailable => "crm_unavailable",
+            Refusal::CrmUnexpected => "crm_unexpected",
+            Refusal::InactiveUser => "inactive_user",
+            Refusal::NotInvited => "not_invited",
+            Refusal::InvitationExpired => "invitation_expired",
+            Refusal::WrongAccount => "wrong_account",
+        }
+    }
+}
+
+/// Where a refused sign-in lands: `/signin?error=<code>&crm=<crm>[&return_to=<path>]`.
+pub fn refusal_location(
+    web_base_url: &str,
+    why: Refusal,
+    crm: CrmKind,
+    return_to: Option<&str>,
+) -> String {
+    let mut url = format!(
+        "{web_base_url}/signin?error={}&crm={}",
+        why.code(),
+        crm_name(crm)
+    );
+    if let Some(r) = return_to {
+        url.push_str("&return_to=");
+        url.push_str(&urlencoding::encode(r));
+    }
+    url
 }
 
 fn state_pk(state: &str) -> String {
@@ -69,31 +193,26 @@ fn redirect(location: &str, cookies: &[String]) -> Result<Response<Body>> {
         .map_err(|e| Error::internal("building a redirect", e))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// A refused sign-in: to the console's sign-in page naming why, the binding cookie
+/// cleared (its sign-in is over either way).
+fn refused(
+    s: &Services,
+    crm: CrmKind,
+    why: Refusal,
+    return_to: Option<&str>,
+) -> Result<Response<Body>> {
+    tracing::info!(crm = crm_name(crm), refusal = why.code(), "sign-in refused");
+    let clear_binding = session::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
+    redirect(
+        &refusal_location(&s.web_base_url, why, crm, return_to),
+        &[clear_binding],
+    )
 }
 
-/// A page for the browser: what went wrong and what to do.
-pub fn page(status: u16, title: &str, message: &str) -> Response<Body> {
-    let html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t} | Steward</title></head>\
-         <body><main><h1>{t}</h1><p>{m}</p><p><a href=\"/\">Back to Steward</a></p></main></body></html>",
-        t = escape(title),
-        m = escape(message)
-    );
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .body(Body::Text(html))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
-}
-
-/// `GET /auth/{crm}/login[?purpose=integration]`: to the CRM's authorize page.
+/// `GET /auth/{crm}/login[?purpose=integration][&return_to=/path]`: to the CRM's
+/// authorize page. A `return_to` that is not a path of this origin is ignored (the
+/// sign-in still works and lands on `/`), not refused: it is a convenience, and a
+/// mangled link should not stop anyone signing in.
 pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
     let crm_text = path_param(req, "crm")?;
     let crm = parse_crm(&crm_text)
@@ -175,6 +294,7 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
         account_id,
         started_by,
         created_at: now,
+        return_to: query_param(req, "return_to").and_then(|r| safe_return_to(&r)),
     };
     let item = store::to_item(state_pk(state.secret()), "META".into(), &pending)?
         .expiring_at(now.timestamp() + STATE_TTL_SECS);
@@ -196,69 +316,50 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
         .ok()
         .and_then(|c| parse_crm(&c))
         .ok_or_else(|| Error::NotFound("this sign-in callback".into()))?;
-    let start_again = "Start the sign-in again from Steward.";
     let Some(state) = query_param(req, "state").filter(|v| !v.is_empty()) else {
-        return Ok(page(
-            400,
-            "Sign-in failed",
-            &format!(
-                "The CRM's answer carries no state, so it cannot be matched to a sign-in. {start_again}"
-            ),
-        ));
+        return refused(s, crm, Refusal::InvalidCallback, None);
     };
     let pk = state_pk(&state);
     let Some(item) = s.items.get(&pk, "META").await? else {
-        return Ok(page(
-            400,
-            "Sign-in expired",
-            &format!("This sign-in is unknown, expired or was already used. {start_again}"),
-        ));
+        return refused(s, crm, Refusal::Expired, None);
     };
     // Single use: of two callbacks with one state, one deletes it and the other fails.
     match s.items.delete(&pk, "META", Some(item.version)).await {
         Ok(()) => {}
-        Err(Error::Conflict(_)) => {
-            return Ok(page(
-                400,
-                "Sign-in expired",
-                &format!("This sign-in was already used. {start_again}"),
-            ));
-        }
+        Err(Error::Conflict(_)) => return refused(s, crm, Refusal::Expired, None),
         Err(e) => return Err(e),
     }
     let pending: PendingLogin = store::from_item(&item)?;
+    // Refusals from here on keep where the person was going (an integration's start is
+    // Settings > Users).
+    let return_to = match pending.purpose {
+        Purpose::Login => pending.return_to.clone(),
+        Purpose::Integration => Some("/settings/users".to_string()),
+    };
+    let refuse = |why: Refusal| refused(s, crm, why, return_to.as_deref());
     let binding = session::cookie(req, BINDING_COOKIE).map(|b| sha256_hex(b.as_bytes()));
     let clear_binding = session::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
     if binding.as_deref() != Some(pending.binding.as_str()) || pending.crm != crm {
-        return Ok(page(
-            400,
-            "Sign-in failed",
-            &format!(
-                "This sign-in was started in another browser or tab, so it is refused. {start_again}"
-            ),
-        ));
+        return refuse(Refusal::OtherBrowser);
     }
     if let Some(error) = query_param(req, "error") {
         let description = query_param(req, "error_description").unwrap_or_default();
-        return Ok(crm_refused(crm, &error, &description));
+        tracing::info!(crm = crm_name(crm), error, description, "the CRM refused the sign-in");
+        return refuse(crm_refusal(&error));
     }
     let Some(code) = query_param(req, "code").filter(|c| !c.is_empty()) else {
-        return Ok(page(
-            400,
-            "Sign-in failed",
-            &format!("The CRM's answer carries no authorization code. {start_again}"),
-        ));
+        return refuse(Refusal::InvalidCallback);
     };
     let connection = match exchange(s, crm, &code, &pending.verifier).await {
         Ok(c) => c,
-        Err(e) => return Ok(exchange_failed(crm, &e)),
+        Err(e) => return refuse(exchange_refusal(crm, &e)),
     };
     let identity = match identify(s, &connection).await {
         Ok(i) => i,
-        Err(e) => return Ok(exchange_failed(crm, &e)),
+        Err(e) => return refuse(exchange_refusal(crm, &e)),
     };
     if !identity.active {
-        return Ok(inactive(crm));
+        return refuse(Refusal::InactiveUser);
     }
     let mut connection = connection;
     connection.crm_user_id = identity.user_id.clone();
@@ -268,7 +369,7 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
         Purpose::Login => {
             let member = match sign_in(s, &identity, &account_id).await? {
                 Ok(m) => m,
-                Err(refusal) => return Ok(refusal),
+                Err(why) => return refuse(why),
             };
             connections::save(
                 s.secrets.as_ref(),
@@ -279,19 +380,17 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
             .await?;
             let cookie = session::create(s, &account_id, &member.user_id).await?;
             tracing::info!(account = %account_id, user = %member.user_id, "signed in");
-            redirect(&format!("{}/", s.web_base_url), &[cookie, clear_binding])
+            let to = pending.return_to.as_deref().unwrap_or("/");
+            redirect(
+                &format!("{}{to}", s.web_base_url),
+                &[cookie, clear_binding],
+            )
         }
         Purpose::Integration => {
             let expected = pending.account_id.unwrap_or_default();
             if account_id != expected {
-                return Ok(page(
-                    400,
-                    "Wrong CRM account",
-                    &format!(
-                        "The integration user must belong to this account's {} ({expected}); the user you signed in with belongs to {account_id}.",
-                        crm_title(crm)
-                    ),
-                ));
+                tracing::info!(account = %expected, other = %account_id, "integration user of another org");
+                return refuse(Refusal::WrongAccount);
             }
             connections::save(
                 s.secrets.as_ref(),
@@ -313,7 +412,7 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
             super::team::set_integration_record(s, &account_id, Some(integration)).await?;
             tracing::info!(account = %account_id, "integration user connected");
             redirect(
-                &format!("{}/team?integration=connected", s.web_base_url),
+                &format!("{}/settings/users?integration=connected", s.web_base_url),
                 &[clear_binding],
             )
         }
@@ -384,94 +483,35 @@ async fn identify(s: &Services, c: &StoredConnection) -> std::result::Result<Ide
 }
 
 /// The CRM sent the browser back with an error instead of a code.
-fn crm_refused(crm: CrmKind, error: &str, description: &str) -> Response<Body> {
-    let name = crm_title(crm);
+fn crm_refusal(error: &str) -> Refusal {
     match error {
-        "OAUTH_APP_BLOCKED" | "OAUTH_APP_ACCESS_DENIED" => page(
-            403,
-            "Steward is blocked in your Salesforce org",
-            "Your Salesforce admin must allow Steward's connected app: in Setup, open Connected Apps OAuth Usage, find Steward and choose Install (or Unblock), then set who may use it. \
-             Or give your user the \"Approve Uninstalled Connected Apps\" permission (\"Use Any API Client\" where API Access Control is on). Then sign in again.",
-        ),
-        "access_denied" => page(
-            403,
-            "Access was not granted",
-            &format!(
-                "{name} says access was denied: {}. Steward needs you to choose Allow on {name}'s consent page. If your {name} admin restricts apps, ask them to approve Steward.",
-                if description.is_empty() {
-                    "no reason given"
-                } else {
-                    description
-                }
-            ),
-        ),
-        _ => page(
-            400,
-            "Sign-in failed",
-            &format!(
-                "{name} answered with the error `{error}`{}. Start the sign-in again; if it keeps failing, show this message to your {name} admin.",
-                if description.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({description})")
-                }
-            ),
-        ),
+        "OAUTH_APP_BLOCKED" | "OAUTH_APP_ACCESS_DENIED" => Refusal::AppBlocked,
+        "access_denied" => Refusal::ConsentDenied,
+        _ => Refusal::CrmError,
     }
 }
 
-fn inactive(crm: CrmKind) -> Response<Body> {
-    let name = crm_title(crm);
-    page(
-        403,
-        "Your CRM user is inactive",
-        &format!(
-            "{name} says your user is deactivated, so you cannot sign in to Steward. Ask your {name} admin to reactivate you."
-        ),
-    )
-}
-
-fn exchange_failed(crm: CrmKind, e: &CrmError) -> Response<Body> {
-    let name = crm_title(crm);
+/// The code exchange or the identity call failed.
+fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
+    tracing::info!(crm = crm_name(crm), error = %e, "the CRM refused the code or identity");
     match e {
-        CrmError::Auth(m) if m.contains("inactive") => inactive(crm),
-        CrmError::Auth(m) => page(
-            400,
-            "Sign-in failed",
-            &format!(
-                "{name} refused the sign-in ({m}). The code may have been used already or expired: start the sign-in again."
-            ),
-        ),
-        CrmError::Forbidden(m) => page(
-            403,
-            "Permission missing",
-            &format!(
-                "{name} refused Steward a permission it needs ({m}). Ask your {name} admin to grant the scopes Steward asks for, then sign in again."
-            ),
-        ),
-        CrmError::Unavailable(_) | CrmError::RateLimited(_) | CrmError::Quota(_) => page(
-            503,
-            "The CRM is not answering",
-            &format!("{name} could not be reached or is busy. Try again in a minute."),
-        ),
-        other => page(
-            502,
-            "Sign-in failed",
-            &format!(
-                "{name} answered something unexpected ({}). Try again; if it persists, tell your Steward admin.",
-                other.code()
-            ),
-        ),
+        CrmError::Auth(m) if m.contains("inactive") => Refusal::InactiveUser,
+        CrmError::Auth(_) => Refusal::CodeRejected,
+        CrmError::Forbidden(_) => Refusal::PermissionMissing,
+        CrmError::Unavailable(_) | CrmError::RateLimited(_) | CrmError::Quota(_) => {
+            Refusal::CrmUnavailable
+        }
+        _ => Refusal::CrmUnexpected,
     }
 }
 
 /// What signing in means for the account: creates it for a new org (this person is its
-/// Owner), activates an invitee, refreshes a member; `Err(page)` for anyone else.
+/// Owner), activates an invitee, refreshes a member; `Err(why)` for anyone else.
 async fn sign_in(
     s: &Services,
     id: &Identity,
     account_id: &str,
-) -> Result<std::result::Result<Member, Response<Body>>> {
+) -> Result<std::result::Result<Member, Refusal>> {
     let items = s.items.as_ref();
     let now = s.clock.now();
     // Two rounds at most: a lost race to create the account, or to update the member.
@@ -513,20 +553,12 @@ async fn sign_in(
             Some(m) if m.status == Status::Active => m,
             Some(m) if m.status == Status::Invited => {
                 if m.invitation.as_ref().is_some_and(|i| i.expires_at <= now) {
-                    return Ok(Err(page(
-                        403,
-                        "Your invitation has expired",
-                        "Ask an admin of your Steward account to resend the invitation, then sign in again.",
-                    )));
+                    return Ok(Err(Refusal::InvitationExpired));
                 }
                 m
             }
             _ => {
-                return Ok(Err(page(
-                    403,
-                    "You are not a member yet",
-                    "Your CRM account already uses Steward, but you have not been invited. Ask an admin of your Steward account to invite you, then sign in again.",
-                )));
+                return Ok(Err(Refusal::NotInvited));
             }
         };
         let cond = Condition::Version(m.version);
@@ -549,4 +581,61 @@ async fn sign_in(
     Err(Error::Unavailable(
         "the account changed during sign-in; try again".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_keeps_paths_of_this_origin_only() {
+        for ok in [
+            "/",
+            "/modules/merge?template=01JABCDEFGHJKMNPQRSTVWXYZ0",
+            "/activity/01JABCDEFGHJKMNPQRSTVWXYZ0#rows",
+            "/settings/users",
+        ] {
+            assert_eq!(safe_return_to(ok).as_deref(), Some(ok));
+        }
+        assert_eq!(
+            safe_return_to("/modules/merge?q=Zoë Müller").as_deref(),
+            Some("/modules/merge?q=Zo%C3%AB%20M%C3%BCller")
+        );
+        let long = format!("/{}", "a".repeat(RETURN_TO_MAX_CHARS));
+        for bad in [
+            "",
+            "//evil.com",
+            "///evil.com",
+            "/\\evil.com",
+            "/a\\b",
+            "https://evil.com",
+            "http:/evil.com",
+            "evil.com",
+            "javascript:alert(1)",
+            "/\tevil",
+            "/\r\nSet-Cookie: x=1",
+            "/\u{7f}",
+            long.as_str(),
+        ] {
+            assert_eq!(safe_return_to(bad), None, "{bad:?}");
+        }
+        assert!(safe_return_to(&long[..RETURN_TO_MAX_CHARS]).is_some());
+    }
+
+    #[test]
+    fn refusals_land_on_the_consoles_sign_in_page() {
+        assert_eq!(
+            refusal_location(
+                "https://steward.example.com",
+                Refusal::Expired,
+                CrmKind::HubSpot,
+                Some("/modules/merge?template=1&x=2")
+            ),
+            "https://steward.example.com/signin?error=expired&crm=hubspot&return_to=%2Fmodules%2Fmerge%3Ftemplate%3D1%26x%3D2"
+        );
+        let mut codes: Vec<&str> = Refusal::ALL.iter().map(|r| r.code()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), Refusal::ALL.len(), "codes are distinct");
+    }
 }

@@ -64,11 +64,13 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
 
   // Signing in is a browser's navigation; the client sees its first redirect.
   done(await api.GET("/auth/{crm}/login", {
-    params: { path: { crm }, query: { purpose: "login" } },
+    params: { path: { crm }, query: { purpose: "login", return_to: "/modules/merge" } },
     redirect: "manual",
   }));
+  // A refusal is a redirect to the console's `/signin?error=<code>` (docs/api.md).
   const refused = await api.GET("/auth/{crm}/callback", {
     params: { path: { crm }, query: { error: "access_denied", error_description: "Denied" } },
+    redirect: "manual",
     parseAs: "text",
   });
   const me: Schemas["Me"] = ok(await api.GET("/me"));
