@@ -299,6 +299,7 @@ const A_RUN_STARTED: &[Reply] = &[json::<Run>(202, "Queued: follow it at `Locati
         "runs_csv",
         "runs_cancel",
         "runs_revert",
+        "runs_apply",
     ])])];
 const TEMPLATE_OPS: Feeds = by_id(&[
     "templates_get",
@@ -537,6 +538,17 @@ pub const ROUTES: &[RouteSpec] = &[
     )
     .access(WRITE)
     .path_params(RUN_ID)
+    .replies(A_RUN_STARTED),
+    route(
+        Runs,
+        "POST",
+        "/runs/{id}/apply",
+        "runs_apply",
+        "Apply a preview as reviewed: a run of its stored plan less the groups and records left out (never planned again); records changed since the preview are CONFLICT rows, not written. Once per preview",
+    )
+    .access(WRITE)
+    .path_params(RUN_ID)
+    .body(schema_of::<crate::runs::apply_preview::ApplyInput>)
     .replies(A_RUN_STARTED),
     route(
         Exports,

@@ -537,6 +537,7 @@ async fn make_run(
         started_by_email: schedule.created_by_email.clone(),
         acting: Acting::Integration,
         revert_of: None,
+        from_preview: None,
     };
     match runs::create_with_id(s, &schedule.account_id, run_id.to_string(), new).await {
         Ok(run) => Ok(run.id),

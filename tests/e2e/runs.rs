@@ -1223,6 +1223,296 @@ async fn a_merge_revert_says_what_the_crm_cannot_undo() {
     }
 }
 
+// ---- Apply what you reviewed --------------------------------------------------------
+
+/// Sets `field` of record `id` in the CRM directly, as someone else would.
+async fn crm_write(
+    s: &Services,
+    (account, user): (&str, &str),
+    object: &str,
+    id: &str,
+    field: &str,
+    value: &str,
+) {
+    let crm = steward::identity::connections::open(
+        &s.crm,
+        &s.secrets,
+        account,
+        steward::identity::connections::Slot::User(user),
+    )
+    .await
+    .unwrap();
+    let update = steward::crm::Update {
+        id: id.to_string(),
+        properties: [(field.to_string(), Some(value.to_string()))].into(),
+    };
+    let out = crm.batch_update(object, &[update]).await.unwrap();
+    assert!(out[0].error.is_none(), "{out:?}");
+}
+
+async fn apply_preview(b: &Browser<'_>, preview: &str, body: Value) -> super::browser::Resp {
+    b.send("POST", &format!("/runs/{preview}/apply"), Some(&body))
+        .await
+}
+
+fn failed_with(r: &AuditRow, code: &str) -> bool {
+    r.outcome.as_ref().is_some_and(|o| {
+        o.status == RowStatus::Failed && o.error.as_ref().is_some_and(|e| e.code == code)
+    })
+}
+
+/// A merge preview applied less two groups, with a record changed in between.
+async fn apply_reviewed_merge_on(c: &Crm) {
+    let sb = sized(200).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
+    let me = owner.me().await.json();
+    let (account, user) = (
+        me["account"]["id"].as_str().unwrap().to_string(),
+        me["user"]["id"].as_str().unwrap().to_string(),
+    );
+    let preview = start(&owner, with_mode(merge(c), "preview")).await;
+    drain_all(s, &mut rx).await;
+    assert_eq!(run_json(&owner, &preview).await["status"], "succeeded");
+    let (_, rows) = csv_rows(&owner, s, &preview).await;
+    // The groups in the preview's order, each with its records.
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for r in rows.iter().filter(|r| r.action == RowAction::Merge) {
+        let (g, id) = (r.group_id.clone().unwrap(), r.record_id.clone().unwrap());
+        match groups.iter_mut().find(|(x, _)| *x == g) {
+            Some((_, ids)) => ids.push(id),
+            None => groups.push((g, vec![id])),
+        }
+    }
+    assert!(groups.len() >= 4, "the sandbox has duplicates: {groups:?}");
+    let excluded = [groups[0].0.clone(), groups[1].0.clone()];
+    let (conflicted, conflicted_ids) = groups[2].clone();
+
+    // An id the preview does not have is a 400 at its pointer; nothing starts.
+    let r = apply_preview(
+        &owner,
+        &preview,
+        json!({"exclude_groups": [excluded[0], "no-such-group"]}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(
+        r.json()["errors"][0]["pointer"],
+        "/exclude_groups/1",
+        "{}",
+        r.text
+    );
+    let r = apply_preview(&owner, &preview, json!({"exclude_records": ["nope"]})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["pointer"], "/exclude_records/0");
+    // Excluding everything leaves nothing to apply.
+    let all: Vec<&String> = groups.iter().map(|(g, _)| g).collect();
+    let r = apply_preview(&owner, &preview, json!({"exclude_groups": all})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(run_json(&owner, &preview).await["applied_by"], Value::Null);
+
+    // Someone changes a duplicate of the third group after the preview.
+    crm_write(
+        s,
+        (&account, &user),
+        c.contacts,
+        &conflicted_ids[1],
+        c.city,
+        "Changed Elsewhere",
+    )
+    .await;
+    sb.reset_writes();
+    let r = apply_preview(
+        &owner,
+        &preview,
+        json!({"exclude_groups": [excluded[0], excluded[1], excluded[0]], "exclude_records": []}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.json();
+    let apply = run["id"].as_str().unwrap().to_string();
+    assert_eq!(r.location(), format!("/runs/{apply}"));
+    assert_eq!(run["mode"], "apply");
+    assert_eq!(run["trigger"], "manual");
+    assert_eq!(run["from_preview"], preview.as_str());
+    assert_eq!(run["exclude_groups"], json!(excluded), "deduplicated");
+    assert_eq!(
+        run_json(&owner, &preview).await["applied_by"],
+        apply.as_str()
+    );
+    // Once per preview.
+    let r = apply_preview(&owner, &preview, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("already applied"), "{}", r.text);
+    // An apply run is not a preview.
+    let r = apply_preview(&owner, &apply, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &apply).await;
+    assert_eq!(run["status"], "partial", "the conflict failed: {run}");
+    let (_, out) = csv_rows(&owner, s, &apply).await;
+    let in_group = |g: &str| -> Vec<&AuditRow> {
+        out.iter()
+            .filter(|r| r.group_id.as_deref() == Some(g))
+            .collect()
+    };
+    for g in &excluded {
+        assert!(in_group(g).is_empty(), "left out: {g}");
+    }
+    let conflict_rows = in_group(&conflicted);
+    assert_eq!(conflict_rows.len(), conflicted_ids.len(), "{out:#?}");
+    assert!(
+        conflict_rows.iter().all(|r| failed_with(r, "CONFLICT")),
+        "{conflict_rows:#?}"
+    );
+    let message = conflict_rows[0]
+        .outcome
+        .as_ref()
+        .unwrap()
+        .error
+        .clone()
+        .unwrap()
+        .message;
+    assert!(message.contains("Changed Elsewhere"), "{message}");
+    let rest: Vec<&(String, Vec<String>)> = groups[3..].iter().collect();
+    for (g, _) in &rest {
+        let rows = in_group(g);
+        assert!(
+            !rows.is_empty()
+                && rows.iter().all(|r| r
+                    .outcome
+                    .as_ref()
+                    .is_some_and(|o| o.status == RowStatus::Applied)),
+            "{g}: {rows:#?}"
+        );
+    }
+    assert_eq!(
+        run["counts"]["failed"], 1,
+        "one conflicting group (one merge change): {run}"
+    );
+    // The CRM: exactly the other groups merged; the left-out and the conflicting ones
+    // untouched, the change made elsewhere kept.
+    let writes = sb.writes();
+    let untouched: Vec<&String> = groups[..3].iter().flat_map(|(_, ids)| ids).collect();
+    for e in &writes {
+        assert!(!untouched.contains(&&e.id), "{e:?} was written");
+    }
+    for (_, ids) in &rest {
+        for dup in &ids[1..] {
+            assert!(
+                writes.iter().any(|e| e.op == "merge" && &e.id == dup),
+                "{dup} merged away: {writes:?}"
+            );
+        }
+    }
+    let now = crm_values(
+        s,
+        &account,
+        &user,
+        c.contacts,
+        &untouched.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &[c.city],
+    )
+    .await;
+    assert_eq!(
+        now.len(),
+        untouched.len(),
+        "no record of those groups was merged away"
+    );
+    assert_eq!(
+        now[&conflicted_ids[1]][c.city].as_deref(),
+        Some("Changed Elsewhere")
+    );
+    assert!(
+        written_twice(&sb)
+            .iter()
+            .all(|(_, id, op)| op == "merge" && !untouched.contains(&id))
+    );
+
+    // A new preview of what is left: excluding all of it is a 409.
+    let again = start(&owner, with_mode(merge(c), "preview")).await;
+    drain_all(s, &mut rx).await;
+    let (_, rows) = csv_rows(&owner, s, &again).await;
+    let left: std::collections::BTreeSet<String> =
+        rows.iter().filter_map(|r| r.group_id.clone()).collect();
+    assert!(!left.is_empty());
+    let r = apply_preview(&owner, &again, json!({"exclude_groups": left})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+}
+
+#[tokio::test]
+async fn apply_a_reviewed_merge_preview_less_two_groups_on_hubspot() {
+    apply_reviewed_merge_on(&HUBSPOT).await;
+}
+
+#[tokio::test]
+async fn apply_a_reviewed_merge_preview_less_two_groups_on_salesforce() {
+    apply_reviewed_merge_on(&SALESFORCE).await;
+}
+
+/// A transform preview applied less two records: exactly the others are written.
+async fn apply_reviewed_records_on(c: &Crm) {
+    let sb = sized(60).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
+    let preview = start(&owner, with_mode(transform(c), "preview")).await;
+    drain_all(s, &mut rx).await;
+    let (_, rows) = csv_rows(&owner, s, &preview).await;
+    let ids: Vec<String> = rows.iter().filter_map(|r| r.record_id.clone()).collect();
+    assert!(ids.len() > 3, "{ids:?}");
+    let left_out = [ids[0].clone(), ids[2].clone()];
+    // Merge groups: this preview has none.
+    let r = apply_preview(&owner, &preview, json!({"exclude_groups": ["g1"]})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["pointer"], "/exclude_groups/0");
+    sb.reset_writes();
+    let r = apply_preview(&owner, &preview, json!({"exclude_records": left_out})).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let apply = r.json()["id"].as_str().unwrap().to_string();
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &apply).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["applied"], (ids.len() - 2) as u64, "{run}");
+    assert_eq!(
+        run["counts"]["scanned"],
+        (ids.len() - 2) as u64,
+        "read back, not scanned: {run}"
+    );
+    let (_, out) = csv_rows(&owner, s, &apply).await;
+    let applied: Vec<String> = out.iter().filter_map(|r| r.record_id.clone()).collect();
+    assert_eq!(
+        applied,
+        ids.iter()
+            .filter(|i| !left_out.contains(i))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    let written: std::collections::BTreeSet<String> =
+        sb.writes().into_iter().map(|e| e.id).collect();
+    let expected: std::collections::BTreeSet<String> = applied.iter().cloned().collect();
+    assert_eq!(written, expected);
+    // The preview's plan is gone with its apply: nothing is applied twice.
+    let r = apply_preview(&owner, &preview, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+}
+
+#[tokio::test]
+async fn apply_a_reviewed_transform_preview_less_two_records_on_hubspot() {
+    apply_reviewed_records_on(&HUBSPOT).await;
+}
+
+#[tokio::test]
+async fn apply_a_reviewed_transform_preview_less_two_records_on_salesforce() {
+    apply_reviewed_records_on(&SALESFORCE).await;
+}
+
 // ---- Activity Tracker ---------------------------------------------------------------
 
 async fn list(b: &Browser<'_>, query: &str) -> (Vec<Value>, Option<String>) {

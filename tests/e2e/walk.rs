@@ -78,6 +78,7 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         "team_integration_set" => Some(json!({"user_id": f.member_id})),
         "templates_create" | "templates_update" => Some(bulk_template("Walked")),
         "runs_start" => Some(json!({"template_id": f.template_id, "mode": "preview"})),
+        "runs_apply" => Some(json!({"exclude_groups": [], "exclude_records": []})),
         "grid_records" => Some(json!({
             "object": "contacts", "columns": ["firstname", "email"],
             "filter": {"field": "email", "op": "not_empty"}, "limit": 5

@@ -26,6 +26,7 @@ pub fn router() -> Router<Services> {
         .route("grid_records", |s, r| Box::pin(grid_records(s, r)))
         .route("runs_cancel", |s, r| Box::pin(cancel(s, r)))
         .route("runs_revert", |s, r| Box::pin(revert(s, r)))
+        .route("runs_apply", |s, r| Box::pin(apply_preview(s, r)))
 }
 
 async fn start(s: &Services, req: Request) -> Result<Response<Body>> {
@@ -177,6 +178,13 @@ async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn revert(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
     let run = runs::start_revert(s, principal(&req)?, &id).await?;
+    created(202, &run, &format!("/runs/{}", run.id))
+}
+
+async fn apply_preview(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let input = json_body(&req)?;
+    let run = runs::start_apply_preview(s, principal(&req)?, &id, input).await?;
     created(202, &run, &format!("/runs/{}", run.id))
 }
 

@@ -192,6 +192,7 @@ async fn bench(crm: CrmKind, records: usize) {
             user_id: connection.crm_user_id.clone(),
         },
         revert_of: None,
+        from_preview: None,
     };
     let http = reqwest::Client::new();
     let stats_url = format!("{}/_sandbox/stats", sandbox.url);

@@ -24,6 +24,7 @@ use crate::modules::grid::CellEdit;
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Cursor, Index, Item, Query};
 
+pub mod apply_preview;
 pub mod grid_view;
 pub mod queue;
 pub mod revert;
@@ -300,6 +301,19 @@ pub struct Run {
     pub revert_of: Option<String>,
     pub reverted_by: Option<String>,
     pub revertible: Option<Revertible>,
+    /// An apply run of a preview's stored plan (`POST /runs/{id}/apply`): the preview's
+    /// Run ID. Such a run does not plan again.
+    #[serde(default)]
+    pub from_preview: Option<String>,
+    /// A preview: the apply run made of its plan (a preview is applied once).
+    #[serde(default)]
+    pub applied_by: Option<String>,
+    /// An apply of a preview: the merge groups left out of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_groups: Vec<String>,
+    /// An apply of a preview: the records left out of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_records: Vec<String>,
     pub csv: Option<CsvFile>,
     /// The report's delivery, for a run with `notify` (pending once the run ends).
     #[serde(default)]
@@ -501,6 +515,8 @@ pub struct NewRun {
     pub started_by_email: String,
     pub acting: Acting,
     pub revert_of: Option<String>,
+    /// An apply of a preview's plan, less what was left out.
+    pub from_preview: Option<apply_preview::Pick>,
 }
 
 /// Checks a start request and what it names (the template, the member's permission for
@@ -606,6 +622,7 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
             user_id: who.user_id.clone(),
         },
         revert_of: None,
+        from_preview: None,
     })
 }
 
@@ -652,6 +669,18 @@ pub async fn create_with_id(
         revert_of: new.revert_of,
         reverted_by: None,
         revertible: None,
+        applied_by: None,
+        exclude_groups: new
+            .from_preview
+            .as_ref()
+            .map(|p| p.exclude_groups.clone())
+            .unwrap_or_default(),
+        exclude_records: new
+            .from_preview
+            .as_ref()
+            .map(|p| p.exclude_records.clone())
+            .unwrap_or_default(),
+        from_preview: new.from_preview.map(|p| p.run_id),
         csv: None,
         delivery: None,
         continuations: 0,
@@ -807,6 +836,16 @@ pub async fn list(
             None => return Ok(RunPage { runs, cursor: None }),
         }
     }
+}
+
+/// `POST /runs/{id}/apply`.
+pub async fn start_apply_preview(
+    s: &Services,
+    who: &Principal,
+    run_id: &str,
+    input: apply_preview::ApplyInput,
+) -> Result<Run> {
+    apply_preview::start(s, who, run_id, input).await
 }
 
 /// `POST /runs/{id}/revert`.

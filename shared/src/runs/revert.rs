@@ -73,6 +73,7 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
             user_id: who.user_id.clone(),
         },
         revert_of: Some(source.id.clone()),
+        from_preview: None,
     };
     super::create_with_id(s, &who.account_id, id, new).await
 }

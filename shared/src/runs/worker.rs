@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::apply_preview::Seen;
 use super::{Acting, Counts, CsvFile, Mode, Revertible, Run, Scope, Status};
 use crate::app::Services;
 use crate::crm::limits::{hubspot, salesforce};
@@ -106,6 +107,9 @@ struct State {
     rows: u64,
     /// Set when the run must end early (`cancelled`, or `failed` with `error`).
     end: Option<Status>,
+    /// An apply of a preview: the preview's plan parts, deleted when it ends.
+    #[serde(default)]
+    preview_parts: u32,
     error: Option<String>,
     #[serde(skip)]
     version: u64,
@@ -125,6 +129,11 @@ fn base(run: &Run) -> String {
 
 fn plan_part_key(run: &Run, n: u32) -> String {
     format!("{}/plan/{n:06}.jsonl", base(run))
+}
+
+/// A preview's snapshot of the values it read of the records plan part `n` names.
+fn seen_part_key(run: &Run, n: u32) -> String {
+    format!("{}/seen/{n:06}.jsonl", base(run))
 }
 
 fn out_part_key(run: &Run, n: u32) -> String {
@@ -456,7 +465,21 @@ impl Worker<'_> {
 
     // ---- plan -----------------------------------------------------------------------
 
-    async fn write_plan_part(&mut self, changes: &[Change]) -> Result<()> {
+    /// Writes plan part `plan_parts`; a preview also keeps what it saw of the part's
+    /// records (`seen`), for an apply of it to check them against.
+    async fn write_plan_part(&mut self, changes: &[Change], seen: &[Seen]) -> Result<()> {
+        if self.run.mode == Mode::Preview && !seen.is_empty() {
+            let mut body = Vec::with_capacity(seen.len() * 256);
+            for one in seen {
+                serde_json::to_writer(&mut body, one)?;
+                body.push(b'\n');
+            }
+            let key = seen_part_key(&self.run, self.st.plan_parts);
+            self.s
+                .blobs
+                .put(&key, body.into(), "application/x-ndjson")
+                .await?;
+        }
         let mut body = Vec::with_capacity(changes.len() * 256);
         for c in changes {
             serde_json::to_writer(&mut body, c)?;
@@ -481,6 +504,9 @@ impl Worker<'_> {
     }
 
     async fn plan(&mut self) -> Result<Step> {
+        if self.run.from_preview.is_some() {
+            return self.plan_from_preview().await;
+        }
         let config = self.run.config()?;
         let planned = match &config {
             ModuleConfig::Merge(_) | ModuleConfig::Grid(_) => self.plan_whole(&config).await,
@@ -488,9 +514,52 @@ impl Worker<'_> {
             _ => return self.plan_streamed(&config).await,
         };
         match planned {
-            Ok(changes) => {
+            Ok((changes, seen)) => {
                 for chunk in changes.chunks(PART_CHANGES) {
-                    self.write_plan_part(chunk).await?;
+                    let seen: Vec<Seen> = chunk
+                        .iter()
+                        .flat_map(super::apply_preview::members)
+                        .filter_map(|id| seen.get(id).cloned())
+                        .collect();
+                    self.write_plan_part(chunk, &seen).await?;
+                }
+            }
+            Err(Failure::Fatal(msg)) => {
+                self.st.end = Some(Status::Failed);
+                self.st.error = Some(msg);
+            }
+            Err(Failure::Other(e)) => return Err(e),
+        }
+        self.after_plan();
+        self.save().await?;
+        self.progress(true).await?;
+        Ok(Step::Next)
+    }
+
+    /// An apply of a preview: its plan less what was left out, checked against the CRM
+    /// now. Conflicts are recorded at once (failed, `CONFLICT`), the rest is applied.
+    async fn plan_from_preview(&mut self) -> Result<Step> {
+        let crm = self.crm()?.clone();
+        match super::apply_preview::plan(self.s, &self.run, crm.as_ref()).await {
+            Ok(planned) => {
+                self.st.columns = planned.columns;
+                self.st.counts.scanned = planned.scanned;
+                self.st.preview_parts = planned.parts;
+                let conflicts = planned.checked.conflicts;
+                if !conflicts.is_empty() {
+                    let changes: Vec<Change> = conflicts.iter().map(|(c, _)| c.clone()).collect();
+                    let outcomes: Vec<Option<Outcome>> = conflicts
+                        .iter()
+                        .map(|(c, why)| {
+                            Some(Outcome::failed(c.id.clone(), "CONFLICT", why.clone()))
+                        })
+                        .collect();
+                    self.write_out_part(&changes, &outcomes).await?;
+                    self.st.batches += 1;
+                    self.st.counts.planned += changes.len() as u64;
+                }
+                for chunk in planned.checked.apply.chunks(PART_CHANGES) {
+                    self.write_plan_part(chunk, &[]).await?;
                 }
             }
             Err(Failure::Fatal(msg)) => {
@@ -545,6 +614,8 @@ impl Worker<'_> {
         };
         let mut cursor = self.st.scan_cursor.clone();
         let mut buffer: Vec<Change> = Vec::new();
+        let mut seen: Vec<Seen> = Vec::new();
+        let preview = self.run.mode == Mode::Preview;
         let mut scanned = 0u64;
         let mut pages = 0usize;
         loop {
@@ -560,7 +631,18 @@ impl Worker<'_> {
                 Err(e) => return Err(e.into()),
             };
             scanned += records.len() as u64;
-            buffer.extend(records.iter().filter_map(|r| engine.plan(r)));
+            for r in &records {
+                if let Some(c) = engine.plan(r) {
+                    if preview {
+                        seen.push(Seen {
+                            object: request.object.clone(),
+                            id: r.id.clone(),
+                            values: r.properties.clone(),
+                        });
+                    }
+                    buffer.push(c);
+                }
+            }
             cursor = next;
             pages += 1;
             let done = cursor.is_none();
@@ -568,8 +650,9 @@ impl Worker<'_> {
             if done || stop || buffer.len() >= PART_CHANGES || pages >= PAGES_PER_CHECKPOINT {
                 pages = 0;
                 if !buffer.is_empty() {
-                    self.write_plan_part(&buffer).await?;
+                    self.write_plan_part(&buffer, &seen).await?;
                     buffer.clear();
+                    seen.clear();
                 }
                 self.st.counts.scanned += scanned;
                 scanned = 0;
@@ -593,9 +676,15 @@ impl Worker<'_> {
         }
     }
 
-    /// Merge, grid and revert plan over all their records at once.
-    async fn plan_whole(&mut self, config: &ModuleConfig) -> Result<Vec<Change>, Failure> {
+    /// Merge, grid and revert plan over all their records at once; with the plan, what a
+    /// preview saw of the records it names, by id.
+    async fn plan_whole(
+        &mut self,
+        config: &ModuleConfig,
+    ) -> Result<(Vec<Change>, HashMap<String, Seen>), Failure> {
         let crm = self.crm()?.clone();
+        let preview = self.run.mode == Mode::Preview;
+        let mut seen: HashMap<String, Seen> = HashMap::new();
         let changes = if let Some(source) = self.run.revert_of.clone() {
             let (columns, changes, scanned) =
                 super::revert::plan(self.s, &self.run, &source, crm.as_ref()).await?;
@@ -630,7 +719,17 @@ impl Worker<'_> {
                             .await?;
                     }
                     self.st.counts.scanned = scanned;
-                    engine.plan(&input).plan.changes
+                    let changes = engine.plan(&input).plan.changes;
+                    if preview {
+                        let ids: std::collections::HashSet<&str> = changes
+                            .iter()
+                            .flat_map(super::apply_preview::members)
+                            .collect();
+                        for (object, id, values) in engine.seen(&input, &ids) {
+                            seen.insert(id.clone(), Seen { object, id, values });
+                        }
+                    }
+                    changes
                 }
                 ModuleConfig::Grid(g) => {
                     let grid = g.compile().map_err(|errors| {
@@ -662,12 +761,25 @@ impl Worker<'_> {
                     })?;
                     self.st.columns =
                         crate::modules::plan::field_columns(changes.iter().flat_map(|c| &c.fields));
+                    if preview {
+                        for r in records
+                            .iter()
+                            .filter(|r| changes.iter().any(|c| c.id.as_ref() == Some(&r.id)))
+                        {
+                            let one = Seen {
+                                object: g.object.clone(),
+                                id: r.id.clone(),
+                                values: r.properties.clone(),
+                            };
+                            seen.insert(r.id.clone(), one);
+                        }
+                    }
                     changes
                 }
                 _ => return Err(Failure::Other(Error::unexpected("not a whole-plan module"))),
             }
         };
-        Ok(changes)
+        Ok((changes, seen))
     }
 
     async fn scan_into(
@@ -1215,6 +1327,17 @@ impl Worker<'_> {
                 tracing::warn!(error = %e, "recording the revert on its source run failed");
             }
         }
+        if let Some(source) = &self.run.from_preview {
+            // Applied once: the preview's plan and what it saw are not needed any more.
+            for n in 0..self.st.preview_parts {
+                let source = Run {
+                    id: source.clone(),
+                    ..self.run.clone()
+                };
+                let _ = self.s.blobs.delete(&plan_part_key(&source, n)).await;
+                let _ = self.s.blobs.delete(&seen_part_key(&source, n)).await;
+            }
+        }
         if apply {
             release_lock(self.s, &self.run).await;
         }
@@ -1222,11 +1345,14 @@ impl Worker<'_> {
         Ok(status)
     }
 
-    /// Parts and state are only the way to the CSV: gone once it is written.
+    /// Parts and state are only the way to the CSV: gone once it is written. A preview
+    /// keeps its plan and what it saw, to be applied as reviewed (`apply_preview`).
     async fn clean_up(&self) {
         let s = self.s;
         for n in 0..self.st.plan_parts {
-            let _ = s.blobs.delete(&plan_part_key(&self.run, n)).await;
+            if self.run.mode == Mode::Apply {
+                let _ = s.blobs.delete(&plan_part_key(&self.run, n)).await;
+            }
         }
         for n in 0..self.st.batches {
             let _ = s.blobs.delete(&out_part_key(&self.run, n)).await;
@@ -1269,15 +1395,36 @@ async fn release_lock(s: &Services, run: &Run) {
 }
 
 async fn read_plan_part(s: &Services, run: &Run, n: u32) -> Result<Vec<Change>> {
-    let blob = s
-        .blobs
-        .get(&plan_part_key(run, n))
+    read_plan_part_of(s, run, n)
         .await?
-        .ok_or_else(|| Error::unexpected(format!("plan part {n} is missing")))?;
-    blob.bytes
+        .ok_or_else(|| Error::unexpected(format!("plan part {n} is missing")))
+}
+
+/// Plan part `n` of `run`, if it is there (a preview's is kept).
+pub(super) async fn read_plan_part_of(
+    s: &Services,
+    run: &Run,
+    n: u32,
+) -> Result<Option<Vec<Change>>> {
+    let Some(blob) = s.blobs.get(&plan_part_key(run, n)).await? else {
+        return Ok(None);
+    };
+    read_lines(&blob.bytes, "reading a plan part").map(Some)
+}
+
+/// What preview `run` saw of the records its plan part `n` names (none when not kept).
+pub(super) async fn read_seen_part(s: &Services, run: &Run, n: u32) -> Result<Vec<Seen>> {
+    match s.blobs.get(&seen_part_key(run, n)).await? {
+        Some(blob) => read_lines(&blob.bytes, "reading what a preview saw"),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn read_lines<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<Vec<T>> {
+    bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).map_err(|e| Error::internal("reading a plan part", e)))
+        .map(|l| serde_json::from_slice(l).map_err(|e| Error::internal(what, e)))
         .collect()
 }
 
@@ -1364,7 +1511,9 @@ enum Held {
     MasterFields(String),
 }
 
-fn same(a: Option<&str>, b: Option<&str>) -> bool {
+/// Whether two values are the same to the CRM as far as a run can tell without the
+/// field's type: empty is none, surrounding blanks do not count.
+pub(super) fn same(a: Option<&str>, b: Option<&str>) -> bool {
     a.unwrap_or_default().trim() == b.unwrap_or_default().trim()
 }
 

@@ -164,6 +164,40 @@ impl MergeEngine {
         });
     }
 
+    /// What `input` holds of the records `ids` names, as (object, id, values) under the
+    /// names the CRM reads them by (a Lead's under the Lead's): what a preview saw, for
+    /// an apply of it to check against.
+    pub fn seen(
+        &self,
+        input: &MergeInput,
+        ids: &std::collections::HashSet<&str>,
+    ) -> Vec<(String, String, crate::crm::Properties)> {
+        let fields = input.fields();
+        let mut out = Vec::new();
+        for row in 0..input.len() {
+            let id = input.id(row);
+            if !ids.contains(id) {
+                continue;
+            }
+            let lead = input.is_lead(row);
+            let object = match (lead, self.lead_object()) {
+                (true, Some(o)) => o,
+                _ => self.object(),
+            };
+            let values = fields
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !(lead && Some(*i) == self.account_field))
+                .map(|(i, f)| {
+                    let name = if lead { self.lead_field(f) } else { f.as_str() };
+                    (name.to_string(), input.value(row, i).map(str::to_string))
+                })
+                .collect();
+            out.push((object.to_string(), id.to_string(), values));
+        }
+        out
+    }
+
     /// Plans over CRM records (of `object`; Leads go through `add_lead`).
     pub fn plan_records(&self, records: &[Record]) -> MergePlan {
         let mut input = self.input();

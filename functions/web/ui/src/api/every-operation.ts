@@ -149,6 +149,11 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
   const rows: Schemas["RunRowsPage"] = ok(await api.GET("/runs/{id}/rows", {
     params: { path: { id: followed.id }, query: { limit: 100, action: "update", outcome: "applied" } },
   }));
+  // Apply the preview as reviewed (nothing left out here; the run page unticks groups/rows).
+  const applied: Schemas["Run"] = ok(await api.POST("/runs/{id}/apply", {
+    params: { path: { id: followed.id } },
+    body: { exclude_groups: [], exclude_records: [], notify: null },
+  }));
   const cancelled = ok(await api.POST("/runs/{id}/cancel", { params: { path: { id: apply.id } } }));
   const revert = ok(await api.POST("/runs/{id}/revert", { params: { path: { id: apply.id } } }));
   const runs: Schemas["RunPage"] = ok(await api.GET("/runs", {
@@ -215,6 +220,7 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     runs: [...runs.runs, ...nextRuns.runs].map((r) => `${r.id} ${r.status} ${r.counts.planned}`),
     cancelled: cancelled.cancel_requested,
     revert: revert.revert_of,
+    applied: applied.from_preview,
     csv: csv.response.status,
     blob: blob.response.status,
     schedules: schedules.schedules.map((s) => `${s.template_name}: ${s.next.join(", ")}`),
