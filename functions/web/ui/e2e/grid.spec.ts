@@ -233,4 +233,42 @@ test("hubspot: a wrong value is shown in its cell at once, and undone", async ({
   await edited.getByRole("button", { name: "Discard all" }).click();
   await expect(edited.getByText("No cells edited yet")).toBeVisible();
   await expect(r.cell(2)).not.toHaveAttribute("aria-invalid", "true");
+
+  // A problem only the API finds, at /edits/1/value, is shown in edit 1's cell (not edit 0's).
+  const other = row(grid, 2);
+  const otherId = (await other.id.textContent()) ?? "";
+  await other.cell(0).click();
+  await page.getByRole("textbox", { name: `Deal Name of record ${otherId}` }).fill("Renamed by the grid");
+  await page.keyboard.press("Enter");
+  await r.cell(1).click();
+  await page.getByRole("textbox", { name: `Amount of record ${id}` }).fill("999");
+  await page.keyboard.press("Enter");
+  await expect(r.cell(1)).not.toHaveAttribute("aria-invalid", "true");
+  await page.route(`${steward.url}/runs`, (route) =>
+    route.request().method() === "POST"
+      ? route.fulfill({
+          status: 400,
+          contentType: "application/problem+json",
+          body: JSON.stringify({
+            type: "about:blank",
+            title: "Invalid request",
+            status: 400,
+            detail: "1 problem",
+            errors: [{ pointer: "/edits/1/value", detail: "the CRM refuses amounts under 1000 on this pipeline" }],
+          }),
+        })
+      : route.fallback(),
+  );
+  await page.getByRole("button", { name: "Preview", exact: true }).click();
+  await expect(r.cell(1)).toHaveAttribute("aria-invalid", "true");
+  await expect(r.cell(1)).toHaveAccessibleName(/problem: the CRM refuses amounts under 1000 on this pipeline/);
+  await expect(other.cell(0)).not.toHaveAttribute("aria-invalid", "true");
+  await expect(edited.getByText("the CRM refuses amounts under 1000 on this pipeline")).toBeVisible();
+  await screen(page, "grid-api-error");
+  // Changing the value clears the problem it no longer has.
+  await r.cell(1).click();
+  await page.getByRole("textbox", { name: `Amount of record ${id}` }).fill("1500");
+  await page.keyboard.press("Enter");
+  await expect(r.cell(1)).not.toHaveAttribute("aria-invalid", "true");
+  await page.unroute(`${steward.url}/runs`);
 });
