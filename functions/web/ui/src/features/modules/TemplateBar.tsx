@@ -122,7 +122,7 @@ export function TemplateBar(p: TemplateBarProps) {
             value={p.name}
             onChange={(e) => p.onName(e.currentTarget.value)}
             error={errorAt(p.error, "/name")}
-            disabled={p.readOnly}
+            readOnly={p.readOnly}
             w={320}
           />
           <Textarea
@@ -134,7 +134,7 @@ export function TemplateBar(p: TemplateBarProps) {
             value={p.description}
             onChange={(e) => p.onDescription(e.currentTarget.value)}
             error={errorAt(p.error, "/description")}
-            disabled={p.readOnly}
+            readOnly={p.readOnly}
             style={{ flex: 1, minWidth: 280 }}
           />
         </Group>

@@ -106,7 +106,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
           value={comparisonFields(c)}
           onChange={(names) => set((x) => setFields(x, names))}
           error={errorAt(error, `${at}/field`) ?? errorAt(error, `${at}/fields`, true) ?? errorAt(error, at)}
-          disabled={readOnly}
+          readOnly={readOnly}
           w={300}
         />
         <Select
@@ -116,7 +116,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
           allowDeselect={false}
           onChange={(v) => v && set((x) => setCompare(x, v as Comparison["compare"]))}
           error={errorAt(error, `${at}/compare`)}
-          disabled={readOnly}
+          readOnly={readOnly}
           w={230}
         />
         {takesNormalizer(c) && (
@@ -127,7 +127,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
             allowDeselect={false}
             onChange={(v) => v && set((x) => setNormalizer(x, v as Normalizer))}
             error={errorAt(error, `${at}/as`)}
-            disabled={readOnly}
+            readOnly={readOnly}
             w={260}
           />
         )}
@@ -142,7 +142,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
               value={c.threshold ?? ""}
               onChange={(v) => set((x) => setOption(x, "threshold", typeof v === "number" ? v : undefined))}
               error={errorAt(error, `${at}/threshold`)}
-              disabled={readOnly}
+              readOnly={readOnly}
               w={140}
             />
             <Select
@@ -155,7 +155,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
               allowDeselect={false}
               onChange={(v) => set((x) => setOption(x, "method", v === "levenshtein" ? "levenshtein" : undefined))}
               error={errorAt(error, `${at}/method`)}
-              disabled={readOnly}
+              readOnly={readOnly}
               w={260}
             />
           </>
@@ -168,7 +168,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
             value={c.n ?? ""}
             onChange={(v) => set((x) => setOption(x, "n", typeof v === "number" ? v : undefined))}
             error={errorAt(error, `${at}/n`)}
-            disabled={readOnly}
+            readOnly={readOnly}
             w={160}
           />
         )}
@@ -181,7 +181,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
               value={c.default_region ?? ""}
               onChange={(e) => set((x) => setOption(x, "default_region", e.currentTarget.value.toUpperCase() || undefined))}
               error={errorAt(error, `${at}/default_region`)}
-              disabled={readOnly}
+              readOnly={readOnly}
               w={140}
             />
             <FieldSelect
@@ -192,7 +192,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
               value={c.region_field}
               onChange={(v) => set((x) => setOption(x, "region_field", v || undefined))}
               error={errorAt(error, `${at}/region_field`)}
-              disabled={readOnly}
+              readOnly={readOnly}
               w={220}
             />
           </>
@@ -264,7 +264,7 @@ function RuleSets(props: Props) {
                   value={set.name ?? ""}
                   onChange={(e) => onChange(renameRuleSet(config, i, e.currentTarget.value))}
                   error={errorAt(error, `/config/rules/${i}/name`) ?? errorAt(error, `/config/rules/${i}`)}
-                  disabled={readOnly}
+                  readOnly={readOnly}
                   w={320}
                 />
                 {!readOnly && (
@@ -352,7 +352,7 @@ function MasterRules({ config, onChange, error, readOnly }: Props) {
                     allowDeselect={false}
                     onChange={(v) => v && onChange(setMasterRuleKind(config, k, v as MasterRuleKind))}
                     error={errorAt(error, `${at}/rule`) ?? errorAt(error, at)}
-                    disabled={readOnly}
+                    readOnly={readOnly}
                     w={300}
                   />
                   {kind?.field && "field" in rule && (
@@ -362,7 +362,7 @@ function MasterRules({ config, onChange, error, readOnly }: Props) {
                       value={rule.field}
                       onChange={(f) => onChange(updateMasterRule(config, k, { ...rule, field: f }))}
                       error={errorAt(error, `${at}/field`)}
-                      disabled={readOnly}
+                      readOnly={readOnly}
                       w={240}
                     />
                   )}
@@ -373,7 +373,7 @@ function MasterRules({ config, onChange, error, readOnly }: Props) {
                       value={rule.values}
                       onChange={(values) => onChange(updateMasterRule(config, k, { ...rule, values }))}
                       error={errorAt(error, `${at}/values`, true)}
-                      disabled={readOnly}
+                      readOnly={readOnly}
                       w={320}
                     />
                   )}
@@ -409,9 +409,9 @@ function MasterRules({ config, onChange, error, readOnly }: Props) {
 function RuleSelect({ label, value, separator, onChange, error, sepError, readOnly }: { label: string; value: FieldRuleName; separator: string | undefined; onChange: (name: FieldRuleName, separator?: string) => void; error?: string | undefined; sepError?: string | undefined; readOnly: boolean }) {
   return (
     <Group gap="sm" align="flex-start">
-      <Select label={label} data={FIELD_RULES} value={value} allowDeselect={false} onChange={(v) => v && onChange(v as FieldRuleName, separator)} error={error} disabled={readOnly} w={280} />
+      <Select label={label} data={FIELD_RULES} value={value} allowDeselect={false} onChange={(v) => v && onChange(v as FieldRuleName, separator)} error={error} readOnly={readOnly} w={280} />
       {value === "concatenate" && (
-        <TextInput label="Joined with" value={separator ?? "; "} onChange={(e) => onChange("concatenate", e.currentTarget.value)} error={sepError} disabled={readOnly} w={120} />
+        <TextInput label="Joined with" value={separator ?? "; "} onChange={(e) => onChange("concatenate", e.currentTarget.value)} error={sepError} readOnly={readOnly} w={120} />
       )}
     </Group>
   );
@@ -437,7 +437,7 @@ function Survivorship({ config, onChange, error, readOnly }: Props) {
           return (
             <Card key={field} withBorder padding="sm" bg="gray.0" role="group" aria-label={`Field rule for ${field}`}>
               <Group align="flex-start" gap="sm">
-                <FieldSelect object={config.object} label="Field" value={field} onChange={(f) => onChange(renameFieldRule(config, field, f))} error={errorAt(error, at) ?? errorAt(error, `${at}/rule`)} disabled={readOnly} w={240} />
+                <FieldSelect object={config.object} label="Field" value={field} onChange={(f) => onChange(renameFieldRule(config, field, f))} error={errorAt(error, at) ?? errorAt(error, `${at}/rule`)} readOnly={readOnly} w={240} />
                 <RuleSelect
                   label="Value"
                   value={fieldRuleName(rule)}
@@ -483,7 +483,7 @@ function Limits({ config, onChange, error, readOnly }: Props) {
           value={config.max_group_size ?? ""}
           onChange={(v) => onChange(setMaxGroupSize(config, typeof v === "number" ? v : undefined))}
           error={errorAt(error, "/config/max_group_size")}
-          disabled={readOnly}
+          readOnly={readOnly}
           w={200}
         />
         <FieldsSelect
@@ -492,7 +492,7 @@ function Limits({ config, onChange, error, readOnly }: Props) {
           value={config.read_only ?? []}
           onChange={(fields) => onChange(setReadOnly(config, fields))}
           error={errorAt(error, "/config/read_only", true)}
-          disabled={readOnly}
+          readOnly={readOnly}
           w={420}
         />
       </Group>
@@ -509,7 +509,7 @@ export function MergeEditor(props: Props) {
         onChange={(o) => onChange(changeObject(config, o) as MergeConfig)}
         description="Changing it starts the rules over: fields belong to their object"
         error={errorAt(error, "/config/object")}
-        disabled={readOnly}
+        readOnly={readOnly}
         w={360}
       />
       <RuleSets {...props} />
