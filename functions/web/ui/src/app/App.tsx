@@ -21,8 +21,8 @@ const AccountsPage = lazy(() => import("../features/settings/AccountsPage"));
 
 // Colour contrast (WCAG AA, checked by axe on every screen): Mantine's defaults fall short
 // of 4.5:1 for small text — shade 6 as the primary (filled buttons, links), the `light`
-// variant's text (badges, alert titles, the active nav link, also on its hover background)
-// and `dimmed` text — so each is darker here.
+// variant's text (badges, alert titles, the active nav link, also on its hover background),
+// `dimmed` text and input errors — so each is darker here.
 const theme = createTheme({
   primaryColor: "blue",
   primaryShade: 8,
@@ -34,6 +34,7 @@ const contrast: CSSVariablesResolver = (t) => ({
   variables: {},
   light: {
     "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    "--mantine-color-error": "var(--mantine-color-red-9)",
     ...Object.fromEntries(Object.entries(t.colors).map(([name, shades]) => [`--mantine-color-${name}-light-color`, darken(shades[9], 0.3)])),
   },
   dark: {},
