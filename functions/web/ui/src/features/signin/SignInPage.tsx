@@ -3,14 +3,8 @@
 // path, checked again by the server) is where the browser goes after signing in.
 import { Alert, Button, Center, Paper, Stack, Text, Title } from "@mantine/core";
 import { useSearchParams } from "react-router";
-import { SIGN_IN_ERRORS } from "./errors";
-
-/** Only a same-origin path; anything else is dropped (the server checks again). */
-export function safeReturnTo(value: string | null): string | undefined {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return undefined;
-  if (/[\u0000-\u001f]/.test(value)) return undefined;
-  return value;
-}
+import { signInError } from "./errors";
+import { safeReturnTo } from "./returnTo";
 
 function loginHref(crm: "hubspot" | "salesforce", returnTo: string | undefined) {
   return returnTo ? `/auth/${crm}/login?return_to=${encodeURIComponent(returnTo)}` : `/auth/${crm}/login`;
@@ -20,7 +14,7 @@ export function SignInPage() {
   const [params] = useSearchParams();
   const returnTo = safeReturnTo(params.get("return_to"));
   const code = params.get("error");
-  const error = code ? (SIGN_IN_ERRORS[code] ?? { title: "Sign-in did not finish", what: `The CRM or Steward refused the sign-in (${code}).`, next: "Try again. If it keeps happening, ask your account's owner." }) : undefined;
+  const error = code ? signInError(code, params.get("crm")) : undefined;
 
   return (
     <Center mih="100vh" p="md" bg="gray.0">
