@@ -150,10 +150,10 @@ function ActionFields({
     const field = fields.find((f) => f.name === action.set.field);
     return (
       <>
-        <FieldSelect object={object} label="Field" w={260} filter={writable} disabled={readOnly} value={action.set.field} onChange={(v) => onChange({ set: { field: v, value: "" } })} error={at("field")} />
+        <FieldSelect object={object} label="Field" w={280} filter={writable} disabled={readOnly} value={action.set.field} onChange={(v) => onChange({ set: { field: v, value: "" } })} error={at("field")} />
         <ScalarInput
           label="New value"
-          w={260}
+          w={280}
           kind={setInputKind(field?.type)}
           field={field}
           value={action.set.value}
@@ -165,12 +165,12 @@ function ActionFields({
     );
   }
   if ("clear" in action)
-    return <FieldSelect object={object} label="Field" w={260} filter={writable} disabled={readOnly} value={action.clear.field} onChange={(v) => onChange({ clear: { field: v } })} error={at("field")} />;
+    return <FieldSelect object={object} label="Field" w={280} filter={writable} disabled={readOnly} value={action.clear.field} onChange={(v) => onChange({ clear: { field: v } })} error={at("field")} />;
   if ("copy" in action)
     return (
       <>
-        <FieldSelect object={object} label="Copy from" w={260} disabled={readOnly} value={action.copy.from} onChange={(v) => onChange({ copy: { ...action.copy, from: v } })} error={at("from")} />
-        <FieldSelect object={object} label="Into" w={260} filter={writable} disabled={readOnly} value={action.copy.to} onChange={(v) => onChange({ copy: { ...action.copy, to: v } })} error={at("to")} />
+        <FieldSelect object={object} label="Copy from" w={280} disabled={readOnly} value={action.copy.from} onChange={(v) => onChange({ copy: { ...action.copy, from: v } })} error={at("from")} />
+        <FieldSelect object={object} label="Into" w={280} filter={writable} disabled={readOnly} value={action.copy.to} onChange={(v) => onChange({ copy: { ...action.copy, to: v } })} error={at("to")} />
       </>
     );
   const body = "archive" in action ? action.archive : action.delete;

@@ -155,7 +155,7 @@ function ConditionRow({ node, path, ctx }: { node: ConditionNode; path: string; 
       <FieldSelect
         object={ctx.object}
         label="Field"
-        w={240}
+        w={280}
         disabled={ctx.readOnly}
         value={node.field}
         onChange={(name) => set(changeField(node, name, ctx.fields.find((f) => f.name === name)?.type))}

@@ -109,8 +109,16 @@ function StepCard({
     <Paper withBorder p="sm" role="group" aria-label={`${noun} ${n}`}>
       <Stack gap="xs">
         <Group justify="space-between" wrap="nowrap">
-          <Text fw={600} size="sm">
-            {noun} {n}
+          <Text size="sm">
+            <Text span fw={600}>
+              {noun} {n}
+            </Text>
+            {hint ? (
+              <Text span c="dimmed" size="sm">
+                {" · "}
+                {hint}
+              </Text>
+            ) : null}
           </Text>
           {!readOnly && (
             <Group gap={4}>
@@ -136,13 +144,12 @@ function StepCard({
             data={FUNCTIONS.map((f) => ({ value: f.fn, label: f.label }))}
             value={step.fn}
             onChange={(fn) => fn && fn !== step.fn && onChange(changeFunction(step, fn as StepFn, localeRegion()))}
-            description={hint}
             error={at("fn")}
           />
           <FieldSelect
             object={object}
             label={fieldRole(step.fn)}
-            w={260}
+            w={280}
             disabled={readOnly}
             filter={step.fn === "split_name" ? anyField : writable}
             value={step.field}
@@ -179,10 +186,12 @@ function StepParams({ object, step, onChange, at, readOnly }: { object: string; 
         <>
           <Select label="Format" w={280} allowDeselect={false} disabled={readOnly} data={PHONE_FORMATS} value={step.format ?? "e164"} onChange={(v) => v && set("format", v)} error={at("format")} />
           <Select
-            label="Country for numbers without a code"
-            w={300}
+            label="Default country"
+            placeholder="None: only numbers with +code"
+            w={260}
             searchable
             clearable
+            allowDeselect={false}
             disabled={readOnly}
             data={withValue(regions, step.default_region)}
             value={step.default_region ?? null}

@@ -72,8 +72,16 @@ function RuleCard({
     <Paper withBorder p="sm" role="group" aria-label={`Rule ${n}`}>
       <Stack gap="xs">
         <Group justify="space-between" wrap="nowrap">
-          <Text fw={600} size="sm">
-            Rule {n}
+          <Text size="sm">
+            <Text span fw={600}>
+              Rule {n}
+            </Text>
+            {hint ? (
+              <Text span c="dimmed" size="sm">
+                {" · "}
+                {hint}
+              </Text>
+            ) : null}
           </Text>
           {!readOnly && (
             <ActionIcon variant="subtle" color="red" aria-label={`Remove rule ${n}`} onClick={onRemove}>
@@ -83,9 +91,9 @@ function RuleCard({
         </Group>
         <Group align="flex-start" gap="sm" wrap="wrap">
           {rule.rule === "requires" ? (
-            <FieldSelect object={object} label="Field" w={240} disabled={readOnly} value={rule.then_required} onChange={(v) => set("then_required", v)} error={at("then_required")} />
+            <FieldSelect object={object} label="Field" w={280} disabled={readOnly} value={rule.then_required} onChange={(v) => set("then_required", v)} error={at("then_required")} />
           ) : (
-            <FieldSelect object={object} label="Field" w={240} disabled={readOnly} value={rule.field} onChange={(v) => set("field", v)} error={at("field")} />
+            <FieldSelect object={object} label="Field" w={280} disabled={readOnly} value={rule.field} onChange={(v) => set("field", v)} error={at("field")} />
           )}
           <Select
             label="Rule"
@@ -95,7 +103,6 @@ function RuleCard({
             data={RULE_KINDS.map((k) => ({ value: k.rule, label: k.label }))}
             value={rule.rule}
             onChange={(k) => k && k !== rule.rule && onChange(changeRuleKind(rule, k as RuleKind))}
-            description={hint}
             error={at("rule")}
           />
           <RuleParams object={object} rule={rule} set={set} onChange={onChange} at={at} readOnly={readOnly} />
@@ -145,10 +152,12 @@ function RuleParams({
       return (
         <>
           <Select
-            label="Country for numbers without a code"
-            w={280}
+            label="Default country"
+            placeholder="None: only numbers with +code"
+            w={260}
             searchable
             clearable
+            allowDeselect={false}
             disabled={readOnly}
             data={rule.region && !regions.some((r) => r.value === rule.region) ? [...regions, { value: rule.region, label: rule.region }] : regions}
             value={rule.region ?? null}
