@@ -3,7 +3,6 @@
 // an OAuth round trip through the CRM, or a member's existing connection.
 import { useState } from "react";
 import { Alert, Anchor, Badge, Button, Group, Modal, NativeSelect, Paper, Stack, Text, Title } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api } from "../../api/client";
@@ -14,6 +13,7 @@ import { ProblemAlert } from "../../components/ProblemAlert";
 import { when } from "./format";
 import { teamKey } from "./queries";
 import { displayName, isManager, type Member } from "./team";
+import { notify } from "./notify";
 
 type Integration = components["schemas"]["IntegrationView"];
 
@@ -48,7 +48,7 @@ export function IntegrationStatus({ integration }: { integration: Integration })
         </Text>
       </Group>
       {failing && integration.problem && (
-        <Text size="sm" c="red.8">
+        <Text size="sm" c="red.9">
           {integration.problem}
         </Text>
       )}
@@ -101,7 +101,7 @@ function IntegrationActions({ integration, members, crm, loginUrl }: { integrati
     onSuccess: async (view) => {
       await refresh();
       setUserId("");
-      notifications.show({ color: "green", message: `The integration user is now ${view.email ?? "set"}.` });
+      notify(`The integration user is now ${view.email ?? "set"}.`, "green");
     },
   });
   const clear = useMutation({
@@ -109,7 +109,7 @@ function IntegrationActions({ integration, members, crm, loginUrl }: { integrati
     onSuccess: async () => {
       await refresh();
       setConfirmClear(false);
-      notifications.show({ message: "The integration user was disconnected." });
+      notify("The integration user was disconnected.");
     },
   });
   return (
@@ -144,14 +144,14 @@ function IntegrationActions({ integration, members, crm, loginUrl }: { integrati
             Use this member
           </Button>
           {integration.set && (
-            <Button variant="subtle" color="red.8" onClick={() => setConfirmClear(true)}>
+            <Button variant="light" color="red" onClick={() => setConfirmClear(true)}>
               Disconnect
             </Button>
           )}
         </Group>
       </form>
       <ProblemAlert error={use.error} title="The integration user was not changed" claimed={(p) => p === "/user_id"} />
-      <Modal opened={confirmClear} onClose={() => setConfirmClear(false)} title="Disconnect the integration user?">
+      <Modal closeButtonProps={{ "aria-label": "Close" }} opened={confirmClear} onClose={() => setConfirmClear(false)} title="Disconnect the integration user?">
         <Stack>
           <Text size="sm">
             Steward forgets the connection of {integration.email ?? "the integration user"}. Every schedule is skipped (its last fire says

@@ -3,7 +3,6 @@
 // delete. Schedules are made on a module page (Review → When → Automate).
 import { useState } from "react";
 import { Alert, Anchor, Badge, Button, Center, Code, Group, List, Loader, Modal, Paper, Stack, Table, Text, Title } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api } from "../../api/client";
@@ -16,6 +15,7 @@ import { schedulesKey, useSchedules } from "./queries";
 import { EditScheduleDialog } from "./schedules/EditScheduleDialog";
 import { scheduleInWords } from "./scheduleWords";
 import { canChangeSchedule, type Schedule } from "./schedules";
+import { notify } from "./notify";
 
 export default function SchedulesPage() {
   const { data: me } = useMe();
@@ -37,7 +37,7 @@ export default function SchedulesPage() {
         <Alert color="orange" title="No integration user" role="status">
           Every schedule is skipped until an integration user is connected: schedules act in the CRM as that user.{" "}
           {me.role === "user" ? "Ask an owner or admin to connect one in " : "Connect one in "}
-          <Anchor component={Link} to="/settings/users">
+          <Anchor component={Link} to="/settings/users" c="inherit" underline="always" fw={500}>
             Settings → Users
           </Anchor>
           .
@@ -129,7 +129,7 @@ function ScheduleRow({ schedule: s, me, onEdit, onDelete }: { schedule: Schedule
     mutationFn: () => unwrap(api.POST(s.paused ? "/schedules/{id}/resume" : "/schedules/{id}/pause", { params: { path: { id: s.id } } })),
     onSuccess: async (next) => {
       await client.invalidateQueries({ queryKey: schedulesKey });
-      notifications.show({ message: `${next.template_name} is ${next.paused ? "paused" : "running on schedule again"}.` });
+      notify(`${next.template_name} is ${next.paused ? "paused" : "running on schedule again"}.`);
     },
   });
   const next = s.next[0];
@@ -189,7 +189,7 @@ function ScheduleRow({ schedule: s, me, onEdit, onDelete }: { schedule: Schedule
               <Button size="xs" variant="default" onClick={() => onEdit(s)} aria-label={`Edit ${s.template_name}`}>
                 Edit
               </Button>
-              <Button size="xs" variant="subtle" color="red.8" onClick={() => onDelete(s)} aria-label={`Delete ${s.template_name}`}>
+              <Button size="xs" variant="light" color="red" onClick={() => onDelete(s)} aria-label={`Delete ${s.template_name}`}>
                 Delete
               </Button>
             </Group>
@@ -249,7 +249,7 @@ function DeleteDialog({ schedule, onClose }: { schedule: Schedule | null; onClos
     mutationFn: (s: Schedule) => unwrap(api.DELETE("/schedules/{id}", { params: { path: { id: s.id } } })),
     onSuccess: async (_, s) => {
       await client.invalidateQueries({ queryKey: schedulesKey });
-      notifications.show({ message: `The schedule of ${s.template_name} was deleted.` });
+      notify(`The schedule of ${s.template_name} was deleted.`);
       onClose();
     },
   });
@@ -258,7 +258,7 @@ function DeleteDialog({ schedule, onClose }: { schedule: Schedule | null; onClos
     onClose();
   };
   return (
-    <Modal opened={schedule !== null} onClose={close} title="Delete this schedule?">
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened={schedule !== null} onClose={close} title="Delete this schedule?">
       {schedule && (
         <Stack>
           <Text size="sm">

@@ -3,7 +3,6 @@
 // someone did, the form shows their version instead of overwriting it.
 import { useState } from "react";
 import { Alert, Button, Code, Group, Modal, Radio, Select, Stack, TagsInput, Text, TextInput } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../../api/client";
 import { ApiError, errorAt, unwrap } from "../../../api/problem";
@@ -12,10 +11,11 @@ import { ProblemAlert } from "../../../components/ProblemAlert";
 import { schedulesKey } from "../queries";
 import { scheduleInWords } from "../scheduleWords";
 import { changedSince, editOf, scheduleInput, timeZones, type Schedule, type ScheduleEdit } from "../schedules";
+import { notify } from "../notify";
 
 export function EditScheduleDialog({ schedule, me, onClose }: { schedule: Schedule | null; me: Me; onClose: () => void }) {
   return (
-    <Modal opened={schedule !== null} onClose={onClose} title={schedule ? `Edit schedule: ${schedule.template_name}` : "Edit schedule"} size="lg">
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened={schedule !== null} onClose={onClose} title={schedule ? `Edit schedule: ${schedule.template_name}` : "Edit schedule"} size="lg">
       {schedule && <EditForm key={schedule.id} initial={schedule} me={me} onClose={onClose} />}
     </Modal>
   );
@@ -51,7 +51,7 @@ function EditForm({ initial, me, onClose }: { initial: Schedule; me: Me; onClose
     },
     onSuccess: async () => {
       await client.invalidateQueries({ queryKey: schedulesKey });
-      notifications.show({ color: "green", message: `Saved the schedule of ${opened.template_name}.` });
+      notify(`Saved the schedule of ${opened.template_name}.`, "green");
       onClose();
     },
     onError: async (e) => {

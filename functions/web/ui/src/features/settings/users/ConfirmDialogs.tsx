@@ -2,7 +2,6 @@
 // someone (optionally erasing their personal data). Each says exactly what will happen.
 import { useState } from "react";
 import { Button, Checkbox, Group, List, Modal, Stack, Text } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../../api/client";
 import { unwrap } from "../../../api/problem";
@@ -10,10 +9,11 @@ import { meKey } from "../../../api/session";
 import { ProblemAlert } from "../../../components/ProblemAlert";
 import { teamKey } from "../queries";
 import { displayName, transferPatch, type Member } from "../team";
+import { notify } from "../notify";
 
 export function TransferDialog({ member, onClose }: { member: Member | null; onClose: () => void }) {
   return (
-    <Modal opened={member !== null} onClose={onClose} title="Transfer ownership">
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened={member !== null} onClose={onClose} title="Transfer ownership">
       {member && <TransferForm member={member} onClose={onClose} />}
     </Modal>
   );
@@ -26,7 +26,7 @@ function TransferForm({ member, onClose }: { member: Member; onClose: () => void
     mutationFn: () => unwrap(api.PATCH("/team/members/{id}", { params: { path: { id: member.id } }, body: transferPatch })),
     onSuccess: async () => {
       await Promise.all([client.invalidateQueries({ queryKey: teamKey }), client.invalidateQueries({ queryKey: meKey })]);
-      notifications.show({ color: "green", message: `${name} is now the owner.` });
+      notify(`${name} is now the owner.`, "green");
       onClose();
     },
   });
@@ -59,7 +59,7 @@ function TransferForm({ member, onClose }: { member: Member; onClose: () => void
 
 export function RemoveDialog({ member, onClose }: { member: Member | null; onClose: () => void }) {
   return (
-    <Modal opened={member !== null} onClose={onClose} title="Remove from the team">
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened={member !== null} onClose={onClose} title="Remove from the team">
       {member && <RemoveForm member={member} onClose={onClose} />}
     </Modal>
   );
@@ -73,7 +73,7 @@ function RemoveForm({ member, onClose }: { member: Member; onClose: () => void }
     mutationFn: () => unwrap(api.DELETE("/team/members/{id}", { params: { path: { id: member.id }, query: { purge } } })),
     onSuccess: async () => {
       await client.invalidateQueries({ queryKey: teamKey });
-      notifications.show({ message: purge ? `${name} was removed and their personal data erased.` : `${name} was removed.` });
+      notify(purge ? `${name} was removed and their personal data erased.` : `${name} was removed.`);
       onClose();
     },
   });

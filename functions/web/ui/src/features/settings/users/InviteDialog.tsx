@@ -2,7 +2,6 @@
 // per module, and Steward emails them a welcome with a link to sign in.
 import { useState } from "react";
 import { Alert, Button, Group, Loader, Modal, NativeSelect, Radio, ScrollArea, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../../api/client";
 import { errorAt, unwrap } from "../../../api/problem";
@@ -12,10 +11,11 @@ import { ProblemAlert } from "../../../components/ProblemAlert";
 import { CRM_TITLE } from "../IntegrationCard";
 import { useCrmUsers, teamKey } from "../queries";
 import { invitable, inviteRequest, NO_ACCESS, PERMISSION_LABELS, type InvitedRole, type Member, type Permission, type Permissions } from "../team";
+import { notify } from "../notify";
 
 export function InviteDialog({ opened, onClose, members, me }: { opened: boolean; onClose: () => void; members: Member[]; me: Me }) {
   return (
-    <Modal opened={opened} onClose={onClose} title="Invite a colleague" size="lg">
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened={opened} onClose={onClose} title="Invite a colleague" size="lg">
       {/* Mounted only while open: each invitation starts from a clean form. */}
       {opened && <InviteForm onClose={onClose} members={members} me={me} />}
     </Modal>
@@ -37,7 +37,7 @@ function InviteForm({ onClose, members, me }: { onClose: () => void; members: Me
     mutationFn: () => unwrap(api.POST("/team/invitations", { body: inviteRequest(userId ?? "", role, permissions) })),
     onSuccess: async (m) => {
       await client.invalidateQueries({ queryKey: teamKey });
-      notifications.show({ color: "green", message: `Invitation sent to ${m.email}.` });
+      notify(`Invitation sent to ${m.email}.`, "green");
       onClose();
     },
   });

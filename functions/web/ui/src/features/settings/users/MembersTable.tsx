@@ -3,7 +3,6 @@
 // problem shows at the select it names, anything else under the row.
 import { Fragment, useState } from "react";
 import { ActionIcon, Badge, Button, Group, Menu, NativeSelect, Stack, Table, Text, VisuallyHidden } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../../api/client";
 import { errorAt, unwrap } from "../../../api/problem";
@@ -12,6 +11,7 @@ import { MODULES } from "../../../app/modules";
 import { ProblemAlert } from "../../../components/ProblemAlert";
 import { when } from "../format";
 import { teamKey } from "../queries";
+import { notify } from "../notify";
 import {
   displayName,
   draftOf,
@@ -80,7 +80,7 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
     onSuccess: async () => {
       await refresh();
       setDraft(null);
-      notifications.show({ color: "green", message: `Saved ${name}'s access.` });
+      notify(`Saved ${name}'s access.`, "green");
     },
   });
   const invitation = m.invitation;
@@ -88,14 +88,14 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
     mutationFn: () => unwrap(api.POST("/team/invitations/{id}/resend", { params: { path: { id: invitation?.id ?? "" } } })),
     onSuccess: async () => {
       await refresh();
-      notifications.show({ color: "green", message: `Invitation sent again to ${m.email}.` });
+      notify(`Invitation sent again to ${m.email}.`, "green");
     },
   });
   const cancel = useMutation({
     mutationFn: () => unwrap(api.DELETE("/team/invitations/{id}", { params: { path: { id: invitation?.id ?? "" } } })),
     onSuccess: async () => {
       await refresh();
-      notifications.show({ message: `Invitation to ${m.email} cancelled.` });
+      notify(`Invitation to ${m.email} cancelled.`);
     },
   });
 
@@ -207,7 +207,7 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
                   {actions.cancelInvitation && <Menu.Item onClick={() => cancel.mutate()}>Cancel invitation</Menu.Item>}
                   {actions.transferOwnership && <Menu.Item onClick={() => dialogs.transfer(m)}>Transfer ownership…</Menu.Item>}
                   {actions.remove && (
-                    <Menu.Item color="red.8" onClick={() => dialogs.remove(m)}>
+                    <Menu.Item color="red.9" onClick={() => dialogs.remove(m)}>
                       Remove from team…
                     </Menu.Item>
                   )}
