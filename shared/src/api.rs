@@ -260,7 +260,7 @@ use crate::identity::team::{
 use crate::identity::{Me, Permission};
 use crate::modules::Module;
 use crate::runs::{Run, RunPage, StartInput};
-use crate::schedules::{Schedule, ScheduleInput, SchedulePage};
+use crate::schedules::{Schedule, ScheduleInput, SchedulePage, SchedulePreview};
 use crate::schema::{SchemaFn, schema_of};
 use crate::templates::{Template, TemplateInput, TemplatePage};
 use Function::*;
@@ -586,6 +586,24 @@ pub const ROUTES: &[RouteSpec] = &[
             "schedules_pause",
             "schedules_resume",
         ])])]),
+    route(
+        Exports,
+        "GET",
+        "/schedules/preview",
+        "schedules_preview",
+        "The next 5 fire times of an expression in a time zone, before saving a schedule (a 400 names `expression` or `timezone` when wrong)",
+    )
+    .access(Access::Member)
+    .query(&[
+        param(
+            "expression",
+            Text,
+            "`rate(1 day)`, `cron(0 9 ? * MON-FRI *)` or `at(2026-07-01T09:00:00)`",
+        )
+        .required(),
+        param("timezone", Text, "IANA time zone (default UTC)"),
+    ])
+    .replies(&[json::<SchedulePreview>(200, "The expression as stored and its next fire times")]),
     route(
         Exports,
         "GET",

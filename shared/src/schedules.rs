@@ -94,6 +94,55 @@ pub struct SchedulePage {
     pub cursor: Option<String>,
 }
 
+/// What a frequency builder shows before anything is saved: the expression as a schedule
+/// would store it, and when it would fire.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SchedulePreview {
+    /// The expression in the canonical form a schedule stores (`rate(1 day)`).
+    pub expression: String,
+    /// The IANA time zone the expression is read in.
+    pub timezone: String,
+    /// The next 5 fire times in UTC (fewer when the expression ends, as a past `at(...)`).
+    pub next: Vec<DateTime<Utc>>,
+}
+
+/// The next fire times of `expression` in `timezone` (default UTC) after `now`; a 400
+/// naming `expression` and/or `timezone` (the query parameters) when either is wrong.
+pub fn preview(
+    expression: Option<&str>,
+    timezone: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SchedulePreview> {
+    let mut errors = Vec::new();
+    let parsed = match expression.map(ScheduleExpression::parse) {
+        None => {
+            errors.push(FieldError::new("expression", "is required"));
+            None
+        }
+        Some(Ok(e)) => Some(e),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("expression", e.message));
+            None
+        }
+    };
+    let timezone = timezone.unwrap_or("UTC");
+    let tz = match parse_timezone(timezone) {
+        Ok(tz) => Some(tz),
+        Err(e) => {
+            errors.push(FieldError::new("timezone", e.message));
+            None
+        }
+    };
+    match (parsed, tz) {
+        (Some(e), Some(tz)) if errors.is_empty() => Ok(SchedulePreview {
+            expression: e.to_string(),
+            timezone: timezone.trim().to_string(),
+            next: e.upcoming(now, tz, UPCOMING),
+        }),
+        _ => Err(Error::invalid_all(errors)),
+    }
+}
+
 fn sk(id: &str) -> String {
     format!("SCHED#{id}")
 }
@@ -592,5 +641,63 @@ impl crate::ports::scheduler::local::FireTarget for LocalTarget {
                 tracing::error!(schedule = %f.name, error = %e, "a fire's input is not a schedule event")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_preview_gives_the_next_five_fire_times_in_utc() {
+        // A Friday, 21:00 in Tokyo: the next weekday 09:00 there is Monday's.
+        let p = preview(
+            Some("cron(0 9 ? * MON-FRI *)"),
+            Some("Asia/Tokyo"),
+            at("2026-03-06T12:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(p.expression, "cron(0 9 ? * MON-FRI *)");
+        assert_eq!(p.timezone, "Asia/Tokyo");
+        let days: Vec<String> = p.next.iter().map(|t| t.to_rfc3339()).collect();
+        assert_eq!(
+            days,
+            [
+                "2026-03-09T00:00:00+00:00",
+                "2026-03-10T00:00:00+00:00",
+                "2026-03-11T00:00:00+00:00",
+                "2026-03-12T00:00:00+00:00",
+                "2026-03-13T00:00:00+00:00",
+            ]
+        );
+        let p = preview(
+            Some("at(2020-01-01T00:00:00)"),
+            None,
+            at("2026-03-06T12:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(p.timezone, "UTC");
+        assert!(p.next.is_empty(), "a past `at` never fires again");
+    }
+
+    #[test]
+    fn a_wrong_preview_names_each_parameter_at_fault() {
+        let now = at("2026-03-06T12:00:00Z");
+        let pointers = |e: Error| -> Vec<String> {
+            match e {
+                Error::Invalid { errors, .. } => errors.into_iter().map(|f| f.pointer).collect(),
+                other => panic!("{other}"),
+            }
+        };
+        let e = preview(Some("cron(nope)"), Some("Mars/Base"), now).unwrap_err();
+        assert_eq!(pointers(e), ["expression", "timezone"]);
+        let e = preview(None, None, now).unwrap_err();
+        assert_eq!(pointers(e), ["expression"]);
+        let e = preview(Some("rate(1 day)"), Some(""), now).unwrap_err();
+        assert_eq!(pointers(e), ["timezone"]);
     }
 }

@@ -484,6 +484,103 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
     assert!(s.scheduler.get(&name).await.unwrap().is_none());
 }
 
+/// The console's frequency builder: an expression's next fire times before saving; wrong
+/// input named by its query parameter; never read as the schedule called "preview".
+#[tokio::test]
+async fn a_schedule_expression_is_previewed_before_saving() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let user = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        PRIYA,
+        json!({"permissions": {}}),
+    )
+    .await;
+    let q = |expr: &str, tz: Option<&str>| {
+        let mut t = format!(
+            "/schedules/preview?expression={}",
+            urlencoding::encode(expr)
+        );
+        if let Some(tz) = tz {
+            t.push_str(&format!("&timezone={}", urlencoding::encode(tz)));
+        }
+        t
+    };
+    // Any member may preview, module permissions or not.
+    let r = user
+        .get(&q("cron(0 9 ? * MON-FRI *)", Some("Asia/Tokyo")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let p = r.json();
+    assert_eq!(p["expression"], "cron(0 9 ? * MON-FRI *)");
+    assert_eq!(p["timezone"], "Asia/Tokyo");
+    let next: Vec<chrono::DateTime<chrono::Utc>> = p["next"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(next.len(), 5, "{p}");
+    assert!(next.windows(2).all(|w| w[0] < w[1]), "{p}");
+    // 09:00 in Tokyo (UTC+9, no daylight saving) is 00:00 UTC, the same weekday.
+    use chrono::{Datelike, Timelike};
+    for t in &next {
+        assert_eq!((t.hour(), t.minute()), (0, 0), "{t}");
+        assert!(t.weekday().number_from_monday() <= 5, "{t}");
+        assert!(*t > chrono::Utc::now());
+    }
+    assert!(
+        p["next"][0].as_str().unwrap().ends_with('Z')
+            || p["next"][0].as_str().unwrap().ends_with("+00:00")
+    );
+    // UTC by default.
+    let r = owner.get(&q("rate(1 day)", None)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["expression"], "rate(1 day)");
+    assert_eq!(r.json()["timezone"], "UTC");
+    // Wrong input: a 400 whose pointers are the query parameters.
+    for (target, pointers) in [
+        (q("rate(0 minutes)", None), vec!["expression"]),
+        (q("every day", Some("UTC")), vec!["expression"]),
+        (q("rate(1 day)", Some("Mars/Olympus")), vec!["timezone"]),
+        (
+            q("cron(bad)", Some("Nowhere")),
+            vec!["expression", "timezone"],
+        ),
+        ("/schedules/preview".to_string(), vec!["expression"]),
+    ] {
+        let r = owner.get(&target).await;
+        assert_eq!(r.status, 400, "{target}: {}", r.text);
+        let problem = r.json();
+        let got: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, pointers, "{target}: {}", r.text);
+    }
+    // `/schedules/preview` is its own route, not the schedule with id "preview".
+    let r = owner
+        .send(
+            "PUT",
+            "/schedules/preview",
+            Some(&json!({"template_id": "x", "mode": "preview", "expression": "rate(1 day)"})),
+        )
+        .await;
+    assert_eq!(r.status, 405, "{}", r.text);
+    assert_eq!(r.headers[http::header::ALLOW], "GET");
+    // Signed out: refused like every member route.
+    let r = Browser::new(s, &router).get(&q("rate(1 day)", None)).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}
+
 #[tokio::test]
 async fn an_apply_schedule_needs_write_on_the_module() {
     let sb = sandbox().await;

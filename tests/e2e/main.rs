@@ -365,7 +365,10 @@ async fn a_refused_sign_in_keeps_where_the_person_was_going() {
     let web = &w.services().web_base_url;
     let b = Browser::new(w.services(), &router);
     let authorize = b
-        .start_login("salesforce", "return_to=%2Factivity%2F01JABCDEFGHJKMNPQRSTVWXYZ0")
+        .start_login(
+            "salesforce",
+            "return_to=%2Factivity%2F01JABCDEFGHJKMNPQRSTVWXYZ0",
+        )
         .await;
     let r = b.follow(&deny(&authorize).await).await;
     assert_refused(&r, "consent_denied");
@@ -376,7 +379,9 @@ async fn a_refused_sign_in_keeps_where_the_person_was_going() {
         )
     );
     // An off-origin return_to is not carried into the refusal either.
-    let authorize = b.start_login("salesforce", "return_to=%2F%2Fevil.com").await;
+    let authorize = b
+        .start_login("salesforce", "return_to=%2F%2Fevil.com")
+        .await;
     let r = b.follow(&deny(&authorize).await).await;
     assert_eq!(
         r.location(),

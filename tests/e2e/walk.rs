@@ -88,6 +88,9 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         })),
         _ => None,
     };
+    if spec.operation_id == "schedules_preview" {
+        path.push_str("?expression=cron(0%209%20%3F%20*%20MON-FRI%20*)&timezone=Europe%2FLisbon");
+    }
     (path, body)
 }
 

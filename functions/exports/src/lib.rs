@@ -17,6 +17,7 @@ pub fn router() -> Router<Services> {
         .route("exports_health", |s, r| Box::pin(app::health(s, r)))
         .route("schedules_list", |s, r| Box::pin(list(s, r)))
         .route("schedules_create", |s, r| Box::pin(create(s, r)))
+        .route("schedules_preview", |s, r| Box::pin(preview(s, r)))
         .route("schedules_get", |s, r| Box::pin(get(s, r)))
         .route("schedules_update", |s, r| Box::pin(update(s, r)))
         .route("schedules_delete", |s, r| Box::pin(delete(s, r)))
@@ -38,6 +39,15 @@ async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
     let input = json_body(&req)?;
     let schedule = schedules::create(s, who, input).await?;
     created(201, &schedule, &format!("/schedules/{}", schedule.id))
+}
+
+async fn preview(s: &Services, req: Request) -> Result<Response<Body>> {
+    let expression = query_param(&req, "expression");
+    let timezone = query_param(&req, "timezone");
+    json(
+        200,
+        &schedules::preview(expression.as_deref(), timezone.as_deref(), s.clock.now())?,
+    )
 }
 
 async fn get(s: &Services, req: Request) -> Result<Response<Body>> {

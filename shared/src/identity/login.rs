@@ -344,7 +344,12 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
     }
     if let Some(error) = query_param(req, "error") {
         let description = query_param(req, "error_description").unwrap_or_default();
-        tracing::info!(crm = crm_name(crm), error, description, "the CRM refused the sign-in");
+        tracing::info!(
+            crm = crm_name(crm),
+            error,
+            description,
+            "the CRM refused the sign-in"
+        );
         return refuse(crm_refusal(&error));
     }
     let Some(code) = query_param(req, "code").filter(|c| !c.is_empty()) else {
@@ -381,10 +386,7 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
             let cookie = session::create(s, &account_id, &member.user_id).await?;
             tracing::info!(account = %account_id, user = %member.user_id, "signed in");
             let to = pending.return_to.as_deref().unwrap_or("/");
-            redirect(
-                &format!("{}{to}", s.web_base_url),
-                &[cookie, clear_binding],
-            )
+            redirect(&format!("{}{to}", s.web_base_url), &[cookie, clear_binding])
         }
         Purpose::Integration => {
             let expected = pending.account_id.unwrap_or_default();

@@ -181,7 +181,11 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     parseAs: "text",
   });
 
-  // Schedules: a template every weekday morning, paused, resumed, replaced, deleted.
+  // Schedules: the frequency builder previews an expression, then a template every
+  // weekday morning, paused, resumed, replaced, deleted.
+  const nextFires: Schemas["SchedulePreview"] = ok(await api.GET("/schedules/preview", {
+    params: { query: { expression: "cron(0 9 ? * MON-FRI *)", timezone: "America/New_York" } },
+  }));
   const schedule: Schemas["Schedule"] = ok(await api.POST("/schedules", {
     body: {
       template_id: copy.id,
@@ -224,5 +228,6 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     csv: csv.response.status,
     blob: blob.response.status,
     schedules: schedules.schedules.map((s) => `${s.template_name}: ${s.next.join(", ")}`),
+    preview: `${nextFires.expression} (${nextFires.timezone}): ${nextFires.next.join(", ")}`,
   };
 }
