@@ -156,6 +156,11 @@ try {
         scrollTop: s.scrollTop,
       };
     });
+  // The renderer's main-thread time while scrolling, by kind (CDP Performance metrics).
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable");
+  const metrics = async () => Object.fromEntries((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]));
+  const before = await metrics();
   const started = Date.now();
   let wheels = 0;
   let s = await state();
@@ -176,6 +181,20 @@ try {
     return /** @type {number[]} */ (w.__frames);
   });
 
+  if (process.argv.includes("--verbose")) {
+    // Each 1-second window's fps, `*` where a page of records arrived in it.
+    const loads = await page.evaluate(() =>
+      performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/grid/records")).map((e) => e.responseEnd),
+    );
+    const line = [];
+    for (let t = frames[0]; t + 1000 <= frames[frames.length - 1]; t += 1000) {
+      const n = frames.filter((f) => f >= t && f < t + 1000).length;
+      line.push(`${n}${loads.some((l) => l >= t && l < t + 1000) ? "*" : ""}`);
+    }
+    console.log(`fps per second: ${line.join(" ")}`);
+  }
+  const after = await metrics();
+  const spent = (k) => (after[k] - before[k]).toFixed(1);
   const scroll = fps(frames);
   const still = fps(idle);
   const [load1] = loadavg();
@@ -186,6 +205,33 @@ try {
       `(target: never below 30 fps: ${scroll.min >= 30 ? "met" : "NOT met"}); idle grid before: min ${still.min}, median ${still.median} fps; ` +
       `load average ${load1.toFixed(1)} on ${cpus().length} CPUs`,
   );
+  console.log(
+    `renderer main thread while scrolling: ${spent("TaskDuration")} s busy of ${seconds.toFixed(1)} s (script ${spent("ScriptDuration")} s, ` +
+      `style ${spent("RecalcStyleDuration")} s, layout ${spent("LayoutDuration")} s); ${after.Nodes} DOM nodes at the end`,
+  );
+  // Control: the same wheel on a plain static table (no React, no virtualization) of the same
+  // shape, in the same browser, so a reader can tell the machine's share from the grid's.
+  const control = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+  const cells = (i) => `<tr><th>${1000 + i}</th>${"<td>Some text value</td>".repeat(5)}</tr>`;
+  await control.setContent(
+    `<div id="s" style="height:560px;overflow:auto;width:1100px"><table style="font:14px sans-serif">${Array.from({ length: 2000 }, (_, i) => cells(i)).join("")}</table></div>`,
+  );
+  await control.evaluate(() => {
+    const w = /** @type {any} */ (window);
+    w.__frames = [];
+    const tick = (t) => {
+      w.__frames.push(t);
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  await control.mouse.move(500, 300);
+  for (let i = 0; i < 300; i++) {
+    await control.mouse.wheel(0, 120);
+    await control.waitForTimeout(16);
+  }
+  const plain = fps(await control.evaluate(() => /** @type {any} */ (window).__frames));
+  console.log(`control, a plain static 2,000-row table, 300 wheel events: fps min ${plain.min}, median ${plain.median}, ${plain.dropped} dropped`);
   if (s.loaded < RECORDS) console.log(`note: the grid held ${s.loaded} records, fewer than the ${RECORDS} asked for`);
 } finally {
   await browser?.close();

@@ -15,6 +15,11 @@ import type { GridRecord } from "./records";
 import classes from "./grid.module.css";
 
 const ROW_HEIGHT = 36;
+const ID_WIDTH = 120;
+
+function columnWidth(field: CrmField | undefined): number {
+  return field?.type === "bool" ? 110 : 210;
+}
 
 interface Editing {
   row: number;
@@ -151,6 +156,9 @@ export function GridTable({ object, columns, fields, records, hasMore, loadingMo
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
+    // Rendered with the next frame rather than synchronously inside each scroll event: a fast
+    // wheel gives one render per frame, not one per event.
+    useFlushSync: false,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0];
@@ -336,15 +344,16 @@ export function GridTable({ object, columns, fields, records, hasMore, loadingMo
           aria-rowcount={hasMore ? -1 : records.length + 1}
           aria-colcount={colSpan}
           aria-readonly={readOnly || undefined}
+          style={{ width: ID_WIDTH + columns.reduce((w, c) => w + columnWidth(fields.get(c)), 0) }}
           onKeyDown={onKeyDown}
           onClick={onClick}
           onFocus={onFocus}
           onBlur={onBlur}
         >
           <colgroup>
-            <col style={{ width: 120 }} />
+            <col style={{ width: ID_WIDTH }} />
             {columns.map((c) => (
-              <col key={c} style={{ width: fields.get(c)?.type === "bool" ? 110 : 210 }} />
+              <col key={c} style={{ width: columnWidth(fields.get(c)) }} />
             ))}
           </colgroup>
           <thead>
