@@ -14,7 +14,7 @@ import { RunRows } from "./RunRows";
 import { NONE, applyBody, applyLabel, canApplyReviewed, excludedCount, tickedCount, type Exclusions } from "./selection";
 
 /** Runs this one is linked to, each with what the link means. */
-function relatedRuns(run: Run & { from_preview?: string | null; applied_by?: string | null }) {
+function relatedRuns(run: Run) {
   const out: { label: string; id: string }[] = [];
   if (run.from_preview) out.push({ label: "Applies the reviewed preview", id: run.from_preview });
   if (run.applied_by) out.push({ label: "Applied (as reviewed) by", id: run.applied_by });
@@ -125,7 +125,7 @@ export default function RunPage() {
             <Title order={2}>
               {moduleTitle}: {MODE[data.mode].toLowerCase()} of {data.object}
             </Title>
-            <Badge size="lg" color={status.color} variant={isFinal(data.status) ? "filled" : "light"}>
+            <Badge size="lg" color={status.color} variant="light">
               {status.label}
             </Badge>
           </Group>
@@ -261,7 +261,7 @@ export default function RunPage() {
         <RunRows run={data} account={account} exclusions={reviewing ? exclusions : undefined} onExclusions={reviewing ? setExclusions : undefined} initialOutcome={conflictsFirst} />
       </Stack>
 
-      <Modal opened={revertOpen} onClose={() => setRevertOpen(false)} title="Revert this run?">
+      <Modal opened={revertOpen} onClose={() => setRevertOpen(false)} closeButtonProps={{ "aria-label": "Close" }} title="Revert this run?">
         <Stack>
           <Text size="sm">
             Reverting starts a new run that restores the values this run changed in {crmName}. A record someone changed since is left alone and reported as a conflict.
@@ -285,7 +285,7 @@ export default function RunPage() {
         </Stack>
       </Modal>
 
-      <Modal opened={applyOpen} onClose={() => setApplyOpen(false)} title={`Apply ${ticked.toLocaleString()} change${ticked === 1 ? "" : "s"} to ${crmName}?`}>
+      <Modal opened={applyOpen} onClose={() => setApplyOpen(false)} closeButtonProps={{ "aria-label": "Close" }} title={`Apply ${ticked.toLocaleString()} change${ticked === 1 ? "" : "s"} to ${crmName}?`}>
         <Stack>
           <Text size="sm">
             Steward writes the ticked changes of this preview to {data.object} in {crmName}

@@ -89,7 +89,7 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
       <Table.Td>{recordCell(r)}</Table.Td>
       <Table.Td>
         {r.role ? (
-          <Badge variant="light" color={r.role === "master" ? "blue" : "gray"}>
+          <Badge variant="light" color={r.role === "master" ? "blue" : "gray"} style={{ minWidth: "max-content" }}>
             {r.role === "master" ? "Master (stays)" : "Duplicate (merged in)"}
           </Badge>
         ) : (
@@ -108,7 +108,7 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
       </Table.Td>
       {withOutcome && (
         <>
-          <Table.Td>{r.outcome ? <Badge color={OUTCOME_COLOR[r.outcome]}>{r.outcome}</Badge> : null}</Table.Td>
+          <Table.Td>{r.outcome ? <Badge variant="light" color={OUTCOME_COLOR[r.outcome]} style={{ minWidth: "max-content" }}>{r.outcome}</Badge> : null}</Table.Td>
           <Table.Td>
             <Text size="sm">{[r.error_code, r.error_message].filter(Boolean).join(": ")}</Text>
           </Table.Td>

@@ -5,10 +5,10 @@ import { api } from "../../api/client";
 import { unwrap } from "../../api/problem";
 import type { components } from "../../api/schema";
 import { hasRows, isFinal, type Run } from "./logic";
-import type { applyBody } from "./selection";
 
 export type RowAction = components["schemas"]["RowAction"];
 export type RowOutcome = components["schemas"]["RowStatus"];
+export type ApplyInput = components["schemas"]["ApplyInput"];
 
 export const runKey = (id: string) => ["run", id] as const;
 
@@ -62,9 +62,7 @@ export function useRevertRun(id: string) {
 export function useApplyReviewed(id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: async (_body: ReturnType<typeof applyBody>): Promise<Run> => {
-      throw new Error("This Steward cannot apply a reviewed preview yet (POST /runs/{id}/apply is not in its API).");
-    },
+    mutationFn: (body: ApplyInput) => unwrap(api.POST("/runs/{id}/apply", { params: { path: { id } }, body })),
     onSuccess: () => client.invalidateQueries({ queryKey: runKey(id) }),
   });
 }

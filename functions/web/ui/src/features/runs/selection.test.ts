@@ -36,7 +36,7 @@ describe("apply what you reviewed", () => {
   });
 
   it("is offered on a succeeded preview, to a writer, once", () => {
-    const preview = { mode: "preview" as const, status: "succeeded" as const, revert_of: null };
+    const preview = { mode: "preview" as const, status: "succeeded" as const, revert_of: null, applied_by: null };
     expect(canApplyReviewed(preview, true)).toBe(true);
     expect(canApplyReviewed(preview, false)).toBe(false);
     expect(canApplyReviewed({ ...preview, status: "partial" }, true)).toBe(false);

@@ -1,7 +1,10 @@
 // "Apply what you reviewed": every change of a preview starts ticked; the person unticks
 // merge groups or rows, and the apply request names exactly what they unticked. Rows on
 // pages not read yet stay ticked, so the state is the exclusions, not the inclusions.
+import type { components } from "../../api/schema";
 import type { Run } from "./logic";
+
+type ApplyInput = components["schemas"]["ApplyInput"];
 
 export interface Exclusions {
   /** Merge groups left out (their `group_id`). */
@@ -57,8 +60,8 @@ export function applyLabel(n: number): string {
 }
 
 /** The body of `POST /runs/{id}/apply`: only what was unticked, sorted; empty lists left out. */
-export function applyBody(ex: Exclusions, notify?: Run["notify"]) {
-  const body: { exclude_groups?: string[]; exclude_records?: string[]; notify?: NonNullable<Run["notify"]> } = {};
+export function applyBody(ex: Exclusions, notify?: Run["notify"]): ApplyInput {
+  const body: ApplyInput = {};
   if (ex.groups.size > 0) body.exclude_groups = [...ex.groups].sort();
   if (ex.records.size > 0) body.exclude_records = [...ex.records].sort();
   if (notify) body.notify = notify;
@@ -66,6 +69,6 @@ export function applyBody(ex: Exclusions, notify?: Run["notify"]) {
 }
 
 /** A preview that ended well can be applied as reviewed, by a member with write on its module, once. */
-export function canApplyReviewed(run: Pick<Run, "mode" | "status" | "revert_of"> & { applied_by?: string | null }, canWrite: boolean): boolean {
+export function canApplyReviewed(run: Pick<Run, "mode" | "status" | "revert_of" | "applied_by">, canWrite: boolean): boolean {
   return canWrite && run.mode === "preview" && run.status === "succeeded" && !run.revert_of && !run.applied_by;
 }
