@@ -269,7 +269,7 @@ function StepParams({ object, step, onChange, at, readOnly }: { object: string; 
       return (
         <>
           <TextInput label="Find (regex)" w={240} disabled={readOnly} value={step.pattern} onChange={(e) => set("pattern", e.currentTarget.value)} error={at("pattern")} />
-          <TextInput label="Replace with" description="$1 inserts the first group" w={200} disabled={readOnly} value={step.with ?? ""} onChange={(e) => set("with", e.currentTarget.value)} error={at("with")} />
+          <TextInput label="Replace with" placeholder="$1 inserts group 1" w={200} disabled={readOnly} value={step.with ?? ""} onChange={(e) => set("with", e.currentTarget.value)} error={at("with")} />
           {flag("ignore_case", "Ignore case", false)}
         </>
       );
