@@ -28,7 +28,7 @@ export function IntegrationStatus({ integration }: { integration: Integration })
   if (!integration.set) {
     return (
       <Group gap="xs">
-        <Badge color="orange" variant="light">
+        <Badge miw="max-content" color="orange" variant="light">
           Not set
         </Badge>
         <Text size="sm">Scheduled runs are skipped until an integration user is connected.</Text>
@@ -39,7 +39,7 @@ export function IntegrationStatus({ integration }: { integration: Integration })
   return (
     <Stack gap={4}>
       <Group gap="xs">
-        <Badge color={failing ? "red" : "green"} variant="light">
+        <Badge miw="max-content" color={failing ? "red" : "green"} variant="light">
           {failing ? "Connection failing" : "Connected"}
         </Badge>
         <Text size="sm">

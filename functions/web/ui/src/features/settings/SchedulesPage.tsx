@@ -10,7 +10,7 @@ import { unwrap } from "../../api/problem";
 import { can, useMe, type Me } from "../../api/session";
 import { MODULES, moduleInfo } from "../../app/modules";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { fromNow, when } from "./format";
+import { fromNow, when, whenInZone } from "./format";
 import { schedulesKey, useSchedules } from "./queries";
 import { EditScheduleDialog } from "./schedules/EditScheduleDialog";
 import { scheduleInWords } from "./scheduleWords";
@@ -145,7 +145,7 @@ function ScheduleRow({ schedule: s, me, onEdit, onDelete }: { schedule: Schedule
           </Text>
         </Table.Td>
         <Table.Td>
-          <Badge variant="light" color={s.mode === "apply" ? "red" : "blue"}>
+          <Badge miw="max-content" variant="light" color={s.mode === "apply" ? "red" : "blue"}>
             {s.mode === "apply" ? "Apply" : "Preview"}
           </Badge>
         </Table.Td>
@@ -163,7 +163,7 @@ function ScheduleRow({ schedule: s, me, onEdit, onDelete }: { schedule: Schedule
             <Text size="sm">None while paused</Text>
           ) : next ? (
             <>
-              <Text size="sm">{when(next)}</Text>
+              <Text size="sm">{whenInZone(next)}</Text>
               <Text size="xs" c="gray.7">
                 {fromNow(next)}
               </Text>
@@ -176,7 +176,7 @@ function ScheduleRow({ schedule: s, me, onEdit, onDelete }: { schedule: Schedule
           <LastRun schedule={s} />
         </Table.Td>
         <Table.Td>
-          <Badge variant="light" color={s.paused ? "gray" : "green"}>
+          <Badge miw="max-content" variant="light" color={s.paused ? "gray" : "green"}>
             {s.paused ? "Paused" : "Active"}
           </Badge>
         </Table.Td>
@@ -218,7 +218,7 @@ function LastRun({ schedule: s }: { schedule: Schedule }) {
     return (
       <Stack gap={2}>
         <Group gap={6}>
-          <Badge variant="light" color="orange">
+          <Badge miw="max-content" variant="light" color="orange">
             Skipped
           </Badge>
           <Text size="xs" c="gray.7">

@@ -1,6 +1,7 @@
 // Dates as the settings screens show them: in the person's own locale and time zone.
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const zoneName = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
 const relativeTime = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
 /** "3 Dec 2026, 14:05" in the browser's locale and zone; `otherwise` when there is no date. */
@@ -8,6 +9,23 @@ export function when(iso: string | null | undefined, otherwise = "Never"): strin
   if (!iso) return otherwise;
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
+}
+
+const dayOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+
+/** The date and the time apart, for a narrow column: ["Dec 3, 2026", "3:37 PM"]. */
+export function dayAndTime(iso: string): [string, string] {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? [iso, ""] : [dayOnly.format(d), timeOnly.format(d)];
+}
+
+/** As `when`, naming the browser's time zone ("… 8:00 AM (UTC)"): for times a schedule set in another zone. */
+export function whenInZone(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const zone = zoneName.formatToParts(d).find((p) => p.type === "timeZoneName")?.value;
+  return zone ? `${dateTime.format(d)} (${zone})` : dateTime.format(d);
 }
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [

@@ -7,6 +7,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../../api/client";
 import { ApiError, errorAt, unwrap } from "../../../api/problem";
 import { can, type Me } from "../../../api/session";
+import { needsAlert } from "../problems";
 import { ProblemAlert } from "../../../components/ProblemAlert";
 import { schedulesKey } from "../queries";
 import { scheduleInWords } from "../scheduleWords";
@@ -125,7 +126,7 @@ function EditForm({ initial, me, onClose }: { initial: Schedule; me: Me; onClose
           error={recipientsError}
           clearable
         />
-        <ProblemAlert error={error} title="The schedule was not saved" claimed={claimed} />
+        {needsAlert(error, claimed) && <ProblemAlert error={error} title="The schedule was not saved" claimed={claimed} />}
         <Group justify="flex-end">
           <Button variant="default" onClick={onClose}>
             Cancel

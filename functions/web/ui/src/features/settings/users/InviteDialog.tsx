@@ -7,6 +7,7 @@ import { api } from "../../../api/client";
 import { errorAt, unwrap } from "../../../api/problem";
 import type { Me } from "../../../api/session";
 import { MODULES } from "../../../app/modules";
+import { needsAlert } from "../problems";
 import { ProblemAlert } from "../../../components/ProblemAlert";
 import { CRM_TITLE } from "../IntegrationCard";
 import { useCrmUsers, teamKey } from "../queries";
@@ -117,7 +118,7 @@ function InviteForm({ onClose, members, me }: { onClose: () => void; members: Me
             {chosen.name ?? chosen.email} will get a welcome email at {chosen.email}.
           </Alert>
         )}
-        <ProblemAlert error={invite.error} title="The invitation was not sent" claimed={claimed} />
+        {needsAlert(invite.error, claimed) && <ProblemAlert error={invite.error} title="The invitation was not sent" claimed={claimed} />}
         <Group justify="flex-end">
           <Button variant="default" onClick={onClose}>
             Cancel

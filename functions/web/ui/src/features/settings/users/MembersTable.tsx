@@ -8,8 +8,9 @@ import { api } from "../../../api/client";
 import { errorAt, unwrap } from "../../../api/problem";
 import { meKey, type Me } from "../../../api/session";
 import { MODULES } from "../../../app/modules";
+import { needsAlert } from "../problems";
 import { ProblemAlert } from "../../../components/ProblemAlert";
-import { when } from "../format";
+import { dayAndTime, when } from "../format";
 import { teamKey } from "../queries";
 import { notify } from "../notify";
 import {
@@ -35,7 +36,7 @@ export interface MemberDialogs {
 
 export function MembersTable({ members, me, dialogs }: { members: Member[]; me: Me; dialogs: MemberDialogs }) {
   return (
-    <Table.ScrollContainer minWidth={1040}>
+    <Table.ScrollContainer minWidth={1080}>
       <Table verticalSpacing="sm" highlightOnHover={false} aria-label="Team members">
         <Table.Thead>
           <Table.Tr>
@@ -105,6 +106,7 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
   };
   const claimed = (p: string) => p === "/role" || p.startsWith("/permissions/");
   const rowError = save.error ?? resend.error ?? cancel.error;
+  const showAlert = save.error ? needsAlert(save.error, claimed) : Boolean(rowError);
   const hasMenu = actions.resendInvitation || actions.cancelInvitation || actions.transferOwnership || actions.remove;
   const isMe = m.id === me.user.id;
 
@@ -128,6 +130,7 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
           {actions.editAccess ? (
             <NativeSelect
               size="xs"
+              w={88}
               aria-label={`Role of ${name}`}
               value={shown.role}
               data={[
@@ -142,7 +145,7 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
           )}
         </Table.Td>
         <Table.Td>
-          <Badge variant="light" color={STATUS_COLOR[m.status]}>
+          <Badge miw="max-content" variant="light" color={STATUS_COLOR[m.status]}>
             {m.status === "invited" && invitation?.expired ? "Invitation expired" : STATUS_LABELS[m.status]}
           </Badge>
           {m.status === "invited" && invitation && (
@@ -151,14 +154,23 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
             </Text>
           )}
         </Table.Td>
-        <Table.Td>
-          <Text size="sm">{when(m.last_login_at)}</Text>
+        <Table.Td style={{ whiteSpace: "nowrap" }}>
+          {m.last_login_at ? (
+            dayAndTime(m.last_login_at).map((part) => (
+              <Text size="sm" key={part}>
+                {part}
+              </Text>
+            ))
+          ) : (
+            <Text size="sm">Never</Text>
+          )}
         </Table.Td>
         {MODULES.map((mod) => (
           <Table.Td key={mod.id}>
             {actions.editAccess ? (
               <NativeSelect
                 size="xs"
+                w={82}
                 aria-label={`${mod.title} access for ${name}`}
                 value={shown.permissions[mod.id]}
                 data={(["none", "read", "write"] as const).map((p) => ({ value: p, label: ACCESS_SHORT[p] }))}
@@ -166,11 +178,11 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
                 error={errorAt(save.error, `/permissions/${mod.id}`)}
               />
             ) : m.status === "removed" ? (
-              <Text size="sm" c="gray.7" aria-label={`${mod.title}: none`}>
-                —
+              <Text size="sm" c="gray.7">
+                None
               </Text>
             ) : (
-              <Badge variant="light" color={ACCESS_COLOR[m.permissions[mod.id]]} aria-label={`${mod.title}: ${ACCESS_SHORT[m.permissions[mod.id]]}`}>
+              <Badge miw="max-content" variant="light" color={ACCESS_COLOR[m.permissions[mod.id]]}>
                 {ACCESS_SHORT[m.permissions[mod.id]]}
               </Badge>
             )}
@@ -178,23 +190,6 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
         ))}
         <Table.Td>
           <Group gap={6} wrap="nowrap" justify="flex-end">
-            {body && (
-              <>
-                <Button size="xs" onClick={() => save.mutate()} loading={save.isPending}>
-                  Save
-                </Button>
-                <Button
-                  size="xs"
-                  variant="default"
-                  onClick={() => {
-                    setDraft(null);
-                    save.reset();
-                  }}
-                >
-                  Undo
-                </Button>
-              </>
-            )}
             {hasMenu && (
               <Menu position="bottom-end" withinPortal>
                 <Menu.Target>
@@ -217,10 +212,30 @@ function MemberRow({ member: m, me, dialogs }: { member: Member; me: Me; dialogs
           </Group>
         </Table.Td>
       </Table.Tr>
-      {rowError && (
+      {(body || showAlert) && (
         <Table.Tr>
           <Table.Td colSpan={5 + MODULES.length}>
-            <ProblemAlert error={rowError} title={`Could not update ${name}`} {...(save.error ? { claimed } : {})} />
+            <Stack gap="xs">
+              {body && (
+                <Group gap="sm" justify="flex-end">
+                  <Text size="sm">Unsaved changes to {name}&apos;s access</Text>
+                  <Button size="xs" onClick={() => save.mutate()} loading={save.isPending}>
+                    Save
+                  </Button>
+                  <Button
+                    size="xs"
+                    variant="default"
+                    onClick={() => {
+                      setDraft(null);
+                      save.reset();
+                    }}
+                  >
+                    Undo
+                  </Button>
+                </Group>
+              )}
+              {showAlert && <ProblemAlert error={rowError} title={`Could not update ${name}`} {...(save.error ? { claimed } : {})} />}
+            </Stack>
           </Table.Td>
         </Table.Tr>
       )}
