@@ -1,15 +1,50 @@
 // The When tab: run now, or automate on a schedule built from a frequency (never typed as
-// cron), in an IANA time zone, with the next fire times and the integration-user warning.
+// cron), in an IANA time zone, with the next five fire times worked out by the API as the
+// frequency changes, and the integration-user warning.
 import { useMemo } from "react";
-import { Alert, Anchor, Checkbox, Code, Group, List, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Anchor, Checkbox, Code, Group, List, Loader, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
+import { useDebouncedValue } from "@mantine/hooks";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
-import { errorAt } from "../../../api/problem";
-import type { components } from "../../../api/schema";
+import { api } from "../../../api/client";
+import { unwrap } from "../../../api/problem";
+import { fireTimes, previewKey, scheduleProblems, type Schedule } from "./schedule";
 import { WEEKDAYS, WEEKDAY_NAMES, describe, problem, timeZones, toExpression, withKind, type Frequency, type FrequencyKind, type RateUnit, type Weekday } from "./frequency";
 
 export type When = "now" | "automate";
 
-export function FrequencyBuilder({ value, onChange, timezone, onTimezone, error }: { value: Frequency; onChange: (f: Frequency) => void; timezone: string; onTimezone: (tz: string) => void; error: unknown }) {
+/**
+ * The API's next fire times for what the builder shows, asked once the person pauses
+ * (300 ms), one cache entry per expression and zone; the last answer stays while the next loads.
+ */
+export function useSchedulePreview(expression: string | undefined, timezone: string) {
+  const [asked] = useDebouncedValue(JSON.stringify([expression ?? "", timezone]), 300);
+  const [e, tz] = JSON.parse(asked) as [string, string];
+  const query = useQuery({
+    queryKey: previewKey(e, tz),
+    queryFn: ({ signal }) => unwrap(api.GET("/schedules/preview", { params: { query: { expression: e, timezone: tz } }, signal })),
+    enabled: e !== "",
+    placeholderData: keepPreviousData,
+    staleTime: 60_000,
+  });
+  const settled = e === (expression ?? "") && tz === timezone;
+  return { ...query, settled };
+}
+
+export function FrequencyBuilder({
+  value,
+  onChange,
+  timezone,
+  onTimezone,
+  problems,
+}: {
+  value: Frequency;
+  onChange: (f: Frequency) => void;
+  timezone: string;
+  onTimezone: (tz: string) => void;
+  /** The API's messages for the expression and the zone (preview or save). */
+  problems: { expression?: string; timezone?: string };
+}) {
   const zones = useMemo(() => timeZones(), []);
   const expression = toExpression(value);
   const why = problem(value);
@@ -31,7 +66,7 @@ export function FrequencyBuilder({ value, onChange, timezone, onTimezone, error 
         />
         {value.kind === "every" && (
           <>
-            <NumberInput label="Every" min={1} allowDecimal={false} w={110} value={value.n} onChange={(n) => onChange({ ...value, n: typeof n === "number" ? n : 0 })} error={why} />
+            <NumberInput label="Every" min={1} allowDecimal={false} w={110} value={value.n} onChange={(n) => onChange({ ...value, n: typeof n === "number" ? n : 0 })} error={why ?? problems.expression} />
             <Select
               label="Unit"
               w={130}
@@ -58,9 +93,9 @@ export function FrequencyBuilder({ value, onChange, timezone, onTimezone, error 
           />
         )}
         {value.kind !== "every" && (
-          <TextInput label="At" type="time" w={130} value={value.time} onChange={(e) => onChange({ ...value, time: e.currentTarget.value })} error={value.kind === "weekly" && value.days.length === 0 ? undefined : why} />
+          <TextInput label="At" type="time" w={130} value={value.time} onChange={(e) => onChange({ ...value, time: e.currentTarget.value })} error={(value.kind === "weekly" && value.days.length === 0 ? undefined : why) ?? problems.expression} />
         )}
-        <Select label="Time zone" w={260} searchable allowDeselect={false} data={zones} value={timezone} onChange={(tz) => tz && onTimezone(tz)} error={errorAt(error, "/timezone")} />
+        <Select label="Time zone" w={260} searchable allowDeselect={false} data={zones} value={timezone} onChange={(tz) => tz && onTimezone(tz)} error={problems.timezone} />
       </Group>
       {value.kind === "weekly" && (
         <Checkbox.Group label="On days" value={value.days} onChange={(days) => onChange({ ...value, days: days as Weekday[] })} error={value.days.length === 0 ? why : undefined}>
@@ -81,24 +116,19 @@ export function FrequencyBuilder({ value, onChange, timezone, onTimezone, error 
           "Finish the frequency to see its schedule."
         )}
       </Text>
-      {errorAt(error, "/expression") && (
-        <Text c="red" size="sm" role="alert">
-          {errorAt(error, "/expression")}
-        </Text>
-      )}
     </Stack>
   );
 }
 
 /** Fire times in the schedule's zone, as the person's locale writes dates. */
-export function NextFires({ next, timezone }: { next: string[]; timezone: string }) {
-  const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short", timeZone: timezone });
+export function NextFires({ next, timezone, busy = false }: { next: string[]; timezone: string; busy?: boolean }) {
   if (next.length === 0) return <Text size="sm">No further fire times.</Text>;
+  const shown = fireTimes(next, timezone);
   return (
-    <List size="sm" aria-label="Next fire times">
-      {next.map((t) => (
+    <List size="sm" aria-label="Next fire times" aria-busy={busy} style={busy ? { opacity: 0.6 } : undefined}>
+      {next.map((t, i) => (
         <List.Item key={t}>
-          <time dateTime={t}>{fmt.format(new Date(t))}</time>
+          <time dateTime={t}>{shown[i]}</time>
         </List.Item>
       ))}
     </List>
@@ -135,9 +165,30 @@ export function WhenFields({
   timezone: string;
   onTimezone: (tz: string) => void;
   integrationSet: boolean;
-  saved: components["schemas"]["Schedule"] | undefined;
+  /** The schedule as saved, when what the tab shows is still exactly that. */
+  saved: Schedule | undefined;
   error: unknown;
 }) {
+  const expression = toExpression(frequency);
+  const preview = useSchedulePreview(when === "automate" ? expression : undefined, timezone);
+  // The preview's refusal is about what is on screen now; a save's, about what was sent.
+  const problems = preview.settled && preview.isError ? scheduleProblems(preview.error) : scheduleProblems(error);
+  const refused = Boolean(problems.expression ?? problems.timezone);
+
+  let fires: React.ReactNode;
+  if (!expression) fires = <Text size="sm">Finish the frequency above to see when it runs.</Text>;
+  else if (refused) fires = <Text size="sm">Correct the frequency or time zone above to see when it runs.</Text>;
+  else if (saved) fires = <NextFires next={saved.next.slice(0, 5)} timezone={saved.timezone} />;
+  else if (preview.data) fires = <NextFires next={preview.data.next.slice(0, 5)} timezone={preview.data.timezone} busy={!preview.settled || preview.isFetching} />;
+  else if (preview.isError) fires = <Text size="sm">The next fire times could not be worked out: {preview.error.message}</Text>;
+  else
+    fires = (
+      <Group gap="xs">
+        <Loader size="xs" aria-label="Working out the next fire times" />
+        <Text size="sm">Working out the next fire times…</Text>
+      </Group>
+    );
+
   return (
     <Stack gap="sm">
       <div>
@@ -161,13 +212,18 @@ export function WhenFields({
       ) : (
         <>
           {!integrationSet && <IntegrationWarning />}
-          <FrequencyBuilder value={frequency} onChange={onFrequency} timezone={timezone} onTimezone={onTimezone} error={error} />
-          <div>
-            <Text size="sm" fw={500}>
-              Next five fire times ({saved?.timezone ?? timezone})
+          <FrequencyBuilder value={frequency} onChange={onFrequency} timezone={timezone} onTimezone={onTimezone} problems={problems} />
+          <section aria-labelledby="next-fires-title" aria-live="polite">
+            <Text size="sm" fw={500} id="next-fires-title">
+              Next five runs, in {saved?.timezone ?? timezone} time
             </Text>
-            {saved ? <NextFires next={saved.next.slice(0, 5)} timezone={saved.timezone} /> : <Text size="sm" c="dimmed">The next fire times appear once the schedule is saved.</Text>}
-          </div>
+            {frequency.kind === "every" && !saved && expression && !refused && (
+              <Text size="xs" c="dimmed">
+                If you save the schedule now. A repeat is counted from the moment it is saved.
+              </Text>
+            )}
+            {fires}
+          </section>
         </>
       )}
     </Stack>
