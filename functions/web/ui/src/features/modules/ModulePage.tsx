@@ -15,6 +15,7 @@ import { NotFound } from "../../app/NotFound";
 import { defaultObject, loadEditor, type AnyConfig, type EditorModule } from "./editors";
 import type { GridEdit } from "./editors/grid";
 import { Review, reviewClaims, type Mode, type NotifyInput, type Schedule, type Scope } from "./review/Review";
+import { fireTimes, updateInput, type ScheduleDraft } from "./review/schedule";
 import { TemplateBar, templateKey, templatesKey, type Template } from "./TemplateBar";
 
 type StartInput = components["schemas"]["StartInput"];
@@ -134,9 +135,12 @@ function draftOf(t: Template): Draft {
   return { name: t.name, description: t.description ?? "", config: t.config as AnyConfig };
 }
 
-/** A toast whose close button has a name (Mantine's has none). */
+/**
+ * A toast whose close button has a name (Mantine's has none), and whose message under a
+ * title is dark enough to read (Mantine's gray 6 is below 4.5:1).
+ */
 function toast(n: { color?: string; title: string; message: string }) {
-  notifications.show({ ...n, closeButtonProps: { "aria-label": "Dismiss" } });
+  notifications.show({ ...n, closeButtonProps: { "aria-label": "Dismiss" }, styles: { description: { color: "var(--mantine-color-gray-7)" } } });
 }
 
 const CRM_NAME: Record<Me["account"]["crm"], string> = { hubspot: "HubSpot", salesforce: "Salesforce", csv: "the CRM" };
@@ -282,17 +286,36 @@ function Workspace({
     }
   };
 
-  const onSchedule = async (input: { mode: Mode; expression: string; timezone: string; notify: NotifyInput | undefined }): Promise<Schedule | undefined> => {
+  /** A new schedule, or `existing` updated: a second save in the tab never makes a second schedule. */
+  const onSchedule = async (input: ScheduleDraft, existing: Schedule | undefined): Promise<Schedule | undefined> => {
     setError(undefined);
     setRunBusy("schedule");
     try {
       const t = baseline && !dirty ? baseline : await save();
       if (!t) return undefined;
-      const schedule = await unwrap(
-        api.POST("/schedules", { body: { template_id: t.id, mode: input.mode, expression: input.expression, timezone: input.timezone, ...(input.notify ? { notify: input.notify } : {}) } }),
-      );
+      // Schedules carry a version but PUT takes no If-Match: read it first, and never
+      // overwrite a change made meanwhile (in Settings → Schedules). Deleted there: make it anew.
+      const current = existing && (await unwrap(api.GET("/schedules/{id}", { params: { path: { id: existing.id } } })).catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return undefined;
+        throw e;
+      }));
+      if (current && current.version !== existing?.version) {
+        setError(
+          new ApiError(409, {
+            type: "about:blank",
+            title: "Someone else changed this schedule",
+            status: 409,
+            detail: "It was changed in Settings → Schedules after you saved it here, so nothing was overwritten. Open Settings → Schedules to see it and edit it there.",
+          }),
+        );
+        return undefined;
+      }
+      const body = { template_id: t.id, mode: input.mode, expression: input.expression, timezone: input.timezone, ...(input.notify ? { notify: input.notify } : {}) };
+      const schedule = current
+        ? await unwrap(api.PUT("/schedules/{id}", { params: { path: { id: current.id } }, body: updateInput(current, t.id, input) }))
+        : await unwrap(api.POST("/schedules", { body }));
       void client.invalidateQueries({ queryKey: ["schedules"] });
-      toast({ color: "green", title: "Schedule saved", message: `“${t.name}” runs on ${input.expression} (${input.timezone}).` });
+      toast({ color: "green", title: current ? "Schedule updated" : "Schedule saved", message: schedule.next[0] ? `“${t.name}” runs next on ${fireTimes(schedule.next.slice(0, 1), schedule.timezone)[0]} (${schedule.timezone}).` : t.name });
       return schedule;
     } catch (e) {
       setError(e);

@@ -7,6 +7,7 @@ import { errorAt } from "../../../api/problem";
 import type { components } from "../../../api/schema";
 import { EMPTY_NOTIFY, NotifyFields, notifyInput, type NotifyDraft } from "./Notify";
 import { DEFAULT_FREQUENCY, browserTimeZone, toExpression, type Frequency } from "./frequency";
+import { sameDraft, type ScheduleDraft } from "./schedule";
 import { parseIds } from "./scope";
 import { WhenFields, type When } from "./When";
 
@@ -32,7 +33,8 @@ export interface ReviewProps {
   busy: "preview" | "apply" | "schedule" | undefined;
   error: unknown;
   onRun: (mode: Mode, scope: Scope, notify: NotifyInput | undefined) => void;
-  onSchedule: (input: { mode: Mode; expression: string; timezone: string; notify: NotifyInput | undefined }) => Promise<Schedule | undefined>;
+  /** Saves the schedule: a new one, or `existing` updated (never a second one for one tab). */
+  onSchedule: (input: ScheduleDraft, existing: Schedule | undefined) => Promise<Schedule | undefined>;
 }
 
 export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integrationSet, busy, error, onRun, onSchedule }: ReviewProps) {
@@ -44,7 +46,8 @@ export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integr
   const [frequency, setFrequency] = useState<Frequency>(DEFAULT_FREQUENCY);
   const [timezone, setTimezone] = useState(browserTimeZone);
   const [scheduleMode, setScheduleMode] = useState<Mode>("preview");
-  const [saved, setSaved] = useState<Schedule>();
+  // The schedule this tab saved, with what it sent: a second save updates it.
+  const [saved, setSaved] = useState<{ schedule: Schedule; sent: ScheduleDraft }>();
   const [confirmApply, setConfirmApply] = useState(false);
 
   const ids = parseIds(idsText);
@@ -55,6 +58,8 @@ export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integr
   const notifyErr = errorAt(error, "/notify", true);
   const whenErr = errorAt(error, "/expression") ?? errorAt(error, "/timezone");
   const run = (mode: Mode) => !scopeProblem && onRun(mode, scope, notifyInput(notify));
+  const scheduleDraft: ScheduleDraft | undefined = expression ? { mode: scheduleMode, expression, timezone, notify: notifyInput(notify) } : undefined;
+  const unchanged = Boolean(saved && scheduleDraft && sameDraft(saved.sent, scheduleDraft));
 
   const summary = [
     when === "now" ? (scopeKind === "all" ? "Runs now on all records" : `Runs now on ${ids.length} selected record${ids.length === 1 ? "" : "s"}`) : "Runs on a schedule",
@@ -128,7 +133,7 @@ export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integr
             timezone={timezone}
             onTimezone={setTimezone}
             integrationSet={integrationSet}
-            saved={saved}
+            saved={unchanged ? saved?.schedule : undefined}
             error={error}
           />
         </Tabs.Panel>
@@ -180,13 +185,13 @@ export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integr
             />
             <Button
               onClick={() => {
-                if (!expression) return;
-                void onSchedule({ mode: scheduleMode, expression, timezone, notify: notifyInput(notify) }).then((s) => s && setSaved(s));
+                if (!scheduleDraft) return;
+                void onSchedule(scheduleDraft, saved?.schedule).then((s) => s && setSaved({ schedule: s, sent: scheduleDraft }));
               }}
               loading={busy === "schedule"}
-              disabled={!expression || Boolean(busy) || Boolean(scheduleBlocked)}
+              disabled={!scheduleDraft || unchanged || Boolean(busy) || Boolean(scheduleBlocked)}
             >
-              Save schedule
+              {saved ? "Update schedule" : "Save schedule"}
             </Button>
           </Group>
         )}
@@ -197,8 +202,11 @@ export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integr
         </Text>
       )}
       {when === "automate" && saved && (
-        <Alert color="green" mt="md" title="Schedule saved">
-          It runs {saved.mode === "apply" ? "and applies" : "as a preview"} on its schedule, as the integration user. See it, pause or edit it in{" "}
+        <Alert color={unchanged ? "green" : "blue"} mt="md" title={unchanged ? "Schedule saved" : "Schedule saved, with changes not saved yet"}>
+          {unchanged
+            ? `It runs ${saved.schedule.mode === "apply" ? "and applies the changes" : "as a preview (report only)"} on its schedule, as the integration user. `
+            : "Press Update schedule to change the saved schedule (no second one is made). "}
+          See it, pause or edit it in{" "}
           <Anchor component={Link} to="/settings/schedules" c="inherit" fw={700} underline="always">
             Settings → Schedules
           </Anchor>
