@@ -4,6 +4,9 @@
 import { test, expect, type Browser, type Locator, type Page } from "@playwright/test";
 import { OWNER, screen, signIn, signedIn, startSteward, type Steward } from "./steward";
 
+// Fire times are written in the browser's locale: the tests read them as en-US writes dates.
+test.use({ locale: "en-US" });
+
 let steward: Steward;
 test.beforeAll(async () => {
   steward = await startSteward();
@@ -173,7 +176,7 @@ test("a stale save says someone else changed the template and offers a reload", 
   await expect(stale).toBeHidden();
 });
 
-test("a schedule built with the frequency builder", async ({ page }) => {
+test("a schedule built with the frequency builder: the next runs as it changes, saved once, then updated", async ({ page }) => {
   await signedIn(page, steward, "hubspot");
   const t = await saveTemplate(page, "Weekly email dedupe");
   await page.goto(`${steward.url}/modules/merge?template=${t.id}`);
@@ -182,23 +185,89 @@ test("a schedule built with the frequency builder", async ({ page }) => {
   // The sandbox account has no integration user: automations would be skipped.
   await expect(page.getByText("No integration user is set")).toBeVisible();
   await expect(page.getByRole("link", { name: "Settings → Users" })).toBeVisible();
+  const list = page.getByRole("list", { name: "Next fire times" });
+  const fires = list.getByRole("listitem");
+  // Every day at 09:00 to start with: five runs, each at 09:00 in the browser's zone.
+  await expect(fires).toHaveCount(5);
   await pick(page, page, "Repeat", "Weekly");
   await page.getByRole("checkbox", { name: "Friday" }).check();
   await page.getByLabel("At", { exact: true }).fill("08:30");
   await pick(page, page, "Time zone", "Europe/Berlin", "Europe/Berl");
   await expect(page.getByText("Every Monday and Friday at 08:30")).toBeVisible();
   await expect(page.getByText("cron(30 8 ? * MON,FRI *)")).toBeVisible();
-  await expect(page.getByText("The next fire times appear once the schedule is saved.")).toBeVisible();
+  await expect(page.getByText(/appear once the schedule is saved/)).toHaveCount(0);
+  // The API's next five, in Berlin time, as this browser's locale (en-US) writes them.
+  await expect(page.getByText("Next five runs, in Europe/Berlin time")).toBeVisible();
+  // The last answer stays, dimmed and busy, until the new one is in.
+  await expect(list).toHaveAttribute("aria-busy", "false");
+  await expect(fires).toHaveText(Array.from({ length: 5 }, () => /^(Monday|Friday), .* at 8:30\sAM$/));
+  const { next } = await (await api(page)).get<{ next: string[] }>(`/schedules/preview?expression=${encodeURIComponent("cron(30 8 ? * MON,FRI *)")}&timezone=Europe/Berlin`);
+  await expect(list.locator("time").first()).toHaveAttribute("datetime", next[0] ?? "");
   await screen(page, "merge-automate");
 
+  // Another zone: the same 08:30 wall-clock times, now in New York.
+  await pick(page, page, "Time zone", "America/New_York", "America/New_Y");
+  await expect(page.getByText("Next five runs, in America/New_York time")).toBeVisible();
+  const ny = await (await api(page)).get<{ next: string[] }>(`/schedules/preview?expression=${encodeURIComponent("cron(30 8 ? * MON,FRI *)")}&timezone=America/New_York`);
+  await expect(list).toHaveAttribute("aria-busy", "false");
+  await expect(list.locator("time").first()).toHaveAttribute("datetime", ny.next[0] ?? "");
+  await pick(page, page, "Time zone", "Europe/Berlin", "Europe/Berl");
+  await expect(page.getByText("Next five runs, in Europe/Berlin time")).toBeVisible();
+
   await page.getByRole("button", { name: "Save schedule" }).click();
-  await expect(page.getByText("Schedule saved").first()).toBeVisible();
-  const fires = page.getByRole("list", { name: "Next fire times" }).getByRole("listitem");
+  const saved = page.getByRole("alert", { name: "Schedule saved", exact: true });
+  await expect(saved).toBeVisible();
+  await expect(saved.getByRole("link", { name: "Settings → Schedules" })).toHaveAttribute("href", "/settings/schedules");
   await expect(fires).toHaveCount(5);
+  // Nothing changed since: no second save.
+  const update = page.getByRole("button", { name: "Update schedule" });
+  await expect(update).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Save schedule" })).toHaveCount(0);
   await screen(page, "merge-schedule-saved");
 
-  const { schedules } = await (await api(page)).get<{ schedules: { template_id: string; expression: string; timezone: string; mode: string }[] }>("/schedules");
-  expect(schedules).toContainEqual(expect.objectContaining({ template_id: t.id, expression: "cron(30 8 ? * MON,FRI *)", timezone: "Europe/Berlin", mode: "preview" }));
+  type Listed = { id: string; template_id: string; expression: string; timezone: string; mode: string; version: number };
+  const listed = async () => (await (await api(page)).get<{ schedules: Listed[] }>("/schedules")).schedules.filter((s) => s.template_id === t.id);
+  const [first] = await listed();
+  expect(await listed()).toEqual([expect.objectContaining({ expression: "cron(30 8 ? * MON,FRI *)", timezone: "Europe/Berlin", mode: "preview" })]);
+
+  // A change makes it an update of that schedule, not a second one.
+  await page.getByRole("checkbox", { name: "Monday" }).uncheck();
+  await expect(page.getByRole("alert", { name: "Schedule saved, with changes not saved yet" })).toBeVisible();
+  await expect(saved).toHaveCount(0);
+  await expect(update).toBeEnabled();
+  await update.click();
+  await expect(saved).toBeVisible();
+  await expect(page.getByText("Schedule updated")).toBeVisible();
+  await expect(update).toBeDisabled();
+  await expect(list).toHaveAttribute("aria-busy", "false");
+  await expect(fires).toHaveText(Array.from({ length: 5 }, () => /^Friday, .* at 8:30\sAM$/));
+  const after = await listed();
+  expect(after).toHaveLength(1);
+  expect(after[0]).toMatchObject({ id: first?.id, expression: "cron(30 8 ? * FRI *)", timezone: "Europe/Berlin" });
+  expect(after[0]?.version).toBeGreaterThan(first?.version ?? Infinity);
+});
+
+test("a time zone the API does not know gets the API's message at the time zone", async ({ page }) => {
+  await signedIn(page, steward, "hubspot");
+  // A zone this browser lists but the server's time-zone data lacks (as after a tz update).
+  await page.route("**/schedules/preview?*", async (route) => {
+    const url = new URL(route.request().url());
+    if (url.searchParams.get("timezone") === "Asia/Tokyo") url.searchParams.set("timezone", "Mars/Olympus");
+    await route.continue({ url: url.toString() });
+  });
+  await page.goto(`${steward.url}/modules/merge`);
+  await page.getByRole("tab", { name: /When/ }).click();
+  await page.getByText("Automate", { exact: true }).click();
+  await pick(page, page, "Time zone", "Asia/Tokyo", "Asia/Toky");
+  const zone = page.getByRole("textbox", { name: "Time zone", exact: true }).or(page.getByRole("combobox", { name: "Time zone", exact: true })).first();
+  await expect(zone).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByText('unknown time zone "Mars/Olympus" (expected an IANA name such as Europe/London)')).toBeVisible();
+  await expect(page.getByText("Correct the frequency or time zone above to see when it runs.")).toBeVisible();
+  await screen(page, "merge-automate-zone-refused");
+  // Back to a zone it knows: the message goes, the runs come.
+  await pick(page, page, "Time zone", "Europe/Berlin", "Europe/Berl");
+  await expect(zone).not.toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByRole("list", { name: "Next fire times" }).getByRole("listitem")).toHaveCount(5);
 });
 
 /** Invites the colleague with read access to merge only (once). */
@@ -213,7 +282,6 @@ async function signedOutContext(browser: Browser) {
 }
 
 test("the share link: the owner copies it; signed out, it leads through sign-in to the template", async ({ page, context, browser }) => {
-  test.fixme(true, "needs the backend's return_to on /auth/{crm}/login (sign-in back to the asked-for page), not merged into main yet");
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: steward.url });
   await signedIn(page, steward, "hubspot");
   await inviteReadOnlyColleague(page);
