@@ -1,7 +1,7 @@
 // The console: providers, and the screens by path. Feature screens load on demand, so the
 // first page downloads only the shell.
 import { lazy, Suspense } from "react";
-import { createTheme, darken, MantineProvider, Center, Loader, type CSSVariablesResolver } from "@mantine/core";
+import { createTheme, darken, Drawer, MantineProvider, Modal, Notification, Center, Loader, type CSSVariablesResolver } from "@mantine/core";
 import { Notifications } from "@mantine/notifications";
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
@@ -28,6 +28,12 @@ const theme = createTheme({
   primaryShade: 8,
   defaultRadius: "md",
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+  // Close buttons are icons: they need a name for screen readers (axe: button-name).
+  components: {
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
+    Drawer: Drawer.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
+  },
 });
 
 const contrast: CSSVariablesResolver = (t) => ({
