@@ -3,11 +3,12 @@
 // at a time; each row opens its run page and downloads its CSV.
 import { memo, useMemo, useState } from "react";
 import { Alert, Anchor, Badge, Button, Group, NativeSelect, Paper, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { infiniteQueryOptions, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import { unwrap } from "../../api/problem";
 import { can, useMe } from "../../api/session";
+import { queryClient } from "../../app/App";
 import { MODULES, moduleInfo } from "../../app/modules";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { MODE, STATUS, TRIGGER, formatDuration, formatTime, runDurationMs, type Run } from "../runs";
@@ -15,10 +16,9 @@ import { STATUSES, TRIGGERS, filtersFromSearch, filtersToSearch, hasFilters, par
 
 const PAGE = 50;
 
-function useRuns(filters: ActivityFilters, enabled: boolean) {
-  return useInfiniteQuery({
+function runsQuery(filters: ActivityFilters) {
+  return infiniteQueryOptions({
     queryKey: ["runs", filters],
-    enabled,
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) => {
       const query = toRunsQuery(filters, PAGE);
@@ -29,6 +29,13 @@ function useRuns(filters: ActivityFilters, enabled: boolean) {
     // Runs in progress change their counts: show the list fresh when one comes back to it.
     staleTime: 5_000,
   });
+}
+
+// Ask for the first page as soon as this screen's code arrives, not after its first render:
+// the request and the render of the filters then overlap.
+if (typeof window !== "undefined" && window.location.pathname === "/activity") {
+  const first = filtersFromSearch(new URLSearchParams(window.location.search));
+  if (!rangeProblem(first)) void queryClient.prefetchInfiniteQuery(runsQuery(first));
 }
 
 function useMembers() {
@@ -46,7 +53,7 @@ export default function ActivityPage() {
   const me = useMe();
   const members = useMembers();
   const badRange = rangeProblem(filters);
-  const runs = useRuns(filters, !badRange);
+  const runs = useInfiniteQuery({ ...runsQuery(filters), enabled: !badRange });
   // What the Run ID box shows while typing; the URL holds what was understood.
   const [runText, setRunText] = useState<string | null>(null);
 
