@@ -117,7 +117,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
           onChange={(v) => v && set((x) => setCompare(x, v as Comparison["compare"]))}
           error={errorAt(error, `${at}/compare`)}
           readOnly={readOnly}
-          w={230}
+          w={260}
         />
         {takesNormalizer(c) && (
           <Select
@@ -128,7 +128,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
             onChange={(v) => v && set((x) => setNormalizer(x, v as Normalizer))}
             error={errorAt(error, `${at}/as`)}
             readOnly={readOnly}
-            w={260}
+            w={320}
           />
         )}
         {takesThreshold(c) && (
@@ -156,7 +156,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
               onChange={(v) => set((x) => setOption(x, "method", v === "levenshtein" ? "levenshtein" : undefined))}
               error={errorAt(error, `${at}/method`)}
               readOnly={readOnly}
-              w={260}
+              w={320}
             />
           </>
         )}
@@ -187,13 +187,14 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
             <FieldSelect
               object={config.object}
               label="Country field"
-              description="Reads each record's national numbers"
+              description="Optional: each record's country, for numbers written the local way"
+              placeholder="None"
               clearable
               value={c.region_field}
               onChange={(v) => set((x) => setOption(x, "region_field", v || undefined))}
               error={errorAt(error, `${at}/region_field`)}
               readOnly={readOnly}
-              w={220}
+              w={300}
             />
           </>
         )}
@@ -477,6 +478,7 @@ function Limits({ config, onChange, error, readOnly }: Props) {
       <Group align="flex-start">
         <NumberInput
           label="Largest group merged"
+          description={`Records in one group (default ${DEFAULT_MAX_GROUP_SIZE})`}
           min={2}
           allowDecimal={false}
           placeholder={String(DEFAULT_MAX_GROUP_SIZE)}
@@ -489,6 +491,8 @@ function Limits({ config, onChange, error, readOnly }: Props) {
         <FieldsSelect
           object={config.object}
           label="Never write these fields"
+          description="Merging never changes these on the master record"
+          placeholder={(config.read_only ?? []).length ? undefined : "None"}
           value={config.read_only ?? []}
           onChange={(fields) => onChange(setReadOnly(config, fields))}
           error={errorAt(error, "/config/read_only", true)}
