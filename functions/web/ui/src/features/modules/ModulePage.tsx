@@ -373,7 +373,7 @@ function Workspace({
         <div aria-live="polite">
           {error instanceof ApiError && error.fields.length > 0 && error.fields.every((f) => claimed(f.pointer)) ? (
             <Alert color="red" title={error.problem.title} role="alert">
-              {error.fields.length === 1 ? "The problem is marked beside its field above." : `${error.fields.length} problems are marked beside their fields above.`}
+              {error.fields.length === 1 ? "Correct the field marked in red, then try again." : `Correct the ${error.fields.length} fields marked in red, then try again.`}
             </Alert>
           ) : (
             <ProblemAlert error={error} claimed={claimed} />

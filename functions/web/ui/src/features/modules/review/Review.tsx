@@ -204,9 +204,9 @@ export function Review({ moduleTitle, crmName, readOnly, scheduleBlocked, integr
       {when === "automate" && saved && (
         <Alert color={unchanged ? "green" : "blue"} mt="md" title={unchanged ? "Schedule saved" : "Schedule saved, with changes not saved yet"}>
           {unchanged
-            ? `It runs ${saved.schedule.mode === "apply" ? "and applies the changes" : "as a preview (report only)"} on its schedule, as the integration user. `
-            : "Press Update schedule to change the saved schedule (no second one is made). "}
-          See it, pause or edit it in{" "}
+            ? `It runs ${saved.schedule.mode === "apply" ? "and applies the changes" : "as a preview (report only)"} on its schedule, as the integration user. To change it, edit it above and press Update schedule. `
+            : "Press Update schedule to save your changes to this schedule (no second schedule is made). "}
+          Pause, resume or delete it in{" "}
           <Anchor component={Link} to="/settings/schedules" c="inherit" fw={700} underline="always">
             Settings → Schedules
           </Anchor>
