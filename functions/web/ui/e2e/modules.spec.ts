@@ -15,6 +15,15 @@ test.afterAll(async () => {
   await steward?.stop();
 });
 
+/**
+ * `screen` from the top of the page: a full-page capture taken scrolled down draws the
+ * fixed header and navigation part-way down the picture.
+ */
+async function shot(page: Page, name: string) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await screen(page, name);
+}
+
 /** A colleague from the sandbox CRM's users (GET /team/crm-users). */
 const COLLEAGUE = { id: "9000002", name: "Priya Shah", email: "priya.shah@acme-sandbox.com" };
 
@@ -61,7 +70,7 @@ test("builds a merge template with the editor, saves it, finds it after a reload
   // A new template starts matching contacts by email: previewable as it is.
   const first = page.getByRole("group", { name: "Rule set 1, comparison 1" });
   await expect(first.getByText("Email (email)")).toBeVisible();
-  await screen(page, "merge-new");
+  await shot(page, "merge-new");
 
   await page.getByLabel("Name", { exact: true }).fill("Duplicate contacts");
   await page.getByLabel("Description", { exact: true }).fill("Same email; or same phone and a similar last name");
@@ -85,7 +94,7 @@ test("builds a merge template with the editor, saves it, finds it after a reload
   await pick(page, page, "Add a rule for a field", "Job Title (jobtitle)");
   await expect(page.getByRole("group", { name: "Field rule for jobtitle" })).toBeVisible();
   await expect(page.getByRole("status").filter({ hasText: "Not saved yet" })).toBeVisible();
-  await screen(page, "merge-built");
+  await shot(page, "merge-built");
 
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByText("Template saved")).toBeVisible();
@@ -119,7 +128,7 @@ test("builds a merge template with the editor, saves it, finds it after a reload
   await page.getByRole("combobox", { name: "Template", exact: true }).click();
   await expect(page.getByRole("option", { name: "Duplicate contacts" })).toBeVisible();
   await page.keyboard.press("Escape");
-  await screen(page, "merge-saved");
+  await shot(page, "merge-saved");
 
   await page.getByRole("button", { name: "Preview" }).click();
   await expect(page).toHaveURL(/\/activity\/[^/?]+$/);
@@ -146,7 +155,7 @@ test("a field the CRM lacks gets the API's message beside that field", async ({ 
   await expect(fields).toHaveAttribute("aria-invalid", "true");
   await expect(first.getByText("contacts has no field `fax`")).toBeVisible();
   await expect(page).toHaveURL(/\/modules\/merge/);
-  await screen(page, "merge-field-error");
+  await shot(page, "merge-field-error");
 });
 
 test("a stale save says someone else changed the template and offers a reload", async ({ page, browser }) => {
@@ -169,7 +178,7 @@ test("a stale save says someone else changed the template and offers a reload", 
   await page.getByRole("button", { name: "Save", exact: true }).click();
   const stale = page.getByRole("alert").filter({ hasText: "Someone else changed this template" });
   await expect(stale).toBeVisible();
-  await screen(page, "merge-stale-save");
+  await shot(page, "merge-stale-save");
   await stale.getByRole("button", { name: "Reload" }).click();
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Shared email rule (theirs)");
   await expect(page.getByLabel("Description", { exact: true })).toHaveValue("");
@@ -203,7 +212,7 @@ test("a schedule built with the frequency builder: the next runs as it changes, 
   await expect(fires).toHaveText(Array.from({ length: 5 }, () => /^(Monday|Friday), .* at 8:30\sAM$/));
   const { next } = await (await api(page)).get<{ next: string[] }>(`/schedules/preview?expression=${encodeURIComponent("cron(30 8 ? * MON,FRI *)")}&timezone=Europe/Berlin`);
   await expect(list.locator("time").first()).toHaveAttribute("datetime", next[0] ?? "");
-  await screen(page, "merge-automate");
+  await shot(page, "merge-automate");
 
   // Another zone: the same 08:30 wall-clock times, now in New York.
   await pick(page, page, "Time zone", "America/New_York", "America/New_Y");
@@ -223,7 +232,7 @@ test("a schedule built with the frequency builder: the next runs as it changes, 
   const update = page.getByRole("button", { name: "Update schedule" });
   await expect(update).toBeDisabled();
   await expect(page.getByRole("button", { name: "Save schedule" })).toHaveCount(0);
-  await screen(page, "merge-schedule-saved");
+  await shot(page, "merge-schedule-saved");
 
   type Listed = { id: string; template_id: string; expression: string; timezone: string; mode: string; version: number };
   const listed = async () => (await (await api(page)).get<{ schedules: Listed[] }>("/schedules")).schedules.filter((s) => s.template_id === t.id);
@@ -263,7 +272,7 @@ test("a time zone the API does not know gets the API's message at the time zone"
   await expect(zone).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByText('unknown time zone "Mars/Olympus" (expected an IANA name such as Europe/London)')).toBeVisible();
   await expect(page.getByText("Correct the frequency or time zone above to see when it runs.")).toBeVisible();
-  await screen(page, "merge-automate-zone-refused");
+  await shot(page, "merge-automate-zone-refused");
   // Back to a zone it knows: the message goes, the runs come.
   await pick(page, page, "Time zone", "Europe/Berlin", "Europe/Berl");
   await expect(zone).not.toHaveAttribute("aria-invalid", "true");
@@ -298,7 +307,7 @@ test("the share link: the owner copies it; signed out, it leads through sign-in 
   await signIn(other.page, "hubspot", COLLEAGUE);
   await expect(other.page).toHaveURL(link);
   await expect(other.page.getByLabel("Name", { exact: true })).toHaveValue("Shared with Priya");
-  await screen(other.page, "merge-share-link-opened");
+  await shot(other.page, "merge-share-link-opened");
   await other.context.close();
 });
 
@@ -312,7 +321,7 @@ test("the owner copies the share link to the clipboard", async ({ page, context 
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toBe(t.share_url);
   expect(new URL(link).pathname + new URL(link).search).toBe(`/modules/merge?template=${t.id}`);
-  await screen(page, "merge-share-link-copied");
+  await shot(page, "merge-share-link-copied");
 });
 
 test("a read-only member opens a shared template: Preview, but no Apply and no Save", async ({ page, browser }) => {
@@ -330,11 +339,11 @@ test("a read-only member opens a shared template: Preview, but no Apply and no S
   await expect(p.getByRole("button", { name: "Apply" })).toHaveCount(0);
   await expect(p.getByRole("button", { name: "Save", exact: true })).toHaveCount(0);
   await expect(p.getByText(/Applying needs write access to Merge Duplicates/)).toBeVisible();
-  await screen(p, "merge-read-only");
+  await shot(p, "merge-read-only");
   // Other modules are not theirs at all.
   await p.goto(`${steward.url}/modules/bulk`);
   await expect(p.getByText("You do not have access to this module")).toBeVisible();
-  await screen(p, "module-no-access");
+  await shot(p, "module-no-access");
   // Preview works for them.
   await p.goto(t.share_url);
   await p.getByRole("button", { name: "Preview" }).click();
