@@ -104,11 +104,8 @@ test("a transform template built with the editor, previewed, then applied (HubSp
   await page.goto(`${steward.url}/modules/transform?template=${templateId}`);
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Countries and phones");
   await page.getByRole("button", { name: "Apply", exact: true }).click();
-  // The Review's confirm dialog (module page, not these editors): its close button has no
-  // accessible name yet (axe: button-name), so only its screenshot is taken here.
   await expect(page.getByRole("dialog", { name: "Apply in HubSpot?" })).toBeVisible();
-  await page.screenshot({ path: "e2e/screenshots/transform-apply-confirm.png" });
-  test.info().annotations.push({ type: "issue", description: "Review.tsx's Apply confirm Modal: close button needs closeButtonProps={{ 'aria-label': 'Close' }} (axe button-name, critical)" });
+  await screen(page, "transform-apply-confirm");
   await page.getByRole("button", { name: "Apply now" }).click();
   const applied = await finishedRun(page, "transform-apply-run");
   expect(applied).toMatchObject({ mode: "apply", module: "transform" });
@@ -162,8 +159,7 @@ test("a validate run with Notify: the report email carries the CSV", async ({ pa
     .toBe(true);
   expect(mail?.text).toMatch(/^To: .*ops@example\.com/m);
   expect(mail?.text).toMatch(/Content-Disposition: attachment;[\s\S]*?filename="?[^"\r\n]+\.csv/);
-  // The run page stops polling when the run ends, which can be before the mail goes out: reload.
-  await page.reload();
+  // The run page keeps asking until the report has gone out: no reload.
   await expect(page.getByText(/with the CSV attached/)).toBeVisible({ timeout: 30_000 });
   await screen(page, "validate-report-sent");
 });

@@ -4,7 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import { api } from "../../api/client";
 import { unwrap } from "../../api/problem";
 import type { components } from "../../api/schema";
-import { hasRows, isFinal, type Run } from "./logic";
+import { hasRows, stillChanging, type Run } from "./logic";
 
 export type RowAction = components["schemas"]["RowAction"];
 export type RowOutcome = components["schemas"]["RowStatus"];
@@ -12,12 +12,12 @@ export type ApplyInput = components["schemas"]["ApplyInput"];
 
 export const runKey = (id: string) => ["run", id] as const;
 
-/** The run, asked again every second until its status is final. */
+/** The run, asked again every second until it ends and its report has gone out. */
 export function useRun(id: string) {
   return useQuery({
     queryKey: runKey(id),
     queryFn: () => unwrap(api.GET("/runs/{id}", { params: { path: { id } } })),
-    refetchInterval: (q) => (q.state.data && isFinal(q.state.data.status) ? false : 1000),
+    refetchInterval: (q) => (q.state.data && !stillChanging(q.state.data) ? false : 1000),
   });
 }
 

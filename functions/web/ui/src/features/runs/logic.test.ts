@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blocksOf, canRevert, change, crmRecordUrl, explainRun, formatDuration, hasRows, isFinal, revertLimits, runDurationMs, type RunRow } from "./logic";
+import { blocksOf, canRevert, change, crmRecordUrl, explainRun, formatDuration, hasRows, isFinal, revertLimits, runDurationMs, stillChanging, type RunRow } from "./logic";
 
 describe("formatDuration", () => {
   it.each([
@@ -101,5 +101,18 @@ describe("change", () => {
     expect(change({ before: "555", after: "+1 555" })).toBe("555 → +1 555");
     expect(change({ before: null, after: "x" })).toBe("(empty) → x");
     expect(change({ before: "same", after: "same" })).toBe("same");
+  });
+});
+
+describe("stillChanging", () => {
+  const notify = { recipients: ["ops@example.com"], subject: null, message: null };
+  it("polls until the run is final and its report has gone out", () => {
+    expect(stillChanging({ status: "running", notify: null, delivery: null })).toBe(true);
+    expect(stillChanging({ status: "succeeded", notify: null, delivery: null })).toBe(false);
+    expect(stillChanging({ status: "succeeded", notify, delivery: null })).toBe(true);
+    const d = (status: "pending" | "sending" | "sent" | "failed") => ({ status, at: null, attached: null, attempts: 1 }) as never;
+    expect(stillChanging({ status: "partial", notify, delivery: d("sending") })).toBe(true);
+    expect(stillChanging({ status: "partial", notify, delivery: d("sent") })).toBe(false);
+    expect(stillChanging({ status: "failed", notify, delivery: d("failed") })).toBe(false);
   });
 });

@@ -157,3 +157,10 @@ export function change(v: { before: string | null; after: string | null } | unde
   const show = (s: string | null) => (s === null || s === "" ? "(empty)" : s);
   return v.before === v.after ? show(v.before) : `${show(v.before)} → ${show(v.after)}`;
 }
+
+/** Whether a run will still change: not final, or its report is still to be sent. */
+export function stillChanging(run: Pick<Run, "status" | "notify" | "delivery">): boolean {
+  if (!isFinal(run.status)) return true;
+  if (!run.notify || run.notify.recipients.length === 0) return false;
+  return !run.delivery || run.delivery.status === "pending" || run.delivery.status === "sending";
+}
