@@ -156,7 +156,7 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
               onChange={(v) => set((x) => setOption(x, "method", v === "levenshtein" ? "levenshtein" : undefined))}
               error={errorAt(error, `${at}/method`)}
               readOnly={readOnly}
-              w={320}
+              w={350}
             />
           </>
         )}
@@ -478,7 +478,7 @@ function Limits({ config, onChange, error, readOnly }: Props) {
       <Group align="flex-start">
         <NumberInput
           label="Largest group merged"
-          description={`Records in one group (default ${DEFAULT_MAX_GROUP_SIZE})`}
+          description={`Records per group; default ${DEFAULT_MAX_GROUP_SIZE}`}
           min={2}
           allowDecimal={false}
           placeholder={String(DEFAULT_MAX_GROUP_SIZE)}
@@ -486,7 +486,7 @@ function Limits({ config, onChange, error, readOnly }: Props) {
           onChange={(v) => onChange(setMaxGroupSize(config, typeof v === "number" ? v : undefined))}
           error={errorAt(error, "/config/max_group_size")}
           readOnly={readOnly}
-          w={200}
+          w={240}
         />
         <FieldsSelect
           object={config.object}
