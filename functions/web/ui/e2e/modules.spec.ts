@@ -19,10 +19,7 @@ test.afterAll(async () => {
  * `screen` from the top of the page: a full-page capture taken scrolled down draws the
  * fixed header and navigation part-way down the picture.
  */
-async function shot(page: Page, name: string) {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await screen(page, name);
-}
+const shot = screen;
 
 /** A colleague from the sandbox CRM's users (GET /team/crm-users). */
 const COLLEAGUE = { id: "9000002", name: "Priya Shah", email: "priya.shah@acme-sandbox.com" };

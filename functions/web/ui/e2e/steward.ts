@@ -107,6 +107,8 @@ export async function signedIn(page: Page, steward: Steward, crm: "hubspot" | "s
  */
 export async function screen(page: Page, name: string) {
   mkdirSync(screenshots, { recursive: true });
+  // From the top: a full-page capture of a scrolled page draws the fixed header mid-page.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
   const result = await new AxeBuilder({ page }).analyze();
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");

@@ -135,12 +135,9 @@ function draftOf(t: Template): Draft {
   return { name: t.name, description: t.description ?? "", config: t.config as AnyConfig };
 }
 
-/**
- * A toast whose close button has a name (Mantine's has none), and whose message under a
- * title is dark enough to read (Mantine's gray 6 is below 4.5:1).
- */
+/** A toast (its close button's name and its text's contrast come from the theme, App.tsx). */
 function toast(n: { color?: string; title: string; message: string }) {
-  notifications.show({ ...n, closeButtonProps: { "aria-label": "Dismiss" }, styles: { description: { color: "var(--mantine-color-gray-7)" } } });
+  notifications.show(n);
 }
 
 const CRM_NAME: Record<Me["account"]["crm"], string> = { hubspot: "HubSpot", salesforce: "Salesforce", csv: "the CRM" };
