@@ -25,10 +25,16 @@ export interface Steward {
   outbox(): { name: string; text: string }[];
 }
 
-export async function startSteward(): Promise<Steward> {
+/** The steward binary the tests run (`STEWARD_BIN`, else the workspace's debug build). */
+export function stewardBin(): string {
   const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target");
-  const bin = process.env.STEWARD_BIN ?? join(target, "debug", "steward");
-  const dataDir = mkdtempSync(join(tmpdir(), "steward-e2e-"));
+  return process.env.STEWARD_BIN ?? join(target, "debug", "steward");
+}
+
+/** `steward serve --demo` on a free port, on a fresh data directory unless one is given. */
+export async function startSteward(options: { dataDir?: string } = {}): Promise<Steward> {
+  const bin = stewardBin();
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "steward-e2e-"));
   const env: NodeJS.ProcessEnv = { ...process.env, STEWARD_WEB_DIR: process.env.STEWARD_WEB_DIR ?? join(uiRoot, "dist") };
   delete env.STEWARD_PORT;
   delete env.STEWARD_SECRETS_KEY;
