@@ -3,6 +3,7 @@
 
 mod run;
 mod sandbox;
+mod seed;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,9 @@ enum Command {
     Run(run::RunArgs),
     /// Print the OpenAPI document that `GET /openapi.json` serves (to generate clients offline).
     Openapi,
+    /// Write N finished runs into a stopped server's data directory, as its Owner (benchmarks).
+    #[command(hide = true)]
+    SeedRuns(seed::SeedArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +65,7 @@ fn run_command(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::SandboxExport(args) => sandbox::export(args),
+        Command::SeedRuns(args) => runtime.block_on(seed::run(args)),
         Command::Openapi => print_openapi(),
     }
 }

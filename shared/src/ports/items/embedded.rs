@@ -95,6 +95,37 @@ impl EmbeddedItemStore {
             .map_err(|e| Error::internal("embedded database task", e))?
     }
 
+    /// Live items whose partition key starts with `pk_prefix` and whose sort key is `sk`,
+    /// in key order: a scan across partitions, which the `ItemStore` port does not offer.
+    /// For `steward` tools run over a stopped server's data (finding its accounts), never
+    /// on a request's path.
+    pub async fn scan_sort_key(&self, pk_prefix: &str, sk: &str) -> Result<Vec<Item>> {
+        let lo = pk_prefix.as_bytes().to_vec();
+        let hi = prefix_end(&lo);
+        let suffix = format!("\0{sk}").into_bytes();
+        let now = self.clock.now().timestamp();
+        self.blocking(move |db| {
+            let tx = db.begin_read().map_err(db_err)?;
+            let items = tx.open_table(ITEMS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for entry in items
+                .range::<&[u8]>(lo.as_slice()..hi.as_slice())
+                .map_err(db_err)?
+            {
+                let (k, v) = entry.map_err(db_err)?;
+                // Only the partition's own `pk \0 sk` key ends so (keys hold one NUL).
+                if k.value().ends_with(&suffix) {
+                    let item = decode(k.value(), v.value())?;
+                    if !item.is_expired(now) {
+                        out.push(item);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Deletes expired items (DynamoDB's TTL sweeper does this on AWS). Returns how many.
     pub async fn purge_expired(&self) -> Result<usize> {
         let now = self.clock.now().timestamp();
@@ -374,5 +405,39 @@ impl ItemStore for EmbeddedItemStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    #[tokio::test]
+    async fn a_sort_key_scan_finds_that_item_of_each_partition_under_the_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            EmbeddedItemStore::open(&dir.path().join("t.redb"), Arc::new(SystemClock)).unwrap();
+        for (pk, sk) in [
+            ("ACCT#hubspot:1", "META"),
+            ("ACCT#hubspot:1", "RUN#01"),
+            ("ACCT#hubspot:1", "USER#META"),
+            ("ACCT#hubspot:2", "META"),
+            ("ACCT#salesforce:9", "META"),
+        ] {
+            store
+                .put(Item::new(pk, sk), Condition::Absent)
+                .await
+                .unwrap();
+        }
+        let found = store.scan_sort_key("ACCT#hubspot:", "META").await.unwrap();
+        let keys: Vec<_> = found
+            .iter()
+            .map(|i| (i.pk.as_str(), i.sk.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [("ACCT#hubspot:1", "META"), ("ACCT#hubspot:2", "META")]
+        );
     }
 }
