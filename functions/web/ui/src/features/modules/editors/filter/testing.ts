@@ -32,13 +32,17 @@ export function docExamples(name: string): unknown[] {
 }
 
 export const stewardBin = process.env.STEWARD_BIN ?? join(target, "debug", "steward");
-export const haveSteward = existsSync(stewardBin);
+/** These tests run the engine itself: without the binary they fail, saying how to build it. */
+function requireSteward() {
+  if (!existsSync(stewardBin)) throw new Error(`${stewardBin} is missing: build it first (cargo build -p steward), or set STEWARD_BIN`);
+}
 
 /**
  * Runs `steward run` (a preview) with the template over the CSV: the record ids of the
  * preview's rows, or the errors the engine refused the config with.
  */
 export function stewardPreview(template: { module: string; name: string; config: unknown }, csv: string): { ids: string[]; rows: Record<string, string>[]; refused?: string } {
+  requireSteward();
   const dir = mkdtempSync(join(tmpdir(), "editors-"));
   writeFileSync(join(dir, "template.json"), JSON.stringify(template));
   writeFileSync(join(dir, "records.csv"), csv);

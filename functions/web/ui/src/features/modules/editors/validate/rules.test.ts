@@ -3,7 +3,7 @@
 // engine and flag the records they should, and the documented configs round trip.
 import { describe, expect, it } from "vitest";
 import { keyed, unkeyed } from "../filter/useSynced";
-import { docExamples, haveSteward, refusedPointers, schemaErrors, stewardPreview } from "../filter/testing";
+import { docExamples, refusedPointers, schemaErrors, stewardPreview } from "../filter/testing";
 import { changeFunction, setParam, stepsClaim } from "../transform/steps";
 import { RULE_KINDS, changeRuleKind, emptyValidate, nextRule, requiresWhen, rulesClaim, setMessage, setRequiresWhen, type Rule, type RuleKind, type ValidateConfig } from "./rules";
 
@@ -62,7 +62,7 @@ describe("the documented configs", () => {
   });
 });
 
-describe.skipIf(!haveSteward)("the engine (steward run) on rules built in the editor", { timeout: 60_000 }, () => {
+describe("the engine (steward run) on rules built in the editor", { timeout: 60_000 }, () => {
   it("accepts a rule of every kind and flags the records that fail, fixing what the fix can", () => {
     const requires = setRequiresWhen(pick("country", "requires") as Extract<Rule, { rule: "requires" }>, "equals");
     const rules: Rule[] = [
