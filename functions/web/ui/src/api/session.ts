@@ -1,6 +1,6 @@
 // The signed-in person: GET /me, cached; a 401 anywhere sends the browser to sign-in and
 // back to where it was.
-import { useQuery } from "@tanstack/react-query";
+import { queryOptions, useQuery } from "@tanstack/react-query";
 import { api } from "./client";
 import { unwrap, ApiError } from "./problem";
 import type { components } from "./schema";
@@ -11,13 +11,15 @@ export type Access = components["schemas"]["Permission"];
 
 export const meKey = ["me"] as const;
 
+export const meQuery = queryOptions({
+  queryKey: meKey,
+  queryFn: () => unwrap(api.GET("/me")),
+  staleTime: 60_000,
+  retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
+});
+
 export function useMe() {
-  return useQuery({
-    queryKey: meKey,
-    queryFn: () => unwrap(api.GET("/me")),
-    staleTime: 60_000,
-    retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
-  });
+  return useQuery(meQuery);
 }
 
 /** `/signin?return_to=<where the browser is now>`. */

@@ -1,6 +1,6 @@
 // The console: providers, and the screens by path. Feature screens load on demand, so the
 // first page downloads only the shell.
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, type ComponentType } from "react";
 import { createTheme, darken, Drawer, MantineProvider, Modal, Notification, Center, Loader, type CSSVariablesResolver } from "@mantine/core";
 import { Notifications } from "@mantine/notifications";
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
@@ -12,12 +12,57 @@ import { SignInPage } from "../features/signin/SignInPage";
 import { HomePage } from "./HomePage";
 import { NotFound } from "./NotFound";
 
-const ModulePage = lazy(() => import("../features/modules/ModulePage"));
-const ActivityPage = lazy(() => import("../features/activity/ActivityPage"));
-const RunPage = lazy(() => import("../features/runs/RunPage"));
-const UsersPage = lazy(() => import("../features/settings/UsersPage"));
-const SchedulesPage = lazy(() => import("../features/settings/SchedulesPage"));
-const AccountsPage = lazy(() => import("../features/settings/AccountsPage"));
+/**
+ * A screen loaded on demand. Once its code is here (preloaded, or shown before) it renders
+ * at once: React.lazy would still suspend for a tick, and React holds a Suspense boundary's
+ * content back for up to 300 ms after its fallback showed.
+ */
+function onDemand(load: () => Promise<{ default: ComponentType }>) {
+  let loaded: ComponentType | undefined;
+  const preload = () =>
+    load().then((m) => {
+      loaded = m.default;
+      return m;
+    });
+  const Lazy = lazy(preload);
+  function Screen() {
+    const Loaded = loaded;
+    return Loaded ? <Loaded /> : <Lazy />;
+  }
+  return { Screen, preload };
+}
+
+const screens = {
+  module: onDemand(() => import("../features/modules/ModulePage")),
+  activity: onDemand(() => import("../features/activity/ActivityPage")),
+  run: onDemand(() => import("../features/runs/RunPage")),
+  users: onDemand(() => import("../features/settings/UsersPage")),
+  schedules: onDemand(() => import("../features/settings/SchedulesPage")),
+  accounts: onDemand(() => import("../features/settings/AccountsPage")),
+};
+const ModulePage = screens.module.Screen;
+const ActivityPage = screens.activity.Screen;
+const RunPage = screens.run.Screen;
+const UsersPage = screens.users.Screen;
+const SchedulesPage = screens.schedules.Screen;
+const AccountsPage = screens.accounts.Screen;
+
+/**
+ * Starts loading the screen of the address the browser opened, beside GET /me rather than
+ * after it (a screen may start its own first query when it loads: the Activity Tracker does).
+ */
+export function preloadScreen(pathname: string) {
+  const path = pathname.replace(/\/+$/, "");
+  const screen =
+    path.startsWith("/modules/") ? screens.module
+    : path === "/activity" ? screens.activity
+    : path.startsWith("/activity/") ? screens.run
+    : path === "/settings/users" || path === "/settings" ? screens.users
+    : path === "/settings/schedules" ? screens.schedules
+    : path === "/settings/accounts" ? screens.accounts
+    : undefined;
+  void screen?.preload();
+}
 
 // Colour contrast (WCAG AA, checked by axe on every screen): Mantine's defaults fall short
 // of 4.5:1 for small text — shade 6 as the primary (filled buttons, links), the `light`
