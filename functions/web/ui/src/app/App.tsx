@@ -11,6 +11,7 @@ import { Shell } from "./Shell";
 import { SignInPage } from "../features/signin/SignInPage";
 import { HomePage } from "./HomePage";
 import { NotFound } from "./NotFound";
+import { prefetchRuns } from "../features/activity/query";
 
 /**
  * A screen loaded on demand. Once its code is here (preloaded, or shown before) it renders
@@ -51,7 +52,7 @@ const AccountsPage = screens.accounts.Screen;
  * Starts loading the screen of the address the browser opened, beside GET /me rather than
  * after it (a screen may start its own first query when it loads: the Activity Tracker does).
  */
-export function preloadScreen(pathname: string) {
+export function preloadScreen(pathname: string, search = "") {
   const path = pathname.replace(/\/+$/, "");
   const screen =
     path.startsWith("/modules/") ? screens.module
@@ -62,6 +63,7 @@ export function preloadScreen(pathname: string) {
     : path === "/settings/accounts" ? screens.accounts
     : undefined;
   void screen?.preload();
+  if (path === "/activity") prefetchRuns(queryClient, search);
 }
 
 // Colour contrast (WCAG AA, checked by axe on every screen): Mantine's defaults fall short

@@ -2,41 +2,18 @@
 // the URL says (so filtered views and report emails' `?run=<id>` links open as sent), a page
 // at a time; each row opens its run page and downloads its CSV.
 import { memo, useMemo, useState } from "react";
-import { Alert, Anchor, Badge, Button, Group, NativeSelect, Paper, Stack, Table, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
-import { infiniteQueryOptions, useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { Alert, Button, Group, NativeSelect, Paper, Stack, Text, TextInput, Title } from "@mantine/core";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import { unwrap } from "../../api/problem";
 import { can, useMe } from "../../api/session";
-import { queryClient } from "../../app/App";
 import { MODULES, moduleInfo } from "../../app/modules";
 import { ProblemAlert } from "../../components/ProblemAlert";
+import css from "./runs-table.module.css";
+import { runsQuery } from "./query";
 import { MODE, STATUS, TRIGGER, formatDuration, formatTime, runDurationMs, type Run } from "../runs";
-import { STATUSES, TRIGGERS, filtersFromSearch, filtersToSearch, hasFilters, parseRunId, rangeProblem, toRunsQuery, type ActivityFilters } from "./filters";
-
-const PAGE = 50;
-
-function runsQuery(filters: ActivityFilters) {
-  return infiniteQueryOptions({
-    queryKey: ["runs", filters],
-    initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) => {
-      const query = toRunsQuery(filters, PAGE);
-      if (pageParam) query.cursor = pageParam;
-      return unwrap(api.GET("/runs", { params: { query } }));
-    },
-    getNextPageParam: (page) => page.cursor ?? undefined,
-    // Runs in progress change their counts: show the list fresh when one comes back to it.
-    staleTime: 5_000,
-  });
-}
-
-// Ask for the first page as soon as this screen's code arrives, not after its first render:
-// the request and the render of the filters then overlap.
-if (typeof window !== "undefined" && window.location.pathname === "/activity") {
-  const first = filtersFromSearch(new URLSearchParams(window.location.search));
-  if (!rangeProblem(first)) void queryClient.prefetchInfiniteQuery(runsQuery(first));
-}
+import { STATUSES, TRIGGERS, filtersFromSearch, filtersToSearch, hasFilters, parseRunId, rangeProblem, type ActivityFilters } from "./filters";
 
 function useMembers() {
   return useQuery({
@@ -166,83 +143,86 @@ export default function ActivityPage() {
 /** `now`: when the list was read; a running run's duration is as of then. */
 const RunsTable = memo(function RunsTable({ runs, names, loading, now }: { runs: Run[]; names: Map<string, string>; loading: boolean; now: number }) {
   return (
-    <Table.ScrollContainer minWidth={0}>
-      <Table highlightOnHover withTableBorder verticalSpacing={6} horizontalSpacing={6} fz="xs" style={{ whiteSpace: "nowrap" }} aria-label="Runs">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Started</Table.Th>
-            <Table.Th>Duration</Table.Th>
-            <Table.Th>Member</Table.Th>
-            <Table.Th>Module</Table.Th>
-            <Table.Th>Object</Table.Th>
-            <Table.Th>Template</Table.Th>
-            <Table.Th>Mode</Table.Th>
-            <Table.Th>Trigger</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th ta="right">Planned</Table.Th>
-            <Table.Th ta="right">Applied</Table.Th>
-            <Table.Th ta="right">Failed</Table.Th>
-            <Table.Th ta="right">Skipped</Table.Th>
-            <Table.Th>CSV</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
+    <div className={css.scroll}>
+      <table className={css.table} aria-label="Runs">
+        <thead>
+          <tr>
+            <th>Started</th>
+            <th>Duration</th>
+            <th>Member</th>
+            <th>Module</th>
+            <th>Object</th>
+            <th>Template</th>
+            <th>Mode</th>
+            <th>Trigger</th>
+            <th>Status</th>
+            <th className={css.num}>Planned</th>
+            <th className={css.num}>Applied</th>
+            <th className={css.num}>Failed</th>
+            <th className={css.num}>Skipped</th>
+            <th>CSV</th>
+          </tr>
+        </thead>
+        <tbody>
           {runs.length === 0 && (
-            <Table.Tr>
-              <Table.Td colSpan={14}>
+            <tr>
+              <td colSpan={14}>
                 <Text size="sm" c="gray.7" py="sm">
                   {loading ? "Loading runs…" : "No runs match these filters."}
                 </Text>
-              </Table.Td>
-            </Table.Tr>
+              </td>
+            </tr>
           )}
           {runs.map((r) => (
             <RunLine key={r.id} run={r} member={names.get(r.started_by) ?? r.started_by_email} now={now} />
           ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+        </tbody>
+      </table>
+    </div>
   );
 });
+
+/** One formatter for every count (`toLocaleString` makes a new one per call). */
+const count = new Intl.NumberFormat();
 
 function RunLine({ run, member, now }: { run: Run; member: string; now: number }) {
   const d = runDurationMs(run, now);
   const s = STATUS[run.status];
   return (
-    <Table.Tr>
-      <Table.Td>
-        <Anchor component={Link} to={`/activity/${run.id}`} size="xs">
+    <tr>
+      <td>
+        <Link className={css.link} to={`/activity/${run.id}`}>
           {formatTime(run.created_at, true)}
-          <VisuallyHidden> — open run {run.id}</VisuallyHidden>
-        </Anchor>
-      </Table.Td>
-      <Table.Td>{d === undefined ? "—" : formatDuration(d)}</Table.Td>
-      <Table.Td>{member}</Table.Td>
-      <Table.Td>{moduleInfo(run.module)?.title ?? run.module}</Table.Td>
-      <Table.Td>{run.object}</Table.Td>
-      <Table.Td maw={200} style={{ overflow: "hidden", textOverflow: "ellipsis" }} title={run.template_name ?? undefined}>
+          <span className={css.hidden}> — open run {run.id}</span>
+        </Link>
+      </td>
+      <td>{d === undefined ? "—" : formatDuration(d)}</td>
+      <td>{member}</td>
+      <td>{moduleInfo(run.module)?.title ?? run.module}</td>
+      <td>{run.object}</td>
+      <td className={css.template} title={run.template_name ?? undefined}>
         {run.template_name ?? "—"}
-      </Table.Td>
-      <Table.Td>{MODE[run.mode]}</Table.Td>
-      <Table.Td>{TRIGGER[run.trigger]}</Table.Td>
-      <Table.Td>
-        <Badge size="sm" color={s.color} variant="light" style={{ minWidth: "max-content" }}>
+      </td>
+      <td>{MODE[run.mode]}</td>
+      <td>{TRIGGER[run.trigger]}</td>
+      <td>
+        <span className={css.badge} style={{ background: `var(--mantine-color-${s.color}-light)`, color: `var(--mantine-color-${s.color}-light-color)` }}>
           {s.label}
-        </Badge>
-      </Table.Td>
-      <Table.Td ta="right">{run.counts.planned.toLocaleString()}</Table.Td>
-      <Table.Td ta="right">{run.counts.applied.toLocaleString()}</Table.Td>
-      <Table.Td ta="right">{run.counts.failed.toLocaleString()}</Table.Td>
-      <Table.Td ta="right">{run.counts.skipped.toLocaleString()}</Table.Td>
-      <Table.Td>
+        </span>
+      </td>
+      <td className={css.num}>{count.format(run.counts.planned)}</td>
+      <td className={css.num}>{count.format(run.counts.applied)}</td>
+      <td className={css.num}>{count.format(run.counts.failed)}</td>
+      <td className={css.num}>{count.format(run.counts.skipped)}</td>
+      <td>
         {run.csv ? (
-          <Anchor href={`/runs/${run.id}/csv`} download={run.csv.file_name} size="xs">
-            CSV<VisuallyHidden> of run {run.id}</VisuallyHidden>
-          </Anchor>
+          <a className={css.link} href={`/runs/${run.id}/csv`} download={run.csv.file_name}>
+            CSV<span className={css.hidden}> of run {run.id}</span>
+          </a>
         ) : (
           "—"
         )}
-      </Table.Td>
-    </Table.Tr>
+      </td>
+    </tr>
   );
 }
