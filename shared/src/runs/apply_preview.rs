@@ -12,14 +12,12 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::worker::{Failure, read_batch, same};
-use super::{Acting, Mode, NewRun, Notify, Run, Status, Trigger};
+use super::{Mode, NewRun, Notify, Run, Status, Trigger};
 use crate::app::Services;
 use crate::crm::{Crm, Properties, Record};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::{Permission, Principal};
-use crate::ids::RunId;
-use crate::modules::{Action, Change, ModuleConfig};
-use crate::ports::items::Condition;
+use crate::modules::{Action, Change};
 
 /// What `POST /runs/{id}/apply` takes: what to leave out of the preview's plan.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -111,45 +109,25 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str, input: ApplyInpu
             "nothing of preview {run_id} is left to apply: every change is left out, or it only flags records"
         )));
     }
-    let id = RunId::at(s.clock.now()).to_string();
-    // Claim the preview first, so two applies of one preview cannot both start.
-    let mut claimed = source.clone();
-    claimed.applied_by = Some(id.clone());
-    s.items
-        .put(claimed.to_item(false)?, Condition::Version(source.version))
-        .await
-        .map_err(|e| match e {
-            Error::Conflict(_) => Error::Conflict(format!(
-                "preview {run_id} changed while you asked; look at it again"
-            )),
-            e => e,
-        })?;
-    let config = ModuleConfig::parse(source.module, &source.config)?;
-    let new = NewRun {
-        module: source.module,
-        config,
-        config_json: source.config.clone(),
-        template: source.template_id.clone().zip(source.template_name.clone()),
-        schedule_id: None,
-        mode: Mode::Apply,
-        trigger: Trigger::Manual,
-        scope: source.scope.clone(),
-        edits: source.edits.clone(),
-        stamp_property: None,
-        notify: input.notify,
-        started_by: who.user_id.clone(),
-        started_by_email: who.email.clone(),
-        acting: Acting::Member {
-            user_id: who.user_id.clone(),
+    super::follow_up(
+        s,
+        who,
+        &source,
+        Trigger::Manual,
+        |run, id| run.applied_by = Some(id),
+        |new| NewRun {
+            scope: source.scope.clone(),
+            edits: source.edits.clone(),
+            notify: input.notify,
+            from_preview: Some(Pick {
+                run_id: source.id.clone(),
+                exclude_groups: groups,
+                exclude_records: records,
+            }),
+            ..new
         },
-        revert_of: None,
-        from_preview: Some(Pick {
-            run_id: source.id.clone(),
-            exclude_groups: groups,
-            exclude_records: records,
-        }),
-    };
-    super::create_with_id(s, &who.account_id, id, new).await
+    )
+    .await
 }
 
 /// A list of ids as given: trimmed, deduplicated, at most `MAX_SCOPE_IDS`; problems go

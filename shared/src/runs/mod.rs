@@ -631,6 +631,54 @@ pub async fn create(s: &Services, account_id: &str, new: NewRun) -> Result<Run> 
     create_with_id(s, account_id, RunId::at(s.clock.now()).to_string(), new).await
 }
 
+/// Starts an apply run that follows `source` (a revert of it, or the apply of a reviewed
+/// preview), acting as `who`. `source` is claimed first, with its version, so two such runs
+/// of one source cannot both start: `mark` names the new run on it (`reverted_by`,
+/// `applied_by`); `shape` sets what differs from the source's module, config and template.
+pub(crate) async fn follow_up(
+    s: &Services,
+    who: &Principal,
+    source: &Run,
+    trigger: Trigger,
+    mark: impl FnOnce(&mut Run, String),
+    shape: impl FnOnce(NewRun) -> NewRun,
+) -> Result<Run> {
+    let id = RunId::at(s.clock.now()).to_string();
+    let mut claimed = source.clone();
+    mark(&mut claimed, id.clone());
+    s.items
+        .put(claimed.to_item(false)?, Condition::Version(source.version))
+        .await
+        .map_err(|e| match e {
+            Error::Conflict(_) => Error::Conflict(format!(
+                "run {} changed while you asked; look at it again",
+                source.id
+            )),
+            e => e,
+        })?;
+    let new = NewRun {
+        module: source.module,
+        config: ModuleConfig::parse(source.module, &source.config)?,
+        config_json: source.config.clone(),
+        template: source.template_id.clone().zip(source.template_name.clone()),
+        schedule_id: None,
+        mode: Mode::Apply,
+        trigger,
+        scope: Scope::All,
+        edits: Vec::new(),
+        stamp_property: None,
+        notify: None,
+        started_by: who.user_id.clone(),
+        started_by_email: who.email.clone(),
+        acting: Acting::Member {
+            user_id: who.user_id.clone(),
+        },
+        revert_of: None,
+        from_preview: None,
+    };
+    create_with_id(s, &who.account_id, id, shape(new)).await
+}
+
 /// As `create`, with a chosen id (a schedule's fire makes it from the fire time, so a
 /// redelivered event finds the run it already made). A second create of one id is a
 /// `Conflict`.

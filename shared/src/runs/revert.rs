@@ -6,15 +6,13 @@
 use std::collections::HashMap;
 
 use super::worker::Failure;
-use super::{Acting, Mode, NewRun, Revertible, Run, Scope, Status, Trigger};
+use super::{Mode, NewRun, Revertible, Run, Status, Trigger};
 use crate::app::Services;
 use crate::crm::Crm;
 use crate::error::{Error, Result};
 use crate::identity::{Permission, Principal};
-use crate::ids::RunId;
 use crate::modules::csv::{RowAction, Status as RowStatus, read_audit};
-use crate::modules::{Action, Change, FieldChange, ModuleConfig};
-use crate::ports::items::Condition;
+use crate::modules::{Action, Change, FieldChange};
 
 /// `POST /runs/{id}/revert`: write on the run's module; an ended apply run, reverted once.
 pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
@@ -41,41 +39,18 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
             "run {run_id} is already reverted by run {by}"
         )));
     }
-    let id = RunId::at(s.clock.now()).to_string();
-    // Claim the source first, so two reverts of one run cannot both start.
-    let mut claimed = source.clone();
-    claimed.reverted_by = Some(id.clone());
-    s.items
-        .put(claimed.to_item(false)?, Condition::Version(source.version))
-        .await
-        .map_err(|e| match e {
-            Error::Conflict(_) => Error::Conflict(format!(
-                "run {run_id} changed while you asked; look at it again"
-            )),
-            e => e,
-        })?;
-    let config = ModuleConfig::parse(source.module, &source.config)?;
-    let new = NewRun {
-        module: source.module,
-        config,
-        config_json: source.config.clone(),
-        template: source.template_id.clone().zip(source.template_name.clone()),
-        schedule_id: None,
-        mode: Mode::Apply,
-        trigger: Trigger::Revert,
-        scope: Scope::All,
-        edits: Vec::new(),
-        stamp_property: None,
-        notify: None,
-        started_by: who.user_id.clone(),
-        started_by_email: who.email.clone(),
-        acting: Acting::Member {
-            user_id: who.user_id.clone(),
+    super::follow_up(
+        s,
+        who,
+        &source,
+        Trigger::Revert,
+        |run, id| run.reverted_by = Some(id),
+        |new| NewRun {
+            revert_of: Some(source.id.clone()),
+            ..new
         },
-        revert_of: Some(source.id.clone()),
-        from_preview: None,
-    };
-    super::create_with_id(s, &who.account_id, id, new).await
+    )
+    .await
 }
 
 /// The revert's plan: (field columns, changes, records read).
