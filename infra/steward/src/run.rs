@@ -235,6 +235,13 @@ fn count(summary: &mut Summary, c: &Change) {
     }
 }
 
+/// A change's outcome when applied to the file: written (the file takes every write), or
+/// none for a flag, which is a report and writes nothing — `skipped` in the CSV, as the
+/// server's runs say of it.
+fn file_outcome(apply: bool, c: &Change, id: &str) -> Option<Outcome> {
+    (apply && c.action != Action::Flag).then(|| Outcome::ok(id.to_string()))
+}
+
 /// Bytes of input rows handed to a planning thread at a time: enough that handing over
 /// costs little against planning them, small enough that memory stays flat.
 const CHUNK_BYTES: usize = 1 << 18;
@@ -282,8 +289,7 @@ impl Planner<'_> {
             let change = self.engine.plan(&record);
             if let Some(c) = &change {
                 count(&mut summary, c);
-                let outcome = self.apply.then(|| Outcome::ok(record.id.clone()));
-                preview.write_change(c, outcome.as_ref())?;
+                preview.write_change(c, file_outcome(self.apply, c, &record.id).as_ref())?;
             }
             let Some(out) = result.as_mut() else {
                 continue;
@@ -569,10 +575,8 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
     };
     for c in &plan.plan.changes {
         count(&mut summary, c);
-        // Applied to the file: every merge; flags are reports, never applied.
-        let outcome = (args.apply && c.action != Action::Flag)
-            .then(|| Outcome::ok(c.id.clone().unwrap_or_default()));
-        preview.write_change(c, outcome.as_ref())?;
+        let id = c.id.as_deref().unwrap_or_default();
+        preview.write_change(c, file_outcome(args.apply, c, id).as_ref())?;
     }
     let w = preview.finish()?;
     flush(w, &preview_path)?;

@@ -168,6 +168,45 @@ fn bulk_archives_and_validate_flags() {
     assert!(three[4].contains("required"), "{three:?}");
 }
 
+/// The cell of `row` under `column` in a CSV read by `rows` (header first).
+fn cell<'a>(table: &'a [Vec<String>], row: &'a [String], column: &str) -> &'a str {
+    let at = table[0].iter().position(|h| h == column);
+    at.map_or_else(
+        || panic!("no column {column:?} in {:?}", table[0]),
+        |i| &row[i],
+    )
+}
+
+#[test]
+fn a_validate_apply_marks_flag_only_rows_skipped_as_the_server_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "contacts.csv", CONTACTS);
+    // Record 1's phone is fixed (an update); record 3 has no email and no phone number,
+    // which no fix mends (a flag: reported, nothing written).
+    let validate = write(
+        dir.path(),
+        "validate.json",
+        r#"{"module": "validate", "name": "Emails", "config": {"object": "contacts",
+            "rules": [{"rule": "required", "field": "email"}, {"rule": "email", "field": "email"},
+                      {"rule": "phone", "field": "phone", "region": "US", "format": "e164"}],
+            "fix": [{"field": "phone", "fn": "phone", "format": "e164", "default_region": "US"}]}}"#,
+    );
+    let out = dir.path().join("validate");
+    let (ok, stdout, stderr) = run_template(&validate, &csv, out.to_str().unwrap(), &["--apply"]);
+    assert!(ok, "{stderr}");
+    let preview = rows(&out.join("preview.csv"));
+    let row = |id: &str| preview.iter().find(|r| r[0] == id).unwrap().clone();
+    let (fixed, flagged) = (row("1"), row("3"));
+    assert_eq!(cell(&preview, &fixed, "action"), "update", "{preview:?}");
+    assert_eq!(cell(&preview, &fixed, "outcome"), "applied", "{preview:?}");
+    assert_eq!(cell(&preview, &flagged, "action"), "flag", "{preview:?}");
+    assert_eq!(
+        cell(&preview, &flagged, "outcome"),
+        "skipped",
+        "a flag writes nothing, so it is not `applied`: {preview:?}\n{stdout}"
+    );
+}
+
 #[test]
 fn grid_edits_are_type_checked_and_applied() {
     let dir = tempfile::tempdir().unwrap();
