@@ -208,6 +208,30 @@ fn a_validate_apply_marks_flag_only_rows_skipped_as_the_server_does() {
 }
 
 #[test]
+fn a_phone_step_with_region_field_reads_each_number_in_its_record_s_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "contacts.csv",
+        "id,phone,country\n1,030 12345678,Germany\n2,020 7946 0958,UK\n3,(650) 253-0000,\n",
+    );
+    let template = write(
+        dir.path(),
+        "t.json",
+        r#"{"module": "transform", "name": "Phones", "config": {"object": "contacts",
+            "steps": [{"field": "phone", "fn": "phone", "format": "e164",
+                       "default_region": "US", "region_field": "country"}]}}"#,
+    );
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &["--apply"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("3 updates"), "{stdout}");
+    let result = rows(&out.join("result.csv"));
+    let phones: Vec<&str> = result[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(phones, ["+493012345678", "+442079460958", "+16502530000"]);
+}
+
+#[test]
 fn grid_edits_are_type_checked_and_applied() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "contacts.csv", CONTACTS);

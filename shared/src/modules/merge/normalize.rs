@@ -535,7 +535,7 @@ fn region_of(
     if let Some(r) = cache.get(country) {
         return *r;
     }
-    let r = places::country(country).and_then(|i| Region::parse(places::COUNTRIES[i].0));
+    let r = Region::of_country(country);
     if cache.len() < 10_000 {
         cache.insert(country.to_string(), r);
     }

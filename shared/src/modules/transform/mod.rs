@@ -114,6 +114,11 @@ pub struct Phone {
     /// ISO 3166 alpha-2 region for numbers written without a country code (`US`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_region: Option<String>,
+    /// A field holding each record's country (`DE`, `DEU`, `Germany`): its numbers written
+    /// without a country code are read, and written nationally, as that country's. A
+    /// record whose country is empty or not a country falls back to `default_region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_field: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -458,6 +463,11 @@ enum Op {
     Copy {
         from: (usize, String),
     },
+    /// `phone` with `region_field`: the region is the record's country where it has one.
+    PhoneIn {
+        phone: phone::PhoneFn,
+        country: (usize, String),
+    },
 }
 
 /// A function of one value.
@@ -547,6 +557,15 @@ impl CompiledStep {
                     write(&self.field, value, Some(v.to_string()));
                 }
             }
+            Op::PhoneIn { phone, country } => {
+                if let Some(v) = value {
+                    match phone.in_country(get(&country.1)).apply(v) {
+                        Out::Same => {}
+                        Out::Set(s) => write(&self.field, value, Some(s).filter(|s| !s.is_empty())),
+                        Out::Problem(p) => problem = Some(p),
+                    }
+                }
+            }
         }
         StepResult { writes, problem }
     }
@@ -579,6 +598,19 @@ impl CompiledStep {
             Op::Copy { from } => {
                 if non_empty(vals[from.0].as_deref()).is_some() {
                     vals[self.slot] = vals[from.0].clone();
+                }
+            }
+            Op::PhoneIn { phone, country } => {
+                let Some(v) = vals[self.slot].as_deref() else {
+                    return;
+                };
+                match phone
+                    .in_country(non_empty(vals[country.0].as_deref()))
+                    .apply(v)
+                {
+                    Out::Same => {}
+                    Out::Set(s) => vals[self.slot] = (!s.is_empty()).then_some(Cow::Owned(s)),
+                    Out::Problem(p) => note(notes, &self.field, &p),
                 }
             }
         }
@@ -852,17 +884,33 @@ fn compile_op(step: &Step, fields: &mut Fields, e: &mut Errors<'_>) -> Option<Op
                 }
                 region
             });
-            if p.format == PhoneFormat::National && p.default_region.is_none() {
+            if p.format == PhoneFormat::National
+                && p.default_region.is_none()
+                && p.region_field.is_none()
+            {
                 e.add(
                     "default_region",
-                    "is needed with the national format: numbers of this region are written \
-                     nationally, others internationally",
+                    "is needed with the national format (or `region_field`): numbers of this \
+                     region are written nationally, others internationally",
                 );
             }
-            ValueFn::Phone(phone::PhoneFn {
+            let phone = phone::PhoneFn {
                 format: p.format,
                 region,
-            })
+            };
+            if let Some(f) = &p.region_field {
+                if *f == step.field {
+                    e.add(
+                        "region_field",
+                        "is the phone field itself: name the field holding the record's country",
+                    );
+                }
+                return Some(Op::PhoneIn {
+                    phone,
+                    country: named("region_field", f, false, e),
+                });
+            }
+            ValueFn::Phone(phone)
         }
         Function::Replace(r) => {
             if r.pattern.is_empty() {

@@ -50,6 +50,11 @@ pub(crate) struct Region {
 }
 
 impl Region {
+    /// The region of a country as a record names it (`DE`, `DEU`, `Germany`).
+    pub fn of_country(country: &str) -> Option<Region> {
+        super::places::country(country).and_then(|i| Region::parse(super::places::COUNTRIES[i].0))
+    }
+
     pub fn parse(code: &str) -> Option<Region> {
         let id: Id = code.trim().to_ascii_uppercase().parse().ok()?;
         let meta = DATABASE.by_id(id.as_ref())?;
@@ -177,6 +182,16 @@ pub(crate) struct PhoneFn {
 }
 
 impl PhoneFn {
+    /// The function for a record of `country` (a name or code, as `country` reads it):
+    /// that country's region, or this function's own when the country is unknown.
+    pub fn in_country(&self, country: Option<&str>) -> PhoneFn {
+        let region = country.and_then(Region::of_country);
+        PhoneFn {
+            format: self.format,
+            region: region.or(self.region),
+        }
+    }
+
     pub fn apply(&self, value: &str) -> Out {
         if value.trim().is_empty() || self.already_formatted(value) {
             return Out::Same;

@@ -308,6 +308,66 @@ fn phone_formats_valid_numbers_and_reports_the_rest() {
 }
 
 #[test]
+fn phone_reads_each_record_s_number_in_the_country_of_its_region_field() {
+    let e = engine(json!([{"field": "phone", "fn": "phone", "format": "e164",
+        "default_region": "US", "region_field": "country"}]));
+    assert_eq!(
+        e.reads(),
+        ["phone", "country"],
+        "the scan fetches the country"
+    );
+    let after = |phone: &str, country: &str| match e
+        .plan(&record(&[("phone", phone), ("country", country)]))
+    {
+        None => phone.to_string(),
+        Some(c) => c.fields.first().map_or_else(
+            || format!("!{}", c.note.unwrap_or_default()),
+            |f| f.after.clone().unwrap_or_default(),
+        ),
+    };
+    // National numbers in the record's own country, however the country is written.
+    assert_eq!(after("020 7946 0958", "United Kingdom"), "+442079460958");
+    assert_eq!(after("030 12345678", "DE"), "+493012345678");
+    assert_eq!(after("030 12345678", "DEU"), "+493012345678");
+    assert_eq!(after("01 23 45 67 89", "France"), "+33123456789");
+    // No country, or none known: the default region.
+    assert_eq!(after("(650) 253-0000", ""), "+16502530000");
+    assert_eq!(after("(650) 253-0000", "Narnia"), "+16502530000");
+    // A number with its country code keeps it, whatever the record's country.
+    assert_eq!(after("+44 20 7946 0958", "DE"), "+442079460958");
+    // Without region_field, the German number is read as American and refused.
+    assert_eq!(
+        fx(
+            json!({"fn": "phone", "format": "e164", "default_region": "US"}),
+            "030 12345678"
+        ),
+        "!f: \"030 12345678\" is not a valid phone number for US"
+    );
+
+    // The national format writes each number as its own country dials it.
+    let national = engine(
+        json!([{"field": "phone", "fn": "phone", "format": "national",
+        "region_field": "country"}]),
+    );
+    let c = national
+        .plan(&record(&[("phone", "+442079460958"), ("country", "GB")]))
+        .expect("a change");
+    assert_eq!(c.fields[0].after.as_deref(), Some("020 7946 0958"));
+
+    assert_eq!(
+        errors(json!({"object": "contacts", "steps": [
+            {"field": "phone", "fn": "phone", "region_field": "phone"},
+            {"field": "phone", "fn": "phone", "region_field": " country"}
+        ]})),
+        [
+            "/config/steps/0/region_field: is the phone field itself: name the field holding \
+             the record's country",
+            "/config/steps/1/region_field: the field name \" country\" has spaces around it"
+        ]
+    );
+}
+
+#[test]
 fn email_is_trimmed_lowercased_and_checked() {
     let em = |v: &str| fx(json!({"fn": "email"}), v);
     assert_eq!(em("  Bob.Smith@Example.COM "), "bob.smith@example.com");

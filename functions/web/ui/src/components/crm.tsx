@@ -63,9 +63,10 @@ export function FieldSelect({
   object,
   value,
   onChange,
+  onClear,
   filter,
   ...rest
-}: Picked<SelectProps> & { object: string; value: string | null | undefined; onChange: (v: string) => void; filter?: (f: CrmField) => boolean }) {
+}: Picked<SelectProps> & { object: string; value: string | null | undefined; onChange: (v: string) => void; onClear?: () => void; filter?: (f: CrmField) => boolean }) {
   const fields = useFields(object);
   const data = (fields.data?.fields ?? []).filter((f) => !filter || filter(f)).map(fieldOption);
   if (value && !data.some((d) => d.value === value)) data.push({ value, label: value });
@@ -73,9 +74,10 @@ export function FieldSelect({
     <Select
       searchable
       allowDeselect={false}
+      clearable={onClear !== undefined}
       data={data}
       value={value || null}
-      onChange={(v) => v && onChange(v)}
+      onChange={(v) => (v ? onChange(v) : onClear?.())}
       nothingFoundMessage={fields.isPending ? "Loading fields…" : "No such field"}
       {...rest}
     />

@@ -198,6 +198,17 @@ function StepParams({ object, step, onChange, at, readOnly }: { object: string; 
             onChange={(v) => set("default_region", v ?? undefined)}
             error={at("default_region")}
           />
+          <FieldSelect
+            object={object}
+            label="Record's country field"
+            placeholder="None: the default country"
+            w={260}
+            disabled={readOnly}
+            value={step.region_field}
+            onChange={(v) => set("region_field", v)}
+            onClear={() => set("region_field", undefined)}
+            error={at("region_field")}
+          />
         </>
       );
     case "country":

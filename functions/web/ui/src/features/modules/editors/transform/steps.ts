@@ -172,7 +172,7 @@ const STEP_KEYS: Record<StepFn, string[]> = {
   upper: [],
   lower: [],
   title_case: ["particles", "mac"],
-  phone: ["format", "default_region"],
+  phone: ["format", "default_region", "region_field"],
   email: [],
   country: ["to"],
   state: ["to", "country"],
