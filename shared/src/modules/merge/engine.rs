@@ -77,6 +77,22 @@ pub struct MergePlan {
     pub stats: MatchStats,
 }
 
+/// A merged group's note: the rules that matched it, and when the Account requirement
+/// chose another master than the master rules would have.
+fn merge_note(rules: &[String], among_accounts: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if !rules.is_empty() {
+        parts.push(format!("matched by {}", rules.join("; ")));
+    }
+    if among_accounts {
+        parts.push(
+            "master chosen among the Contacts with an Account (Leads convert only into one)"
+                .to_string(),
+        );
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// Ids listed in a skipped group's note, at most.
 const NOTE_IDS: usize = 10;
 
@@ -325,6 +341,23 @@ impl MergeEngine {
             .copied()
             .filter(|&r| !input.is_lead(r as usize))
             .collect();
+        // Salesforce converts a Lead into an existing Contact only together with that
+        // Contact's Account (`REQUIRED_FIELD_MISSING accountId` otherwise): a group with
+        // Leads takes its master among the Contacts that have one, and a group where none
+        // has one is reported here, in the preview, not failed at apply.
+        let has_leads = contacts.len() < rows.len();
+        let candidates: Vec<u32> = match self.account_field {
+            Some(f) if has_leads => contacts
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    input
+                        .value(r as usize, f)
+                        .is_some_and(|v| !v.trim().is_empty())
+                })
+                .collect(),
+            _ => contacts.clone(),
+        };
         let chosen = if rows.len() > self.config.max_group_size {
             Err(format!(
                 "{} records are more than max_group_size ({}): check the rules that linked \
@@ -337,8 +370,18 @@ impl MergeEngine {
                 "only {} records matched; merge them with a template on that object",
                 self.lead_object().unwrap_or("lead")
             ))
+        } else if candidates.is_empty() {
+            let field = self
+                .account_field
+                .map_or("AccountId", |f| self.fields[f].as_str());
+            Err(format!(
+                "Salesforce converts a Lead only into a Contact with an Account, and no {} \
+                 of this group has one ({field} is empty): set the Account on the Contact \
+                 that should remain, then run the template again",
+                self.config.object
+            ))
         } else {
-            master::choose(&self.master, self.config.master.mode, input, &contacts)
+            master::choose(&self.master, self.config.master.mode, input, &candidates)
         };
         let m = match chosen {
             Ok(m) => m,
@@ -372,6 +415,10 @@ impl MergeEngine {
                 };
             }
         };
+        // Whether the Account requirement moved the master from the one the rules pick.
+        let moved = candidates.len() < contacts.len()
+            && master::choose(&self.master, self.config.master.mode, input, &contacts).ok()
+                != Some(m);
         let ordered: Vec<u32> = std::iter::once(m)
             .chain(rows.iter().copied().filter(|&r| r != m))
             .collect();
@@ -424,7 +471,7 @@ impl MergeEngine {
                 duplicate_ids,
             },
             fields,
-            note: (!rules.is_empty()).then(|| format!("matched by {}", rules.join("; "))),
+            note: merge_note(&rules, moved),
         });
         Group {
             group_id,

@@ -912,6 +912,101 @@ fn leads_are_converted_into_the_master_contact_then_contacts_merged() {
     assert_eq!(rows[1].role, Some(crate::modules::csv::Role::Master));
 }
 
+#[test]
+fn leads_convert_only_into_a_master_contact_that_has_an_account() {
+    let e = engine(json!({
+        "object": "Contact",
+        "rules": [{"name": "same email", "all": [{"field": "Email", "compare": "normalized", "as": "email"}]}],
+        "master": {"rules": [{"rule": "oldest_created"}]},
+        "cross_object": {}
+    }));
+    let mut input = e.input();
+    // Group 1: the oldest Contact has no Account; the master is the one that has.
+    input.push_record(&rec("003OLD", 0, &[("Email", "jo@acme.com")]));
+    input.push_record(&rec(
+        "003ACC",
+        3,
+        &[("Email", "jo@acme.com"), ("AccountId", "001X")],
+    ));
+    e.add_lead(&mut input, &rec("00QJ", 5, &[("Email", "jo@acme.com")]));
+    // Group 2: no Contact has an Account: reported in the plan, nothing converted.
+    input.push_record(&rec("003NOA", 0, &[("Email", "al@beta.com")]));
+    input.push_record(&rec(
+        "003NOB",
+        1,
+        &[("Email", "al@beta.com"), ("AccountId", " ")],
+    ));
+    e.add_lead(&mut input, &rec("00QA", 2, &[("Email", "al@beta.com")]));
+    // Group 3: Contacts only: the master rules alone decide, Account or not.
+    input.push_record(&rec("003C1", 0, &[("Email", "cy@gamma.com")]));
+    input.push_record(&rec(
+        "003C2",
+        1,
+        &[("Email", "cy@gamma.com"), ("AccountId", "001Y")],
+    ));
+    let plan = e.plan(&input);
+    let by_first = |id: &str| {
+        plan.groups
+            .iter()
+            .find(|g| g.ids.iter().any(|i| i == id))
+            .unwrap()
+    };
+
+    let one = by_first("00QJ");
+    assert_eq!(one.master.as_deref(), Some("003ACC"), "{one:?}");
+    let convert = plan
+        .plan
+        .changes
+        .iter()
+        .find(|c| c.id.as_deref() == Some("00QJ"))
+        .unwrap();
+    assert!(
+        matches!(&convert.action, Action::ConvertLead { contact_id, account_id, .. }
+            if contact_id == "003ACC" && account_id.as_deref() == Some("001X")),
+        "{convert:?}"
+    );
+    let merge = plan
+        .plan
+        .changes
+        .iter()
+        .find(|c| c.id.as_deref() == Some("003ACC"))
+        .unwrap();
+    assert_eq!(
+        merge.note.as_deref(),
+        Some(
+            "matched by same email; master chosen among the Contacts with an Account (Leads \
+             convert only into one)"
+        )
+    );
+
+    let two = by_first("00QA");
+    assert_eq!(two.master, None);
+    assert_eq!(
+        two.skipped.as_deref(),
+        Some(
+            "Salesforce converts a Lead only into a Contact with an Account, and no Contact of \
+             this group has one (AccountId is empty): set the Account on the Contact that \
+             should remain, then run the template again"
+        )
+    );
+    for id in ["003NOA", "003NOB", "00QA"] {
+        let rows: Vec<_> = plan
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.id.as_deref() == Some(id))
+            .collect();
+        assert_eq!(rows.len(), 1, "{id}: {rows:?}");
+        assert_eq!(
+            rows[0].action,
+            Action::Flag,
+            "{id}: reported, not converted"
+        );
+    }
+
+    assert_eq!(by_first("003C1").master.as_deref(), Some("003C1"));
+}
+
 /// The worked example of docs/modules/merge.md, row for row.
 #[test]
 fn the_documented_example_holds() {
