@@ -269,6 +269,44 @@ fn grid_edits_are_type_checked_and_applied() {
 }
 
 #[test]
+fn a_grid_edit_of_a_number_column_to_the_same_number_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "deals.csv",
+        "id,amount,zip\n1,12000.00,02139\n2,500,94105\n",
+    );
+    let grid = write(
+        dir.path(),
+        "grid.json",
+        r#"{"module": "grid", "name": "Deals", "config": {"object": "deals", "columns": ["amount", "zip"]}}"#,
+    );
+    let edits = write(
+        dir.path(),
+        "edits.json",
+        r#"[{"id": "1", "field": "amount", "value": "12000"},
+            {"id": "2", "field": "amount", "value": "500.0"},
+            {"id": "1", "field": "zip", "value": "2139"}]"#,
+    );
+    let out = dir.path().join("grid");
+    let (ok, stdout, stderr) = run_template(
+        &grid,
+        &csv,
+        out.to_str().unwrap(),
+        &["--edits", &edits, "--apply"],
+    );
+    assert!(ok, "{stderr}");
+    // 12000 is the 12000.00 the file holds, 500.0 its 500; a postcode is no number, so
+    // 2139 is a change to 02139.
+    assert!(stdout.contains("1 updates"), "{stdout}");
+    let preview = rows(&out.join("preview.csv"));
+    assert_eq!(preview.len(), 2, "{preview:?}");
+    assert_eq!(cell(&preview, &preview[1], "zip (after)"), "2139");
+    let result = rows(&out.join("result.csv"));
+    assert_eq!(result[1], ["1", "12000.00", "2139"]);
+}
+
+#[test]
 fn bad_input_fails_loudly_naming_the_place_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write(dir.path(), "contacts.csv", CONTACTS);

@@ -35,6 +35,39 @@ pub struct CsvCrm {
     calls: AtomicU64,
 }
 
+/// A column's type as its values show it: a number when every value is a plain decimal
+/// (`12000`, `-3.5`, `12000.00`), so that `12000` and `12000.00` are one value to the
+/// modules, as they are to a CRM's number field; text otherwise. Leading zeros, a `+`,
+/// exponents and thousands separators keep a column text: postcodes, phone numbers and
+/// ids that look numeric must never compare as numbers.
+fn column_type(rows: &[Record], column: &str) -> FieldType {
+    let plain_decimal = |v: &str| {
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+        !int.is_empty()
+            && !frac.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit())
+            && (int == "0" || !int.starts_with('0'))
+    };
+    let mut any = false;
+    for v in rows
+        .iter()
+        .filter_map(|r| r.properties.get(column).and_then(|v| v.as_deref()))
+        .filter(|v| !v.is_empty())
+    {
+        if !plain_decimal(v) {
+            return FieldType::Text;
+        }
+        any = true;
+    }
+    if any {
+        FieldType::Number
+    } else {
+        FieldType::Text
+    }
+}
+
 /// A problem with the file itself: said as such, never as the CRM's refusal.
 fn rejected(path: &Path, line: u64, what: impl std::fmt::Display) -> CrmError {
     CrmError::File(format!("{} line {line}: {what}", path.display()))
@@ -606,7 +639,7 @@ impl Crm for CsvCrm {
         fields.extend(t.columns.iter().map(|c| Field {
             name: c.clone(),
             label: c.clone(),
-            field_type: FieldType::Text,
+            field_type: column_type(&t.rows, c),
             writable: true,
             options: Vec::new(),
             unique: false,
@@ -916,6 +949,35 @@ mod tests {
             std::fs::read_to_string(&input).unwrap().lines().count(),
             4,
             "input untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn describe_types_plain_decimal_columns_as_numbers_and_the_rest_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("o.csv");
+        let text = "id,amount,zip,phone,score,name,empty\n\
+                    1,12000.00,02139,+14155550132,1e3,Ann,\n\
+                    2,-3.5,94105,4155550199,2,Bo,\n\
+                    3,,10001,,0.5,Cy,\n";
+        let crm = CsvCrm::open(&file(dir.path(), text), &out, "c").unwrap();
+        let schema = crm.describe("c").await.unwrap();
+        let types: Vec<(&str, FieldType)> = schema
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.field_type.clone()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("id", FieldType::Id),
+                ("amount", FieldType::Number),
+                ("zip", FieldType::Text),
+                ("phone", FieldType::Text),
+                ("score", FieldType::Text),
+                ("name", FieldType::Text),
+                ("empty", FieldType::Text),
+            ]
         );
     }
 
