@@ -125,6 +125,29 @@ async fn a_revert_compares_numbers_as_salesforce_stores_them_and_is_partial_when
     revert_compares_as_stored("salesforce", "Opportunity", "Amount", "12000", "99").await;
 }
 
+/// A bulk set of a Salesforce number: applied once, it leaves nothing to change, though
+/// Salesforce answers `12000` with `12000.0`.
+#[tokio::test]
+async fn a_bulk_set_leaves_nothing_to_change_once_salesforce_stores_it() {
+    let sb = sized(20).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, "salesforce", OWNER).await;
+    let body = json!({"module": "bulk", "config": {"object": "Opportunity",
+        "actions": [{"set": {"field": "Amount", "value": "12000"}}]}});
+    let apply = start(&owner, with_mode(body.clone(), "apply")).await;
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &apply).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["counts"]["applied"].as_u64().unwrap() > 0, "{run}");
+    let again = start(&owner, with_mode(body, "preview")).await;
+    drain_all(s, &mut rx).await;
+    let again = run_json(&owner, &again).await;
+    assert_eq!(again["counts"]["planned"], 0, "{again}");
+}
+
 /// A validate apply whose plan interleaves flags (rows it cannot fix) with updates: the
 /// CRM gets exactly `ceil(updates / 100)` batch updates, as the sandbox counts them.
 #[tokio::test]

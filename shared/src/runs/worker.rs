@@ -622,7 +622,12 @@ impl Worker<'_> {
 
     /// Bulk, transform, validate: page by page, checkpointed by plan part.
     async fn plan_streamed(&mut self, config: &ModuleConfig) -> Result<Step> {
-        let engine = config.engine()?;
+        let mut engine = config.engine()?;
+        let crm = self.crm()?.clone();
+        let object = engine.object().to_string();
+        engine.compare_as(
+            super::field_types(self.s, &self.run.account_id, crm.as_ref(), &object).await?,
+        );
         if self.st.columns.is_empty() {
             self.st.columns = engine.columns();
         }
