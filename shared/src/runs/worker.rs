@@ -116,9 +116,10 @@ struct State {
     /// An apply of a preview: the preview's plan parts, deleted when it ends.
     #[serde(default)]
     preview_parts: u32,
-    /// What was applied, by what a revert can do with it.
+    /// What was applied, by what a revert can do with it (None in the state of a run
+    /// begun before Steward counted it: its revert is not judged by a part count).
     #[serde(default)]
-    applied: AppliedKinds,
+    applied: Option<AppliedKinds>,
     error: Option<String>,
     #[serde(skip)]
     version: u64,
@@ -174,7 +175,10 @@ pub async fn work(
             st.version = item.version;
             st
         }
-        None => State::default(),
+        None => State {
+            applied: Some(AppliedKinds::default()),
+            ..State::default()
+        },
     };
     if let Some(l) = &st.lease {
         let alive = l.until > now && now - l.heartbeat < STALE_AFTER;
@@ -958,7 +962,9 @@ impl Worker<'_> {
                 None => self.st.counts.skipped += 1,
                 Some(Outcome { error: None, .. }) => {
                     self.st.counts.applied += 1;
-                    self.st.applied.count(c, rows_of(c));
+                    if let Some(applied) = &mut self.st.applied {
+                        applied.count(c, rows_of(c));
+                    }
                 }
                 Some(_) => self.st.counts.failed += 1,
             }
@@ -1443,10 +1449,11 @@ impl Worker<'_> {
                 rows,
             });
             if r.mode == Mode::Apply {
-                r.revertible = Some(Revertible::for_run(
-                    crm.unwrap_or(CrmKind::HubSpot),
-                    applied,
-                ));
+                let crm = crm.unwrap_or(CrmKind::HubSpot);
+                r.revertible = Some(match applied {
+                    Some(applied) => Revertible::for_run(crm, applied),
+                    None => Revertible::for_crm(crm),
+                });
             }
             // The exports function sends the report (on AWS the stream delivers this
             // write to it; locally `work_local` calls it).
