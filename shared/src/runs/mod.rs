@@ -294,7 +294,7 @@ impl Revertible {
         r.reason = match (applied.updates, not_revertible) {
             (0, 0) => Some("it applied nothing: there is nothing to revert".into()),
             (0, _) => Some(format!(
-                "nothing it applied can be reverted ({})",
+                "what it applied cannot be undone by a revert ({})",
                 cannot.join("; ")
             )),
             (n, m) if m > 0 => Some(format!(

@@ -49,7 +49,7 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
             "run {run_id} cannot be reverted: {}",
             r.reason
                 .as_deref()
-                .unwrap_or("nothing it applied can be reverted")
+                .unwrap_or("what it applied cannot be undone by a revert")
         )));
     }
     super::follow_up(

@@ -55,10 +55,10 @@ describe("run state", () => {
     expect(canRevert({ ...run, revert_of: "01Y" })).toBe(false);
   });
   it("offers no revert when nothing the run applied can be reverted, and says why", () => {
-    const revertible = { updates: true, archives: "a", merges: "b", rows: 0, not_revertible: 304, reason: "nothing it applied can be reverted (304 records merged)" };
+    const revertible = { updates: true, archives: "a", merges: "b", rows: 0, not_revertible: 304, reason: "what it applied cannot be undone by a revert (304 records merged)" };
     const run = { mode: "apply" as const, status: "succeeded" as const, reverted_by: null, revert_of: null, revertible };
     expect(canRevert(run)).toBe(false);
-    expect(whyNoRevert(run)).toMatch(/cannot be reverted: nothing it applied can be reverted \(304 records merged\)/);
+    expect(whyNoRevert(run)).toMatch(/cannot be reverted: what it applied cannot be undone by a revert \(304 records merged\)/);
     const some = { ...run, revertible: { ...revertible, rows: 12, reason: "a revert restores the fields of 12 records and leaves 3 as they are" } };
     expect(canRevert(some)).toBe(true);
     expect(whyNoRevert(some)).toBeUndefined();

@@ -105,7 +105,7 @@ export function canRevert(run: Pick<Run, "mode" | "status" | "reverted_by" | "re
 /** Why an ended apply run offers no revert when nothing it applied can be reverted (its `revertible` says). */
 export function whyNoRevert(run: Pick<Run, "mode" | "status" | "reverted_by" | "revertible">): string | undefined {
   if (run.mode !== "apply" || !isFinal(run.status) || run.reverted_by || run.revertible?.rows !== 0) return undefined;
-  return `This run cannot be reverted: ${run.revertible.reason ?? "nothing it applied can be reverted"}.`;
+  return `This run cannot be reverted: ${run.revertible.reason ?? "what it applied cannot be undone by a revert"}.`;
 }
 
 const HUBSPOT_TYPES: Record<string, string> = {
