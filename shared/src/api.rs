@@ -534,7 +534,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "POST",
         "/runs/{id}/revert",
         "runs_revert",
-        "Start a run that restores the before-values of the fields an apply run changed",
+        "Start a run that restores the before-values of the fields an apply run changed. Once per run; 409 with the reason, starting nothing, when nothing of the run can be reverted (its `revertible.rows` is 0)",
     )
     .access(WRITE)
     .path_params(RUN_ID)

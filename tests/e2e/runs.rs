@@ -96,7 +96,7 @@ pub fn written_twice(sb: &Sandbox) -> Vec<(String, String, String)> {
         .collect()
 }
 
-struct Crm {
+pub struct Crm {
     name: &'static str,
     contacts: &'static str,
     first: &'static str,
@@ -108,7 +108,7 @@ struct Crm {
     company: Option<&'static str>,
 }
 
-const HUBSPOT: Crm = Crm {
+pub const HUBSPOT: Crm = Crm {
     name: "hubspot",
     contacts: "contacts",
     first: "firstname",
@@ -120,7 +120,7 @@ const HUBSPOT: Crm = Crm {
     company: Some("company"),
 };
 
-const SALESFORCE: Crm = Crm {
+pub const SALESFORCE: Crm = Crm {
     name: "salesforce",
     contacts: "Contact",
     first: "FirstName",
@@ -153,7 +153,7 @@ fn validate(c: &Crm) -> Value {
     ], "fix": [{"field": c.phone, "fn": "phone", "format": "e164", "default_region": "US"}]}})
 }
 
-fn merge(c: &Crm) -> Value {
+pub fn merge(c: &Crm) -> Value {
     let mut rules = vec![
         json!({"name": "same email", "all": [
             {"field": c.email, "compare": "normalized", "as": "email", "ignore_dots": true, "ignore_plus": true}
@@ -180,13 +180,13 @@ fn merge(c: &Crm) -> Value {
         "max_group_size": 10}})
 }
 
-fn with_mode(mut body: Value, mode: &str) -> Value {
+pub fn with_mode(mut body: Value, mode: &str) -> Value {
     body["mode"] = json!(mode);
     body
 }
 
 /// Every data row of an apply run's CSV, by status.
-fn by_status(rows: &[AuditRow]) -> BTreeMap<&'static str, usize> {
+pub fn by_status(rows: &[AuditRow]) -> BTreeMap<&'static str, usize> {
     let mut out = BTreeMap::new();
     for r in rows {
         let k = match r.outcome.as_ref().map(|o| o.status) {
@@ -1041,7 +1041,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
     );
 }
 
-async fn crm_values(
+pub async fn crm_values(
     s: &Services,
     account: &str,
     user: &str,
@@ -1124,7 +1124,8 @@ async fn revert_on(c: &Crm) {
     assert_eq!(r.status, 409, "{}", r.text);
     drain_all(s, &mut rx).await;
     let run = run_json(&owner, &revert_id).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
+    // It left the conflicting record as it is: it did not revert the whole run.
+    assert_eq!(run["status"], "partial", "{run}");
     assert_eq!(
         run_json(&owner, &apply).await["reverted_by"],
         revert_id.as_str()
@@ -1181,8 +1182,10 @@ async fn revert_restores_before_values_and_reports_conflicts_on_salesforce() {
     revert_on(&SALESFORCE).await;
 }
 
+/// A merge run: nothing of it can be reverted. The run says so, and asking for a revert is
+/// a 409 with the reason at once: no run starts, and the run's one revert is not used up.
 #[tokio::test]
-async fn a_merge_revert_says_what_the_crm_cannot_undo() {
+async fn a_revert_of_a_run_that_only_merged_is_refused_with_the_reason_and_starts_nothing() {
     for c in [&HUBSPOT, &SALESFORCE] {
         let sb = sized(80).await;
         let w = world(&sb);
@@ -1193,40 +1196,56 @@ async fn a_merge_revert_says_what_the_crm_cannot_undo() {
         let apply = start(&owner, with_mode(merge(c), "apply")).await;
         drain_all(s, &mut rx).await;
         let run = run_json(&owner, &apply).await;
-        let merges = run["revertible"]["merges"].as_str().unwrap().to_string();
+        let revertible = &run["revertible"];
+        let merges = revertible["merges"].as_str().unwrap().to_string();
         match c.name {
             "hubspot" => assert!(merges.contains("cannot be undone"), "{merges}"),
             _ => assert!(merges.contains("Recycle Bin"), "{merges}"),
         }
-        let r = owner
-            .send("POST", &format!("/runs/{apply}/revert"), None)
-            .await;
-        assert_eq!(r.status, 202, "{}", r.text);
-        let revert = r.json()["id"].as_str().unwrap().to_string();
-        drain_all(s, &mut rx).await;
-        let (_, rows) = csv_rows(&owner, s, &revert).await;
-        assert!(!rows.is_empty());
-        assert!(
-            rows.iter()
-                .filter(|r| r.action == RowAction::Flag)
-                .all(|r| r
-                    .note
-                    .as_deref()
-                    .unwrap_or("")
-                    .starts_with("NOT REVERTIBLE")),
-            "{rows:#?}"
-        );
-        assert!(
-            rows.iter()
-                .any(|r| r.note.as_deref().is_some_and(|n| n.contains(&merges)))
-        );
+        // What a revert would do, before anyone asks.
+        let merged = run["csv"]["rows"].as_u64().unwrap();
+        assert!(merged > 0, "{run}");
+        assert_eq!(revertible["rows"], 0, "{run}");
+        assert_eq!(revertible["not_revertible"], merged, "{run}");
+        let reason = revertible["reason"].as_str().unwrap().to_string();
+        assert!(reason.contains(&merges), "{reason}");
+
+        let before = list(&owner, "?limit=100").await.0.len();
+        for _ in 0..2 {
+            let r = owner
+                .send("POST", &format!("/runs/{apply}/revert"), None)
+                .await;
+            assert_eq!(r.status, 409, "{}", r.text);
+            assert!(r.text.contains(&reason), "{}", r.text);
+            assert!(!r.text.contains("already reverted"), "{}", r.text);
+        }
+        assert!(rx.try_recv().is_err(), "no run was woken");
+        assert_eq!(list(&owner, "?limit=100").await.0.len(), before);
+        assert_eq!(run_json(&owner, &apply).await["reverted_by"], Value::Null);
     }
+}
+
+/// A run of field updates can be reverted in full: the run says so.
+#[tokio::test]
+async fn an_update_run_says_a_revert_restores_all_it_changed() {
+    let sb = sized(30).await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let apply = start(&owner, with_mode(bulk(&HUBSPOT), "apply")).await;
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &apply).await;
+    assert_eq!(run["revertible"]["rows"], run["counts"]["applied"], "{run}");
+    assert_eq!(run["revertible"]["not_revertible"], 0, "{run}");
+    assert!(run["revertible"].get("reason").is_none(), "{run}");
 }
 
 // ---- Apply what you reviewed --------------------------------------------------------
 
 /// Sets `field` of record `id` in the CRM directly, as someone else would.
-async fn crm_write(
+pub async fn crm_write(
     s: &Services,
     (account, user): (&str, &str),
     object: &str,
@@ -1927,7 +1946,7 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
 }
 
 /// The CRM as the signed-in member's connection.
-async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm> {
+pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm> {
     let me = b.me().await.json();
     steward::identity::connections::open(
         &s.crm,

@@ -13,6 +13,7 @@ pub mod hubspot;
 pub mod limits;
 pub mod salesforce;
 pub mod transport;
+pub mod values;
 
 /// Property values are strings or null, as both CRMs send them.
 pub type Properties = BTreeMap<String, Option<String>>;
@@ -31,6 +32,24 @@ pub struct Record {
     pub properties: Properties,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// HubSpot's property listing the ids merged into a record: a merged record gets a new id,
+/// and the old ones resolve to it.
+pub const MERGED_IDS: &str = "hs_merged_object_ids";
+
+impl Record {
+    /// The ids this record answers for besides its own (HubSpot: those merged into it,
+    /// when `MERGED_IDS` was read).
+    pub fn merged_ids(&self) -> impl Iterator<Item = &str> {
+        self.properties
+            .get(MERGED_IDS)
+            .and_then(|v| v.as_deref())
+            .unwrap_or_default()
+            .split([';', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
 }
 
 /// Who a connection acts as. `org_id` is HubSpot's portal id or Salesforce's 18-char org id.

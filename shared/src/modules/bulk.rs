@@ -8,6 +8,7 @@ use super::fields::{self, FieldUse};
 use super::filter::{CompiledFilter, Filter, TextValue, check_field_name, push_unique};
 use super::grid::check_value;
 use super::{Action, Change, FieldChange, RecordEngine};
+use crate::crm::values::FieldTypes;
 use crate::crm::{ObjectSchema, Record};
 use crate::error::FieldError;
 
@@ -288,6 +289,7 @@ impl BulkConfig {
             actions: self.actions.clone(),
             reads,
             columns,
+            types: FieldTypes::default(),
         })
     }
 }
@@ -300,6 +302,9 @@ pub struct BulkEngine {
     actions: Vec<BulkAction>,
     reads: Vec<String>,
     columns: Vec<String>,
+    /// How the CRM stores each field's values: a record already holding what an action
+    /// would write, as the CRM stores it, needs no change.
+    types: FieldTypes,
 }
 
 impl BulkEngine {
@@ -329,6 +334,10 @@ impl RecordEngine for BulkEngine {
 
     fn columns(&self) -> Vec<String> {
         self.columns.clone()
+    }
+
+    fn compare_as(&mut self, types: FieldTypes) {
+        self.types = types;
     }
 
     fn plan(&self, record: &Record) -> Option<Change> {
@@ -371,7 +380,7 @@ impl RecordEngine for BulkEngine {
                     BulkAction::Archive(_) => return None,
                 };
                 let before = value(record, field);
-                (before != after).then(|| FieldChange {
+                (!self.types.same(field, before, after)).then(|| FieldChange {
                     field: field.clone(),
                     before: before.map(str::to_string),
                     after: after.map(str::to_string),
@@ -453,6 +462,31 @@ mod tests {
         assert_eq!(e.plan(&rec("3", &[])), None);
         assert_eq!(e.reads(), vec!["lifecyclestage"]);
         assert_eq!(e.columns(), vec!["lifecyclestage"]);
+    }
+
+    #[test]
+    fn a_set_the_crm_would_store_as_the_value_it_holds_changes_nothing() {
+        let mut e = engine(json!({
+            "object": "Opportunity",
+            "actions": [{"set": {"field": "Amount", "value": "12000"}}]
+        }));
+        // Salesforce answers a number written as 12000 with 12000.0.
+        let held = rec("1", &[("Amount", Some("12000.0"))]);
+        assert!(e.plan(&held).is_some(), "as text, it differs");
+        let schema = ObjectSchema {
+            object: "Opportunity".into(),
+            fields: vec![crate::crm::Field {
+                name: "Amount".into(),
+                label: "Amount".into(),
+                field_type: FieldType::Number,
+                writable: true,
+                options: Vec::new(),
+                unique: false,
+            }],
+        };
+        e.compare_as(FieldTypes::of(&schema));
+        assert_eq!(e.plan(&held), None);
+        assert!(e.plan(&rec("2", &[("Amount", Some("9000.0"))])).is_some());
     }
 
     #[test]

@@ -156,9 +156,16 @@ impl<W: Write> AuditWriter<W> {
             cell.clear();
         }
         let fields_end = self.row.len() - if self.with_outcome { 3 } else { 0 };
-        let id = change
-            .id
-            .as_deref()
+        // A merge's master row names the record that remains (HubSpot gives a merged
+        // record a new id); the note keeps the master's id as planned.
+        let survivor = match &change.action {
+            Action::Merge { .. } => outcome
+                .and_then(|o| o.id.as_deref())
+                .filter(|s| change.id.as_deref() != Some(*s)),
+            _ => None,
+        };
+        let id = survivor
+            .or(change.id.as_deref())
             .or_else(|| outcome.and_then(|o| o.id.as_deref()));
         set(&mut self.row[0], id.unwrap_or_default());
         set(&mut self.row[1], action_name(&change.action));
@@ -174,7 +181,17 @@ impl<W: Write> AuditWriter<W> {
             }
             _ => {}
         }
-        set(&mut self.row[4], change.note.as_deref().unwrap_or_default());
+        match (survivor, &change.id) {
+            (Some(_), Some(master)) => {
+                let moved = format!("the merged record has a new id; the master was {master}");
+                let note = match change.note.as_deref() {
+                    Some(n) if !n.is_empty() => format!("{n}; {moved}"),
+                    _ => moved,
+                };
+                set(&mut self.row[4], &note);
+            }
+            _ => set(&mut self.row[4], change.note.as_deref().unwrap_or_default()),
+        }
         for f in &change.fields {
             let Some(&k) = self.index.get(&f.field) else {
                 return Err(AuditError::Layout(format!(
@@ -667,6 +684,29 @@ mod tests {
         assert_eq!(rows[2].record_id.as_deref(), Some("12"));
         assert_eq!(rows[2].group_id.as_deref(), Some("g1"));
         assert_eq!(rows[2].row, 4);
+    }
+
+    #[test]
+    fn a_merge_master_row_names_the_record_that_remains() {
+        let merge = Change {
+            id: Some("10".into()),
+            action: Action::Merge {
+                group_id: "g1".into(),
+                duplicate_ids: vec!["11".into()],
+            },
+            fields: Vec::new(),
+            note: None,
+        };
+        // HubSpot answered the merge with a new record, 99.
+        let text = written(&["phone"], true, &[(merge, Some(Outcome::ok("99")))]);
+        let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+        assert_eq!(
+            &lines[1..],
+            [
+                "99,merge,g1,master,the merged record has a new id; the master was 10,,,applied,,",
+                "11,merge,g1,duplicate,,,,applied,,",
+            ]
+        );
     }
 
     #[test]

@@ -435,35 +435,7 @@ impl JsonSchema for Filter {
 // ---------------------------------------------------------------------------------------
 // Values: how record text is read as a number, a day or an instant.
 
-/// A finite decimal number (`12`, `-3.5`, `1e3`); `inf`, `NaN` and `1,000` are not.
-pub(crate) fn parse_number(s: &str) -> Option<f64> {
-    s.trim().parse::<f64>().ok().filter(|n| n.is_finite())
-}
-
-/// Exactly `YYYY-MM-DD`.
-pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shaped {
-        return None;
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// An RFC 3339 datetime, or Salesforce's `2024-01-31T10:00:00.000+0000`.
-pub(crate) fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
+pub(crate) use crate::crm::values::{parse_date, parse_datetime, parse_number};
 
 /// A typed bound of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -11,6 +11,7 @@ use super::filter::{
     CompiledFilter, Filter, check_field_name, parse_date, parse_datetime, parse_number,
 };
 use super::{Action, Change, FieldChange};
+use crate::crm::values::same_as_stored;
 use crate::crm::{Field, FieldType, ObjectSchema, Record};
 use crate::error::FieldError;
 
@@ -333,22 +334,6 @@ fn is_email(v: &str) -> bool {
         && domain.split('.').all(|label| !label.is_empty())
 }
 
-/// Whether two values of `field` are the same to the CRM (`10` and `10.0` for a number).
-fn same_value(field: &Field, a: Option<&str>, b: Option<&str>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => match field.field_type {
-            FieldType::Number => match (parse_number(a), parse_number(b)) {
-                (Some(x), Some(y)) => x == y,
-                _ => a == b,
-            },
-            FieldType::Bool => a.trim().eq_ignore_ascii_case(b.trim()),
-            _ => a == b,
-        },
-        _ => false,
-    }
-}
-
 /// How a checked value is written: booleans in lower case, others trimmed of nothing.
 fn normalized(field: &Field, value: &str) -> String {
     match field.field_type {
@@ -469,7 +454,8 @@ pub fn plan_edits(
             .get(&field.name)
             .and_then(|v| v.as_deref())
             .filter(|v| !v.is_empty());
-        if same_value(field, before, value) {
+        // Nothing left to change when the CRM would store the edit as the value it holds.
+        if same_as_stored(Some(&field.field_type), before, value) {
             continue;
         }
         let change = FieldChange {
@@ -730,6 +716,37 @@ mod tests {
         )
         .unwrap();
         assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn an_edit_the_crm_would_store_as_the_value_it_holds_plans_nothing() {
+        // As HubSpot stores a datetime, and a number with its decimals.
+        let current = [rec(
+            "1",
+            &[
+                ("seen", "2024-04-30T00:00:00.000Z"),
+                ("amount", "12000"),
+                ("birthday", "2024-04-30"),
+            ],
+        )];
+        let changes = plan_edits(
+            &schema(),
+            &current,
+            &[
+                edit("1", "seen", Some("2024-04-30T00:00:00Z")),
+                edit("1", "amount", Some("12000.00")),
+                edit("1", "birthday", Some("2024-04-30")),
+            ],
+        )
+        .unwrap();
+        assert!(changes.is_empty(), "{changes:?}");
+        let moved = plan_edits(
+            &schema(),
+            &current,
+            &[edit("1", "seen", Some("2024-04-30T00:00:01Z"))],
+        )
+        .unwrap();
+        assert_eq!(moved.len(), 1);
     }
 
     #[test]

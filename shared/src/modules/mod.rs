@@ -39,6 +39,9 @@ pub trait RecordEngine: Send + Sync {
     fn columns(&self) -> Vec<String>;
     /// The change for one record, or None when the record needs none.
     fn plan(&self, record: &Record) -> Option<Change>;
+    /// The object's field types (from the CRM's describe), for engines that decide "nothing
+    /// left to change" by comparing values as the CRM stores them; others ignore them.
+    fn compare_as(&mut self, _types: crate::crm::values::FieldTypes) {}
 }
 
 /// The five modules. Serialized in snake case (`merge`, `bulk`, ...), as templates and

@@ -11,9 +11,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::worker::{Failure, read_batch, same};
+use super::worker::{Failure, read_batch};
 use super::{Mode, NewRun, Notify, Run, Status, Trigger};
 use crate::app::Services;
+use crate::crm::values::FieldTypes;
 use crate::crm::{Crm, Properties, Record};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::{Permission, Principal};
@@ -249,14 +250,17 @@ fn object_of<'a>(
 }
 
 /// Sorts `changes` by whether their records still hold what the preview saw (`seen`, and
-/// each change's before-values) in `found` (the records now, by object and id). A merge
-/// group is one: any record of it changed or gone makes all of its changes conflicts.
+/// each change's before-values) in `found` (the records now, by object and id), values
+/// compared as the CRM stores them (`types`, by object). A merge group is one: any record
+/// of it changed or gone makes all of its changes conflicts.
 pub fn check(
     changes: Vec<Change>,
     seen: &HashMap<String, Seen>,
     found: &HashMap<(String, String), Record>,
+    types: &HashMap<String, FieldTypes>,
     run_object: &str,
 ) -> Checked {
+    let untyped = FieldTypes::default();
     let value = |r: &Record, f: &str| r.properties.get(f).cloned().flatten();
     let reasons: Vec<Option<String>> = changes
         .iter()
@@ -282,9 +286,10 @@ pub fn check(
                         }
                     }
                 }
+                let types = types.get(object).unwrap_or(&untyped);
                 for (f, before) in saw {
                     let current = value(now, f);
-                    if !same(current.as_deref(), before) {
+                    if !types.same(f, current.as_deref(), before) {
                         why.push(format!(
                             "record {id}'s {f} is now {:?}, the preview saw {:?}",
                             current.unwrap_or_default(),
@@ -403,7 +408,12 @@ pub(super) async fn plan(s: &Services, run: &Run, crm: &dyn Crm) -> Result<Plann
         }
     }
     let mut found: HashMap<(String, String), Record> = HashMap::new();
+    let mut types: HashMap<String, FieldTypes> = HashMap::new();
     for (object, (mut ids, fields)) in wanted {
+        let typed = super::field_types(s, &run.account_id, crm, &object)
+            .await
+            .map_err(Failure::crm)?;
+        types.insert(object.clone(), typed);
         ids.sort();
         ids.dedup();
         for chunk in ids.chunks(read_batch(crm.kind())) {
@@ -419,7 +429,7 @@ pub(super) async fn plan(s: &Services, run: &Run, crm: &dyn Crm) -> Result<Plann
     let scanned = found.len() as u64;
     Ok(Planned {
         columns,
-        checked: check(kept, &seen, &found, &run.object),
+        checked: check(kept, &seen, &found, &types, &run.object),
         scanned,
         parts,
     })
@@ -544,7 +554,7 @@ mod tests {
             record("10", &[("city", "elsewhere")]),
         ]
         .into();
-        let out = check(plan.clone(), &seen, &found, "contacts");
+        let out = check(plan.clone(), &seen, &found, &HashMap::new(), "contacts");
         assert_eq!(out.apply, vec![plan[0].clone(), plan[3].clone()]);
         let conflicted: Vec<&str> = out
             .conflicts
@@ -581,7 +591,7 @@ mod tests {
         let plan = vec![convert, merge("g1", "003A", &["003B"])];
         let found: HashMap<_, _> = [record("003A", &[]), record("003B", &[])].into();
         // The Lead is read as a Lead: not found there, it is gone.
-        let out = check(plan, &HashMap::new(), &found, "contacts");
+        let out = check(plan, &HashMap::new(), &found, &HashMap::new(), "contacts");
         assert!(out.apply.is_empty());
         assert_eq!(out.conflicts.len(), 2);
         assert!(

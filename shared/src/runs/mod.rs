@@ -230,38 +230,109 @@ pub struct CsvFile {
     pub rows: u64,
 }
 
-/// What undoing an apply run can and cannot do, per kind of change, for its CRM.
+/// What undoing an apply run can and cannot do, per kind of change, for its CRM, and what a
+/// revert of this run would do (`POST /runs/{id}/revert` answers 409 with `reason` when
+/// `rows` is 0).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Revertible {
     /// Field updates: `POST /runs/{id}/revert` restores the before-values.
     pub updates: bool,
     pub archives: String,
     pub merges: String,
+    /// Records whose fields a revert would restore (the run's applied updates; a record
+    /// changed since by someone else is left alone then). Absent on runs that ended before
+    /// Steward counted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Records the run changed that a revert cannot undo (merged, converted, archived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_revertible: Option<u64>,
+    /// Why a revert can do nothing, or only part: absent when it can undo all the run did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Revertible {
     pub fn for_crm(crm: CrmKind) -> Self {
-        match crm {
-            CrmKind::Salesforce => Revertible {
-                updates: true,
-                archives: "Deleted records stay in Salesforce's Recycle Bin for 15 days; \
-                           restore them there (Steward's revert does not undelete)."
-                    .into(),
-                merges: "Salesforce merges cannot be undone by Steward: the records merged \
-                         away are in the Recycle Bin for 15 days, but undeleting them does not \
-                         split the master again; the master's changed fields are restored by \
-                         revert."
-                    .into(),
-            },
-            _ => Revertible {
-                updates: true,
-                archives: "Archived HubSpot records can be restored from HubSpot's recycling \
-                           bin for 90 days (Steward's revert does not restore them)."
-                    .into(),
-                merges: "HubSpot merges cannot be undone (HubSpot offers no unmerge); revert \
-                         restores nothing of a merge."
-                    .into(),
-            },
+        let (archives, merges) = match crm {
+            CrmKind::Salesforce => (
+                "Deleted records stay in Salesforce's Recycle Bin for 15 days; \
+                 restore them there (Steward's revert does not undelete).",
+                "Salesforce merges cannot be undone by Steward: the records merged \
+                 away are in the Recycle Bin for 15 days, but undeleting them does not \
+                 split the master again; revert restores nothing of a merge.",
+            ),
+            _ => (
+                "Archived HubSpot records can be restored from HubSpot's recycling \
+                 bin for 90 days (Steward's revert does not restore them).",
+                "HubSpot merges cannot be undone (HubSpot offers no unmerge); revert \
+                 restores nothing of a merge.",
+            ),
+        };
+        Revertible {
+            updates: true,
+            archives: archives.into(),
+            merges: merges.into(),
+            rows: None,
+            not_revertible: None,
+            reason: None,
+        }
+    }
+
+    /// For an apply run that applied `applied`.
+    pub fn for_run(crm: CrmKind, applied: AppliedKinds) -> Self {
+        let mut r = Self::for_crm(crm);
+        let cannot: Vec<String> = [
+            (applied.merges, "merged or converted", &r.merges),
+            (applied.archives, "archived or deleted", &r.archives),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, what, why)| format!("{n} {} {what}: {why}", records(n)))
+        .collect();
+        let not_revertible = applied.merges + applied.archives;
+        r.reason = match (applied.updates, not_revertible) {
+            (0, 0) => Some("it applied nothing: there is nothing to revert".into()),
+            (0, _) => Some(format!(
+                "what it applied cannot be undone by a revert ({})",
+                cannot.join("; ")
+            )),
+            (n, m) if m > 0 => Some(format!(
+                "a revert restores the fields of {n} {} and leaves {m} as they are ({})",
+                records(n),
+                cannot.join("; ")
+            )),
+            _ => None,
+        };
+        r.rows = Some(applied.updates);
+        r.not_revertible = Some(not_revertible);
+        r
+    }
+}
+
+fn records(n: u64) -> &'static str {
+    if n == 1 { "record" } else { "records" }
+}
+
+/// What an apply run applied, in records, by what a revert can do with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedKinds {
+    /// Field updates (a revert restores them).
+    pub updates: u64,
+    /// Records merged (masters and duplicates) or Leads converted.
+    pub merges: u64,
+    pub archives: u64,
+}
+
+impl AppliedKinds {
+    /// Counts change `c`, applied, which is `records` rows of the CSV.
+    pub fn count(&mut self, c: &crate::modules::Change, records: u64) {
+        use crate::modules::Action;
+        match &c.action {
+            Action::Update if !c.fields.is_empty() => self.updates += records,
+            Action::Merge { .. } | Action::ConvertLead { .. } => self.merges += records,
+            Action::Archive => self.archives += records,
+            _ => {}
         }
     }
 }
@@ -884,6 +955,20 @@ pub async fn list(
             None => return Ok(RunPage { runs, cursor: None }),
         }
     }
+}
+
+/// The field types of the run's `object` (described at most once per `SCHEMA_TTL`), to
+/// compare its values as the CRM stores them.
+pub(crate) async fn field_types(
+    s: &Services,
+    account_id: &str,
+    crm: &dyn crate::crm::Crm,
+    object: &str,
+) -> Result<crate::crm::values::FieldTypes, crate::crm::CrmError> {
+    crate::crm_schema::describe(s, account_id, crm, object)
+        .await
+        .map(|schema| crate::crm::values::FieldTypes::of(&schema))
+        .map_err(|e| crate::crm::CrmError::Unavailable(format!("describing {object}: {e}")))
 }
 
 /// `POST /runs/{id}/apply`.

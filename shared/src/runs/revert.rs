@@ -1,7 +1,9 @@
 //! Revert: a new apply run that puts back the before-values of the fields an earlier apply
-//! run changed. A record whose value is no longer what the run wrote was changed since by
-//! someone else: it is reported as a conflict (a flagged row), never overwritten. What a
-//! CRM cannot undo (merges, archives) is reported per row, as `Revertible` says.
+//! run changed. A record whose value is no longer what the run wrote (compared as the CRM
+//! stores it) was changed since by someone else: it is reported as a conflict (a flagged
+//! row), never overwritten. What a CRM cannot undo (merges, archives) is reported per row,
+//! as `Revertible` says; a run of which nothing can be undone is refused before any run
+//! starts. A revert that leaves any record as it is ends `partial`.
 
 use std::collections::HashMap;
 
@@ -37,6 +39,17 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
     if let Some(by) = &source.reverted_by {
         return Err(Error::Conflict(format!(
             "run {run_id} is already reverted by run {by}"
+        )));
+    }
+    // Nothing a revert could do: no run, and the run's one revert is not used up.
+    if let Some(r) = &source.revertible
+        && r.rows == Some(0)
+    {
+        return Err(Error::Conflict(format!(
+            "run {run_id} cannot be reverted: {}",
+            r.reason
+                .as_deref()
+                .unwrap_or("what it applied cannot be undone by a revert")
         )));
     }
     super::follow_up(
@@ -113,6 +126,9 @@ pub(super) async fn plan(
         }
     }
     let scanned = current.len() as u64;
+    let types = super::field_types(s, &run.account_id, crm, &run.object)
+        .await
+        .map_err(Failure::crm)?;
     for (id, fs) in pending {
         let Some(record) = current.get(&id) else {
             changes.push(Change {
@@ -126,10 +142,7 @@ pub(super) async fn plan(
         let now = |f: &str| record.properties.get(f).cloned().flatten();
         let moved: Vec<&FieldChange> = fs
             .iter()
-            .filter(|f| {
-                now(&f.field).unwrap_or_default().trim()
-                    != f.after.as_deref().unwrap_or_default().trim()
-            })
+            .filter(|f| !types.same(&f.field, now(&f.field).as_deref(), f.after.as_deref()))
             .collect();
         let back: Vec<FieldChange> = fs
             .iter()

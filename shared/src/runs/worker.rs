@@ -23,17 +23,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::apply_preview::Seen;
-use super::{Acting, Counts, CsvFile, Mode, Revertible, Run, Scope, Status};
+use super::{Acting, AppliedKinds, Counts, CsvFile, Mode, Revertible, Run, Scope, Status};
 use crate::app::Services;
 use crate::crm::limits::{hubspot, salesforce};
+use crate::crm::values::{FieldTypes, same_as_stored};
 use crate::crm::{
-    Crm, CrmError, CrmKind, LeadConvert, MergeGroup, Outcome, Record, ScanRequest, Update,
+    Crm, CrmError, CrmKind, FieldType, LeadConvert, MERGED_IDS, MergeGroup, Outcome, Record,
+    ScanRequest, Update,
 };
 use crate::error::{Error, Result};
 use crate::identity::connections::{self, Slot};
 use crate::identity::store;
 use crate::modules::csv::AuditWriter;
-use crate::modules::{Action, Change, ModuleConfig};
+use crate::modules::{Action, Change, FieldChange, ModuleConfig};
 use crate::ports::blobs::BlobWriter;
 use crate::ports::items::{Condition, Item, Query};
 
@@ -88,6 +90,10 @@ struct Flight {
     part: u32,
     offset: u32,
     len: u32,
+    /// Times reading this batch back failed (its outcome unknown): at
+    /// `READ_BACK_ATTEMPTS`, its rows are reported as unknown.
+    #[serde(default)]
+    read_back_failures: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -110,6 +116,10 @@ struct State {
     /// An apply of a preview: the preview's plan parts, deleted when it ends.
     #[serde(default)]
     preview_parts: u32,
+    /// What was applied, by what a revert can do with it (None in the state of a run
+    /// begun before Steward counted it: its revert is not judged by a part count).
+    #[serde(default)]
+    applied: Option<AppliedKinds>,
     error: Option<String>,
     #[serde(skip)]
     version: u64,
@@ -165,7 +175,10 @@ pub async fn work(
             st.version = item.version;
             st
         }
-        None => State::default(),
+        None => State {
+            applied: Some(AppliedKinds::default()),
+            ..State::default()
+        },
     };
     if let Some(l) = &st.lease {
         let alive = l.until > now && now - l.heartbeat < STALE_AFTER;
@@ -232,13 +245,27 @@ struct Window {
 /// More than any CRM batch takes: the window is filled to this before a batch is cut.
 const BATCH_MAX_ANY: usize = 1_000;
 
+/// Tries at reading back a batch whose outcome is unknown (a slice each) before its rows
+/// are reported as unknown.
+const READ_BACK_ATTEMPTS: u32 = 3;
+
+/// The error code of a row whose outcome is unknown: its batch may have been applied,
+/// and the CRM could not be read to tell.
+pub const UNKNOWN: &str = "UNKNOWN";
+
 enum Step {
     Next,
     Yield,
 }
 
-/// A batch-level CRM error that ends the run (the rest is skipped).
-struct Fatal(CrmError);
+/// What one batch came to.
+enum Applied {
+    /// Each row's outcome (None: nothing written), and the error that ends the run (its
+    /// rows not sent are skipped).
+    Done(Vec<Option<Outcome>>, Option<CrmError>),
+    /// The batch may have been applied and reading it back failed: try again later.
+    Unsettled(CrmError),
+}
 
 struct Worker<'a> {
     s: &'a Services,
@@ -599,7 +626,12 @@ impl Worker<'_> {
 
     /// Bulk, transform, validate: page by page, checkpointed by plan part.
     async fn plan_streamed(&mut self, config: &ModuleConfig) -> Result<Step> {
-        let engine = config.engine()?;
+        let mut engine = config.engine()?;
+        let crm = self.crm()?.clone();
+        let object = engine.object().to_string();
+        engine.compare_as(
+            super::field_types(self.s, &self.run.account_id, crm.as_ref(), &object).await?,
+        );
         if self.st.columns.is_empty() {
             self.st.columns = engine.columns();
         }
@@ -873,6 +905,7 @@ impl Worker<'_> {
                         part: self.st.part,
                         offset: self.st.offset,
                         len: batch_len(kind, window) as u32,
+                        read_back_failures: 0,
                     };
                     (f, false)
                 }
@@ -883,18 +916,29 @@ impl Worker<'_> {
                 self.st.in_flight = Some(flight);
                 self.save().await?;
             }
-            let outcomes = match self.apply_batch(&batch, resumed).await? {
-                Ok(o) => o,
-                Err(Fatal(e)) => {
-                    self.st.end = Some(Status::Failed);
-                    self.st.error = Some(format!("applying to {}: {e}", self.run.object));
-                    break;
+            let last_try = flight.read_back_failures + 1 >= READ_BACK_ATTEMPTS;
+            let (outcomes, fatal) = match self.apply_batch(&batch, resumed, last_try).await? {
+                Applied::Done(outcomes, fatal) => (outcomes, fatal),
+                Applied::Unsettled(e) => {
+                    // It may have been applied: read it back in the next slice.
+                    tracing::warn!(run_id = %self.run.id, error = %e, "reading a batch back failed; trying again in the next slice");
+                    self.st.in_flight = Some(Flight {
+                        read_back_failures: flight.read_back_failures + 1,
+                        ..flight
+                    });
+                    self.save().await?;
+                    return Ok(Step::Yield);
                 }
             };
             self.write_out_part(&batch, &outcomes).await?;
             self.advance(flight.len);
             self.st.batches += 1;
             self.st.in_flight = None;
+            if let Some(e) = fatal {
+                self.st.end = Some(Status::Failed);
+                self.st.error = Some(format!("applying to {}: {e}", self.run.object));
+                break;
+            }
             if self.past_deadline() {
                 self.save().await?;
                 return Ok(Step::Yield);
@@ -916,7 +960,12 @@ impl Worker<'_> {
             self.st.rows += rows_of(c);
             match o {
                 None => self.st.counts.skipped += 1,
-                Some(Outcome { error: None, .. }) => self.st.counts.applied += 1,
+                Some(Outcome { error: None, .. }) => {
+                    self.st.counts.applied += 1;
+                    if let Some(applied) = &mut self.st.applied {
+                        applied.count(c, rows_of(c));
+                    }
+                }
                 Some(_) => self.st.counts.failed += 1,
             }
         }
@@ -931,87 +980,114 @@ impl Worker<'_> {
             .await
     }
 
-    /// One batch's outcomes (None: nothing to write, a flag). `resumed`: the batch may
-    /// have been applied by a worker that stopped; read it back first.
+    /// One batch's outcomes (None: nothing written: a flag, or not sent after an error that
+    /// ends the run). `resumed`: the batch may have been applied by a worker that stopped;
+    /// read it back first. `last_try`: a batch that cannot be read back now is not tried
+    /// again: its rows are reported as unknown.
     async fn apply_batch(
         &self,
         batch: &[Change],
         resumed: bool,
-    ) -> Result<Result<Vec<Option<Outcome>>, Fatal>> {
+        last_try: bool,
+    ) -> Result<Applied> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
         let mut todo: Vec<usize> = (0..batch.len())
             .filter(|&i| batch[i].action != Action::Flag)
             .collect();
         if todo.is_empty() {
-            return Ok(Ok(outcomes));
+            return Ok(Applied::Done(outcomes, None));
         }
         if resumed {
-            match self.read_back(batch, &todo).await {
-                Ok(found) => todo = self.settle(batch, todo, found, &mut outcomes, None),
-                Err(e) if is_fatal(&e) => return Ok(Err(Fatal(e))),
-                Err(e) => return Err(e.into()),
+            let found = match self.read_back(batch, &todo).await {
+                Ok(found) => found,
+                Err(e) => return Ok(unread(batch, &todo, outcomes, e, last_try)),
+            };
+            todo = self.settle(batch, todo, &found, &mut outcomes, None);
+            if let Some(fatal) = self.set_pending_master_fields(batch, &mut outcomes).await? {
+                return Ok(Applied::Done(outcomes, Some(fatal)));
             }
-            // Merges done before the stop whose masters still need their values.
-            let survivors: Vec<(usize, String)> = outcomes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, o)| match o {
-                    Some(Outcome {
-                        id: Some(id),
-                        error: Some(e),
-                    }) if e.code == MASTER_FIELDS => Some((i, id.clone())),
-                    _ => None,
-                })
-                .collect();
-            if !survivors.is_empty() {
-                let mut outs: Vec<Outcome> = survivors
-                    .iter()
-                    .map(|(_, id)| Outcome::ok(id.clone()))
-                    .collect();
-                let picked: Vec<Change> =
-                    survivors.iter().map(|(i, _)| batch[*i].clone()).collect();
-                let renumbered: Vec<(usize, String)> = survivors
-                    .iter()
-                    .enumerate()
-                    .map(|(k, (_, id))| (k, id.clone()))
-                    .collect();
-                match self
-                    .set_master_fields(&picked, &renumbered, &mut outs)
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(e) if is_fatal(&e) => return Ok(Err(Fatal(e))),
-                    Err(e) => {
-                        for o in &mut outs {
-                            *o = Outcome::failed(o.id.clone(), e.code(), e.to_string());
-                        }
+        }
+        // One call per kind of write: a group's Leads are converted before it is merged.
+        for group in by_kind(batch, &todo) {
+            let subset: Vec<Change> = group.iter().map(|&i| batch[i].clone()).collect();
+            match self.call(&subset).await {
+                Ok(outs) => {
+                    for (&i, o) in group.iter().zip(outs) {
+                        outcomes[i] = Some(o);
                     }
                 }
-                for ((i, _), o) in survivors.iter().zip(outs) {
-                    outcomes[*i] = Some(o);
+                // Refused before anything was written: the rest is not sent.
+                Err(e) if is_fatal(&e) => return Ok(Applied::Done(outcomes, Some(e))),
+                Err(e) => {
+                    // Still failing after the transport's retries, or ambiguous: what holds
+                    // now is applied, the rest failed with the error.
+                    tracing::warn!(run_id = %self.run.id, error = %e, "a batch failed; reading it back");
+                    match self.read_back(batch, &group).await {
+                        Ok(found) => {
+                            self.settle(batch, group, &found, &mut outcomes, Some(&e));
+                        }
+                        Err(read) => match unread(batch, &group, outcomes, read, last_try) {
+                            Applied::Done(o, None) => outcomes = o,
+                            other => return Ok(other),
+                        },
+                    }
                 }
             }
         }
-        if todo.is_empty() {
-            return Ok(Ok(outcomes));
+        Ok(Applied::Done(outcomes, None))
+    }
+
+    /// After a read-back: merges done before the stop whose masters still need their
+    /// values get them. An error that ends the run is returned.
+    async fn set_pending_master_fields(
+        &self,
+        batch: &[Change],
+        outcomes: &mut [Option<Outcome>],
+    ) -> Result<Option<CrmError>> {
+        let survivors: Vec<(usize, String)> = outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match o {
+                Some(Outcome {
+                    id: Some(id),
+                    error: Some(e),
+                }) if e.code == MASTER_FIELDS => Some((i, id.clone())),
+                _ => None,
+            })
+            .collect();
+        if survivors.is_empty() {
+            return Ok(None);
         }
-        let subset: Vec<Change> = todo.iter().map(|&i| batch[i].clone()).collect();
-        match self.call(&subset).await {
-            Ok(outs) => {
-                for (&i, o) in todo.iter().zip(outs) {
-                    outcomes[i] = Some(o);
-                }
-            }
-            Err(e) if is_fatal(&e) => return Ok(Err(Fatal(e))),
+        let mut outs: Vec<Outcome> = survivors
+            .iter()
+            .map(|(_, id)| Outcome::ok(id.clone()))
+            .collect();
+        let picked: Vec<Change> = survivors.iter().map(|(i, _)| batch[*i].clone()).collect();
+        let renumbered: Vec<(usize, String)> = survivors
+            .iter()
+            .enumerate()
+            .map(|(k, (_, id))| (k, id.clone()))
+            .collect();
+        let fatal = match self
+            .set_master_fields(&picked, &renumbered, &mut outs)
+            .await
+        {
+            Ok(()) => None,
             Err(e) => {
-                // Still failing after the transport's retries, or ambiguous: what holds
-                // now is applied, the rest failed with the error.
-                tracing::warn!(run_id = %self.run.id, error = %e, "a batch failed; reading it back");
-                let found = self.read_back(batch, &todo).await.unwrap_or_default();
-                self.settle(batch, todo, found, &mut outcomes, Some(&e));
+                for o in &mut outs {
+                    *o = Outcome::failed(
+                        o.id.clone(),
+                        e.code(),
+                        format!("merged, but the master's fields were not set: {e}"),
+                    );
+                }
+                is_fatal(&e).then_some(e)
             }
+        };
+        for ((i, _), o) in survivors.iter().zip(outs) {
+            outcomes[*i] = Some(o);
         }
-        Ok(Ok(outcomes))
+        Ok(fatal)
     }
 
     /// Sorts `todo` by what the CRM now holds: done (recorded applied), conflicting
@@ -1021,20 +1097,19 @@ impl Worker<'_> {
         &self,
         batch: &[Change],
         todo: Vec<usize>,
-        found: HashMap<String, Record>,
+        found: &Found,
         outcomes: &mut [Option<Outcome>],
         error: Option<&CrmError>,
     ) -> Vec<usize> {
         let mut left = Vec::new();
         for i in todo {
-            if let (Held::MasterFields(id), None) = (judge(&batch[i], &found), error) {
-                // Only the fields are left: `apply_batch` sets them.
-                outcomes[i] = Some(Outcome::failed(Some(id), MASTER_FIELDS, ""));
-                continue;
-            }
             let c = &batch[i];
             let id = c.id.clone();
-            match (judge(c, &found), error) {
+            match (judge(c, found), error) {
+                // Only the fields are left: `set_pending_master_fields` sets them.
+                (Held::MasterFields(survivor), None) => {
+                    outcomes[i] = Some(Outcome::failed(Some(survivor), MASTER_FIELDS, ""));
+                }
                 (Held::Done(surviving), _) => outcomes[i] = Some(Outcome::ok(surviving)),
                 (Held::Conflict(why), _) => {
                     outcomes[i] = Some(Outcome::failed(id, "CONFLICT", why));
@@ -1043,10 +1118,10 @@ impl Worker<'_> {
                     outcomes[i] = Some(Outcome::failed(id, e.code(), e.to_string()));
                 }
                 (Held::Todo, None) => left.push(i),
-                (Held::MasterFields(_), _) => {
+                (Held::MasterFields(survivor), Some(e)) => {
                     outcomes[i] = Some(Outcome::failed(
-                        id,
-                        error.map_or("CONFLICT", |e| e.code()),
+                        Some(survivor),
+                        e.code(),
                         "merged, but the master's fields were not set",
                     ));
                 }
@@ -1055,12 +1130,9 @@ impl Worker<'_> {
         left
     }
 
-    /// The batch's records as the CRM holds them now, by id.
-    async fn read_back(
-        &self,
-        batch: &[Change],
-        todo: &[usize],
-    ) -> Result<HashMap<String, Record>, CrmError> {
+    /// The batch's records as the CRM holds them now, with the types to compare their
+    /// values by.
+    async fn read_back(&self, batch: &[Change], todo: &[usize]) -> Result<Found, CrmError> {
         let crm = self.crm().map_err(|e| CrmError::Protocol(e.to_string()))?;
         let mut by_object: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
         for &i in todo {
@@ -1071,25 +1143,33 @@ impl Worker<'_> {
             };
             let entry = by_object.entry(object).or_default();
             entry.0.extend(c.id.clone());
-            if let Action::Merge { duplicate_ids, .. } = &c.action {
-                entry.0.extend(duplicate_ids.iter().cloned());
+            let mut wanted: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+            match &c.action {
+                Action::Merge { duplicate_ids, .. } => {
+                    entry.0.extend(duplicate_ids.iter().cloned());
+                    // HubSpot gives a merged record a new id: find it by the ids it absorbed.
+                    if crm.kind() == CrmKind::HubSpot {
+                        wanted.push(MERGED_IDS);
+                    }
+                }
+                Action::ConvertLead { .. } => wanted.push("IsConverted"),
+                _ => {}
             }
-            if let Action::ConvertLead { .. } = &c.action
-                && !entry.1.iter().any(|p| p == "IsConverted")
-            {
-                entry.1.push("IsConverted".into());
-            }
-            for f in &c.fields {
-                if !entry.1.contains(&f.field) {
-                    entry.1.push(f.field.clone());
+            for f in wanted {
+                if !entry.1.iter().any(|p| p == f) {
+                    entry.1.push(f.to_string());
                 }
             }
         }
-        let mut out = HashMap::new();
+        let mut out = Found {
+            records: HashMap::new(),
+            types: super::field_types(self.s, &self.run.account_id, crm.as_ref(), &self.run.object)
+                .await?,
+        };
         for (object, (ids, props)) in by_object {
             for chunk in ids.chunks(read_batch(crm.kind())) {
                 for r in crm.batch_read(&object, chunk, &props).await? {
-                    out.insert(r.id.clone(), r);
+                    out.records.insert(r.id.clone(), r);
                 }
             }
         }
@@ -1244,8 +1324,66 @@ impl Worker<'_> {
 
     // ---- finish ---------------------------------------------------------------------
 
+    /// A batch left in flight when the run ends before another worker read it back
+    /// (cancelled, or the CRM could not be opened) may have been applied: it is read back
+    /// now, without writing anything, and recorded as found (what still holds its
+    /// before-values was not applied: skipped); what cannot be read is unknown.
+    async fn settle_in_flight(&mut self) -> Result<()> {
+        let Some(f) = self.st.in_flight.take() else {
+            return Ok(());
+        };
+        if (f.part, f.offset) != (self.st.part, self.st.offset) {
+            return Ok(());
+        }
+        self.fill(f.len as usize).await?;
+        let Some(window) = &self.window else {
+            return Ok(());
+        };
+        let batch: Vec<Change> = window
+            .changes
+            .iter()
+            .take(f.len as usize)
+            .cloned()
+            .collect();
+        let todo: Vec<usize> = (0..batch.len())
+            .filter(|&i| batch[i].action != Action::Flag)
+            .collect();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+        if self.crm.is_none() {
+            self.crm = self.open_crm().await.ok();
+        }
+        let read = match &self.crm {
+            Some(_) => self.read_back(&batch, &todo).await,
+            None => Err(CrmError::Auth(
+                "the run's CRM connection could not be opened".into(),
+            )),
+        };
+        match read {
+            Ok(found) => {
+                self.settle(&batch, todo, &found, &mut outcomes, None);
+                for o in outcomes.iter_mut().flatten() {
+                    if o.error.as_ref().is_some_and(|e| e.code == MASTER_FIELDS) {
+                        *o = Outcome::failed(
+                            o.id.clone(),
+                            "INCOMPLETE",
+                            "merged, but the run ended before the master's fields were set",
+                        );
+                    }
+                }
+            }
+            Err(e) => unknown(&batch, &todo, &mut outcomes, &e),
+        }
+        self.write_out_part(&batch, &outcomes).await?;
+        self.advance(f.len);
+        self.st.batches += 1;
+        self.save().await
+    }
+
     async fn finish(&mut self) -> Result<Status> {
         let apply = self.run.mode == Mode::Apply;
+        if apply {
+            self.settle_in_flight().await?;
+        }
         let key = super::csv_key(&self.run.account_id, &self.run.id);
         let mut out = BlobWriter::new(self.s.blobs.clone(), &key, "text/csv")?;
         let header = AuditWriter::new(Vec::new(), &self.st.columns, apply)?.finish()?;
@@ -1288,10 +1426,14 @@ impl Worker<'_> {
         let status = match self.st.end {
             Some(s) => s,
             None if counts.failed > 0 => Status::Partial,
+            // A revert that left records as they are (changed since, or what it cannot
+            // undo) did not revert the whole run.
+            None if self.run.revert_of.is_some() && counts.skipped > 0 => Status::Partial,
             None => Status::Succeeded,
         };
         let file_name = super::csv_file_name(&self.run);
         let error = self.st.error.clone();
+        let applied = self.st.applied;
         let crm =
             crate::identity::parse_crm(self.run.account_id.split(':').next().unwrap_or_default());
         let now = self.s.clock.now();
@@ -1307,7 +1449,11 @@ impl Worker<'_> {
                 rows,
             });
             if r.mode == Mode::Apply {
-                r.revertible = Some(Revertible::for_crm(crm.unwrap_or(CrmKind::HubSpot)));
+                let crm = crm.unwrap_or(CrmKind::HubSpot);
+                r.revertible = Some(match applied {
+                    Some(applied) => Revertible::for_run(crm, applied),
+                    None => Revertible::for_crm(crm),
+                });
             }
             // The exports function sends the report (on AWS the stream delivers this
             // write to it; locally `work_local` calls it).
@@ -1444,26 +1590,98 @@ pub(super) fn read_batch(kind: CrmKind) -> usize {
     }
 }
 
-/// The next batch: consecutive changes of one kind, as many as one CRM call takes.
-fn batch_len(kind: CrmKind, changes: &[Change]) -> usize {
-    let Some(first) = changes.first() else {
-        return 0;
-    };
-    let key = |a: &Action| std::mem::discriminant(a);
-    let max = match (&first.action, kind) {
-        (Action::Flag, _) => 1_000,
+/// Changes of this kind one CRM call takes.
+fn per_call(action: &Action, kind: CrmKind) -> usize {
+    match (action, kind) {
+        (Action::Flag, _) => usize::MAX,
         (Action::Merge { .. }, CrmKind::Salesforce) => 50,
         // HubSpot merges one pair per call.
         (Action::Merge { .. }, _) => 1,
         (Action::ConvertLead { .. }, _) => salesforce::CONVERT_PER_CALL,
         (_, CrmKind::Salesforce) => salesforce::COLLECTION_MAX,
         _ => hubspot::BATCH_MAX,
-    };
-    changes
-        .iter()
-        .take(max)
-        .take_while(|c| key(&c.action) == key(&first.action))
-        .count()
+    }
+}
+
+/// Kinds of write one batch may hold together (one call each): a merge group's Lead
+/// conversions and its merge.
+fn share_a_batch(a: &Action, b: &Action) -> bool {
+    let merging = |x: &Action| matches!(x, Action::Merge { .. } | Action::ConvertLead { .. });
+    std::mem::discriminant(a) == std::mem::discriminant(b) || (merging(a) && merging(b))
+}
+
+/// The next batch: as many changes as one CRM call per kind of write takes. Rows that
+/// write nothing (flags) ride along and never end a batch, so the write calls of a run
+/// are `ceil(writes / batch)` whatever the plan's mix of rows.
+fn batch_len(kind: CrmKind, changes: &[Change]) -> usize {
+    let mut writes: Vec<(&Action, usize)> = Vec::new();
+    let mut n = 0;
+    for c in changes {
+        if c.action != Action::Flag {
+            if !writes.iter().all(|(a, _)| share_a_batch(a, &c.action)) {
+                break;
+            }
+            let key = std::mem::discriminant(&c.action);
+            match writes
+                .iter_mut()
+                .find(|(a, _)| std::mem::discriminant(*a) == key)
+            {
+                Some((_, k)) if *k >= per_call(&c.action, kind) => break,
+                Some((_, k)) => *k += 1,
+                None => writes.push((&c.action, 1)),
+            }
+        }
+        n += 1;
+    }
+    n
+}
+
+/// The rows of `todo` by kind of write, in the order their calls go: Lead conversions
+/// before the merges they prepare.
+fn by_kind(batch: &[Change], todo: &[usize]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &i in todo {
+        let key = std::mem::discriminant(&batch[i].action);
+        match groups
+            .iter_mut()
+            .find(|g| std::mem::discriminant(&batch[g[0]].action) == key)
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups.sort_by_key(|g| matches!(batch[g[0]].action, Action::Merge { .. }));
+    groups
+}
+
+/// Rows of a batch that may have been applied and could not be read back (`e`): tried
+/// again later, or, on the last try or when nothing can fix it, reported as unknown.
+fn unread(
+    batch: &[Change],
+    rows: &[usize],
+    mut outcomes: Vec<Option<Outcome>>,
+    e: CrmError,
+    last_try: bool,
+) -> Applied {
+    let fatal = is_fatal(&e);
+    if !fatal && !last_try {
+        return Applied::Unsettled(e);
+    }
+    unknown(batch, rows, &mut outcomes, &e);
+    Applied::Done(outcomes, fatal.then_some(e))
+}
+
+/// `rows` of `batch` may or may not have been applied, and reading them back failed (`e`).
+fn unknown(batch: &[Change], rows: &[usize], outcomes: &mut [Option<Outcome>], e: &CrmError) {
+    for &i in rows {
+        outcomes[i] = Some(Outcome::failed(
+            batch[i].id.clone(),
+            UNKNOWN,
+            format!(
+                "outcome unknown: the CRM's answer was lost and reading the record back failed ({e}); it may or may not have been changed: check it in the CRM"
+            ),
+        ));
+    }
 }
 
 /// Errors that no retry of this run can fix: the run ends failed.
@@ -1507,63 +1725,70 @@ enum Held {
     Done(String),
     Todo,
     Conflict(String),
-    /// A merge done whose master (this id) still lacks its surviving values.
+    /// A merge done whose master (this id: the record that remains) still lacks its
+    /// surviving values.
     MasterFields(String),
 }
 
-/// Whether two values are the same to the CRM as far as a run can tell without the
-/// field's type: empty is none, surrounding blanks do not count.
-pub(super) fn same(a: Option<&str>, b: Option<&str>) -> bool {
-    a.unwrap_or_default().trim() == b.unwrap_or_default().trim()
+/// What the CRM holds now for a batch that may have been applied.
+struct Found {
+    /// By the id each record answers with.
+    records: HashMap<String, Record>,
+    /// The run object's field types: values compare as the CRM stores them.
+    types: FieldTypes,
 }
 
-fn judge(c: &Change, found: &HashMap<String, Record>) -> Held {
+impl Found {
+    /// The record that answers for `id` now: itself, or the one it was merged into.
+    fn answering(&self, id: &str) -> Option<&Record> {
+        self.records.get(id).or_else(|| {
+            self.records
+                .values()
+                .find(|r| r.merged_ids().any(|m| m == id))
+        })
+    }
+
+    /// Whether `r` holds each field's value as `pick` gives it, as the CRM stores it.
+    fn holds(&self, r: &Record, c: &Change, pick: impl Fn(&FieldChange) -> Option<&str>) -> bool {
+        c.fields.iter().all(|f| {
+            let now = r.properties.get(&f.field).cloned().flatten();
+            self.types.same(&f.field, now.as_deref(), pick(f))
+        })
+    }
+}
+
+fn judge(c: &Change, found: &Found) -> Held {
     let id = c.id.clone().unwrap_or_default();
-    let value = |r: &Record, f: &str| r.properties.get(f).cloned().flatten();
     match &c.action {
         Action::Update => {
-            let Some(r) = found.get(&id) else {
+            let Some(r) = found.records.get(&id) else {
                 return Held::Conflict("the record no longer exists".into());
             };
-            let now: Vec<Option<String>> = c.fields.iter().map(|f| value(r, &f.field)).collect();
-            if c.fields
-                .iter()
-                .zip(&now)
-                .all(|(f, v)| same(v.as_deref(), f.after.as_deref()))
-            {
+            if found.holds(r, c, |f| f.after.as_deref()) {
                 Held::Done(id)
-            } else if c
-                .fields
-                .iter()
-                .zip(&now)
-                .all(|(f, v)| same(v.as_deref(), f.before.as_deref()))
-            {
+            } else if found.holds(r, c, |f| f.before.as_deref()) {
                 Held::Todo
             } else {
                 Held::Conflict("changed in the CRM since it was planned".into())
             }
         }
-        Action::Archive => match found.contains_key(&id) {
+        Action::Archive => match found.records.contains_key(&id) {
             true => Held::Todo,
             false => Held::Done(id),
         },
         Action::Merge { duplicate_ids, .. } => {
             let left = duplicate_ids
                 .iter()
-                .filter(|d| found.contains_key(*d))
+                .filter(|d| found.records.contains_key(*d))
                 .count();
             if left == 0 {
-                // Merged; were the master's fields set too?
-                match found.get(&id) {
-                    Some(r)
-                        if !c
-                            .fields
-                            .iter()
-                            .all(|f| same(value(r, &f.field).as_deref(), f.after.as_deref())) =>
-                    {
-                        Held::MasterFields(id)
+                // Merged; were the master's fields set on the record that remains?
+                match found.answering(&id) {
+                    Some(r) if !found.holds(r, c, |f| f.after.as_deref()) => {
+                        Held::MasterFields(r.id.clone())
                     }
-                    _ => Held::Done(id),
+                    Some(r) => Held::Done(r.id.clone()),
+                    None => Held::Done(id),
                 }
             } else if left == duplicate_ids.len() {
                 Held::Todo
@@ -1571,8 +1796,20 @@ fn judge(c: &Change, found: &HashMap<String, Record>) -> Held {
                 Held::Conflict("the group was merged in part; merge the rest in the CRM".into())
             }
         }
-        Action::ConvertLead { .. } => match found.get(&id) {
-            Some(r) if value(r, "IsConverted").as_deref() == Some("true") => Held::Done(id),
+        Action::ConvertLead { .. } => match found.records.get(&id) {
+            Some(r)
+                if same_as_stored(
+                    Some(&FieldType::Bool),
+                    r.properties
+                        .get("IsConverted")
+                        .cloned()
+                        .flatten()
+                        .as_deref(),
+                    Some("true"),
+                ) =>
+            {
+                Held::Done(id)
+            }
             Some(_) => Held::Todo,
             None => Held::Done(id),
         },
@@ -1662,5 +1899,284 @@ pub async fn unfinished(s: &Services) -> Result<Vec<super::queue::RunRef>> {
             Some(c) => cursor = Some(c),
             None => return Ok(out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::{Field, ObjectSchema};
+
+    fn update(id: &str, field: &str, before: &str, after: &str) -> Change {
+        Change {
+            id: Some(id.into()),
+            action: Action::Update,
+            fields: vec![FieldChange {
+                field: field.into(),
+                before: Some(before.into()),
+                after: Some(after.into()),
+            }],
+            note: None,
+        }
+    }
+
+    fn flag(id: &str) -> Change {
+        Change {
+            id: Some(id.into()),
+            action: Action::Flag,
+            fields: Vec::new(),
+            note: Some("phone: not a phone number".into()),
+        }
+    }
+
+    fn record(id: &str, values: &[(&str, &str)]) -> Record {
+        Record {
+            id: id.into(),
+            properties: values
+                .iter()
+                .map(|(f, v)| (f.to_string(), Some(v.to_string())))
+                .collect(),
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    fn found(records: Vec<Record>, types: &[(&str, FieldType)]) -> Found {
+        let schema = ObjectSchema {
+            object: "deals".into(),
+            fields: types
+                .iter()
+                .map(|(name, t)| Field {
+                    name: name.to_string(),
+                    label: name.to_string(),
+                    field_type: t.clone(),
+                    writable: true,
+                    options: Vec::new(),
+                    unique: false,
+                })
+                .collect(),
+        };
+        Found {
+            records: records.into_iter().map(|r| (r.id.clone(), r)).collect(),
+            types: FieldTypes::of(&schema),
+        }
+    }
+
+    /// The batches `batch_len` cuts a plan into.
+    fn batches(kind: CrmKind, plan: &[Change]) -> Vec<Vec<Change>> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < plan.len() {
+            let n = batch_len(kind, &plan[at..]);
+            assert!(n > 0);
+            out.push(plan[at..at + n].to_vec());
+            at += n;
+        }
+        out
+    }
+
+    #[test]
+    fn flags_between_updates_never_split_a_batch() {
+        // 250 updates, each after a flag or two: as many batches (calls) as 250 updates
+        // need, whatever lies between them.
+        let mut plan = Vec::new();
+        for i in 0..250 {
+            plan.push(flag(&format!("f{i}")));
+            if i % 3 == 0 {
+                plan.push(flag(&format!("g{i}")));
+            }
+            plan.push(update(&i.to_string(), "city", "a", "b"));
+        }
+        for (kind, per_call) in [(CrmKind::HubSpot, 100), (CrmKind::Salesforce, 200)] {
+            let cut = batches(kind, &plan);
+            let writes: Vec<usize> = cut
+                .iter()
+                .map(|b| b.iter().filter(|c| c.action != Action::Flag).count())
+                .collect();
+            assert_eq!(writes.len(), 250usize.div_ceil(per_call), "{writes:?}");
+            assert!(writes.iter().all(|&n| n <= per_call), "{writes:?}");
+        }
+    }
+
+    #[test]
+    fn a_merge_shares_its_batch_with_the_lead_conversions_it_needs() {
+        let mut plan = Vec::new();
+        for g in 0..60 {
+            plan.push(Change {
+                id: Some(format!("00Q{g}")),
+                action: Action::ConvertLead {
+                    group_id: format!("g{g}"),
+                    contact_id: format!("003{g}"),
+                    account_id: None,
+                    converted_status: "Closed - Converted".into(),
+                },
+                fields: Vec::new(),
+                note: None,
+            });
+            plan.push(Change {
+                id: Some(format!("003{g}")),
+                action: Action::Merge {
+                    group_id: format!("g{g}"),
+                    duplicate_ids: vec![format!("003d{g}")],
+                },
+                fields: Vec::new(),
+                note: None,
+            });
+        }
+        let cut = batches(CrmKind::Salesforce, &plan);
+        // 50 merges per call: two batches (the 51st group's conversion rides in the first,
+        // its merge starts the second), not one per change of kind.
+        assert_eq!(cut.iter().map(Vec::len).collect::<Vec<_>>(), [101, 19]);
+        // Within a batch the conversions are called before the merges.
+        let order = by_kind(&cut[0], &(0..cut[0].len()).collect::<Vec<_>>());
+        assert!(matches!(
+            cut[0][order[0][0]].action,
+            Action::ConvertLead { .. }
+        ));
+        assert!(matches!(cut[0][order[1][0]].action, Action::Merge { .. }));
+        // An update after merges starts its own batch.
+        let mixed = [plan[1].clone(), update("9", "city", "a", "b")];
+        assert_eq!(batch_len(CrmKind::Salesforce, &mixed), 1);
+    }
+
+    #[test]
+    fn a_read_back_finds_what_was_written_as_the_crm_stores_it() {
+        // The run wrote `…00Z` and `12000.00`; HubSpot holds `…00.000Z`, and `12000`.
+        let c = Change {
+            fields: vec![
+                FieldChange {
+                    field: "closedate".into(),
+                    before: Some("2024-01-01T00:00:00.000Z".into()),
+                    after: Some("2024-04-30T00:00:00Z".into()),
+                },
+                FieldChange {
+                    field: "amount".into(),
+                    before: None,
+                    after: Some("12000.00".into()),
+                },
+            ],
+            ..update("7", "x", "", "")
+        };
+        let types = [
+            ("closedate", FieldType::DateTime),
+            ("amount", FieldType::Number),
+        ];
+        let now = record(
+            "7",
+            &[
+                ("closedate", "2024-04-30T00:00:00.000Z"),
+                ("amount", "12000"),
+            ],
+        );
+        assert!(matches!(judge(&c, &found(vec![now], &types)), Held::Done(id) if id == "7"));
+        let before = record("7", &[("closedate", "1704067200000")]);
+        assert!(matches!(
+            judge(&c, &found(vec![before], &types)),
+            Held::Todo
+        ));
+        let moved = record("7", &[("closedate", "2024-05-01T00:00:00.000Z")]);
+        assert!(matches!(
+            judge(&c, &found(vec![moved], &types)),
+            Held::Conflict(_)
+        ));
+    }
+
+    #[test]
+    fn a_resumed_merge_names_the_record_that_remains() {
+        let merge = Change {
+            id: Some("10".into()),
+            action: Action::Merge {
+                group_id: "g1".into(),
+                duplicate_ids: vec!["11".into()],
+            },
+            fields: vec![FieldChange {
+                field: "phone".into(),
+                before: None,
+                after: Some("555".into()),
+            }],
+            note: None,
+        };
+        // HubSpot merged 10 and 11 into the new record 99, which answers for both.
+        let merged = |phone: &str| record("99", &[(MERGED_IDS, "10;11"), ("phone", phone)]);
+        let types = [("phone", FieldType::Phone)];
+        assert!(matches!(
+            judge(&merge, &found(vec![merged("555")], &types)),
+            Held::Done(id) if id == "99"
+        ));
+        assert!(matches!(
+            judge(&merge, &found(vec![merged("")], &types)),
+            Held::MasterFields(id) if id == "99"
+        ));
+    }
+
+    #[test]
+    fn rows_that_cannot_be_read_back_are_unknown_never_skipped() {
+        let batch = [update("1", "city", "a", "b"), flag("2")];
+        let none = vec![None, None];
+        let e = CrmError::Unavailable("HubSpot is down".into());
+        assert!(matches!(
+            unread(&batch, &[0], none.clone(), e.clone(), false),
+            Applied::Unsettled(_)
+        ));
+        let Applied::Done(out, fatal) = unread(&batch, &[0], none.clone(), e, true) else {
+            panic!("the last try settles");
+        };
+        assert!(fatal.is_none());
+        assert_eq!(
+            out[0].as_ref().unwrap().error.as_ref().unwrap().code,
+            UNKNOWN
+        );
+        assert!(out[1].is_none(), "a flag writes nothing");
+        // An error no retry fixes settles at once, and ends the run.
+        let Applied::Done(out, fatal) =
+            unread(&batch, &[0], none, CrmError::Auth("revoked".into()), false)
+        else {
+            panic!("a fatal error settles");
+        };
+        assert!(fatal.is_some());
+        assert_eq!(
+            out[0].as_ref().unwrap().error.as_ref().unwrap().code,
+            UNKNOWN
+        );
+    }
+
+    #[test]
+    fn the_run_says_what_a_revert_would_do() {
+        let merges = AppliedKinds {
+            merges: 304,
+            ..Default::default()
+        };
+        let r = Revertible::for_run(CrmKind::HubSpot, merges);
+        assert_eq!((r.rows, r.not_revertible), (Some(0), Some(304)));
+        let why = r.reason.unwrap();
+        assert!(
+            why.contains("304 records merged") && why.contains("no unmerge"),
+            "{why}"
+        );
+        let part = Revertible::for_run(
+            CrmKind::Salesforce,
+            AppliedKinds {
+                updates: 12,
+                archives: 3,
+                ..Default::default()
+            },
+        );
+        assert_eq!((part.rows, part.not_revertible), (Some(12), Some(3)));
+        let why = part.reason.unwrap();
+        assert!(
+            why.contains("12 records") && why.contains("Recycle Bin"),
+            "{why}"
+        );
+        let all = Revertible::for_run(
+            CrmKind::HubSpot,
+            AppliedKinds {
+                updates: 5,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            (all.rows, all.not_revertible, all.reason),
+            (Some(5), Some(0), None)
+        );
     }
 }

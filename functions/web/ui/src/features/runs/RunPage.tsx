@@ -9,7 +9,7 @@ import { can, useMe } from "../../api/session";
 import { moduleInfo } from "../../app/modules";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { useApplyReviewed, useCancelRun, useRevertRun, useRun, type RowOutcome } from "./api";
-import { MODE, STATUS, TRIGGER, canRevert, explainRun, formatDuration, formatTime, isFinal, revertLimits, runDurationMs, type Run } from "./logic";
+import { MODE, STATUS, TRIGGER, canRevert, explainRun, formatDuration, formatTime, isFinal, revertLimits, runDurationMs, whyNoRevert, type Run } from "./logic";
 import { RunRows } from "./RunRows";
 import { NONE, applyBody, applyLabel, canApplyReviewed, excludedCount, tickedCount, type Exclusions } from "./selection";
 
@@ -162,6 +162,12 @@ export default function RunPage() {
       </Group>
 
       <ProblemAlert error={cancel.error} title="The run could not be cancelled" />
+
+      {writer && whyNoRevert(data) && (
+        <Text size="sm" c="gray.7">
+          {whyNoRevert(data)}
+        </Text>
+      )}
 
       {explanation && (
         <Alert color={data.status === "failed" ? "red" : data.status === "partial" ? "orange" : "blue"} title={status.label} role={data.status === "failed" ? "alert" : "status"}>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blocksOf, canRevert, change, crmRecordUrl, explainRun, formatDuration, hasRows, isFinal, revertLimits, runDurationMs, stillChanging, type RunRow } from "./logic";
+import { blocksOf, canRevert, change, crmRecordUrl, explainRun, formatDuration, hasRows, isFinal, revertLimits, runDurationMs, stillChanging, whyNoRevert, type RunRow } from "./logic";
 
 describe("formatDuration", () => {
   it.each([
@@ -44,6 +44,7 @@ describe("run state", () => {
     expect(explainRun({ ...base, status: "waiting", waiting_for: "01ABC" })).toMatch(/01ABC.*contacts.*starts by itself/);
     expect(explainRun({ ...base, status: "failed", error: "the connection was refused" })).toMatch(/the connection was refused/);
     expect(explainRun({ ...base, status: "succeeded" })).toBeUndefined();
+    expect(explainRun({ ...base, status: "partial", revert_of: "01X" })).toMatch(/not reverted.*Skipped/);
   });
   it("offers revert only on an ended, unreverted apply run", () => {
     const run = { mode: "apply" as const, status: "succeeded" as const, reverted_by: null, revert_of: null };
@@ -52,6 +53,16 @@ describe("run state", () => {
     expect(canRevert({ ...run, status: "running" })).toBe(false);
     expect(canRevert({ ...run, reverted_by: "01X" })).toBe(false);
     expect(canRevert({ ...run, revert_of: "01Y" })).toBe(false);
+  });
+  it("offers no revert when nothing the run applied can be reverted, and says why", () => {
+    const revertible = { updates: true, archives: "a", merges: "b", rows: 0, not_revertible: 304, reason: "what it applied cannot be undone by a revert (304 records merged)" };
+    const run = { mode: "apply" as const, status: "succeeded" as const, reverted_by: null, revert_of: null, revertible };
+    expect(canRevert(run)).toBe(false);
+    expect(whyNoRevert(run)).toMatch(/cannot be reverted: what it applied cannot be undone by a revert \(304 records merged\)/);
+    const some = { ...run, revertible: { ...revertible, rows: 12, reason: "a revert restores the fields of 12 records and leaves 3 as they are" } };
+    expect(canRevert(some)).toBe(true);
+    expect(whyNoRevert(some)).toBeUndefined();
+    expect(revertLimits(some.revertible)[0]).toMatch(/^For this run: a revert restores the fields of 12 records/);
   });
   it("says what a revert cannot undo", () => {
     const lines = revertLimits({ updates: true, archives: "restore from HubSpot's recycling bin", merges: "cannot be undone" });

@@ -65,7 +65,7 @@ export function formatTime(iso: string | null | undefined, short = false): strin
 }
 
 /** Why a run is not simply running or done, in words; undefined when there is nothing to say. */
-export function explainRun(run: Pick<Run, "status" | "error" | "waiting_for" | "object" | "cancel_requested">): string | undefined {
+export function explainRun(run: Pick<Run, "status" | "error" | "waiting_for" | "object" | "cancel_requested"> & Partial<Pick<Run, "revert_of">>): string | undefined {
   switch (run.status) {
     case "waiting":
       return `Another apply run${run.waiting_for ? ` (${run.waiting_for})` : ""} is changing ${run.object}. This run starts by itself as soon as that one ends, so the two never write the same records at once.`;
@@ -76,6 +76,8 @@ export function explainRun(run: Pick<Run, "status" | "error" | "waiting_for" | "
     case "failed":
       return `The run stopped and could not go on${run.error ? `: ${run.error}` : "."} Records it had not reached are unchanged.`;
     case "partial":
+      if (run.revert_of)
+        return "Some records were not reverted: filter the rows by outcome “Skipped” to see why (CONFLICT: changed since by someone else, so left as it is; NOT REVERTIBLE: a change the CRM cannot undo). The other records were restored.";
       return "Some records were not changed: filter the rows by outcome “Failed” to see why (the CRM's error, or CONFLICT for a record changed since its preview). The other changes were made.";
     case "cancelled":
       return "Cancelled: what was applied before the stop stays applied; the rest is reported as skipped.";
@@ -88,15 +90,22 @@ export function explainRun(run: Pick<Run, "status" | "error" | "waiting_for" | "
 export function revertLimits(revertible: Run["revertible"]): string[] {
   if (!revertible) return ["This run cannot be reverted."];
   const out: string[] = [];
+  if (revertible.reason) out.push(`For this run: ${revertible.reason}.`);
   if (!revertible.updates) out.push("Field updates cannot be restored for this run.");
   out.push(`Archived or deleted records: ${revertible.archives}`);
   out.push(`Merges: ${revertible.merges}`);
   return out;
 }
 
-/** Apply runs that ended, were not reverted and are not themselves reverts can be reverted. */
-export function canRevert(run: Pick<Run, "mode" | "status" | "reverted_by" | "revert_of">): boolean {
-  return run.mode === "apply" && isFinal(run.status) && run.status !== "failed" && !run.reverted_by && !run.revert_of;
+/** Apply runs that ended, were not reverted, are not themselves reverts and applied something a revert can restore can be reverted. */
+export function canRevert(run: Pick<Run, "mode" | "status" | "reverted_by" | "revert_of"> & Partial<Pick<Run, "revertible">>): boolean {
+  return run.mode === "apply" && isFinal(run.status) && run.status !== "failed" && !run.reverted_by && !run.revert_of && run.revertible?.rows !== 0;
+}
+
+/** Why an ended apply run offers no revert when nothing it applied can be reverted (its `revertible` says). */
+export function whyNoRevert(run: Pick<Run, "mode" | "status" | "reverted_by" | "revertible">): string | undefined {
+  if (run.mode !== "apply" || !isFinal(run.status) || run.reverted_by || run.revertible?.rows !== 0) return undefined;
+  return `This run cannot be reverted: ${run.revertible.reason ?? "what it applied cannot be undone by a revert"}.`;
 }
 
 const HUBSPOT_TYPES: Record<string, string> = {
