@@ -109,11 +109,13 @@ pub(crate) fn surely_invalid_nanp(value: &str, region: Option<Region>) -> bool {
         }
     }
     // Only the shapes that are common and certain: a national number of another country
-    // (leading 0, not the 011 prefix), or too few digits. (A leading 1 can be read as the
-    // country code, and longer runs as a number with trailing digits: left to the parse.)
+    // (leading 0, not the 011 prefix), or too few digits — but for Canada's seven-digit
+    // universal access numbers (`310\d{4}`, valid anywhere in the +1 zone). (A leading 1
+    // can be read as the country code, and longer runs as a number with trailing digits:
+    // left to the parse.)
     match first3[0] {
         b'0' => &first3 != b"011",
-        b'2'..=b'9' => digits < 10,
+        b'2'..=b'9' => digits < 10 && !(digits == 7 && &first3 == b"310"),
         _ => false,
     }
 }
