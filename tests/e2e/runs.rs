@@ -1050,8 +1050,7 @@ async fn crm_values(
     fields: &[&str],
 ) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
     let crm = steward::identity::connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         account,
         steward::identity::connections::Slot::User(user),
     )
@@ -1235,8 +1234,7 @@ async fn crm_write(
     value: &str,
 ) {
     let crm = steward::identity::connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         account,
         steward::identity::connections::Slot::User(user),
     )
@@ -1930,8 +1928,7 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
 async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm> {
     let me = b.me().await.json();
     steward::identity::connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         me["account"]["id"].as_str().unwrap(),
         steward::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
     )
