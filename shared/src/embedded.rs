@@ -94,7 +94,11 @@ impl Embedded {
     pub fn open(opts: &EmbeddedOptions, clock: Arc<dyn Clock>) -> Result<Self> {
         let dir = &opts.data_dir;
         // Private before anything is written into it (local_files).
-        local_files::data_dir(dir).map_err(|e| Error::invalid("--data-dir", e))?;
+        if let Some(had) =
+            local_files::data_dir(dir).map_err(|e| Error::invalid("--data-dir", e))?
+        {
+            local_files::warn_tightened(dir, had);
+        }
         let keys_file = dir.join("keys.json");
         local_files::tighten_file(&keys_file)
             .map_err(|e| Error::internal("making keys.json private", e))?;

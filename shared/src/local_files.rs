@@ -127,24 +127,26 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Opens the data directory for `steward serve`: created 0700 (with its parents) if new,
-/// tightened to 0700 if it exists and others could read or enter it. Refused, saying
-/// why, when it cannot be made private (it is someone else's).
-pub fn data_dir(path: &Path) -> Result<(), String> {
-    let refuse = |e: io::Error| {
+/// tightened to 0700 if it exists and others could read or enter it (returning the mode
+/// it had, for the caller to say so). Refused, saying why, when it cannot be made private
+/// (it is someone else's).
+pub fn data_dir(path: &Path) -> Result<Option<u32>, String> {
+    make_dir(path).map_err(|e| {
         format!(
             "the data directory {} cannot be made private to this user ({e}); \
              `chmod 700` it or choose another with --data-dir",
             path.display()
         )
-    };
-    if let Some(had) = make_dir(path).map_err(refuse)? {
-        tracing::warn!(
-            dir = %path.display(),
-            was = format!("{had:o}"),
-            "the data directory was open to other users; it is now 0700"
-        );
-    }
-    Ok(())
+    })
+}
+
+/// Logs that `data_dir` tightened `path` from `had`.
+pub fn warn_tightened(path: &Path, had: u32) {
+    tracing::warn!(
+        dir = %path.display(),
+        was = format!("{had:o}"),
+        "the data directory was open to other users; it is now 0700"
+    );
 }
 
 #[cfg(all(test, unix))]
@@ -179,7 +181,7 @@ mod tests {
         let open = root.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
-        data_dir(&open).unwrap();
+        assert_eq!(data_dir(&open).unwrap(), Some(0o755));
         assert_eq!(mode(&open), 0o700);
     }
 }
