@@ -786,16 +786,12 @@ async fn a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_a
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = owner
-        .send(
-            "POST",
-            "/templates",
-            Some(&json!({"module": "transform", "name": "Phones", "config": {"object": object,
-                "steps": [{"field": phone, "fn": "phone", "format": "e164", "default_region": "US"}]}})),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let tpl = r.json()["id"].as_str().unwrap().to_string();
+    let tpl = exports::template(
+        &owner,
+        json!({"module": "transform", "name": "Phones", "config": {"object": object,
+            "steps": [{"field": phone, "fn": "phone", "format": "e164", "default_region": "US"}]}}),
+    )
+    .await;
     let r = owner
         .send(
             "POST",

@@ -24,26 +24,7 @@ impl Serve {
     }
 
     fn start_with_web(data_dir: &Path, web_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data_dir)
-            .env("STEWARD_WEB_DIR", web_dir)
-            .env_remove("STEWARD_PORT")
-            .env_remove("STEWARD_SECRETS_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("steward starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("steward prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
+        let (child, url, _) = spawn(&[], data_dir, web_dir);
         Serve { child, url }
     }
 
@@ -51,6 +32,41 @@ impl Serve {
     fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+}
+
+/// `steward serve --port 0 --data-dir DIR EXTRA`: the process, its address (the first
+/// line it prints, but for the sandbox CRM's line under --demo, which comes before) and
+/// the sandbox's. Its output is drained from then on, so logging never blocks.
+fn spawn(extra: &[&str], data_dir: &Path, web_dir: &Path) -> (Child, String, Option<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("STEWARD_WEB_DIR", web_dir)
+        .env_remove("STEWARD_PORT")
+        .env_remove("STEWARD_SECRETS_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("steward starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = |line: &str| {
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string()
+    };
+    let mut sandbox = None;
+    loop {
+        let line = lines.next().expect("steward prints its address").unwrap();
+        if sandbox.is_none() && line.starts_with("sandbox CRM on ") {
+            sandbox = Some(address(&line));
+            continue;
+        }
+        let url = address(&line);
+        std::thread::spawn(move || lines.for_each(drop));
+        return (child, url, sandbox);
     }
 }
 
@@ -425,8 +441,7 @@ async fn steward_sandbox_serves_both_crms_and_writes_ground_truth() {
 
 const OWNER: &str = "morgan.reyes@acme-sandbox.com";
 
-/// `steward serve --demo` on `data_dir`: its address, the sandbox CRM's, and its output
-/// drained (so its log never blocks on a full pipe).
+/// `steward serve --demo` on `data_dir`: its address and the sandbox CRM's.
 struct Demo {
     child: Child,
     url: String,
@@ -435,36 +450,11 @@ struct Demo {
 
 impl Demo {
     fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
-            .args(["serve", "--demo", "--port", "0", "--data-dir"])
-            .arg(data_dir)
-            .env("STEWARD_WEB_DIR", data_dir.with_extension("no-console"))
-            .env_remove("STEWARD_PORT")
-            .env_remove("STEWARD_SECRETS_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("steward starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let address = |line: &str| {
-            line.split_whitespace()
-                .find(|w| w.starts_with("http://"))
-                .unwrap_or_else(|| panic!("no address in {line:?}"))
-                .to_string()
-        };
-        let (mut url, mut sandbox) = (None, None);
-        while url.is_none() {
-            let line = lines.next().expect("steward prints its address").unwrap();
-            if line.starts_with("sandbox CRM on ") {
-                sandbox = Some(address(&line));
-            } else if line.starts_with("steward serving on ") {
-                url = Some(address(&line));
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
+        let web = data_dir.with_extension("no-console");
+        let (child, url, sandbox) = spawn(&["--demo"], data_dir, &web);
         Demo {
             child,
-            url: url.unwrap(),
+            url,
             sandbox: sandbox.expect("the sandbox CRM's address is printed first"),
         }
     }
