@@ -73,13 +73,7 @@ pub struct CrmObjects {
 
 /// The CRM as the signed-in member's own connection (as their runs act).
 pub async fn crm_of(s: &Services, who: &Principal) -> Result<Arc<dyn Crm>> {
-    connections::open(
-        &s.crm,
-        &s.secrets,
-        &who.account_id,
-        Slot::User(&who.user_id),
-    )
-    .await
+    connections::open(s, &who.account_id, Slot::User(&who.user_id)).await
 }
 
 fn label_of(kind: CrmKind, name: &str) -> String {

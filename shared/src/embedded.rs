@@ -4,8 +4,11 @@
 //! ```text
 //! <data-dir>/steward.redb   items        <data-dir>/outbox/*.eml   mail
 //! <data-dir>/blobs/         blobs        <data-dir>/schedules.json schedules
-//! <data-dir>/secrets.json   secrets      <data-dir>/keys.json      local keys (0600)
+//! <data-dir>/secrets.json   secrets      <data-dir>/keys.json      local keys
 //! ```
+//!
+//! The directory is 0700 and everything in it 0600 / 0700 (`local_files`), whoever's
+//! umask started the process.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,6 +21,7 @@ use crate::app::Services;
 use crate::clock::Clock;
 use crate::crypto::{SEAL_KEY_LEN, random_bytes};
 use crate::error::{Error, Result};
+use crate::local_files;
 use crate::ports::blobs::dir::DirBlobStore;
 use crate::ports::items::embedded::EmbeddedItemStore;
 use crate::ports::mail::outbox::OutboxMailer;
@@ -78,10 +82,7 @@ fn local_keys(path: &Path) -> Result<LocalKeys> {
                 url_signing: STANDARD.encode(random_bytes::<32>()?),
                 secrets: STANDARD.encode(random_bytes::<32>()?),
             };
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, serde_json::to_vec_pretty(&keys)?)
-                .and_then(|_| restrict(&tmp))
-                .and_then(|_| std::fs::rename(&tmp, path))
+            local_files::write_atomic(path, &serde_json::to_vec_pretty(&keys)?)
                 .map_err(|e| Error::internal("writing keys.json", e))?;
             Ok(keys)
         }
@@ -89,23 +90,19 @@ fn local_keys(path: &Path) -> Result<LocalKeys> {
     }
 }
 
-#[cfg(unix)]
-fn restrict(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
 impl Embedded {
     pub fn open(opts: &EmbeddedOptions, clock: Arc<dyn Clock>) -> Result<Self> {
         let dir = &opts.data_dir;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::internal("creating the data directory", e))?;
-        let keys = local_keys(&dir.join("keys.json"))?;
+        // Private before anything is written into it (local_files).
+        if let Some(had) =
+            local_files::data_dir(dir).map_err(|e| Error::invalid("--data-dir", e))?
+        {
+            local_files::warn_tightened(dir, had);
+        }
+        let keys_file = dir.join("keys.json");
+        local_files::tighten_file(&keys_file)
+            .map_err(|e| Error::internal("making keys.json private", e))?;
+        let keys = local_keys(&keys_file)?;
         let secrets_key = match &opts.secrets_key {
             Some(k) => decode_key("STEWARD_SECRETS_KEY", k.expose_secret())?,
             None => decode_key("keys.json secrets", &keys.secrets)?,

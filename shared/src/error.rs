@@ -36,6 +36,11 @@ pub enum Error {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The CRM refused the member's own connection (a refresh refused, no connection
+    /// stored): only a new sign-in with the CRM fixes it. Its problem type is
+    /// [`SIGN_IN_AGAIN`], so a client can offer the sign-in.
+    #[error("{0}")]
+    SignInAgain(String),
     /// The body is not JSON (`Content-Type` names another media type, or none).
     #[error("send the body as application/json (got {0})")]
     UnsupportedMediaType(String),
@@ -57,6 +62,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Problem types are this followed by the title's slug (`…/not-found`).
+pub const PROBLEM_TYPES: &str = "https://steward.dev/problems/";
+/// The problem type of [`Error::SignInAgain`] (403): the CRM refused the member's
+/// connection, and signing in again with the CRM (`GET /auth/{crm}/login`) restores it.
+pub const SIGN_IN_AGAIN: &str = "https://steward.dev/problems/sign-in-again";
 
 impl Error {
     pub fn invalid(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -107,7 +118,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::Invalid { .. } => 400,
             Error::Unauthorized => 401,
-            Error::Forbidden(_) => 403,
+            Error::Forbidden(_) | Error::SignInAgain(_) => 403,
             Error::MethodNotAllowed { .. } => 405,
             Error::UnsupportedMediaType(_) => 415,
             Error::Unavailable(_) => 503,
@@ -122,6 +133,7 @@ impl Error {
             Error::Invalid { .. } => "Invalid request",
             Error::Unauthorized => "Sign-in required",
             Error::Forbidden(_) => "Forbidden",
+            Error::SignInAgain(_) => "Sign in again",
             Error::MethodNotAllowed { .. } => "Method not allowed",
             Error::UnsupportedMediaType(_) => "Unsupported media type",
             Error::Unavailable(_) => "Service unavailable",
@@ -146,7 +158,7 @@ impl Error {
             _ => Vec::new(),
         };
         Problem {
-            kind: format!("https://steward.dev/problems/{}", slug(self.title())),
+            kind: format!("{PROBLEM_TYPES}{}", slug(self.title())),
             title: self.title().to_string(),
             status,
             detail,
@@ -242,6 +254,21 @@ mod tests {
         };
         assert!(!body.contains("10.0.0.7"), "{body}");
         assert!(!body.contains("loading the run"), "{body}");
+    }
+
+    #[test]
+    fn a_refused_crm_connection_asks_to_sign_in_again() {
+        let e: Error = crate::crm::CrmError::Auth(
+            "HubSpot refused the refresh token (BAD_REFRESH_TOKEN): missing or invalid refresh token"
+                .into(),
+        )
+        .into();
+        let p = e.problem(Some("/crm/objects"));
+        assert_eq!(p.status, 403);
+        assert_eq!(p.kind, SIGN_IN_AGAIN);
+        assert_eq!(p.title, "Sign in again");
+        assert!(p.detail.contains("BAD_REFRESH_TOKEN"), "{}", p.detail);
+        assert!(p.detail.contains("sign in again"), "{}", p.detail);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod lambda;
+pub mod local_files;
 pub mod modules;
 pub mod openapi;
 pub mod ports;

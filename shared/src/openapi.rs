@@ -277,7 +277,11 @@ fn problem() -> Value {
         "description": "RFC 9457 problem details",
         "required": ["type", "title", "status", "detail"],
         "properties": {
-            "type": {"type": "string"},
+            "type": {"type": "string", "description": format!(
+                "`{}<the title's slug>`. Clients act on `{}` (403, title `Sign in again`): the CRM refused the member's own connection (its refresh token was revoked or expired, or there is none); signing in again with the CRM (`GET /auth/{{crm}}/login`) restores it",
+                crate::error::PROBLEM_TYPES,
+                crate::error::SIGN_IN_AGAIN,
+            )},
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string"},

@@ -537,9 +537,7 @@ async fn checked_config(
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("the template is no longer valid: {e}"))),
     };
-    let crm = match connections::open(&s.crm, &s.secrets, &schedule.account_id, Slot::Integration)
-        .await
-    {
+    let crm = match connections::open(s, &schedule.account_id, Slot::Integration).await {
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("no usable integration user connection: {e}"))),
     };

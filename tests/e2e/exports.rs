@@ -274,7 +274,7 @@ async fn a_csv_too_large_to_attach_is_linked() {
 
 // ---- schedules ----------------------------------------------------------------------
 
-async fn template(b: &Browser<'_>, module_body: Value) -> String {
+pub(crate) async fn template(b: &Browser<'_>, module_body: Value) -> String {
     let r = b.send("POST", "/templates", Some(&module_body)).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.json()["id"].as_str().unwrap().to_string()

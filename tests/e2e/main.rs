@@ -719,15 +719,14 @@ async fn the_integration_user_outlives_the_owner() {
     // The owner leaves the CRM: their connection dies, the integration one works on.
     let account = owner.account_id().await;
     assert!(sb.set_user_active(OWNER, false));
-    let crm = connections::open(&s.crm, &s.secrets, &account, Slot::Integration)
+    let crm = connections::open(s, &account, Slot::Integration)
         .await
         .unwrap();
     let id = crm.identity().await.unwrap();
     assert!(id.active);
     assert_eq!(id.email, AISHA);
     let owners_own = connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         &account,
         Slot::User(owner.me().await.json()["user"]["id"].as_str().unwrap()),
     )
@@ -762,6 +761,159 @@ async fn the_integration_user_outlives_the_owner() {
             .unwrap()
             .is_none()
     );
+}
+
+/// The CRM revokes the connection's refresh token (the app was uninstalled, the token
+/// expired): a schedule's fire finds the integration user's connection refused and the
+/// Users page shows it unhealthy, saying why; the member's own request is a 403 whose
+/// problem type asks to sign in again. Signing in again (and connecting the integration
+/// user again) puts both right.
+async fn a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_again(
+    crm: &str,
+    object: &str,
+    phone: &str,
+) {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, crm, OWNER).await;
+    let me = owner.me().await.json();
+    let account = owner.account_id().await;
+    let r = owner
+        .send(
+            "PUT",
+            "/team/integration",
+            Some(&json!({"user_id": me["user"]["id"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let tpl = exports::template(
+        &owner,
+        json!({"module": "transform", "name": "Phones", "config": {"object": object,
+            "steps": [{"field": phone, "fn": "phone", "format": "e164", "default_region": "US"}]}}),
+    )
+    .await;
+    let r = owner
+        .send(
+            "POST",
+            "/schedules",
+            Some(&json!({"template_id": tpl, "mode": "preview", "expression": "rate(1 day)"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let schedule = r.json()["id"].as_str().unwrap().to_string();
+
+    // The CRM forgets the refresh token the connections hold (both hold the owner's),
+    // and every access token stops working.
+    let refresh = connections::load(s.secrets.as_ref(), &account, Slot::Integration)
+        .await
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let http = reqwest::Client::new();
+    let revoked = match crm {
+        "hubspot" => http
+            .delete(format!(
+                "{}/oauth/v1/refresh-tokens/{refresh}",
+                sb.hubspot_base()
+            ))
+            .send()
+            .await
+            .unwrap(),
+        _ => http
+            .post(format!("{}/services/oauth2/revoke", sb.salesforce_base()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}", urlencoding::encode(&refresh)))
+            .send()
+            .await
+            .unwrap(),
+    };
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    sb.expire_tokens();
+
+    // A schedule fires: the integration user's refresh is refused.
+    let fired = steward::schedules::fire(
+        s,
+        &steward::schedules::FireEvent {
+            account_id: account.clone(),
+            schedule_id: schedule.clone(),
+            scheduled_time: Some("2026-11-23T10:00:00Z".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(fired, steward::schedules::Fired::Skipped(ref why) if why.contains("integration")),
+        "{fired:?}"
+    );
+    let integration = &owner.get("/team/members").await.json()["integration"];
+    assert_eq!(integration["set"], true, "{integration}");
+    assert_eq!(integration["healthy"], false, "{integration}");
+    let problem = integration["problem"].as_str().unwrap();
+    assert!(problem.contains("refused"), "{problem}");
+    assert!(
+        problem.contains("connects the integration user again"),
+        "{problem}"
+    );
+    assert!(
+        !problem.contains(refresh.as_str()),
+        "no token in it: {problem}"
+    );
+
+    // The member's own request: the sign-in-again problem, not a bare 403.
+    let r = owner.get("/team/crm-users").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(
+        r.headers["content-type"], "application/problem+json",
+        "{}",
+        r.text
+    );
+    let p = r.json();
+    assert_eq!(
+        p["type"], "https://steward.dev/problems/sign-in-again",
+        "{p}"
+    );
+    assert_eq!(p["title"], "Sign in again", "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("sign in again"),
+        "{p}"
+    );
+    assert!(
+        !r.text.contains(refresh.as_str()),
+        "no token in it: {}",
+        r.text
+    );
+
+    // Signing in again restores the member's connection; connecting the integration user
+    // again makes it healthy.
+    let again = owner.sign_in(crm, OWNER).await;
+    assert_signed_in(&again);
+    assert_eq!(owner.get("/team/crm-users").await.status, 200);
+    let r = owner.sign_in_with(crm, OWNER, "purpose=integration").await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    let integration = &owner.get("/team/members").await.json()["integration"];
+    assert_eq!(integration["healthy"], true, "{integration}");
+    assert_eq!(integration["problem"], Value::Null, "{integration}");
+}
+
+#[tokio::test]
+async fn hubspot_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_again() {
+    a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_again(
+        "hubspot", "contacts", "phone",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn salesforce_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_again() {
+    a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_again(
+        "salesforce",
+        "Contact",
+        "Phone",
+    )
+    .await;
 }
 
 // ---- invitation email in both mail adapters ------------------------------------------

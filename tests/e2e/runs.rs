@@ -1050,8 +1050,7 @@ pub async fn crm_values(
     fields: &[&str],
 ) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
     let crm = steward::identity::connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         account,
         steward::identity::connections::Slot::User(user),
     )
@@ -1254,8 +1253,7 @@ pub async fn crm_write(
     value: &str,
 ) {
     let crm = steward::identity::connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         account,
         steward::identity::connections::Slot::User(user),
     )
@@ -1949,8 +1947,7 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
 pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm> {
     let me = b.me().await.json();
     steward::identity::connections::open(
-        &s.crm,
-        &s.secrets,
+        s,
         me["account"]["id"].as_str().unwrap(),
         steward::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
     )

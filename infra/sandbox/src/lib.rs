@@ -17,6 +17,7 @@ pub mod generator;
 pub mod hubspot;
 pub mod salesforce;
 mod server;
+pub mod snapshot;
 mod writes;
 
 pub use config::{Faults, HubSpotLimits, SalesforceLimits, SandboxConfig};

@@ -26,6 +26,7 @@ use tower::ServiceExt;
 
 use crate::config::{Faults, SandboxConfig};
 use crate::generator::{self, Dataset};
+use crate::snapshot::{Persistence, Snapshot};
 use crate::writes::{WriteEntry, WriteLog};
 use crate::{hubspot, salesforce};
 
@@ -253,16 +254,22 @@ async fn answer(
         .unwrap_or_else(|e: std::convert::Infallible| match e {}))
 }
 
-/// A running sandbox on 127.0.0.1. Dropping it stops the server.
+/// A running sandbox on 127.0.0.1. Dropping it stops the server (call [`Sandbox::save`]
+/// first to keep the last changes of one started on a state file).
 pub struct Sandbox {
     pub url: String,
     pub state: Arc<AppState>,
     task: tokio::task::JoinHandle<()>,
+    /// Started on a state file: its snapshot writer.
+    persistence: Option<(Arc<Persistence>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some((_, writer)) = &self.persistence {
+            writer.abort();
+        }
     }
 }
 
@@ -275,20 +282,76 @@ impl Sandbox {
     pub async fn start_on(config: SandboxConfig, port: u16) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let ground_truth = config.ground_truth.clone();
         let state = Arc::new(AppState::new(config, url.clone()));
-        if let Some(path) = ground_truth {
+        Self::serve(listener, url, state, None)
+    }
+
+    /// Starts on the state kept in `state_file` (see `snapshot.rs`): restored if the file
+    /// exists (on the port it had, unless that is taken; else `port`), written there soon
+    /// after every change and by [`Sandbox::save`]. An unusable file is an error that
+    /// names it, never silently replaced by fresh data.
+    pub async fn start_persistent(
+        config: SandboxConfig,
+        port: u16,
+        state_file: &std::path::Path,
+    ) -> std::io::Result<Sandbox> {
+        let saved = Snapshot::read(state_file, &config).map_err(std::io::Error::other)?;
+        let listener = match saved.as_ref().map(|s| s.port).filter(|p| *p != 0) {
+            Some(kept) => match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], kept))).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(port = kept, error = %e, "the sandbox CRM's port is taken; it listens on another (connections made before that kept its address must sign in again)");
+                    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?
+                }
+            },
+            None => TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?,
+        };
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let state = Arc::new(AppState::new(config, url.clone()));
+        if let Some(snap) = saved {
+            snap.restore_into(&state);
+        }
+        let persistence = Persistence::new(state_file.to_path_buf(), addr.port(), state.clone());
+        persistence.save()?;
+        Self::serve(listener, url, state, Some(persistence))
+    }
+
+    fn serve(
+        listener: TcpListener,
+        url: String,
+        state: Arc<AppState>,
+        persistence: Option<Arc<Persistence>>,
+    ) -> std::io::Result<Sandbox> {
+        if let Some(path) = state.config().ground_truth {
             std::fs::write(path, state.ground_truth())?;
         }
-        let app = router(state.clone());
+        let mut app = router(state.clone());
+        if let Some(p) = &persistence {
+            // Every request a CRM answered may have changed it (faulted ones never reach it).
+            let p = p.clone();
+            app = app.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let p = p.clone();
+                    async move {
+                        let resp = next.run(req).await;
+                        p.changed();
+                        resp
+                    }
+                },
+            ));
+        }
         let st = state.clone();
         let task = tokio::spawn(async move {
+            // Connections end with the server: a stopped sandbox answers nothing more.
+            let mut connections = tokio::task::JoinSet::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                while connections.try_join_next().is_some() {}
                 let (state, app) = (st.clone(), app.clone());
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         answer(state.clone(), app.clone(), req)
                     });
@@ -298,7 +361,38 @@ impl Sandbox {
                 });
             }
         });
-        Ok(Sandbox { url, state, task })
+        let persistence = persistence.map(|p| (p.clone(), tokio::spawn(p.run())));
+        Ok(Sandbox {
+            url,
+            state,
+            task,
+            persistence,
+        })
+    }
+
+    /// Writes the state file now (a sandbox started on one; else nothing): at shutdown,
+    /// so nothing of the last moments is lost.
+    pub fn save(&self) -> std::io::Result<()> {
+        match &self.persistence {
+            Some((p, _)) => p.save(),
+            None => Ok(()),
+        }
+    }
+
+    /// Saves the state file (if any) and stops serving: the port is free, and every
+    /// connection closed, when this returns.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        let saved = self.save();
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        saved
+    }
+
+    /// A change made in process (not through a request): the state file follows.
+    fn changed(&self) {
+        if let Some((p, _)) = &self.persistence {
+            p.changed();
+        }
     }
 
     /// HubSpot's API base (stands in for `https://api.hubapi.com`).
@@ -346,6 +440,7 @@ impl Sandbox {
     pub fn expire_tokens(&self) {
         self.state.hubspot().expire_tokens();
         self.state.salesforce().expire_tokens();
+        self.changed();
     }
 
     /// Deletes a field from an object's schema, as an admin would: a HubSpot property
@@ -354,6 +449,7 @@ impl Sandbox {
     pub fn delete_field(&self, object: &str, field: &str) -> bool {
         let h = self.state.hubspot().delete_property(object, field);
         let s = self.state.salesforce().delete_field(object, field);
+        self.changed();
         h || s
     }
 
@@ -361,6 +457,7 @@ impl Sandbox {
     pub fn set_user_active(&self, email: &str, active: bool) -> bool {
         let h = self.state.hubspot().set_user_active(email, active);
         let s = self.state.salesforce().set_user_active(email, active);
+        self.changed();
         h || s
     }
 }

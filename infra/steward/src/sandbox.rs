@@ -10,6 +10,10 @@ pub struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8090)]
     pub port: u16,
+    /// Keep the sandbox's data (records, users, ids, the tokens it issued) in this file:
+    /// restored at start, on the port it had unless that is taken, and saved as it changes.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
     /// Seed of the data generator: the same seed gives the same records.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -77,7 +81,10 @@ impl SandboxArgs {
 }
 
 pub async fn start(args: &SandboxArgs) -> Result<Sandbox, Box<dyn std::error::Error>> {
-    let sandbox = Sandbox::start_on(args.config()?, args.port).await?;
+    let sandbox = match &args.state {
+        Some(file) => Sandbox::start_persistent(args.config()?, args.port, file).await?,
+        None => Sandbox::start_on(args.config()?, args.port).await?,
+    };
     println!(
         "sandbox CRM on {} (HubSpot API {}, Salesforce {}; client id {}, secret {})",
         sandbox.url,
@@ -92,7 +99,7 @@ pub async fn start(args: &SandboxArgs) -> Result<Sandbox, Box<dyn std::error::Er
 pub async fn run(args: SandboxArgs) -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = start(&args).await?;
     tokio::signal::ctrl_c().await?;
-    drop(sandbox);
+    sandbox.stop().await?;
     Ok(())
 }
 

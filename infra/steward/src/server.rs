@@ -26,6 +26,9 @@ use steward::http::{Router, path_param, query_param, request_path};
 use steward::identity::CrmApps;
 use steward::ports::blobs::content_disposition;
 
+/// The demo sandbox's state file in the data dir.
+pub const SANDBOX_STATE: &str = "sandbox.json";
+
 /// Request bodies larger than this are refused (API Gateway's own limit is 10 MB).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
@@ -34,7 +37,8 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one and prints it).
     #[arg(long, default_value_t = 8080, env = "STEWARD_PORT")]
     port: u16,
-    /// Where data lives: database file, blobs, outbox, schedules, sealed secrets.
+    /// Where data lives (0700, files 0600): database file, blobs, outbox, schedules,
+    /// sealed secrets, and under --demo the sandbox CRM's state.
     #[arg(long, default_value = ".steward", env = "STEWARD_DATA_DIR")]
     data_dir: PathBuf,
     /// Base64 of 32 bytes sealing the secrets file (default: a key made once in the data dir).
@@ -48,6 +52,8 @@ pub struct ServeArgs {
     )]
     mail_from: String,
     /// Also start the sandbox CRM (HubSpot and Salesforce with seeded dirty data) in-process.
+    /// Its data and the tokens it issued are kept in the data dir (`sandbox.json`), so a
+    /// restart finds them (and its port, unless taken) as they were.
     #[arg(long)]
     demo: bool,
     /// The built console (`npm --prefix functions/web/ui run build`). Default:
@@ -208,11 +214,14 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
+    // Private before anything is written into it, the sandbox's state included.
+    let tightened = steward::local_files::data_dir(&args.data_dir)?;
     // Kept alive for as long as we serve.
     let sandbox = match args.demo {
         true => Some(
             crate::sandbox::start(&crate::sandbox::SandboxArgs {
                 port: 0,
+                state: Some(args.data_dir.join(SANDBOX_STATE)),
                 seed: 42,
                 records: 1000,
                 duplicate_rate: 0.2,
@@ -306,6 +315,9 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         app.console.dir().display()
     );
     // After the address line, which tests and scripts read first.
+    if let Some(had) = tightened {
+        steward::local_files::warn_tightened(&args.data_dir, had);
+    }
     if !app.console.is_built() {
         tracing::warn!(
             dir = %app.console.dir().display(),
@@ -341,6 +353,11 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         });
     }
     tracing::info!("shutting down");
+    if let Some(sb) = sandbox
+        && let Err(e) = sb.stop().await
+    {
+        tracing::warn!(error = %e, "saving the sandbox CRM's state failed");
+    }
     Ok(())
 }
 

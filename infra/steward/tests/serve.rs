@@ -24,26 +24,7 @@ impl Serve {
     }
 
     fn start_with_web(data_dir: &Path, web_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data_dir)
-            .env("STEWARD_WEB_DIR", web_dir)
-            .env_remove("STEWARD_PORT")
-            .env_remove("STEWARD_SECRETS_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("steward starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("steward prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
+        let (child, url, _) = spawn(&[], data_dir, web_dir);
         Serve { child, url }
     }
 
@@ -51,6 +32,41 @@ impl Serve {
     fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+}
+
+/// `steward serve --port 0 --data-dir DIR EXTRA`: the process, its address (the first
+/// line it prints, but for the sandbox CRM's line under --demo, which comes before) and
+/// the sandbox's. Its output is drained from then on, so logging never blocks.
+fn spawn(extra: &[&str], data_dir: &Path, web_dir: &Path) -> (Child, String, Option<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("STEWARD_WEB_DIR", web_dir)
+        .env_remove("STEWARD_PORT")
+        .env_remove("STEWARD_SECRETS_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("steward starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = |line: &str| {
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string()
+    };
+    let mut sandbox = None;
+    loop {
+        let line = lines.next().expect("steward prints its address").unwrap();
+        if sandbox.is_none() && line.starts_with("sandbox CRM on ") {
+            sandbox = Some(address(&line));
+            continue;
+        }
+        let url = address(&line);
+        std::thread::spawn(move || lines.for_each(drop));
+        return (child, url, sandbox);
     }
 }
 
@@ -419,4 +435,328 @@ async fn steward_sandbox_serves_both_crms_and_writes_ground_truth() {
     assert!(first["hubspot"].as_array().unwrap().len() >= 2, "{first}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+// ---- `steward serve --demo` over HTTP, across restarts ---------------------------------
+
+const OWNER: &str = "morgan.reyes@acme-sandbox.com";
+
+/// `steward serve --demo` on `data_dir`: its address and the sandbox CRM's.
+struct Demo {
+    child: Child,
+    url: String,
+    sandbox: String,
+}
+
+impl Demo {
+    fn start(data_dir: &Path) -> Self {
+        let web = data_dir.with_extension("no-console");
+        let (child, url, sandbox) = spawn(&["--demo"], data_dir, &web);
+        Demo {
+            child,
+            url,
+            sandbox: sandbox.expect("the sandbox CRM's address is printed first"),
+        }
+    }
+
+    /// Stops it as Ctrl-C or a service manager would (SIGTERM), and waits for it to exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "steward serve exited with {exit}");
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser of the console's API: its cookies, its CSRF token, no redirects followed.
+struct Web {
+    base: String,
+    http: reqwest::Client,
+    cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    csrf: std::sync::Mutex<Option<String>>,
+}
+
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON: {}", self.text))
+    }
+}
+
+impl Web {
+    fn new(base: &str) -> Self {
+        Web {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+            csrf: Default::default(),
+        }
+    }
+
+    /// The same browser (its session cookie and CSRF token) at Steward's new address.
+    fn at(&self, base: &str) -> Self {
+        let w = Web::new(base);
+        *w.cookies.lock().unwrap() = self.cookies.lock().unwrap().clone();
+        *w.csrf.lock().unwrap() = self.csrf.lock().unwrap().clone();
+        w
+    }
+
+    /// `target`: a path of Steward's, or a whole URL (the sandbox CRM's pages).
+    async fn send(&self, method: &str, target: &str, body: Option<(&str, String)>) -> Answer {
+        let ours = !target.starts_with("http");
+        let url = if ours {
+            format!("{}{target}", self.base)
+        } else {
+            target.to_string()
+        };
+        let mut req = self.http.request(method.parse().unwrap(), &url);
+        if ours || url.starts_with(&self.base) {
+            let jar = self.cookies.lock().unwrap().clone();
+            if !jar.is_empty() {
+                let header: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                req = req.header("cookie", header.join("; "));
+            }
+            if let Some(t) = self.csrf.lock().unwrap().clone() {
+                req = req.header("x-csrf-token", t);
+            }
+        }
+        if let Some((content_type, text)) = body {
+            req = req.header("content-type", content_type).body(text);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        for c in resp.headers().get_all("set-cookie") {
+            let first = c.to_str().unwrap().split(';').next().unwrap_or("");
+            if let Some((k, v)) = first.split_once('=') {
+                let mut jar = self.cookies.lock().unwrap();
+                if v.is_empty() {
+                    jar.remove(k);
+                } else {
+                    jar.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let text = resp.text().await.unwrap();
+        Answer {
+            status,
+            location,
+            text,
+        }
+    }
+
+    async fn get(&self, target: &str) -> Answer {
+        self.send("GET", target, None).await
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> Answer {
+        self.send("POST", path, Some(("application/json", body.to_string())))
+            .await
+    }
+
+    /// Signs in through the sandbox CRM's consent page as a person would; keeps the
+    /// session cookie and the CSRF token.
+    async fn sign_in(&self, crm: &str, email: &str) {
+        let start = self.get(&format!("/auth/{crm}/login")).await;
+        assert_eq!(start.status, 302, "{}", start.text);
+        let authorize = start.location.unwrap();
+        let (endpoint, query) = authorize.split_once('?').unwrap();
+        let who = match crm {
+            "hubspot" => format!("email={}", urlencoding::encode(email)),
+            _ => format!("username={}&action=allow", urlencoding::encode(email)),
+        };
+        let consent = self
+            .send(
+                "POST",
+                endpoint,
+                Some((
+                    "application/x-www-form-urlencoded",
+                    format!("{query}&{who}"),
+                )),
+            )
+            .await;
+        assert_eq!(consent.status, 302, "{}", consent.text);
+        let back = self.get(&consent.location.unwrap()).await;
+        assert_eq!(back.status, 302, "{}", back.text);
+        assert!(
+            !back.location.as_deref().unwrap_or("").contains("error="),
+            "{:?}",
+            back.location
+        );
+        self.me().await;
+    }
+
+    async fn me(&self) -> serde_json::Value {
+        let me = self.get("/me").await;
+        assert_eq!(me.status, 200, "{}", me.text);
+        let me = me.json();
+        *self.csrf.lock().unwrap() = me["csrf_token"].as_str().map(str::to_string);
+        me
+    }
+
+    /// Starts a run and waits for it to finish; returns the finished run.
+    async fn run(&self, body: serde_json::Value) -> serde_json::Value {
+        let started = self.post("/runs", body).await;
+        assert_eq!(started.status, 202, "{}", started.text);
+        let id = started.json()["id"].as_str().unwrap().to_string();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let run = self.get(&format!("/runs/{id}")).await.json();
+            if !["queued", "waiting", "running"].contains(&run["status"].as_str().unwrap()) {
+                return run;
+            }
+            assert!(Instant::now() < deadline, "the run never finished: {run}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The run's audit CSV, through the signed link `GET /runs/{id}/csv` answers.
+    async fn csv(&self, id: &str) -> String {
+        let link = self.get(&format!("/runs/{id}/csv")).await;
+        assert_eq!(link.status, 302, "{}", link.text);
+        let file = self.get(&link.location.unwrap()).await;
+        assert_eq!(file.status, 200, "{}", file.text);
+        file.text
+    }
+}
+
+fn transform(crm: &str, mode: &str) -> serde_json::Value {
+    let (object, field) = match crm {
+        "hubspot" => ("contacts", "lastname"),
+        _ => ("Contact", "LastName"),
+    };
+    serde_json::json!({"module": "transform", "mode": mode, "config": {"object": object,
+        "steps": [{"field": field, "fn": "title_case"}]}})
+}
+
+/// The demo as someone uses it over a few days: signed in to both CRMs, a run applied,
+/// Steward stopped and started again on its data dir. Without signing in again, the
+/// earlier runs and their CSVs read as before, the sandbox CRM (same port) still holds
+/// what the run wrote, and new runs work, on the tokens Steward holds and, once the CRM
+/// expires those, on the refresh tokens it issued before the restart.
+#[tokio::test]
+async fn the_demo_survives_a_restart_without_signing_in_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = Demo::start(&data);
+    let sandbox = demo.sandbox.clone();
+    let mut browsers = Vec::new();
+    for crm in ["hubspot", "salesforce"] {
+        let web = Web::new(&demo.url);
+        web.sign_in(crm, OWNER).await;
+        let applied = web.run(transform(crm, "apply")).await;
+        assert_eq!(applied["status"], "succeeded", "{crm}: {applied}");
+        assert!(
+            applied["counts"]["applied"].as_u64().unwrap() > 0,
+            "{crm}: {applied}"
+        );
+        let id = applied["id"].as_str().unwrap().to_string();
+        let csv = web.csv(&id).await;
+        browsers.push((crm, web, applied, csv));
+    }
+    demo.stop();
+
+    let demo = Demo::start(&data);
+    assert_eq!(demo.sandbox, sandbox, "the sandbox CRM keeps its port");
+    for (crm, before, applied, csv) in &browsers {
+        let web = before.at(&demo.url);
+        assert_eq!(
+            web.me().await["user"]["email"],
+            OWNER,
+            "{crm}: still signed in"
+        );
+        let id = applied["id"].as_str().unwrap();
+        let again = web.get(&format!("/runs/{id}")).await.json();
+        assert_eq!(again["status"], "succeeded", "{crm}: {again}");
+        assert_eq!(again["counts"], applied["counts"], "{crm}");
+        assert_eq!(&web.csv(id).await, csv, "{crm}: the same CSV");
+        // What the run wrote is still in the CRM: nothing is left to change.
+        let preview = web.run(transform(crm, "preview")).await;
+        assert_eq!(preview["status"], "succeeded", "{crm}: {preview}");
+        assert_eq!(preview["counts"]["planned"], 0, "{crm}: {preview}");
+        assert!(preview["counts"]["scanned"].as_u64().unwrap() > 0, "{crm}");
+    }
+    // The CRM expires every access token: Steward refreshes with what it holds.
+    let expired = reqwest::Client::new()
+        .post(format!("{sandbox}/_sandbox/expire-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 204);
+    for (crm, before, ..) in &browsers {
+        let web = before.at(&demo.url);
+        web.me().await;
+        let preview = web.run(transform(crm, "preview")).await;
+        assert_eq!(preview["status"], "succeeded", "{crm}: {preview}");
+    }
+    demo.stop();
+}
+
+/// `steward serve --demo` keeps everything it writes to itself: a data dir made open to
+/// others beforehand is 0700 after a start, and every directory in it 0700, every file
+/// (database, keys, secrets, the sandbox's state, ...) 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_everything_in_it_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let demo = Demo::start(&data);
+    let web = Web::new(&demo.url);
+    web.sign_in("hubspot", OWNER).await;
+    let run = web.run(transform("hubspot", "preview")).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    demo.stop();
+
+    fn walk(p: &Path, out: &mut Vec<(String, bool, u32)>) {
+        let meta = std::fs::symlink_metadata(p).unwrap();
+        out.push((
+            p.display().to_string(),
+            meta.is_dir(),
+            meta.permissions().mode() & 0o7777,
+        ));
+        if meta.is_dir() {
+            for e in std::fs::read_dir(p).unwrap() {
+                walk(&e.unwrap().path(), out);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    walk(&data, &mut all);
+    let open: Vec<_> = all
+        .iter()
+        .filter(|(_, is_dir, mode)| *mode != if *is_dir { 0o700 } else { 0o600 })
+        .collect();
+    assert!(open.is_empty(), "open to others: {open:#?}");
+    for name in [
+        "steward.redb",
+        "keys.json",
+        "secrets.json",
+        "sandbox.json",
+        "blobs/objects",
+    ] {
+        let path = data.join(name).display().to_string();
+        assert!(all.iter().any(|(p, ..)| *p == path), "{name} is missing");
+    }
 }

@@ -325,7 +325,9 @@ impl From<CrmError> for crate::Error {
     fn from(e: CrmError) -> Self {
         use crate::Error;
         match e {
-            CrmError::Auth(m) => Error::Forbidden(format!("reconnect the CRM: {m}")),
+            CrmError::Auth(m) => Error::SignInAgain(format!(
+                "the CRM refused your connection ({m}); sign in again to reconnect"
+            )),
             CrmError::Forbidden(m) => Error::Forbidden(m),
             CrmError::NotFound(m) => Error::NotFound(m),
             CrmError::Rejected(m) | CrmError::Unsupported(m) => Error::invalid("crm", m),
@@ -395,10 +397,16 @@ pub struct Tokens {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Told about refreshed tokens, so they can be stored (through the `Secrets` port).
+/// Told about refreshed tokens, so they can be stored (through the `Secrets` port), and
+/// about a refresh the CRM refused, so whoever relies on the connection can be told.
 #[async_trait]
 pub trait TokenSink: Send + Sync {
     async fn tokens_refreshed(&self, tokens: &Tokens);
+
+    /// The CRM refused the refresh token (revoked, expired, the app uninstalled or the
+    /// user deactivated): the connection works again only after a new sign-in. `why` is
+    /// the CRM's reason, with no token in it.
+    async fn refresh_refused(&self, _refused: &Tokens, _why: &str) {}
 }
 
 /// Every page of a scan, for callers that want it all (tests, small objects).

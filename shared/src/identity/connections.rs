@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::CrmApps;
+use crate::app::Services;
 use crate::crm::hubspot::{HubSpot, HubSpotConfig};
 use crate::crm::limits::salesforce::API_VERSION;
 use crate::crm::salesforce::{Salesforce, SalesforceConfig};
@@ -104,15 +105,27 @@ pub async fn delete(secrets: &dyn Secrets, account_id: &str, slot: Slot<'_>) -> 
     secrets.delete(&secret_name(account_id, slot)).await
 }
 
-/// Stores refreshed tokens back into the connection's secret.
+/// Stores refreshed tokens back into the connection's secret; and when the CRM refuses
+/// the integration connection's refresh, marks the account's integration user unhealthy.
 struct SaveBack {
     secrets: Arc<dyn Secrets>,
     name: String,
     connection: tokio::sync::Mutex<StoredConnection>,
+    /// The account's services when this is its integration connection.
+    integration_of: Option<(Services, String)>,
 }
 
 #[async_trait]
 impl TokenSink for SaveBack {
+    async fn refresh_refused(&self, refused: &Tokens, why: &str) {
+        let Some((s, account_id)) = &self.integration_of else {
+            return;
+        };
+        if let Err(e) = super::team::integration_refused(s, account_id, refused, why).await {
+            tracing::warn!(error = %e, account = %account_id, "marking the integration user unhealthy failed");
+        }
+    }
+
     async fn tokens_refreshed(&self, tokens: &Tokens) {
         let mut c = self.connection.lock().await;
         c.set_tokens(tokens);
@@ -128,20 +141,19 @@ impl TokenSink for SaveBack {
     }
 }
 
-/// The CRM adapter for a connection; refreshed tokens are saved under `save_as`.
-pub fn client(
+/// The CRM adapter for a connection, with no sink: refreshed tokens are not stored
+/// (a connection being checked before it is saved).
+pub fn client(apps: &CrmApps, account_id: &str, c: StoredConnection) -> Result<Arc<dyn Crm>> {
+    adapter(apps, None, account_id, c)
+}
+
+/// The CRM adapter for a connection, telling `sink` of refreshes.
+fn adapter(
     apps: &CrmApps,
-    secrets: Option<(Arc<dyn Secrets>, String)>,
+    sink: Option<Arc<dyn TokenSink>>,
     account_id: &str,
     c: StoredConnection,
 ) -> Result<Arc<dyn Crm>> {
-    let sink: Option<Arc<dyn TokenSink>> = secrets.map(|(secrets, name)| {
-        Arc::new(SaveBack {
-            secrets,
-            name,
-            connection: tokio::sync::Mutex::new(c.clone()),
-        }) as Arc<dyn TokenSink>
-    });
     let transport = apps.transport(account_id, c.crm);
     match c.crm {
         CrmKind::HubSpot => {
@@ -188,23 +200,23 @@ pub fn not_configured(crm: CrmKind) -> Error {
     ))
 }
 
-/// The CRM as the slot's connection, or a 403 telling who must reconnect.
-pub async fn open(
-    apps: &CrmApps,
-    secrets: &Arc<dyn Secrets>,
-    account_id: &str,
-    slot: Slot<'_>,
-) -> Result<Arc<dyn Crm>> {
-    let Some(c) = load(secrets.as_ref(), account_id, slot).await? else {
-        return Err(Error::Forbidden(match slot {
-            Slot::User(_) => "your CRM connection is missing; sign in again".into(),
-            Slot::Integration => "the account has no integration user".into(),
-        }));
+/// The CRM as the slot's connection, or a 403 telling who must reconnect (the member:
+/// [`Error::SignInAgain`]). Refreshed tokens are stored back; a refresh the CRM refuses
+/// on the integration connection marks the integration user unhealthy.
+pub async fn open(s: &Services, account_id: &str, slot: Slot<'_>) -> Result<Arc<dyn Crm>> {
+    let Some(c) = load(s.secrets.as_ref(), account_id, slot).await? else {
+        return Err(match slot {
+            Slot::User(_) => {
+                Error::SignInAgain("your CRM connection is missing; sign in again".into())
+            }
+            Slot::Integration => Error::Forbidden("the account has no integration user".into()),
+        });
     };
-    client(
-        apps,
-        Some((secrets.clone(), secret_name(account_id, slot))),
-        account_id,
-        c,
-    )
+    let sink = Arc::new(SaveBack {
+        secrets: s.secrets.clone(),
+        name: secret_name(account_id, slot),
+        connection: tokio::sync::Mutex::new(c.clone()),
+        integration_of: (slot == Slot::Integration).then(|| (s.clone(), account_id.to_string())),
+    });
+    adapter(&s.crm, Some(sink), account_id, c)
 }

@@ -479,7 +479,7 @@ async fn exchange(
 }
 
 async fn identify(s: &Services, c: &StoredConnection) -> std::result::Result<Identity, CrmError> {
-    let crm = connections::client(&s.crm, None, "sign-in", c.clone())
+    let crm = connections::client(&s.crm, "sign-in", c.clone())
         .map_err(|e| CrmError::Unsupported(e.to_string()))?;
     crm.identity().await
 }

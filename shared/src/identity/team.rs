@@ -221,13 +221,7 @@ pub async fn invite(s: &Services, who: &Principal, req: InviteRequest) -> Result
             "an invitee cannot be the owner; transfer ownership once they are active",
         ));
     }
-    let crm = connections::open(
-        &s.crm,
-        &s.secrets,
-        &who.account_id,
-        Slot::User(&who.user_id),
-    )
-    .await?;
+    let crm = connections::open(s, &who.account_id, Slot::User(&who.user_id)).await?;
     let user = crm
         .list_users()
         .await?
@@ -446,12 +440,22 @@ pub async fn set_integration_record(
     account_id: &str,
     integration: Option<Integration>,
 ) -> Result<Account> {
+    update_integration(s, account_id, |_| integration.clone()).await
+}
+
+/// Changes the account's integration record as `change` says, from the record as it is
+/// now (read again after a lost race on the account item).
+async fn update_integration(
+    s: &Services,
+    account_id: &str,
+    change: impl Fn(Option<Integration>) -> Option<Integration>,
+) -> Result<Account> {
     for _ in 0..3 {
         let mut a = store::get_account(s.items.as_ref(), account_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
         let cond = Condition::Version(a.version);
-        a.integration = integration.clone();
+        a.integration = change(a.integration.take());
         match store::put_account(s.items.as_ref(), &a, cond).await {
             Ok(v) => {
                 a.version = v;
@@ -491,7 +495,7 @@ pub async fn set_integration(
     let conn = connections::load(s.secrets.as_ref(), &account.id, Slot::User(&m.user_id))
         .await?
         .ok_or_else(|| Error::invalid("/user_id", "has no CRM connection; they must sign in"))?;
-    let crm = connections::client(&s.crm, None, &account.id, conn.clone())?;
+    let crm = connections::client(&s.crm, &account.id, conn.clone())?;
     let identity = crm.identity().await?;
     if !identity.active {
         return Err(Error::invalid("/user_id", "is deactivated in the CRM"));
@@ -513,6 +517,39 @@ pub async fn set_integration(
     )
     .await?;
     Ok(integration_view(&a))
+}
+
+/// The CRM refused the integration connection's refresh token (`refused`): the
+/// integration user is unhealthy, saying why and what fixes it, until an owner or admin
+/// connects it again. Nothing changes if it was connected again meanwhile (the stored
+/// connection no longer holds the refused token).
+pub async fn integration_refused(
+    s: &Services,
+    account_id: &str,
+    refused: &crate::crm::Tokens,
+    why: &str,
+) -> Result<()> {
+    use secrecy::ExposeSecret;
+    let stored = connections::load(s.secrets.as_ref(), account_id, Slot::Integration).await?;
+    let refused_token = refused.refresh_token.as_ref().map(|t| t.expose_secret());
+    if stored.is_none_or(|c| c.refresh_token.as_deref() != refused_token) {
+        return Ok(());
+    }
+    let now = s.clock.now();
+    let problem = format!(
+        "{why}. Schedules are skipped until an owner or admin connects the integration user again (Settings → Users)."
+    );
+    update_integration(s, account_id, |current| {
+        current.map(|i| Integration {
+            healthy: false,
+            checked_at: now,
+            problem: Some(problem.clone()),
+            ..i
+        })
+    })
+    .await?;
+    tracing::warn!(account = %account_id, why, "the CRM refused the integration user's connection");
+    Ok(())
 }
 
 /// `DELETE /team/integration`: schedules then need a member's connection.

@@ -367,7 +367,7 @@ impl Worker<'_> {
             Acting::Member { user_id } => Slot::User(user_id),
             Acting::Integration => Slot::Integration,
         };
-        connections::open(&self.s.crm, &self.s.secrets, &self.run.account_id, slot).await
+        connections::open(self.s, &self.run.account_id, slot).await
     }
 
     /// The config against the CRM's schema described now (not the cache: it may have

@@ -22,6 +22,7 @@ use crate::writes::WriteLog;
 mod api;
 mod oauth;
 mod objects;
+pub(crate) mod saved;
 mod schema;
 mod search;
 mod settings;

@@ -45,9 +45,9 @@ pub(crate) const ALL_SCOPES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-struct Grant {
-    user_id: u64,
-    scopes: Arc<[String]>,
+pub(super) struct Grant {
+    pub(super) user_id: u64,
+    pub(super) scopes: Arc<[String]>,
 }
 
 struct Code {
@@ -57,16 +57,16 @@ struct Code {
     issued: Instant,
 }
 
-struct AccessToken {
-    grant: Grant,
-    expires_at: Instant,
+pub(super) struct AccessToken {
+    pub(super) grant: Grant,
+    pub(super) expires_at: Instant,
 }
 
 /// Issued codes and tokens.
 pub(crate) struct AuthState {
     codes: HashMap<String, Code>,
-    access: HashMap<String, AccessToken>,
-    refresh: HashMap<String, Grant>,
+    pub(super) access: HashMap<String, AccessToken>,
+    pub(super) refresh: HashMap<String, Grant>,
     /// Who the private-app token acts as (the first active admin).
     pat: Grant,
 }

@@ -103,13 +103,13 @@ impl Record {
 /// list page is a range scan.
 pub(crate) struct Store {
     pub ty: ObjectType,
-    next_id: u64,
+    pub(super) next_id: u64,
     pub live: BTreeMap<u64, Record>,
     pub archived: BTreeMap<u64, Record>,
     /// Ids that were merged away, to the id that now answers for them.
-    aliases: HashMap<u64, u64>,
+    pub(super) aliases: HashMap<u64, u64>,
     /// Lower-cased contact email to contact id (HubSpot keeps emails unique).
-    emails: HashMap<String, u64>,
+    pub(super) emails: HashMap<String, u64>,
     /// Where every successful write is logged (create, update, archive, merge).
     pub(super) log: WriteLog,
 }

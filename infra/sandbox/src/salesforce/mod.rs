@@ -6,6 +6,7 @@ mod oauth;
 mod query;
 mod records;
 mod rest;
+pub(crate) mod saved;
 mod schema;
 mod soap;
 mod soql;

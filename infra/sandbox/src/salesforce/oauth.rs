@@ -52,22 +52,22 @@ struct Code {
     issued: Instant,
 }
 
-struct Access {
-    user: Arc<str>,
-    issued: Instant,
+pub(super) struct Access {
+    pub(super) user: Arc<str>,
+    pub(super) issued: Instant,
 }
 
-struct Refresh {
-    user: Arc<str>,
-    scope: String,
+pub(super) struct Refresh {
+    pub(super) user: Arc<str>,
+    pub(super) scope: String,
 }
 
 /// Issued codes and tokens. Tokens are opaque random strings behind the org id, as on a real org.
 #[derive(Default)]
 pub struct Auth {
     codes: HashMap<String, Code>,
-    access: HashMap<String, Access>,
-    refresh: HashMap<String, Refresh>,
+    pub(super) access: HashMap<String, Access>,
+    pub(super) refresh: HashMap<String, Refresh>,
 }
 
 impl Auth {

@@ -194,7 +194,13 @@ impl HubSpot {
             .await?;
         let fresh = match reply.status {
             200..=299 => tokens_from(&reply, Some(refresh))?,
-            400 | 401 | 403 => return Err(grant_refused(&reply, "refresh token")),
+            400 | 401 | 403 => {
+                let refused = grant_refused(&reply, "refresh token");
+                if let (Some(sink), CrmError::Auth(why)) = (&self.sink, &refused) {
+                    sink.refresh_refused(t, why).await;
+                }
+                return Err(refused);
+            }
             _ => return Err(wire::reply_error(&reply, "token refresh")),
         };
         *t = fresh;

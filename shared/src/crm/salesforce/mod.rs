@@ -471,6 +471,9 @@ impl Salesforce {
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
                     .refused = Some(why.clone());
+                if let Some(sink) = &self.sink {
+                    sink.refresh_refused(&current, &why).await;
+                }
                 Err(CrmError::Auth(why))
             }
             Err(e) => Err(e),

@@ -12,6 +12,7 @@ use super::{Blob, BlobStore, Upload, check_ttl, validate_key};
 use crate::clock::Clock;
 use crate::crypto::Signer;
 use crate::error::{Error, Result};
+use crate::local_files;
 
 #[derive(Clone)]
 pub struct DirBlobStore {
@@ -42,7 +43,9 @@ impl DirBlobStore {
         signing_key: &[u8],
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
-        std::fs::create_dir_all(root.join(".tmp")).map_err(io("creating the blob directory"))?;
+        for dir in [root.to_path_buf(), root.join(".tmp")] {
+            local_files::create_dir_all(&dir).map_err(io("creating the blob directory"))?;
+        }
         Ok(Self {
             root: root.to_path_buf(),
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -85,13 +88,16 @@ impl DirBlobStore {
         let meta = self.meta_path(key)?;
         for p in [&path, &meta] {
             if let Some(parent) = p.parent() {
-                tokio::fs::create_dir_all(parent)
+                local_files::create_dir_all_async(parent)
                     .await
                     .map_err(io("creating a blob folder"))?;
             }
         }
         let meta_tmp = tmp_name(&self.root)?;
-        tokio::fs::write(&meta_tmp, content_type)
+        create_private(&meta_tmp)
+            .await
+            .map_err(io("writing blob metadata"))?
+            .write_all(content_type.as_bytes())
             .await
             .map_err(io("writing blob metadata"))?;
         tokio::fs::rename(&meta_tmp, &meta)
@@ -104,8 +110,18 @@ impl DirBlobStore {
     }
 }
 
+/// A new file only this user can read (local_files), truncated if it was there.
+async fn create_private(path: &Path) -> std::io::Result<tokio::fs::File> {
+    local_files::open_options_async()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .await
+}
+
 async fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = tokio::fs::File::create(path)
+    let mut f = create_private(path)
         .await
         .map_err(io("creating a blob file"))?;
     f.write_all(bytes).await.map_err(io("writing a blob"))?;
@@ -195,7 +211,7 @@ impl BlobStore for DirBlobStore {
     async fn start_upload(&self, key: &str, content_type: &str) -> Result<Box<dyn Upload>> {
         validate_key(key)?;
         let tmp = tmp_name(&self.root)?;
-        let file = tokio::fs::File::create(&tmp)
+        let file = create_private(&tmp)
             .await
             .map_err(io("starting an upload"))?;
         Ok(Box::new(DirUpload {

@@ -71,9 +71,22 @@ impl EmbeddedItemStore {
     /// Opens (or creates) the database file; a file left by a killed process is recovered.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::internal("creating data dir", e))?;
+            crate::local_files::create_dir_all(dir)
+                .map_err(|e| Error::internal("creating data dir", e))?;
         }
-        let db = Database::create(path).map_err(db_err)?;
+        // Opened as `Database::create` opens it, but made 0600 (local_files).
+        let file = crate::local_files::open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .and_then(|f| crate::local_files::tighten_file(path).map(|_| f))
+            .map_err(|e| Error::internal("opening the database file", e))?;
+        let backend = redb::backends::FileBackend::new(file).map_err(db_err)?;
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(db_err)?;
         let tx = db.begin_write().map_err(db_err)?;
         tx.open_table(ITEMS).map_err(db_err)?;
         tx.open_table(GSI1).map_err(db_err)?;

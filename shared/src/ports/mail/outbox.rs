@@ -14,7 +14,7 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     pub fn open(dir: &Path, from: &str) -> Result<Self> {
-        std::fs::create_dir_all(dir.join(".tmp"))
+        crate::local_files::create_dir_all(dir)
             .map_err(|e| Error::internal("creating the outbox", e))?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -37,11 +37,7 @@ impl Mailer for OutboxMailer {
         let id = ulid::Ulid::new().to_string();
         let raw = email.to_mime(&self.from, &format!("{id}@steward.local"))?;
         // Written aside, then renamed: a reader never sees half a message.
-        let tmp = self.dir.join(".tmp").join(&id);
-        tokio::fs::write(&tmp, raw)
-            .await
-            .map_err(|e| Error::internal("writing to the outbox", e))?;
-        tokio::fs::rename(&tmp, self.dir.join(format!("{id}.eml")))
+        crate::local_files::write_atomic_async(&self.dir.join(format!("{id}.eml")), raw)
             .await
             .map_err(|e| Error::internal("writing to the outbox", e))?;
         Ok(id)

@@ -49,6 +49,8 @@ fn next_fire(spec: &ScheduleSpec, after: DateTime<Utc>) -> Result<Option<DateTim
 
 impl LocalScheduler {
     pub fn open(file: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        crate::local_files::tighten_file(file)
+            .map_err(|e| Error::internal("making the schedules file private", e))?;
         let entries = match std::fs::read(file) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| Error::internal("reading the schedules file", e))?,
@@ -68,9 +70,7 @@ impl LocalScheduler {
 
     /// Writes the whole set atomically (temp file + rename) while the lock is held.
     fn save(&self, entries: &BTreeMap<String, Entry>) -> Result<()> {
-        let tmp = self.file.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(entries)?)
-            .and_then(|_| std::fs::rename(&tmp, &self.file))
+        crate::local_files::write_atomic(&self.file, &serde_json::to_vec_pretty(entries)?)
             .map_err(|e| Error::internal("saving schedules", e))
     }
 

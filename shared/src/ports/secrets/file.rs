@@ -23,6 +23,8 @@ type Sealed = BTreeMap<String, String>;
 
 impl FileSecrets {
     pub fn open(path: &Path, key: &[u8]) -> Result<Self> {
+        crate::local_files::tighten_file(path)
+            .map_err(|e| Error::internal("making the secrets file private", e))?;
         Ok(Self {
             path: path.to_path_buf(),
             sealer: Sealer::new(key)?,
@@ -40,27 +42,10 @@ impl FileSecrets {
     }
 
     async fn save(&self, all: &Sealed) -> Result<()> {
-        let tmp = self.path.with_extension("tmp");
-        let write = async {
-            tokio::fs::write(&tmp, serde_json::to_vec_pretty(all)?).await?;
-            restrict(&tmp)?;
-            tokio::fs::rename(&tmp, &self.path).await
-        };
-        write
+        crate::local_files::write_atomic_async(&self.path, serde_json::to_vec_pretty(all)?)
             .await
             .map_err(|e| Error::internal("writing the secrets file", e))
     }
-}
-
-#[cfg(unix)]
-fn restrict(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[async_trait]

@@ -20,6 +20,14 @@ export class ApiError extends Error {
   }
 }
 
+/** The problem type of a CRM connection the CRM refused: only signing in again fixes it. */
+export const SIGN_IN_AGAIN = "https://steward.dev/problems/sign-in-again";
+
+/** Whether `error` is the API's "sign in again" problem (403). */
+export function isSignInAgain(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.problem.type === SIGN_IN_AGAIN;
+}
+
 function asProblem(status: number, body: unknown): Problem {
   if (body && typeof body === "object" && "title" in body) return body as Problem;
   return { type: "about:blank", title: `The server answered ${status}`, status, detail: typeof body === "string" ? body : "" };

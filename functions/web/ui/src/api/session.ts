@@ -28,6 +28,18 @@ export function signInPath(location: { pathname: string; search: string }): stri
   return here === "/" || here.startsWith("/signin") ? "/signin" : `/signin?return_to=${encodeURIComponent(here)}`;
 }
 
+/** Where signing in with `crm` starts; back at `returnTo` (a same-origin path) after. */
+export function loginHref(crm: "hubspot" | "salesforce", returnTo?: string): string {
+  return returnTo ? `/auth/${crm}/login?return_to=${encodeURIComponent(returnTo)}` : `/auth/${crm}/login`;
+}
+
+/** Signing in again with the account's CRM, back to where the browser is now. */
+export function signInAgainHref(crm: Me["account"]["crm"], location: { pathname: string; search: string }): string | undefined {
+  if (crm === "csv") return undefined;
+  const here = `${location.pathname}${location.search}`;
+  return loginHref(crm, here === "/" ? undefined : here);
+}
+
 export function can(me: Me | undefined, module: ModuleId, need: "read" | "write"): boolean {
   const p = me?.permissions[module];
   return need === "read" ? p === "read" || p === "write" : p === "write";

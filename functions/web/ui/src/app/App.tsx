@@ -6,6 +6,7 @@ import { Notifications } from "@mantine/notifications";
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
 import { ApiError } from "../api/problem";
+import { noteRefusedConnection } from "../api/refusedConnection";
 import { meKey } from "../api/session";
 import { Shell } from "./Shell";
 import { SignInPage } from "../features/signin/SignInPage";
@@ -108,8 +109,18 @@ function ended(error: unknown, key?: readonly unknown[]) {
 }
 
 export const queryClient = new QueryClient({
-  queryCache: new QueryCache({ onError: (error, query) => ended(error, query.queryKey) }),
-  mutationCache: new MutationCache({ onError: (error) => ended(error) }),
+  queryCache: new QueryCache({
+    onError: (error, query) => {
+      ended(error, query.queryKey);
+      noteRefusedConnection(error);
+    },
+  }),
+  mutationCache: new MutationCache({
+    onError: (error) => {
+      ended(error);
+      noteRefusedConnection(error);
+    },
+  }),
   defaultOptions: {
     queries: {
       refetchOnWindowFocus: false,

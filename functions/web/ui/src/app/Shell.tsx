@@ -7,12 +7,15 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Link, Navigate, Outlet, useLocation, useNavigate } from "react-router";
 import { api } from "../api/client";
 import { ApiError } from "../api/problem";
+import { useRefusedConnection } from "../api/refusedConnection";
 import { can, signInPath, useMe } from "../api/session";
 import { ProblemAlert } from "../components/ProblemAlert";
+import { SignInAgainNotice } from "../components/SignInAgain";
 import { MODULES } from "./modules";
 
 export function Shell() {
   const me = useMe();
+  const refused = useRefusedConnection();
   const location = useLocation();
   const navigate = useNavigate();
   const client = useQueryClient();
@@ -100,6 +103,7 @@ export function Shell() {
         <NavLink component={Link} to="/settings/accounts" label="CRM account" active={at("/settings/accounts")} />
       </AppShell.Navbar>
       <AppShell.Main>
+        {refused && <SignInAgainNotice problem={refused} crm={data.account.crm} />}
         <Suspense
           fallback={
             <Center h="40vh">

@@ -12,7 +12,7 @@ import type { components } from "../../api/schema";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { when } from "./format";
 import { teamKey } from "./queries";
-import { displayName, isManager, type Member } from "./team";
+import { displayName, integrationLoginLabel, isManager, type Member } from "./team";
 import { notify } from "./notify";
 
 type Integration = components["schemas"]["IntegrationView"];
@@ -117,7 +117,7 @@ function IntegrationActions({ integration, members, crm, loginUrl }: { integrati
       {loginUrl && (
         <Group gap="sm" align="center">
           <Button component="a" href={loginUrl}>
-            {integration.set ? `Connect a different ${crm} user` : `Connect an integration user`}
+            {integrationLoginLabel(integration, crm)}
           </Button>
           <Text size="xs" c="gray.7" maw={520}>
             Opens {crm}&apos;s sign-in: sign in there as the user Steward should act as, then allow access. You come back here.

@@ -106,3 +106,9 @@ export function sortMembers(members: readonly Member[]): Member[] {
 export function displayName(m: { name: string | null; email: string }): string {
   return m.name || m.email || "(purged member)";
 }
+
+/** The integration user's connect button: again after the CRM refused it, another one, or a first. */
+export function integrationLoginLabel(integration: Schemas["IntegrationView"], crm: string): string {
+  if (!integration.set) return "Connect an integration user";
+  return integration.healthy === false ? "Sign in again as the integration user" : `Connect a different ${crm} user`;
+}

@@ -3,12 +3,9 @@
 // path, checked again by the server) is where the browser goes after signing in.
 import { Alert, Button, Center, Paper, Stack, Text, Title } from "@mantine/core";
 import { useSearchParams } from "react-router";
+import { loginHref } from "../../api/session";
 import { signInError } from "./errors";
 import { safeReturnTo } from "./returnTo";
-
-function loginHref(crm: "hubspot" | "salesforce", returnTo: string | undefined) {
-  return returnTo ? `/auth/${crm}/login?return_to=${encodeURIComponent(returnTo)}` : `/auth/${crm}/login`;
-}
 
 export function SignInPage() {
   const [params] = useSearchParams();
