@@ -359,6 +359,8 @@ async fn a_filtered_scan_uses_search_and_creates_come_back_in_input_order() {
         );
     }
 
+    // Search finds the new records once they have reached its index.
+    sb.settle_search();
     // (jobtitle = Steward Probe AND firstname set) OR email IN (two of the others).
     let filter = Filter {
         any_of: vec![
