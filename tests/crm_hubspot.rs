@@ -16,7 +16,9 @@ use steward::crm::{
     Tokens, Update, scan_all,
 };
 use steward_sandbox::hubspot::PRIVATE_APP_TOKEN;
-use steward_sandbox::{CLIENT_ID, CLIENT_SECRET, Faults, HubSpotLimits, Sandbox, SandboxConfig};
+use steward_sandbox::{
+    CLIENT_ID, CLIENT_SECRET, Faults, HubSpotLimits, RetryAfter, Sandbox, SandboxConfig,
+};
 
 /// The portal the sandbox seeds.
 const PORTAL_ID: &str = "24681357";
@@ -1035,4 +1037,100 @@ async fn a_create_whose_answer_was_lost_is_reported_ambiguous_not_resent() {
             .iter()
             .all(|o| o.id.is_some() && o.error.is_none())
     );
+}
+
+// ---- the sandbox as strict as HubSpot: search lag, Retry-After, gateway pages ---------
+
+/// A sandbox whose private-app bucket fills after `burst` calls in `window_ms`, answering
+/// 429s with `retry_after`, and a connection that does not pace itself.
+async fn throttling(burst: u32, window_ms: u64, retry_after: RetryAfter) -> (Sandbox, HubSpot) {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 300,
+        hubspot: HubSpotLimits {
+            private_app_burst: burst,
+            window_ms,
+            retry_after,
+            search_per_sec: FAST_SEARCH_PER_SEC,
+            ..HubSpotLimits::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let hs = private_app(&sb, fast_limits());
+    (sb, hs)
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_waited_out_all_the_same() {
+    for form in [RetryAfter::Absent, RetryAfter::HttpDate] {
+        let (sb, hs) = throttling(2, 1_000, form).await;
+        let all = scan_all(&hs, &contacts(&["email"], None))
+            .await
+            .unwrap_or_else(|e| panic!("{form:?}: {e}"));
+        assert_eq!(all.len(), 300, "{form:?}");
+        let usage = hs.api_usage();
+        assert!(usage.throttled > 0, "{form:?}: the sandbox throttled");
+        assert_eq!(sb.stats().injected_429, 0, "{form:?}: the limit's own 429s");
+        // Each 429 paused the connection until the window had room again: no retry went
+        // straight back into the full window.
+        assert!(usage.throttled <= 2, "{form:?}: {usage:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_error_page_is_retried_and_named_never_parsed() {
+    let sb = sandbox(10).await;
+    let mut t = transport(fast_limits());
+    t.retry.attempts = 3;
+    t.retry.base = Duration::from_millis(1);
+    t.retry.max_backoff = Duration::from_millis(5);
+    let hs = HubSpot::new(
+        HubSpotConfig {
+            api_base: sb.hubspot_base(),
+            app: None,
+            tokens: Tokens {
+                access_token: SecretString::from(PRIVATE_APP_TOKEN.to_string()),
+                refresh_token: None,
+                expires_at: None,
+            },
+            sink: None,
+        },
+        t,
+    );
+    sb.set_faults(Faults {
+        rate_5xx: 1.0,
+        gateway_html: true,
+        ..Faults::default()
+    });
+    let err = hs
+        .scan_page(&contacts(&[], None), None)
+        .await
+        .expect_err("a gateway that never lets up");
+    assert_eq!(sb.stats().hubspot, 3, "retried as a server error");
+    let CrmError::Unavailable(m) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        m.contains("Bad Gateway") || m.contains("Gateway Timeout"),
+        "{m}"
+    );
+    assert!(m.contains("gateway in front of the CRM"), "{m}");
+    assert!(!m.contains('<') && !m.contains("parse"), "{m}");
+    // As the API answers it: a 503, not the page.
+    let problem = steward::Error::from(err);
+    assert!(!problem.to_string().contains("<html"), "{problem}");
+    // A create that meets the page may have happened: reported, never blindly resent.
+    sb.reset_stats();
+    let out = hs
+        .batch_create("contacts", &[props(&[("email", "gw@y.example.com")])])
+        .await
+        .expect("per-record outcomes");
+    let e = out[0].error.as_ref().expect("not created");
+    assert_eq!(e.code, "AMBIGUOUS");
+    assert!(
+        e.message.contains("gateway") && !e.message.contains('<'),
+        "{e:?}"
+    );
+    assert_eq!(sb.stats().hubspot, 1);
 }
