@@ -1041,6 +1041,68 @@ async fn a_create_whose_answer_was_lost_is_reported_ambiguous_not_resent() {
 
 // ---- the sandbox as strict as HubSpot: search lag, Retry-After, gateway pages ---------
 
+#[tokio::test]
+async fn a_filtered_scan_right_after_writes_has_the_values_hubspot_holds_now() {
+    // Search lags writes by longer than this test lasts.
+    let sb = Sandbox::start(SandboxConfig {
+        records: 60,
+        hubspot: HubSpotLimits {
+            enforce: false,
+            search_per_sec: FAST_SEARCH_PER_SEC,
+            search_lag_ms: 600_000,
+            ..HubSpotLimits::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let hs = private_app(&sb, fast_limits());
+    let with_email = || {
+        contacts(
+            &["email", "jobtitle"],
+            Some(Filter::all(vec![Clause::new(
+                "email",
+                Op::HasProperty,
+                &[],
+            )])),
+        )
+    };
+    let before = scan_all(&hs, &with_email()).await.expect("scan");
+    assert!(before.len() > 10, "{}", before.len());
+    let updates: Vec<Update> = before[..5]
+        .iter()
+        .map(|r| Update {
+            id: r.id.clone(),
+            properties: props(&[("jobtitle", "Written just now")]),
+        })
+        .collect();
+    let out = hs.batch_update("contacts", &updates).await.expect("update");
+    assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+    let gone = before[5].id.clone();
+    hs.batch_archive("contacts", std::slice::from_ref(&gone))
+        .await
+        .expect("archive");
+
+    let after = scan_all(&hs, &with_email()).await.expect("scan again");
+    for u in &updates {
+        let r = after
+            .iter()
+            .find(|r| r.id == u.id)
+            .expect("an updated record is still found");
+        assert_eq!(
+            r.properties["jobtitle"].as_deref(),
+            Some("Written just now"),
+            "record {} as HubSpot holds it, not as search last indexed it",
+            r.id
+        );
+    }
+    assert!(
+        after.iter().all(|r| r.id != gone),
+        "an archived record is not scanned"
+    );
+    assert_eq!(after.len(), before.len() - 1);
+}
+
 /// A sandbox whose private-app bucket fills after `burst` calls in `window_ms`, answering
 /// 429s with `retry_after`, and a connection that does not pace itself.
 async fn throttling(burst: u32, window_ms: u64, retry_after: RetryAfter) -> (Sandbox, HubSpot) {
