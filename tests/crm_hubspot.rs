@@ -813,15 +813,13 @@ async fn the_daily_limit_stops_with_quota() {
     assert_eq!(second.api_usage().retries, 0);
 }
 
-#[tokio::test]
-async fn server_errors_are_retried_within_bounds_and_creates_are_never_resent() {
-    // The transport's retry budget ends an outage that never lets up.
-    let sb = sandbox(10).await;
+/// A private-app connection whose transport tries a call three times, at once.
+fn retrying_three_times(sb: &Sandbox) -> HubSpot {
     let mut t = transport(fast_limits());
     t.retry.attempts = 3;
     t.retry.base = Duration::from_millis(1);
     t.retry.max_backoff = Duration::from_millis(5);
-    let hs = HubSpot::new(
+    HubSpot::new(
         HubSpotConfig {
             api_base: sb.hubspot_base(),
             app: None,
@@ -833,7 +831,14 @@ async fn server_errors_are_retried_within_bounds_and_creates_are_never_resent() 
             sink: None,
         },
         t,
-    );
+    )
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_within_bounds_and_creates_are_never_resent() {
+    // The transport's retry budget ends an outage that never lets up.
+    let sb = sandbox(10).await;
+    let hs = retrying_three_times(&sb);
     sb.set_faults(Faults {
         rate_5xx: 1.0,
         ..Faults::default()
@@ -1143,23 +1148,7 @@ async fn a_429_without_retry_after_is_waited_out_all_the_same() {
 #[tokio::test]
 async fn a_gateway_error_page_is_retried_and_named_never_parsed() {
     let sb = sandbox(10).await;
-    let mut t = transport(fast_limits());
-    t.retry.attempts = 3;
-    t.retry.base = Duration::from_millis(1);
-    t.retry.max_backoff = Duration::from_millis(5);
-    let hs = HubSpot::new(
-        HubSpotConfig {
-            api_base: sb.hubspot_base(),
-            app: None,
-            tokens: Tokens {
-                access_token: SecretString::from(PRIVATE_APP_TOKEN.to_string()),
-                refresh_token: None,
-                expires_at: None,
-            },
-            sink: None,
-        },
-        t,
-    );
+    let hs = retrying_three_times(&sb);
     sb.set_faults(Faults {
         rate_5xx: 1.0,
         gateway_html: true,
