@@ -16,7 +16,9 @@ use steward::crm::{
     Tokens, Update, scan_all,
 };
 use steward_sandbox::hubspot::PRIVATE_APP_TOKEN;
-use steward_sandbox::{CLIENT_ID, CLIENT_SECRET, Faults, HubSpotLimits, Sandbox, SandboxConfig};
+use steward_sandbox::{
+    CLIENT_ID, CLIENT_SECRET, Faults, HubSpotLimits, RetryAfter, Sandbox, SandboxConfig,
+};
 
 /// The portal the sandbox seeds.
 const PORTAL_ID: &str = "24681357";
@@ -359,6 +361,8 @@ async fn a_filtered_scan_uses_search_and_creates_come_back_in_input_order() {
         );
     }
 
+    // Search finds the new records once they have reached its index.
+    sb.settle_search();
     // (jobtitle = Steward Probe AND firstname set) OR email IN (two of the others).
     let filter = Filter {
         any_of: vec![
@@ -809,15 +813,13 @@ async fn the_daily_limit_stops_with_quota() {
     assert_eq!(second.api_usage().retries, 0);
 }
 
-#[tokio::test]
-async fn server_errors_are_retried_within_bounds_and_creates_are_never_resent() {
-    // The transport's retry budget ends an outage that never lets up.
-    let sb = sandbox(10).await;
+/// A private-app connection whose transport tries a call three times, at once.
+fn retrying_three_times(sb: &Sandbox) -> HubSpot {
     let mut t = transport(fast_limits());
     t.retry.attempts = 3;
     t.retry.base = Duration::from_millis(1);
     t.retry.max_backoff = Duration::from_millis(5);
-    let hs = HubSpot::new(
+    HubSpot::new(
         HubSpotConfig {
             api_base: sb.hubspot_base(),
             app: None,
@@ -829,7 +831,14 @@ async fn server_errors_are_retried_within_bounds_and_creates_are_never_resent() 
             sink: None,
         },
         t,
-    );
+    )
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_within_bounds_and_creates_are_never_resent() {
+    // The transport's retry budget ends an outage that never lets up.
+    let sb = sandbox(10).await;
+    let hs = retrying_three_times(&sb);
     sb.set_faults(Faults {
         rate_5xx: 1.0,
         ..Faults::default()
@@ -1033,4 +1042,146 @@ async fn a_create_whose_answer_was_lost_is_reported_ambiguous_not_resent() {
             .iter()
             .all(|o| o.id.is_some() && o.error.is_none())
     );
+}
+
+// ---- the sandbox as strict as HubSpot: search lag, Retry-After, gateway pages ---------
+
+#[tokio::test]
+async fn a_filtered_scan_right_after_writes_has_the_values_hubspot_holds_now() {
+    // Search lags writes by longer than this test lasts.
+    let sb = Sandbox::start(SandboxConfig {
+        records: 60,
+        hubspot: HubSpotLimits {
+            enforce: false,
+            search_per_sec: FAST_SEARCH_PER_SEC,
+            search_lag_ms: 600_000,
+            ..HubSpotLimits::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let hs = private_app(&sb, fast_limits());
+    let with_email = || {
+        contacts(
+            &["email", "jobtitle"],
+            Some(Filter::all(vec![Clause::new(
+                "email",
+                Op::HasProperty,
+                &[],
+            )])),
+        )
+    };
+    let before = scan_all(&hs, &with_email()).await.expect("scan");
+    assert!(before.len() > 10, "{}", before.len());
+    let updates: Vec<Update> = before[..5]
+        .iter()
+        .map(|r| Update {
+            id: r.id.clone(),
+            properties: props(&[("jobtitle", "Written just now")]),
+        })
+        .collect();
+    let out = hs.batch_update("contacts", &updates).await.expect("update");
+    assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+    let gone = before[5].id.clone();
+    hs.batch_archive("contacts", std::slice::from_ref(&gone))
+        .await
+        .expect("archive");
+
+    let after = scan_all(&hs, &with_email()).await.expect("scan again");
+    for u in &updates {
+        let r = after
+            .iter()
+            .find(|r| r.id == u.id)
+            .expect("an updated record is still found");
+        assert_eq!(
+            r.properties["jobtitle"].as_deref(),
+            Some("Written just now"),
+            "record {} as HubSpot holds it, not as search last indexed it",
+            r.id
+        );
+    }
+    assert!(
+        after.iter().all(|r| r.id != gone),
+        "an archived record is not scanned"
+    );
+    assert_eq!(after.len(), before.len() - 1);
+}
+
+/// A sandbox whose private-app bucket fills after `burst` calls in `window_ms`, answering
+/// 429s with `retry_after`, and a connection that does not pace itself.
+async fn throttling(burst: u32, window_ms: u64, retry_after: RetryAfter) -> (Sandbox, HubSpot) {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 300,
+        hubspot: HubSpotLimits {
+            private_app_burst: burst,
+            window_ms,
+            retry_after,
+            search_per_sec: FAST_SEARCH_PER_SEC,
+            ..HubSpotLimits::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let hs = private_app(&sb, fast_limits());
+    (sb, hs)
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_waited_out_all_the_same() {
+    for form in [RetryAfter::Absent, RetryAfter::HttpDate] {
+        let (sb, hs) = throttling(2, 1_000, form).await;
+        let all = scan_all(&hs, &contacts(&["email"], None))
+            .await
+            .unwrap_or_else(|e| panic!("{form:?}: {e}"));
+        assert_eq!(all.len(), 300, "{form:?}");
+        let usage = hs.api_usage();
+        assert!(usage.throttled > 0, "{form:?}: the sandbox throttled");
+        assert_eq!(sb.stats().injected_429, 0, "{form:?}: the limit's own 429s");
+        // Each 429 paused the connection until the window had room again: no retry went
+        // straight back into the full window.
+        assert!(usage.throttled <= 2, "{form:?}: {usage:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_error_page_is_retried_and_named_never_parsed() {
+    let sb = sandbox(10).await;
+    let hs = retrying_three_times(&sb);
+    sb.set_faults(Faults {
+        rate_5xx: 1.0,
+        gateway_html: true,
+        ..Faults::default()
+    });
+    let err = hs
+        .scan_page(&contacts(&[], None), None)
+        .await
+        .expect_err("a gateway that never lets up");
+    assert_eq!(sb.stats().hubspot, 3, "retried as a server error");
+    let CrmError::Unavailable(m) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        m.contains("Bad Gateway") || m.contains("Gateway Timeout"),
+        "{m}"
+    );
+    assert!(m.contains("gateway in front of the CRM"), "{m}");
+    assert!(!m.contains('<') && !m.contains("parse"), "{m}");
+    // As the API answers it: a 503, not the page.
+    let problem = steward::Error::from(err);
+    assert!(!problem.to_string().contains("<html"), "{problem}");
+    // A create that meets the page may have happened: reported, never blindly resent.
+    sb.reset_stats();
+    let out = hs
+        .batch_create("contacts", &[props(&[("email", "gw@y.example.com")])])
+        .await
+        .expect("per-record outcomes");
+    let e = out[0].error.as_ref().expect("not created");
+    assert_eq!(e.code, "AMBIGUOUS");
+    assert!(
+        e.message.contains("gateway") && !e.message.contains('<'),
+        "{e:?}"
+    );
+    assert_eq!(sb.stats().hubspot, 1);
 }

@@ -1954,3 +1954,74 @@ pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm>
     .await
     .unwrap()
 }
+
+// ---- HubSpot's search lags writes ----------------------------------------------------
+
+#[tokio::test]
+async fn the_grid_view_right_after_an_apply_shows_what_was_written_on_hubspot() {
+    let c = &HUBSPOT;
+    // HubSpot's search index lags writes; here by longer than the test lasts.
+    let sb = sandbox_with(SandboxConfig {
+        records: 40,
+        hubspot: steward_sandbox::HubSpotLimits {
+            search_lag_ms: 600_000,
+            ..Default::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let w = world(&sb);
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
+    // A filtered view: HubSpot answers it through search.
+    let view = json!({"object": c.contacts, "columns": [c.title, c.email],
+        "filter": {"field": c.email, "op": "not_empty"}, "limit": 200});
+    let (before, _) = grid_pages(&owner, &view).await;
+    assert!(before.len() > 3, "{before:?}");
+    let ids: Vec<String> = before
+        .iter()
+        .take(3)
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let edits: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "field": c.title, "value": "Written by the grid"}))
+        .collect();
+    let apply = start(
+        &owner,
+        json!({"module": "grid", "mode": "apply",
+            "config": {"object": c.contacts, "columns": [c.title, c.email]}, "edits": edits}),
+    )
+    .await;
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &apply).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+
+    // The view shows the values written, not those search indexed before the apply.
+    let (after, _) = grid_pages(&owner, &view).await;
+    assert_eq!(after.len(), before.len());
+    for id in &ids {
+        let r = after
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} is still in the view"));
+        assert_eq!(r["properties"][c.title], "Written by the grid", "{r}");
+    }
+    // The revert reads by id too: it finds the values the apply wrote, so restores all.
+    let r = owner
+        .send("POST", &format!("/runs/{apply}/revert"), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let revert = r.json()["id"].as_str().unwrap().to_string();
+    drain_all(s, &mut rx).await;
+    let run = run_json(&owner, &revert).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (reverted, _) = grid_pages(&owner, &view).await;
+    for id in &ids {
+        let was = before.iter().find(|r| r["id"] == id.as_str()).unwrap();
+        let now = reverted.iter().find(|r| r["id"] == id.as_str()).unwrap();
+        assert_eq!(now["properties"], was["properties"], "{id}");
+    }
+}

@@ -3,17 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use steward::crm::limits::hubspot as figures;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Faults {
     /// Share of API requests answered 429 (with each CRM's body and headers).
     pub rate_429: f64,
-    /// Share of API requests answered 500/502/503.
+    /// Share of API requests answered 500/502/503/504.
     pub rate_5xx: f64,
     /// Added to every API request.
     pub latency_ms: u64,
     /// Share of API requests whose connection is dropped without an answer.
     pub drop_rate: f64,
+    /// Injected 5xx come from the gateway in front of the CRM instead: 502 or 504 with an
+    /// HTML page (`text/html`), not the CRM's JSON error, as a load balancer or CDN answers.
+    pub gateway_html: bool,
 }
 
 impl Default for Faults {
@@ -23,14 +28,32 @@ impl Default for Faults {
             rate_5xx: 0.0,
             latency_ms: 0,
             drop_rate: 0.0,
+            gateway_html: false,
         }
     }
 }
 
+/// What a 429 says about when to come back (`Retry-After`, RFC 9110 §10.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryAfter {
+    /// `Retry-After: <seconds>`, as HubSpot's 429s have been seen to carry. [obs]
+    #[default]
+    Seconds,
+    /// `Retry-After: <HTTP-date>`, the header's other form (proxies send it).
+    HttpDate,
+    /// No `Retry-After` at all: the client must back off on its own.
+    Absent,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HubSpotLimits {
-    /// Requests per rolling window per account (Professional private app: 190 / 10 s).
+    /// Requests per rolling window per account for a public OAuth app, as Steward
+    /// connects (110 / 10 s). [doc]
     pub burst: u32,
+    /// The same for private-app tokens, a bucket of their own (Professional: 190 / 10 s).
+    pub private_app_burst: u32,
     pub window_ms: u64,
     /// Search requests per second per account (exempt from the burst window).
     pub search_per_sec: u32,
@@ -40,17 +63,29 @@ pub struct HubSpotLimits {
     pub token_ttl_secs: u64,
     /// Whether the burst window is enforced at all.
     pub enforce: bool,
+    /// How every 429 (limits and injected faults alike) says when to come back.
+    pub retry_after: RetryAfter,
+    /// How long a write (create, update, merge, archive) takes to reach search: until then
+    /// search finds the record as it was before, or not at all. HubSpot's search index is
+    /// eventually consistent [doc]; 0 makes it immediate.
+    pub search_lag_ms: u64,
 }
+
+/// Search lag of the default sandbox: a few seconds, as HubSpot's index is seen to lag. [obs]
+pub const DEFAULT_SEARCH_LAG_MS: u64 = 3_000;
 
 impl Default for HubSpotLimits {
     fn default() -> Self {
         Self {
-            burst: 190,
-            window_ms: 10_000,
-            search_per_sec: 5,
+            burst: figures::BURST_OAUTH,
+            private_app_burst: figures::BURST_PROFESSIONAL,
+            window_ms: u64::try_from(figures::WINDOW.as_millis()).unwrap_or(10_000),
+            search_per_sec: figures::SEARCH_PER_SEC,
             daily: None,
-            token_ttl_secs: 1800,
+            token_ttl_secs: figures::TOKEN_TTL.as_secs(),
             enforce: true,
+            retry_after: RetryAfter::Seconds,
+            search_lag_ms: DEFAULT_SEARCH_LAG_MS,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! A sandbox CRM: one HTTP server that speaks HubSpot's and Salesforce's wire formats for
 //! everything Steward's connectors call, over seeded dirty data, with each CRM's rate
 //! limits, error shapes and injectable faults. No test of Steward ever reaches a real CRM.
+//! It is never kinder than the real CRMs: HubSpot's search sees a write only after
+//! [`HubSpotLimits::search_lag_ms`] (tests that must not wait set 0, or call
+//! [`Sandbox::settle_search`]), and its 429s may carry no `Retry-After`.
 //!
 //! Routes: HubSpot under `/hubspot` (its API base; `/hubspot/oauth/authorize` stands in
 //! for app.hubspot.com), Salesforce under `/salesforce` (login host and instance host in
@@ -20,7 +23,7 @@ mod server;
 pub mod snapshot;
 mod writes;
 
-pub use config::{Faults, HubSpotLimits, SalesforceLimits, SandboxConfig};
+pub use config::{Faults, HubSpotLimits, RetryAfter, SalesforceLimits, SandboxConfig};
 pub use server::{AppState, Sandbox, Stats, router};
 pub use writes::{WriteEntry, WriteLog};
 

@@ -2,7 +2,8 @@
 //! answer), the fault layer in front of both CRMs, call counting, and `/_sandbox/*`:
 //!
 //! - `GET /_sandbox/stats`, `POST /_sandbox/stats/reset`: requests answered ([`Stats`]).
-//! - `PUT /_sandbox/faults`: the [`Faults`] to inject from now on.
+//! - `PUT /_sandbox/faults`: the [`Faults`] to inject from now on (`gateway_html`: 5xx as
+//!   a gateway's HTML pages).
 //! - `POST /_sandbox/expire-tokens`: every access token of both CRMs stops working.
 //! - `GET /_sandbox/ground-truth`: the duplicate clusters as JSON lines.
 //! - `GET /_sandbox/writes`: the write log, a JSON list of [`WriteEntry`] (one per record
@@ -194,12 +195,38 @@ fn pick_fault(f: &Faults) -> Fault {
         return Fault::Drop;
     }
     if f.rate_5xx > 0.0 && rng.random_bool(f.rate_5xx.clamp(0.0, 1.0)) {
-        return Fault::Status5xx([500, 502, 503][rng.random_range(0..3)]);
+        return Fault::Status5xx(if f.gateway_html {
+            [502, 504][rng.random_range(0..2)]
+        } else {
+            [500, 502, 503, 504][rng.random_range(0..4)]
+        });
     }
     if f.rate_429 > 0.0 && rng.random_bool(f.rate_429.clamp(0.0, 1.0)) {
         return Fault::Status429;
     }
     Fault::None
+}
+
+/// A gateway's own error page for `code` (502/504): HTML, not the CRM's JSON, as the load
+/// balancer or CDN in front of either CRM answers when the API behind it fails or stalls.
+pub fn gateway_page(code: u16) -> axum::response::Response {
+    let status =
+        axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Gateway Error")
+    );
+    let page = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n\
+         <center><h1>{title}</h1></center>\r\n<hr><center>gateway</center>\r\n</body>\r\n</html>\r\n"
+    );
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "text/html")],
+        page,
+    )
+        .into_response()
 }
 
 /// Answers one request: counts it, injects faults, then routes. `Err` drops the connection.
@@ -234,14 +261,19 @@ async fn answer(
             Fault::Status5xx(code) => {
                 state.stats().injected_5xx += 1;
                 return Ok(match crm {
+                    _ if faults.gateway_html => gateway_page(code),
                     Crm::HubSpot => hubspot::server_error(code),
                     Crm::Salesforce => salesforce::server_error(code),
                 });
             }
             Fault::Status429 => {
                 state.stats().injected_429 += 1;
+                let authorization = req
+                    .headers()
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
                 return Ok(match crm {
-                    Crm::HubSpot => hubspot::ten_secondly_429(&state),
+                    Crm::HubSpot => hubspot::ten_secondly_429(&state, authorization),
                     Crm::Salesforce => salesforce::server_error(503),
                 });
             }
@@ -441,6 +473,23 @@ impl Sandbox {
         self.state.hubspot().expire_tokens();
         self.state.salesforce().expire_tokens();
         self.changed();
+    }
+
+    /// How long HubSpot writes take to reach search from now on (0: at once).
+    pub fn set_search_lag(&self, lag: Duration) {
+        self.state
+            .config
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .hubspot
+            .search_lag_ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
+        self.state.hubspot().set_search_lag(lag);
+    }
+
+    /// Every HubSpot write still on its way to search arrives now, as if the lag had
+    /// passed (tests use it instead of waiting).
+    pub fn settle_search(&self) {
+        self.state.hubspot().settle_search();
     }
 
     /// Deletes a field from an object's schema, as an admin would: a HubSpot property

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use steward_sandbox::{Faults, Sandbox, SandboxConfig};
+use steward_sandbox::{Faults, RetryAfter, Sandbox, SandboxConfig};
 
 #[derive(clap::Args, Clone)]
 pub struct SandboxArgs {
@@ -41,13 +41,55 @@ pub struct SandboxArgs {
     /// Share of API requests whose connection is dropped.
     #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
-    /// HubSpot requests allowed per 10 s per account: 190 (Professional private app,
-    /// the default) or 110 (a public OAuth app, as Steward connects).
-    #[arg(long, default_value_t = 190)]
+    /// Injected 5xx come from a gateway in front of the CRM: 502/504 HTML pages.
+    #[arg(long)]
+    pub gateway_html: bool,
+    /// HubSpot requests a public OAuth app (as Steward connects) may send per 10 s per
+    /// account; private-app tokens have their own bucket of 190.
+    #[arg(long, default_value_t = steward::crm::limits::hubspot::BURST_OAUTH)]
     pub hubspot_burst: u32,
+    /// How HubSpot's 429s say when to come back: `seconds`, `http-date` or `absent`.
+    #[arg(long, value_enum, default_value_t = RetryAfterArg::Seconds)]
+    pub retry_after: RetryAfterArg,
+    /// Milliseconds before a HubSpot write shows in search (its index lags, as HubSpot's
+    /// does); 0 makes search see writes at once.
+    #[arg(long, default_value_t = steward_sandbox::config::DEFAULT_SEARCH_LAG_MS)]
+    pub search_lag_ms: u64,
+}
+
+/// `--retry-after`'s values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum RetryAfterArg {
+    Seconds,
+    HttpDate,
+    Absent,
+}
+
+impl From<RetryAfterArg> for RetryAfter {
+    fn from(a: RetryAfterArg) -> Self {
+        match a {
+            RetryAfterArg::Seconds => RetryAfter::Seconds,
+            RetryAfterArg::HttpDate => RetryAfter::HttpDate,
+            RetryAfterArg::Absent => RetryAfter::Absent,
+        }
+    }
 }
 
 impl SandboxArgs {
+    /// `steward serve --demo`'s sandbox: every default of `steward sandbox` (HubSpot's
+    /// public-app limit, its search lag), on a free port.
+    pub fn demo() -> Self {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: SandboxArgs,
+        }
+        let mut args = Defaults::parse_from(["steward-sandbox"]).args;
+        args.port = 0;
+        args
+    }
+
     pub fn config(&self) -> Result<SandboxConfig, String> {
         for (name, v) in [
             ("--duplicate-rate", self.duplicate_rate),
@@ -68,11 +110,14 @@ impl SandboxArgs {
                 rate_5xx: self.rate_5xx,
                 latency_ms: self.latency_ms,
                 drop_rate: self.drop_rate,
+                gateway_html: self.gateway_html,
             },
             salesforce_app_blocked: self.salesforce_app_blocked,
             ground_truth: self.ground_truth.clone(),
             hubspot: steward_sandbox::HubSpotLimits {
                 burst: self.hubspot_burst,
+                retry_after: self.retry_after.into(),
+                search_lag_ms: self.search_lag_ms,
                 ..Default::default()
             },
             ..SandboxConfig::default()
@@ -199,4 +244,46 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.out.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[test]
+    fn the_sandbox_and_the_demo_enforce_hubspots_public_app_limit_and_search_lag() {
+        let plain = Cli::parse_from(["steward-sandbox"])
+            .args
+            .config()
+            .expect("config");
+        let demo = SandboxArgs::demo().config().expect("config");
+        for c in [&plain, &demo] {
+            assert_eq!(c.hubspot.burst, 110, "a public OAuth app's 110 / 10 s");
+            assert_eq!(c.hubspot.window_ms, 10_000);
+            assert!(c.hubspot.search_lag_ms >= 1_000, "search lags writes");
+            assert_eq!(c.hubspot, SandboxConfig::default().hubspot);
+        }
+        assert_eq!(demo.seed, plain.seed);
+        let told = Cli::parse_from([
+            "steward-sandbox",
+            "--retry-after",
+            "absent",
+            "--search-lag-ms",
+            "0",
+            "--gateway-html",
+        ])
+        .args
+        .config()
+        .expect("config");
+        assert_eq!(told.hubspot.retry_after, RetryAfter::Absent);
+        assert_eq!(told.hubspot.search_lag_ms, 0);
+        assert!(told.faults.gateway_html);
+    }
 }

@@ -220,18 +220,8 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     let sandbox = match args.demo {
         true => Some(
             crate::sandbox::start(&crate::sandbox::SandboxArgs {
-                port: 0,
                 state: Some(args.data_dir.join(SANDBOX_STATE)),
-                seed: 42,
-                records: 1000,
-                duplicate_rate: 0.2,
-                ground_truth: None,
-                salesforce_app_blocked: false,
-                rate_429: 0.0,
-                rate_5xx: 0.0,
-                latency_ms: 0,
-                drop_rate: 0.0,
-                hubspot_burst: 190,
+                ..crate::sandbox::SandboxArgs::demo()
             })
             .await?,
         ),

@@ -353,7 +353,9 @@ pub trait Crm: Send + Sync {
 
     async fn describe(&self, object: &str) -> CrmResult<ObjectSchema>;
 
-    /// One page of a scan; pass the returned cursor to continue.
+    /// One page of a scan; pass the returned cursor to continue. Values are as the CRM
+    /// holds them now, but a filtered scan may miss or include a record written moments
+    /// ago (HubSpot's search lags writes): check the filter again on the values.
     async fn scan_page(&self, request: &ScanRequest, cursor: Option<&str>) -> CrmResult<ScanPage>;
 
     /// Records by id, in the CRM's largest batches; missing ids are left out.

@@ -38,11 +38,9 @@ impl Window {
         }
     }
 
-    /// Waits for a slot and takes it.
+    /// Waits for a slot and takes it. Without a limit (`max` 0) there is always a slot,
+    /// but a pause still holds.
     pub async fn acquire(&self) {
-        if self.max == 0 {
-            return;
-        }
         loop {
             let wait = {
                 let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -56,6 +54,7 @@ impl Window {
                 }
                 match s.paused_until {
                     Some(until) if until > now => until - now,
+                    _ if self.max == 0 => return,
                     _ if (s.starts.len() as u32) < self.max => {
                         s.starts.push_back(now);
                         return;
@@ -220,12 +219,52 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// `Retry-After` in seconds, as HubSpot (and proxies) send it.
+    /// `Retry-After` in either of its forms: seconds (as HubSpot sends it) or an HTTP
+    /// date (as proxies may), as the wait from now; at most an hour. `None` when absent
+    /// or unreadable: the caller backs off on its own.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(3600.0)))
+        let v = self.header("retry-after")?.trim();
+        let secs = match v.parse::<f64>() {
+            Ok(s) => s,
+            Err(_) => {
+                let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+                let ms = (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds();
+                ms.max(0) as f64 / 1000.0
+            }
+        };
+        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+    }
+
+    /// Whether the answer is a web page (a gateway's or proxy's error page), not an API's.
+    pub fn is_html(&self) -> bool {
+        let declared = self
+            .header("content-type")
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        let looks = {
+            let head = self.body.iter().skip_while(|b| b.is_ascii_whitespace());
+            let head: Vec<u8> = head.take(5).map(u8::to_ascii_lowercase).collect();
+            head.starts_with(b"<html") || head.starts_with(b"<!doc")
+        };
+        declared || looks
+    }
+
+    /// A server error in a few words for messages: the status, its reason, and whether a
+    /// gateway answered instead of the CRM. The body itself is never quoted (a page can
+    /// be anything, secrets included).
+    pub fn failure(&self) -> String {
+        let reason = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
+        if self.is_html() {
+            format!(
+                "HTTP {}{reason} from a gateway in front of the CRM (an error page, not the CRM's answer)",
+                self.status
+            )
+        } else {
+            format!("HTTP {}{reason}", self.status)
+        }
     }
 }
 
@@ -328,10 +367,11 @@ impl Transport {
                 Verdict::Failed => {
                     if !idempotent {
                         return Err(CrmError::Ambiguous(format!(
-                            "the CRM failed with HTTP {status} and may have acted"
+                            "the CRM failed with {} and may have acted",
+                            reply.failure()
                         )));
                     }
-                    last = format!("HTTP {status}");
+                    last = reply.failure();
                     tokio::time::sleep(self.retry.backoff(attempt)).await;
                 }
             }
@@ -383,6 +423,74 @@ mod tests {
         let w = Window::new(100, Duration::from_secs(10));
         w.pause(Duration::from_secs(3));
         let start = Instant::now();
+        w.acquire().await;
+        assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+
+    fn reply(status: u16, headers: &[(&'static str, &str)], body: &str) -> Reply {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(
+                *k,
+                reqwest::header::HeaderValue::from_str(v).expect("header"),
+            );
+        }
+        Reply {
+            status,
+            headers: h,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_an_http_date() {
+        let secs = reply(429, &[("retry-after", "7")], "");
+        assert_eq!(secs.retry_after(), Some(Duration::from_secs(7)));
+        let at = chrono::Utc::now() + chrono::Duration::seconds(30);
+        let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let wait = reply(429, &[("retry-after", &date)], "")
+            .retry_after()
+            .expect("an HTTP date is a wait too");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{date}: {wait:?}"
+        );
+        let past = reply(429, &[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")], "");
+        assert_eq!(past.retry_after(), Some(Duration::ZERO));
+        assert_eq!(reply(429, &[], "").retry_after(), None);
+        assert_eq!(
+            reply(429, &[("retry-after", "soon")], "").retry_after(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_gateway_page_is_named_never_quoted() {
+        let page =
+            "<html>\r\n<head><title>502 Bad Gateway</title></head><body>secret</body></html>";
+        let html = reply(502, &[("content-type", "text/html")], page);
+        let said = html.failure();
+        assert!(said.contains("HTTP 502 Bad Gateway"), "{said}");
+        assert!(said.contains("gateway"), "{said}");
+        assert!(!said.contains('<') && !said.contains("secret"), "{said}");
+        // Recognised by its body when the content type is missing.
+        assert!(reply(504, &[], " <!DOCTYPE html><html>").is_html());
+        let json = reply(
+            503,
+            &[("content-type", "application/json")],
+            r#"{"message":"down"}"#,
+        );
+        assert!(!json.is_html());
+        assert_eq!(json.failure(), "HTTP 503 Service Unavailable");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_even_a_connection_without_a_window() {
+        let w = Window::new(0, Duration::from_secs(10));
+        let start = Instant::now();
+        w.acquire().await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "no limit, no wait");
+        w.pause(Duration::from_secs(3));
         w.acquire().await;
         assert!(start.elapsed() >= Duration::from_secs(3));
     }

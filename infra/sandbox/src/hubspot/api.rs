@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::HubSpotLimits;
+use crate::config::{HubSpotLimits, RetryAfter};
 use crate::server::AppState;
 
 /// The account's time zone as a fixed offset (US/Eastern without DST): the daily cap
@@ -198,6 +198,16 @@ impl Params {
 #[derive(Debug, Clone)]
 pub(crate) struct Principal {
     pub scopes: Arc<[String]>,
+    /// Which app's rate-limit bucket the token draws on.
+    pub app: AppKind,
+}
+
+/// HubSpot counts a public (OAuth) app's calls and the portal's private apps' calls in
+/// buckets of their own, with their own limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppKind {
+    OAuth,
+    Private,
 }
 
 impl Principal {
@@ -265,7 +275,9 @@ impl FromRequestParts<Arc<AppState>> for Api {
             .auth
             .authenticate(token.as_deref(), now)
             .map_err(IntoResponse::into_response)?;
-        let verdict = world.limiter.admit(now, Utc::now(), &limits, search);
+        let verdict = world
+            .limiter
+            .admit(now, Utc::now(), &limits, who.app, search);
         drop(world);
         match verdict {
             Ok(headers) => Ok(Api { who, headers }),
@@ -302,8 +314,10 @@ fn secs_to_account_midnight(t: DateTime<Utc>) -> u64 {
 /// The portal's request counters.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
-    /// Non-search API calls in the rolling burst window.
-    burst: VecDeque<Instant>,
+    /// The OAuth app's non-search API calls in the rolling burst window.
+    oauth: VecDeque<Instant>,
+    /// The private apps' non-search API calls in the rolling burst window.
+    private: VecDeque<Instant>,
     /// Search calls in the last second.
     search: VecDeque<Instant>,
     day: Option<NaiveDate>,
@@ -344,8 +358,24 @@ impl Snapshot {
     }
 }
 
-fn rate_limited(body: Value, retry_after: u64, mut headers: HeaderMap) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+/// `Retry-After` for a wait of `secs`, in the configured form (none when absent).
+pub(crate) fn retry_after_value(form: RetryAfter, secs: u64, now: DateTime<Utc>) -> Option<String> {
+    let secs = secs.max(1);
+    match form {
+        RetryAfter::Seconds => Some(secs.to_string()),
+        // IMF-fixdate, whole seconds: round up so the date is never before the wait ends.
+        RetryAfter::HttpDate => {
+            let at = now
+                + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 2))
+                + chrono::Duration::milliseconds(999);
+            Some(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        }
+        RetryAfter::Absent => None,
+    }
+}
+
+fn rate_limited(body: Value, retry_after: Option<String>, mut headers: HeaderMap) -> Response {
+    if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         headers.insert(header::RETRY_AFTER, v);
     }
     let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
@@ -366,12 +396,13 @@ fn burst_body() -> Value {
 
 impl Limiter {
     fn prune(&mut self, now: Instant, window: Duration) {
-        while self
-            .burst
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            self.burst.pop_front();
+        for bucket in [&mut self.oauth, &mut self.private] {
+            while bucket
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= window)
+            {
+                bucket.pop_front();
+            }
         }
         while self
             .search
@@ -390,12 +421,19 @@ impl Limiter {
         }
     }
 
-    fn snapshot(&self, limits: &HubSpotLimits, search: bool) -> Snapshot {
+    /// An app's burst bucket and its limit.
+    fn bucket(&self, limits: &HubSpotLimits, app: AppKind) -> (&VecDeque<Instant>, u32) {
+        match app {
+            AppKind::OAuth => (&self.oauth, limits.burst),
+            AppKind::Private => (&self.private, limits.private_app_burst),
+        }
+    }
+
+    fn snapshot(&self, limits: &HubSpotLimits, app: AppKind, search: bool) -> Snapshot {
+        let (bucket, max) = self.bucket(limits, app);
         Snapshot {
-            max: limits.burst,
-            remaining: limits
-                .burst
-                .saturating_sub(u32::try_from(self.burst.len()).unwrap_or(u32::MAX)),
+            max,
+            remaining: max.saturating_sub(u32::try_from(bucket.len()).unwrap_or(u32::MAX)),
             interval_ms: limits.window_ms,
             daily: limits.daily.map(|d| (d, d.saturating_sub(self.daily_used))),
             secondly: search.then(|| {
@@ -408,10 +446,13 @@ impl Limiter {
         }
     }
 
-    /// Whole seconds until the oldest call leaves the burst window (at least 1).
-    fn burst_retry_after(&self, now: Instant, window: Duration) -> u64 {
-        let wait = self
-            .burst
+    /// Whole seconds until the app's oldest call leaves the burst window (at least 1).
+    fn burst_retry_after(&self, app: AppKind, now: Instant, window: Duration) -> u64 {
+        let bucket = match app {
+            AppKind::OAuth => &self.oauth,
+            AppKind::Private => &self.private,
+        };
+        let wait = bucket
             .front()
             .map(|t| window.saturating_sub(now.duration_since(*t)))
             .unwrap_or(window);
@@ -425,8 +466,10 @@ impl Limiter {
         now: Instant,
         wall: DateTime<Utc>,
         limits: &HubSpotLimits,
+        app: AppKind,
         search: bool,
     ) -> Result<HeaderMap, Box<Response>> {
+        let retry = |secs: u64| retry_after_value(limits.retry_after, secs, wall);
         let window = Duration::from_millis(limits.window_ms);
         self.prune(now, window);
         self.roll_day(wall);
@@ -441,10 +484,10 @@ impl Limiter {
                 "policyName": "DAILY",
                 "requestId": uuid(),
             });
-            let headers = self.snapshot(limits, search).headers();
+            let headers = self.snapshot(limits, app, search).headers();
             return Err(Box::new(rate_limited(
                 body,
-                secs_to_account_midnight(wall),
+                retry(secs_to_account_midnight(wall)),
                 headers,
             )));
         }
@@ -459,38 +502,47 @@ impl Limiter {
                 });
                 return Err(Box::new(rate_limited(
                     body,
-                    1,
-                    self.snapshot(limits, true).headers(),
+                    retry(1),
+                    self.snapshot(limits, app, true).headers(),
                 )));
             }
             self.search.push_back(now);
         } else {
-            if limits.enforce && self.burst.len() >= limits.burst as usize {
-                let retry = self.burst_retry_after(now, window);
-                let headers = self.snapshot(limits, false).headers();
-                return Err(Box::new(rate_limited(burst_body(), retry, headers)));
+            let (bucket, max) = self.bucket(limits, app);
+            if limits.enforce && bucket.len() >= max as usize {
+                let wait = self.burst_retry_after(app, now, window);
+                let headers = self.snapshot(limits, app, false).headers();
+                return Err(Box::new(rate_limited(burst_body(), retry(wait), headers)));
             }
-            self.burst.push_back(now);
+            match app {
+                AppKind::OAuth => self.oauth.push_back(now),
+                AppKind::Private => self.private.push_back(now),
+            }
         }
         self.daily_used += 1;
-        Ok(self.snapshot(limits, search).headers())
+        Ok(self.snapshot(limits, app, search).headers())
     }
 
-    /// The burst 429 as it would be answered now, without counting anything.
-    pub fn ten_secondly_429(&mut self, limits: &HubSpotLimits) -> Response {
+    /// The burst 429 `app` would be answered now, without counting anything.
+    pub fn ten_secondly_429(&mut self, limits: &HubSpotLimits, app: AppKind) -> Response {
         let now = Instant::now();
+        let wall = Utc::now();
         let window = Duration::from_millis(limits.window_ms);
         self.prune(now, window);
-        self.roll_day(Utc::now());
-        let full = self.burst.len() >= limits.burst as usize;
-        let retry = if full {
-            self.burst_retry_after(now, window)
+        self.roll_day(wall);
+        let (bucket, max) = self.bucket(limits, app);
+        let wait = if bucket.len() >= max as usize {
+            self.burst_retry_after(app, now, window)
         } else {
             1
         };
-        let mut snap = self.snapshot(limits, false);
+        let mut snap = self.snapshot(limits, app, false);
         snap.remaining = 0;
-        rate_limited(burst_body(), retry, snap.headers())
+        rate_limited(
+            burst_body(),
+            retry_after_value(limits.retry_after, wait, wall),
+            snap.headers(),
+        )
     }
 }
 

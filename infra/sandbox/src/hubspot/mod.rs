@@ -20,6 +20,8 @@ use crate::server::AppState;
 use crate::writes::WriteLog;
 
 mod api;
+mod history;
+mod index;
 mod oauth;
 mod objects;
 pub(crate) mod saved;
@@ -29,7 +31,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-use api::{HsError, Limiter, hubspot_limits};
+use api::{AppKind, HsError, Limiter, hubspot_limits};
 use oauth::AuthState;
 use objects::Store;
 use schema::ObjectType;
@@ -115,7 +117,7 @@ fn text_props(pairs: &[(&'static str, &Option<String>)]) -> objects::Props {
 }
 
 impl World {
-    pub fn seed(data: &Dataset, _config: &SandboxConfig) -> Self {
+    pub fn seed(data: &Dataset, config: &SandboxConfig) -> Self {
         let seed_users = if data.users.is_empty() {
             fallback_users()
         } else {
@@ -199,6 +201,10 @@ impl World {
             let id = stores[ObjectType::Deals.index()].seed(props, created, updated);
             keys.insert(d.key.clone(), id.to_string());
         }
+        let lag = std::time::Duration::from_millis(config.hubspot.search_lag_ms);
+        for store in &mut stores {
+            store.index.set_lag(lag);
+        }
         let auth = AuthState::new(&users);
         World {
             users,
@@ -236,6 +242,21 @@ impl World {
     /// Every issued access token stops working (refresh tokens still do).
     pub fn expire_tokens(&mut self) {
         self.auth.expire_all(Instant::now());
+    }
+
+    /// How long writes take to reach search from now on (0: at once, and every write
+    /// still on its way arrives now).
+    pub fn set_search_lag(&mut self, lag: std::time::Duration) {
+        for store in &mut self.stores {
+            store.index.set_lag(lag);
+        }
+    }
+
+    /// Every write on its way to search arrives now (the lag itself is kept).
+    pub fn settle_search(&mut self) {
+        for store in &mut self.stores {
+            store.index.settle();
+        }
     }
 
     /// Logs every record write from now on to `log` (each store appends as it mutates).
@@ -343,7 +364,17 @@ pub fn server_error(code: u16) -> Response {
     api::server_error(code)
 }
 
-pub fn ten_secondly_429(state: &AppState) -> Response {
+/// The burst-limit 429 for a request that carried `authorization` (the private-app token
+/// draws on its own bucket).
+pub fn ten_secondly_429(state: &AppState, authorization: Option<&str>) -> Response {
     let limits = hubspot_limits(state);
-    state.hubspot().limiter.ten_secondly_429(&limits)
+    let private = authorization
+        .and_then(|v| v.trim().split_once(' '))
+        .is_some_and(|(_, token)| token.trim() == PRIVATE_APP_TOKEN);
+    let app = if private {
+        AppKind::Private
+    } else {
+        AppKind::OAuth
+    };
+    state.hubspot().limiter.ten_secondly_429(&limits, app)
 }

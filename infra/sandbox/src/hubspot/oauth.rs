@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::api::{
-    HsError, HsResult, Params, Principal, auth_expired, auth_missing, hubspot_limits, uuid,
+    AppKind, HsError, HsResult, Params, Principal, auth_expired, auth_missing, hubspot_limits, uuid,
 };
 use super::{PORTAL_ID, PRIVATE_APP_TOKEN, User};
 use crate::server::AppState;
@@ -103,6 +103,7 @@ impl AuthState {
         if token == PRIVATE_APP_TOKEN {
             return Ok(Principal {
                 scopes: self.pat.scopes.clone(),
+                app: AppKind::Private,
             });
         }
         let at = self.access.get(token).ok_or_else(auth_missing)?;
@@ -111,6 +112,7 @@ impl AuthState {
         }
         Ok(Principal {
             scopes: at.grant.scopes.clone(),
+            app: AppKind::OAuth,
         })
     }
 

@@ -1,6 +1,7 @@
 //! CRM records and the object endpoints: list, read, create, update, archive, batch
 //! read/create/update/archive and merge (new ids for contacts and companies, old ids kept
-//! as aliases), all in HubSpot's v3 shapes and status codes.
+//! as aliases), all in HubSpot's v3 shapes and status codes; reads answer
+//! `propertiesWithHistory`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -16,6 +17,8 @@ use steward::crm::limits::hubspot as figures;
 
 use super::World;
 use super::api::{Api, HsError, HsResult, Params, Principal, iso, parse_json};
+use super::history::History;
+use super::index::SearchIndex;
 use super::schema::{Change, ObjectType, validate};
 use crate::server::AppState;
 use crate::writes::{self, Op, WriteLog};
@@ -112,7 +115,15 @@ pub(crate) struct Store {
     pub(super) emails: HashMap<String, u64>,
     /// Where every successful write is logged (create, update, archive, merge).
     pub(super) log: WriteLog,
+    /// What search sees: writes reach it only after the search lag.
+    pub(super) index: SearchIndex,
+    /// Every value each property held (`propertiesWithHistory`).
+    pub(super) history: History,
 }
+
+/// `limit` of list calls that ask for `propertiesWithHistory`: the spec says history
+/// lowers it; 50 is the figure seen. [obs]
+const LIST_PAGE_MAX_WITH_HISTORY: usize = 50;
 
 pub(crate) fn parse_id(raw: &str) -> Option<u64> {
     raw.trim().parse().ok()
@@ -132,12 +143,16 @@ impl Store {
             aliases: HashMap::new(),
             emails: HashMap::new(),
             log: WriteLog::default(),
+            index: SearchIndex::default(),
+            history: History::default(),
         }
     }
 
-    fn logged(&self, id: u64, op: Op) {
+    /// After a write of `id`: logs it, and sends it on its way to search.
+    fn logged(&mut self, id: u64, op: Op) {
         self.log
             .record(writes::HUBSPOT, self.ty.name(), &id.to_string(), op);
+        self.index.written(id, self.live.get(&id));
     }
 
     fn alloc_id(&mut self) -> u64 {
@@ -258,8 +273,11 @@ impl Store {
             updated: now,
             archived_at: None,
         };
+        self.live.insert(id, rec);
         self.logged(id, Op::Create);
-        Ok(self.live.entry(id).or_insert(rec))
+        self.live
+            .get(&id)
+            .ok_or_else(|| HsError::not_found("resource not found"))
     }
 
     pub fn update(
@@ -273,6 +291,7 @@ impl Store {
             return Err(HsError::not_found("resource not found"));
         }
         self.check_email(&changes, Some(id))?;
+        self.index.before_write(id, self.live.get(&id));
         let Some(rec) = self.live.get_mut(&id) else {
             return Err(HsError::not_found("resource not found"));
         };
@@ -285,10 +304,15 @@ impl Store {
                     self.emails.insert(v.to_lowercase(), id);
                 }
             }
-            match value {
+            let old = match value {
                 Some(v) => rec.props.insert(name, v),
                 None => rec.props.remove(name),
             };
+            let new = rec.props.get(name).map(String::as_str);
+            if old.as_deref() != new {
+                self.history
+                    .changed(id, rec.created, name, old.as_deref(), new, now);
+            }
         }
         rec.updated = now;
         self.logged(id, Op::Update);
@@ -303,6 +327,7 @@ impl Store {
         let Some(mut rec) = self.live.remove(&id) else {
             return false;
         };
+        self.index.before_write(id, Some(&rec));
         if let Some(email) = rec.props.get("email") {
             self.emails.remove(&email.to_lowercase());
         }
@@ -321,6 +346,8 @@ impl Store {
             self.live.insert(primary, p);
             return None;
         };
+        self.index.before_write(primary, Some(&p));
+        self.index.before_write(secondary, Some(&s));
         for rec in [&p, &s] {
             if let Some(e) = rec.props.get("email") {
                 self.emails.remove(&e.to_lowercase());
@@ -407,6 +434,20 @@ impl Store {
     }
 }
 
+/// `rec` as a read answers it, with `propertiesWithHistory` when any were asked for.
+fn shown(store: &Store, rec: &Record, sel: &Selection, with_history: &[String]) -> Value {
+    let mut v = rec.json(store.ty, sel);
+    if !with_history.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert(
+            "propertiesWithHistory".into(),
+            store.history.json(store.ty, rec, with_history),
+        );
+    }
+    v
+}
+
 pub(crate) fn respond(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
@@ -463,10 +504,17 @@ fn list_inner(who: &Principal, s: &AppState, ty: &str, q: Option<&str>) -> HsRes
     who.require(&ty.read_scopes())?;
     let params = Params::parse(q);
     let limit = params.number("limit", 10)?;
-    if limit == 0 || limit > figures::LIST_PAGE_MAX {
+    // History makes pages smaller. (`associations` is accepted and lists nothing: this
+    // portal holds no associations, and HubSpot ignores types a record has none of.)
+    let with_history = params.list("propertiesWithHistory");
+    let max = if with_history.is_empty() {
+        figures::LIST_PAGE_MAX
+    } else {
+        LIST_PAGE_MAX_WITH_HISTORY
+    };
+    if limit == 0 || limit > max {
         return Err(HsError::validation(format!(
-            "limit: must be between 1 and {}, but was {limit}",
-            figures::LIST_PAGE_MAX
+            "limit: must be between 1 and {max}, but was {limit}"
         )));
     }
     let after = match params.get("after") {
@@ -488,7 +536,7 @@ fn list_inner(who: &Principal, s: &AppState, ty: &str, q: Option<&str>) -> HsRes
     let results: Vec<Value> = page
         .by_ref()
         .take(limit)
-        .map(|(_, r)| r.json(ty, &sel))
+        .map(|(_, r)| shown(store, r, &sel, &with_history))
         .collect();
     let mut body = json!({ "results": results });
     if let Some((next, _)) = page.next() {
@@ -541,13 +589,19 @@ fn read_inner(
     let params = Params::parse(q);
     let requested = params.list("properties");
     let world = s.hubspot();
-    let rec = world
-        .store(ty)
+    let store = world.store(ty);
+    let rec = store
         .find(id, params.get("idProperty"), params.flag("archived"))?
         .ok_or_else(|| HsError::not_found("resource not found"))?;
+    let with_history = params.list("propertiesWithHistory");
     Ok(respond(
         StatusCode::OK,
-        rec.json(ty, &Selection::from_request(&requested)),
+        shown(
+            store,
+            rec,
+            &Selection::from_request(&requested),
+            &with_history,
+        ),
     ))
 }
 
@@ -761,6 +815,7 @@ fn batch_read(
 ) -> Response {
     let requested = string_list(body.get("properties"));
     let sel = Selection::from_request(&requested);
+    let with_history = string_list(body.get("propertiesWithHistory"));
     let id_property = body.get("idProperty").and_then(Value::as_str);
     let store = world.store(ty);
     let mut seen = BTreeSet::new();
@@ -774,7 +829,7 @@ fn batch_read(
         match store.find(&raw, id_property, archived) {
             Ok(Some(rec)) => {
                 if seen.insert(rec.id) {
-                    results.push(rec.json(ty, &sel));
+                    results.push(shown(store, rec, &sel, &with_history));
                 }
             }
             _ => missing.push(raw),

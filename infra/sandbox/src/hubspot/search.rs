@@ -1,5 +1,6 @@
 //! `POST /crm/v3/objects/{type}/search`: filter groups (ANDed filters, ORed groups) with
-//! every HubSpot operator, one sort, free-text `query`, offset paging and the 10k cap.
+//! every HubSpot operator, one sort, free-text `query`, offset paging and the 10k cap,
+//! over the search index (writes reach it only after the search lag, as in HubSpot).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -478,7 +479,12 @@ fn search_inner(who: &Principal, s: &AppState, ty: &str, body: &Bytes) -> HsResu
     let requested = string_list(body.get("properties"));
     let sel = Selection::from_request(&requested);
 
-    let world = s.hubspot();
+    let mut world = s.hubspot();
+    // Search reads the index, which writes reach only after the search lag.
+    world
+        .store_mut(ty)
+        .index
+        .catch_up(std::time::Instant::now());
     let store = world.store(ty);
     let matches_query = |rec: &Record| {
         query_tokens.iter().all(|t| {
@@ -490,8 +496,9 @@ fn search_inner(who: &Principal, s: &AppState, ty: &str, body: &Bytes) -> HsResu
         })
     };
     let mut hits: Vec<(&Record, Option<Key>)> = store
-        .live
-        .values()
+        .index
+        .view(store.live.values())
+        .into_iter()
         .filter(|rec| {
             groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(rec, ty)))
         })

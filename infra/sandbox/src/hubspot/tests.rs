@@ -872,6 +872,8 @@ async fn search_filters_sorts_paging_and_cap() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED);
+    // What search finds once the new contacts have reached its index.
+    sb.settle_search();
     let mine = json!({ "propertyName": "lastname", "operator": "EQ", "value": "SRCH" });
     let search = |body: Value| {
         let sb = &sb;
@@ -1094,8 +1096,9 @@ async fn merge_gives_a_new_id_and_keeps_aliases() {
 
 #[tokio::test]
 async fn burst_window_429_with_exact_body_and_retry_after() {
+    // The private-app token draws on the private apps' bucket.
     let sb = start(HubSpotLimits {
-        burst: 5,
+        private_app_burst: 5,
         window_ms: 10_000,
         search_per_sec: 100,
         ..HubSpotLimits::default()
@@ -1159,7 +1162,7 @@ async fn burst_window_429_with_exact_body_and_retry_after() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // The fault layer's 429 is the same response.
-    let injected = super::ten_secondly_429(&sb.state);
+    let injected = super::ten_secondly_429(&sb.state, Some(&format!("Bearer {PAT}")));
     assert_eq!(injected.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(injected.headers().contains_key("retry-after"));
     let err = super::server_error(503);
@@ -1572,4 +1575,387 @@ async fn write_log_ignores_requests_rejected_by_injected_faults() {
         logged(&sb),
         triples("contacts", &[&ids[0], &ids[1]], "update")
     );
+}
+
+/// Contacts search finds whose `lastname` is `tag`: (id, jobtitle) pairs.
+async fn found(sb: &Sandbox, tag: &str) -> Vec<(String, String)> {
+    let r = post(
+        sb,
+        "/crm/v3/objects/contacts/search",
+        json!({
+            "filterGroups": [{ "filters": [
+                { "propertyName": "lastname", "operator": "EQ", "value": tag }
+            ]}],
+            "properties": ["jobtitle"],
+            "limit": 100,
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let results = r.body["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(r.body["total"], results.len(), "{}", r.body);
+    results
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_string(),
+                c["properties"]["jobtitle"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn search_sees_a_write_only_once_the_search_lag_has_passed() {
+    assert!(
+        SandboxConfig::default().hubspot.search_lag_ms >= 1000,
+        "the default sandbox's search lags by seconds, as HubSpot's does"
+    );
+    // A lag no test outlives: writes reach search when the test settles it.
+    let sb = start(HubSpotLimits {
+        search_lag_ms: 600_000,
+        ..relaxed()
+    })
+    .await;
+    let ids = create_contacts(&sb, 3, "lagged").await;
+    // Created: read by id at once, not found by search.
+    assert_eq!(
+        get(&sb, &format!("/crm/v3/objects/contacts/{}", ids[0]))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(found(&sb, "lagged").await, vec![]);
+    sb.settle_search();
+    let fresh: Vec<(String, String)> = ids.iter().map(|i| (i.clone(), String::new())).collect();
+    assert_eq!(found(&sb, "lagged").await, fresh);
+
+    // Updated: search still finds the old values; a read by id has the new ones.
+    let r = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/update",
+        json!({ "inputs": [{ "id": ids[0], "properties": { "jobtitle": "Updated" } }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = call(
+        &sb,
+        Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{}", ids[1]),
+        Some(PAT),
+        Some(json!({ "properties": { "lastname": "moved" } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(found(&sb, "lagged").await, fresh);
+    assert_eq!(found(&sb, "moved").await, vec![]);
+    let read = get(
+        &sb,
+        &format!("/crm/v3/objects/contacts/{}?properties=jobtitle", ids[0]),
+    )
+    .await;
+    assert_eq!(read.body["properties"]["jobtitle"], "Updated");
+
+    // Archived and merged: search still finds what was there.
+    let r = call(
+        &sb,
+        Method::DELETE,
+        &format!("/crm/v3/objects/contacts/{}", ids[2]),
+        Some(PAT),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(found(&sb, "lagged").await, fresh);
+    sb.settle_search();
+    assert_eq!(
+        found(&sb, "lagged").await,
+        vec![(ids[0].clone(), "Updated".to_string())]
+    );
+    assert_eq!(
+        found(&sb, "moved").await,
+        vec![(ids[1].clone(), String::new())]
+    );
+
+    let more = create_contacts(&sb, 2, "merging").await;
+    sb.settle_search();
+    let m = post(
+        &sb,
+        "/crm/v3/objects/contacts/merge",
+        json!({ "primaryObjectId": more[0], "objectIdToMerge": more[1] }),
+    )
+    .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    let survivor = m.body["id"].as_str().expect("merged id").to_string();
+    let before: Vec<String> = found(&sb, "merging")
+        .await
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(before, more);
+    sb.settle_search();
+    let after: Vec<String> = found(&sb, "merging")
+        .await
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(after, vec![survivor]);
+
+    // A lag of zero: every write is searchable at once (tests that must not wait).
+    sb.set_search_lag(std::time::Duration::ZERO);
+    create_contacts(&sb, 1, "at-once").await;
+    assert_eq!(found(&sb, "at-once").await.len(), 1);
+}
+
+#[tokio::test]
+async fn oauth_apps_get_110_calls_per_ten_seconds_and_private_apps_their_own_190() {
+    let sb = start(HubSpotLimits {
+        search_per_sec: 1000,
+        ..HubSpotLimits::default()
+    })
+    .await;
+    let token = oauth_token(&sb, "crm.objects.contacts.read").await;
+    let token = token["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let list = "/crm/v3/objects/contacts?limit=1";
+    for _ in 0..110 {
+        let r = call(&sb, Method::GET, list, Some(&token), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            header(&r, "x-hubspot-ratelimit-max").as_deref(),
+            Some("110")
+        );
+    }
+    let r = call(&sb, Method::GET, list, Some(&token), None).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.body["policyName"], "TEN_SECONDLY_ROLLING");
+    assert_eq!(
+        header(&r, "x-hubspot-ratelimit-max").as_deref(),
+        Some("110")
+    );
+    // A private app's calls are counted apart, against the private-app limit.
+    let r = get(&sb, list).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        header(&r, "x-hubspot-ratelimit-max").as_deref(),
+        Some("190")
+    );
+    assert_eq!(
+        header(&r, "x-hubspot-ratelimit-remaining").as_deref(),
+        Some("189")
+    );
+    // The fault layer's 429 speaks for the caller's app too.
+    let injected = super::ten_secondly_429(&sb.state, Some(&format!("Bearer {token}")));
+    assert_eq!(
+        injected.headers()["x-hubspot-ratelimit-max"].to_str().ok(),
+        Some("110")
+    );
+}
+
+#[tokio::test]
+async fn retry_after_on_429s_is_seconds_an_http_date_or_absent() {
+    use crate::config::RetryAfter;
+    for form in [
+        RetryAfter::Seconds,
+        RetryAfter::HttpDate,
+        RetryAfter::Absent,
+    ] {
+        let sb = start(HubSpotLimits {
+            private_app_burst: 1,
+            search_per_sec: 1,
+            retry_after: form,
+            ..HubSpotLimits::default()
+        })
+        .await;
+        let list = "/crm/v3/objects/contacts?limit=1";
+        assert_eq!(get(&sb, list).await.status, StatusCode::OK);
+        let burst = get(&sb, list).await;
+        let search = "/crm/v3/objects/contacts/search";
+        assert_eq!(post(&sb, search, json!({})).await.status, StatusCode::OK);
+        let secondly = post(&sb, search, json!({})).await;
+        sb.set_faults(crate::Faults {
+            rate_429: 1.0,
+            ..crate::Faults::default()
+        });
+        let injected = get(&sb, list).await;
+        for (what, r) in [
+            ("burst", &burst),
+            ("search", &secondly),
+            ("injected", &injected),
+        ] {
+            assert_eq!(
+                r.status,
+                StatusCode::TOO_MANY_REQUESTS,
+                "{what}: {}",
+                r.body
+            );
+            let value = header(r, "retry-after");
+            match form {
+                RetryAfter::Seconds => {
+                    let secs: u64 = value
+                        .as_deref()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| panic!("{what}: seconds, not {value:?}"));
+                    assert!((1..=10).contains(&secs), "{what}: {secs}");
+                }
+                RetryAfter::HttpDate => {
+                    let v = value.unwrap_or_else(|| panic!("{what}: a date"));
+                    assert!(v.ends_with(" GMT"), "{what}: {v}");
+                    let at = chrono::DateTime::parse_from_rfc2822(&v)
+                        .unwrap_or_else(|e| panic!("{what}: {v}: {e}"));
+                    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+                    assert!(
+                        wait > chrono::Duration::zero() && wait <= chrono::Duration::seconds(12),
+                        "{what}: {v}"
+                    );
+                }
+                RetryAfter::Absent => assert_eq!(value, None, "{what}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_single_read_and_batch_read_return_properties_with_history() {
+    let sb = start(relaxed()).await;
+    let ids = create_contacts(&sb, 1, "history").await;
+    let id = &ids[0];
+    for title in ["Analyst", "Director"] {
+        let r = call(
+            &sb,
+            Method::PATCH,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            Some(PAT),
+            Some(json!({ "properties": { "jobtitle": title } })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = get(
+        &sb,
+        &format!(
+            "/crm/v3/objects/contacts/{id}?properties=jobtitle&propertiesWithHistory=jobtitle,firstname,nosuchprop&associations=companies"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["properties"]["jobtitle"], "Director");
+    let titles: Vec<&str> = r.body["propertiesWithHistory"]["jobtitle"]
+        .as_array()
+        .expect("jobtitle's history")
+        .iter()
+        .map(|v| v["value"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(titles, ["Director", "Analyst"], "newest first: {}", r.body);
+    let first = &r.body["propertiesWithHistory"]["jobtitle"][0];
+    assert_eq!(first["sourceType"], "API");
+    assert!(
+        first["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let names = &r.body["propertiesWithHistory"]["firstname"];
+    assert_eq!(names.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(names[0]["value"], "First0");
+    // Unknown names are ignored; this portal has no associations to list.
+    assert!(r.body["propertiesWithHistory"].get("nosuchprop").is_none());
+    assert!(r.body.get("associations").is_none(), "{}", r.body);
+    // Without the parameter, no history.
+    let plain = get(&sb, &format!("/crm/v3/objects/contacts/{id}")).await;
+    assert!(plain.body.get("propertiesWithHistory").is_none());
+
+    let batch = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/read",
+        json!({ "inputs": [{ "id": id }], "properties": [], "propertiesWithHistory": ["jobtitle"] }),
+    )
+    .await;
+    assert_eq!(batch.status, StatusCode::OK, "{}", batch.body);
+    assert_eq!(
+        batch.body["results"][0]["propertiesWithHistory"]["jobtitle"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    // History makes list pages smaller.
+    let r = get(
+        &sb,
+        "/crm/v3/objects/contacts?limit=100&propertiesWithHistory=email",
+    )
+    .await;
+    assert_error(&r, 400, "VALIDATION_ERROR");
+    let r = get(
+        &sb,
+        "/crm/v3/objects/contacts?limit=50&propertiesWithHistory=email",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["results"][0]["propertiesWithHistory"]["email"].is_array());
+}
+
+#[tokio::test]
+async fn injected_gateway_errors_can_be_html_pages() {
+    let sb = start(relaxed()).await;
+    let urls = [
+        format!("{}/crm/v3/objects/contacts", sb.hubspot_base()),
+        format!("{}/services/data/v66.0/limits", sb.salesforce_base()),
+    ];
+    let answer = |url: String| async move {
+        let resp = client()
+            .get(url)
+            .bearer_auth(PAT)
+            .send()
+            .await
+            .expect("an answer");
+        let status = resp.status().as_u16();
+        let kind = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, kind, resp.text().await.expect("body"))
+    };
+    // The CRMs' own 5xx are JSON, 502 and 504 included.
+    sb.set_faults(crate::Faults {
+        rate_5xx: 1.0,
+        ..crate::Faults::default()
+    });
+    let mut seen = BTreeSet::new();
+    for i in 0..400 {
+        let (status, kind, body) = answer(urls[i % 2].clone()).await;
+        assert!(kind.starts_with("application/json"), "{status}: {kind}");
+        serde_json::from_str::<Value>(&body).expect("the CRM's own JSON error");
+        seen.insert(status);
+        if seen.len() == 4 {
+            break;
+        }
+    }
+    assert_eq!(seen, [500, 502, 503, 504].into());
+    // A gateway in front of them answers 502 or 504 with a web page.
+    sb.set_faults(crate::Faults {
+        rate_5xx: 1.0,
+        gateway_html: true,
+        ..crate::Faults::default()
+    });
+    let mut seen = BTreeSet::new();
+    for i in 0..400 {
+        let (status, kind, body) = answer(urls[i % 2].clone()).await;
+        assert!(matches!(status, 502 | 504), "{status}");
+        assert!(kind.starts_with("text/html"), "{status}: {kind}");
+        assert!(
+            body.starts_with("<html>") && body.contains(&status.to_string()),
+            "{body}"
+        );
+        seen.insert(status);
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(seen, [502, 504].into());
 }

@@ -14,6 +14,7 @@ mod soql;
 mod tests;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -758,12 +759,40 @@ pub(crate) fn with_limit_info(state: &AppState, mut resp: Response) -> Response 
 }
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+    let org = Router::new()
         .merge(oauth::routes())
         .merge(rest::routes())
         .merge(soap::routes())
         .fallback(rest::not_found)
-        .method_not_allowed_fallback(rest::method_not_allowed)
+        .method_not_allowed_fallback(rest::method_not_allowed);
+    // Salesforce ignores one trailing slash on any resource (`/sobjects/Contact/`, the
+    // docs' own `/query/?q=`): a path that matches nothing is tried once without it.
+    let without_slash = org.clone();
+    org.fallback(
+        move |State(state): State<Arc<AppState>>, req: axum::extract::Request| {
+            let router = without_slash.clone();
+            async move {
+                let path = req.uri().path();
+                let Some(trimmed) = path.strip_suffix('/').filter(|p| !p.ends_with('/')) else {
+                    return rest::not_found().await;
+                };
+                let uri = match req.uri().query() {
+                    Some(q) => format!("{trimmed}?{q}"),
+                    None => trimmed.to_string(),
+                };
+                let Ok(uri) = uri.parse::<axum::http::Uri>() else {
+                    return rest::not_found().await;
+                };
+                let (mut parts, body) = req.into_parts();
+                parts.uri = uri;
+                let req = axum::extract::Request::from_parts(parts, body);
+                match tower::ServiceExt::oneshot(router.with_state(state), req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                }
+            }
+        },
+    )
 }
 
 /// Salesforce's error array for a 5xx (injected faults use it too).

@@ -34,29 +34,23 @@ const RETRIEVE_MAX: usize = 2000;
 const MIN_VERSION: u32 = 20;
 const MAX_VERSION: u32 = 68;
 
+/// Each resource once, without a trailing slash: `super::routes` answers `…/` paths too.
 pub fn routes() -> Router<Arc<AppState>> {
     let d = "/services/data/{v}";
     Router::new()
         .route("/services/data", get(versions))
-        .route("/services/data/", get(versions))
         .route(d, get(resources))
-        .route(&format!("{d}/"), get(resources))
         .route(&format!("{d}/limits"), get(limits))
-        .route(&format!("{d}/limits/"), get(limits))
         .route(&format!("{d}/query"), get(query))
-        .route(&format!("{d}/query/"), get(query))
         .route(&format!("{d}/query/{{locator}}"), get(more))
         .route(&format!("{d}/queryAll"), get(query_all))
-        .route(&format!("{d}/queryAll/"), get(query_all))
         .route(&format!("{d}/queryAll/{{locator}}"), get(more))
         .route(&format!("{d}/sobjects"), get(global_describe))
-        .route(&format!("{d}/sobjects/"), get(global_describe))
         .route(
             &format!("{d}/sobjects/{{ty}}"),
             get(sobject_info).post(create),
         )
         .route(&format!("{d}/sobjects/{{ty}}/describe"), get(describe))
-        .route(&format!("{d}/sobjects/{{ty}}/describe/"), get(describe))
         .route(
             &format!("{d}/sobjects/{{ty}}/{{id}}"),
             get(read).patch(update).delete(delete),

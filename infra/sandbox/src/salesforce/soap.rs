@@ -222,15 +222,8 @@ fn handle(s: &AppState, v: &str, body: &[u8]) -> Response {
             "Element {http://schemas.xmlsoap.org/soap/envelope/}Body not found",
         );
     };
-    if op.name != "merge" && op.name != "convertLead" {
-        return fault(
-            "soapenv:Client",
-            &format!(
-                "No operation available for request {{{NS_PARTNER}}}{}, please check the WSDL for the service.",
-                op.name
-            ),
-        );
-    }
+    // The session first, as Salesforce does: a bad session is INVALID_SESSION_ID whatever
+    // the operation.
     let session = env
         .child("Header")
         .and_then(|h| h.child("SessionHeader"))
@@ -249,6 +242,15 @@ fn handle(s: &AppState, v: &str, body: &[u8]) -> Response {
             return fault("sf:REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
         }
     };
+    if op.name != "merge" && op.name != "convertLead" {
+        return fault(
+            "soapenv:Client",
+            &format!(
+                "No operation available for request {{{NS_PARTNER}}}{}, please check the WSDL for the service.",
+                op.name
+            ),
+        );
+    }
     let ctx = Ctx {
         user,
         now: w.tick(),

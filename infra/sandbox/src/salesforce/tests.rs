@@ -1561,3 +1561,108 @@ async fn write_log_ignores_requests_rejected_by_injected_faults() {
         ]
     );
 }
+
+#[tokio::test]
+async fn every_rest_resource_accepts_one_trailing_slash() {
+    let o = small_org().await;
+    let a = o
+        .send(
+            reqwest::Method::POST,
+            "/sobjects/Contact/",
+            contact("Slash", None),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(o.get("/sobjects/Contact/").await.status, 200);
+    assert_eq!(o.get("/sobjects/Contact/describe/").await.status, 200);
+    let a = o
+        .get(&format!("/sobjects/Contact/{id}/?fields=LastName"))
+        .await;
+    assert_eq!(
+        (a.status, a.body["LastName"].clone()),
+        (200, json!("Slash"))
+    );
+    let a = o
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/sobjects/Contact/{id}/"),
+            json!({"LastName": "Slashed"}),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{}", a.body);
+    let a = o
+        .get(&format!(
+            "/composite/sobjects/Contact/?ids={id}&fields=LastName"
+        ))
+        .await;
+    assert_eq!(a.body[0]["LastName"], "Slashed", "{}", a.body);
+    let a = o
+        .send(
+            reqwest::Method::PATCH,
+            "/composite/sobjects/",
+            json!({"allOrNone": false, "records": [
+                {"attributes": {"type": "Contact"}, "id": id, "LastName": "Twice"}
+            ]}),
+        )
+        .await;
+    assert_eq!(a.body[0]["success"], true, "{}", a.body);
+    let a = o.get("/query/?q=SELECT+Id+FROM+Contact+LIMIT+1").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(o.get("/limits/").await.status, 200);
+    assert_eq!(o.get("/").await.status, 200);
+    let versions = o
+        .http
+        .get(format!("{}/services/data/", o.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.status(), 200);
+
+    // One slash is forgiven, not any path: two, or an unknown resource, are still 404.
+    let a = o.get("/sobjects/Contact//").await;
+    assert_eq!((a.status, error_code(&a)), (404, "NOT_FOUND"));
+    let a = o.get("/sobjects/Contact/nope/extra/").await;
+    assert_eq!((a.status, error_code(&a)), (404, "NOT_FOUND"));
+    // The method still has to fit the resource.
+    let a = o
+        .call(
+            STATIC_SESSION_TOKEN,
+            reqwest::Method::PUT,
+            "/sobjects/Contact/",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(a.status, 405, "{}", a.body);
+}
+
+#[tokio::test]
+async fn soap_checks_the_session_before_the_operation() {
+    let o = small_org().await;
+    // A bad session with an operation the API lacks: the session is what Salesforce
+    // refuses first.
+    let (status, xml) = o.soap("not-a-session", "<sf:frobnicate/>").await;
+    assert_eq!(status, 500);
+    assert!(
+        xml.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode>"),
+        "{xml}"
+    );
+    // With a good session the unknown operation is the fault.
+    let (status, xml) = o.soap(STATIC_SESSION_TOKEN, "<sf:frobnicate/>").await;
+    assert_eq!(status, 500);
+    assert!(
+        xml.contains("<faultcode>soapenv:Client</faultcode>"),
+        "{xml}"
+    );
+    assert!(xml.contains("No operation available"), "{xml}");
+    // The SOAP endpoint forgives a trailing slash like the REST API.
+    let resp = o
+        .http
+        .post(format!("{}/services/Soap/u/66.0/", o.base))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .body("<x/>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(resp.status().as_u16(), 404);
+}

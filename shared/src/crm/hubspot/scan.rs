@@ -1,5 +1,7 @@
 //! Scans: the list endpoint when unfiltered, search when filtered (sorted by id, restarted
 //! past the last id before the 10,000-result cap), with cursors that resume on their own.
+//! Search's index lags writes by seconds, so it only says which records to read: their
+//! values come from a batch read by id, as HubSpot holds them now.
 
 use serde_json::{Value, json};
 
@@ -163,21 +165,19 @@ fn too_complex_to_split() -> CrmError {
     ))
 }
 
-/// The search body for one page.
-fn search_body(groups: &[Vec<Value>], properties: &[String], offset: usize) -> Value {
+/// The search body for one page: ids only, since search's values may be seconds old.
+fn search_body(groups: &[Vec<Value>], offset: usize) -> Value {
     let filter_groups: Vec<Value> = groups.iter().map(|g| json!({ "filters": g })).collect();
     let mut body = json!({
         "filterGroups": filter_groups,
         "sorts": [{ "propertyName": "hs_object_id", "direction": "ASCENDING" }],
+        "properties": ["hs_object_id"],
         "limit": figures::SEARCH_PAGE_MAX,
     });
-    if let Some(o) = body.as_object_mut() {
-        if !properties.is_empty() {
-            o.insert("properties".into(), json!(properties));
-        }
-        if offset > 0 {
-            o.insert("after".into(), json!(offset.to_string()));
-        }
+    if offset > 0
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert("after".into(), json!(offset.to_string()));
     }
     body
 }
@@ -293,7 +293,7 @@ impl HubSpot {
         offset: usize,
     ) -> CrmResult<ScanPage> {
         let groups = filter_groups(filter)?;
-        let body = search_body(&bounded(&groups, bound)?, properties, offset);
+        let body = search_body(&bounded(&groups, bound)?, offset);
         let call = Call::post(format!("/crm/v3/objects/{object}/search"), &body).lane(Lane::Search);
         let reply = self.expect_ok(&call, &format!("search {object}")).await?;
         let page: wire::Page<wire::WireRecord> = reply.json()?;
@@ -324,11 +324,14 @@ impl HubSpot {
             })
             .transpose()?;
         let cursor = next_search_cursor(&groups, bound, next_offset, last_id)?;
-        let records = page
-            .results
-            .into_iter()
-            .map(wire::WireRecord::into_record)
-            .collect::<CrmResult<Vec<_>>>()?;
+        // Records archived since they were indexed are left out; merged ones come back as
+        // the record that absorbed them.
+        let ids: Vec<String> = page.results.into_iter().map(|r| r.id).collect();
+        let records = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.read_many(object, &ids, properties).await?
+        };
         Ok(ScanPage {
             records,
             cursor: cursor.map(|c| c.encode()),
@@ -486,11 +489,11 @@ mod tests {
 
     #[test]
     fn search_bodies_sort_by_id() {
-        let b = search_body(&[], &["email".into()], 400);
+        let b = search_body(&[], 400);
         assert_eq!(b["sorts"][0]["propertyName"], "hs_object_id");
         assert_eq!(b["limit"], figures::SEARCH_PAGE_MAX);
         assert_eq!(b["after"], "400");
-        assert_eq!(b["properties"][0], "email");
-        assert!(search_body(&[], &[], 0).get("after").is_none());
+        assert_eq!(b["properties"], json!(["hs_object_id"]), "ids only");
+        assert!(search_body(&[], 0).get("after").is_none());
     }
 }

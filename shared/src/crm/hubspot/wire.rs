@@ -121,20 +121,30 @@ pub(super) fn daily_usage(r: &Reply) -> Option<(u64, u64)> {
     Some((limit.saturating_sub(remaining), limit))
 }
 
-/// A 429: the daily limit stops the run; the burst and search limits wait their window
-/// (or what `Retry-After` says) and try again.
+/// The burst window a 429 reports (`X-HubSpot-RateLimit-Interval-Milliseconds`), if any.
+fn reported_window(r: &Reply) -> Option<Duration> {
+    r.header("x-hubspot-ratelimit-interval-milliseconds")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| (1..=figures::WINDOW.as_millis() as u64 * 6).contains(ms))
+        .map(Duration::from_millis)
+}
+
+/// A 429: the daily limit stops the run; the burst and search limits wait what
+/// `Retry-After` says or, without one, a whole window (the one HubSpot reports, else the
+/// documented one) and try again.
 pub(super) fn rate_limit_verdict(r: &Reply) -> Verdict {
     let policy = field_of(r, "policyName");
     let message = field_of(r, "message").unwrap_or_default();
     let wait = |window: Duration| Verdict::Throttled {
         after: Some(r.retry_after().unwrap_or(window)),
     };
+    let burst_window = reported_window(r).unwrap_or(figures::WINDOW);
     match policy.as_deref() {
         Some("DAILY") => Verdict::Stop(CrmError::Quota(format!(
             "HubSpot's daily API limit is reached: {}",
             message_of(r)
         ))),
-        Some("TEN_SECONDLY_ROLLING") => wait(figures::WINDOW),
+        Some("TEN_SECONDLY_ROLLING") => wait(burst_window),
         Some("SECONDLY") => wait(figures::SEARCH_WINDOW),
         _ if message.trim() == DAILY_MESSAGE => Verdict::Stop(CrmError::Quota(format!(
             "HubSpot's daily API limit is reached: {message}"
@@ -384,6 +394,43 @@ mod tests {
         assert!(matches!(
             rate_limit_verdict(&bare),
             Verdict::Throttled { after: None }
+        ));
+    }
+
+    #[test]
+    fn a_burst_429_without_retry_after_waits_the_window_hubspot_reports() {
+        let body = r#"{"message":"You have reached your ten_secondly_rolling limit.","policyName":"TEN_SECONDLY_ROLLING"}"#;
+        let reported = reply(
+            429,
+            body,
+            &[("x-hubspot-ratelimit-interval-milliseconds", "2000")],
+        );
+        assert!(matches!(
+            rate_limit_verdict(&reported),
+            Verdict::Throttled { after: Some(d) } if d == Duration::from_secs(2)
+        ));
+        // Retry-After, when sent, wins over the window.
+        let told = reply(
+            429,
+            body,
+            &[
+                ("x-hubspot-ratelimit-interval-milliseconds", "10000"),
+                ("retry-after", "3"),
+            ],
+        );
+        assert!(matches!(
+            rate_limit_verdict(&told),
+            Verdict::Throttled { after: Some(d) } if d == Duration::from_secs(3)
+        ));
+        // A nonsense interval is not believed.
+        let odd = reply(
+            429,
+            body,
+            &[("x-hubspot-ratelimit-interval-milliseconds", "0")],
+        );
+        assert!(matches!(
+            rate_limit_verdict(&odd),
+            Verdict::Throttled { after: Some(d) } if d == figures::WINDOW
         ));
     }
 
