@@ -46,7 +46,7 @@ impl Mailer for SesMailer {
             .send_raw_email()
             .source(&self.from)
             .raw_message(message);
-        for to in &email.to {
+        for to in email.ascii_to()? {
             req = req.destinations(to);
         }
         match req.send().await {
