@@ -4,6 +4,7 @@
 mod browser;
 mod contract;
 mod exports;
+mod policy;
 mod runs;
 mod support;
 mod templates;
