@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::app::Services;
 use crate::error::{Error, Result};
 use crate::identity::policy::{self, AccountPolicy};
-use crate::ports::mail::{Attachment, BadAddress, Email, MAX_RAW_MESSAGE_BYTES, ascii_address};
+use crate::ports::mail::{Attachment, Email, MAX_RAW_MESSAGE_BYTES};
 use crate::runs::{self, Notify, Run};
 
 /// How long a download link in a report lives. On AWS a presigned URL also stops working
@@ -229,18 +229,15 @@ pub async fn deliver(s: &Services, account_id: &str, run_id: &str) -> Result<Opt
     // was saved. A recipient it no longer allows is left out, and the run says so.
     let (allowed, refused) = recipients(&policy::load(s, account_id).await?, &notify);
     let (outcome, attempts) = if allowed.is_empty() {
-        (
-            Err(Error::Forbidden(
-                "no recipient may receive it under the account's policy".into(),
-            )),
-            0,
-        )
+        let why = "no recipient may receive it under the account's policy";
+        (Err(why.to_string()), 0)
     } else {
         let to = Notify {
             recipients: allowed.clone(),
             ..notify.clone()
         };
-        send(s, &run, &to).await
+        let (sent, attempts) = send(s, &run, &to).await;
+        (sent.map_err(|e| e.to_string()), attempts)
     };
     let done = match outcome {
         Ok((message_id, attached)) => Delivery {
@@ -259,12 +256,9 @@ pub async fn deliver(s: &Services, account_id: &str, run_id: &str) -> Result<Opt
             recipients: allowed,
             refused,
         },
-        Err(e) => Delivery {
+        Err(why) => Delivery {
             status: DeliveryStatus::Failed,
-            reason: Some(match e {
-                Error::Forbidden(m) => m,
-                e => e.to_string(),
-            }),
+            reason: Some(why),
             message_id: None,
             attached: None,
             at: Some(s.clock.now()),
@@ -288,14 +282,12 @@ fn recipients(policy: &AccountPolicy, notify: &Notify) -> (Vec<String>, Vec<Refu
     let mut allowed = Vec::new();
     let mut refused = Vec::new();
     for r in &notify.recipients {
-        match (policy.refusal(r), ascii_address(r)) {
-            (None, Ok(ascii)) => allowed.push(ascii),
-            (Some(reason), _) | (None, Err(BadAddress { why: reason, .. })) => {
-                refused.push(RefusedRecipient {
-                    address: r.clone(),
-                    reason,
-                })
-            }
+        match policy.admit(r) {
+            Ok(ascii) => allowed.push(ascii),
+            Err(reason) => refused.push(RefusedRecipient {
+                address: r.clone(),
+                reason,
+            }),
         }
     }
     (allowed, refused)

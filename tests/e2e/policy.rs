@@ -28,6 +28,20 @@ async fn template(b: &Browser<'_>) -> String {
     r.json()["id"].as_str().unwrap().to_string()
 }
 
+/// The owner's connection becomes the integration user's (schedules fire); the account id.
+async fn owner_is_the_integration_user(owner: &Browser<'_>) -> String {
+    let me = owner.me().await.json();
+    let r = owner
+        .send(
+            "PUT",
+            "/team/integration",
+            Some(&json!({"user_id": me["user"]["id"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    me["account"]["id"].as_str().unwrap().to_string()
+}
+
 /// `PUT /account/policy` as `b`, over the version it reads first.
 async fn set_policy(b: &Browser<'_>, domains: &[&str], minutes: u32) -> Resp {
     let current = b.get("/account/policy").await;
@@ -244,16 +258,7 @@ async fn a_report_is_not_sent_to_a_recipient_the_policy_no_longer_allows_and_the
     let router = app_router();
     let s = w.services();
     let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
-    let me = owner.me().await.json();
-    let account = me["account"]["id"].as_str().unwrap().to_string();
-    let r = owner
-        .send(
-            "PUT",
-            "/team/integration",
-            Some(&json!({"user_id": me["user"]["id"]})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let account = owner_is_the_integration_user(&owner).await;
     let tpl = template(&owner).await;
     // Saved while reports could go anywhere.
     let schedule = |subject: &str, recipients: &[&str]| {
@@ -358,16 +363,7 @@ async fn a_schedule_firing_more_often_than_every_15_minutes_is_refused_until_an_
         json!({"role": "admin"}),
     )
     .await;
-    let me = owner.me().await.json();
-    let account = me["account"]["id"].as_str().unwrap().to_string();
-    let r = owner
-        .send(
-            "PUT",
-            "/team/integration",
-            Some(&json!({"user_id": me["user"]["id"]})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let account = owner_is_the_integration_user(&owner).await;
     let tpl = template(&owner).await;
     let body =
         |expression: &str| json!({"template_id": tpl, "mode": "preview", "expression": expression});

@@ -67,18 +67,16 @@ pub struct PolicyInput {
 }
 
 impl AccountPolicy {
-    /// Why a report may not go to `address`, or `None` when it may: the address cannot be
-    /// sent to at all, or its domain is not one the policy lists.
-    pub fn refusal(&self, address: &str) -> Option<String> {
-        let ascii = match ascii_address(address) {
-            Ok(a) => a,
-            Err(e) => return Some(e.to_string()),
-        };
+    /// The address as a report is sent to it (`ascii_address`: an internationalized domain
+    /// in punycode), or why a report may not go there: it cannot be sent to at all, or its
+    /// domain is not one the policy lists.
+    pub fn admit(&self, address: &str) -> Result<String, String> {
+        let ascii = ascii_address(address).map_err(|e| e.to_string())?;
         let domain = ascii.rsplit_once('@').map_or("", |(_, d)| d);
         if self.allows_domain(domain) {
-            return None;
+            return Ok(ascii);
         }
-        Some(format!(
+        Err(format!(
             "`{}` is outside the domains this account's owner or admins allow reports to go to: {}",
             address.escape_debug(),
             self.allowed_recipient_domains.join(", ")
@@ -103,7 +101,8 @@ impl AccountPolicy {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| {
-                self.refusal(r)
+                self.admit(r)
+                    .err()
                     .map(|why| FieldError::new(format!("{at}/{i}"), why))
             })
             .collect()
@@ -267,18 +266,21 @@ mod tests {
             "ops@EU.Example.com",
             "ops@bücher.example",
         ] {
-            assert_eq!(p.refusal(ok), None, "{ok}");
+            assert!(p.admit(ok).is_ok(), "{ok}");
         }
         for out in [
             "ops@gmail.com",
             "ops@notexample.com",
             "ops@example.com.evil.io",
         ] {
-            let why = p.refusal(out).unwrap_or_else(|| panic!("{out} allowed"));
+            let why = p.admit(out).expect_err(out);
             assert!(why.contains("example.com, xn--bcher-kva.example"), "{why}");
         }
-        assert_eq!(policy(&[], 15).refusal("anyone@anywhere.io"), None);
-        assert!(policy(&[], 15).refusal("jösé@example.com").is_some());
+        assert_eq!(
+            policy(&[], 15).admit("anyone@Bücher.example").as_deref(),
+            Ok("anyone@xn--bcher-kva.example")
+        );
+        assert!(policy(&[], 15).admit("jösé@example.com").is_err());
     }
 
     #[test]
