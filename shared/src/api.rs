@@ -253,6 +253,7 @@ use crate::app::Health;
 use crate::crm::ObjectSchema;
 use crate::crm_schema::CrmObjects;
 pub use crate::identity::Access;
+use crate::identity::policy::{AccountPolicy, PolicyInput};
 use crate::identity::team::{
     CrmUserView, IntegrationRequest, IntegrationView, InviteRequest, MemberPatch, MemberView,
     TeamView,
@@ -292,6 +293,7 @@ const IF_MATCH: Param = param(
 const HEALTH: &[Reply] = &[json::<Health>(200, "Up, with the adapters in use")];
 const A_TEMPLATE: &[Reply] = &[json::<Template>(200, "The template").with(&[Header::ETag])];
 const A_SCHEDULE: &[Reply] = &[json::<Schedule>(200, "The schedule")];
+const A_POLICY: &[Reply] = &[json::<AccountPolicy>(200, "The policy").with(&[Header::ETag])];
 const A_RUN_STARTED: &[Reply] = &[json::<Run>(202, "Queued: follow it at `Location`")
     .with(&[Header::Location])
     .feeding(&[by_id(&[
@@ -800,6 +802,26 @@ pub const ROUTES: &[RouteSpec] = &[
     )
     .access(Access::Admin)
     .replies(&[NO_CONTENT]),
+    route(
+        Team,
+        "GET",
+        "/account/policy",
+        "account_policy_get",
+        "The account's policy on what leaves it: the domains run reports may be sent to (none listed: any address) and the least time between a schedule's fires (default 15 minutes). Any member may read it",
+    )
+    .access(Access::Member)
+    .replies(A_POLICY),
+    route(
+        Team,
+        "PUT",
+        "/account/policy",
+        "account_policy_set",
+        "Replace the account's policy (owners and admins; If-Match must carry the version read, 409 when stale). What was saved before stays: a report is not sent to a recipient the policy no longer allows, and a schedule that now fires too often is skipped, each saying so on the run or schedule",
+    )
+    .access(Access::Admin)
+    .headers(&[IF_MATCH.required()])
+    .body(schema_of::<PolicyInput>)
+    .replies(A_POLICY),
     route(
         Local,
         "GET",

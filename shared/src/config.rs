@@ -129,7 +129,7 @@ impl Config {
             err.invalid
                 .push(("STEWARD_AWS_ENDPOINT", "must be an http(s) URL".into()));
         }
-        if !mail_from.is_empty() && crate::ports::mail::validate_address(&mail_from).is_err() {
+        if !mail_from.is_empty() && crate::ports::mail::ascii_address(&mail_from).is_err() {
             err.invalid
                 .push(("STEWARD_MAIL_FROM", "must be an email address".into()));
         }

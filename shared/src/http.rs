@@ -348,6 +348,35 @@ fn is_json(media_type: &str) -> bool {
 }
 
 /// One query parameter, as the client sent it.
+/// The version an `If-Match` header carries (`"3"`, `W/"3"` or `3`), for a conditional
+/// write of `what`; a 400 when it is missing or not a version.
+pub fn if_match(req: &Request, what: &str) -> Result<u64> {
+    let v = req
+        .headers()
+        .get(http::header::IF_MATCH)
+        .ok_or_else(|| {
+            Error::invalid(
+                "If-Match",
+                format!("is required: send the version you read ({what}'s ETag)"),
+            )
+        })?
+        .to_str()
+        .unwrap_or("");
+    v.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<u64>()
+        .map_err(|_| Error::invalid("If-Match", format!("must be {what}'s version, e.g. \"3\"")))
+}
+
+/// The answer `value` with its version as the ETag.
+pub fn with_etag(mut resp: Response<Body>, version: u64) -> Response<Body> {
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{version}\"")) {
+        resp.headers_mut().insert(http::header::ETAG, v);
+    }
+    resp
+}
+
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref()
         .and_then(|q| q.first(name))

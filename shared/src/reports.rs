@@ -2,8 +2,10 @@
 //! (SES `SendRawEmail` on AWS, an `.eml` in the outbox locally): the member's message, a
 //! summary with the counts, the Run ID and a link to the run in the Activity Tracker, and
 //! the audit CSV attached under its Run ID name, or, when attaching it would push the raw
-//! message past SES's limit, an expiring download link instead. The outcome is stored on
-//! the run; a redelivered trigger never sends twice.
+//! message past SES's limit, an expiring download link instead. It goes only to the
+//! recipients the account's policy allows when it is sent; the outcome (whom it went to,
+//! whom not and why, when, attached or linked) is stored on the run; a redelivered trigger
+//! never sends twice.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use crate::app::Services;
 use crate::error::{Error, Result};
+use crate::identity::policy::{self, AccountPolicy};
 use crate::ports::mail::{Attachment, Email, MAX_RAW_MESSAGE_BYTES};
 use crate::runs::{self, Notify, Run};
 
@@ -45,10 +48,27 @@ pub struct Delivery {
     /// True when the CSV is attached; false when the message links to it.
     #[serde(default)]
     pub attached: Option<bool>,
+    /// When it was sent (or last tried).
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub attempts: u32,
+    /// Whom it was sent to, as the message names them (an internationalized domain in its
+    /// punycode form); empty until sent.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Recipients of the run's `notify` it was not sent to, each with why: the account's
+    /// policy no longer allows their domain (it changed after the run or schedule was
+    /// saved), or the address cannot be sent to.
+    #[serde(default)]
+    pub refused: Vec<RefusedRecipient>,
+}
+
+/// A recipient a report was not sent to, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RefusedRecipient {
+    pub address: String,
+    pub reason: String,
 }
 
 impl Delivery {
@@ -60,6 +80,8 @@ impl Delivery {
             attached: None,
             at: None,
             attempts: 0,
+            recipients: Vec::new(),
+            refused: Vec::new(),
         }
     }
 }
@@ -203,23 +225,46 @@ pub async fn deliver(s: &Services, account_id: &str, run_id: &str) -> Result<Opt
         Err(Error::Conflict(_)) => return Ok(Some(delivery)),
         Err(e) => return Err(e),
     }
-    let (outcome, attempts) = send(s, &run, &notify).await;
+    // The policy as it is now: it may have been tightened since the run (or its schedule)
+    // was saved. A recipient it no longer allows is left out, and the run says so.
+    let (allowed, refused) = recipients(&policy::load(s, account_id).await?, &notify);
+    let (outcome, attempts) = if allowed.is_empty() {
+        let why = "no recipient may receive it under the account's policy";
+        (Err(why.to_string()), 0)
+    } else {
+        let to = Notify {
+            recipients: allowed.clone(),
+            ..notify.clone()
+        };
+        let (sent, attempts) = send(s, &run, &to).await;
+        (sent.map_err(|e| e.to_string()), attempts)
+    };
     let done = match outcome {
         Ok((message_id, attached)) => Delivery {
             status: DeliveryStatus::Sent,
-            reason: None,
+            reason: (!refused.is_empty()).then(|| {
+                format!(
+                    "not sent to {} of {} recipients: see `refused`",
+                    refused.len(),
+                    notify.recipients.len()
+                )
+            }),
             message_id: Some(message_id),
             attached: Some(attached),
             at: Some(s.clock.now()),
             attempts,
+            recipients: allowed,
+            refused,
         },
-        Err(e) => Delivery {
+        Err(why) => Delivery {
             status: DeliveryStatus::Failed,
-            reason: Some(e.to_string()),
+            reason: Some(why),
             message_id: None,
             attached: None,
             at: Some(s.clock.now()),
             attempts,
+            recipients: Vec::new(),
+            refused,
         },
     };
     tracing::info!(run_id, status = ?done.status, "run report delivered");
@@ -229,6 +274,23 @@ pub async fn deliver(s: &Services, account_id: &str, run_id: &str) -> Result<Opt
     })
     .await?;
     Ok(Some(done))
+}
+
+/// The recipients a report goes to now, in the form the message names them, and those the
+/// account's `policy` refuses, with why.
+fn recipients(policy: &AccountPolicy, notify: &Notify) -> (Vec<String>, Vec<RefusedRecipient>) {
+    let mut allowed = Vec::new();
+    let mut refused = Vec::new();
+    for r in &notify.recipients {
+        match policy.admit(r) {
+            Ok(ascii) => allowed.push(ascii),
+            Err(reason) => refused.push(RefusedRecipient {
+                address: r.clone(),
+                reason,
+            }),
+        }
+    }
+    (allowed, refused)
 }
 
 /// Builds and sends, retrying while SES throttles. Returns (message id, attached).

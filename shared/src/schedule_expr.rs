@@ -194,6 +194,19 @@ impl ScheduleExpression {
             _ => None,
         }
     }
+
+    /// The shortest time between two successive fire times, on the wall clock: a rate's
+    /// interval; for a cron, the closest two of its times of day, or the last time of one
+    /// day and the first of the next when it fires on two days in a row. `None` for `at`
+    /// and a cron that fires at most once. (A daylight-saving jump can bring one pair of
+    /// fires closer once a year: not counted.)
+    pub fn shortest_gap(&self) -> Option<Duration> {
+        match self {
+            Self::Rate { .. } => self.every(),
+            Self::At(_) => None,
+            Self::Cron(cron) => cron.shortest_gap(),
+        }
+    }
 }
 
 impl fmt::Display for ScheduleExpression {
@@ -464,6 +477,64 @@ impl CronExpr {
             }
             date = date.succ_opt()?;
         }
+    }
+
+    fn shortest_gap(&self) -> Option<Duration> {
+        let times: Vec<i64> = (0..24u32)
+            .filter(|h| self.hours.contains(*h))
+            .flat_map(|h| {
+                (0..60u32)
+                    .filter(|m| self.minutes.contains(*m))
+                    .map(move |m| i64::from(h * 60 + m))
+            })
+            .collect();
+        let (first, last) = (*times.first()?, *times.last()?);
+        let within = times.windows(2).map(|w| w[1] - w[0]).min();
+        let across = self
+            .fires_on_consecutive_days()
+            .then_some(first + 24 * 60 - last);
+        within
+            .into_iter()
+            .chain(across)
+            .min()
+            .map(Duration::minutes)
+    }
+
+    fn matches_date(&self, date: NaiveDate) -> bool {
+        self.years.contains_year(date.year())
+            && self.months.contains(date.month())
+            && self.days_of_month.matches(date)
+            && self.days_of_week.matches(date)
+    }
+
+    /// Whether two days in a row both match. Searched over the years the year field allows,
+    /// at least eight of them and one leap year when there is one: every pattern of
+    /// weekdays, month ends and leap days the other fields can pick shows up in those.
+    fn fires_on_consecutive_days(&self) -> bool {
+        let mut leap = false;
+        let years = (MIN_YEAR..=MAX_YEAR).filter(|y| self.years.contains_year(*y));
+        for (seen, year) in years.enumerate() {
+            if seen >= 8 && leap {
+                return false;
+            }
+            leap |= days_in_month(year, 2) == 29;
+            let (Some(mut day), Some(end)) = (
+                NaiveDate::from_ymd_opt(year, 1, 1),
+                NaiveDate::from_ymd_opt(year, 12, 31),
+            ) else {
+                return false;
+            };
+            while day <= end {
+                let Some(next) = day.succ_opt() else {
+                    return false;
+                };
+                if self.matches_date(day) && self.matches_date(next) {
+                    return true;
+                }
+                day = next;
+            }
+        }
+        false
     }
 
     fn first_time_on(
@@ -1744,6 +1815,42 @@ mod tests {
         assert_eq!(quote(&wide), format!("\"{}…\"", "\\u{10ffff}".repeat(4)));
         let message = error(&format!("rate({wide})"));
         assert!(message.chars().count() < 120, "{message}");
+    }
+
+    #[test]
+    fn the_shortest_gap_of_a_cron_is_its_closest_two_fires_not_only_a_rates() {
+        let gap = |e: &str| parse(e).shortest_gap().map(|d| d.num_minutes());
+        assert_eq!(gap("rate(5 minutes)"), Some(5));
+        assert_eq!(gap("rate(2 hours)"), Some(120));
+        assert_eq!(gap("cron(0/5 * * * ? *)"), Some(5));
+        assert_eq!(gap("cron(*/5 * * * ? *)"), Some(5));
+        assert_eq!(gap("cron(0,10,50 9 * * ? *)"), Some(10));
+        assert_eq!(gap("cron(* 9 ? * MON *)"), Some(1));
+        // 23:55 one day and 00:05 the next: ten minutes apart across midnight.
+        assert_eq!(gap("cron(5,55 0,23 * * ? *)"), Some(10));
+        // ...but not when the days are not consecutive (Mondays only).
+        assert_eq!(gap("cron(5,55 0,23 ? * MON *)"), Some(50));
+        // The last day of a month and the first of the next.
+        assert_eq!(gap("cron(30 0,23 1,31 * ? *)"), Some(60));
+        assert_eq!(gap("cron(30 0,23 1,15 * ? *)"), Some(23 * 60));
+        assert_eq!(gap("cron(0 9 * * ? *)"), Some(24 * 60));
+        assert_eq!(gap("cron(0 9 ? * MON-FRI *)"), Some(24 * 60));
+        assert_eq!(gap("cron(0 9 ? * MON *)"), None);
+        assert_eq!(gap("cron(0 9 1 1 ? 2030)"), None);
+        assert_eq!(gap("at(2030-01-01T09:00:00)"), None);
+        // Never closer than the fires themselves are.
+        for e in [
+            "cron(0/5 * * * ? *)",
+            "cron(5,55 0,23 * * ? *)",
+            "cron(30 0,23 1,31 * ? *)",
+            "cron(0 9 ? * MON-FRI *)",
+            "cron(15 8,12 ? * 2#1 *)",
+        ] {
+            let times = parse(e).upcoming(utc("2026-01-01T00:00:00Z"), UTC, 400);
+            let seen = times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
+            let gap = parse(e).shortest_gap().unwrap();
+            assert!(gap <= seen, "{e}: {gap} but fires {seen} apart");
+        }
     }
 
     /// Property tests (proptest) that run as ordinary unit tests, a few hundred cases each.

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::Services;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::{self, Slot};
+use crate::identity::policy::{self, AccountPolicy};
 use crate::identity::{Permission, Principal, store};
 use crate::ids::ScheduleId;
 use crate::modules::ModuleConfig;
@@ -107,21 +108,23 @@ pub struct SchedulePreview {
 }
 
 /// The next fire times of `expression` in `timezone` (default UTC) after `now`; a 400
-/// naming `expression` and/or `timezone` (the query parameters) when either is wrong.
+/// naming `expression` and/or `timezone` (the query parameters) when either is wrong, or
+/// when the expression fires more often than the account's `policy` allows.
 pub fn preview(
     expression: Option<&str>,
     timezone: Option<&str>,
     now: DateTime<Utc>,
+    policy: &AccountPolicy,
 ) -> Result<SchedulePreview> {
     let mut errors = Vec::new();
-    let parsed = match expression.map(ScheduleExpression::parse) {
+    let parsed = match expression.map(|e| allowed_expression(e, policy)) {
         None => {
             errors.push(FieldError::new("expression", "is required"));
             None
         }
         Some(Ok(e)) => Some(e),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("expression", e.message));
+        Some(Err(message)) => {
+            errors.push(FieldError::new("expression", message));
             None
         }
     };
@@ -140,6 +143,19 @@ pub fn preview(
             next: e.upcoming(now, tz, UPCOMING),
         }),
         _ => Err(Error::invalid_all(errors)),
+    }
+}
+
+/// The expression, parsed, when it is one AWS takes and it fires no more often than the
+/// account's policy allows; else why not.
+fn allowed_expression(
+    expression: &str,
+    policy: &AccountPolicy,
+) -> std::result::Result<ScheduleExpression, String> {
+    let e = ScheduleExpression::parse(expression).map_err(|e| e.message)?;
+    match policy.interval_refusal(&e) {
+        Some(why) => Err(why),
+        None => Ok(e),
     }
 }
 
@@ -201,13 +217,13 @@ impl Schedule {
     }
 }
 
-/// The input checked: every problem named by pointer.
-fn check(input: &ScheduleInput) -> Result<(String, String)> {
+/// The input checked against the account's policy: every problem named by pointer.
+fn check(input: &ScheduleInput, policy: &AccountPolicy) -> Result<(String, String)> {
     let mut errors = Vec::new();
-    let expression = match ScheduleExpression::parse(&input.expression) {
+    let expression = match allowed_expression(&input.expression, policy) {
         Ok(e) => Some(e.to_string()),
-        Err(e) => {
-            errors.push(FieldError::new("/expression", e.message));
+        Err(message) => {
+            errors.push(FieldError::new("/expression", message));
             None
         }
     };
@@ -216,7 +232,7 @@ fn check(input: &ScheduleInput) -> Result<(String, String)> {
         errors.push(FieldError::new("/timezone", e.message));
     }
     if let Some(n) = &input.notify {
-        errors.extend(n.check());
+        errors.extend(n.check(policy));
     }
     if input.reserve_percent.is_some_and(|p| p > 90) {
         errors.push(FieldError::new(
@@ -254,7 +270,7 @@ async fn template_for(
 }
 
 pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Result<Schedule> {
-    let (expression, timezone) = check(&input)?;
+    let (expression, timezone) = check(&input, &policy::load(s, &who.account_id).await?)?;
     let t = template_for(s, who, &input.template_id, input.mode).await?;
     let now = s.clock.now();
     let mut schedule = Schedule {
@@ -351,7 +367,7 @@ pub async fn update(
     input: ScheduleInput,
 ) -> Result<Schedule> {
     let current = changeable(s, who, id).await?;
-    let (expression, timezone) = check(&input)?;
+    let (expression, timezone) = check(&input, &policy::load(s, &who.account_id).await?)?;
     let t = template_for(s, who, &input.template_id, input.mode).await?;
     let next = Schedule {
         template_id: t.id,
@@ -515,6 +531,14 @@ async fn checked_config(
     if schedule.paused {
         return Ok(Err("the schedule is paused".into()));
     }
+    // The policy may have been tightened since the schedule was saved.
+    let policy = policy::load(s, &schedule.account_id).await?;
+    if let Err(why) = allowed_expression(&schedule.expression, &policy) {
+        return Ok(Err(format!(
+            "its expression {}: {why}; edit the schedule",
+            schedule.expression
+        )));
+    }
     let Some(template) = s
         .items
         .get(
@@ -657,6 +681,7 @@ mod tests {
             Some("cron(0 9 ? * MON-FRI *)"),
             Some("Asia/Tokyo"),
             at("2026-03-06T12:00:00Z"),
+            &AccountPolicy::default(),
         )
         .unwrap();
         assert_eq!(p.expression, "cron(0 9 ? * MON-FRI *)");
@@ -676,6 +701,7 @@ mod tests {
             Some("at(2020-01-01T00:00:00)"),
             None,
             at("2026-03-06T12:00:00Z"),
+            &AccountPolicy::default(),
         )
         .unwrap();
         assert_eq!(p.timezone, "UTC");
@@ -691,11 +717,14 @@ mod tests {
                 other => panic!("{other}"),
             }
         };
-        let e = preview(Some("cron(nope)"), Some("Mars/Base"), now).unwrap_err();
+        let p = AccountPolicy::default();
+        let e = preview(Some("cron(nope)"), Some("Mars/Base"), now, &p).unwrap_err();
         assert_eq!(pointers(e), ["expression", "timezone"]);
-        let e = preview(None, None, now).unwrap_err();
+        let e = preview(None, None, now, &p).unwrap_err();
         assert_eq!(pointers(e), ["expression"]);
-        let e = preview(Some("rate(1 day)"), Some(""), now).unwrap_err();
+        let e = preview(Some("rate(1 day)"), Some(""), now, &p).unwrap_err();
         assert_eq!(pointers(e), ["timezone"]);
+        let e = preview(Some("cron(0/5 * * * ? *)"), None, now, &p).unwrap_err();
+        assert_eq!(pointers(e), ["expression"]);
     }
 }

@@ -155,22 +155,7 @@ impl Template {
 
 /// `If-Match: "3"` (or `3`): the version a write is based on.
 pub fn if_match(req: &lambda_http::Request) -> Result<u64> {
-    let v = req
-        .headers()
-        .get(http::header::IF_MATCH)
-        .ok_or_else(|| {
-            Error::invalid(
-                "If-Match",
-                "is required: send the version you read (the template's ETag)",
-            )
-        })?
-        .to_str()
-        .unwrap_or("");
-    v.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<u64>()
-        .map_err(|_| Error::invalid("If-Match", "must be the template's version, e.g. \"3\""))
+    crate::http::if_match(req, "the template")
 }
 
 /// A template of the member's account, readable by them; another account's is a 404.

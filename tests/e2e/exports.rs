@@ -633,6 +633,16 @@ async fn a_rate_schedule_fires_under_the_clock_makes_one_run_and_mails_it() {
     let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let me = owner.me().await.json();
     let tpl = template(&owner, transform_template()).await;
+    // Every minute is EventBridge's floor; the account's policy allows it once lowered.
+    let r = owner
+        .send_with(
+            "PUT",
+            "/account/policy",
+            Some(&json!({"allowed_recipient_domains": [], "min_schedule_interval_minutes": 1})),
+            &[("if-match", "\"0\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let r = owner
         .send(
             "POST",

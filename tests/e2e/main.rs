@@ -5,6 +5,7 @@ mod browser;
 mod contract;
 mod exports;
 mod leads;
+mod policy;
 mod run_outcomes;
 mod runs;
 mod support;

@@ -76,6 +76,9 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
         "team_member_update" => Some(json!({"permissions": {"grid": "read"}})),
         "team_invite" => Some(json!({"user_id": f.invitee_id})),
         "team_integration_set" => Some(json!({"user_id": f.member_id})),
+        "account_policy_set" => Some(json!({
+            "allowed_recipient_domains": [], "min_schedule_interval_minutes": 15
+        })),
         "templates_create" | "templates_update" => Some(bulk_template("Walked")),
         "runs_start" => Some(json!({"template_id": f.template_id, "mode": "preview"})),
         "runs_apply" => Some(json!({"exclude_groups": [], "exclude_records": []})),

@@ -6,7 +6,8 @@ use steward_tests::{World, both};
 
 both!(
     a_report_arrives_with_its_attachment,
-    header_injection_is_refused_before_sending
+    header_injection_is_refused_before_sending,
+    an_internationalized_domain_arrives_in_punycode_and_a_non_ascii_local_part_is_refused
 );
 
 async fn a_report_arrives_with_its_attachment(w: &dyn World) {
@@ -53,4 +54,33 @@ async fn header_injection_is_refused_before_sending(w: &dyn World) {
     };
     let r = w.services().mailer.send(&email).await;
     assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+}
+
+async fn an_internationalized_domain_arrives_in_punycode_and_a_non_ascii_local_part_is_refused(
+    w: &dyn World,
+) {
+    let subject = format!("Umlauts {}", ulid::Ulid::new());
+    let email = Email {
+        to: vec!["ops@bücher.example".into()],
+        subject: subject.clone(),
+        text: "x".into(),
+        ..Default::default()
+    };
+    w.services().mailer.send(&email).await.unwrap();
+    let raw = w.sent_mail(&subject).await;
+    let head = String::from_utf8_lossy(&raw);
+    let head = head.split("\r\n\r\n").next().unwrap();
+    assert!(head.is_ascii(), "{head}");
+    assert!(head.contains("<ops@xn--bcher-kva.example>"), "{head}");
+    let refused = Email {
+        to: vec!["jösé@example.com".into()],
+        subject: "x".into(),
+        text: "x".into(),
+        ..Default::default()
+    };
+    let r = w.services().mailer.send(&refused).await;
+    assert!(
+        matches!(&r, Err(Error::Invalid { detail, .. }) if detail.contains("plain ASCII")),
+        "{r:?}"
+    );
 }

@@ -44,9 +44,15 @@ async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn preview(s: &Services, req: Request) -> Result<Response<Body>> {
     let expression = query_param(&req, "expression");
     let timezone = query_param(&req, "timezone");
+    let policy = steward::identity::policy::get(s, principal(&req)?).await?;
     json(
         200,
-        &schedules::preview(expression.as_deref(), timezone.as_deref(), s.clock.now())?,
+        &schedules::preview(
+            expression.as_deref(),
+            timezone.as_deref(),
+            s.clock.now(),
+            &policy,
+        )?,
     )
 }
 

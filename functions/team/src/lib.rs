@@ -1,11 +1,13 @@
-//! The team function: members, invitations, roles, per-module permissions and the
-//! integration user of an account. Every route but health needs a session; the route
-//! catalogue says which need an owner or admin, and the router enforces it.
+//! The team function: members, invitations, roles, per-module permissions, the
+//! integration user and the policy of an account. Every route but health needs a session;
+//! the route catalogue says which need an owner or admin, and the router enforces it.
 
 use lambda_http::{Body, Request, Response};
 use steward::app;
-use steward::http::{Router, json, json_body, no_content, path_param, principal, query_param};
-use steward::identity::team;
+use steward::http::{
+    Router, if_match, json, json_body, no_content, path_param, principal, query_param, with_etag,
+};
+use steward::identity::{policy, team};
 use steward::{Error, Result, Services};
 
 pub fn router() -> Router<Services> {
@@ -24,6 +26,8 @@ pub fn router() -> Router<Services> {
         .route("team_integration_clear", |s, r| {
             Box::pin(integration_clear(s, r))
         })
+        .route("account_policy_get", |s, r| Box::pin(policy_get(s, r)))
+        .route("account_policy_set", |s, r| Box::pin(policy_set(s, r)))
 }
 
 async fn members(s: &Services, req: Request) -> Result<Response<Body>> {
@@ -78,6 +82,18 @@ async fn integration_set(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn integration_clear(s: &Services, req: Request) -> Result<Response<Body>> {
     team::clear_integration(s, principal(&req)?).await?;
     no_content()
+}
+
+async fn policy_get(s: &Services, req: Request) -> Result<Response<Body>> {
+    let p = policy::get(s, principal(&req)?).await?;
+    Ok(with_etag(json(200, &p)?, p.version))
+}
+
+async fn policy_set(s: &Services, req: Request) -> Result<Response<Body>> {
+    let version = if_match(&req, "the policy")?;
+    let input = json_body(&req)?;
+    let p = policy::put(s, principal(&req)?, version, input).await?;
+    Ok(with_etag(json(200, &p)?, p.version))
 }
 
 #[cfg(test)]

@@ -27,14 +27,11 @@ pub fn router() -> Router<Services> {
 
 /// A template with its version as the ETag (and, when just made, its Location).
 fn with_etag(status: u16, t: &Template) -> Result<Response<Body>> {
-    let mut resp = match status {
+    let resp = match status {
         201 => created(status, t, &format!("/templates/{}", t.id))?,
         _ => json(status, t)?,
     };
-    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", t.version)) {
-        resp.headers_mut().insert(http::header::ETAG, v);
-    }
-    Ok(resp)
+    Ok(steward::http::with_etag(resp, t.version))
 }
 
 async fn list(s: &Services, req: Request) -> Result<Response<Body>> {

@@ -12,6 +12,7 @@ use crate::modules::Module;
 pub mod apps;
 pub mod connections;
 pub mod login;
+pub mod policy;
 pub mod session;
 pub mod store;
 pub mod team;

@@ -31,13 +31,26 @@ pub struct Email {
     pub attachments: Vec<Attachment>,
 }
 
-/// A pragmatic address check (RFC 5321 lengths, one `@`, a dotted domain, no spaces or
-/// header-breaking characters). The CRM or SES has the last word.
-pub fn validate_address(addr: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::invalid("address", format!("`{addr}` {why}")));
-    if addr.len() > 254 {
-        return bad("is longer than 254 characters");
-    }
+/// Why Steward cannot send to an address: the address as given and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{}` {why}", address.escape_debug())]
+pub struct BadAddress {
+    pub address: String,
+    pub why: String,
+}
+
+/// The one check of an address Steward sends mail to, giving the form it is written in.
+/// RFC 5321 lengths, one `@`, no spaces or header-breaking characters; the part before the
+/// `@` in plain ASCII (SES has no SMTPUTF8, so it cannot deliver to `jösé@…`); the domain
+/// as dotted labels, lower-cased, an internationalized one (`bücher.example`) in its
+/// punycode form (`xn--bcher-kva.example`), which is what goes into a header and to SES.
+pub fn ascii_address(addr: &str) -> std::result::Result<String, BadAddress> {
+    let bad = |why: &str| {
+        Err(BadAddress {
+            address: addr.to_string(),
+            why: why.to_string(),
+        })
+    };
     if addr
         .chars()
         .any(|c| c.is_control() || c.is_whitespace() || "<>,;\"()[]\\".contains(c))
@@ -48,20 +61,43 @@ pub fn validate_address(addr: &str) -> Result<()> {
         return bad("has no @");
     };
     if local.is_empty() || local.len() > 64 || local.contains('@') {
-        return bad("has an invalid local part");
+        return bad("has an invalid part before the @");
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2
-        || labels
-            .iter()
-            .any(|l| l.is_empty() || l.len() > 63 || l.starts_with('-') || l.ends_with('-'))
-        || !domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
-    {
-        return bad("has an invalid domain");
+    if !local.is_ascii() {
+        return bad(
+            "has characters other than plain ASCII before the @: Steward's mail service (Amazon SES) cannot deliver to such an address",
+        );
     }
-    Ok(())
+    let domain = match ascii_domain(domain) {
+        Ok(d) => d,
+        Err(why) => return bad(&why),
+    };
+    let ascii = format!("{local}@{domain}");
+    if ascii.len() > 254 {
+        return bad("is longer than 254 characters");
+    }
+    Ok(ascii)
+}
+
+/// A domain name in the form DNS and mail headers carry: lower-cased, each Unicode label
+/// in punycode (`xn--…`, by UTS 46), at least two labels of letters, digits and hyphens
+/// (not first or last), at most 63 characters each and 253 in all. The error says why not.
+pub fn ascii_domain(domain: &str) -> std::result::Result<String, String> {
+    let invalid = || "has an invalid domain".to_string();
+    let ascii = idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::STD3)
+        .map_err(|_| invalid())?;
+    let labels: Vec<&str> = ascii.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if labels.len() < 2 || !labels.iter().all(label_ok) || ascii.len() > 253 {
+        return Err(invalid());
+    }
+    Ok(ascii.into_owned())
 }
 
 impl Email {
@@ -73,17 +109,9 @@ impl Email {
                 format!("must list 1 to {MAX_RECIPIENTS} recipients"),
             ));
         }
-        for (i, a) in self.to.iter().enumerate() {
-            validate_address(a).map_err(|_| {
-                Error::invalid(
-                    format!("/to/{i}"),
-                    format!("`{a}` is not a valid email address"),
-                )
-            })?;
-        }
+        self.ascii_to()?;
         if let Some(r) = &self.reply_to {
-            validate_address(r)
-                .map_err(|_| Error::invalid("/reply_to", "is not a valid email address"))?;
+            ascii_address(r).map_err(|e| Error::invalid("/reply_to", e.to_string()))?;
         }
         if self.subject.trim().is_empty() || self.subject.chars().count() > 998 {
             return Err(Error::invalid("/subject", "must be 1 to 998 characters"));
@@ -109,17 +137,32 @@ impl Email {
         Ok(())
     }
 
+    /// The recipients as the message and SES carry them (`ascii_address`), or a 400 naming
+    /// the first that cannot be sent to.
+    pub fn ascii_to(&self) -> Result<Vec<String>> {
+        self.to
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                ascii_address(a).map_err(|e| Error::invalid(format!("/to/{i}"), e.to_string()))
+            })
+            .collect()
+    }
+
     /// The whole RFC 5322 message (headers, text, optional HTML, attachments).
     pub fn to_mime(&self, from: &str, message_id: &str) -> Result<Vec<u8>> {
         self.validate()?;
+        let from = ascii_address(from).map_err(|e| Error::invalid("/from", e.to_string()))?;
+        let to = self.ascii_to()?;
         let mut m = mail_builder::MessageBuilder::new()
-            .from(from.to_string())
-            .to(self.to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+            .from(from)
+            .to(to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
             .subject(self.subject.as_str())
             .message_id(message_id.to_string())
             .text_body(self.text.as_str());
         if let Some(r) = &self.reply_to {
-            m = m.reply_to(r.as_str());
+            let r = ascii_address(r).map_err(|e| Error::invalid("/reply_to", e.to_string()))?;
+            m = m.reply_to(r);
         }
         if let Some(h) = &self.html {
             m = m.html_body(h.as_str());
@@ -167,7 +210,7 @@ mod tests {
             "first.last+tag@sub.example.org",
             "o'brien@example.ie",
         ] {
-            validate_address(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(ascii_address(ok).as_deref(), Ok(ok));
         }
         for bad in [
             "",
@@ -181,8 +224,59 @@ mod tests {
             "a@-b.co",
             "<a@b.co>",
         ] {
-            assert!(validate_address(bad).is_err(), "{bad:?} accepted");
+            assert!(ascii_address(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn an_internationalized_domain_is_written_in_punycode_never_raw() {
+        assert_eq!(
+            ascii_address("Ops@Bücher.Example").as_deref(),
+            Ok("Ops@xn--bcher-kva.example")
+        );
+        let e = Email {
+            to: vec!["ops@bücher.example".into(), "a@b.co".into()],
+            reply_to: Some("boss@straße.example".into()),
+            subject: "Report".into(),
+            text: "Hello".into(),
+            ..Default::default()
+        };
+        let raw = e.to_mime("steward@example.com", "m1@steward").unwrap();
+        let head =
+            String::from_utf8_lossy(&raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap()])
+                .to_string();
+        assert!(
+            head.is_ascii(),
+            "a raw non-ASCII byte in the header:\n{head}"
+        );
+        assert!(head.contains("<ops@xn--bcher-kva.example>"), "{head}");
+        assert!(head.contains("<boss@xn--strae-oqa.example>"), "{head}");
+        assert_eq!(
+            e.ascii_to().unwrap(),
+            ["ops@xn--bcher-kva.example", "a@b.co"]
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_local_part_is_refused_saying_why() {
+        let err = ascii_address("jösé@example.com").unwrap_err();
+        assert!(
+            err.to_string().contains("plain ASCII before the @"),
+            "{err}"
+        );
+        let e = Email {
+            to: vec!["a@b.co".into(), "jösé@example.com".into()],
+            subject: "Report".into(),
+            text: "Hello".into(),
+            ..Default::default()
+        };
+        let err = e.to_mime("steward@example.com", "m1@steward").unwrap_err();
+        assert!(err.to_string().contains("/to/1"), "{err}");
+        assert!(err.to_string().contains("plain ASCII"), "{err}");
+        // A domain no IDNA mapping accepts is refused too, not sent raw.
+        assert!(ascii_address("a@exa mple.com").is_err());
+        assert!(ascii_address("a@ex_ample.com").is_err());
+        assert!(ascii_address("a@\u{200b}.com").is_err());
     }
 
     #[test]

@@ -97,9 +97,7 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str, input: ApplyInpu
         "/exclude_records",
         &mut errors,
     );
-    if let Some(n) = &input.notify {
-        errors.extend(n.check());
-    }
+    errors.extend(super::notify_problems(s, &who.account_id, input.notify.as_ref()).await?);
     if !errors.is_empty() {
         return Err(Error::invalid_all(errors));
     }

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::app::Services;
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
+use crate::identity::policy::{self, AccountPolicy};
 use crate::identity::{Permission, Principal, store};
 use crate::ids::RunId;
 use crate::modules::grid::CellEdit;
@@ -163,13 +164,16 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
-    /// Email addresses (ASCII domains: an internationalized one in its punycode form).
+    /// Email addresses. The part before the `@` must be plain ASCII (the mail service
+    /// cannot deliver to others; such an address is refused saying so); an
+    /// internationalized domain is sent in its punycode form. The account's policy may
+    /// limit the domains (`GET /account/policy`): others are refused at their pointer.
     #[schemars(
         length(min = 1, max = 50),
         inner(
             length(max = 254),
             regex(
-                pattern = r#"^[^@\s<>,;"()\[\]\\\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"#
+                pattern = r#"^[^@\s<>,;"()\[\]\\\x00-\x1f\x7f-\x9f]{1,64}@[^@\s<>,;"()\[\]\\\x00-\x1f\x7f-\x9f.]+(\.[^@\s<>,;"()\[\]\\\x00-\x1f\x7f-\x9f.]+)+$"#
             )
         )
     )]
@@ -184,8 +188,9 @@ pub struct Notify {
 }
 
 impl Notify {
-    /// Problems, with pointers under `/notify`.
-    pub fn check(&self) -> Vec<FieldError> {
+    /// Problems, with pointers under `/notify`: among them each recipient that cannot be
+    /// sent to, or that the account's `policy` does not allow.
+    pub fn check(&self, policy: &AccountPolicy) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if self.recipients.is_empty() || self.recipients.len() > MAX_RECIPIENTS {
             errors.push(FieldError::new(
@@ -193,14 +198,7 @@ impl Notify {
                 format!("must list 1 to {MAX_RECIPIENTS} addresses"),
             ));
         }
-        for (i, r) in self.recipients.iter().enumerate() {
-            if crate::ports::mail::validate_address(r).is_err() {
-                errors.push(FieldError::new(
-                    format!("/notify/recipients/{i}"),
-                    format!("`{}` is not an email address", r.escape_debug()),
-                ));
-            }
-        }
+        errors.extend(policy.check_recipients(&self.recipients, "/notify/recipients"));
         if let Some(s) = &self.subject
             && (s.chars().any(char::is_control) || s.chars().count() > 200)
         {
@@ -218,6 +216,19 @@ impl Notify {
             ));
         }
         errors
+    }
+}
+
+/// What is wrong with a run's or schedule's `notify`, against the account's policy as it
+/// is now (read only when there is a `notify`).
+pub async fn notify_problems(
+    s: &Services,
+    account_id: &str,
+    notify: Option<&Notify>,
+) -> Result<Vec<FieldError>> {
+    match notify {
+        Some(n) => Ok(n.check(&policy::load(s, account_id).await?)),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -659,14 +670,9 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
             ));
         }
     }
-    if let Some(n) = &input.notify {
-        let errors = n.check();
-        if let Some(first) = errors.first() {
-            return Err(Error::Invalid {
-                detail: format!("{}: {}", first.pointer, first.detail),
-                errors,
-            });
-        }
+    let errors = notify_problems(s, &who.account_id, input.notify.as_ref()).await?;
+    if !errors.is_empty() {
+        return Err(Error::invalid_all(errors));
     }
     // The config against the CRM as it is now (a template may predate a schema change),
     // and a grid's edits against its records: a 400, and no run.

@@ -5,7 +5,7 @@ use aws_sdk_ses::Client;
 use aws_sdk_ses::primitives::Blob;
 use aws_sdk_ses::types::RawMessage;
 
-use super::{Email, Mailer};
+use super::{Email, Mailer, ascii_address};
 use crate::aws::{error_code, sdk_error};
 use crate::error::{Error, Result};
 
@@ -31,12 +31,10 @@ impl Mailer for SesMailer {
 
     #[tracing::instrument(skip(self, email), fields(recipients = email.to.len()))]
     async fn send(&self, email: &Email) -> Result<String> {
-        let domain = self
-            .from
-            .rsplit_once('@')
-            .map(|(_, d)| d)
-            .unwrap_or("steward");
-        let raw = email.to_mime(&self.from, &format!("{}@{domain}", ulid::Ulid::new()))?;
+        // The sender as SES and the headers carry it (an internationalized domain in punycode).
+        let from = ascii_address(&self.from).map_err(|e| Error::invalid("/from", e.to_string()))?;
+        let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("steward");
+        let raw = email.to_mime(&from, &format!("{}@{domain}", ulid::Ulid::new()))?;
         let message = RawMessage::builder()
             .data(Blob::new(raw))
             .build()
@@ -44,9 +42,9 @@ impl Mailer for SesMailer {
         let mut req = self
             .client
             .send_raw_email()
-            .source(&self.from)
+            .source(&from)
             .raw_message(message);
-        for to in &email.to {
+        for to in email.ascii_to()? {
             req = req.destinations(to);
         }
         match req.send().await {

@@ -100,6 +100,13 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     body: { user_id: me.user.id },
   }));
   done(await api.DELETE("/team/integration"));
+  // The account's policy: any member reads it; an owner or admin replaces it with the
+  // version read (reports only to example.com, schedules at most every 15 minutes).
+  const policy: Schemas["AccountPolicy"] = ok(await api.GET("/account/policy"));
+  const tightened: Schemas["AccountPolicy"] = ok(await api.PUT("/account/policy", {
+    params: { header: { "If-Match": `"${policy.version}"` } },
+    body: { allowed_recipient_domains: ["example.com"], min_schedule_interval_minutes: 15 },
+  }));
 
   // The CRM's schema, for field pickers; the grid's records, a page at a time.
   const objects: Schemas["CrmObjects"] = ok(await api.GET("/crm/objects"));
@@ -220,6 +227,7 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     gridIds: grid.records.map((r) => r.id),
     rows: rows.rows.map((r) => `${r.row} ${r.action}`),
     integration: integration.set,
+    reportDomains: tightened.allowed_recipient_domains,
     templates: templates.templates.map((t) => t.name),
     runs: [...runs.runs, ...nextRuns.runs].map((r) => `${r.id} ${r.status} ${r.counts.planned}`),
     cancelled: cancelled.cancel_requested,

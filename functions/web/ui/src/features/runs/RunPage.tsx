@@ -10,6 +10,7 @@ import { moduleInfo } from "../../app/modules";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { useApplyReviewed, useCancelRun, useRevertRun, useRun, type RowOutcome } from "./api";
 import { MODE, STATUS, TRIGGER, canRevert, explainRun, formatDuration, formatTime, isFinal, revertLimits, runDurationMs, whyNoRevert, type Run } from "./logic";
+import { ReportDelivery } from "./ReportDelivery";
 import { RunRows } from "./RunRows";
 import { NONE, applyBody, applyLabel, canApplyReviewed, excludedCount, tickedCount, type Exclusions } from "./selection";
 
@@ -227,20 +228,7 @@ export default function RunPage() {
         </Text>
       </section>
 
-      {data.notify && (
-        <Paper withBorder p="md" radius="md" aria-label="Report delivery" component="section">
-          <Title order={3} size="h5">
-            Report email
-          </Title>
-          <Text size="sm" mt={4}>
-            To {data.notify.recipients.join(", ")}
-            {data.notify.subject ? ` · “${data.notify.subject}”` : ""}
-          </Text>
-          <Text size="sm" mt={4}>
-            {deliveryText(data)}
-          </Text>
-        </Paper>
-      )}
+      <ReportDelivery run={data} />
 
       <Stack gap="sm" component="section" aria-label="Rows">
         <Title order={3} size="h4">
@@ -316,12 +304,4 @@ export default function RunPage() {
       </Modal>
     </Stack>
   );
-}
-
-function deliveryText(run: Run): string {
-  const d = run.delivery;
-  if (!d || d.status === "pending") return isFinal(run.status) ? "Waiting to be sent." : "Sent when the run ends.";
-  if (d.status === "sending") return `Sending (attempt ${d.attempts}).`;
-  if (d.status === "sent") return `Sent ${formatTime(d.at)}${d.attached === true ? " with the CSV attached" : d.attached === false ? " with a link to the CSV (too large to attach)" : ""}.`;
-  return `Not delivered after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.reason ? `: ${d.reason}` : ""}.`;
 }

@@ -1,9 +1,10 @@
 // Settings → CRM account: which CRM account this Steward account is, its integration user,
-// and (honestly) what is not there yet.
+// its policy on what leaves it (reports, schedules), and (honestly) what is not there yet.
 import { Center, Loader, Paper, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useMe } from "../../api/session";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { CRM_TITLE, IntegrationCard } from "./IntegrationCard";
+import { PolicyCard } from "./PolicyCard";
 import { useTeam } from "./queries";
 
 export default function AccountsPage() {
@@ -40,6 +41,7 @@ export default function AccountsPage() {
       ) : (
         <IntegrationCard integration={team.data.integration} me={me} members={team.data.members} compact />
       )}
+      <PolicyCard me={me} />
       <Paper withBorder p="md" radius="md" component="section" aria-labelledby="automation-title">
         <Title order={3} size="h4" id="automation-title" mb={4}>
           CRM automation (Flows / workflows)

@@ -1,6 +1,8 @@
 // The Notify tab: who gets the run's report (CSV attached) when it ends, with a subject and a
-// message; sent as `notify` of POST /runs and of a schedule.
+// message; sent as `notify` of POST /runs and of a schedule. When the account's admins limit
+// the domains reports may go to, it says which; the API's refusal shows at the field.
 import { Stack, TagsInput, Text, TextInput, Textarea } from "@mantine/core";
+import { recipientsHint, usePolicy } from "../../../api/policy";
 import { errorAt } from "../../../api/problem";
 import type { components } from "../../../api/schema";
 
@@ -25,6 +27,7 @@ export function notifyInput(d: NotifyDraft): components["schemas"]["NotifyInput"
 export const NOTIFY_POINTER = /^\/notify(\/|$)/;
 
 export function NotifyFields({ value, onChange, error }: { value: NotifyDraft; onChange: (d: NotifyDraft) => void; error: unknown }) {
+  const hint = recipientsHint(usePolicy().data);
   return (
     <Stack gap="sm" maw={640}>
       <Text size="sm" c="dimmed">
@@ -32,7 +35,7 @@ export function NotifyFields({ value, onChange, error }: { value: NotifyDraft; o
       </Text>
       <TagsInput
         label="Recipients"
-        description="Type an email address and press Enter"
+        description={hint ? `Type an email address and press Enter. ${hint}` : "Type an email address and press Enter"}
         placeholder="ops@example.com"
         value={value.recipients}
         onChange={(recipients) => onChange({ ...value, recipients: recipients.map((r) => r.trim()).filter(Boolean) })}

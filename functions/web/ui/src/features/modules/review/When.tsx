@@ -1,12 +1,14 @@
 // The When tab: run now, or automate on a schedule built from a frequency (never typed as
 // cron), in an IANA time zone, with the next five fire times worked out by the API as the
-// frequency changes, and the integration-user warning.
+// frequency changes (a frequency the account's policy refuses is shown at its field), and
+// the integration-user warning.
 import { useMemo } from "react";
 import { Alert, Anchor, Checkbox, Code, Group, List, Loader, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api } from "../../../api/client";
+import { everyInWords, usePolicy } from "../../../api/policy";
 import { unwrap } from "../../../api/problem";
 import { fireTimes, previewKey, scheduleProblems, type Schedule } from "./schedule";
 import { WEEKDAYS, WEEKDAY_NAMES, describe, problem, timeZones, toExpression, withKind, type Frequency, type FrequencyKind, type RateUnit, type Weekday } from "./frequency";
@@ -31,6 +33,12 @@ export function useSchedulePreview(expression: string | undefined, timezone: str
   return { ...query, settled };
 }
 
+/**
+ * A narrow field's message may run on under the fields beside it (which have nothing below
+ * their inputs) instead of wrapping into a tall column: the API's refusals are sentences.
+ */
+const WIDE_ERROR = { error: { width: "max-content", maxWidth: "min(34rem, 80vw)" } };
+
 export function FrequencyBuilder({
   value,
   onChange,
@@ -48,6 +56,7 @@ export function FrequencyBuilder({
   const zones = useMemo(() => timeZones(), []);
   const expression = toExpression(value);
   const why = problem(value);
+  const least = usePolicy().data?.min_schedule_interval_minutes;
   return (
     <Stack gap="sm">
       <Group align="flex-start" gap="sm">
@@ -66,7 +75,7 @@ export function FrequencyBuilder({
         />
         {value.kind === "every" && (
           <>
-            <NumberInput label="Every" min={1} allowDecimal={false} w={110} value={value.n} onChange={(n) => onChange({ ...value, n: typeof n === "number" ? n : 0 })} error={why ?? problems.expression} />
+            <NumberInput label="Every" min={1} allowDecimal={false} w={110} value={value.n} onChange={(n) => onChange({ ...value, n: typeof n === "number" ? n : 0 })} error={why ?? problems.expression} styles={WIDE_ERROR} />
             <Select
               label="Unit"
               w={130}
@@ -93,7 +102,7 @@ export function FrequencyBuilder({
           />
         )}
         {value.kind !== "every" && (
-          <TextInput label="At" type="time" w={130} value={value.time} onChange={(e) => onChange({ ...value, time: e.currentTarget.value })} error={(value.kind === "weekly" && value.days.length === 0 ? undefined : why) ?? problems.expression} />
+          <TextInput label="At" type="time" w={130} value={value.time} onChange={(e) => onChange({ ...value, time: e.currentTarget.value })} error={(value.kind === "weekly" && value.days.length === 0 ? undefined : why) ?? problems.expression} styles={WIDE_ERROR} />
         )}
         <Select label="Time zone" w={260} searchable allowDeselect={false} data={zones} value={timezone} onChange={(tz) => tz && onTimezone(tz)} error={problems.timezone} />
       </Group>
@@ -105,6 +114,11 @@ export function FrequencyBuilder({
             ))}
           </Group>
         </Checkbox.Group>
+      )}
+      {least !== undefined && (
+        <Text size="xs" c="gray.7">
+          Schedules in this account run at most {everyInWords(least)} (set by its owner or admins).
+        </Text>
       )}
       <Text size="sm" aria-live="polite">
         {expression ? (
