@@ -609,6 +609,7 @@ async fn make_run(
         acting: Acting::Integration,
         revert_of: None,
         from_preview: None,
+        decisions: Default::default(),
     };
     match runs::create_with_id(s, &schedule.account_id, run_id.to_string(), new).await {
         Ok(run) => Ok(run.id),

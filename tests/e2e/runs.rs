@@ -454,6 +454,7 @@ fn row_json(r: &AuditRow) -> Value {
         "role": r.role.map(|role| match role {
             steward::modules::csv::Role::Master => "master",
             steward::modules::csv::Role::Duplicate => "duplicate",
+            steward::modules::csv::Role::Candidate => "candidate",
         }),
         "note": r.note,
         "fields": fields,

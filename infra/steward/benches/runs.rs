@@ -193,6 +193,7 @@ async fn bench(crm: CrmKind, records: usize) {
         },
         revert_of: None,
         from_preview: None,
+        decisions: Default::default(),
     };
     let http = reqwest::Client::new();
     let stats_url = format!("{}/_sandbox/stats", sandbox.url);

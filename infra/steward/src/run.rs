@@ -93,6 +93,8 @@ pub struct Summary {
     pub updates: u64,
     pub archives: u64,
     pub flagged: u64,
+    /// Merge, scored: pairs left for a person to accept or reject.
+    pub reviews: u64,
     /// Merge: groups merged, and the records merged into their masters (Leads included).
     pub merges: u64,
     pub merged_away: u64,
@@ -104,6 +106,7 @@ impl Summary {
         self.updates += other.updates;
         self.archives += other.archives;
         self.flagged += other.flagged;
+        self.reviews += other.reviews;
         self.merges += other.merges;
         self.merged_away += other.merged_away;
     }
@@ -183,8 +186,12 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
         0 => String::new(),
         n => format!("{n} merges of {} duplicates, ", summary.merged_away),
     };
+    let reviews = match summary.reviews {
+        0 => String::new(),
+        n => format!(", {n} pairs to review"),
+    };
     println!(
-        "scanned {} records: {merges}{} updates, {} archives, {} flagged; {}{}",
+        "scanned {} records: {merges}{} updates, {} archives, {} flagged{reviews}; {}{}",
         summary.scanned,
         summary.updates,
         summary.archives,
@@ -232,6 +239,7 @@ fn count(summary: &mut Summary, c: &Change) {
         Action::ConvertLead { .. } => summary.merged_away += 1,
         Action::Archive => summary.archives += 1,
         Action::Flag => summary.flagged += 1,
+        Action::Review { .. } => summary.reviews += 1,
     }
 }
 
@@ -239,7 +247,7 @@ fn count(summary: &mut Summary, c: &Change) {
 /// none for a flag, which is a report and writes nothing — `skipped` in the CSV, as the
 /// server's runs say of it.
 fn file_outcome(apply: bool, c: &Change, id: &str) -> Option<Outcome> {
-    (apply && c.action != Action::Flag).then(|| Outcome::ok(id.to_string()))
+    (apply && !c.action.writes_nothing()).then(|| Outcome::ok(id.to_string()))
 }
 
 /// Bytes of input rows handed to a planning thread at a time: enough that handing over

@@ -322,6 +322,8 @@ fn runs(
             applied_by: None,
             exclude_groups: Vec::new(),
             exclude_records: Vec::new(),
+            decisions: Default::default(),
+            score_model: None,
             csv: None,
             delivery: None,
             continuations: 0,

@@ -71,6 +71,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::Merge { .. } => "merge",
         Action::ConvertLead { .. } => "convert_lead",
         Action::Flag => "flag",
+        Action::Review { .. } => "review",
     }
 }
 
@@ -179,6 +180,10 @@ impl<W: Write> AuditWriter<W> {
                 set(&mut self.row[2], group_id);
                 set(&mut self.row[3], "duplicate");
             }
+            Action::Review { pair_id, .. } => {
+                set(&mut self.row[2], pair_id);
+                set(&mut self.row[3], "candidate");
+            }
             _ => {}
         }
         match (survivor, &change.id) {
@@ -233,6 +238,14 @@ impl<W: Write> AuditWriter<W> {
                 self.write_row()?;
             }
         }
+        if let Action::Review { other_id, .. } = &change.action {
+            // The pair's other record: same pair id, role and outcome.
+            for cell in &mut self.row[4..fields_end] {
+                cell.clear();
+            }
+            set(&mut self.row[0], other_id);
+            self.write_row()?;
+        }
         Ok(())
     }
 
@@ -270,6 +283,8 @@ pub enum RowAction {
     Merge,
     ConvertLead,
     Flag,
+    /// A scored pair for a person to accept or reject; nothing is written.
+    Review,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -277,6 +292,8 @@ pub enum RowAction {
 pub enum Role {
     Master,
     Duplicate,
+    /// One of a review pair's two records.
+    Candidate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -337,13 +354,14 @@ impl<R: Read> AuditRows<R> {
 }
 
 impl RowAction {
-    pub const ALL: [RowAction; 6] = [
+    pub const ALL: [RowAction; 7] = [
         RowAction::Update,
         RowAction::Archive,
         RowAction::Create,
         RowAction::Merge,
         RowAction::ConvertLead,
         RowAction::Flag,
+        RowAction::Review,
     ];
 
     /// As the `action` column writes it.
@@ -355,6 +373,7 @@ impl RowAction {
             RowAction::Merge => "merge",
             RowAction::ConvertLead => "convert_lead",
             RowAction::Flag => "flag",
+            RowAction::Review => "review",
         }
     }
 }
@@ -465,9 +484,11 @@ impl<R: Read> AuditRows<R> {
             Some("merge") => RowAction::Merge,
             Some("convert_lead") => RowAction::ConvertLead,
             Some("flag") => RowAction::Flag,
+            Some("review") => RowAction::Review,
             other => {
                 return Err(bad(format!(
-                    "action {:?} is not one of update, archive, create, merge, convert_lead, flag",
+                    "action {:?} is not one of update, archive, create, merge, convert_lead, \
+                     flag, review",
                     other.unwrap_or_default()
                 )));
             }
@@ -484,11 +505,20 @@ impl<R: Read> AuditRows<R> {
                     "role {r:?} of a convert_lead row is not duplicate"
                 )));
             }
+            (Some("candidate"), RowAction::Review) => Some(Role::Candidate),
+            (None, RowAction::Review) => return Err(bad("a review row needs a role".into())),
+            (Some(r), RowAction::Review) => {
+                return Err(bad(format!("role {r:?} of a review row is not candidate")));
+            }
             (None, _) => None,
             (Some(r), RowAction::Merge) => {
                 return Err(bad(format!("role {r:?} is not master or duplicate")));
             }
-            (Some(_), _) => return Err(bad("only merge and convert_lead rows have a role".into())),
+            (Some(_), _) => {
+                return Err(bad(
+                    "only merge, convert_lead and review rows have a role".into()
+                ));
+            }
         };
         let fields = self
             .columns

@@ -23,7 +23,7 @@ pub mod transform;
 pub mod validate;
 
 pub use config::ModuleConfig;
-pub use plan::{Action, Change, FieldChange, Plan};
+pub use plan::{Action, Change, Decisions, FieldChange, Plan};
 
 use crate::crm::Record;
 

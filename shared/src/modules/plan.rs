@@ -39,6 +39,38 @@ pub enum Action {
     },
     /// Nothing to write: the record is reported (a failed validation rule). `note` says why.
     Flag,
+    /// Nothing to write: scored matching found `id` and `other_id` likely, not surely, the
+    /// same (a match probability between the review and merge thresholds). A person
+    /// accepts or rejects the pair (`Decisions`); an accepted pair is merged by a
+    /// follow-up run. `note` says the probability and why.
+    Review { pair_id: String, other_id: String },
+}
+
+impl Action {
+    /// Whether the change writes nothing to the CRM (it is reported only).
+    pub fn writes_nothing(&self) -> bool {
+        matches!(self, Action::Flag | Action::Review { .. })
+    }
+}
+
+/// A person's decisions on a merge preview's review pairs, for a follow-up run: accepted
+/// pairs are linked (and merged with their groups), rejected pairs never are, whatever
+/// their score. A pair names two record ids, in either order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decisions {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10000))]
+    pub accept: Vec<[String; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10000))]
+    pub reject: Vec<[String; 2]>,
+}
+
+impl Decisions {
+    pub fn is_empty(&self) -> bool {
+        self.accept.is_empty() && self.reject.is_empty()
+    }
 }
 
 /// One record's change.

@@ -103,7 +103,7 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str, input: ApplyInpu
     }
     let (changes, _) = read_plan(s, &source).await?;
     let kept = pick(&changes, &groups, &records).map_err(Error::invalid_all)?;
-    if !kept.iter().any(|c| c.action != Action::Flag) {
+    if kept.iter().all(|c| c.action.writes_nothing()) {
         return Err(Error::Conflict(format!(
             "nothing of preview {run_id} is left to apply: every change is left out, or it only flags records"
         )));
@@ -263,7 +263,7 @@ pub fn check(
     let reasons: Vec<Option<String>> = changes
         .iter()
         .map(|c| {
-            if matches!(c.action, Action::Create | Action::Flag) {
+            if c.action == Action::Create || c.action.writes_nothing() {
                 return None;
             }
             let mut why: Vec<String> = Vec::new();
@@ -385,7 +385,7 @@ pub(super) async fn plan(s: &Services, run: &Run, crm: &dyn Crm) -> Result<Plann
     let mut wanted: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
     for c in kept
         .iter()
-        .filter(|c| !matches!(c.action, Action::Create | Action::Flag))
+        .filter(|c| c.action != Action::Create && !c.action.writes_nothing())
     {
         for id in members(c) {
             let object = object_of(c, id, &seen, &run.object).to_string();

@@ -396,6 +396,13 @@ pub struct Run {
     /// An apply of a preview: the records left out of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_records: Vec<String>,
+    /// Merge: a person's decisions on review pairs this run follows.
+    #[serde(default, skip_serializing_if = "crate::modules::Decisions::is_empty")]
+    pub decisions: crate::modules::Decisions,
+    /// Merge runs of a scored template: the match model (weights) the run used, learned from
+    /// the records or the template's saved one; a template can save it to reuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_model: Option<Value>,
     pub csv: Option<CsvFile>,
     /// The report's delivery, for a run with `notify` (pending once the run ends).
     #[serde(default)]
@@ -538,6 +545,61 @@ pub struct StartInput {
     pub stamp_property: Option<String>,
     #[serde(default)]
     pub notify: Option<Notify>,
+    /// Merge runs of a scored template: a person's decisions on an earlier preview's
+    /// review pairs (accepted pairs are merged, rejected ones never are).
+    #[serde(default)]
+    pub decisions: Option<crate::modules::Decisions>,
+}
+
+/// Checks decisions on review pairs: merge runs only, each pair two different ids, no
+/// pair both accepted and rejected.
+fn check_decisions(module: Module, d: &crate::modules::Decisions) -> Result<()> {
+    if d.is_empty() {
+        return Ok(());
+    }
+    if module != Module::Merge {
+        return Err(Error::invalid(
+            "/decisions",
+            "only merge runs take decisions on review pairs",
+        ));
+    }
+    let mut errors = Vec::new();
+    let key = |p: &[String; 2]| {
+        let (a, b) = (p[0].trim(), p[1].trim());
+        if a <= b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        }
+    };
+    for (list, pairs) in [("accept", &d.accept), ("reject", &d.reject)] {
+        for (i, p) in pairs.iter().enumerate() {
+            let bad = |detail: &str| {
+                crate::error::FieldError::new(format!("/decisions/{list}/{i}"), detail)
+            };
+            if p.iter().any(|id| id.trim().is_empty() || id.len() > 64) {
+                errors.push(bad(
+                    "each id must be a record id (text, 1 to 64 characters)",
+                ));
+            } else if p[0].trim() == p[1].trim() {
+                errors.push(bad("a pair names two different records"));
+            }
+        }
+    }
+    let accepted: std::collections::HashSet<_> = d.accept.iter().map(key).collect();
+    for (i, p) in d.reject.iter().enumerate() {
+        if accepted.contains(&key(p)) {
+            errors.push(crate::error::FieldError::new(
+                format!("/decisions/reject/{i}"),
+                "this pair is also accepted: decide it once",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_all(errors))
+    }
 }
 
 fn parse_scope(v: Option<&Value>) -> Result<Scope> {
@@ -599,6 +661,8 @@ pub struct NewRun {
     pub revert_of: Option<String>,
     /// An apply of a preview's plan, less what was left out.
     pub from_preview: Option<apply_preview::Pick>,
+    /// Merge: decisions on review pairs.
+    pub decisions: crate::modules::Decisions,
 }
 
 /// Checks a start request and what it names (the template, the member's permission for
@@ -633,6 +697,8 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
     )?;
     let config = ModuleConfig::parse(module, &config_json)?;
     let scope = parse_scope(input.scope.as_ref())?;
+    let decisions = input.decisions.unwrap_or_default();
+    check_decisions(module, &decisions)?;
     let edits = input.edits.unwrap_or_default();
     match module {
         Module::Grid if edits.is_empty() => {
@@ -700,6 +766,7 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
         },
         revert_of: None,
         from_preview: None,
+        decisions,
     })
 }
 
@@ -752,6 +819,7 @@ pub(crate) async fn follow_up(
         },
         revert_of: None,
         from_preview: None,
+        decisions: source.decisions.clone(),
     };
     create_with_id(s, &who.account_id, id, shape(new)).await
 }
@@ -806,6 +874,8 @@ pub async fn create_with_id(
             .map(|p| p.exclude_records.clone())
             .unwrap_or_default(),
         from_preview: new.from_preview.map(|p| p.run_id),
+        decisions: new.decisions,
+        score_model: None,
         csv: None,
         delivery: None,
         continuations: 0,

@@ -751,7 +751,7 @@ impl Worker<'_> {
                             .await?;
                     }
                     self.st.counts.scanned = scanned;
-                    let changes = engine.plan(&input).plan.changes;
+                    let changes = engine.plan_with(&input, &self.run.decisions).plan.changes;
                     if preview {
                         let ids: std::collections::HashSet<&str> = changes
                             .iter()
@@ -911,7 +911,7 @@ impl Worker<'_> {
                 }
             };
             let batch: Vec<Change> = window[..(flight.len as usize).min(window.len())].to_vec();
-            let needs_call = batch.iter().any(|c| c.action != Action::Flag);
+            let needs_call = batch.iter().any(|c| !c.action.writes_nothing());
             if needs_call && !resumed {
                 self.st.in_flight = Some(flight);
                 self.save().await?;
@@ -992,7 +992,7 @@ impl Worker<'_> {
     ) -> Result<Applied> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
         let mut todo: Vec<usize> = (0..batch.len())
-            .filter(|&i| batch[i].action != Action::Flag)
+            .filter(|&i| !batch[i].action.writes_nothing())
             .collect();
         if todo.is_empty() {
             return Ok(Applied::Done(outcomes, None));
@@ -1277,7 +1277,7 @@ impl Worker<'_> {
                     })
                     .collect())
             }
-            Action::Flag => Ok(Vec::new()),
+            Action::Flag | Action::Review { .. } => Ok(Vec::new()),
         }
     }
 
@@ -1346,7 +1346,7 @@ impl Worker<'_> {
             .cloned()
             .collect();
         let todo: Vec<usize> = (0..batch.len())
-            .filter(|&i| batch[i].action != Action::Flag)
+            .filter(|&i| !batch[i].action.writes_nothing())
             .collect();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
         if self.crm.is_none() {
@@ -1593,7 +1593,7 @@ pub(super) fn read_batch(kind: CrmKind) -> usize {
 /// Changes of this kind one CRM call takes.
 fn per_call(action: &Action, kind: CrmKind) -> usize {
     match (action, kind) {
-        (Action::Flag, _) => usize::MAX,
+        (Action::Flag | Action::Review { .. }, _) => usize::MAX,
         (Action::Merge { .. }, CrmKind::Salesforce) => 50,
         // HubSpot merges one pair per call.
         (Action::Merge { .. }, _) => 1,
@@ -1617,7 +1617,7 @@ fn batch_len(kind: CrmKind, changes: &[Change]) -> usize {
     let mut writes: Vec<(&Action, usize)> = Vec::new();
     let mut n = 0;
     for c in changes {
-        if c.action != Action::Flag {
+        if !c.action.writes_nothing() {
             if !writes.iter().all(|(a, _)| share_a_batch(a, &c.action)) {
                 break;
             }
@@ -1817,7 +1817,7 @@ fn judge(c: &Change, found: &Found) -> Held {
             "AMBIGUOUS: the worker stopped while creating it; check the CRM before running again"
                 .into(),
         ),
-        Action::Flag => Held::Done(id),
+        Action::Flag | Action::Review { .. } => Held::Done(id),
     }
 }
 

@@ -255,6 +255,17 @@ impl MergeEngine {
         Cow::Owned(out)
     }
 
+    /// The plan, with a person's decisions on review pairs of an earlier preview.
+    pub fn plan_with(
+        &self,
+        input: &MergeInput,
+        decisions: &crate::modules::Decisions,
+    ) -> MergePlan {
+        // i19-engine replaces this: decisions link accepted pairs and keep rejected apart.
+        let _ = decisions;
+        self.plan(input)
+    }
+
     /// The plan: duplicate groups, each with its master and the master's new values.
     pub fn plan(&self, input: &MergeInput) -> MergePlan {
         let input = self.aligned(input);
