@@ -3,10 +3,11 @@
 // editor shows each `errors[].detail` beside the field its pointer names (pointers are into
 // the request body, so a config field is at `/config/...`).
 import type { components } from "../../../api/schema";
+import type { MergeConfig } from "./merge/config";
 
 type S = components["schemas"];
 export interface Configs {
-  merge: S["MergeConfig"];
+  merge: MergeConfig;
   bulk: S["BulkConfig"];
   transform: S["TransformConfig"];
   grid: S["GridConfig"];

@@ -18,6 +18,7 @@ import {
   removeFieldRule,
   removeMasterRule,
   removeRuleSet,
+  rulesOf,
   renameFieldRule,
   renameRuleSet,
   setCompare,
@@ -108,8 +109,8 @@ describe("a new template", () => {
   });
 
   it("matches HubSpot contacts by email and Salesforce contacts by Email", () => {
-    expect(emptyConfig("contacts").rules[0]?.all).toEqual([{ field: "email", compare: "normalized", as: "email" }]);
-    expect(emptyConfig("Contact").rules[0]?.all).toEqual([{ field: "Email", compare: "normalized", as: "email" }]);
+    expect(rulesOf(emptyConfig("contacts"))[0]?.all).toEqual([{ field: "email", compare: "normalized", as: "email" }]);
+    expect(rulesOf(emptyConfig("Contact"))[0]?.all).toEqual([{ field: "Email", compare: "normalized", as: "email" }]);
     expect(emptyConfig("contacts").master).toEqual({ mode: "by_priority", rules: [{ rule: "oldest_created" }, { rule: "most_complete" }] });
   });
 
@@ -121,7 +122,7 @@ describe("a new template", () => {
 
 describe("building the documented config with the editor's edits", () => {
   it("gives exactly the documented config, which the API's schema accepts", () => {
-    let c = emptyConfig("contacts");
+    let c: MergeConfig = emptyConfig("contacts");
     // Rule set 1: the email over two related fields, Gmail dots and +tags ignored.
     c = renameRuleSet(c, 0, "same email");
     c = updateComparison(c, 0, 0, (x) => setFields(x, ["email", "work_email"]));
@@ -201,15 +202,15 @@ describe("each edit", () => {
 
   it("rule sets and comparisons are added and removed at their place", () => {
     let c = addRuleSet(emptyConfig("contacts"));
-    expect(c.rules.map((r) => r.name)).toEqual(["Same email", "Rule 2"]);
+    expect(rulesOf(c).map((r) => r.name)).toEqual(["Same email", "Rule 2"]);
     c = addComparison(c, 0);
-    expect(c.rules[0]?.all).toHaveLength(2);
+    expect(rulesOf(c)[0]?.all).toHaveLength(2);
     c = removeComparison(c, 0, 0);
-    expect(c.rules[0]?.all[0]?.field).toBe("");
+    expect(rulesOf(c)[0]?.all[0]?.field).toBe("");
     c = removeRuleSet(c, 0);
-    expect(c.rules.map((r) => r.name)).toEqual(["Rule 2"]);
+    expect(rulesOf(c).map((r) => r.name)).toEqual(["Rule 2"]);
     c = renameRuleSet(c, 0, "");
-    expect(c.rules[0]).not.toHaveProperty("name");
+    expect(rulesOf(c)[0]).not.toHaveProperty("name");
   });
 
   it("master rules move within the list and never past its ends", () => {

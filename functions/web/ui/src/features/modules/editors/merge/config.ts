@@ -2,9 +2,14 @@
 // pure functions over the MergeConfig the API reads, so what the editor sends is exactly
 // what these produce (tested against the API's own JSON Schema in config.test.ts).
 import type { components } from "../../../../api/schema";
+import type { ScoreConfig } from "./score";
 
 type S = components["schemas"];
-export type MergeConfig = S["MergeConfig"];
+/**
+ * The merge config: rule sets, a score (scored matching), or both. Until the API document
+ * describes `score`, its shape is ScoreConfig's (score.ts); `rules` may then be absent.
+ */
+export type MergeConfig = Omit<S["MergeConfig"], "rules" | "score"> & { rules?: RuleSet[]; score?: ScoreConfig };
 export type RuleSet = S["RuleSet"];
 export type Comparison = S["Comparison"];
 export type Compare = S["Compare"];
@@ -93,6 +98,11 @@ export function changeObject(config: MergeConfig, object: string): MergeConfig {
   return { ...fresh, ...(config.max_group_size !== undefined ? { max_group_size: config.max_group_size } : {}) };
 }
 
+/** The config's rule sets (none when it matches by score only). */
+export function rulesOf(config: MergeConfig): RuleSet[] {
+  return config.rules ?? [];
+}
+
 function replaceAt<T>(list: readonly T[], i: number, item: T): T[] {
   return list.map((x, k) => (k === i ? item : x));
 }
@@ -116,39 +126,39 @@ export function newComparison(): Comparison {
 }
 
 export function addRuleSet(config: MergeConfig): MergeConfig {
-  const rules = [...config.rules, { name: `Rule ${config.rules.length + 1}`, all: [newComparison()] }];
+  const rules = [...rulesOf(config), { name: `Rule ${rulesOf(config).length + 1}`, all: [newComparison()] }];
   return { ...config, rules };
 }
 
 export function removeRuleSet(config: MergeConfig, i: number): MergeConfig {
-  return { ...config, rules: removeAt(config.rules, i) };
+  return { ...config, rules: removeAt(rulesOf(config), i) };
 }
 
 export function renameRuleSet(config: MergeConfig, i: number, name: string): MergeConfig {
-  const set = config.rules[i];
+  const set = rulesOf(config)[i];
   if (!set) return config;
   const renamed: RuleSet = { ...set, name };
   if (!name) delete renamed.name;
-  return { ...config, rules: replaceAt(config.rules, i, renamed) };
+  return { ...config, rules: replaceAt(rulesOf(config), i, renamed) };
 }
 
 export function addComparison(config: MergeConfig, i: number): MergeConfig {
-  const set = config.rules[i];
+  const set = rulesOf(config)[i];
   if (!set) return config;
-  return { ...config, rules: replaceAt(config.rules, i, { ...set, all: [...set.all, newComparison()] }) };
+  return { ...config, rules: replaceAt(rulesOf(config), i, { ...set, all: [...set.all, newComparison()] }) };
 }
 
 export function removeComparison(config: MergeConfig, i: number, j: number): MergeConfig {
-  const set = config.rules[i];
+  const set = rulesOf(config)[i];
   if (!set) return config;
-  return { ...config, rules: replaceAt(config.rules, i, { ...set, all: removeAt(set.all, j) }) };
+  return { ...config, rules: replaceAt(rulesOf(config), i, { ...set, all: removeAt(set.all, j) }) };
 }
 
 export function updateComparison(config: MergeConfig, i: number, j: number, change: (c: Comparison) => Comparison): MergeConfig {
-  const set = config.rules[i];
+  const set = rulesOf(config)[i];
   const c = set?.all[j];
   if (!set || !c) return config;
-  return { ...config, rules: replaceAt(config.rules, i, { ...set, all: replaceAt(set.all, j, change(c)) }) };
+  return { ...config, rules: replaceAt(rulesOf(config), i, { ...set, all: replaceAt(set.all, j, change(c)) }) };
 }
 
 /** The field names a comparison compares (`field`, or `fields`). */
@@ -351,7 +361,7 @@ export function claims(config: MergeConfig, pointer: string): boolean {
   if (m) return true;
   m = /^\/config\/rules\/(\d+)\/all\/(\d+)(?:\/([a-z_]+))?(?:\/\d+)?$/.exec(pointer);
   if (m) {
-    const c = config.rules[Number(m[1])]?.all[Number(m[2])];
+    const c = rulesOf(config)[Number(m[1])]?.all[Number(m[2])];
     if (!c) return false;
     const key = m[3];
     if (key === undefined || key === "field" || key === "fields" || key === "compare" || key === "allow_empty") return true;

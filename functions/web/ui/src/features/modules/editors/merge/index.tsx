@@ -46,6 +46,7 @@ import {
   removeRuleSet,
   renameFieldRule,
   renameRuleSet,
+  rulesOf,
   setCompare,
   setFieldRule,
   setFields,
@@ -68,9 +69,18 @@ import {
   type MasterRuleKind,
   type MergeConfig,
   type Normalizer,
+  claims as ruleClaims,
+  emptyConfig,
 } from "./config";
+import { matchMode, scoreClaims, setMatchMode, type MatchMode } from "./score";
+import { ScoreSection } from "./Score";
 
-export { claims, emptyConfig } from "./config";
+export { emptyConfig } from "./config";
+
+/** The pointers the editor shows beside an input: the rules' and the score's. */
+export function claims(config: MergeConfig, pointer: string): boolean {
+  return pointer === "/config/score" || ruleClaims(config, pointer) || scoreClaims(config, pointer);
+}
 
 type Props = EditorProps<Configs["merge"]>;
 
@@ -89,12 +99,12 @@ function Section({ title, help, children }: { title: string; help: string; child
 }
 
 function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i: number; j: number }) {
-  const c = config.rules[i]?.all[j];
+  const c = rulesOf(config)[i]?.all[j];
   if (!c) return null;
   const at = `/config/rules/${i}/all/${j}`;
   const set = (change: (c: Comparison) => Comparison) => onChange(updateComparison(config, i, j, change));
   const name = `Rule set ${i + 1}, comparison ${j + 1}`;
-  const count = config.rules[i]?.all.length ?? 0;
+  const count = rulesOf(config)[i]?.all.length ?? 0;
   return (
     <Card withBorder padding="sm" bg="gray.0" role="group" aria-label={name}>
       <Group align="flex-start" wrap="wrap" gap="sm">
@@ -235,8 +245,30 @@ function ComparisonRow({ config, i, j, onChange, error, readOnly }: Props & { i:
   );
 }
 
+const MATCH_MODES: { value: MatchMode; label: string; help: string }[] = [
+  { value: "rules", label: "Rules", help: "Records are duplicates when a rule you write matches them: exact and predictable." },
+  { value: "score", label: "Score", help: "Steward scores every likely pair on several fields, with weights learned from your own data: it finds duplicates with typos, swapped names or a missing value. Sure pairs are merged; pairs it is unsure of are listed for you to decide." },
+  { value: "both", label: "Rules or score", help: "Records are duplicates when a rule matches them or their score is high enough." },
+];
+
+function MatchMode({ config, onChange, readOnly }: Props) {
+  const mode = matchMode(config);
+  return (
+    <Section title="How records are matched" help={MATCH_MODES.find((m) => m.value === mode)?.help ?? ""}>
+      <SegmentedControl
+        aria-label="How records are matched"
+        value={mode}
+        onChange={(v) => onChange(setMatchMode(config, v as MatchMode, () => rulesOf(emptyConfig(config.object))))}
+        disabled={readOnly}
+        data={MATCH_MODES.map((m) => ({ value: m.value, label: m.label }))}
+      />
+    </Section>
+  );
+}
+
 function RuleSets(props: Props) {
   const { config, onChange, error, readOnly } = props;
+  if (matchMode(config) === "score") return null;
   return (
     <Section title="Match rules" help="Two records are duplicates when any rule set matches them. A rule set matches when all of its comparisons do.">
       <Stack gap="xs">
@@ -245,7 +277,7 @@ function RuleSets(props: Props) {
             {errorAt(error, "/config/rules")}
           </Text>
         )}
-        {config.rules.map((set, i) => (
+        {rulesOf(config).map((set, i) => (
           <Fragment key={i}>
             {i > 0 && (
               <Divider
@@ -269,7 +301,7 @@ function RuleSets(props: Props) {
                   w={320}
                 />
                 {!readOnly && (
-                  <Button variant="subtle" color="red" onClick={() => onChange(removeRuleSet(config, i))} disabled={config.rules.length <= 1}>
+                  <Button variant="subtle" color="red" onClick={() => onChange(removeRuleSet(config, i))} disabled={rulesOf(config).length <= 1}>
                     Remove rule set {i + 1}
                   </Button>
                 )}
@@ -510,13 +542,15 @@ export function MergeEditor(props: Props) {
     <Stack gap="md">
       <ObjectSelect
         value={config.object}
-        onChange={(o) => onChange(changeObject(config, o) as MergeConfig)}
+        onChange={(o) => onChange(setMatchMode(changeObject(config, o), matchMode(config), () => rulesOf(emptyConfig(o))))}
         description="Changing it starts the rules over: fields belong to their object"
         error={errorAt(error, "/config/object")}
         readOnly={readOnly}
         w={360}
       />
+      <MatchMode {...props} />
       <RuleSets {...props} />
+      <ScoreSection {...props} />
       <MasterRules {...props} />
       <Survivorship {...props} />
       <Limits {...props} />
