@@ -12,6 +12,9 @@ import { useApplyReviewed, useCancelRun, useRevertRun, useRun, type RowOutcome }
 import { MODE, STATUS, TRIGGER, canRevert, explainRun, formatDuration, formatTime, isFinal, revertLimits, runDurationMs, whyNoRevert, type Run } from "./logic";
 import { ReportDelivery } from "./ReportDelivery";
 import { RunRows } from "./RunRows";
+import { ReviewPairs } from "./ReviewPairs";
+import { followsWords } from "./review";
+import { SaveWeights } from "./SaveWeights";
 import { NONE, applyBody, applyLabel, canApplyReviewed, excludedCount, tickedCount, type Exclusions } from "./selection";
 
 /** Runs this one is linked to, each with what the link means. */
@@ -189,6 +192,12 @@ export default function RunPage() {
         </Group>
       )}
 
+      {data.module === "merge" && followsWords(data.decisions) && (
+        <Text size="sm" fw={500}>
+          {followsWords(data.decisions)}
+        </Text>
+      )}
+
       <Paper withBorder p="md" radius="md">
         <SimpleGrid cols={{ base: 2, sm: 3, md: 5 }} spacing="md">
           <Fact label="Module">{moduleTitle}</Fact>
@@ -229,6 +238,10 @@ export default function RunPage() {
       </section>
 
       <ReportDelivery run={data} />
+
+      {data.module === "merge" && isFinal(data.status) && <SaveWeights run={data} writer={writer} />}
+
+      {data.module === "merge" && isFinal(data.status) && <ReviewPairs key={data.id} run={data} account={account} writer={writer} />}
 
       <Stack gap="sm" component="section" aria-label="Rows">
         <Title order={3} size="h4">

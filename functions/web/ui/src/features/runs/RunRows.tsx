@@ -15,6 +15,7 @@ const ACTIONS: { value: RowAction; label: string }[] = [
   { value: "create", label: "Create" },
   { value: "convert_lead", label: "Convert lead" },
   { value: "flag", label: "Flag" },
+  { value: "review", label: "Review (pair to decide)" },
 ];
 const OUTCOMES: { value: RowOutcome; label: string }[] = [
   { value: "applied", label: "Applied" },
@@ -22,6 +23,7 @@ const OUTCOMES: { value: RowOutcome; label: string }[] = [
   { value: "skipped", label: "Skipped (flags, stopped)" },
 ];
 const OUTCOME_COLOR: Record<RowOutcome, string> = { applied: "green", failed: "red", skipped: "gray" };
+const ROLE_LABEL: Record<NonNullable<RunRow["role"]>, string> = { master: "Master (stays)", duplicate: "Duplicate (merged in)", candidate: "Candidate (to review)" };
 const ACTION_LABEL = Object.fromEntries(ACTIONS.map((a) => [a.value, a.label])) as Record<RowAction, string>;
 
 interface Props {
@@ -62,7 +64,10 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
   const selecting = exclusions !== undefined && onExclusions !== undefined;
   const crmName = account.crm === "salesforce" ? "Salesforce" : "HubSpot";
 
-  const shownGroups = blocks.flatMap((b) => (b.kind === "group" ? [b.groupId] : []));
+  // Review pairs write nothing: there is nothing of theirs to tick for the apply.
+  const isPair = (b: (typeof blocks)[number]) => b.kind === "group" && b.rows.every((r) => r.action === "review");
+  const shownGroups = blocks.flatMap((b) => (b.kind === "group" && !isPair(b) ? [b.groupId] : []));
+  const shownPairs = blocks.filter(isPair).length;
   const shownRecords = blocks.flatMap((b) => (b.kind === "row" && b.row.record_id ? [b.row.record_id] : []));
   const tickedOnScreen = selecting ? shownGroups.filter((g) => !exclusions.groups.has(g)).length + shownRecords.filter((r) => !exclusions.records.has(r)).length : 0;
   const onScreen = shownGroups.length + shownRecords.length;
@@ -89,8 +94,8 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
       <Table.Td>{recordCell(r)}</Table.Td>
       <Table.Td>
         {r.role ? (
-          <Badge variant="light" color={r.role === "master" ? "blue" : "gray"} style={{ minWidth: "max-content" }}>
-            {r.role === "master" ? "Master (stays)" : "Duplicate (merged in)"}
+          <Badge variant="light" color={r.role === "master" ? "blue" : r.role === "candidate" ? "yellow" : "gray"} style={{ minWidth: "max-content" }}>
+            {ROLE_LABEL[r.role]}
           </Badge>
         ) : (
           <Text size="sm">{ACTION_LABEL[r.action]}</Text>
@@ -179,7 +184,7 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
               )}
               {blocks.map((b) =>
                 b.kind === "group" ? (
-                  <GroupRows key={`g:${b.groupId}`} groupId={b.groupId} rows={b.rows} span={span} selecting={selecting} ticked={selecting ? isTicked(exclusions, { group_id: b.groupId, record_id: null }) : true} onTick={(t) => selecting && onExclusions(tickGroup(exclusions, b.groupId, t))} rowCells={rowCells} />
+                  <GroupRows key={`g:${b.groupId}`} groupId={b.groupId} rows={b.rows} span={span} selecting={selecting} tickable={!isPair(b)} ticked={selecting ? isTicked(exclusions, { group_id: b.groupId, record_id: null }) : true} onTick={(t) => selecting && onExclusions(tickGroup(exclusions, b.groupId, t))} rowCells={rowCells} />
                 ) : (
                   <Table.Tr key={`r:${b.row.row}`}>
                     {selecting && (
@@ -202,6 +207,7 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
           {all.length.toLocaleString()} row{all.length === 1 ? "" : "s"} shown
           {!action && !outcome && run.csv ? ` of ${run.csv.rows.toLocaleString()}` : ""}
           {grouped ? ` · ${shownGroups.length.toLocaleString()} merge group${shownGroups.length === 1 ? "" : "s"}` : ""}
+          {shownPairs > 0 ? ` · ${shownPairs.toLocaleString()} pair${shownPairs === 1 ? "" : "s"} to review` : ""}
         </Text>
         {hasNextPage && (
           <Button variant="default" onClick={() => void fetchNextPage()} loading={isFetchingNextPage}>
@@ -218,20 +224,22 @@ export function RunRows({ run, account, exclusions, onExclusions, initialOutcome
   );
 }
 
-function GroupRows({ groupId, rows, span, selecting, ticked, onTick, rowCells }: { groupId: string; rows: RunRow[]; span: number; selecting: boolean; ticked: boolean; onTick: (ticked: boolean) => void; rowCells: (r: RunRow) => React.ReactNode }) {
+function GroupRows({ groupId, rows, span, selecting, tickable, ticked, onTick, rowCells }: { groupId: string; rows: RunRow[]; span: number; selecting: boolean; tickable: boolean; ticked: boolean; onTick: (ticked: boolean) => void; rowCells: (r: RunRow) => React.ReactNode }) {
   const reason = rows.find((r) => r.note)?.note;
+  const pair = rows.every((r) => r.action === "review");
   return (
     <>
       <Table.Tr bg="var(--mantine-color-gray-1)">
         <Table.Td colSpan={span}>
           <Group gap="sm">
-            {selecting && <Checkbox aria-label={`Apply merge group ${groupId}`} checked={ticked} onChange={(e) => onTick(e.currentTarget.checked)} />}
+            {selecting && tickable && <Checkbox aria-label={`Apply merge group ${groupId}`} checked={ticked} onChange={(e) => onTick(e.currentTarget.checked)} />}
             <Text size="sm" fw={600}>
-              Merge group {groupId}
+              {pair ? `Pair to review ${groupId}` : `Merge group ${groupId}`}
             </Text>
             <Text size="sm" c="gray.7">
-              {rows.length} records{reason ? ` · ${reason}` : ""}
-              {selecting && !ticked ? " · left out: not merged" : ""}
+              {pair ? "not merged unless accepted" : `${rows.length} records`}
+              {reason ? ` · ${reason}` : ""}
+              {selecting && tickable && !ticked ? " · left out: not merged" : ""}
             </Text>
           </Group>
         </Table.Td>
