@@ -53,6 +53,8 @@ function Weight({ w }: { w: number | undefined }) {
 
 function PairCard({ pair, account, run, verdict, onVerdict }: { pair: Pair; account: MeAccount; run: Run; verdict: Verdict | undefined; onVerdict: (v: Verdict | undefined) => void }) {
   const note = parseNote(pair.note);
+  // The engine's notes give both values and the level: a column each.
+  const split = note.lines.some((l) => l.a !== undefined);
   const crmName = account.crm === "salesforce" ? "Salesforce" : "HubSpot";
   const record = (id: string) => {
     const href = crmRecordUrl(account, run.object, id);
@@ -104,8 +106,16 @@ function PairCard({ pair, account, run, verdict, onVerdict }: { pair: Pair; acco
         <Table mt="xs" verticalSpacing={2} horizontalSpacing="sm" aria-label={`Why pair ${pair.id} was scored so`}>
           <Table.Thead>
             <Table.Tr>
-              <Table.Th w={180}>Field</Table.Th>
-              <Table.Th>Values and how they compare</Table.Th>
+              <Table.Th w={170}>Field</Table.Th>
+              {split ? (
+                <>
+                  <Table.Th>Record {pair.a}</Table.Th>
+                  <Table.Th>Record {pair.b}</Table.Th>
+                  <Table.Th w={170}>Compared</Table.Th>
+                </>
+              ) : (
+                <Table.Th>Values and how they compare</Table.Th>
+              )}
               <Table.Th w={80} ta="right">
                 Weight
               </Table.Th>
@@ -119,9 +129,31 @@ function PairCard({ pair, account, run, verdict, onVerdict }: { pair: Pair; acco
                     {l.field}
                   </Text>
                 </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{l.text}</Text>
-                </Table.Td>
+                {split ? (
+                  l.a !== undefined ? (
+                    <>
+                      <Table.Td>
+                        <Text size="sm">{l.a}</Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{l.b}</Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm" c="gray.7">
+                          {l.level}
+                        </Text>
+                      </Table.Td>
+                    </>
+                  ) : (
+                    <Table.Td colSpan={3}>
+                      <Text size="sm">{l.text}</Text>
+                    </Table.Td>
+                  )
+                ) : (
+                  <Table.Td>
+                    <Text size="sm">{l.text}</Text>
+                  </Table.Td>
+                )}
                 <Table.Td>
                   <Weight w={l.weight} />
                 </Table.Td>

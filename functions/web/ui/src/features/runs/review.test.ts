@@ -38,6 +38,17 @@ describe("pairsOf", () => {
 });
 
 describe("parseNote", () => {
+  it("reads the engine's review note: the probability, then each field's two values, level and weight", () => {
+    const n = parseNote("match 0.9400 — email: ann@x.com / ann@x.co (one edit, +2.9) · lastname: Smith / Smyth (similar, +1.2) · firstname: Ann / — (missing, 0) · date_of_birth: 1990-01-02 / 1990-02-01 (day month swapped, -0.4)");
+    expect(n.probability).toBeCloseTo(0.94);
+    expect(n.lines).toEqual([
+      { field: "email", text: "ann@x.com / ann@x.co (one edit, +2.9)", a: "ann@x.com", b: "ann@x.co", level: "one edit", weight: 2.9 },
+      { field: "lastname", text: "Smith / Smyth (similar, +1.2)", a: "Smith", b: "Smyth", level: "similar", weight: 1.2 },
+      { field: "firstname", text: "Ann / — (missing, 0)", a: "Ann", b: "—", level: "missing", weight: 0 },
+      { field: "date_of_birth", text: "1990-01-02 / 1990-02-01 (day month swapped, -0.4)", a: "1990-01-02", b: "1990-02-01", level: "day month swapped", weight: -0.4 },
+    ]);
+    expect(n.other).toEqual([]);
+  });
   it("reads the probability and one line per compared field with its weight", () => {
     const n = parseNote("p=0.953 · firstname: Jon | John (similar, +2.31) · lastname: Smith | Smith (exact, +6.02) · date_of_birth: 1990-01-02 | 1990-02-01 (day and month swapped, -0.5) · email: (missing, +0.0)");
     expect(n.probability).toBeCloseTo(0.953);

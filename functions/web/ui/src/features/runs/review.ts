@@ -39,10 +39,17 @@ export function pairsOf(rows: readonly RunRow[]): Pair[] {
   return out;
 }
 
-/** One compared field of a note: its name, the rest as written, and its weight if it says. */
+/**
+ * One compared field of a note: its name, the text as written, and what could be read of
+ * it: both records' values, the agreement level, the weight (the engine writes
+ * `email: ann@x.com / ann@x.co (one edit, +2.9)`).
+ */
 export interface NoteLine {
   field: string;
   text: string;
+  a?: string;
+  b?: string;
+  level?: string;
   weight?: number;
 }
 
@@ -54,17 +61,51 @@ export interface ParsedNote {
   other: string[];
 }
 
+// `match 0.9400 — ` (the engine's review note) opens with the probability.
+const LEAD = /^(?:match|scored|probability|p)\s*[=:]?\s*(0(?:\.\d+)?|1(?:\.0+)?|\.\d+|\d{1,3}(?:\.\d+)?\s*%)\s*(?:[—–]|-{1,2}|:)?\s*/i;
 const PERCENT = /^(?:(?:match\s+)?(?:probability|p|score|likely)\s*[=:]?\s*)?(\d{1,3}(?:\.\d+)?)\s*%(?:\s*(?:likely|sure|match(?:ing)?)?)?$/i;
-const FRACTION = /^(?:match\s+)?(?:probability|p|score)\s*[=:]?\s*(0(?:\.\d+)?|1(?:\.0+)?|\.\d+)$/i;
+const FRACTION = /^(?:match\s+)?(?:probability|p|score|match|scored)\s*[=:]?\s*(0(?:\.\d+)?|1(?:\.0+)?|\.\d+)$/i;
 const FIELD = /^([^:]{1,80}?):\s*(.*)$/;
+// `(level, +2.9)` closing a field's part.
+const LEVEL_WEIGHT = /\s*\(([^()]*?),\s*([+\-−]?\d+(?:\.\d+)?)\)\s*$/;
 // A signed number standing alone (a weight): not the "-01" inside a date.
 const WEIGHT = /(?:^|[\s(=,;])([+\-−]\d+(?:\.\d+)?)(?=$|[\s),;])/g;
+
+function probabilityOf(s: string): number {
+  const t = s.trim();
+  return t.endsWith("%") ? Number(t.slice(0, -1).trim()) / 100 : Number(t);
+}
+
+function fieldLine(field: string, rest: string): NoteLine {
+  const line: NoteLine = { field: field.trim(), text: rest.trim() };
+  const lw = LEVEL_WEIGHT.exec(rest);
+  if (lw?.[1] !== undefined && lw[2] !== undefined) {
+    line.level = lw[1].trim();
+    line.weight = Number(lw[2].replace("−", "-"));
+    const values = rest.slice(0, lw.index).split(" / ");
+    if (values.length === 2) {
+      line.a = (values[0] ?? "").trim();
+      line.b = (values[1] ?? "").trim();
+    }
+    return line;
+  }
+  const weights = [...rest.matchAll(WEIGHT)];
+  const last = weights[weights.length - 1]?.[1];
+  if (last !== undefined) line.weight = Number(last.replace("−", "-"));
+  return line;
+}
 
 /** A `·`-separated note (probability first, then field by field) as lines a person reads. */
 export function parseNote(note: string | null | undefined): ParsedNote {
   const out: ParsedNote = { lines: [], other: [] };
   if (!note) return out;
-  for (const raw of note.split("·")) {
+  let body = note.trim();
+  const lead = LEAD.exec(body);
+  if (lead?.[1] && lead[0].length < body.length && /[—–:-]\s*$/.test(lead[0])) {
+    out.probability = probabilityOf(lead[1]);
+    body = body.slice(lead[0].length);
+  }
+  for (const raw of body.split("·")) {
     const part = raw.trim();
     if (!part) continue;
     const pct = PERCENT.exec(part);
@@ -74,15 +115,8 @@ export function parseNote(note: string | null | undefined): ParsedNote {
       continue;
     }
     const f = FIELD.exec(part);
-    if (f?.[1] && f[2] !== undefined) {
-      const line: NoteLine = { field: f[1].trim(), text: f[2].trim() };
-      const weights = [...f[2].matchAll(WEIGHT)];
-      const last = weights[weights.length - 1]?.[1];
-      if (last !== undefined) line.weight = Number(last.replace("−", "-"));
-      out.lines.push(line);
-    } else {
-      out.other.push(part);
-    }
+    if (f?.[1] && f[2] !== undefined) out.lines.push(fieldLine(f[1], f[2]));
+    else out.other.push(part);
   }
   return out;
 }
