@@ -8,6 +8,7 @@ mod leads;
 mod policy;
 mod run_outcomes;
 mod runs;
+mod scored;
 mod support;
 mod templates;
 mod walk;

@@ -2,7 +2,8 @@
 //! transform, validate) stream the file in chunks planned on every core and written in
 //! order, so memory stays flat whatever its size; merge
 //! holds the columns its rules read and then streams the file again for the result; the
-//! grid applies cell edits (`--edits`). Writes `DIR/preview.csv` in the audit layout and,
+//! grid applies cell edits (`--edits`); a scored merge takes a person's decisions on the
+//! review pairs of an earlier preview (`--decisions`). Writes `DIR/preview.csv` in the audit layout and,
 //! with `--apply`, `DIR/result.csv` (the input with the plan applied). Files appear whole
 //! or not at all: each is written beside its final name and renamed when complete.
 
@@ -17,7 +18,7 @@ use steward::crm::{Crm, Outcome, Record};
 use steward::modules::csv::AuditWriter;
 use steward::modules::grid::CellEdit;
 use steward::modules::merge::MergeConfig;
-use steward::modules::{Action, Change, ModuleConfig, RecordEngine};
+use steward::modules::{Action, Change, Decisions, ModuleConfig, RecordEngine};
 use steward::templates::{self, TemplateInput};
 
 #[derive(clap::Args)]
@@ -41,6 +42,11 @@ pub struct RunArgs {
     /// Grid only: the cell edits, a JSON list of {"id", "field", "value"}.
     #[arg(long)]
     edits: Option<PathBuf>,
+    /// Merge only: decisions on an earlier preview's review pairs, a CSV with the columns
+    /// `record_id`, `other_id` and `decision` (`accept` or `reject`); accepted pairs are
+    /// merged, rejected ones never are.
+    #[arg(long)]
+    decisions: Option<PathBuf>,
     /// The CSV's delimiter: `,`, `;`, `tab` or `|` (default: sniffed from the header
     /// line among `,`, `;` and tab).
     #[arg(long, value_parser = parse_delimiter)]
@@ -210,6 +216,9 @@ pub async fn execute(args: &RunArgs) -> Result<Summary, Failure> {
     let config = read_template(&args.template)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    if args.decisions.is_some() && !matches!(config, ModuleConfig::Merge(_)) {
+        return Err("--decisions is for merge templates only".into());
+    }
     match &config {
         ModuleConfig::Grid(_) => grid(args, &config).await,
         ModuleConfig::Merge(c) => {
@@ -570,7 +579,11 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
         );
     }
     drop(input_csv);
-    let plan = engine.plan(&input);
+    let decisions = match &args.decisions {
+        Some(path) => read_decisions(path)?,
+        None => Decisions::default(),
+    };
+    let plan = engine.plan_with(&input, &decisions);
     drop(input);
 
     let columns = engine.columns();
@@ -638,6 +651,62 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
     }
     preview_file.commit()?;
     Ok(summary)
+}
+
+/// Decisions on review pairs from a CSV (`record_id,other_id,decision`, any column order,
+/// more columns ignored, so a preview's review rows with a `decision` column added read
+/// too). Rows are counted as a spreadsheet shows them: the header is row 1.
+fn read_decisions(path: &Path) -> Result<Decisions, Failure> {
+    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let col = |name: &str| -> Result<usize, Failure> {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!(
+                    "{}: no `{name}` column: a decisions file has the columns record_id, \
+                     other_id and decision (accept or reject)",
+                    path.display()
+                )
+                .into()
+            })
+    };
+    let (a, b, d) = (col("record_id")?, col("other_id")?, col("decision")?);
+    let mut out = Decisions::default();
+    for (i, row) in reader.records().enumerate() {
+        let at = i + 2;
+        let row = row.map_err(|e| format!("{} row {at}: {e}", path.display()))?;
+        let cell = |k: usize| row.get(k).map(str::trim).unwrap_or_default();
+        let (x, y) = (cell(a), cell(b));
+        if x.is_empty() && y.is_empty() && cell(d).is_empty() {
+            continue;
+        }
+        if x.is_empty() || y.is_empty() || x == y {
+            return Err(format!(
+                "{} row {at}: record_id and other_id must name two different records",
+                path.display()
+            )
+            .into());
+        }
+        let pair = [x.to_string(), y.to_string()];
+        match cell(d).to_ascii_lowercase().as_str() {
+            "accept" | "accepted" => out.accept.push(pair),
+            "reject" | "rejected" => out.reject.push(pair),
+            other => {
+                return Err(format!(
+                    "{} row {at}: decision `{other}` is not accept or reject",
+                    path.display()
+                )
+                .into());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Grid: cell edits against the file's records, type-checked against its describe.

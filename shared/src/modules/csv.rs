@@ -717,6 +717,38 @@ mod tests {
     }
 
     #[test]
+    fn a_review_pair_is_two_candidate_rows_that_an_apply_skips() {
+        let review = Change {
+            id: Some("20".into()),
+            action: Action::Review {
+                pair_id: "r1".into(),
+                other_id: "21".into(),
+            },
+            fields: Vec::new(),
+            note: Some("match 0.93".into()),
+        };
+        let text = written(&["phone"], true, &[(review, None)]);
+        let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+        assert_eq!(
+            &lines[1..],
+            [
+                "20,review,r1,candidate,match 0.93,,,skipped,,",
+                "21,review,r1,candidate,,,,skipped,,",
+            ]
+        );
+        let rows = read(&text);
+        assert_eq!(rows[1].action, RowAction::Review);
+        assert_eq!(rows[1].role, Some(Role::Candidate));
+        assert_eq!(rows[1].group_id.as_deref(), Some("r1"));
+        let bad = "record_id,action,group_id,role,note\r\n20,review,r1,master,\r\n";
+        let err = read_audit(bad.as_bytes())
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_err();
+        assert!(err.to_string().contains("not candidate"), "{err}");
+    }
+
+    #[test]
     fn a_merge_master_row_names_the_record_that_remains() {
         let merge = Change {
             id: Some("10".into()),
