@@ -7,7 +7,7 @@ import { api } from "../../api/client";
 import { unwrap } from "../../api/problem";
 import type { components } from "../../api/schema";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { saveModel } from "../modules/editors/merge/score";
+import { saveModel, type ScoreModel } from "../modules/editors/merge/score";
 import type { MergeConfig } from "../modules/editors/merge/config";
 import { templateKey } from "../modules/TemplateBar";
 import type { Run } from "./logic";
@@ -28,7 +28,7 @@ export function SaveWeights({ run, writer }: { run: Run; writer: boolean }) {
   const save = useMutation({
     mutationFn: async () => {
       const t = await unwrap(api.GET("/templates/{id}", { params: { path: { id } } }));
-      const config = saveModel(t.config as MergeConfig, model as Record<string, unknown>);
+      const config = saveModel(t.config as MergeConfig, model as ScoreModel);
       const body = { module: t.module, name: t.name, description: t.description, config } as TemplateInput;
       return unwrap(api.PUT("/templates/{id}", { params: { path: { id }, header: { "If-Match": `"${t.version}"` } }, body }));
     },

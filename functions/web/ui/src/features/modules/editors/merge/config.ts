@@ -2,14 +2,10 @@
 // pure functions over the MergeConfig the API reads, so what the editor sends is exactly
 // what these produce (tested against the API's own JSON Schema in config.test.ts).
 import type { components } from "../../../../api/schema";
-import type { ScoreConfig } from "./score";
 
 type S = components["schemas"];
-/**
- * The merge config: rule sets, a score (scored matching), or both. Until the API document
- * describes `score`, its shape is ScoreConfig's (score.ts); `rules` may then be absent.
- */
-export type MergeConfig = Omit<S["MergeConfig"], "rules" | "score"> & { rules?: RuleSet[]; score?: ScoreConfig };
+/** The merge config: rule sets, a score (scored matching), or both (`rules` may be absent). */
+export type MergeConfig = S["MergeConfig"];
 export type RuleSet = S["RuleSet"];
 export type Comparison = S["Comparison"];
 export type Compare = S["Compare"];

@@ -1,33 +1,17 @@
 // Scored matching in the merge editor, apart from React: how records are matched ("rules",
 // "score" or both), the compared fields of `config.score`, the two thresholds as percents,
 // blocking keys and the saved model. Every edit is a pure function over MergeConfig.
+import type { components } from "../../../../api/schema";
 import { rulesOf, type MergeConfig, type RuleSet } from "./config";
 
+type S = components["schemas"];
 /** How a scored field's values are compared (each kind has its own agreement levels). */
-export type ScoreCompare = "name" | "text" | "company" | "email" | "phone" | "code" | "date";
-
-export interface ScoreField {
-  field: string;
-  compare: ScoreCompare;
-  /** `name` only: also compared crosswise with this field (first and last name swapped). */
-  swap_with?: string;
-  /** `phone` only: the region of numbers written without a country code. */
-  default_region?: string;
-  /** `phone` only: each record's country field, for numbers written the local way. */
-  region_field?: string;
-}
-
-export interface ScoreConfig {
-  fields: ScoreField[];
-  /** A pair at least this likely (0–1) is merged. */
-  merge_threshold?: number;
-  /** A pair at least this likely, below the merge threshold, goes to review. */
-  review_threshold?: number;
-  /** Records are compared only when they agree on one of these keys (each a list of fields). */
-  blocking?: string[][];
-  /** Saved weights: present, every run uses them; absent, each run learns from the data. */
-  model?: Record<string, unknown>;
-}
+export type ScoreCompare = S["ScoreCompare"];
+/** One compared field: `swap_with` is name's (compared crosswise), the regions phone's. */
+export type ScoreField = S["ScoreField"];
+/** Fields, thresholds (0–1), blocking keys, and the saved weights (`model`): absent, each run learns them. */
+export type ScoreConfig = S["ScoreConfig"];
+export type ScoreModel = S["ScoreModel"];
 
 export const DEFAULT_MERGE_THRESHOLD = 0.99;
 export const DEFAULT_REVIEW_THRESHOLD = 0.9;
@@ -143,8 +127,8 @@ export function setScoreOption(f: ScoreField, key: "swap_with" | "default_region
 }
 
 /** 0.99 → 99, 0.995 → 99.5 (what a person reads and types). */
-export function toPercent(p: number | undefined): number | undefined {
-  if (p === undefined || !Number.isFinite(p)) return undefined;
+export function toPercent(p: number | null | undefined): number | undefined {
+  if (p === undefined || p === null || !Number.isFinite(p)) return undefined;
   return Math.round(p * 100_000) / 1000;
 }
 
@@ -208,15 +192,15 @@ export function forgetModel(config: MergeConfig): MergeConfig {
 }
 
 /** The config with `model` saved as its score's weights (a run's learned model). */
-export function saveModel(config: MergeConfig, model: Record<string, unknown>): MergeConfig {
+export function saveModel(config: MergeConfig, model: ScoreModel): MergeConfig {
   return withScore(config, (s) => ({ ...s, model }));
 }
 
 /** When a saved model was learned, if it says (`learned_at`, `trained_at`, `created_at`). */
-export function modelDate(model: Record<string, unknown> | undefined): string | undefined {
-  if (!model) return undefined;
+export function modelDate(model: unknown): string | undefined {
+  if (!model || typeof model !== "object") return undefined;
   for (const key of ["learned_at", "trained_at", "created_at", "at"]) {
-    const v = model[key];
+    const v = (model as Record<string, unknown>)[key];
     if (typeof v === "string" && !Number.isNaN(Date.parse(v))) return v;
   }
   return undefined;
