@@ -64,12 +64,17 @@ async function rows(page: Page, runId: string, action: string): Promise<Row[]> {
   return (await getJson<{ rows: Row[] }>(page, `/runs/${runId}/rows?limit=500&action=${action}`)).rows;
 }
 
-/** The screenshot also goes to docs/console (the docs show it). */
-async function docShot(page: Page, name: string) {
+/**
+ * The screen (screenshot and axe), and its picture in docs/console: the whole page, or from
+ * the top down to the end of `until` (a run page's rows below it are not the point).
+ */
+async function docShot(page: Page, name: string, until?: Locator) {
   await screen(page, name);
   const docs = join(repoRoot, "docs", "console");
   mkdirSync(docs, { recursive: true });
-  copyFileSync(join(screenshots, `${name}.png`), join(docs, `${name}.png`));
+  const box = until ? await until.boundingBox() : null;
+  if (!box) copyFileSync(join(screenshots, `${name}.png`), join(docs, `${name}.png`));
+  else await page.screenshot({ path: join(docs, `${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: page.viewportSize()?.width ?? 1366, height: Math.ceil(box.y + box.height + 16) } });
 }
 
 test("a scored template built in the editor: pairs to review, one accepted, the follow-up merges it, its weights saved", async ({ page }) => {
@@ -80,7 +85,8 @@ test("a scored template built in the editor: pairs to review, one accepted, the 
   await page.getByLabel("Name", { exact: true }).fill("Scored contacts");
 
   // Score instead of rules: the contact's names (crosswise), email and phone to start with.
-  await page.getByRole("radio", { name: "Score", exact: true }).check({ force: true });
+  await page.getByRole("region", { name: "How records are matched" }).getByText("Score", { exact: true }).click();
+  await expect(page.getByRole("radio", { name: "Score", exact: true })).toBeChecked();
   await expect(page.getByRole("region", { name: "Match rules" })).toHaveCount(0);
   const f1 = page.getByRole("group", { name: "Compared field 1" });
   await expect(f1.getByRole("textbox", { name: "Compare crosswise with" }).or(f1.getByRole("combobox", { name: "Compare crosswise with" })).first()).toHaveValue(/\(lastname\)/);
@@ -121,17 +127,17 @@ test("a scored template built in the editor: pairs to review, one accepted, the 
   const [a = "", b = ""] = ids;
 
   const panel = page.getByRole("region", { name: "Pairs to review" });
-  const card = panel.getByRole("listitem", { name: `Pair ${pairId}` });
+  const card = panel.getByRole("listitem", { name: `Pair ${pairId}`, exact: true });
   await expect(card.getByText(/likely the same/)).toBeVisible();
   // The note a field a line: the email row shows both records' values.
   await expect(card.getByRole("table", { name: `Why pair ${pairId} was scored so` }).getByRole("row", { name: /^email/ })).toBeVisible();
-  await card.getByRole("button", { name: `Accept pair ${pairId}` }).click();
+  await card.getByRole("button", { name: `Accept pair ${pairId}`, exact: true }).click();
   await expect(panel.getByText(/1\s*accepted/)).toBeVisible();
-  await docShot(page, "review-pairs");
+  await docShot(page, "review-pairs", panel);
 
   // Leaving the page loses nothing.
   await page.reload();
-  await expect(page.getByRole("region", { name: "Pairs to review" }).getByRole("button", { name: `Accept pair ${pairId}` })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByRole("region", { name: "Pairs to review" }).getByRole("button", { name: `Accept pair ${pairId}`, exact: true })).toHaveAttribute("aria-pressed", "true");
 
   await page.getByRole("button", { name: "Preview with these decisions" }).click();
   await expect(page).not.toHaveURL(new RegExp(preview.id));

@@ -26,6 +26,9 @@ import {
   type Verdict,
 } from "./review";
 
+/** Pairs shown at first, and added by each "Show more pairs". */
+const PAGE = 10;
+
 function storage(): Storage | undefined {
   try {
     return window.localStorage;
@@ -43,7 +46,7 @@ export function useReviewPairs(run: Run) {
 
 function Weight({ w }: { w: number | undefined }) {
   if (w === undefined) return null;
-  const color = w > 0 ? "green.9" : w < 0 ? "red.9" : "gray.7";
+  const color = w > 0 ? "teal.9" : w < 0 ? "red.9" : "gray.7";
   return (
     <Text size="sm" fw={600} c={color} ta="right" style={{ whiteSpace: "nowrap" }}>
       {w > 0 ? `+${w}` : w < 0 ? `−${Math.abs(w)}` : "0"}
@@ -69,7 +72,7 @@ function PairCard({ pair, account, run, verdict, onVerdict }: { pair: Pair; acco
       </Text>
     );
   };
-  const border = verdict === "accept" ? "var(--mantine-color-green-6)" : verdict === "reject" ? "var(--mantine-color-gray-5)" : undefined;
+  const border = verdict === "accept" ? "var(--mantine-color-teal-7)" : verdict === "reject" ? "var(--mantine-color-gray-5)" : undefined;
   return (
     <Card withBorder padding="sm" radius="md" component="li" aria-label={`Pair ${pair.id}`} style={border ? { borderColor: border, borderWidth: 2 } : undefined}>
       <Group justify="space-between" align="flex-start" wrap="nowrap">
@@ -84,7 +87,7 @@ function PairCard({ pair, account, run, verdict, onVerdict }: { pair: Pair; acco
               </Badge>
             )}
             {verdict && (
-              <Badge variant="filled" color={verdict === "accept" ? "green.8" : "gray.7"}>
+              <Badge variant="filled" color={verdict === "accept" ? "teal.9" : "gray.7"}>
                 {verdict === "accept" ? "Accepted: will merge" : "Rejected: never merged"}
               </Badge>
             )}
@@ -94,16 +97,16 @@ function PairCard({ pair, account, run, verdict, onVerdict }: { pair: Pair; acco
           </Text>
         </div>
         <Group gap="xs" wrap="nowrap">
-          <Button size="xs" color="green.8" variant={verdict === "accept" ? "filled" : "default"} aria-pressed={verdict === "accept"} aria-label={`Accept pair ${pair.id}`} onClick={() => onVerdict(verdict === "accept" ? undefined : "accept")}>
-            Accept
+          <Button size="xs" color="teal" variant={verdict === "accept" ? "light" : "default"} aria-pressed={verdict === "accept"} aria-label={`Accept pair ${pair.id}`} onClick={() => onVerdict(verdict === "accept" ? undefined : "accept")}>
+            {verdict === "accept" ? "✓ Accepted" : "Accept"}
           </Button>
-          <Button size="xs" color="gray.7" variant={verdict === "reject" ? "filled" : "default"} aria-pressed={verdict === "reject"} aria-label={`Reject pair ${pair.id}`} onClick={() => onVerdict(verdict === "reject" ? undefined : "reject")}>
-            Reject
+          <Button size="xs" color="gray" variant={verdict === "reject" ? "light" : "default"} aria-pressed={verdict === "reject"} aria-label={`Reject pair ${pair.id}`} onClick={() => onVerdict(verdict === "reject" ? undefined : "reject")}>
+            {verdict === "reject" ? "✓ Rejected" : "Reject"}
           </Button>
         </Group>
       </Group>
       {note.lines.length > 0 && (
-        <Table mt="xs" verticalSpacing={2} horizontalSpacing="sm" aria-label={`Why pair ${pair.id} was scored so`}>
+        <Table mt="xs" layout="fixed" verticalSpacing={2} horizontalSpacing="sm" aria-label={`Why pair ${pair.id} was scored so`}>
           <Table.Thead>
             <Table.Tr>
               <Table.Th w={170}>Field</Table.Th>
@@ -176,6 +179,7 @@ export function ReviewPairs({ run, account, writer }: { run: Run; account: MeAcc
   const { rows, pairs } = useReviewPairs(run);
   const [decisions, setDecisions] = useState<DecisionMap>(() => loadDecisions(storage(), run.id));
   const [confirmApply, setConfirmApply] = useState(false);
+  const [shown, setShown] = useState(PAGE);
   const navigate = useNavigate();
   const client = useQueryClient();
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = rows;
@@ -238,13 +242,22 @@ export function ReviewPairs({ run, account, writer }: { run: Run; account: MeAcc
       </Paper>
       <ProblemAlert error={start.error} title="The run could not start" />
       <Stack gap="xs" component="ol" style={{ listStyle: "none", padding: 0, margin: 0 }}>
-        {pairs.map((p) => (
+        {pairs.slice(0, shown).map((p) => (
           <PairCard key={p.id} pair={p} account={account} run={run} verdict={verdictOf(decisions, p)} onVerdict={(v) => setDecisions((d) => decide(d, p, v))} />
         ))}
       </Stack>
-      {hasNextPage && (
-        <Button variant="default" w="fit-content" onClick={() => void fetchNextPage()} loading={isFetchingNextPage}>
-          Load more pairs
+      {(pairs.length > shown || hasNextPage) && (
+        <Button
+          variant="default"
+          w="fit-content"
+          loading={isFetchingNextPage}
+          onClick={() => {
+            setShown((n) => n + PAGE);
+            if (pairs.length <= shown + PAGE && hasNextPage) void fetchNextPage();
+          }}
+        >
+          Show more pairs ({Math.min(shown, pairs.length).toLocaleString()} of {pairs.length.toLocaleString()}
+          {hasNextPage ? "+" : ""} shown)
         </Button>
       )}
       {isFetchingNextPage && <Loader size="sm" aria-label="Loading pairs" />}
