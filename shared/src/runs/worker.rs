@@ -120,6 +120,9 @@ struct State {
     /// begun before Steward counted it: its revert is not judged by a part count).
     #[serde(default)]
     applied: Option<AppliedKinds>,
+    /// A scored merge: the model its plan used, for the run once it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    score_model: Option<serde_json::Value>,
     error: Option<String>,
     #[serde(skip)]
     version: u64,
@@ -751,7 +754,12 @@ impl Worker<'_> {
                             .await?;
                     }
                     self.st.counts.scanned = scanned;
-                    let changes = engine.plan_with(&input, &self.run.decisions).plan.changes;
+                    let planned = engine.plan_with(&input, &self.run.decisions);
+                    self.st.score_model = planned
+                        .model
+                        .as_ref()
+                        .and_then(|m| serde_json::to_value(m).ok());
+                    let changes = planned.plan.changes;
                     if preview {
                         let ids: std::collections::HashSet<&str> = changes
                             .iter()
@@ -1434,6 +1442,7 @@ impl Worker<'_> {
         let file_name = super::csv_file_name(&self.run);
         let error = self.st.error.clone();
         let applied = self.st.applied;
+        let score_model = self.st.score_model.take();
         let crm =
             crate::identity::parse_crm(self.run.account_id.split(':').next().unwrap_or_default());
         let now = self.s.clock.now();
@@ -1443,6 +1452,9 @@ impl Worker<'_> {
             r.finished_at = Some(now);
             r.error = error.clone();
             r.waiting_for = None;
+            if score_model.is_some() {
+                r.score_model = score_model.clone();
+            }
             r.csv = Some(CsvFile {
                 file_name: file_name.clone(),
                 bytes,

@@ -32,7 +32,7 @@ pub struct MergeEngine {
     fields: Vec<String>,
     derivations: Vec<Derivation>,
     rules: Vec<Rule>,
-    scorer: Option<Scorer>,
+    pub(crate) scorer: Option<Scorer>,
     master: Vec<Compiled>,
     /// Fields the plan may write (input index) and their survivorship rule.
     columns: Vec<(usize, FieldRule)>,

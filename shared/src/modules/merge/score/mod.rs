@@ -457,3 +457,6 @@ fn check_model(model: &ScoreModel, score: &ScoreConfig, errors: &mut Vec<FieldEr
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
