@@ -101,6 +101,13 @@ test("a scored template built in the editor: pairs to review, one accepted, the 
   await expect(page.getByText("Learned from your data on every run", { exact: false })).toBeVisible();
   await docShot(page, "scored-editor");
 
+  // The API's problem under /config/score shows at its input.
+  await page.getByLabel("Ask me when at least").fill("99.5");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText(/0\.995 is above merge_threshold/)).toBeVisible();
+  await expect(page.getByLabel("Ask me when at least")).toHaveAttribute("aria-invalid", "true");
+  await page.getByLabel("Ask me when at least").fill("50");
+
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page).toHaveURL(/\/modules\/merge\?template=/);
   const templateId = new URL(page.url()).searchParams.get("template") ?? "";
@@ -155,9 +162,11 @@ test("a scored template built in the editor: pairs to review, one accepted, the 
   expect(follow.score_model).toBeTruthy();
   await page.getByRole("button", { name: "Save these weights to the template" }).click();
   await expect(page.getByText(/now scores pairs with these weights/)).toBeVisible();
+  await screen(page, "scored-follow-up");
   const after = await getJson<{ config: { score: { model?: unknown } } }>(page, `/templates/${templateId}`);
   expect(after.config.score.model).toEqual(follow.score_model);
   await page.goto(`${steward.url}/modules/merge?template=${templateId}`);
   await expect(page.getByText("Using saved weights")).toBeVisible();
   await expect(page.getByRole("button", { name: "Forget saved weights" })).toBeVisible();
+  await screen(page, "scored-saved-weights");
 });

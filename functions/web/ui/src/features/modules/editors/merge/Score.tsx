@@ -30,6 +30,9 @@ import {
   type ScoreField,
 } from "./score";
 
+/** Hints under the inputs, so a row's inputs line up whatever their hints' length. */
+const BELOW: ("label" | "input" | "description" | "error")[] = ["label", "input", "description", "error"];
+
 interface Props {
   config: MergeConfig;
   onChange: (config: MergeConfig) => void;
@@ -55,7 +58,8 @@ function ScoreFieldRow({ config, i, onChange, error, readOnly }: Props & { i: nu
           onChange={(v) => set((x) => setScoreOption(x, "field", v))}
           error={errorAt(error, `${at}/field`) ?? errorAt(error, at)}
           readOnly={readOnly}
-          w={280}
+          inputWrapperOrder={BELOW}
+          w={240}
         />
         <Select
           label="Compare as"
@@ -66,7 +70,8 @@ function ScoreFieldRow({ config, i, onChange, error, readOnly }: Props & { i: nu
           onChange={(v) => v && set((x) => setScoreCompare(x, v as ScoreCompare))}
           error={errorAt(error, `${at}/compare`)}
           readOnly={readOnly}
-          w={300}
+          inputWrapperOrder={BELOW}
+          w={260}
         />
         {f.compare === "name" && (
           <FieldSelect
@@ -80,6 +85,7 @@ function ScoreFieldRow({ config, i, onChange, error, readOnly }: Props & { i: nu
             onClear={() => set((x) => setScoreOption(x, "swap_with", undefined))}
             error={errorAt(error, `${at}/swap_with`)}
             readOnly={readOnly}
+            inputWrapperOrder={BELOW}
             w={280}
           />
         )}
@@ -93,7 +99,8 @@ function ScoreFieldRow({ config, i, onChange, error, readOnly }: Props & { i: nu
               onChange={(e) => set((x) => setScoreOption(x, "default_region", e.currentTarget.value.toUpperCase() || undefined))}
               error={errorAt(error, `${at}/default_region`)}
               readOnly={readOnly}
-              w={160}
+              inputWrapperOrder={BELOW}
+              w={130}
             />
             <FieldSelect
               object={config.object}
@@ -106,7 +113,8 @@ function ScoreFieldRow({ config, i, onChange, error, readOnly }: Props & { i: nu
               onClear={() => set((x) => setScoreOption(x, "region_field", undefined))}
               error={errorAt(error, `${at}/region_field`)}
               readOnly={readOnly}
-              w={260}
+              inputWrapperOrder={BELOW}
+              w={220}
             />
           </>
         )}
@@ -139,7 +147,8 @@ function Thresholds({ config, onChange, error, readOnly }: Props) {
           onChange={(v) => onChange(setThreshold(config, "merge_threshold", fromPercent(v)))}
           error={errorAt(error, "/config/score/merge_threshold")}
           readOnly={readOnly}
-          w={220}
+          inputWrapperOrder={BELOW}
+          w={240}
         />
         <NumberInput
           label="Ask me when at least"
@@ -154,7 +163,8 @@ function Thresholds({ config, onChange, error, readOnly }: Props) {
           onChange={(v) => onChange(setThreshold(config, "review_threshold", fromPercent(v)))}
           error={errorAt(error, "/config/score/review_threshold")}
           readOnly={readOnly}
-          w={220}
+          inputWrapperOrder={BELOW}
+          w={240}
         />
       </Group>
       <Text size="sm" c="gray.7">
