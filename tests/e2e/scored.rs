@@ -99,7 +99,7 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
         assert!(pairs.len() >= 2, "{crm}: pairs to review: {pairs:?}");
         for r in rows.iter().filter(|r| r.role == Some(Role::Master)) {
             let note = r.note.as_deref().unwrap_or_default();
-            assert!(note.contains("match"), "{crm}: a merge says why: {note}");
+            assert!(note.contains(" scored 0."), "{crm}: a merge says why: {note}");
         }
         for ((a, b), note) in &pairs {
             assert!(note.contains("match 0."), "{crm}: {note}");

@@ -75,6 +75,16 @@ fn action_name(action: &Action) -> &'static str {
     }
 }
 
+/// The CSV rows `write_change` writes for a change: a merge's master and duplicates, a
+/// review pair's two records, one row for the rest.
+pub fn rows_of(change: &Change) -> u64 {
+    match &change.action {
+        Action::Merge { duplicate_ids, .. } => 1 + duplicate_ids.len() as u64,
+        Action::Review { .. } => 2,
+        _ => 1,
+    }
+}
+
 /// Writes changes as audit rows, one at a time: memory does not grow with the rows.
 pub struct AuditWriter<W: Write> {
     csv: ::csv::Writer<W>,
@@ -716,9 +726,8 @@ mod tests {
         assert_eq!(rows[2].row, 4);
     }
 
-    #[test]
-    fn a_review_pair_is_two_candidate_rows_that_an_apply_skips() {
-        let review = Change {
+    fn review_change() -> Change {
+        Change {
             id: Some("20".into()),
             action: Action::Review {
                 pair_id: "r1".into(),
@@ -726,8 +735,12 @@ mod tests {
             },
             fields: Vec::new(),
             note: Some("match 0.93".into()),
-        };
-        let text = written(&["phone"], true, &[(review, None)]);
+        }
+    }
+
+    #[test]
+    fn a_review_pair_is_two_candidate_rows_that_an_apply_skips() {
+        let text = written(&["phone"], true, &[(review_change(), None)]);
         let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
         assert_eq!(
             &lines[1..],
@@ -737,6 +750,7 @@ mod tests {
             ]
         );
         let rows = read(&text);
+        assert_eq!(rows.len() as u64, rows_of(&review_change()));
         assert_eq!(rows[1].action, RowAction::Review);
         assert_eq!(rows[1].role, Some(Role::Candidate));
         assert_eq!(rows[1].group_id.as_deref(), Some("r1"));

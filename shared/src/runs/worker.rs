@@ -1588,10 +1588,7 @@ fn read_lines<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) 
 
 /// CSV rows a change writes (a merge: the master and each duplicate).
 fn rows_of(c: &Change) -> u64 {
-    match &c.action {
-        Action::Merge { duplicate_ids, .. } => 1 + duplicate_ids.len() as u64,
-        _ => 1,
-    }
+    crate::modules::csv::rows_of(c)
 }
 
 /// Ids per batch read: the CRM's largest.
