@@ -99,7 +99,10 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
         assert!(pairs.len() >= 2, "{crm}: pairs to review: {pairs:?}");
         for r in rows.iter().filter(|r| r.role == Some(Role::Master)) {
             let note = r.note.as_deref().unwrap_or_default();
-            assert!(note.contains(" scored 0."), "{crm}: a merge says why: {note}");
+            assert!(
+                note.contains(" scored 0."),
+                "{crm}: a merge says why: {note}"
+            );
         }
         for ((a, b), note) in &pairs {
             assert!(note.contains("match 0."), "{crm}: {note}");
@@ -109,10 +112,22 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
             );
         }
 
-        // Accept one pair, reject another: the follow-up follows both.
-        let mut it = pairs.keys();
-        let (a1, b1) = it.next().unwrap().clone();
-        let (a2, b2) = it.next().unwrap().clone();
+        // Accept one pair and reject another. When the accepted link does not touch the
+        // rejected pair, the follow-up merges the one and never the other; when it joins the
+        // rejected pair's two sides, the group is reported with why, and nothing of it merged.
+        let part = |id: &String| groups.get(id).cloned().unwrap_or_else(|| id.clone());
+        let (a1, b1) = pairs.keys().next().unwrap().clone();
+        let touched = [part(&a1), part(&b1)];
+        let apart = pairs
+            .keys()
+            .skip(1)
+            .find(|(a, b)| !touched.contains(&part(a)) && !touched.contains(&part(b)));
+        let (a2, b2) = apart
+            .unwrap_or_else(|| pairs.keys().nth(1).unwrap())
+            .clone();
+        let contradicts = apart.is_none()
+            && [part(&a2), part(&b2)].iter().all(|p| touched.contains(p))
+            && part(&a2) != part(&b2);
         let mut body = with_mode(scored(crm), "preview");
         body["decisions"] = json!({"accept": [[a1, b1]], "reject": [[b2, a2]]});
         let follow = start(&owner, body).await;
@@ -122,10 +137,6 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
         assert_eq!(run["decisions"]["accept"], json!([[a1, b1]]), "{run}");
         let (_, rows) = csv_rows(&owner, s, &follow).await;
         let (groups, pairs) = read(&rows);
-        assert!(
-            groups.get(&a1).is_some() && groups.get(&a1) == groups.get(&b1),
-            "{crm}: the accepted pair is merged: {a1} {b1}"
-        );
         let decided: BTreeSet<(String, String)> =
             [(a1.clone(), b1.clone()), (a2.clone(), b2.clone())].into();
         assert!(
@@ -136,6 +147,27 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
             groups.get(&a2).is_none() || groups.get(&a2) != groups.get(&b2),
             "{crm}: the rejected pair is not merged: {a2} {b2}"
         );
+        if contradicts {
+            let flagged: Vec<&AuditRow> = rows
+                .iter()
+                .filter(|r| r.action == RowAction::Flag)
+                .filter(|r| {
+                    [&a1, &b1, &a2, &b2].contains(&&r.record_id.clone().unwrap_or_default())
+                })
+                .collect();
+            assert_eq!(
+                flagged.len(),
+                4 - usize::from(a1 == a2 || a1 == b2 || b1 == a2 || b1 == b2),
+                "{crm}: {flagged:?}"
+            );
+            let note = flagged[0].note.as_deref().unwrap_or_default();
+            assert!(note.contains("a pair a person rejected"), "{crm}: {note}");
+        } else {
+            assert!(
+                groups.get(&a1).is_some() && groups.get(&a1) == groups.get(&b1),
+                "{crm}: the accepted pair is merged: {a1} {b1}"
+            );
+        }
     }
 }
 

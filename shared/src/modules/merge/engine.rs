@@ -384,6 +384,22 @@ impl MergeEngine {
             outcome = Some(out);
         }
         let roots = uf.roots();
+        // A rejected pair that other links still put in one group (an accepted pair or a
+        // rule joining its two sides): that group is reported, never merged.
+        let mut refused: HashMap<u32, String> = HashMap::new();
+        for &(a, b) in &rejected {
+            let root = roots[a as usize];
+            if root == roots[b as usize] {
+                refused.entry(root).or_insert_with(|| {
+                    format!(
+                        "it holds {} and {}, a pair a person rejected, joined through other \
+                         links: decide this group's pairs again",
+                        input.id(a as usize),
+                        input.id(b as usize)
+                    )
+                });
+            }
+        }
         let mut masks = vec![0u64; rows];
         for (r, &m) in rule_masks.iter().enumerate() {
             masks[roots[r] as usize] |= m;
@@ -440,7 +456,15 @@ impl MergeEngine {
                 }
                 reasons = self.reasons(input, outcome.as_ref(), links);
             }
-            let group = self.group(input, group_id, rows, rule_names, &reasons, &mut changes);
+            let group = self.group(
+                input,
+                group_id,
+                rows,
+                rule_names,
+                &reasons,
+                refused.remove(&root),
+                &mut changes,
+            );
             if group.skipped.is_some() {
                 stats.skipped_groups += 1;
             } else {
@@ -531,6 +555,7 @@ impl MergeEngine {
         rows: &[u32],
         rules: Vec<String>,
         reasons: &[String],
+        refused: Option<String>,
         changes: &mut Vec<Change>,
     ) -> Group {
         let id = |r: u32| input.id(r as usize).to_string();
@@ -556,7 +581,9 @@ impl MergeEngine {
                 .collect(),
             _ => contacts.clone(),
         };
-        let chosen = if rows.len() > self.config.max_group_size {
+        let chosen = if let Some(reason) = refused {
+            Err(reason)
+        } else if rows.len() > self.config.max_group_size {
             Err(format!(
                 "{} records are more than max_group_size ({}): check the rules that linked \
                  them, or raise the limit",

@@ -434,3 +434,57 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_group_that_would_join_a_rejected_pair_is_reported_never_merged() {
+    let e = engine(json!({"fields": score_fields(), "review_threshold": 0.5,
+                          "model": example_model()}));
+    let input = input(&e, &EXAMPLE);
+    let pair = |a: &str, b: &str| [a.to_string(), b.to_string()];
+    // 3 and 4 merge by their score; accepting 6 with 3 and rejecting 6 with 4 contradict.
+    let plan = e.plan_with(
+        &input,
+        &Decisions {
+            accept: vec![pair("3", "6")],
+            reject: vec![pair("4", "6")],
+        },
+    );
+    let group = plan
+        .groups
+        .iter()
+        .find(|g| g.ids.contains(&"6".to_string()))
+        .expect("6 is in a group");
+    let reason = group.skipped.as_deref().expect("the group is not merged");
+    assert!(
+        reason.contains("4 and 6, a pair a person rejected"),
+        "{reason}"
+    );
+    assert!(
+        plan.plan
+            .changes
+            .iter()
+            .all(|c| !matches!(c.action, Action::Merge { .. })
+                || !c
+                    .id
+                    .iter()
+                    .chain(match &c.action {
+                        Action::Merge { duplicate_ids, .. } => duplicate_ids.iter(),
+                        _ => [].iter(),
+                    })
+                    .any(|id| id == "6")),
+        "6 is merged nowhere"
+    );
+    // Without the contradiction the same group merges.
+    let plan = e.plan_with(
+        &input,
+        &Decisions {
+            accept: vec![pair("3", "6")],
+            reject: vec![],
+        },
+    );
+    assert!(
+        plan.groups
+            .iter()
+            .any(|g| g.ids.contains(&"6".to_string()) && g.skipped.is_none())
+    );
+}
