@@ -91,6 +91,14 @@ pub struct MergePlan {
     pub model: Option<ScoreModel>,
 }
 
+/// What linked a group's records: the rule sets, the scored and accepted links' reasons,
+/// and why it must not be merged whatever they say (a pair a person rejected inside it).
+struct Linked {
+    rules: Vec<String>,
+    reasons: Vec<String>,
+    refused: Option<String>,
+}
+
 /// A merged group's note: the rules that matched it, and when the Account requirement
 /// chose another master than the master rules would have.
 fn merge_note(rules: &[String], reasons: &[String], among_accounts: bool) -> Option<String> {
@@ -456,15 +464,12 @@ impl MergeEngine {
                 }
                 reasons = self.reasons(input, outcome.as_ref(), links);
             }
-            let group = self.group(
-                input,
-                group_id,
-                rows,
-                rule_names,
-                &reasons,
-                refused.remove(&root),
-                &mut changes,
-            );
+            let why = Linked {
+                rules: rule_names,
+                reasons,
+                refused: refused.remove(&root),
+            };
+            let group = self.group(input, group_id, rows, why, &mut changes);
             if group.skipped.is_some() {
                 stats.skipped_groups += 1;
             } else {
@@ -553,11 +558,14 @@ impl MergeEngine {
         input: &MergeInput,
         group_id: String,
         rows: &[u32],
-        rules: Vec<String>,
-        reasons: &[String],
-        refused: Option<String>,
+        why: Linked,
         changes: &mut Vec<Change>,
     ) -> Group {
+        let Linked {
+            rules,
+            reasons,
+            refused,
+        } = why;
         let id = |r: u32| input.id(r as usize).to_string();
         let contacts: Vec<u32> = rows
             .iter()
@@ -696,7 +704,7 @@ impl MergeEngine {
                 duplicate_ids,
             },
             fields,
-            note: merge_note(&rules, reasons, moved),
+            note: merge_note(&rules, &reasons, moved),
         });
         Group {
             group_id,
