@@ -3,6 +3,7 @@
 
 mod edits;
 mod geo;
+mod identity;
 mod names;
 mod phone;
 mod rnd;
@@ -53,6 +54,15 @@ pub struct Person {
     pub owner: usize,
     /// Creation time, as days and seconds before the sandbox's reference instant.
     pub created_secs_ago: u64,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// Postal code in the country's format (`94110`, `SW1 4AB`, `M5V 2T6`).
+    #[serde(default)]
+    pub postcode: Option<String>,
+    /// Street address (`742 Oak Street`, `Hauptstraße 12`).
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,11 +125,34 @@ const CLOSE_DATE_ANCHOR: (i64, u32, u32) = (2026, 12, 1);
 
 /// The same `(seed, records, duplicate_rate)` always gives the same dataset.
 pub fn generate(seed: u64, records: usize, duplicate_rate: f64) -> Dataset {
-    build(seed, records, duplicate_rate).0
+    build(seed, records, duplicate_rate).data
 }
 
-/// The dataset and how many times each kind of edit was applied to make its duplicates.
-fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDIT_KINDS]; 2]) {
+/// `generate`, with the households among the people: each list holds the keys of distinct
+/// people (each their own entity, never to be merged) living at one address under one last
+/// name, the first the one the others joined.
+pub fn generate_with_households(
+    seed: u64,
+    records: usize,
+    duplicate_rate: f64,
+) -> (Dataset, Vec<Vec<String>>) {
+    let b = build(seed, records, duplicate_rate);
+    (b.data, b.households)
+}
+
+/// A dataset with what went into it.
+struct Built {
+    data: Dataset,
+    /// How many times each kind of edit was applied to make duplicates (people, companies).
+    #[cfg_attr(not(test), allow(dead_code))]
+    tally: [[u64; EDIT_KINDS]; 2],
+    /// The person-record errors (`identity::ERRORS`) and the duplicates offered them.
+    #[cfg_attr(not(test), allow(dead_code))]
+    errors: ([u64; identity::ERRORS], u64),
+    households: Vec<Vec<String>>,
+}
+
+fn build(seed: u64, records: usize, duplicate_rate: f64) -> Built {
     let rate = if duplicate_rate.is_finite() {
         duplicate_rate.clamp(0.0, 1.0)
     } else {
@@ -238,11 +271,26 @@ fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDI
         }
         lead_groups.push((entity, lead_idx));
     }
+    let mut prospects: Vec<(usize, usize)> = Vec::new();
     while leads.len() < n_leads {
         let employer = g.employer_of_lead(&companies);
-        let (rec, _) = g.person_original(Some(&employer), true);
+        let (rec, meta) = g.person_original(Some(&employer), true);
+        prospects.push((leads.len(), meta.place));
         leads.push(rec);
     }
+
+    // Birth dates, postcodes, addresses, their errors and households, from a stream of
+    // their own (the fields above keep their values for a seed).
+    let mut x = identity::Extra::new(seed);
+    let households = people_identities(
+        &mut x,
+        &mut g.env.emails,
+        &mut people,
+        &person_cluster,
+        &mut leads,
+        &lead_groups,
+        &prospects,
+    );
 
     // Shuffle each list so duplicates sit far from their originals; keys follow the order.
     let company_rank = arrange(&mut g.env.rng, &mut companies.recs, |c, k| {
@@ -282,6 +330,10 @@ fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDI
             .then_with(|| a.keys.cmp(&b.keys))
     });
 
+    let households = households
+        .iter()
+        .map(|members| members.iter().map(|&i| person_key(i)).collect())
+        .collect();
     let data = Dataset {
         users,
         people: people.recs,
@@ -290,7 +342,123 @@ fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDI
         leads,
         clusters,
     };
-    (data, g.env.tally)
+    Built {
+        data,
+        tally: g.env.tally,
+        errors: (x.tally, x.offered),
+        households,
+    }
+}
+
+/// Gives every person a date of birth, postcode and address (shared by their records),
+/// forms households among people who have no other record, and adds the person-record
+/// errors to contacts' duplicates. Returns the households as people indices, head first.
+fn people_identities(
+    x: &mut identity::Extra,
+    emails: &mut Seen,
+    people: &mut Table<Person, PersonMeta>,
+    person_cluster: &[Option<usize>],
+    leads: &mut [Person],
+    lead_groups: &[(usize, Vec<usize>)],
+    prospects: &[(usize, usize)],
+) -> Vec<Vec<usize>> {
+    let originals = people.metas.len();
+    let mut ids: Vec<identity::Identity> = people
+        .metas
+        .iter()
+        .map(|m| identity::identity(&mut x.rng, m.place))
+        .collect();
+    for i in 0..originals {
+        identity::apply(&mut people.recs[i], &ids[i]);
+    }
+
+    // Households: a person with no duplicate and no lead joins someone else's address.
+    let mut has_copies = vec![false; originals];
+    for (i, c) in person_cluster.iter().enumerate() {
+        has_copies[i] = c.is_some();
+    }
+    for (entity, _) in lead_groups {
+        if let Some(h) = has_copies.get_mut(*entity) {
+            *h = true;
+        }
+    }
+    let mut free: Vec<usize> = (0..originals).filter(|&i| !has_copies[i]).collect();
+    shuffle(&mut x.rng, &mut free);
+    let wanted = ((originals as f64 * identity::HOUSEHOLD_SHARE).round() as usize).min(free.len());
+    let mut member = vec![false; originals];
+    for &m in &free[..wanted] {
+        member[m] = true;
+    }
+    let mut by_head: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for &m in &free[..wanted] {
+        let mut head = None;
+        for _ in 0..20 {
+            let h = below(&mut x.rng, originals);
+            let r = &people.recs[h];
+            // A head lives at an address; a namesake at the same address would be the same
+            // person to anyone (father and son are left out).
+            if !member[h]
+                && ids[h].address.is_some()
+                && r.first_name.is_some()
+                && r.first_name != people.recs[m].first_name
+            {
+                head = Some(h);
+                break;
+            }
+        }
+        let Some(h) = head else {
+            member[m] = false;
+            continue;
+        };
+        let head_rec = people.recs[h].clone();
+        ids[m].address = ids[h].address.clone();
+        ids[m].postcode = ids[h].postcode.clone();
+        identity::join_household(&mut x.rng, &mut people.recs[m], &head_rec, &ids[h], |v| {
+            emails.insert(seen::lower(v))
+        });
+        by_head.entry(h).or_default().push(m);
+    }
+
+    // Duplicates carry their person's values, then the errors at their shares; an error
+    // that would make a copy equal to another record of the person is taken back.
+    for members in &people.groups {
+        let Some(&orig) = members.first() else {
+            continue;
+        };
+        for k in 1..members.len() {
+            let i = members[k];
+            identity::apply(&mut people.recs[i], &ids[orig]);
+            let before = people.recs[i].clone();
+            let mut rec = before.clone();
+            let done = identity::dirty(x, &mut rec, people.metas[orig].first);
+            let clash = members
+                .iter()
+                .filter(|&&o| o != i)
+                .any(|&o| identity::same_record(&people.recs[o], &rec));
+            if clash {
+                for e in done {
+                    x.tally[e as usize] -= 1;
+                }
+                rec = before;
+            }
+            people.recs[i] = rec;
+        }
+    }
+    for (entity, lead_idx) in lead_groups {
+        for &l in lead_idx {
+            if let Some(id) = ids.get(*entity) {
+                identity::apply(&mut leads[l], id);
+            }
+        }
+    }
+    for &(l, place) in prospects {
+        let id = identity::identity(&mut x.rng, place);
+        identity::apply(&mut leads[l], &id);
+    }
+    by_head
+        .into_iter()
+        .map(|(h, ms)| std::iter::once(h).chain(ms).collect())
+        .collect()
 }
 
 /// What Salesforce's HubSpot sync (and many forms) put in a Lead's required Company field
@@ -935,6 +1103,9 @@ impl Gen {
             country: country_form(rng, country(pl.cc).forms, 0.85),
             owner: 0,
             created_secs_ago: 0,
+            date_of_birth: None,
+            postcode: None,
+            address: None,
         };
         rec.owner = self.owner();
         rec.created_secs_ago = self.original_created();
