@@ -2,13 +2,15 @@
 //! it, flags for the groups it will not merge), with the groups and counts for reports.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use super::input::MergeInput;
 use super::master::{self, Compiled};
-use super::matching::{self, Derivation, Rule};
+use super::matching::{self, Derivation, Rule, UnionFind};
+use super::score::{Scorer, probability};
 use super::survive::survive;
 use super::values::id_order;
-use super::{FieldRule, MergeConfig};
+use super::{FieldRule, MAX_REVIEW_PAIRS, MergeConfig, ScoreModel};
 use crate::crm::Record;
 use crate::modules::{Action, Change, FieldChange, Plan};
 
@@ -18,6 +20,7 @@ pub(crate) struct Parts {
     pub fields: Vec<String>,
     pub derivations: Vec<Derivation>,
     pub rules: Vec<Rule>,
+    pub scorer: Option<Scorer>,
     pub master: Vec<Compiled>,
     pub columns: Vec<(usize, FieldRule)>,
     pub account_field: Option<usize>,
@@ -29,6 +32,7 @@ pub struct MergeEngine {
     fields: Vec<String>,
     derivations: Vec<Derivation>,
     rules: Vec<Rule>,
+    pub(crate) scorer: Option<Scorer>,
     master: Vec<Compiled>,
     /// Fields the plan may write (input index) and their survivorship rule.
     columns: Vec<(usize, FieldRule)>,
@@ -65,6 +69,14 @@ pub struct MatchStats {
     pub groups: usize,
     pub merged_groups: usize,
     pub skipped_groups: usize,
+    /// Scored pairs between the review and merge thresholds shown for review.
+    pub review_pairs: usize,
+    /// Review pairs left out past `MAX_REVIEW_PAIRS` (the least likely).
+    pub review_pairs_left_out: usize,
+    /// Random record pairs that estimated u (0 when the model was given).
+    pub training_u_pairs: u64,
+    /// Candidate pairs EM trained m on, over every blocking key (0 when given).
+    pub training_em_pairs: u64,
 }
 
 /// A merge's plan, with its groups.
@@ -75,15 +87,23 @@ pub struct MergePlan {
     pub plan: Plan,
     pub groups: Vec<Group>,
     pub stats: MatchStats,
+    /// Scored matching: the model used (learned by this run, or the config's).
+    pub model: Option<ScoreModel>,
 }
 
 /// A merged group's note: the rules that matched it, and when the Account requirement
 /// chose another master than the master rules would have.
-fn merge_note(rules: &[String], among_accounts: bool) -> Option<String> {
+fn merge_note(rules: &[String], reasons: &[String], among_accounts: bool) -> Option<String> {
     let mut parts = Vec::new();
-    if !rules.is_empty() {
-        parts.push(format!("matched by {}", rules.join("; ")));
+    let named: Vec<&str> = rules
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !matches!(*r, "score" | "accepted"))
+        .collect();
+    if !named.is_empty() {
+        parts.push(format!("matched by {}", named.join("; ")));
     }
+    parts.extend(reasons.iter().cloned());
     if among_accounts {
         parts.push(
             "master chosen among the Contacts with an Account (Leads convert only into one)"
@@ -95,6 +115,17 @@ fn merge_note(rules: &[String], among_accounts: bool) -> Option<String> {
 
 /// Ids listed in a skipped group's note, at most.
 const NOTE_IDS: usize = 10;
+/// Links (scored or accepted pairs) a merged group's note explains, at most.
+const NOTE_LINKS: usize = 3;
+
+/// Why two records of a group are linked.
+#[derive(Debug, Clone, Copy)]
+enum Link {
+    /// Their score (log2 odds) reached the merge threshold.
+    Scored(f32),
+    /// A person accepted the pair.
+    Accepted,
+}
 
 impl MergeEngine {
     pub(crate) fn new(p: Parts) -> Self {
@@ -103,6 +134,7 @@ impl MergeEngine {
             fields: p.fields,
             derivations: p.derivations,
             rules: p.rules,
+            scorer: p.scorer,
             master: p.master,
             columns: p.columns,
             account_field: p.account_field,
@@ -255,35 +287,120 @@ impl MergeEngine {
         Cow::Owned(out)
     }
 
-    /// The plan, with a person's decisions on review pairs of an earlier preview.
+    /// The plan, with a person's decisions on review pairs of an earlier preview:
+    /// accepted pairs (both records present) are linked like a match, rejected pairs are
+    /// never linked by their score nor shown for review again.
     pub fn plan_with(
         &self,
         input: &MergeInput,
         decisions: &crate::modules::Decisions,
     ) -> MergePlan {
-        // i19-engine replaces this: decisions link accepted pairs and keep rejected apart.
-        let _ = decisions;
-        self.plan(input)
-    }
-
-    /// The plan: duplicate groups, each with its master and the master's new values.
-    pub fn plan(&self, input: &MergeInput) -> MergePlan {
         let input = self.aligned(input);
         let input: &MergeInput = &input;
         let rows = input.len();
         let threads = matching::threads_for(rows);
-        let derived = matching::derive(input, &self.derivations, threads);
-        let clusters = matching::cluster(&self.rules, &derived, &input.ids, rows, threads);
-        drop(derived);
+        let mut uf = UnionFind::new(rows);
+        let mut stats = MatchStats {
+            records: rows,
+            ..MatchStats::default()
+        };
+        // Rule sets first: their groups, and which rule sets linked each.
+        let mut rule_masks: Vec<u64> = Vec::new();
+        if !self.rules.is_empty() {
+            let derived = matching::derive(input, &self.derivations, threads);
+            let clusters = matching::cluster(&self.rules, &derived, &input.ids, rows, threads);
+            drop(derived);
+            for (row, &root) in clusters.roots.iter().enumerate() {
+                uf.union(row as u32, root);
+            }
+            stats.candidate_pairs = clusters.counts.candidates;
+            stats.compared_pairs = clusters.counts.compared;
+            stats.matched_pairs = clusters.counts.matched;
+            rule_masks = (0..rows)
+                .map(|r| {
+                    if clusters.roots[r] as usize == r {
+                        clusters.rules[r]
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+        }
+        // Decisions, by row.
+        let named: HashSet<&str> = decisions
+            .accept
+            .iter()
+            .chain(&decisions.reject)
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let mut row_of: HashMap<&str, u32> = HashMap::new();
+        if !named.is_empty() {
+            for r in 0..rows {
+                let id = input.id(r);
+                if named.contains(id) {
+                    row_of.entry(id).or_insert(r as u32);
+                }
+            }
+        }
+        let pair_rows = |p: &[String; 2]| -> Option<(u32, u32)> {
+            let (a, b) = (*row_of.get(p[0].as_str())?, *row_of.get(p[1].as_str())?);
+            (a != b).then_some((a.min(b), a.max(b)))
+        };
+        let rejected: HashSet<(u32, u32)> = decisions.reject.iter().filter_map(pair_rows).collect();
+        // Links to explain, per pair: (a, b, why).
+        let mut links: Vec<(u32, u32, Link)> = Vec::new();
+        for p in &decisions.accept {
+            if let Some((a, b)) = pair_rows(p)
+                && !rejected.contains(&(a, b))
+            {
+                uf.union(a, b);
+                links.push((a, b, Link::Accepted));
+            }
+        }
+        let mut review: Vec<super::score::Scored> = Vec::new();
+        let mut outcome = None;
+        if let Some(scorer) = &self.scorer {
+            let out = scorer.run(input, threads);
+            stats.candidate_pairs += out.candidates;
+            stats.compared_pairs += out.compared;
+            stats.training_u_pairs = out.u_pairs;
+            stats.training_em_pairs = out.em_pairs;
+            let merge_bits = super::score::bits(scorer.merge) as f32;
+            for s in &out.pairs {
+                let key = (s.a.min(s.b), s.a.max(s.b));
+                if rejected.contains(&key) {
+                    continue;
+                }
+                if s.bits >= merge_bits && probability(f64::from(s.bits)) >= scorer.merge {
+                    stats.matched_pairs += 1;
+                    if uf.union(s.a, s.b) {
+                        links.push((s.a, s.b, Link::Scored(s.bits)));
+                    }
+                } else {
+                    review.push(*s);
+                }
+            }
+            outcome = Some(out);
+        }
+        let roots = uf.roots();
+        let mut masks = vec![0u64; rows];
+        for (r, &m) in rule_masks.iter().enumerate() {
+            masks[roots[r] as usize] |= m;
+        }
+        let mut why: HashMap<u32, Vec<(u32, u32, Link)>> = HashMap::new();
+        for (a, b, l) in links {
+            why.entry(roots[a as usize]).or_default().push((a, b, l));
+        }
 
         // Rows of each group (two records or more), in id order; groups by first id.
         let mut sizes = vec![0u32; rows];
-        for &r in &clusters.roots {
+        for &r in &roots {
             sizes[r as usize] += 1;
         }
         let mut slot = vec![u32::MAX; rows];
         let mut members: Vec<Vec<u32>> = Vec::new();
-        for (row, &root) in clusters.roots.iter().enumerate() {
+        for (row, &root) in roots.iter().enumerate() {
             if sizes[root as usize] < 2 {
                 continue;
             }
@@ -302,30 +419,66 @@ impl MergeEngine {
         }
         members.sort_by(|a, b| by_id(&a[0], &b[0]));
 
-        let mut stats = MatchStats {
-            records: rows,
-            candidate_pairs: clusters.counts.candidates,
-            compared_pairs: clusters.counts.compared,
-            matched_pairs: clusters.counts.matched,
-            groups: members.len(),
-            ..MatchStats::default()
-        };
+        stats.groups = members.len();
         let mut changes = Vec::with_capacity(members.len());
         let mut groups = Vec::with_capacity(members.len());
         for (k, rows) in members.iter().enumerate() {
             let group_id = format!("g{}", k + 1);
-            let mask = clusters.rules[clusters.roots[rows[0] as usize] as usize];
-            let rule_names: Vec<String> = (0..self.rules.len())
+            let root = roots[rows[0] as usize];
+            let mask = masks[root as usize];
+            let mut rule_names: Vec<String> = (0..self.rules.len())
                 .filter(|r| mask & (1 << r) != 0)
                 .map(|r| self.rules[r].name.clone())
                 .collect();
-            let group = self.group(input, group_id, rows, rule_names, &mut changes);
+            let mut reasons = Vec::new();
+            if let Some(links) = why.get(&root) {
+                if links.iter().any(|l| matches!(l.2, Link::Scored(_))) {
+                    rule_names.push("score".to_string());
+                }
+                if links.iter().any(|l| matches!(l.2, Link::Accepted)) {
+                    rule_names.push("accepted".to_string());
+                }
+                reasons = self.reasons(input, outcome.as_ref(), links);
+            }
+            let group = self.group(input, group_id, rows, rule_names, &reasons, &mut changes);
             if group.skipped.is_some() {
                 stats.skipped_groups += 1;
             } else {
                 stats.merged_groups += 1;
             }
             groups.push(group);
+        }
+
+        // Review pairs: not already in one group, the likeliest first, capped.
+        if let (Some(scorer), Some(out)) = (&self.scorer, &outcome) {
+            review.retain(|s| roots[s.a as usize] != roots[s.b as usize]);
+            stats.review_pairs_left_out = review.len().saturating_sub(MAX_REVIEW_PAIRS);
+            review.truncate(MAX_REVIEW_PAIRS);
+            stats.review_pairs = review.len();
+            let last = review.len();
+            for (i, s) in review.iter().enumerate() {
+                let (mut a, mut b) = (s.a as usize, s.b as usize);
+                if id_order(input.id(b), input.id(a)).is_lt() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                let mut note = scorer.review_note(input, out, a, b, s.bits);
+                if i + 1 == last && stats.review_pairs_left_out > 0 {
+                    note.push_str(&format!(
+                        " ({} less likely pairs not shown: at most {MAX_REVIEW_PAIRS} are; \
+                         raise review_threshold to see the rest)",
+                        stats.review_pairs_left_out
+                    ));
+                }
+                changes.push(Change {
+                    id: Some(input.id(a).to_string()),
+                    action: Action::Review {
+                        pair_id: format!("r{}", i + 1),
+                        other_id: input.id(b).to_string(),
+                    },
+                    fields: Vec::new(),
+                    note: Some(note),
+                });
+            }
         }
         MergePlan {
             plan: Plan {
@@ -334,7 +487,40 @@ impl MergeEngine {
             },
             groups,
             stats,
+            model: outcome.map(|o| o.model),
         }
+    }
+
+    /// The plan: duplicate groups, each with its master and the master's new values, and
+    /// (scored matching) the pairs to review.
+    pub fn plan(&self, input: &MergeInput) -> MergePlan {
+        self.plan_with(input, &crate::modules::Decisions::default())
+    }
+
+    /// Why a group's records are linked: its strongest scored links and the accepted
+    /// pairs, a few at most.
+    fn reasons(
+        &self,
+        input: &MergeInput,
+        out: Option<&super::score::Outcome>,
+        links: &[(u32, u32, Link)],
+    ) -> Vec<String> {
+        let mut reasons = Vec::new();
+        for &(a, b, l) in links.iter().take(NOTE_LINKS) {
+            let pair = format!("{} + {}", input.id(a as usize), input.id(b as usize));
+            match (l, &self.scorer, out) {
+                (Link::Scored(bits), Some(scorer), Some(out)) => reasons.push(format!(
+                    "{pair} {}",
+                    scorer.merge_reason(out, a as usize, b as usize, bits)
+                )),
+                (Link::Accepted, ..) => reasons.push(format!("{pair} accepted by a person")),
+                _ => {}
+            }
+        }
+        if links.len() > NOTE_LINKS {
+            reasons.push(format!("and {} more links", links.len() - NOTE_LINKS));
+        }
+        reasons
     }
 
     /// One group's changes, and its report.
@@ -344,6 +530,7 @@ impl MergeEngine {
         group_id: String,
         rows: &[u32],
         rules: Vec<String>,
+        reasons: &[String],
         changes: &mut Vec<Change>,
     ) -> Group {
         let id = |r: u32| input.id(r as usize).to_string();
@@ -482,7 +669,7 @@ impl MergeEngine {
                 duplicate_ids,
             },
             fields,
-            note: merge_note(&rules, moved),
+            note: merge_note(&rules, reasons, moved),
         });
         Group {
             group_id,

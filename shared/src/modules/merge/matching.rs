@@ -157,7 +157,7 @@ pub(crate) fn threads_for(rows: usize) -> usize {
 }
 
 /// Row ranges, one per thread.
-fn chunks(rows: usize, threads: usize) -> Vec<(usize, usize)> {
+pub(crate) fn chunks(rows: usize, threads: usize) -> Vec<(usize, usize)> {
     let per = rows.div_ceil(threads.max(1)).max(1);
     (0..rows)
         .step_by(per)
@@ -324,7 +324,7 @@ pub(crate) fn cluster(
 const SEED: u64 = 0x243F_6A88_85A3_08D3;
 const EMPTY: u64 = 0x1319_8A2E_0370_7344;
 
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x ^= x >> 30;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 27;
@@ -332,7 +332,7 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn hash(tag: u8, s: &str) -> u64 {
+pub(crate) fn hash(tag: u8, s: &str) -> u64 {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325 ^ u64::from(tag);
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -341,7 +341,7 @@ fn hash(tag: u8, s: &str) -> u64 {
     mix(h ^ (s.len() as u64).rotate_left(32))
 }
 
-fn combine(h: u64, k: u64) -> u64 {
+pub(crate) fn combine(h: u64, k: u64) -> u64 {
     mix(h.rotate_left(23) ^ k.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 

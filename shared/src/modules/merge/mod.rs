@@ -24,6 +24,7 @@ mod input;
 mod master;
 mod matching;
 mod normalize;
+mod score;
 mod similarity;
 mod survive;
 #[cfg(test)]
@@ -33,7 +34,13 @@ mod values;
 pub use engine::{Group, MatchStats, MergeEngine, MergePlan};
 pub use input::MergeInput;
 pub use normalize::Normalizer;
-pub use similarity::{Method, jaro_winkler, levenshtein};
+pub use score::{
+    DEFAULT_MERGE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, FieldModel, LevelModel, MAX_REVIEW_PAIRS,
+    ScoreCompare, ScoreConfig, ScoreField, ScoreModel,
+};
+pub use similarity::{
+    Method, damerau_levenshtein, jaro_winkler, levenshtein, one_transposition, within_one_edit,
+};
 
 use matching::{Cmp, Derivation, Op, Rule};
 use normalize::Norm;
@@ -67,7 +74,12 @@ pub struct MergeConfig {
     pub object: String,
     /// Two records are duplicates when any rule set matches (OR); a rule set matches when
     /// all its comparisons do (AND).
+    #[serde(default)]
     pub rules: Vec<RuleSet>,
+    /// Scored matching: two records are duplicates when their match probability reaches
+    /// the merge threshold (with `rules` too: when either links them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<ScoreConfig>,
     /// How each group's master (the record that stays) is chosen.
     #[serde(default)]
     pub master: MasterConfig,
@@ -501,6 +513,15 @@ impl MergeConfig {
                 }
             }
         }
+        if let Some(sc) = &self.score {
+            for (i, f) in sc.fields.iter().enumerate() {
+                let at = format!("/config/score/fields/{i}");
+                out.push(FieldUse::read(format!("{at}/field"), &f.field));
+                if let Some(r) = &f.region_field {
+                    out.push(FieldUse::read(format!("{at}/region_field"), r));
+                }
+            }
+        }
         for (i, rule) in self.master.rules.iter().enumerate() {
             if let Some(f) = rule.field() {
                 out.push(FieldUse::read(format!("/config/master/rules/{i}/field"), f));
@@ -529,7 +550,7 @@ impl MergeConfig {
         if self.object.trim().is_empty() {
             errors.push(FieldError::new("/config/object", "must not be empty"));
         }
-        if self.rules.is_empty() {
+        if self.rules.is_empty() && self.score.is_none() {
             errors.push(FieldError::new(
                 "/config/rules",
                 "needs at least one rule set: {\"all\": [comparisons]}",
@@ -571,6 +592,11 @@ impl MergeConfig {
             };
             rules.push(Rule::new(name, cmps));
         }
+
+        let scorer = self
+            .score
+            .as_ref()
+            .and_then(|sc| score::compile(sc, &mut |f| fields.add(f), &mut errors));
 
         if self.master.rules.is_empty() {
             errors.push(FieldError::new(
@@ -694,6 +720,7 @@ impl MergeConfig {
             fields: fields.names,
             derivations,
             rules,
+            scorer,
             master,
             columns,
             account_field,

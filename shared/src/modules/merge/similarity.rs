@@ -191,6 +191,95 @@ fn edit_distance<T: PartialEq + Copy>(a: &[T], b: &[T]) -> usize {
     row[b.len()]
 }
 
+/// Optimal-string-alignment Damerau–Levenshtein distance: insertions, deletions,
+/// substitutions and swaps of two adjacent characters each count one (`1234`/`1324` is 1).
+pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
+    if a.is_ascii() && b.is_ascii() {
+        osa(a.as_bytes(), b.as_bytes())
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        osa(&a, &b)
+    }
+}
+
+/// Whether `b` is `a` with exactly two adjacent characters swapped (`90210`/`92010`).
+pub fn one_transposition(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() || a.len() < 2 {
+        return false;
+    }
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return false;
+    };
+    i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..]
+}
+
+/// Whether `a` and `b` are at most one insertion, deletion or substitution apart, in
+/// characters (linear, no table).
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        one_edit(a.as_bytes(), b.as_bytes())
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        one_edit(&a, &b)
+    }
+}
+
+fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix + 1..] == long[prefix + 1..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
+fn osa<T: PartialEq + Copy>(a: &[T], b: &[T]) -> usize {
+    if a.is_empty() {
+        return b.len();
+    }
+    if b.is_empty() {
+        return a.len();
+    }
+    let width = b.len() + 1;
+    let mut stack = [0usize; 3 * (STACK + 1)];
+    let mut heap = Vec::new();
+    let rows: &mut [usize] = if b.len() <= STACK {
+        &mut stack[..3 * width]
+    } else {
+        heap.resize(3 * width, 0);
+        &mut heap
+    };
+    // Rows i-2, i-1 and i, rotating.
+    for (j, cell) in rows[width..2 * width].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let (cur, prev, prev2) = ((i + 1) % 3, i % 3, (i + 2) % 3);
+        rows[cur * width] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[prev * width + j] + 1)
+                .min(rows[cur * width + j - 1] + 1)
+                .min(rows[prev * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[prev2 * width + j - 2] + 1);
+            }
+            rows[cur * width + j] = d;
+        }
+    }
+    rows[((a.len() + 1) % 3) * width + b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +338,38 @@ mod tests {
         fn long_values_use_the_heap_and_agree(a in "[ab]{120,140}", b in "[ab]{120,140}") {
             prop_assert!(close(jaro_winkler(&a, &b), strsim::jaro_winkler(&a, &b)));
             prop_assert!(close(levenshtein(&a, &b), strsim::normalized_levenshtein(&a, &b)));
+        }
+    }
+
+    #[test]
+    fn transpositions_and_single_edits() {
+        assert_eq!(damerau_levenshtein("1234", "1324"), 1);
+        assert_eq!(damerau_levenshtein("ca", "abc"), 3);
+        assert_eq!(damerau_levenshtein("", "ab"), 2);
+        assert_eq!(damerau_levenshtein("kitten", "sitting"), 3);
+        assert_eq!(damerau_levenshtein("zoë", "zeo"), 2);
+        assert!(one_transposition("90210", "92010"));
+        assert!(one_transposition("ab", "ba"));
+        assert!(!one_transposition("90210", "90210"));
+        assert!(!one_transposition("90210", "01290"));
+        assert!(!one_transposition("abc", "acd"));
+        assert!(within_one_edit("smith", "smyth"));
+        assert!(within_one_edit("smith", "smit"));
+        assert!(within_one_edit("smith", "smiths"));
+        assert!(!within_one_edit("smith", "smtih"));
+        assert!(within_one_edit("zoë", "zoe"));
+        assert!(within_one_edit("", "a"));
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_checks_agree_with_the_distances(a in "[a-c]{0,7}", b in "[a-c]{0,7}") {
+            prop_assert_eq!(within_one_edit(&a, &b), edit_distance(a.as_bytes(), b.as_bytes()) <= 1);
+            prop_assert_eq!(damerau_levenshtein(&a, &b), damerau_levenshtein(&b, &a));
+            prop_assert!(damerau_levenshtein(&a, &b) <= edit_distance(a.as_bytes(), b.as_bytes()));
+            if one_transposition(&a, &b) {
+                prop_assert_eq!(damerau_levenshtein(&a, &b), 1);
+            }
         }
     }
 }

@@ -1,0 +1,582 @@
+//! A scored run: values prepared, blocking keys hashed into partitions, the model trained
+//! (unless given) on bounded samples, then every candidate pair scored on every core.
+//!
+//! Blocking: a record's key is the hashes of its normalized values of the key's fields
+//! (name fields of one key in either order, so swapped names share it). Blocks up to
+//! `MAX_BLOCK` records are compared pair by pair; larger ones in a sliding window once
+//! sorted by a field outside the key (sorted neighbourhood). A pair that an earlier key
+//! also blocks is scored there only.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::super::input::MergeInput;
+use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix};
+use super::compare::{FieldData, MISSING, ScoreCompare, Spec, derive, level};
+use super::em::{MIN_PAIRS, em, level_shares};
+use super::{ScoreModel, Scorer, bits};
+
+/// Random pairs that estimate u.
+pub(crate) const U_PAIRS: usize = 200_000;
+/// Candidate pairs per blocking key that EM trains on.
+pub(crate) const EM_PAIRS: usize = 60_000;
+const PARTS: usize = 64;
+const SEED: u64 = 0x5EED_0019_DEAD_BEEF;
+
+/// A pair at or above the review threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scored {
+    pub a: u32,
+    pub b: u32,
+    /// Log2 odds of a match.
+    pub bits: f32,
+}
+
+/// Weights of a model over these records.
+pub(crate) struct Weights {
+    pub prior: f32,
+    /// Per field per level, in bits.
+    pub level: Vec<Vec<f32>>,
+    /// Term-frequency fields: the exact level's weight for each record's value.
+    pub exact: Vec<Option<Vec<f32>>>,
+    /// Most a pair can still gain from field `i` on (the sum over fields `i..`).
+    rest: Vec<f32>,
+}
+
+/// What a scored run found.
+pub(crate) struct Outcome {
+    pub data: Vec<FieldData>,
+    pub weights: Weights,
+    pub model: ScoreModel,
+    /// Pairs at or above the review threshold, most likely first.
+    pub pairs: Vec<Scored>,
+    pub candidates: u64,
+    pub compared: u64,
+    pub u_pairs: u64,
+    pub em_pairs: u64,
+}
+
+impl Weights {
+    fn new(model: &ScoreModel, specs: &[Spec], data: &[FieldData]) -> Self {
+        let (m, u) = model.tables();
+        let level: Vec<Vec<f32>> = m
+            .iter()
+            .zip(&u)
+            .map(|(m, u)| {
+                m.iter()
+                    .zip(u)
+                    .map(|(m, u)| (m / u).log2() as f32)
+                    .collect()
+            })
+            .collect();
+        let exact: Vec<Option<Vec<f32>>> = specs
+            .iter()
+            .zip(data)
+            .enumerate()
+            .map(|(f, (s, d))| {
+                if !s.kind.term_frequency() {
+                    return None;
+                }
+                let present = d.present().max(1) as f64;
+                let m0 = m[f][0];
+                Some(
+                    d.count
+                        .iter()
+                        .map(|&c| {
+                            if c == 0 {
+                                0.0
+                            } else {
+                                (m0 / (f64::from(c) / present)).log2() as f32
+                            }
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut rest = vec![0.0f32; specs.len() + 1];
+        for f in (0..specs.len()).rev() {
+            let mut best = level[f].iter().copied().fold(0.0f32, f32::max);
+            if let Some(e) = &exact[f] {
+                best = e.iter().copied().fold(best, f32::max);
+            }
+            rest[f] = rest[f + 1] + best;
+        }
+        Self {
+            prior: bits(model.prior) as f32,
+            level,
+            exact,
+            rest,
+        }
+    }
+
+    /// The weight of field `f` at level `l` for records `a` (and `b`).
+    pub fn of(&self, f: usize, l: u8, a: usize) -> f32 {
+        if l == MISSING {
+            return 0.0;
+        }
+        match (&self.exact[f], l) {
+            (Some(e), 0) => e[a],
+            _ => self.level[f][l as usize],
+        }
+    }
+
+    /// The pair's log2 odds, or None as soon as it cannot reach `floor`.
+    pub fn score(
+        &self,
+        specs: &[Spec],
+        data: &[FieldData],
+        a: usize,
+        b: usize,
+        floor: f32,
+    ) -> Option<f32> {
+        let mut s = self.prior;
+        for f in 0..specs.len() {
+            if s + self.rest[f] < floor {
+                return None;
+            }
+            s += self.of(f, level(specs, data, f, a, b), a);
+        }
+        (s >= floor).then_some(s)
+    }
+}
+
+/// Per record per key: the key's hash (its index in the low 4 bits), 0 for no key.
+fn key_hashes(
+    keys: &[Vec<usize>],
+    specs: &[Spec],
+    data: &[FieldData],
+    rows: usize,
+    threads: usize,
+) -> Vec<Vec<u64>> {
+    let one = |k: usize, key: &[usize], row: usize, names: &mut Vec<u64>| -> u64 {
+        names.clear();
+        let mut h = mix(SEED ^ k as u64);
+        for &f in key {
+            let v = data[f].hash[row];
+            if v == 0 {
+                return 0;
+            }
+            if specs[f].kind == ScoreCompare::Name {
+                names.push(v);
+            } else {
+                h = combine(h, v);
+            }
+        }
+        names.sort_unstable();
+        for &v in names.iter() {
+            h = combine(h, v);
+        }
+        (h & !0xF) | k as u64 | 0x10
+    };
+    let part = |(lo, hi): (usize, usize)| -> Vec<Vec<u64>> {
+        let mut names = Vec::new();
+        keys.iter()
+            .enumerate()
+            .map(|(k, key)| (lo..hi).map(|r| one(k, key, r, &mut names)).collect())
+            .collect()
+    };
+    let ranges = chunks(rows, threads);
+    let parts: Vec<Vec<Vec<u64>>> = run_all(ranges, threads, part);
+    let mut out: Vec<Vec<u64>> = keys.iter().map(|_| Vec::with_capacity(rows)).collect();
+    for p in parts {
+        for (o, v) in out.iter_mut().zip(p) {
+            o.extend(v);
+        }
+    }
+    out
+}
+
+/// `f` over `items`, on up to `threads` threads, results in `items`' order.
+fn run_all<I: Send, T: Send>(items: Vec<I>, threads: usize, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+    if threads <= 1 || items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = items.into_iter().map(|i| s.spawn(move || f(i))).collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("a scoring thread panicked"))
+            .collect()
+    })
+}
+
+/// Each worker's state through `visit`, partitions handed out one at a time.
+fn visit<W: Send>(
+    parts: &[Vec<(u64, u32)>],
+    threads: usize,
+    make: impl Fn() -> W + Sync,
+    block: impl Fn(&mut W, usize, &[u32]) + Sync,
+) -> Vec<W> {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut w = make();
+        let mut members: Vec<u32> = Vec::new();
+        loop {
+            let p = next.fetch_add(1, Ordering::Relaxed);
+            let Some(entries) = parts.get(p) else { break };
+            let mut i = 0;
+            while i < entries.len() {
+                let key = entries[i].0;
+                members.clear();
+                while i < entries.len() && entries[i].0 == key {
+                    members.push(entries[i].1);
+                    i += 1;
+                }
+                if members.len() > 1 {
+                    block(&mut w, (key & 0xF) as usize, &members);
+                }
+            }
+        }
+        w
+    };
+    run_all((0..threads.max(1)).collect(), threads, |_| work())
+}
+
+impl Scorer {
+    /// The field a key's oversized blocks are sorted by: the first name or text field
+    /// outside the key, else the first field outside it.
+    fn sort_field(&self, key: &[usize]) -> usize {
+        let outside: Vec<usize> = (0..self.specs.len()).filter(|f| !key.contains(f)).collect();
+        outside
+            .iter()
+            .copied()
+            .find(|&f| {
+                matches!(
+                    self.specs[f].kind,
+                    ScoreCompare::Name | ScoreCompare::Text | ScoreCompare::Company
+                )
+            })
+            .or(outside.first().copied())
+            .unwrap_or(0)
+    }
+
+    /// Every pair of a block: all of them, or a window over the sorted members.
+    fn pairs(
+        &self,
+        data: &[FieldData],
+        idh: &[u64],
+        key: usize,
+        members: &[u32],
+        mut f: impl FnMut(u32, u32),
+    ) {
+        if members.len() <= MAX_BLOCK {
+            for (i, &a) in members.iter().enumerate() {
+                for &b in &members[i + 1..] {
+                    f(a, b);
+                }
+            }
+            return;
+        }
+        let col = &data[self.sort_field(&self.keys[key])];
+        let mut sorted = members.to_vec();
+        sorted.sort_by(|&a, &b| {
+            col.value(a as usize)
+                .cmp(col.value(b as usize))
+                .then(idh[a as usize].cmp(&idh[b as usize]))
+        });
+        for i in 0..sorted.len() {
+            for j in i + 1..(i + WINDOW).min(sorted.len()) {
+                f(sorted[i], sorted[j]);
+            }
+        }
+    }
+
+    fn levels_into(&self, data: &[FieldData], a: usize, b: usize, out: &mut Vec<u8>) {
+        for f in 0..self.specs.len() {
+            out.push(level(&self.specs, data, f, a, b));
+        }
+    }
+
+    /// Scores `input`'s records: every candidate pair at or above the review threshold.
+    pub(crate) fn run(&self, input: &MergeInput, threads: usize) -> Outcome {
+        let rows = input.len();
+        let data = derive(input, &self.specs, threads);
+        let idh: Vec<u64> = (0..rows).map(|r| hash(7, input.id(r))).collect();
+        let keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
+
+        // Entries (key hash, row), partitioned by the hash's top bits, each sorted.
+        let mut parts: Vec<Vec<(u64, u32)>> = (0..PARTS).map(|_| Vec::new()).collect();
+        for col in &keys {
+            for (r, &h) in col.iter().enumerate() {
+                if h != 0 {
+                    parts[(h >> 58) as usize].push((h, r as u32));
+                }
+            }
+        }
+        let parts: Vec<Vec<(u64, u32)>> = run_all(
+            chunk_parts(parts, threads),
+            threads,
+            |mut ps: Vec<Vec<(u64, u32)>>| {
+                ps.iter_mut().for_each(|p| p.sort_unstable());
+                ps
+            },
+        )
+        .into_iter()
+        .flatten()
+        .collect();
+
+        let (model, u_pairs, em_pairs) = match &self.model {
+            Some(m) => (m.clone(), 0, 0),
+            None => self.train(&data, &idh, &parts, rows, threads),
+        };
+        let weights = Weights::new(&model, &self.specs, &data);
+        let floor = bits(self.review) as f32;
+
+        struct W {
+            pairs: Vec<Scored>,
+            candidates: u64,
+            compared: u64,
+        }
+        let workers = visit(
+            &parts,
+            threads,
+            || W {
+                pairs: Vec::new(),
+                candidates: 0,
+                compared: 0,
+            },
+            |w, k, members| {
+                self.pairs(&data, &idh, k, members, |a, b| {
+                    w.candidates += 1;
+                    let (a, b) = (a as usize, b as usize);
+                    if keys[..k].iter().any(|col| col[a] != 0 && col[a] == col[b]) {
+                        return;
+                    }
+                    w.compared += 1;
+                    if let Some(s) = weights.score(&self.specs, &data, a, b, floor) {
+                        w.pairs.push(Scored {
+                            a: a as u32,
+                            b: b as u32,
+                            bits: s,
+                        });
+                    }
+                });
+            },
+        );
+        let (mut candidates, mut compared) = (0, 0);
+        let mut pairs = Vec::new();
+        for w in workers {
+            candidates += w.candidates;
+            compared += w.compared;
+            pairs.extend(w.pairs);
+        }
+        let tie = |s: &Scored| {
+            let (x, y) = (idh[s.a as usize], idh[s.b as usize]);
+            (x.min(y), x.max(y))
+        };
+        pairs.sort_by(|x, y| y.bits.total_cmp(&x.bits).then_with(|| tie(x).cmp(&tie(y))));
+        Outcome {
+            data,
+            weights,
+            model,
+            pairs,
+            candidates,
+            compared,
+            u_pairs,
+            em_pairs,
+        }
+    }
+
+    /// The model learned from these records: u from random pairs (and exact agreement's
+    /// from the value counts), m and the prior by EM per blocking key.
+    fn train(
+        &self,
+        data: &[FieldData],
+        idh: &[u64],
+        parts: &[Vec<(u64, u32)>],
+        rows: usize,
+        threads: usize,
+    ) -> (ScoreModel, u64, u64) {
+        let nf = self.specs.len();
+        let nlevels: Vec<usize> = self.specs.iter().map(|s| s.kind.levels().len()).collect();
+        let prior_m: Vec<Vec<f64>> = self
+            .specs
+            .iter()
+            .map(|s| s.kind.prior_m().to_vec())
+            .collect();
+        let prior_u: Vec<Vec<f64>> = self
+            .specs
+            .iter()
+            .map(|s| s.kind.prior_u().to_vec())
+            .collect();
+
+        // u: random pairs, drawn over the records in id-hash order (so the input's order
+        // does not matter), seeded.
+        let mut order: Vec<u32> = (0..rows as u32).collect();
+        order.sort_unstable_by_key(|&r| (idh[r as usize], r));
+        let all = rows.saturating_mul(rows.saturating_sub(1)) / 2;
+        let picks: Vec<(u32, u32)> = if all <= U_PAIRS {
+            (0..rows)
+                .flat_map(|i| (i + 1..rows).map(move |j| (i, j)))
+                .map(|(i, j)| (order[i], order[j]))
+                .collect()
+        } else {
+            let mut state = SEED;
+            let mut next = || {
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                mix(state)
+            };
+            (0..U_PAIRS)
+                .filter_map(|_| {
+                    let i = (next() % rows as u64) as usize;
+                    let j = (next() % rows as u64) as usize;
+                    (i != j).then(|| (order[i], order[j]))
+                })
+                .collect()
+        };
+        let per = picks.len().div_ceil(threads.max(1)).max(1);
+        let sample: Vec<u8> = run_all(
+            picks.chunks(per).collect(),
+            threads,
+            |c: &[(u32, u32)]| {
+                let mut out = Vec::with_capacity(c.len() * nf);
+                for &(a, b) in c {
+                    self.levels_into(data, a as usize, b as usize, &mut out);
+                }
+                out
+            },
+        )
+        .concat();
+        let u_pairs = (sample.len() / nf.max(1)) as u64;
+        let mut u = level_shares(&sample, &nlevels, &prior_u);
+        for (f, d) in data.iter().enumerate() {
+            // Exact agreement between random records, from the value counts.
+            let present = d.present() as f64;
+            if present >= 2.0 {
+                let same: f64 = d
+                    .count
+                    .iter()
+                    .map(|&c| f64::from(c.saturating_sub(1)))
+                    .sum();
+                u[f][0] = (same / (present * (present - 1.0))).max(0.5 / (present * present));
+            }
+        }
+
+        // m: EM per blocking key over a sample of its candidate pairs.
+        let nkeys = self.keys.len();
+        let mut totals = vec![0u64; nkeys];
+        for p in parts {
+            let mut i = 0;
+            while i < p.len() {
+                let mut j = i;
+                while j < p.len() && p[j].0 == p[i].0 {
+                    j += 1;
+                }
+                let s = (j - i) as u64;
+                let k = (p[i].0 & 0xF) as usize;
+                totals[k] += if s as usize <= MAX_BLOCK {
+                    s * (s - 1) / 2
+                } else {
+                    (0..s).map(|x| (WINDOW as u64 - 1).min(s - 1 - x)).sum()
+                };
+                i = j;
+            }
+        }
+        let rate: Vec<u64> = totals
+            .iter()
+            .map(|&t| {
+                if t <= EM_PAIRS as u64 {
+                    u64::MAX
+                } else {
+                    ((EM_PAIRS as f64 / t as f64) * u64::MAX as f64) as u64
+                }
+            })
+            .collect();
+        let workers = visit(
+            parts,
+            threads,
+            || vec![Vec::<(u64, Vec<u8>)>::new(); nkeys],
+            |w, k, members| {
+                self.pairs(data, idh, k, members, |a, b| {
+                    let h = mix(idh[a as usize]
+                        ^ idh[b as usize]
+                        ^ (k as u64).wrapping_mul(0x9E37_79B9));
+                    if h <= rate[k] {
+                        let mut levels = Vec::with_capacity(nf);
+                        self.levels_into(data, a as usize, b as usize, &mut levels);
+                        w[k].push((h, levels));
+                    }
+                });
+            },
+        );
+        let mut samples: Vec<Vec<(u64, Vec<u8>)>> = vec![Vec::new(); nkeys];
+        for w in workers {
+            for (k, s) in w.into_iter().enumerate() {
+                samples[k].extend(s);
+            }
+        }
+        let mut em_pairs = 0u64;
+        let mut m_sum: Vec<Vec<f64>> = nlevels.iter().map(|&n| vec![0.0; n]).collect();
+        let mut m_n = vec![0usize; nf];
+        let mut sessions: Vec<(usize, f64)> = Vec::new();
+        for (k, mut s) in samples.into_iter().enumerate() {
+            s.sort_unstable();
+            em_pairs += s.len() as u64;
+            if s.len() < MIN_PAIRS {
+                continue;
+            }
+            let flat: Vec<u8> = s.into_iter().flat_map(|(_, l)| l).collect();
+            let active: Vec<bool> = (0..nf).map(|f| !self.keys[k].contains(&f)).collect();
+            let (m, lambda, _) = em(&flat, &active, &prior_m, &u, 0.1);
+            for f in (0..nf).filter(|&f| active[f]) {
+                for (x, y) in m_sum[f].iter_mut().zip(&m[f]) {
+                    *x += y;
+                }
+                m_n[f] += 1;
+            }
+            sessions.push((k, lambda));
+        }
+        let m: Vec<Vec<f64>> = (0..nf)
+            .map(|f| {
+                if m_n[f] == 0 {
+                    prior_m[f].clone()
+                } else {
+                    m_sum[f].iter().map(|x| x / m_n[f] as f64).collect()
+                }
+            })
+            .collect();
+
+        // The prior: the matches each key's EM found, over the share of all matches that
+        // key can find (every field of it agreeing exactly, values on both sides).
+        let pairs_all = (rows as f64) * (rows as f64 - 1.0) / 2.0;
+        let mut estimates: Vec<f64> = sessions
+            .iter()
+            .map(|&(k, lambda)| {
+                let recall: f64 = self.keys[k]
+                    .iter()
+                    .map(|&f| {
+                        let share = data[f].present() as f64 / rows.max(1) as f64;
+                        m[f][0] * share * share
+                    })
+                    .product();
+                lambda * totals[k] as f64 / recall.max(1e-9)
+            })
+            .collect();
+        estimates.sort_by(f64::total_cmp);
+        let prior = match estimates.get(estimates.len() / 2) {
+            Some(&matches) if pairs_all >= 1.0 => (matches / pairs_all).clamp(1e-12, 0.5),
+            _ => (1.0 / rows.max(2) as f64).min(0.5),
+        };
+        (
+            ScoreModel::build(prior, &self.names, &self.specs, &m, &u),
+            u_pairs,
+            em_pairs,
+        )
+    }
+}
+
+/// Partitions split into one run of consecutive ones per thread.
+fn chunk_parts(parts: Vec<Vec<(u64, u32)>>, threads: usize) -> Vec<Vec<Vec<(u64, u32)>>> {
+    let per = parts.len().div_ceil(threads.max(1)).max(1);
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    for p in parts {
+        cur.push(p);
+        if cur.len() == per {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}

@@ -1,0 +1,462 @@
+//! Scored matching (Fellegi–Sunter): per-field agreement levels, weights learned from the
+//! records themselves (u from random pairs, m by EM over blocked pairs, term-frequency
+//! adjusted exact agreement), a match probability per candidate pair, and two thresholds:
+//! merge, and review between them.
+//!
+//! - `compare`: the kinds, their levels, and each record's values prepared once.
+//! - `em`: u and m estimation.
+//! - `block`: blocking keys, training, and scoring every candidate pair on every core.
+//! - `explain`: the notes a person reads.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::super::filter::check_field_name;
+use crate::error::FieldError;
+
+mod block;
+mod compare;
+mod em;
+mod explain;
+
+pub(crate) use block::{Outcome, Scored};
+pub use compare::ScoreCompare;
+pub(crate) use compare::Spec;
+
+/// Default `merge_threshold`.
+pub const DEFAULT_MERGE_THRESHOLD: f64 = 0.99;
+/// Default `review_threshold` (or `merge_threshold` when that is lower).
+pub const DEFAULT_REVIEW_THRESHOLD: f64 = 0.9;
+/// Blocking keys a score may have.
+pub const MAX_BLOCKING_KEYS: usize = 16;
+/// Review pairs a plan shows at most (the most likely first).
+pub const MAX_REVIEW_PAIRS: usize = 10_000;
+
+/// Scored matching: each listed field compared at ordered agreement levels, each level
+/// weighed by how much likelier it is between duplicates than between random records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// The fields compared, each once.
+    pub fields: Vec<ScoreField>,
+    /// Pairs whose match probability is at least this are merged (0 to 1, exclusive).
+    #[serde(default = "default_merge_threshold")]
+    pub merge_threshold: f64,
+    /// Pairs at least this likely, but below `merge_threshold`, are shown for review
+    /// (default 0.9, or `merge_threshold` when lower; equal to it: no review).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_threshold: Option<f64>,
+    /// Records are compared when they share every field of some key (normalized). Default:
+    /// derived from the fields (see the docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<Vec<Vec<String>>>,
+    /// Learned weights to use as they are (nothing is trained): a run's `score_model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ScoreModel>,
+}
+
+fn default_merge_threshold() -> f64 {
+    DEFAULT_MERGE_THRESHOLD
+}
+
+/// One compared field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreField {
+    pub field: String,
+    pub compare: ScoreCompare,
+    /// `name` only: the other name field, compared crosswise (first and last name swapped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_with: Option<String>,
+    /// `phone` only: ISO alpha-2 region of numbers written without a country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_region: Option<String>,
+    /// `phone` only: a field holding the record's country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_field: Option<String>,
+}
+
+/// The learned weights: the prior probability that two random records are duplicates,
+/// and per field per level the probability of the level between duplicates (`m`) and
+/// between random records (`u`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreModel {
+    pub prior: f64,
+    pub fields: Vec<FieldModel>,
+}
+
+/// Only finite numbers in (0, 1] pass `ScoreConfig` checking, so equality is total.
+impl Eq for ScoreModel {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldModel {
+    pub field: String,
+    /// The compare kind's levels, in its order.
+    pub levels: Vec<LevelModel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelModel {
+    pub level: String,
+    pub m: f64,
+    pub u: f64,
+}
+
+impl ScoreModel {
+    /// m and u per field per level, in the fields' order.
+    fn tables(&self) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let m = self
+            .fields
+            .iter()
+            .map(|f| f.levels.iter().map(|l| l.m).collect())
+            .collect();
+        let u = self
+            .fields
+            .iter()
+            .map(|f| f.levels.iter().map(|l| l.u).collect())
+            .collect();
+        (m, u)
+    }
+
+    fn build(prior: f64, names: &[String], specs: &[Spec], m: &[Vec<f64>], u: &[Vec<f64>]) -> Self {
+        let round = |x: f64| {
+            if x >= 1e-3 {
+                (x * 1e6).round() / 1e6
+            } else {
+                // Keep small probabilities' significant digits.
+                let scale = 10f64.powi(5 - x.log10().floor() as i32);
+                ((x * scale).round() / scale).max(f64::MIN_POSITIVE)
+            }
+        };
+        ScoreModel {
+            prior: round(prior),
+            fields: names
+                .iter()
+                .zip(specs)
+                .enumerate()
+                .map(|(f, (name, s))| FieldModel {
+                    field: name.clone(),
+                    levels: s
+                        .kind
+                        .levels()
+                        .iter()
+                        .enumerate()
+                        .map(|(l, level)| LevelModel {
+                            level: level.to_string(),
+                            m: round(m[f][l]).min(1.0),
+                            u: round(u[f][l]).min(1.0),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A compiled score.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scorer {
+    pub specs: Vec<Spec>,
+    pub names: Vec<String>,
+    /// Blocking keys: indices into `specs`.
+    pub keys: Vec<Vec<usize>>,
+    pub merge: f64,
+    pub review: f64,
+    pub model: Option<ScoreModel>,
+}
+
+/// Log2 odds of a probability.
+pub(crate) fn bits(p: f64) -> f64 {
+    (p / (1.0 - p)).log2()
+}
+
+/// The probability of log2 odds.
+pub(crate) fn probability(bits: f64) -> f64 {
+    1.0 / (1.0 + (-bits).exp2())
+}
+
+/// The blocking keys derived from the fields: each `email`, `phone` field alone; the
+/// `name` fields together (in either order when they swap); each `date` and `code` field
+/// with each `name` field (alone when there is none); and when that gives nothing, each
+/// field alone.
+pub(crate) fn derived_keys(specs: &[Spec]) -> Vec<Vec<usize>> {
+    let of = |k: ScoreCompare| -> Vec<usize> {
+        (0..specs.len()).filter(|&i| specs[i].kind == k).collect()
+    };
+    let names = of(ScoreCompare::Name);
+    let mut keys: Vec<Vec<usize>> = Vec::new();
+    for k in [ScoreCompare::Email, ScoreCompare::Phone] {
+        keys.extend(of(k).into_iter().map(|i| vec![i]));
+    }
+    if !names.is_empty() {
+        keys.push(names.clone());
+    }
+    for k in [ScoreCompare::Date, ScoreCompare::Code] {
+        for i in of(k) {
+            if names.is_empty() {
+                keys.push(vec![i]);
+            } else {
+                keys.extend(names.iter().map(|&n| vec![i, n]));
+            }
+        }
+    }
+    if keys.is_empty() {
+        keys = (0..specs.len()).map(|i| vec![i]).collect();
+    }
+    keys.truncate(MAX_BLOCKING_KEYS);
+    keys
+}
+
+/// Checks `score` and compiles it; `add` registers a field the engine reads and gives its
+/// index. None (with `errors` added) when something is wrong.
+pub(crate) fn compile(
+    score: &ScoreConfig,
+    add: &mut dyn FnMut(&str) -> usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<Scorer> {
+    let before = errors.len();
+    let at = "/config/score";
+    if score.fields.is_empty() {
+        errors.push(FieldError::new(
+            format!("{at}/fields"),
+            "needs at least one field: {\"field\": \"email\", \"compare\": \"email\"}",
+        ));
+    }
+    let position = |name: &str| score.fields.iter().position(|f| f.field == name);
+    let mut specs = Vec::with_capacity(score.fields.len());
+    for (i, f) in score.fields.iter().enumerate() {
+        let here = format!("{at}/fields/{i}");
+        check_field_name(&format!("{here}/field"), &f.field, errors);
+        if position(&f.field) != Some(i) {
+            errors.push(FieldError::new(
+                format!("{here}/field"),
+                format!("`{}` is listed twice: compare each field once", f.field),
+            ));
+        }
+        let only = |errors: &mut Vec<FieldError>, key: &str, present: bool, who: &str| {
+            if present {
+                errors.push(FieldError::new(
+                    format!("{here}/{key}"),
+                    format!("only `compare: {who}` takes `{key}`"),
+                ));
+            }
+        };
+        let phone = f.compare == ScoreCompare::Phone;
+        only(
+            errors,
+            "swap_with",
+            f.swap_with.is_some() && f.compare != ScoreCompare::Name,
+            "name",
+        );
+        only(
+            errors,
+            "default_region",
+            f.default_region.is_some() && !phone,
+            "phone",
+        );
+        only(
+            errors,
+            "region_field",
+            f.region_field.is_some() && !phone,
+            "phone",
+        );
+        let mut spec = Spec::new(f.compare, add(&f.field));
+        if let Some(other) = &f.swap_with
+            && f.compare == ScoreCompare::Name
+        {
+            match position(other) {
+                Some(j) if j != i && score.fields[j].compare == ScoreCompare::Name => {
+                    spec.swap = Some(j);
+                }
+                Some(j) if j == i => errors.push(FieldError::new(
+                    format!("{here}/swap_with"),
+                    "names this field itself: give the other name field",
+                )),
+                _ => errors.push(FieldError::new(
+                    format!("{here}/swap_with"),
+                    format!("`{other}` is not a `compare: name` field of this list"),
+                )),
+            }
+        }
+        if phone {
+            let default = match f.default_region.as_deref() {
+                Some(code) => match crate::modules::transform::phone::Region::parse(code) {
+                    Some(r) => Some(r),
+                    None => {
+                        errors.push(FieldError::new(
+                            format!("{here}/default_region"),
+                            crate::modules::transform::unknown_region(code),
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let region = f.region_field.as_deref().map(|r| {
+                check_field_name(&format!("{here}/region_field"), r, errors);
+                add(r)
+            });
+            spec.norm = super::normalize::Norm::Phone {
+                default,
+                region_field: region,
+            };
+            spec.region = region;
+        }
+        specs.push(spec);
+    }
+    let merge = score.merge_threshold;
+    if !(merge > 0.0 && merge < 1.0) {
+        errors.push(FieldError::new(
+            format!("{at}/merge_threshold"),
+            format!(
+                "{merge} is not a probability between 0 and 1 (exclusive); 0.99 is a good start"
+            ),
+        ));
+    }
+    let review = score
+        .review_threshold
+        .unwrap_or(DEFAULT_REVIEW_THRESHOLD.min(merge));
+    if !(review > 0.0 && review < 1.0) {
+        errors.push(FieldError::new(
+            format!("{at}/review_threshold"),
+            format!("{review} is not a probability between 0 and 1 (exclusive)"),
+        ));
+    } else if review > merge {
+        errors.push(FieldError::new(
+            format!("{at}/review_threshold"),
+            format!("{review} is above merge_threshold ({merge}): it must be at most that"),
+        ));
+    }
+    let keys = match &score.blocking {
+        None => None,
+        Some(keys) => {
+            if keys.is_empty() {
+                errors.push(FieldError::new(
+                    format!("{at}/blocking"),
+                    "needs at least one key (or leave `blocking` out to derive it)",
+                ));
+            }
+            if keys.len() > MAX_BLOCKING_KEYS {
+                errors.push(FieldError::new(
+                    format!("{at}/blocking"),
+                    format!("at most {MAX_BLOCKING_KEYS} keys"),
+                ));
+            }
+            let mut out = Vec::new();
+            for (k, key) in keys.iter().enumerate() {
+                if key.is_empty() {
+                    errors.push(FieldError::new(
+                        format!("{at}/blocking/{k}"),
+                        "needs at least one field",
+                    ));
+                }
+                let mut idx = Vec::new();
+                for (j, name) in key.iter().enumerate() {
+                    match position(name) {
+                        Some(i) if !idx.contains(&i) => idx.push(i),
+                        Some(_) => errors.push(FieldError::new(
+                            format!("{at}/blocking/{k}/{j}"),
+                            format!("`{name}` is in this key twice"),
+                        )),
+                        None => errors.push(FieldError::new(
+                            format!("{at}/blocking/{k}/{j}"),
+                            format!("`{name}` is not one of the score's fields"),
+                        )),
+                    }
+                }
+                out.push(idx);
+            }
+            Some(out)
+        }
+    };
+    if let Some(model) = &score.model {
+        check_model(model, score, errors);
+    }
+    if errors.len() > before {
+        return None;
+    }
+    let keys = keys.unwrap_or_else(|| derived_keys(&specs));
+    Some(Scorer {
+        names: score.fields.iter().map(|f| f.field.clone()).collect(),
+        specs,
+        keys,
+        merge,
+        review,
+        model: score.model.clone(),
+    })
+}
+
+fn check_model(model: &ScoreModel, score: &ScoreConfig, errors: &mut Vec<FieldError>) {
+    let at = "/config/score/model";
+    let p = model.prior;
+    if !(p > 0.0 && p < 1.0) {
+        errors.push(FieldError::new(
+            format!("{at}/prior"),
+            format!("{p} is not a probability between 0 and 1 (exclusive)"),
+        ));
+    }
+    if model.fields.len() != score.fields.len() {
+        errors.push(FieldError::new(
+            format!("{at}/fields"),
+            format!(
+                "has {} fields, the score {}: a model fits the fields it was learned on \
+                 (remove `model` to learn it again)",
+                model.fields.len(),
+                score.fields.len()
+            ),
+        ));
+    }
+    for (i, (fm, f)) in model.fields.iter().zip(&score.fields).enumerate() {
+        let here = format!("{at}/fields/{i}");
+        if fm.field != f.field {
+            errors.push(FieldError::new(
+                format!("{here}/field"),
+                format!(
+                    "is `{}` where the score's field {i} is `{}`",
+                    fm.field, f.field
+                ),
+            ));
+        }
+        let levels = f.compare.levels();
+        if fm.levels.len() != levels.len() {
+            errors.push(FieldError::new(
+                format!("{here}/levels"),
+                format!(
+                    "`compare: {}` has {} levels ({}), not {}",
+                    f.compare.name(),
+                    levels.len(),
+                    levels.join(", "),
+                    fm.levels.len()
+                ),
+            ));
+            continue;
+        }
+        for (j, (l, name)) in fm.levels.iter().zip(levels).enumerate() {
+            let lat = format!("{here}/levels/{j}");
+            if l.level != *name {
+                errors.push(FieldError::new(
+                    format!("{lat}/level"),
+                    format!(
+                        "is `{}` where `compare: {}` has `{name}`",
+                        l.level,
+                        f.compare.name()
+                    ),
+                ));
+            }
+            for (key, v) in [("m", l.m), ("u", l.u)] {
+                if !(v > 0.0 && v <= 1.0) {
+                    errors.push(FieldError::new(
+                        format!("{lat}/{key}"),
+                        format!("{v} is not a probability above 0 and at most 1"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

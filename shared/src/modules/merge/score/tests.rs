@@ -1,0 +1,436 @@
+//! Scored matching through the engine: term frequencies, decisions, the docs' worked
+//! example, config checking, and properties (symmetric scores, order-independent and
+//! disjoint groups, review pairs never inside a group).
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::super::{MergeConfig, MergeEngine, MergeInput, MergePlan};
+use crate::modules::csv::AuditWriter;
+use crate::modules::{Action, Decisions};
+
+const FIELDS: [&str; 4] = ["firstname", "lastname", "email", "date_of_birth"];
+
+fn score_fields() -> Value {
+    json!([
+        {"field": "firstname", "compare": "name", "swap_with": "lastname"},
+        {"field": "lastname", "compare": "name", "swap_with": "firstname"},
+        {"field": "email", "compare": "email"},
+        {"field": "date_of_birth", "compare": "date"}
+    ])
+}
+
+fn levels(v: &[(&str, f64, f64)]) -> Value {
+    Value::Array(
+        v.iter()
+            .map(|(l, m, u)| json!({"level": l, "m": m, "u": u}))
+            .collect(),
+    )
+}
+
+/// The worked example's model (docs/modules/merge.md, "Scored matching").
+fn example_model() -> Value {
+    let name = levels(&[
+        ("exact", 0.8, 0.02),
+        ("nickname", 0.05, 0.005),
+        ("similar", 0.06, 0.01),
+        ("somewhat_similar", 0.03, 0.03),
+        ("swapped", 0.02, 0.001),
+        ("different", 0.04, 0.934),
+    ]);
+    json!({"prior": 0.01, "fields": [
+        {"field": "firstname", "levels": name},
+        {"field": "lastname", "levels": name},
+        {"field": "email", "levels": levels(&[
+            ("exact", 0.8, 0.0005), ("one_edit", 0.1, 0.001), ("different", 0.1, 0.9985)])},
+        {"field": "date_of_birth", "levels": levels(&[
+            ("exact", 0.85, 0.003), ("day_month_swapped", 0.02, 0.0001),
+            ("year_off_by_one", 0.02, 0.002), ("one_part_off", 0.05, 0.03),
+            ("different", 0.06, 0.9649)])}
+    ]})
+}
+
+fn engine(score: Value) -> MergeEngine {
+    let c: MergeConfig =
+        serde_json::from_value(json!({"object": "contacts", "score": score})).unwrap();
+    c.engine().unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn input(e: &MergeEngine, records: &[[&str; 5]]) -> MergeInput {
+    let mut input = e.input();
+    for (i, r) in records.iter().enumerate() {
+        // Created one day apart, in the listed order: the first created is the master.
+        let created = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 86_400, 0);
+        input.push(r[0], created, created, |f| {
+            FIELDS.iter().position(|x| *x == f).map(|i| r[i + 1])
+        });
+    }
+    input
+}
+
+fn csv(e: &MergeEngine, plan: &MergePlan) -> String {
+    let mut w = AuditWriter::new(Vec::new(), &e.columns(), false).unwrap();
+    for c in &plan.plan.changes {
+        w.write_change(c, None).unwrap();
+    }
+    String::from_utf8(w.finish().unwrap())
+        .unwrap()
+        .replace("\r\n", "\n")
+}
+
+const EXAMPLE: [[&str; 5]; 6] = [
+    ["1", "Robert", "Okafor", "bob.okafor@acme.com", "1975-06-12"],
+    ["2", "Bob", "Okafor", "bob.okafor@acme.com", "06/12/1975"],
+    ["3", "Ann", "Smith", "ann.smith@x.com", "1980-03-04"],
+    ["4", "Ann", "Smith", "ann.smith@x.co", "1980-04-03"],
+    ["5", "Peter", "Smith", "", "1990-01-01"],
+    ["6", "Smith", "Ann", "", "1981-03-04"],
+];
+
+#[test]
+fn the_docs_worked_example() {
+    let e = engine(json!({"fields": score_fields(), "review_threshold": 0.5,
+                          "model": example_model()}));
+    let plan = e.plan(&input(&e, &EXAMPLE));
+    let text = csv(&e, &plan);
+    let doc = include_str!("../../../../../docs/modules/merge.md");
+    let start = doc
+        .find("```csv\nrecord_id,action,group_id,role,note,firstname")
+        .expect("the worked example's CSV in the docs")
+        + 7;
+    let expected = &doc[start..start + doc[start..].find("```").unwrap()];
+    assert_eq!(text, expected);
+    assert_eq!(plan.stats.review_pairs, 1);
+    assert_eq!(plan.model.as_ref().map(|m| m.prior), Some(0.01));
+}
+
+#[test]
+fn a_rare_surname_agreeing_weighs_more_than_a_common_one() {
+    let e = engine(json!({"fields": score_fields(), "model": example_model()}));
+    let mut records: Vec<[&str; 5]> = vec![
+        ["1", "", "Okafor", "", ""],
+        ["2", "", "Okafor", "", ""],
+        ["3", "", "Smith", "", ""],
+        ["4", "", "Smith", "", ""],
+    ];
+    let ids: Vec<String> = (5..25).map(|i| i.to_string()).collect();
+    let names: Vec<String> = (5..25)
+        .map(|i| format!("Name{}", (b'a' + i as u8) as char))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let last = if i < 8 { "Smith" } else { names[i].as_str() };
+        records.push([id, "", last, "", ""]);
+    }
+    let input = input(&e, &records);
+    let scorer = e.scorer.as_ref().unwrap();
+    let out = scorer.run(&input, 1);
+    let weight = |a, b| scorer.contributions(&out, a, b)[1].2;
+    assert!(
+        weight(0, 1) > weight(2, 3) + 2.0,
+        "{} {}",
+        weight(0, 1),
+        weight(2, 3)
+    );
+    assert!(weight(2, 3) > 0.0);
+}
+
+#[test]
+fn accepted_pairs_merge_and_rejected_ones_are_never_linked_or_shown() {
+    let e = engine(json!({"fields": score_fields(), "review_threshold": 0.5,
+                          "model": example_model()}));
+    let input = input(&e, &EXAMPLE);
+    let plan = e.plan(&input);
+    let review: Vec<(String, String)> = plan
+        .plan
+        .changes
+        .iter()
+        .filter_map(|c| match &c.action {
+            Action::Review { other_id, .. } => Some((c.id.clone().unwrap(), other_id.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(review, [("3".to_string(), "6".to_string())]);
+    let pair = |a: &str, b: &str| [a.to_string(), b.to_string()];
+    let groups = |p: &MergePlan| -> Vec<Vec<String>> {
+        p.groups
+            .iter()
+            .map(|g| {
+                let mut ids = g.ids.clone();
+                ids.sort();
+                ids
+            })
+            .collect()
+    };
+    // Accepted (in either order): merged with its group, and noted.
+    let accepted = e.plan_with(
+        &input,
+        &Decisions {
+            accept: vec![pair("6", "3")],
+            reject: vec![],
+        },
+    );
+    assert!(groups(&accepted).contains(&vec!["3".into(), "4".into(), "6".into()]));
+    assert_eq!(accepted.stats.review_pairs, 0);
+    let note = accepted
+        .plan
+        .changes
+        .iter()
+        .find_map(|c| match &c.action {
+            Action::Merge { group_id, .. } if group_id == "g2" => c.note.clone(),
+            _ => None,
+        })
+        .unwrap();
+    assert!(note.contains("3 + 6 accepted by a person"), "{note}");
+    // Rejected: the review pair is gone; a rejected merge pair is not linked either.
+    let rejected = e.plan_with(
+        &input,
+        &Decisions {
+            accept: vec![],
+            reject: vec![pair("3", "6"), pair("2", "1")],
+        },
+    );
+    assert_eq!(rejected.stats.review_pairs, 0);
+    assert_eq!(groups(&rejected), [vec!["3".to_string(), "4".to_string()]]);
+    // Unknown ids change nothing.
+    let unknown = e.plan_with(
+        &input,
+        &Decisions {
+            accept: vec![pair("1", "99")],
+            reject: vec![pair("98", "99")],
+        },
+    );
+    assert_eq!(unknown, plan);
+}
+
+#[test]
+fn rules_or_a_score_link_groups_together() {
+    let c: MergeConfig = serde_json::from_value(json!({
+        "object": "contacts",
+        "rules": [{"all": [{"field": "lastname", "compare": "exact"},
+                           {"field": "date_of_birth", "compare": "exact"}]},
+                  {"all": [{"field": "firstname", "compare": "exact"},
+                           {"field": "lastname", "compare": "exact"}]}],
+        "score": {"fields": score_fields(), "model": example_model()}
+    }))
+    .unwrap();
+    let e = c.engine().unwrap();
+    let plan = e.plan(&input(&e, &EXAMPLE));
+    let g: Vec<Vec<String>> = plan.groups.iter().map(|g| g.ids.clone()).collect();
+    // 3 and 4 share both names (rule 2); 1 and 2 score high enough (no rule links them).
+    assert_eq!(g, [vec!["1", "2"], vec!["3", "4"]]);
+    assert_eq!(plan.groups[0].rules, ["score"]);
+    assert_eq!(plan.groups[1].rules, ["rule 2"]);
+}
+
+#[test]
+fn a_model_is_learned_when_none_is_given_and_reused_as_given() {
+    let e = engine(json!({"fields": score_fields()}));
+    let input = input(&e, &EXAMPLE);
+    let plan = e.plan(&input);
+    let model = plan.model.clone().expect("the learned model");
+    assert_eq!(model.fields.len(), 4);
+    assert_eq!(model.fields[3].levels[1].level, "day_month_swapped");
+    assert!(plan.stats.training_u_pairs > 0);
+    let again = engine(json!({"fields": score_fields(),
+                              "model": serde_json::to_value(&model).unwrap()}));
+    let replay = again.plan(&input);
+    assert_eq!(replay.groups, plan.groups);
+    assert_eq!(replay.stats.training_u_pairs, 0);
+}
+
+#[test]
+fn score_config_errors_have_pointers() {
+    let errors = |score: Value| -> Vec<String> {
+        let c: MergeConfig =
+            serde_json::from_value(json!({"object": "contacts", "score": score})).unwrap();
+        c.check()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.pointer, e.detail))
+            .collect()
+    };
+    assert_eq!(
+        errors(json!({"fields": [], "merge_threshold": 1.0, "review_threshold": 0.0})),
+        [
+            "/config/score/fields: needs at least one field: {\"field\": \"email\", \"compare\": \"email\"}",
+            "/config/score/merge_threshold: 1 is not a probability between 0 and 1 (exclusive); 0.99 is a good start",
+            "/config/score/review_threshold: 0 is not a probability between 0 and 1 (exclusive)",
+        ]
+    );
+    assert_eq!(
+        errors(json!({
+            "fields": [
+                {"field": "first", "compare": "name", "swap_with": "email"},
+                {"field": "first", "compare": "text"},
+                {"field": "email", "compare": "email", "default_region": "US"},
+                {"field": "phone", "compare": "phone", "default_region": "XX", "swap_with": "first"},
+                {"field": "zip", "compare": "code", "region_field": "country"}
+            ],
+            "merge_threshold": 0.9,
+            "review_threshold": 0.95,
+            "blocking": [["email", "email"], [], ["city"]]
+        })),
+        [
+            "/config/score/fields/0/swap_with: `email` is not a `compare: name` field of this list",
+            "/config/score/fields/1/field: `first` is listed twice: compare each field once",
+            "/config/score/fields/2/default_region: only `compare: phone` takes `default_region`",
+            "/config/score/fields/3/swap_with: only `compare: name` takes `swap_with`",
+            "/config/score/fields/3/default_region: \"XX\" is not a region known to libphonenumber (an ISO 3166 alpha-2 code such as US or GB)",
+            "/config/score/fields/4/region_field: only `compare: phone` takes `region_field`",
+            "/config/score/review_threshold: 0.95 is above merge_threshold (0.9): it must be at most that",
+            "/config/score/blocking/0/1: `email` is in this key twice",
+            "/config/score/blocking/1: needs at least one field",
+            "/config/score/blocking/2/0: `city` is not one of the score's fields",
+        ]
+    );
+    let mut model = example_model();
+    model["prior"] = json!(0);
+    model["fields"][1]["field"] = json!("surname");
+    model["fields"][2]["levels"][0]["m"] = json!(1.5);
+    model["fields"][3]["levels"] = json!([]);
+    assert_eq!(
+        errors(json!({"fields": score_fields(), "model": model})),
+        [
+            "/config/score/model/prior: 0 is not a probability between 0 and 1 (exclusive)",
+            "/config/score/model/fields/1/field: is `surname` where the score's field 1 is `lastname`",
+            "/config/score/model/fields/2/levels/0/m: 1.5 is not a probability above 0 and at most 1",
+            "/config/score/model/fields/3/levels: `compare: date` has 5 levels (exact, day_month_swapped, year_off_by_one, one_part_off, different), not 0",
+        ]
+    );
+    // A score alone is enough; neither rules nor a score is not.
+    assert!(errors(json!({"fields": score_fields()})).is_empty());
+    let none: MergeConfig = serde_json::from_value(json!({"object": "contacts"})).unwrap();
+    assert_eq!(none.check()[0].pointer, "/config/rules");
+}
+
+#[test]
+fn derived_blocking_keys() {
+    let e = engine(json!({"fields": [
+        {"field": "firstname", "compare": "name"},
+        {"field": "lastname", "compare": "name"},
+        {"field": "email", "compare": "email"},
+        {"field": "phone", "compare": "phone"},
+        {"field": "dob", "compare": "date"},
+        {"field": "zip", "compare": "code"},
+        {"field": "city", "compare": "text"}
+    ]}));
+    let keys = &e.scorer.as_ref().unwrap().keys;
+    assert_eq!(
+        keys,
+        &[
+            vec![2],
+            vec![3],
+            vec![0, 1],
+            vec![4, 0],
+            vec![4, 1],
+            vec![5, 0],
+            vec![5, 1]
+        ]
+    );
+}
+
+// ------------------------------------------------------------------------------------
+// Properties.
+
+fn record() -> impl Strategy<Value = [String; 4]> {
+    let pick = |v: &'static [&'static str]| prop::sample::select(v).prop_map(String::from);
+    (
+        pick(&["Ann", "Anne", "Bob", "Robert", "Smith", ""]),
+        pick(&["Smith", "Smyth", "Jones", "Ann", ""]),
+        pick(&["a@x.com", "a@x.co", "b@x.com", ""]),
+        pick(&["1980-03-04", "1980-04-03", "1981-03-04", ""]),
+    )
+        .prop_map(|(a, b, c, d)| [a, b, c, d])
+}
+
+fn build(e: &MergeEngine, records: &[[String; 4]], order: &[usize]) -> MergeInput {
+    let mut input = e.input();
+    for &i in order {
+        let r = &records[i];
+        input.push(&i.to_string(), None, None, |f| {
+            FIELDS.iter().position(|x| *x == f).map(|k| r[k].as_str())
+        });
+    }
+    input
+}
+
+/// Groups as sorted id sets, and review pairs as sorted id pairs.
+fn outcome(plan: &MergePlan) -> (BTreeSet<Vec<String>>, BTreeSet<(String, String)>) {
+    let groups = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let mut ids = g.ids.clone();
+            ids.sort();
+            ids
+        })
+        .collect();
+    let review = plan
+        .plan
+        .changes
+        .iter()
+        .filter_map(|c| match &c.action {
+            Action::Review { other_id, .. } => {
+                let a = c.id.clone().unwrap();
+                Some((a.clone().min(other_id.clone()), a.max(other_id.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    (groups, review)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn scores_are_symmetric(records in prop::collection::vec(record(), 2..12)) {
+        let e = engine(json!({"fields": score_fields(), "model": example_model()}));
+        let order: Vec<usize> = (0..records.len()).collect();
+        let input = build(&e, &records, &order);
+        let scorer = e.scorer.as_ref().unwrap();
+        let out = scorer.run(&input, 1);
+        for a in 0..records.len() {
+            for b in 0..records.len() {
+                let x = out.weights.score(&scorer.specs, &out.data, a, b, f32::MIN);
+                let y = out.weights.score(&scorer.specs, &out.data, b, a, f32::MIN);
+                prop_assert_eq!(x, y);
+            }
+        }
+    }
+
+    #[test]
+    fn groups_do_not_depend_on_order_are_disjoint_and_hold_no_review_pair(
+        records in prop::collection::vec(record(), 2..16),
+        seed in any::<u64>(),
+        trained in any::<bool>(),
+    ) {
+        let score = if trained {
+            json!({"fields": score_fields(), "review_threshold": 0.3})
+        } else {
+            json!({"fields": score_fields(), "review_threshold": 0.3, "model": example_model()})
+        };
+        let e = engine(score);
+        let order: Vec<usize> = (0..records.len()).collect();
+        let mut shuffled = order.clone();
+        let mut s = seed;
+        for i in (1..shuffled.len()).rev() {
+            s = super::super::matching::mix(s.wrapping_add(i as u64));
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let plan = e.plan(&build(&e, &records, &order));
+        let again = e.plan(&build(&e, &records, &shuffled));
+        let (groups, review) = outcome(&plan);
+        prop_assert_eq!(&(groups.clone(), review.clone()), &outcome(&again));
+        let mut seen = BTreeSet::new();
+        for g in &groups {
+            for id in g {
+                prop_assert!(seen.insert(id.clone()), "{} in two groups", id);
+            }
+        }
+        for (a, b) in &review {
+            prop_assert!(!groups.iter().any(|g| g.contains(a) && g.contains(b)));
+        }
+    }
+}
