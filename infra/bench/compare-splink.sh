@@ -94,17 +94,16 @@ timed() {
   esac
 }
 
-# Scores with evaluate.py; sets $p $r $f $hh (household precision and false pairs, or -).
+# Scores with evaluate.py; sets $p $r $f $hh_col (household precision, or -) and $hh_note.
 score() {
-  local gt=$1 hh=$2; shift 2
-  local extra=() line
-  [ -z "$hh" ] || extra=(--households "$hh")
+  local gt=$1 households=$2; shift 2
+  local extra=() line hh_p= hh_false=
+  [ -z "$households" ] || extra=(--households "$households")
   line=$("$venv/bin/python" "$splink_dir/evaluate.py" --truth "$gt" "${extra[@]}" "$@")
   read -r p r f _ _ _ _ g_merged g_undecided g_oversized g_other hh_p hh_false <<< "$line"
-  hh=-
-  [ -z "${hh_p:-}" ] || hh="$hh_p"
+  hh_col=${hh_p:--}
   hh_note=
-  [ -z "${hh_false:-}" ] || hh_note="; $hh_false household pairs joined"
+  [ -z "$hh_false" ] || hh_note="; $hh_false household pairs joined"
 }
 
 # One Steward run of `template` on `csv`; appends its row. Sets $s_secs.
@@ -124,11 +123,11 @@ steward() {
     status="ok (groups: $g_merged merged, $g_undecided master undecided, $g_oversized oversized, $g_other other; review pairs $reviews; F1 of merged groups only $fm$hh_note)"
   else
     [ "$status" = ok ] && status="no preview.csv"
-    p=- r=- f=- hh=-
+    p=- r=- f=- hh_col=-
   fi
-  [ "$status" = ok ] || status="$status; $(tail -n 2 "$out.err" 2>/dev/null | tr '\n' ' ' | cut -c1-160)"
+  case $status in ok*) ;; *) status="$status: $(tail -n 2 "$out.err" 2>/dev/null | tr '\n' ' ' | cut -c1-160)" ;; esac
   echo "$tool $name: ${secs}s, $status" >&2
-  rows+=("$(printf "$fmt" "$name" "$tool" "$secs" "$mb" "$p" "$r" "$f" "$hh" "$status")")
+  rows+=("$(printf "$fmt" "$name" "$tool" "$secs" "$mb" "$p" "$r" "$f" "$hh_col" "$status")")
 }
 
 compare() {
@@ -149,11 +148,11 @@ compare() {
     score "$gt" "$hh" --clusters "$clusters"
     status="ok (train ${k_train}s, predict+cluster ${k_predict}s$hh_note)"
   else
-    p=- r=- f=- hh=-
+    p=- r=- f=- hh_col=-
   fi
   local k_secs=$secs k_status=$status
   echo "splink $name: ${secs}s, $status" >&2
-  rows+=("$(printf "$fmt" "$name" splink "$secs" "$mb" "$p" "$r" "$f" "$hh" "$status")")
+  rows+=("$(printf "$fmt" "$name" splink "$secs" "$mb" "$p" "$r" "$f" "$hh_col" "$status")")
 
   # splink seconds / Steward seconds (">=" when splink did not finish).
   ratio() {
