@@ -129,10 +129,9 @@ fn birth_date(rng: &mut Rand) -> String {
 /// A postcode in the country's format; the leading part follows the city, so people of
 /// one city share it as they do in real data.
 fn postcode(rng: &mut Rand, pl: &Place) -> String {
-    let h = pl
-        .city
-        .bytes()
-        .fold(2_166_136_261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
+    let h = pl.city.bytes().fold(2_166_136_261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    });
     let digit = |rng: &mut Rand| char::from(b'0' + below(rng, 10) as u8);
     let letter = |rng: &mut Rand| char::from(b'A' + below(rng, 26) as u8);
     match pl.cc {
@@ -173,11 +172,46 @@ fn postcode(rng: &mut Rand, pl: &Place) -> String {
 }
 
 const STREETS: &[&str] = &[
-    "Main", "Oak", "Maple", "Cedar", "Pine", "Elm", "Church", "High", "Park", "Lake", "Hill",
-    "Washington", "Lincoln", "Jefferson", "Madison", "Franklin", "Highland", "Sunset",
-    "River", "Mill", "Spring", "Forest", "Meadow", "Ridge", "Valley", "Victoria", "King",
-    "Queen", "Station", "Garden", "Chestnut", "Walnut", "Willow", "Birch", "Grove",
-    "Orchard", "Bridge", "Market", "School", "Union",
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Church",
+    "High",
+    "Park",
+    "Lake",
+    "Hill",
+    "Washington",
+    "Lincoln",
+    "Jefferson",
+    "Madison",
+    "Franklin",
+    "Highland",
+    "Sunset",
+    "River",
+    "Mill",
+    "Spring",
+    "Forest",
+    "Meadow",
+    "Ridge",
+    "Valley",
+    "Victoria",
+    "King",
+    "Queen",
+    "Station",
+    "Garden",
+    "Chestnut",
+    "Walnut",
+    "Willow",
+    "Birch",
+    "Grove",
+    "Orchard",
+    "Bridge",
+    "Market",
+    "School",
+    "Union",
 ];
 const STREET_KINDS: &[(&str, u32)] = &[
     ("Street", 30),
@@ -192,8 +226,22 @@ const STREET_KINDS: &[(&str, u32)] = &[
     ("Boulevard", 2),
 ];
 const DE_STREETS: &[&str] = &[
-    "Haupt", "Bahnhof", "Garten", "Schul", "Dorf", "Berg", "Wald", "Ring", "Linden",
-    "Kirch", "Mühlen", "Goethe", "Schiller", "Friedrich", "Rosen", "Birken",
+    "Haupt",
+    "Bahnhof",
+    "Garten",
+    "Schul",
+    "Dorf",
+    "Berg",
+    "Wald",
+    "Ring",
+    "Linden",
+    "Kirch",
+    "Mühlen",
+    "Goethe",
+    "Schiller",
+    "Friedrich",
+    "Rosen",
+    "Birken",
 ];
 const FR_STREETS: &[&str] = &[
     "de la République",
@@ -269,7 +317,9 @@ fn error(rng: &mut Rand, rec: &mut Person, first: usize, e: Error) -> bool {
             }
         }
         Error::NamesSwapped => {
-            if rec.first_name.is_none() || rec.last_name.is_none() || rec.first_name == rec.last_name
+            if rec.first_name.is_none()
+                || rec.last_name.is_none()
+                || rec.first_name == rec.last_name
             {
                 return false;
             }
@@ -279,8 +329,7 @@ fn error(rng: &mut Rand, rec: &mut Person, first: usize, e: Error) -> bool {
         Error::MissingDob => rec.date_of_birth.take().is_some(),
         Error::ReplacedFirstName => {
             // Only where something else still ties the record to the person.
-            let anchored =
-                rec.address.is_some() && (rec.email.is_some() || rec.phone.is_some());
+            let anchored = rec.address.is_some() && (rec.email.is_some() || rec.phone.is_some());
             if !anchored || rec.first_name.is_none() {
                 return false;
             }
@@ -310,7 +359,9 @@ fn transpose_in(rng: &mut Rand, field: &mut Option<String>, tail: usize) -> bool
         return false;
     };
     let mut chars: Vec<char> = cur.chars().collect();
-    let digits: Vec<usize> = (0..chars.len()).filter(|&i| chars[i].is_ascii_digit()).collect();
+    let digits: Vec<usize> = (0..chars.len())
+        .filter(|&i| chars[i].is_ascii_digit())
+        .collect();
     let from = digits.len().saturating_sub(tail);
     let spots: Vec<usize> = (from..digits.len().saturating_sub(1))
         .filter(|&k| digits[k + 1] == digits[k] + 1 && chars[digits[k]] != chars[digits[k + 1]])

@@ -1904,7 +1904,10 @@ mod tests {
         let address = share(|p| p.address.is_some());
         let postcode = share(|p| p.postcode.is_some());
         assert!((dob - identity::DOB_PRESENT).abs() < 0.03, "dob {dob}");
-        assert!((address - identity::ADDRESS_PRESENT).abs() < 0.04, "address {address}");
+        assert!(
+            (address - identity::ADDRESS_PRESENT).abs() < 0.04,
+            "address {address}"
+        );
         assert!(postcode > 0.75 && postcode < 0.9, "postcode {postcode}");
         for p in &d.people {
             if let Some(b) = &p.date_of_birth {
@@ -1939,12 +1942,20 @@ mod tests {
 
     #[test]
     fn person_record_errors_appear_at_their_shares() {
-        let Built { data: d, errors: (tally, offered), .. } = build(42, 20_000, 0.2);
+        let Built {
+            data: d,
+            errors: (tally, offered),
+            ..
+        } = build(42, 20_000, 0.2);
         // Contacts' duplicates are offered them: 20% of 20,000.
         assert!((3_900..=4_000).contains(&offered), "{offered}");
         for e in identity::ALL_ERRORS {
             let share = tally[e as usize] as f64 / offered as f64;
-            println!("{e:?}: {} ({share:.3}, wanted {})", tally[e as usize], e.share());
+            println!(
+                "{e:?}: {} ({share:.3}, wanted {})",
+                tally[e as usize],
+                e.share()
+            );
             // Each is drawn at its share and applied where the record allows it (a phone,
             // postcode or date to transpose, an address, both names...).
             assert!(
@@ -2003,7 +2014,9 @@ mod tests {
                 }
             }
         }
-        println!("dob {dob_t} zip {zip_t} phone {phone_t} swapped {swapped} missing {missing} renamed {renamed}");
+        println!(
+            "dob {dob_t} zip {zip_t} phone {phone_t} swapped {swapped} missing {missing} renamed {renamed}"
+        );
         for (what, n) in [
             ("dates of birth transposed", dob_t),
             ("postcodes transposed", zip_t),
@@ -2043,7 +2056,10 @@ mod tests {
                 assert_eq!(r.postcode, head.postcode);
                 assert_eq!(r.city, head.city);
                 assert_eq!(r.last_name, head.last_name);
-                assert!(firsts.insert(r.first_name.clone()), "{h:?}: two of one name");
+                assert!(
+                    firsts.insert(r.first_name.clone()),
+                    "{h:?}: two of one name"
+                );
             }
             phone_shared += usize::from(recs[1..].iter().all(|r| r.phone == head.phone));
         }

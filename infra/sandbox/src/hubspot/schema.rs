@@ -252,7 +252,12 @@ const CONTACT_PROPS: &[PropDef] = &[
         Kind::Text,
         "contactinformation",
     ),
-    p("address", "Street Address", Kind::Text, "contactinformation"),
+    p(
+        "address",
+        "Street Address",
+        Kind::Text,
+        "contactinformation",
+    ),
     p("zip", "Postal Code", Kind::Text, "contactinformation"),
     // HubSpot's own "Date of birth" is a single-line text property, not a date.
     p(
