@@ -368,15 +368,13 @@ fn people_identities(
         .iter()
         .map(|m| identity::identity(&mut x.rng, m.place))
         .collect();
-    for i in 0..originals {
-        identity::apply(&mut people.recs[i], &ids[i]);
+    for (rec, id) in people.recs.iter_mut().zip(&ids) {
+        identity::apply(rec, id);
     }
 
     // Households: a person with no duplicate and no lead joins someone else's address.
-    let mut has_copies = vec![false; originals];
-    for (i, c) in person_cluster.iter().enumerate() {
-        has_copies[i] = c.is_some();
-    }
+    let mut has_copies: Vec<bool> = person_cluster.iter().map(Option::is_some).collect();
+    has_copies.resize(originals, false);
     for (entity, _) in lead_groups {
         if let Some(h) = has_copies.get_mut(*entity) {
             *h = true;
