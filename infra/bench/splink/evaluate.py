@@ -7,11 +7,17 @@ intersection sizes (sum of n*(n-1)/2), never enumerated, so 1M records are fine.
 
   evaluate.py --truth gt.jsonl --steward DIR/preview.csv
   evaluate.py --truth gt.jsonl --clusters splink-clusters.csv   (columns: cluster_id,id)
+  ... --households hh.jsonl   (also: how the predicted groups treat true households)
 
 Ground truth: one JSON list of CSV ids per line (clusters of two or more).
 Prints one line: `precision recall f1 pred_pairs true_pairs tp pred_clusters merged
 undecided oversized other` (the last four: Steward's groups by outcome, 0 for clusters)
-or, with --json, a JSON object.
+or, with --json, a JSON object. With --households (one JSON list of ids per line: distinct
+people at one address, each a true entity of their own, as `steward sandbox-export
+--households` writes them) two more fields: `hh_precision` (of the predicted pairs between
+records of one household — a member, or the head and the head's own duplicates — the share
+that are true pairs; 1 when none is predicted) and `hh_false_pairs` (predicted pairs joining
+two different people of one household).
 """
 
 import argparse
@@ -111,6 +117,39 @@ def read_clusters(path):
     return list(groups.values())
 
 
+def read_households(path, truth_label):
+    """Household label of every record: its members, and every record of a member's
+    ground-truth cluster (the head's duplicates live there too)."""
+    by_cluster = defaultdict(list)
+    for rid, k in truth_label.items():
+        by_cluster[k].append(rid)
+    label = {}
+    with open(path, encoding="utf-8") as f:
+        for h, line in enumerate(f):
+            line = line.strip()
+            if not line:
+                continue
+            for m in json.loads(line):
+                m = str(m)
+                label[m] = h
+                for other in by_cluster.get(truth_label.get(m), []):
+                    label[other] = h
+    return label
+
+
+def household_score(hh_label, truth_label, clusters):
+    pred = tp = 0
+    seen = set()
+    for members in clusters:
+        members = [m for m in members if m not in seen]
+        seen.update(members)
+        in_hh = [m for m in members if m in hh_label]
+        pred += sum(pairs(c) for c in Counter(hh_label[m] for m in in_hh).values())
+        tp += sum(pairs(c) for c in Counter(
+            (hh_label[m], truth_label.get(m, ("single", m))) for m in in_hh).values())
+    return {"hh_precision": tp / pred if pred else 1.0, "hh_false_pairs": pred - tp}
+
+
 def score(truth_label, truth_sizes, clusters):
     true_pairs = sum(pairs(n) for n in truth_sizes)
     pred_pairs = 0
@@ -149,6 +188,7 @@ def main():
     src.add_argument("--clusters", help="cluster_id,id CSV")
     ap.add_argument("--merged-only", action="store_true",
                     help="Steward: count only merged groups, not the ones flagged (not merged)")
+    ap.add_argument("--households", help="households JSON lines (adds hh_precision hh_false_pairs)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     label, sizes = read_truth(a.truth)
@@ -159,13 +199,16 @@ def main():
         clusters = read_clusters(a.clusters)
     s = score(label, sizes, clusters)
     s.update({f"groups_{k}": v for k, v in stats.items()})
+    if a.households:
+        s.update(household_score(read_households(a.households, label), label, clusters))
     if a.json:
         print(json.dumps(s))
     else:
+        hh = f" {s['hh_precision']:.4f} {s['hh_false_pairs']}" if a.households else ""
         print(
             f"{s['precision']:.4f} {s['recall']:.4f} {s['f1']:.4f} "
             f"{s['pred_pairs']} {s['true_pairs']} {s['tp']} {s['pred_clusters']} "
-            f"{stats['merged']} {stats['undecided']} {stats['oversized']} {stats['other']}"
+            f"{stats['merged']} {stats['undecided']} {stats['oversized']} {stats['other']}{hh}"
         )
 
 

@@ -33,14 +33,17 @@ def main():
     first_of = {}
     with open(a.csv, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
+            row = {k: (v or "") for k, v in row.items()}
             rid = row["id"]
             parent[rid] = rid
-            digits = re.sub(r"\D", "", row["phone"])
+            digits = re.sub(r"\D", "", row.get("phone", ""))
+            email = row.get("email", "").strip().lower()
+            first, last = row.get("firstname", ""), row.get("lastname", "")
             keys = [
-                ("e", row["email"].strip().lower()) if row["email"].strip() else None,
+                ("e", email) if email else None,
                 ("p", digits[-9:]) if len(digits) >= 6 else None,
-                ("n", row["firstname"].strip().lower(), row["lastname"].strip().lower(),
-                 row["city"].strip().lower()) if row["firstname"] and row["lastname"] else None,
+                ("n", first.strip().lower(), last.strip().lower(),
+                 row.get("city", "").strip().lower()) if first and last else None,
             ]
             for k in keys:
                 if k is None:
@@ -63,7 +66,7 @@ def main():
             if len(members) < 2:
                 continue
             g += 1
-            for i, m in enumerate(sorted(members, key=int)):
+            for i, m in enumerate(sorted(members)):
                 w.writerow([m, "merge", g, "master" if i == 0 else "duplicate", "stand-in"])
 
 

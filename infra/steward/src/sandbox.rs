@@ -166,12 +166,20 @@ pub struct ExportArgs {
     /// per line (clusters of two or more).
     #[arg(long)]
     ground_truth: Option<PathBuf>,
+    /// Also write the households among these contacts: distinct people at one address
+    /// under one last name (never to be merged), one JSON list of CSV ids per line.
+    #[arg(long)]
+    households: Option<PathBuf>,
 }
 
 /// `steward sandbox-export`: the sandbox's generated contacts as a CSV file, the input of
 /// offline runs and benchmarks.
 pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let data = steward_sandbox::generator::generate(args.seed, args.records, args.duplicate_rate);
+    let (data, households) = steward_sandbox::generator::generate_with_households(
+        args.seed,
+        args.records,
+        args.duplicate_rate,
+    );
     let file = std::fs::File::create(&args.out)?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
     w.write_record([
@@ -185,6 +193,9 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         "city",
         "state",
         "country",
+        "date_of_birth",
+        "zip",
+        "address",
         "createdate",
         "lastmodifieddate",
     ])?;
@@ -210,22 +221,27 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
             cell(&p.city),
             cell(&p.state),
             cell(&p.country),
+            cell(&p.date_of_birth),
+            cell(&p.postcode),
+            cell(&p.address),
             stamp(created),
             stamp(modified),
         ])?;
     }
     w.flush()?;
-    if let Some(path) = &args.ground_truth {
-        let ids: std::collections::HashMap<&str, usize> = data
-            .people
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.key.as_str(), i + 1))
-            .collect();
+    let ids: std::collections::HashMap<&str, usize> = data
+        .people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.key.as_str(), i + 1))
+        .collect();
+    // One JSON list of CSV ids per line, for lists of two or more.
+    let write_lists = |path: &PathBuf,
+                       lists: &mut dyn Iterator<Item = &Vec<String>>|
+     -> Result<(), Box<dyn std::error::Error>> {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for c in data.clusters.iter().filter(|c| c.kind == "person") {
-            let members: Vec<String> = c
-                .keys
+        for keys in lists {
+            let members: Vec<String> = keys
                 .iter()
                 .filter_map(|k| ids.get(k.as_str()).map(|i| i.to_string()))
                 .collect();
@@ -237,6 +253,18 @@ pub fn export(args: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         std::io::Write::flush(&mut out)?;
+        Ok(())
+    };
+    if let Some(path) = &args.ground_truth {
+        let mut people = data
+            .clusters
+            .iter()
+            .filter(|c| c.kind == "person")
+            .map(|c| &c.keys);
+        write_lists(path, &mut people)?;
+    }
+    if let Some(path) = &args.households {
+        write_lists(path, &mut households.iter())?;
     }
     println!(
         "{} contacts written to {}",

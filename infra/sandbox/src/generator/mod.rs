@@ -3,6 +3,7 @@
 
 mod edits;
 mod geo;
+mod identity;
 mod names;
 mod phone;
 mod rnd;
@@ -53,6 +54,15 @@ pub struct Person {
     pub owner: usize,
     /// Creation time, as days and seconds before the sandbox's reference instant.
     pub created_secs_ago: u64,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// Postal code in the country's format (`94110`, `SW1 4AB`, `M5V 2T6`).
+    #[serde(default)]
+    pub postcode: Option<String>,
+    /// Street address (`742 Oak Street`, `Hauptstraße 12`).
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,11 +125,34 @@ const CLOSE_DATE_ANCHOR: (i64, u32, u32) = (2026, 12, 1);
 
 /// The same `(seed, records, duplicate_rate)` always gives the same dataset.
 pub fn generate(seed: u64, records: usize, duplicate_rate: f64) -> Dataset {
-    build(seed, records, duplicate_rate).0
+    build(seed, records, duplicate_rate).data
 }
 
-/// The dataset and how many times each kind of edit was applied to make its duplicates.
-fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDIT_KINDS]; 2]) {
+/// `generate`, with the households among the people: each list holds the keys of distinct
+/// people (each their own entity, never to be merged) living at one address under one last
+/// name, the first the one the others joined.
+pub fn generate_with_households(
+    seed: u64,
+    records: usize,
+    duplicate_rate: f64,
+) -> (Dataset, Vec<Vec<String>>) {
+    let b = build(seed, records, duplicate_rate);
+    (b.data, b.households)
+}
+
+/// A dataset with what went into it.
+struct Built {
+    data: Dataset,
+    /// How many times each kind of edit was applied to make duplicates (people, companies).
+    #[cfg_attr(not(test), allow(dead_code))]
+    tally: [[u64; EDIT_KINDS]; 2],
+    /// The person-record errors (`identity::ERRORS`) and the duplicates offered them.
+    #[cfg_attr(not(test), allow(dead_code))]
+    errors: ([u64; identity::ERRORS], u64),
+    households: Vec<Vec<String>>,
+}
+
+fn build(seed: u64, records: usize, duplicate_rate: f64) -> Built {
     let rate = if duplicate_rate.is_finite() {
         duplicate_rate.clamp(0.0, 1.0)
     } else {
@@ -238,11 +271,26 @@ fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDI
         }
         lead_groups.push((entity, lead_idx));
     }
+    let mut prospects: Vec<(usize, usize)> = Vec::new();
     while leads.len() < n_leads {
         let employer = g.employer_of_lead(&companies);
-        let (rec, _) = g.person_original(Some(&employer), true);
+        let (rec, meta) = g.person_original(Some(&employer), true);
+        prospects.push((leads.len(), meta.place));
         leads.push(rec);
     }
+
+    // Birth dates, postcodes, addresses, their errors and households, from a stream of
+    // their own (the fields above keep their values for a seed).
+    let mut x = identity::Extra::new(seed);
+    let households = people_identities(
+        &mut x,
+        &mut g.env.emails,
+        &mut people,
+        &person_cluster,
+        &mut leads,
+        &lead_groups,
+        &prospects,
+    );
 
     // Shuffle each list so duplicates sit far from their originals; keys follow the order.
     let company_rank = arrange(&mut g.env.rng, &mut companies.recs, |c, k| {
@@ -282,6 +330,10 @@ fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDI
             .then_with(|| a.keys.cmp(&b.keys))
     });
 
+    let households = households
+        .iter()
+        .map(|members| members.iter().map(|&i| person_key(i)).collect())
+        .collect();
     let data = Dataset {
         users,
         people: people.recs,
@@ -290,7 +342,121 @@ fn build(seed: u64, records: usize, duplicate_rate: f64) -> (Dataset, [[u64; EDI
         leads,
         clusters,
     };
-    (data, g.env.tally)
+    Built {
+        data,
+        tally: g.env.tally,
+        errors: (x.tally, x.offered),
+        households,
+    }
+}
+
+/// Gives every person a date of birth, postcode and address (shared by their records),
+/// forms households among people who have no other record, and adds the person-record
+/// errors to contacts' duplicates. Returns the households as people indices, head first.
+fn people_identities(
+    x: &mut identity::Extra,
+    emails: &mut Seen,
+    people: &mut Table<Person, PersonMeta>,
+    person_cluster: &[Option<usize>],
+    leads: &mut [Person],
+    lead_groups: &[(usize, Vec<usize>)],
+    prospects: &[(usize, usize)],
+) -> Vec<Vec<usize>> {
+    let originals = people.metas.len();
+    let mut ids: Vec<identity::Identity> = people
+        .metas
+        .iter()
+        .map(|m| identity::identity(&mut x.rng, m.place))
+        .collect();
+    for (rec, id) in people.recs.iter_mut().zip(&ids) {
+        identity::apply(rec, id);
+    }
+
+    // Households: a person with no duplicate and no lead joins someone else's address.
+    let mut has_copies: Vec<bool> = person_cluster.iter().map(Option::is_some).collect();
+    has_copies.resize(originals, false);
+    for (entity, _) in lead_groups {
+        if let Some(h) = has_copies.get_mut(*entity) {
+            *h = true;
+        }
+    }
+    let mut free: Vec<usize> = (0..originals).filter(|&i| !has_copies[i]).collect();
+    shuffle(&mut x.rng, &mut free);
+    let wanted = ((originals as f64 * identity::HOUSEHOLD_SHARE).round() as usize).min(free.len());
+    let mut member = vec![false; originals];
+    for &m in &free[..wanted] {
+        member[m] = true;
+    }
+    let mut by_head: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for &m in &free[..wanted] {
+        let mut head = None;
+        for _ in 0..20 {
+            let h = below(&mut x.rng, originals);
+            let r = &people.recs[h];
+            // A head lives at an address; a namesake at the same address would be the same
+            // person to anyone (father and son are left out).
+            if !member[h]
+                && ids[h].address.is_some()
+                && r.first_name.is_some()
+                && r.first_name != people.recs[m].first_name
+            {
+                head = Some(h);
+                break;
+            }
+        }
+        let Some(h) = head else {
+            member[m] = false;
+            continue;
+        };
+        let head_rec = people.recs[h].clone();
+        ids[m].address = ids[h].address.clone();
+        ids[m].postcode = ids[h].postcode.clone();
+        identity::join_household(&mut x.rng, &mut people.recs[m], &head_rec, &ids[h], |v| {
+            emails.insert(seen::lower(v))
+        });
+        by_head.entry(h).or_default().push(m);
+    }
+
+    // Duplicates carry their person's values, then the errors at their shares; an error
+    // that would make a copy equal to another record of the person is taken back.
+    for members in &people.groups {
+        let Some(&orig) = members.first() else {
+            continue;
+        };
+        for k in 1..members.len() {
+            let i = members[k];
+            identity::apply(&mut people.recs[i], &ids[orig]);
+            let before = people.recs[i].clone();
+            let mut rec = before.clone();
+            let done = identity::dirty(x, &mut rec, people.metas[orig].first);
+            let clash = members
+                .iter()
+                .filter(|&&o| o != i)
+                .any(|&o| identity::same_record(&people.recs[o], &rec));
+            if clash {
+                for e in done {
+                    x.tally[e as usize] -= 1;
+                }
+                rec = before;
+            }
+            people.recs[i] = rec;
+        }
+    }
+    for (entity, lead_idx) in lead_groups {
+        for &l in lead_idx {
+            if let Some(id) = ids.get(*entity) {
+                identity::apply(&mut leads[l], id);
+            }
+        }
+    }
+    for &(l, place) in prospects {
+        let id = identity::identity(&mut x.rng, place);
+        identity::apply(&mut leads[l], &id);
+    }
+    by_head
+        .into_iter()
+        .map(|(h, ms)| std::iter::once(h).chain(ms).collect())
+        .collect()
 }
 
 /// What Salesforce's HubSpot sync (and many forms) put in a Lead's required Company field
@@ -935,6 +1101,9 @@ impl Gen {
             country: country_form(rng, country(pl.cc).forms, 0.85),
             owner: 0,
             created_secs_ago: 0,
+            date_of_birth: None,
+            postcode: None,
+            address: None,
         };
         rec.owner = self.owner();
         rec.created_secs_ago = self.original_created();
@@ -1164,8 +1333,11 @@ mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
 
-    fn person_fields(p: &Person) -> [&Option<String>; 9] {
+    fn person_fields(p: &Person) -> [&Option<String>; 12] {
         [
+            &p.date_of_birth,
+            &p.postcode,
+            &p.address,
             &p.first_name,
             &p.last_name,
             &p.email,
@@ -1272,6 +1444,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&a).ok(),
             serde_json::to_string(&b).ok()
+        );
+        assert_eq!(
+            generate_with_households(7, 1_500, 0.2),
+            generate_with_households(7, 1_500, 0.2)
         );
         let c = generate(8, 1_500, 0.2);
         assert_ne!(a.people, c.people);
@@ -1518,7 +1694,23 @@ mod tests {
         for c in &d.clusters {
             let phones: Vec<&str> = c.keys.iter().filter_map(|k| by_key[k.as_str()]).collect();
             let nats: BTreeSet<String> = phones.iter().map(|p| national(p)).collect();
-            assert!(nats.len() <= 1, "{c:?}: {phones:?}");
+            // One number, or a copy with two adjacent digits transposed (a person-record
+            // error of contacts' duplicates).
+            let nats: Vec<&String> = nats.iter().collect();
+            let agree = match nats[..] {
+                [] | [_] => true,
+                [a, b] => c.kind != "company" && transposed(a, b),
+                [a, b, x] => {
+                    c.kind != "company"
+                        && [(a, b), (a, x), (b, x)]
+                            .iter()
+                            .filter(|(u, v)| transposed(u, v))
+                            .count()
+                            >= 2
+                }
+                _ => false,
+            };
+            assert!(agree, "{c:?}: {phones:?}");
             let shown: BTreeSet<&&str> = phones.iter().collect();
             reformatted += usize::from(shown.len() > 1);
         }
@@ -1654,7 +1846,7 @@ mod tests {
     /// Also the size check for big runs: 20,000 of each kind in a debug build.
     #[test]
     fn twenty_thousand_records_use_every_edit_kind() {
-        let (d, tally) = build(42, 20_000, 0.2);
+        let Built { data: d, tally, .. } = build(42, 20_000, 0.2);
         assert_eq!((d.people.len(), d.companies.len()), (20_000, 20_000));
         assert_eq!((d.deals.len(), d.leads.len()), (10_000, 10_000));
         for (who, counts, kinds) in [
@@ -1677,5 +1869,206 @@ mod tests {
                 assert!(n > 0, "{} never applied to {who}", e.name());
             }
         }
+    }
+
+    /// `a` and `b` differ only by two adjacent characters swapped.
+    fn transposed(a: &str, b: &str) -> bool {
+        let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        if x.len() != y.len() {
+            return false;
+        }
+        let diff: Vec<usize> = (0..x.len()).filter(|&i| x[i] != y[i]).collect();
+        matches!(diff[..], [i, j] if j == i + 1 && x[i] == y[j] && x[j] == y[i])
+    }
+
+    fn valid_date(s: &str) -> Option<i64> {
+        let p: Vec<&str> = s.split('-').collect();
+        let [y, m, d] = p[..] else { return None };
+        if (y.len(), m.len(), d.len()) != (4, 2, 2) {
+            return None;
+        }
+        let days = days_from_civil(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+        (civil_string(days) == s).then_some(days)
+    }
+
+    #[test]
+    fn people_have_birth_dates_postcodes_and_addresses() {
+        let d = generate(31, 5_000, 0.0);
+        let anchor = days_from_civil(2026, 12, 1);
+        let n = d.people.len() as f64;
+        let share = |f: fn(&Person) -> bool| d.people.iter().filter(|p| f(p)).count() as f64 / n;
+        // Households copy the head's address, so the shares are those of heads and others.
+        let dob = share(|p| p.date_of_birth.is_some());
+        let address = share(|p| p.address.is_some());
+        let postcode = share(|p| p.postcode.is_some());
+        assert!((dob - identity::DOB_PRESENT).abs() < 0.03, "dob {dob}");
+        assert!(
+            (address - identity::ADDRESS_PRESENT).abs() < 0.04,
+            "address {address}"
+        );
+        assert!(postcode > 0.75 && postcode < 0.9, "postcode {postcode}");
+        for p in &d.people {
+            if let Some(b) = &p.date_of_birth {
+                let days = valid_date(b).unwrap_or_else(|| panic!("{b}"));
+                let age = (anchor - days) / 365;
+                assert!((18..=80).contains(&age), "{b}: {age}");
+            }
+            if let Some(z) = &p.postcode {
+                let country = p.country.as_deref().unwrap_or("");
+                let digits = z.chars().filter(char::is_ascii_digit).count();
+                assert!(
+                    (4..=8).contains(&z.len()) && digits >= 1 && !z.starts_with(' '),
+                    "{z} ({country})"
+                );
+            }
+            if let Some(a) = &p.address {
+                assert!(a.chars().any(|c| c.is_ascii_digit()), "{a}");
+                assert!(a.chars().any(char::is_alphabetic), "{a}");
+            }
+        }
+        // A city's postcodes share their leading part.
+        let mut by_city: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for p in &d.people {
+            if let (Some(c), Some(z), Some("United States")) =
+                (&p.city, &p.postcode, p.country.as_deref())
+            {
+                by_city.entry(c).or_default().insert(z[..3].to_string());
+            }
+        }
+        assert!(by_city.values().filter(|v| v.len() == 1).count() > by_city.len() / 2);
+    }
+
+    #[test]
+    fn person_record_errors_appear_at_their_shares() {
+        let Built {
+            data: d,
+            errors: (tally, offered),
+            ..
+        } = build(42, 20_000, 0.2);
+        // Contacts' duplicates are offered them: 20% of 20,000.
+        assert!((3_900..=4_000).contains(&offered), "{offered}");
+        for e in identity::ALL_ERRORS {
+            let share = tally[e as usize] as f64 / offered as f64;
+            println!(
+                "{e:?}: {} ({share:.3}, wanted {})",
+                tally[e as usize],
+                e.share()
+            );
+            // Each is drawn at its share and applied where the record allows it (a phone,
+            // postcode or date to transpose, an address, both names...).
+            assert!(
+                share > e.share() * 0.55 && share < e.share() * 1.25,
+                "{e:?}: {share} vs {}",
+                e.share()
+            );
+        }
+        // And they show in the data: pairs of one person's records that differ by a
+        // transposition, by swapped names, by a birth date present on one only.
+        let people: BTreeMap<&str, &Person> =
+            d.people.iter().map(|p| (p.key.as_str(), p)).collect();
+        let (mut dob_t, mut zip_t, mut phone_t, mut swapped, mut missing, mut renamed) =
+            (0, 0, 0, 0, 0, 0);
+        for c in d.clusters.iter().filter(|c| c.kind == "person") {
+            for (i, a) in c.keys.iter().enumerate() {
+                for b in &c.keys[i + 1..] {
+                    let (x, y) = (people[a.as_str()], people[b.as_str()]);
+                    let both = |f: fn(&Person) -> &Option<String>| match (f(x), f(y)) {
+                        (Some(u), Some(v)) => Some((u.clone(), v.clone())),
+                        _ => None,
+                    };
+                    if let Some((u, v)) = both(|p| &p.date_of_birth) {
+                        let dm = |s: &str| {
+                            let p: Vec<&str> = s.split('-').collect();
+                            format!("{}-{}-{}", p[0], p[2], p[1])
+                        };
+                        dob_t += usize::from(transposed(&u, &v) || (u != v && dm(&u) == v));
+                    }
+                    if let Some((u, v)) = both(|p| &p.postcode) {
+                        zip_t += usize::from(transposed(&u, &v));
+                    }
+                    if let Some((u, v)) = both(|p| &p.phone) {
+                        phone_t += usize::from(transposed(&national(&u), &national(&v)));
+                    }
+                    let fold = |s: &Option<String>| s.as_deref().map(|v| v.trim().to_lowercase());
+                    swapped += usize::from(
+                        fold(&x.first_name).is_some()
+                            && fold(&x.first_name) == fold(&y.last_name)
+                            && fold(&x.last_name) == fold(&y.first_name),
+                    );
+                    missing += usize::from(x.date_of_birth.is_some() != y.date_of_birth.is_some());
+                    // Two different formal first names: no nickname or typo edit makes that.
+                    fn formal(p: &Person) -> Option<&str> {
+                        p.first_name
+                            .as_deref()
+                            .filter(|f| FIRST_NAMES.iter().any(|(n, _)| n == f))
+                    }
+                    renamed += usize::from(
+                        x.address.is_some()
+                            && x.address == y.address
+                            && formal(x).is_some()
+                            && formal(y).is_some()
+                            && formal(x) != formal(y),
+                    );
+                }
+            }
+        }
+        println!(
+            "dob {dob_t} zip {zip_t} phone {phone_t} swapped {swapped} missing {missing} renamed {renamed}"
+        );
+        for (what, n) in [
+            ("dates of birth transposed", dob_t),
+            ("postcodes transposed", zip_t),
+            ("phones transposed", phone_t),
+            ("names swapped", swapped),
+            ("a birth date on one record only", missing),
+            ("first name replaced", renamed),
+        ] {
+            assert!(n >= 40, "{what}: {n}");
+        }
+    }
+
+    #[test]
+    fn households_are_distinct_people_at_one_address() {
+        let (d, households) = generate_with_households(5, 20_000, 0.2);
+        let people: BTreeMap<&str, &Person> =
+            d.people.iter().map(|p| (p.key.as_str(), p)).collect();
+        let entity = entities(&d);
+        let in_household: usize = households.iter().map(|h| h.len() - 1).sum();
+        // 6% of the 16,000 originals joined someone's household.
+        assert!((900..=980).contains(&in_household), "{in_household}");
+        let mut seen = BTreeSet::new();
+        let mut phone_shared = 0;
+        for h in &households {
+            assert!(h.len() >= 2, "{h:?}");
+            let recs: Vec<&Person> = h.iter().map(|k| people[k.as_str()]).collect();
+            let ents: BTreeSet<usize> = h.iter().map(|k| entity[k]).collect();
+            assert_eq!(ents.len(), h.len(), "distinct people: {h:?}");
+            for k in h {
+                assert!(seen.insert(k.clone()), "{k} in two households");
+            }
+            let head = recs[0];
+            assert!(head.address.is_some(), "{head:?}");
+            let mut firsts = BTreeSet::new();
+            for r in &recs {
+                assert_eq!(r.address, head.address);
+                assert_eq!(r.postcode, head.postcode);
+                assert_eq!(r.city, head.city);
+                assert_eq!(r.last_name, head.last_name);
+                assert!(
+                    firsts.insert(r.first_name.clone()),
+                    "{h:?}: two of one name"
+                );
+            }
+            phone_shared += usize::from(recs[1..].iter().all(|r| r.phone == head.phone));
+        }
+        // Members other than the head are nobody's duplicate: only the head may have other
+        // records.
+        for h in &households {
+            for k in &h[1..] {
+                assert!(!d.clusters.iter().any(|c| c.keys.contains(k)), "{k}");
+            }
+        }
+        let share = phone_shared as f64 / households.len() as f64;
+        assert!((0.5..0.75).contains(&share), "home phone shared in {share}");
     }
 }

@@ -165,6 +165,9 @@ impl World {
                 ("city", &p.city),
                 ("state", &p.state),
                 ("country", &p.country),
+                ("date_of_birth", &p.date_of_birth),
+                ("zip", &p.postcode),
+                ("address", &p.address),
             ]);
             props.extend(owner(p.owner).map(|o| ("hubspot_owner_id", o)));
             let (created, updated) = times(p.created_secs_ago);

@@ -253,6 +253,20 @@ const CONTACT_PROPS: &[PropDef] = &[
         "contactinformation",
     ),
     p(
+        "address",
+        "Street Address",
+        Kind::Text,
+        "contactinformation",
+    ),
+    p("zip", "Postal Code", Kind::Text, "contactinformation"),
+    // HubSpot's own "Date of birth" is a single-line text property, not a date.
+    p(
+        "date_of_birth",
+        "Date of birth",
+        Kind::Text,
+        "contactinformation",
+    ),
+    p(
         "hubspot_owner_id",
         "Contact owner",
         Kind::Owner,

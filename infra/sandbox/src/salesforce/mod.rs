@@ -446,6 +446,24 @@ impl World {
             w.set(
                 &mut row,
                 CONTACT,
+                "MailingStreet",
+                Val::opt(p.address.as_ref()),
+            );
+            w.set(
+                &mut row,
+                CONTACT,
+                "MailingPostalCode",
+                Val::opt(p.postcode.as_ref()),
+            );
+            w.set(
+                &mut row,
+                CONTACT,
+                "Birthdate",
+                Val::opt(p.date_of_birth.as_ref()),
+            );
+            w.set(
+                &mut row,
+                CONTACT,
                 "MailingState",
                 Val::opt(p.state.as_ref()),
             );
@@ -480,7 +498,9 @@ impl World {
             w.set(&mut row, LEAD, "Email", Val::opt(p.email.as_ref()));
             w.set(&mut row, LEAD, "Phone", Val::opt(p.phone.as_ref()));
             w.set(&mut row, LEAD, "Title", Val::opt(p.job_title.as_ref()));
+            w.set(&mut row, LEAD, "Street", Val::opt(p.address.as_ref()));
             w.set(&mut row, LEAD, "City", Val::opt(p.city.as_ref()));
+            w.set(&mut row, LEAD, "PostalCode", Val::opt(p.postcode.as_ref()));
             w.set(&mut row, LEAD, "State", Val::opt(p.state.as_ref()));
             w.set(&mut row, LEAD, "Country", Val::opt(p.country.as_ref()));
             derive_name(LEAD, &mut row);

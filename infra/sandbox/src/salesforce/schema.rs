@@ -376,6 +376,7 @@ fn contact() -> ObjectDef {
         FieldDef::new("MobilePhone", "Mobile Phone", T::Phone),
         FieldDef::new("Title", "Title", T::String).len(128),
         FieldDef::new("Department", "Department", T::String).len(80),
+        FieldDef::new("Birthdate", "Birthdate", T::Date),
         FieldDef::new("MailingStreet", "Mailing Street", T::TextArea).len(255),
         FieldDef::new("MailingCity", "Mailing City", T::String).len(40),
         FieldDef::new("MailingState", "Mailing State/Province", T::String).len(80),
