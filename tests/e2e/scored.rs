@@ -107,7 +107,7 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
         for ((a, b), note) in &pairs {
             assert!(note.contains("match 0."), "{crm}: {note}");
             assert!(
-                groups.get(a).is_none() || groups.get(a) != groups.get(b),
+                !groups.contains_key(a) || groups.get(a) != groups.get(b),
                 "{crm}: a pair to review is never inside one group: {a} {b}"
             );
         }
@@ -144,7 +144,7 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
             "{crm}: a decided pair is not asked again: {pairs:?}"
         );
         assert!(
-            groups.get(&a2).is_none() || groups.get(&a2) != groups.get(&b2),
+            !groups.contains_key(&a2) || groups.get(&a2) != groups.get(&b2),
             "{crm}: the rejected pair is not merged: {a2} {b2}"
         );
         if contradicts {
@@ -164,7 +164,7 @@ async fn a_scored_preview_shows_merges_and_pairs_to_review_and_a_follow_up_follo
             assert!(note.contains("a pair a person rejected"), "{crm}: {note}");
         } else {
             assert!(
-                groups.get(&a1).is_some() && groups.get(&a1) == groups.get(&b1),
+                groups.contains_key(&a1) && groups.get(&a1) == groups.get(&b1),
                 "{crm}: the accepted pair is merged: {a1} {b1}"
             );
         }
