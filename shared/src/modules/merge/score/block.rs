@@ -291,7 +291,7 @@ impl Scorer {
         let rows = input.len();
         let data = derive(input, &self.specs, threads);
         let idh: Vec<u64> = (0..rows).map(|r| hash(7, input.id(r))).collect();
-        let keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
+        let mut keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
 
         // Entries (key hash, row), partitioned by the hash's top bits, each sorted.
         let mut parts: Vec<Vec<(u64, u32)>> = (0..PARTS).map(|_| Vec::new()).collect();
@@ -313,6 +313,25 @@ impl Scorer {
         .into_iter()
         .flatten()
         .collect();
+
+        // A pair an earlier key blocks is skipped, unless that key's block was too large
+        // to compare every pair of: its records lose that key for the check.
+        for p in &parts {
+            let mut i = 0;
+            while i < p.len() {
+                let mut j = i;
+                while j < p.len() && p[j].0 == p[i].0 {
+                    j += 1;
+                }
+                if j - i > MAX_BLOCK {
+                    let k = (p[i].0 & 0xF) as usize;
+                    for &(_, r) in &p[i..j] {
+                        keys[k][r as usize] = 0;
+                    }
+                }
+                i = j;
+            }
+        }
 
         let (model, u_pairs, em_pairs) = match &self.model {
             Some(m) => (m.clone(), 0, 0),
@@ -364,6 +383,8 @@ impl Scorer {
             (x.min(y), x.max(y))
         };
         pairs.sort_by(|x, y| y.bits.total_cmp(&x.bits).then_with(|| tie(x).cmp(&tie(y))));
+        // A pair two oversized blocks both windowed is scored twice: keep it once.
+        pairs.dedup_by(|x, y| (x.a.min(x.b), x.a.max(x.b)) == (y.a.min(y.b), y.a.max(y.b)));
         Outcome {
             data,
             weights,

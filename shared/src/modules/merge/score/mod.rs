@@ -178,10 +178,10 @@ pub(crate) fn probability(bits: f64) -> f64 {
     1.0 / (1.0 + (-bits).exp2())
 }
 
-/// The blocking keys derived from the fields: each `email`, `phone` field alone; the
-/// `name` fields together (in either order when they swap); each `date` and `code` field
-/// with each `name` field (alone when there is none); and when that gives nothing, each
-/// field alone.
+/// The blocking keys derived from the fields: each `email` and `phone` field alone; the
+/// `name` fields together (in either order); each other field (`date`, `code`, `text`,
+/// `company`) with each `name` field, or alone when there is no name field. At most
+/// `MAX_BLOCKING_KEYS`, in that order.
 pub(crate) fn derived_keys(specs: &[Spec]) -> Vec<Vec<usize>> {
     let of = |k: ScoreCompare| -> Vec<usize> {
         (0..specs.len()).filter(|&i| specs[i].kind == k).collect()
@@ -194,7 +194,12 @@ pub(crate) fn derived_keys(specs: &[Spec]) -> Vec<Vec<usize>> {
     if !names.is_empty() {
         keys.push(names.clone());
     }
-    for k in [ScoreCompare::Date, ScoreCompare::Code] {
+    for k in [
+        ScoreCompare::Date,
+        ScoreCompare::Code,
+        ScoreCompare::Company,
+        ScoreCompare::Text,
+    ] {
         for i in of(k) {
             if names.is_empty() {
                 keys.push(vec![i]);
@@ -202,9 +207,6 @@ pub(crate) fn derived_keys(specs: &[Spec]) -> Vec<Vec<usize>> {
                 keys.extend(names.iter().map(|&n| vec![i, n]));
             }
         }
-    }
-    if keys.is_empty() {
-        keys = (0..specs.len()).map(|i| vec![i]).collect();
     }
     keys.truncate(MAX_BLOCKING_KEYS);
     keys
