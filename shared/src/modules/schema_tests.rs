@@ -223,7 +223,7 @@ fn documented_examples_are_valid_and_parse() {
             }
         }
     }
-    assert_eq!(seen, 16, "a new doc example: check how it is read here");
+    assert_eq!(seen, 17, "a new doc example: check how it is read here");
 }
 
 /// Configs the modules' own tests use, valid on both sides (with their optional keys as

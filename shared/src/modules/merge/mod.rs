@@ -79,7 +79,7 @@ pub struct MergeConfig {
     /// Scored matching: two records are duplicates when their match probability reaches
     /// the merge threshold (with `rules` too: when either links them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub score: Option<ScoreConfig>,
+    pub score: Option<Box<ScoreConfig>>,
     /// How each group's master (the record that stays) is chosen.
     #[serde(default)]
     pub master: MasterConfig,

@@ -422,6 +422,11 @@ const FORMAL_NAMES: &[(&str, &[&str])] = &[
 ];
 
 /// Nickname -> formal name.
+/// The formal first name of a `name`-normalized nickname (`bob` -> `robert`).
+pub(crate) fn formal(name: &str) -> Option<&'static str> {
+    NICKNAMES.get(name).copied()
+}
+
 static NICKNAMES: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
     std::sync::LazyLock::new(|| {
         FORMAL_NAMES

@@ -38,8 +38,10 @@ pub(crate) struct Weights {
     pub level: Vec<Vec<f32>>,
     /// Term-frequency fields: the exact level's weight for each record's value.
     pub exact: Vec<Option<Vec<f32>>>,
-    /// Most a pair can still gain from field `i` on (the sum over fields `i..`).
-    rest: Vec<f32>,
+    /// Per field, the most its non-exact levels weigh (at least 0, a missing value's).
+    best: Vec<f32>,
+    /// Fields in the order a pair is scored: cheap comparisons first.
+    order: Vec<usize>,
 }
 
 /// What a scored run found.
@@ -92,19 +94,24 @@ impl Weights {
                 )
             })
             .collect();
-        let mut rest = vec![0.0f32; specs.len() + 1];
-        for f in (0..specs.len()).rev() {
-            let mut best = level[f].iter().copied().fold(0.0f32, f32::max);
-            if let Some(e) = &exact[f] {
-                best = e.iter().copied().fold(best, f32::max);
-            }
-            rest[f] = rest[f + 1] + best;
-        }
+        let best: Vec<f32> = level
+            .iter()
+            .map(|l| l.iter().copied().fold(0.0f32, f32::max))
+            .collect();
+        let cost = |k: ScoreCompare| match k {
+            ScoreCompare::Email | ScoreCompare::Phone | ScoreCompare::Code => 0,
+            ScoreCompare::Date => 1,
+            ScoreCompare::Name => 2,
+            ScoreCompare::Text | ScoreCompare::Company => 3,
+        };
+        let mut order: Vec<usize> = (0..specs.len()).collect();
+        order.sort_by_key(|&f| (cost(specs[f].kind), f));
         Self {
             prior: bits(model.prior) as f32,
             level,
             exact,
-            rest,
+            best,
+            order,
         }
     }
 
@@ -128,12 +135,22 @@ impl Weights {
         b: usize,
         floor: f32,
     ) -> Option<f32> {
+        // `s` starts as the most the pair could score (each field at its best level for
+        // `a`'s values); each field compared replaces its best by its weight, so `s` stays
+        // an upper bound: cheap fields decide most pairs before any Jaro–Winkler runs.
+        let top = |f: usize| match &self.exact[f] {
+            Some(e) => self.best[f].max(e[a]),
+            None => self.best[f],
+        };
         let mut s = self.prior;
         for f in 0..specs.len() {
-            if s + self.rest[f] < floor {
+            s += top(f);
+        }
+        for &f in &self.order {
+            if s < floor {
                 return None;
             }
-            s += self.of(f, level(specs, data, f, a, b), a);
+            s += self.of(f, level(specs, data, f, a, b), a) - top(f);
         }
         (s >= floor).then_some(s)
     }
@@ -289,7 +306,15 @@ impl Scorer {
     /// Scores `input`'s records: every candidate pair at or above the review threshold.
     pub(crate) fn run(&self, input: &MergeInput, threads: usize) -> Outcome {
         let rows = input.len();
+        let trace = std::env::var_os("STEWARD_SCORE_TRACE").is_some();
+        let t0 = std::time::Instant::now();
+        let lap = |what: &str| {
+            if trace {
+                eprintln!("score: {what} at {:.2}s", t0.elapsed().as_secs_f64());
+            }
+        };
         let data = derive(input, &self.specs, threads);
+        lap("derived");
         let idh: Vec<u64> = (0..rows).map(|r| hash(7, input.id(r))).collect();
         let mut keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
 
@@ -333,10 +358,12 @@ impl Scorer {
             }
         }
 
+        lap("blocked");
         let (model, u_pairs, em_pairs) = match &self.model {
             Some(m) => (m.clone(), 0, 0),
             None => self.train(&data, &idh, &parts, rows, threads),
         };
+        lap("trained");
         let weights = Weights::new(&model, &self.specs, &data);
         let floor = bits(self.review) as f32;
 
@@ -371,6 +398,7 @@ impl Scorer {
                 });
             },
         );
+        lap("scored");
         let (mut candidates, mut compared) = (0, 0);
         let mut pairs = Vec::new();
         for w in workers {
@@ -385,6 +413,13 @@ impl Scorer {
         pairs.sort_by(|x, y| y.bits.total_cmp(&x.bits).then_with(|| tie(x).cmp(&tie(y))));
         // A pair two oversized blocks both windowed is scored twice: keep it once.
         pairs.dedup_by(|x, y| (x.a.min(x.b), x.a.max(x.b)) == (y.a.min(y.b), y.a.max(y.b)));
+        if trace {
+            eprintln!(
+                "score: {candidates} candidates, {compared} compared, {} kept; {:?}",
+                pairs.len(),
+                model
+            );
+        }
         Outcome {
             data,
             weights,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::input::{Column, MergeInput};
 use super::super::matching::{chunks, hash};
-use super::super::normalize::{Norm, Scratch};
+use super::super::normalize::{Norm, Scratch, formal};
 use super::super::similarity::{Method, jaro_winkler, one_transposition, within_one_edit};
 
 /// How a scored field is compared; each kind has its ordered agreement levels.
@@ -23,8 +23,9 @@ pub enum ScoreCompare {
     Text,
     /// A company name, legal forms dropped: levels as `text`.
     Company,
-    /// An email address (Gmail dots and `+tags` folded): exact, one edit (a typo, or the
-    /// same local part at another domain), different.
+    /// An email address (Gmail dots and `+tags` folded): exact, one edit (a typo),
+    /// different. (The same local part at another domain is no level: addresses built from
+    /// names share it between namesakes, and it overlaps the name fields' weight.)
     Email,
     /// A phone number in E.164: exact, one digit off (one digit changed, added, dropped or
     /// two adjacent digits swapped), different.
@@ -244,7 +245,6 @@ pub(crate) fn derive(input: &MergeInput, specs: &[Spec], threads: usize) -> Vec<
     let rows = input.len();
     let part = |(lo, hi): (usize, usize)| -> Vec<FieldData> {
         let mut scratch = Scratch::default();
-        let mut alt = String::new();
         specs
             .iter()
             .map(|s| {
@@ -269,9 +269,8 @@ pub(crate) fn derive(input: &MergeInput, specs: &[Spec], threads: usize) -> Vec<
                     let v = &buf[start..];
                     let h = if v.is_empty() { 0 } else { nonzero(hash(1, v)) };
                     let a = if s.kind == ScoreCompare::Name && h != 0 {
-                        alt.clear();
-                        Norm::Nickname.apply(raw, None, &mut alt, &mut scratch);
-                        nonzero(hash(1, &alt))
+                        // The nickname normalizer: the name's formal form, if it has one.
+                        formal(v).map_or(h, |f| nonzero(hash(1, f)))
                     } else {
                         0
                     };
@@ -351,10 +350,6 @@ pub(crate) fn derive(input: &MergeInput, specs: &[Spec], threads: usize) -> Vec<
     out
 }
 
-fn local_part(email: &str) -> &str {
-    email.rsplit_once('@').map_or(email, |(l, _)| l)
-}
-
 /// The level of records `a` and `b` on field `i`: an index into the kind's levels, or
 /// `MISSING`.
 pub(crate) fn level(specs: &[Spec], data: &[FieldData], i: usize, a: usize, b: usize) -> u8 {
@@ -383,7 +378,7 @@ pub(crate) fn level(specs: &[Spec], data: &[FieldData], i: usize, a: usize, b: u
         }
         ScoreCompare::Text | ScoreCompare::Company => similar_levels(va, vb, 1, 3),
         ScoreCompare::Email => {
-            if within_one_edit(va, vb) || local_part(va) == local_part(vb) {
+            if within_one_edit(va, vb) {
                 1
             } else {
                 2
@@ -508,7 +503,7 @@ mod tests {
         use ScoreCompare::Email;
         assert_eq!(lv(Email, "J.Doe+news@gmail.com", "jdoe@gmail.com"), "exact");
         assert_eq!(lv(Email, "jdoe@acme.com", "jdoe@acme.co"), "one_edit");
-        assert_eq!(lv(Email, "jdoe@acme.com", "jdoe@initech.com"), "one_edit");
+        assert_eq!(lv(Email, "jdoe@acme.com", "jdoe@initech.com"), "different");
         assert_eq!(lv(Email, "jdoe@acme.com", "asmith@acme.com"), "different");
         assert_eq!(lv(Email, "", "asmith@acme.com"), "missing");
     }

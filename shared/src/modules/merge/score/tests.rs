@@ -325,7 +325,9 @@ fn derived_blocking_keys() {
             vec![4, 0],
             vec![4, 1],
             vec![5, 0],
-            vec![5, 1]
+            vec![5, 1],
+            vec![6, 0],
+            vec![6, 1]
         ]
     );
 }
