@@ -15,9 +15,6 @@ use crate::crm::ObjectSchema;
 use crate::error::{Error, FieldError};
 
 /// Every module's config.
-// A config is parsed once per run or request and never kept in bulk, so the merge
-// config's size (its score section) costs nothing worth a box at every match on it.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModuleConfig {
     Merge(MergeConfig),

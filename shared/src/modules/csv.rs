@@ -895,11 +895,11 @@ mod tests {
         );
         assert_eq!(
             err("record_id,action,group_id,role,note\n1,upsert,,,\n"),
-            "audit CSV row 2: action \"upsert\" is not one of update, archive, create, merge, convert_lead, flag"
+            "audit CSV row 2: action \"upsert\" is not one of update, archive, create, merge, convert_lead, flag, review"
         );
         assert_eq!(
             err("record_id,action,group_id,role,note\n1,update,,,\"two\nlines\"\n2,upsert,,,\n"),
-            "audit CSV row 3: action \"upsert\" is not one of update, archive, create, merge, convert_lead, flag",
+            "audit CSV row 3: action \"upsert\" is not one of update, archive, create, merge, convert_lead, flag, review",
             "a cell spanning lines is one row"
         );
         assert_eq!(
