@@ -194,6 +194,7 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
     };
     let reviews = match summary.reviews {
         0 => String::new(),
+        1 => ", 1 pair to review".to_string(),
         n => format!(", {n} pairs to review"),
     };
     println!(

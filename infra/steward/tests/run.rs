@@ -614,3 +614,141 @@ fn the_first_bad_row_of_a_large_file_is_reported_and_nothing_is_written() {
         );
     }
 }
+
+/// The scored worked example of docs/modules/merge.md (its model given, so nothing is
+/// learned): 3 and 6 are a pair to review; a decisions file settles it on the next run.
+#[test]
+fn a_scored_merge_lists_pairs_to_review_and_follows_a_decisions_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "people.csv",
+        "id,firstname,lastname,email,date_of_birth,createdate\n\
+         1,Robert,Okafor,bob.okafor@acme.com,1975-06-12,2020-01-01T00:00:00Z\n\
+         2,Bob,Okafor,bob.okafor@acme.com,06/12/1975,2020-01-02T00:00:00Z\n\
+         3,Ann,Smith,ann.smith@x.com,1980-03-04,2020-01-03T00:00:00Z\n\
+         4,Ann,Smith,ann.smith@x.co,1980-04-03,2020-01-04T00:00:00Z\n\
+         5,Peter,Smith,,1990-01-01,2020-01-05T00:00:00Z\n\
+         6,Smith,Ann,,1981-03-04,2020-01-06T00:00:00Z\n",
+    );
+    let levels = |v: &[(&str, f64, f64)]| {
+        serde_json::Value::Array(
+            v.iter()
+                .map(|(l, m, u)| serde_json::json!({"level": l, "m": m, "u": u}))
+                .collect(),
+        )
+    };
+    let name = levels(&[
+        ("exact", 0.8, 0.02),
+        ("nickname", 0.05, 0.005),
+        ("similar", 0.06, 0.01),
+        ("somewhat_similar", 0.03, 0.03),
+        ("swapped", 0.02, 0.001),
+        ("different", 0.04, 0.934),
+    ]);
+    let template = serde_json::json!({"module": "merge", "name": "Scored people", "config": {
+        "object": "contacts",
+        "score": {"fields": [
+            {"field": "firstname", "compare": "name", "swap_with": "lastname"},
+            {"field": "lastname", "compare": "name", "swap_with": "firstname"},
+            {"field": "email", "compare": "email"},
+            {"field": "date_of_birth", "compare": "date"}],
+            "review_threshold": 0.5,
+            "model": {"prior": 0.01, "fields": [
+                {"field": "firstname", "levels": name},
+                {"field": "lastname", "levels": name},
+                {"field": "email", "levels": levels(&[
+                    ("exact", 0.8, 0.0005), ("one_edit", 0.1, 0.001), ("different", 0.1, 0.9985)])},
+                {"field": "date_of_birth", "levels": levels(&[
+                    ("exact", 0.85, 0.003), ("day_month_swapped", 0.02, 0.0001),
+                    ("year_off_by_one", 0.02, 0.002), ("one_part_off", 0.05, 0.03),
+                    ("different", 0.06, 0.9649)])}]}},
+        "master": {"rules": [{"rule": "oldest_created"}]}}});
+    let template = write(dir.path(), "scored.json", &template.to_string());
+    let group_of = |preview: &[Vec<String>], id: &str| {
+        preview
+            .iter()
+            .find(|r| r[0] == id && r[1] == "merge")
+            .map(|r| r[2].clone())
+    };
+
+    let out = dir.path().join("first");
+    let (ok, stdout, stderr) = run_template(&template, &csv, out.to_str().unwrap(), &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 pair to review"), "{stdout}");
+    let preview = rows(&out.join("preview.csv"));
+    let review: Vec<&Vec<String>> = preview.iter().filter(|r| r[1] == "review").collect();
+    assert_eq!(review.len(), 2, "{preview:?}");
+    assert_eq!((review[0][0].as_str(), review[1][0].as_str()), ("3", "6"));
+    assert!(review[0][4].contains("swapped"), "{:?}", review[0]);
+    assert_eq!(group_of(&preview, "6"), None);
+
+    // Accepted: 6 joins 3's group on the next run, and no pair is left to review.
+    let decisions = write(
+        dir.path(),
+        "decisions.csv",
+        "record_id,other_id,decision\n6,3,Accept\n",
+    );
+    let out = dir.path().join("accepted");
+    let (ok, stdout, stderr) = run_template(
+        &template,
+        &csv,
+        out.to_str().unwrap(),
+        &["--decisions", &decisions, "--apply"],
+    );
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("to review"), "{stdout}");
+    let preview = rows(&out.join("preview.csv"));
+    assert_eq!(group_of(&preview, "6"), group_of(&preview, "3"));
+    assert!(group_of(&preview, "6").is_some(), "{preview:?}");
+    let result = rows(&out.join("result.csv"));
+    assert!(
+        result.iter().all(|r| r[0] != "6"),
+        "6 merged away: {result:?}"
+    );
+
+    // Rejected: 6 stays alone and is not asked about again.
+    let decisions = write(
+        dir.path(),
+        "decisions.csv",
+        "record_id,other_id,decision\n3,6,reject\n",
+    );
+    let out = dir.path().join("rejected");
+    let (ok, stdout, stderr) = run_template(
+        &template,
+        &csv,
+        out.to_str().unwrap(),
+        &["--decisions", &decisions],
+    );
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("to review"), "{stdout}");
+    assert_eq!(group_of(&rows(&out.join("preview.csv")), "6"), None);
+
+    // A decision that is neither, named with its row; nothing written.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "record_id,other_id,decision\n3,6,accept\n3,4,maybe\n",
+    );
+    let out = dir.path().join("bad");
+    let (ok, _, stderr) = run_template(
+        &template,
+        &csv,
+        out.to_str().unwrap(),
+        &["--decisions", &bad],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("row 3") && stderr.contains("`maybe`"),
+        "{stderr}"
+    );
+    assert!(!out.join("preview.csv").exists());
+    let transform = write(dir.path(), "t.json", TRANSFORM);
+    let (ok, _, stderr) = run_template(
+        &transform,
+        &csv,
+        dir.path().join("t").to_str().unwrap(),
+        &["--decisions", &bad],
+    );
+    assert!(!ok && stderr.contains("merge templates only"), "{stderr}");
+}
