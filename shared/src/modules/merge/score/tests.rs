@@ -504,7 +504,7 @@ fn two_people_of_one_household_are_not_merged_a_person_twice_is() {
     // The address, postcode and city count once: the different first names and birth
     // dates keep the household apart; the person entered twice is merged.
     let grouped = plan_of(&engine(score(None)), &fields, &records);
-    assert_eq!(grouped, [brandt.clone()]);
+    assert_eq!(grouped, std::slice::from_ref(&brandt));
     // Counted as independent evidence (no groups), the same place outweighs them.
     let independent = plan_of(&engine(score(Some(""))), &fields, &records);
     assert!(independent.contains(&okafor), "{independent:?}");
