@@ -4,6 +4,7 @@
 # (pairwise precision / recall / F1):
 #   rules   `steward run` with a hand-written rules template (as in issue #6)
 #   scored  `steward run` with a scored template at its default settings (issue #19)
+#   nogroup FEBRL only: the scored template with its address fields in no group
 #   splink  splink 4 (DuckDB backend), its unsupervised training: u by random sampling,
 #           m by EM over blocking rules (infra/bench/splink/run_splink.py)
 # Files: the sandbox generator's people (contacts with dates of birth, postcodes, addresses,
@@ -30,6 +31,8 @@ rules_people=${MERGE_TEMPLATE:-infra/bench/merge-contacts.json}
 scored_people=${SCORED_TEMPLATE:-infra/bench/merge-people-scored.json}
 rules_febrl=infra/bench/merge-febrl-rules.json
 scored_febrl=${SCORED_TEMPLATE:-infra/bench/merge-febrl-scored.json}
+# FEBRL also with its address fields in no group ("group": ""), beside the default.
+ungrouped_febrl=infra/bench/merge-febrl-scored-ungrouped.json
 splink_dir=infra/bench/splink
 venv=$splink_dir/.venv
 splink_timeout=${SPLINK_TIMEOUT:-1800}
@@ -38,7 +41,7 @@ threshold=${SPLINK_THRESHOLD:-0.99}
 
 die() { echo "compare-splink: $*" >&2; exit 1; }
 [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is needed for peak RSS"
-for t in "$rules_people" "$scored_people" "$rules_febrl" "$scored_febrl"; do
+for t in "$rules_people" "$scored_people" "$rules_febrl" "$scored_febrl" "$ungrouped_febrl"; do
   [ -f "$t" ] || die "the merge template $t is missing; nothing to compare"
 done
 command -v python3.11 >/dev/null || command -v python3 >/dev/null || die "python 3 is needed"
@@ -131,12 +134,13 @@ steward() {
 }
 
 compare() {
-  local name=$1 csv=$2 gt=$3 hh=$4 model=$5 rules=$6 scored=$7
+  local name=$1 csv=$2 gt=$3 hh=$4 model=$5 rules=$6 scored=$7 ungrouped=${8:-}
   echo "$name: $(($(wc -l < "$csv") - 1)) records, $(wc -l < "$gt") true clusters" >&2
   steward rules "$rules" "$name" "$csv" "$gt" "$hh"
   local r_secs=$s_secs r_status=$status
   steward scored "$scored" "$name" "$csv" "$gt" "$hh"
   local c_secs=$s_secs c_status=$status
+  [ -z "$ungrouped" ] || steward nogroup "$ungrouped" "$name" "$csv" "$gt" "$hh"
 
   local clusters=$work/splink-$name.csv
   rm -f "$clusters"
@@ -171,7 +175,9 @@ done
 for d in "${public[@]}"; do
   csv=$work/$d.csv gt=$work/$d.truth.jsonl
   "$venv/bin/python" "$splink_dir/febrl.py" --dataset "$d" --out "$csv" --truth "$gt"
-  compare "$d" "$csv" "$gt" "" febrl "$rules_febrl" "$scored_febrl"
+  ug=$ungrouped_febrl
+  [ -z "${SCORED_TEMPLATE:-}" ] || ug=
+  compare "$d" "$csv" "$gt" "" febrl "$rules_febrl" "$scored_febrl" "$ug"
 done
 
 echo
@@ -186,3 +192,4 @@ echo "whether merged or flagged (found, not merged); review pairs are not counte
 echo "hh_prec: of the predicted pairs inside one true household (generated people only:"
 echo "distinct people at one address under one last name), the share that are true pairs."
 echo "splink's train and predict+cluster exclude start-up and CSV load."
+echo "nogroup (FEBRL only): scored with the address fields in no group (\"group\": \"\"), not the default."

@@ -40,8 +40,9 @@ pub(crate) struct Weights {
     pub exact: Vec<Option<Vec<f32>>>,
     /// Per field, the most its non-exact levels weigh (at least 0, a missing value's).
     best: Vec<f32>,
-    /// Fields in the order a pair is scored: cheap comparisons first.
-    order: Vec<usize>,
+    /// What a pair is scored by, in order (cheap comparisons first): single fields, and
+    /// groups whose strongest member counts.
+    units: Vec<Vec<usize>>,
 }
 
 /// What a scored run found.
@@ -58,7 +59,7 @@ pub(crate) struct Outcome {
 }
 
 impl Weights {
-    fn new(model: &ScoreModel, specs: &[Spec], data: &[FieldData]) -> Self {
+    fn new(model: &ScoreModel, specs: &[Spec], data: &[FieldData], groups: &[Vec<usize>]) -> Self {
         let (m, u) = model.tables();
         let level: Vec<Vec<f32>> = m
             .iter()
@@ -104,15 +105,49 @@ impl Weights {
             ScoreCompare::Name => 2,
             ScoreCompare::Text | ScoreCompare::Company => 3,
         };
-        let mut order: Vec<usize> = (0..specs.len()).collect();
-        order.sort_by_key(|&f| (cost(specs[f].kind), f));
+        let mut units: Vec<Vec<usize>> = groups.to_vec();
+        units.extend(
+            (0..specs.len())
+                .filter(|f| !groups.iter().any(|g| g.contains(f)))
+                .map(|f| vec![f]),
+        );
+        let unit_cost = |u: &Vec<usize>| u.iter().map(|&f| cost(specs[f].kind)).max();
+        units.sort_by_key(|u| (unit_cost(u), u[0]));
         Self {
             prior: bits(model.prior) as f32,
             level,
             exact,
             best,
-            order,
+            units,
         }
+    }
+
+    /// Each field's weight for records `a` and `b` (missing: none) and whether it counts: of
+    /// a group, only the strongest member present counts.
+    pub fn per_field(
+        &self,
+        specs: &[Spec],
+        data: &[FieldData],
+        a: usize,
+        b: usize,
+    ) -> Vec<(u8, f32, bool)> {
+        let mut out: Vec<(u8, f32, bool)> = (0..specs.len())
+            .map(|f| {
+                let l = level(specs, data, f, a, b);
+                (l, self.of(f, l, a), true)
+            })
+            .collect();
+        for u in self.units.iter().filter(|u| u.len() > 1) {
+            let strongest = u
+                .iter()
+                .copied()
+                .filter(|&f| out[f].0 != MISSING)
+                .max_by(|&x, &y| out[x].1.total_cmp(&out[y].1).then(y.cmp(&x)));
+            for &f in u {
+                out[f].2 = Some(f) == strongest;
+            }
+        }
+        out
     }
 
     /// The weight of field `f` at level `l` for records `a` (and `b`).
@@ -142,15 +177,28 @@ impl Weights {
             Some(e) => self.best[f].max(e[a]),
             None => self.best[f],
         };
+        let unit_top = |u: &[usize]| u.iter().map(|&f| top(f)).fold(f32::MIN, f32::max);
         let mut s = self.prior;
-        for f in 0..specs.len() {
-            s += top(f);
+        for u in &self.units {
+            s += unit_top(u);
         }
-        for &f in &self.order {
+        for u in &self.units {
             if s < floor {
                 return None;
             }
-            s += self.of(f, level(specs, data, f, a, b), a) - top(f);
+            let w = if let [f] = u[..] {
+                self.of(f, level(specs, data, f, a, b), a)
+            } else {
+                // A group: its strongest member present (none present: 0).
+                u.iter()
+                    .filter_map(|&f| {
+                        let l = level(specs, data, f, a, b);
+                        (l != MISSING).then(|| self.of(f, l, a))
+                    })
+                    .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
+                    .unwrap_or(0.0)
+            };
+            s += w - unit_top(u);
         }
         (s >= floor).then_some(s)
     }
@@ -364,7 +412,7 @@ impl Scorer {
             None => self.train(&data, &idh, &parts, rows, threads),
         };
         lap("trained");
-        let weights = Weights::new(&model, &self.specs, &data);
+        let weights = Weights::new(&model, &self.specs, &data, &self.groups);
         let floor = bits(self.review) as f32;
 
         struct W {
@@ -571,7 +619,16 @@ impl Scorer {
                 continue;
             }
             let flat: Vec<u8> = s.into_iter().flat_map(|(_, l)| l).collect();
-            let active: Vec<bool> = (0..nf).map(|f| !self.keys[k].contains(&f)).collect();
+            // A key's fields, and the fields of their groups (they agree with the key
+            // between non-duplicates too: one household's address and phone), keep out.
+            let held = |f: usize| {
+                self.keys[k].contains(&f)
+                    || self
+                        .groups
+                        .iter()
+                        .any(|g| g.contains(&f) && self.keys[k].iter().any(|x| g.contains(x)))
+            };
+            let active: Vec<bool> = (0..nf).map(|f| !held(f)).collect();
             let (m, lambda, _) = em(&flat, &active, &prior_m, &u, 0.1);
             for f in (0..nf).filter(|&f| active[f]) {
                 for (x, y) in m_sum[f].iter_mut().zip(&m[f]) {

@@ -16,7 +16,7 @@ use super::super::similarity::{Method, jaro_winkler, one_transposition, within_o
 pub enum ScoreCompare {
     /// A person's name: exact (term-frequency adjusted), nickname (same formal name),
     /// similar (Jaro–Winkler ≥ 0.92), somewhat similar (≥ 0.80), swapped (with the
-    /// `swap_with` field, crosswise), different.
+    /// `swap_with` field, crosswise: equal, or each crosswise pair similar), different.
     Name,
     /// Text: exact (term-frequency adjusted), similar (≥ 0.92), somewhat similar (≥ 0.80),
     /// different.
@@ -368,13 +368,28 @@ pub(crate) fn level(specs: &[Spec], data: &[FieldData], i: usize, a: usize, b: u
             if f.alt[a] == f.alt[b] {
                 return 1;
             }
-            if let Some(s) = specs[i].swap {
-                let o = &data[s];
-                if o.hash[b] == ha && o.hash[a] == hb && o.value(b) == va && o.value(a) == vb {
+            let o = specs[i].swap.map(|s| &data[s]);
+            if let Some(o) = o
+                && o.hash[b] == ha
+                && o.hash[a] == hb
+                && o.value(b) == va
+                && o.value(a) == vb
+            {
+                return 4;
+            }
+            let direct = similar_levels(va, vb, 2, 5);
+            // Swapped with a typo: each crosswise pair at least similar (Jaro–Winkler ≥ 0.92).
+            if direct == 5
+                && let Some(o) = o
+                && o.hash[a] != 0
+                && o.hash[b] != 0
+            {
+                let close = |x: &str, y: &str| x == y || jaro_winkler(x, y) >= 0.92;
+                if close(va, o.value(b)) && close(o.value(a), vb) {
                     return 4;
                 }
             }
-            similar_levels(va, vb, 2, 5)
+            direct
         }
         ScoreCompare::Text | ScoreCompare::Company => similar_levels(va, vb, 1, 3),
         ScoreCompare::Email => {
@@ -474,6 +489,14 @@ mod tests {
         assert_eq!(lv(Name, "Katherine", "Kathleen"), "somewhat_similar");
         assert_eq!(
             lv_swap(Name, ("John", "Smith"), ("Smith", "John")),
+            "swapped"
+        );
+        assert_eq!(
+            lv_swap(
+                Name,
+                ("Stephenson", "Elizbeth"),
+                ("Elizabeth", "Stephenson")
+            ),
             "swapped"
         );
         assert_eq!(

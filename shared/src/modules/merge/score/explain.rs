@@ -3,7 +3,7 @@
 
 use super::super::input::MergeInput;
 use super::block::Outcome;
-use super::compare::{MISSING, level};
+use super::compare::MISSING;
 use super::{Scorer, probability};
 
 /// Characters of a value shown in a review note.
@@ -36,14 +36,23 @@ fn shown(v: Option<&str>) -> String {
 }
 
 impl Scorer {
-    /// (field, level, bits) of every field for records `a` and `b`.
+    /// (field, level, bits) of every field for records `a` and `b`; a group member that
+    /// does not count (a stronger one of its group does) weighs 0.
     pub(crate) fn contributions(&self, out: &Outcome, a: usize, b: usize) -> Vec<(usize, u8, f32)> {
-        (0..self.specs.len())
-            .map(|f| {
-                let l = level(&self.specs, &out.data, f, a, b);
-                (f, l, out.weights.of(f, l, a))
-            })
+        out.weights
+            .per_field(&self.specs, &out.data, a, b)
+            .into_iter()
+            .enumerate()
+            .map(|(f, (l, w, counts))| (f, l, if counts { w } else { 0.0 }))
             .collect()
+    }
+
+    /// The group field `f` is in, when some other member counts instead of it.
+    fn counted_in(&self, f: usize) -> Option<&str> {
+        self.groups
+            .iter()
+            .position(|g| g.contains(&f))
+            .map(|g| self.group_names[g].as_str())
     }
 
     fn level_name(&self, f: usize, l: u8) -> String {
@@ -86,13 +95,17 @@ impl Scorer {
             .into_iter()
             .map(|(f, l, w)| {
                 let field = self.specs[f].input;
+                let weight = match self.counted_in(f) {
+                    Some(g) if w == 0.0 && l != MISSING => format!("{g} counts once"),
+                    _ => signed(w),
+                };
                 format!(
                     "{}: {} / {} ({}, {})",
                     self.names[f],
                     shown(input.value(a, field)),
                     shown(input.value(b, field)),
                     self.level_name(f, l),
-                    signed(w)
+                    weight
                 )
             })
             .collect();

@@ -74,6 +74,66 @@ pub struct ScoreField {
     /// `phone` only: a field holding the record's country.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_field: Option<String>,
+    /// Fields of one group describe one thing (a place: street, postcode, city…) and count
+    /// once: a pair's group weighs what its strongest member does. Default: `text` and
+    /// `code` fields named like a part of an address (see the docs) are in `address` (or
+    /// `<prefix>address`: `billing_city` in `billingaddress`); `""`: no group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// Normalized field-name endings that name a part of a postal address (a field `text` or
+/// `code` named so, e.g. `MailingPostalCode`, is in the group `<prefix>address`).
+pub const PLACE_NAMES: [&str; 22] = [
+    "streetaddress",
+    "address1",
+    "address2",
+    "address3",
+    "addressline1",
+    "addressline2",
+    "address",
+    "street",
+    "postalcode",
+    "postcode",
+    "zipcode",
+    "zip",
+    "city",
+    "town",
+    "suburb",
+    "locality",
+    "county",
+    "state",
+    "province",
+    "region",
+    "country",
+    "countrycode",
+];
+
+/// Normalized phone field names that name a personal line (not in the address group).
+pub const PERSONAL_PHONES: [&str; 3] = ["mobile", "cell", "work"];
+
+/// The group a field is in by default: a place part's (see `PLACE_NAMES`); a `phone` not
+/// named as a personal line (`PERSONAL_PHONES`) is in `address` (people of one household
+/// share a home phone as they share the address); else none.
+pub fn default_group(field: &str, kind: ScoreCompare) -> Option<String> {
+    let n: String = field
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if kind == ScoreCompare::Phone {
+        return (!PERSONAL_PHONES.iter().any(|p| n.contains(p))).then(|| "address".to_string());
+    }
+    if !matches!(kind, ScoreCompare::Text | ScoreCompare::Code) {
+        return None;
+    }
+    let mut best: Option<&str> = None;
+    for w in PLACE_NAMES {
+        if n.ends_with(w) && best.is_none_or(|b| w.len() > b.len()) {
+            best = Some(w);
+        }
+    }
+    best.map(|w| format!("{}address", &n[..n.len() - w.len()]))
 }
 
 /// The learned weights: the prior probability that two random records are duplicates,
@@ -163,6 +223,9 @@ pub(crate) struct Scorer {
     pub names: Vec<String>,
     /// Blocking keys: indices into `specs`.
     pub keys: Vec<Vec<usize>>,
+    /// Groups of two or more fields that count once (indices into `specs`), and names.
+    pub groups: Vec<Vec<usize>>,
+    pub group_names: Vec<String>,
     pub merge: f64,
     pub review: f64,
     pub model: Option<ScoreModel>,
@@ -179,10 +242,11 @@ pub(crate) fn probability(bits: f64) -> f64 {
 }
 
 /// The blocking keys derived from the fields: each `email` and `phone` field alone; the
-/// `name` fields together (in either order); each other field (`date`, `code`, `text`,
-/// `company`) with each `name` field, or alone when there is no name field. At most
-/// `MAX_BLOCKING_KEYS`, in that order.
-pub(crate) fn derived_keys(specs: &[Spec]) -> Vec<Vec<usize>> {
+/// `name` fields together (in either order); each `date` field alone and each `code`
+/// field outside a group alone (an id or a birth date shared finds the pair whatever the
+/// names); each other field (`date`, `code`, `company`, `text`) with each `name` field, or
+/// alone when there is no name field. At most `MAX_BLOCKING_KEYS`, in that order.
+pub(crate) fn derived_keys(specs: &[Spec], grouped: &[bool]) -> Vec<Vec<usize>> {
     let of = |k: ScoreCompare| -> Vec<usize> {
         (0..specs.len()).filter(|&i| specs[i].kind == k).collect()
     };
@@ -193,6 +257,13 @@ pub(crate) fn derived_keys(specs: &[Spec]) -> Vec<Vec<usize>> {
     }
     if !names.is_empty() {
         keys.push(names.clone());
+        keys.extend(of(ScoreCompare::Date).into_iter().map(|i| vec![i]));
+        keys.extend(
+            of(ScoreCompare::Code)
+                .into_iter()
+                .filter(|&i| !grouped[i])
+                .map(|i| vec![i]),
+        );
     }
     for k in [
         ScoreCompare::Date,
@@ -309,6 +380,43 @@ pub(crate) fn compile(
         }
         specs.push(spec);
     }
+    // Groups: named explicitly or by default; only groups of two or more fields matter.
+    let mut group_names: Vec<String> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, f) in score.fields.iter().enumerate() {
+        let name = match &f.group {
+            Some(g) => {
+                let ok = g.len() <= 64
+                    && g.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !ok {
+                    errors.push(FieldError::new(
+                        format!("{at}/fields/{i}/group"),
+                        format!(
+                            "{g:?} is not a group name: letters, digits, `_` or `-`, at most \
+                             64 (\"\" for no group)"
+                        ),
+                    ));
+                }
+                (!g.is_empty()).then(|| g.clone())
+            }
+            None => default_group(&f.field, f.compare),
+        };
+        if let Some(name) = name {
+            match group_names.iter().position(|g| *g == name) {
+                Some(j) => groups[j].push(i),
+                None => {
+                    group_names.push(name);
+                    groups.push(vec![i]);
+                }
+            }
+        }
+    }
+    let (groups, group_names): (Vec<Vec<usize>>, Vec<String>) = groups
+        .into_iter()
+        .zip(group_names)
+        .filter(|(g, _)| g.len() > 1)
+        .unzip();
     let merge = score.merge_threshold;
     if !(merge > 0.0 && merge < 1.0) {
         errors.push(FieldError::new(
@@ -380,8 +488,13 @@ pub(crate) fn compile(
     if errors.len() > before {
         return None;
     }
-    let keys = keys.unwrap_or_else(|| derived_keys(&specs));
+    let grouped: Vec<bool> = (0..specs.len())
+        .map(|f| groups.iter().any(|g| g.contains(&f)))
+        .collect();
+    let keys = keys.unwrap_or_else(|| derived_keys(&specs, &grouped));
     Some(Scorer {
+        groups,
+        group_names,
         names: score.fields.iter().map(|f| f.field.clone()).collect(),
         specs,
         keys,

@@ -313,23 +313,225 @@ fn derived_blocking_keys() {
         {"field": "phone", "compare": "phone"},
         {"field": "dob", "compare": "date"},
         {"field": "zip", "compare": "code"},
-        {"field": "city", "compare": "text"}
+        {"field": "city", "compare": "text"},
+        {"field": "ssn", "compare": "code"}
     ]}));
     let keys = &e.scorer.as_ref().unwrap().keys;
+    // The birth date and the id alone; the postcode (in the address group) only with a name.
     assert_eq!(
         keys,
         &[
             vec![2],
             vec![3],
             vec![0, 1],
+            vec![4],
+            vec![7],
             vec![4, 0],
             vec![4, 1],
             vec![5, 0],
             vec![5, 1],
+            vec![7, 0],
+            vec![7, 1],
             vec![6, 0],
             vec![6, 1]
         ]
     );
+}
+
+#[test]
+fn place_fields_form_a_group_by_default_or_as_configured() {
+    let e = engine(json!({"fields": [
+        {"field": "lastname", "compare": "name"},
+        {"field": "Street", "compare": "text"},
+        {"field": "zip", "compare": "code"},
+        {"field": "city", "compare": "text"},
+        {"field": "MailingPostalCode", "compare": "code"},
+        {"field": "mailing_city", "compare": "text"},
+        {"field": "state", "compare": "date"},
+        {"field": "country", "compare": "text", "group": ""},
+        {"field": "home_phone", "compare": "phone"},
+        {"field": "MobilePhone", "compare": "phone"}
+    ]}));
+    let s = e.scorer.as_ref().unwrap();
+    assert_eq!(s.group_names, ["address", "mailingaddress"]);
+    assert_eq!(s.groups, [vec![1, 2, 3, 8], vec![4, 5]]);
+    let c: MergeConfig = serde_json::from_value(json!({"object": "contacts", "score": {
+        "fields": [{"field": "city", "compare": "text", "group": "a place"}]}}))
+    .unwrap();
+    let errors: Vec<String> = c.check().into_iter().map(|e| e.pointer).collect();
+    assert_eq!(errors, ["/config/score/fields/0/group"]);
+}
+
+/// 200 records that share nothing with each other or the pairs the tests add.
+fn filler(fields: &[&str]) -> Vec<Vec<String>> {
+    let word = |i: usize| -> String {
+        let mut s = String::new();
+        let mut n = i + 30;
+        while n > 0 {
+            s.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+        }
+        format!("Q{s}")
+    };
+    (0..200)
+        .map(|i| {
+            fields
+                .iter()
+                .map(|&f| match f {
+                    "dob" => format!("{}-{:02}-{:02}", 1900 + i / 2, 1 + i % 12, 1 + i % 28),
+                    "ssn" | "zip" => format!("{}", 900_000 + i * 7),
+                    "address" => format!("{} {} Road", i + 1, word(i)),
+                    _ => word(i * 3 + f.len()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn plan_of(e: &MergeEngine, fields: &[&str], records: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut input = e.input();
+    for (i, r) in records.iter().enumerate() {
+        let created = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 86_400, 0);
+        input.push(&format!("{i}"), created, created, |f| {
+            fields.iter().position(|x| *x == f).map(|i| r[i].as_str())
+        });
+    }
+    e.plan(&input)
+        .groups
+        .iter()
+        .map(|g| {
+            let mut ids = g.ids.clone();
+            ids.sort();
+            ids
+        })
+        .collect()
+}
+
+fn model_for(fields: &[(&str, &str)]) -> Value {
+    let of = |kind: &str| match kind {
+        "name" => levels(&[
+            ("exact", 0.8, 0.02),
+            ("nickname", 0.05, 0.005),
+            ("similar", 0.06, 0.01),
+            ("somewhat_similar", 0.03, 0.03),
+            ("swapped", 0.02, 0.001),
+            ("different", 0.04, 0.934),
+        ]),
+        "text" => levels(&[
+            ("exact", 0.85, 0.01),
+            ("similar", 0.07, 0.005),
+            ("somewhat_similar", 0.03, 0.03),
+            ("different", 0.05, 0.955),
+        ]),
+        "code" => levels(&[
+            ("exact", 0.85, 0.01),
+            ("transposed", 0.04, 0.0002),
+            ("one_edit", 0.05, 0.002),
+            ("different", 0.06, 0.9878),
+        ]),
+        _ => levels(&[
+            ("exact", 0.85, 0.003),
+            ("day_month_swapped", 0.02, 0.0001),
+            ("year_off_by_one", 0.02, 0.002),
+            ("one_part_off", 0.05, 0.03),
+            ("different", 0.06, 0.9649),
+        ]),
+    };
+    let fields: Vec<Value> = fields
+        .iter()
+        .map(|(f, k)| json!({"field": f, "levels": of(k)}))
+        .collect();
+    json!({"prior": 0.01, "fields": fields})
+}
+
+#[test]
+fn two_people_of_one_household_are_not_merged_a_person_twice_is() {
+    let kinds = [
+        ("firstname", "name"),
+        ("lastname", "name"),
+        ("dob", "date"),
+        ("address", "text"),
+        ("zip", "code"),
+        ("city", "text"),
+    ];
+    let fields: Vec<&str> = kinds.iter().map(|k| k.0).collect();
+    let mut records = filler(&fields);
+    let row = |v: [&str; 6]| v.map(String::from).to_vec();
+    records.push(row([
+        "Maria",
+        "Okafor",
+        "1971-02-03",
+        "12 Elm St",
+        "02139",
+        "Cambridge",
+    ]));
+    records.push(row([
+        "Daniel",
+        "Okafor",
+        "1968-11-20",
+        "12 Elm St",
+        "02139",
+        "Cambridge",
+    ]));
+    records.push(row([
+        "Lena",
+        "Brandt",
+        "1985-07-09",
+        "4 Oak Ave",
+        "60614",
+        "Chicago",
+    ]));
+    records.push(row([
+        "Lena",
+        "Brandt",
+        "1985-07-09",
+        "4 Oak Av",
+        "60614",
+        "Chicago",
+    ]));
+    let score = |group: Option<&str>| {
+        let fs: Vec<Value> = kinds
+            .iter()
+            .map(|(f, k)| match group {
+                Some(g) => json!({"field": f, "compare": k, "group": g}),
+                None => json!({"field": f, "compare": k}),
+            })
+            .collect();
+        json!({"fields": fs, "model": model_for(&kinds)})
+    };
+    let brandt = vec!["202".to_string(), "203".to_string()];
+    let okafor = vec!["200".to_string(), "201".to_string()];
+    // The address, postcode and city count once: the different first names and birth
+    // dates keep the household apart; the person entered twice is merged.
+    let grouped = plan_of(&engine(score(None)), &fields, &records);
+    assert_eq!(grouped, std::slice::from_ref(&brandt));
+    // Counted as independent evidence (no groups), the same place outweighs them.
+    let independent = plan_of(&engine(score(Some(""))), &fields, &records);
+    assert!(independent.contains(&okafor), "{independent:?}");
+    assert!(independent.contains(&brandt), "{independent:?}");
+}
+
+#[test]
+fn a_pair_sharing_only_an_id_and_a_birth_date_is_compared() {
+    let kinds = [
+        ("firstname", "name"),
+        ("lastname", "name"),
+        ("dob", "date"),
+        ("ssn", "code"),
+    ];
+    let fields: Vec<&str> = kinds.iter().map(|k| k.0).collect();
+    let mut records = filler(&fields);
+    let row = |v: [&str; 4]| v.map(String::from).to_vec();
+    // A first name typo and the last name missing on one side: no name key holds both.
+    records.push(row(["Katherine", "Delacroix", "1979-05-17", "8127364"]));
+    records.push(row(["Kathryn", "", "1979-05-17", "8127364"]));
+    let fs: Vec<Value> = kinds
+        .iter()
+        .map(|(f, k)| json!({"field": f, "compare": k}))
+        .collect();
+    let e = engine(json!({"fields": fs, "model": model_for(&kinds)}));
+    let groups = plan_of(&e, &fields, &records);
+    assert_eq!(groups, [vec!["200".to_string(), "201".to_string()]]);
 }
 
 // ------------------------------------------------------------------------------------
