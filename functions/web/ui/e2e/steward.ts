@@ -115,6 +115,14 @@ export async function screen(page: Page, name: string) {
   mkdirSync(screenshots, { recursive: true });
   // From the top: a full-page capture of a scrolled page draws the fixed header mid-page.
   await page.evaluate(() => window.scrollTo(0, 0));
+  // A dialog or menu still fading in is drawn, and checked by axe, half transparent: its
+  // contrast is then whatever the fade has reached. Wait for every finite animation to end
+  // (a spinner's runs for ever and is not waited for).
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
+  );
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
   const result = await new AxeBuilder({ page }).analyze();
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
