@@ -165,6 +165,25 @@ pub(crate) fn chunks(rows: usize, threads: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// `f` over `items`, on up to `threads` threads, results in `items`' order: the one way
+/// the merge engine spreads work over row ranges or workers.
+pub(crate) fn run_all<I: Send, T: Send>(
+    items: Vec<I>,
+    threads: usize,
+    f: impl Fn(I) -> T + Sync,
+) -> Vec<T> {
+    if threads <= 1 || items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = items.into_iter().map(|i| s.spawn(move || f(i))).collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("a merge worker thread panicked"))
+            .collect()
+    })
+}
+
 /// Every derivation of every record, computed in parallel.
 pub(crate) fn derive(input: &MergeInput, derivations: &[Derivation], threads: usize) -> Derived {
     let rows = input.len();
@@ -190,21 +209,7 @@ pub(crate) fn derive(input: &MergeInput, derivations: &[Derivation], threads: us
             })
             .collect()
     };
-    let ranges = chunks(rows, threads);
-    let parts: Vec<Vec<Column>> = if ranges.len() <= 1 {
-        ranges.into_iter().map(part).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = ranges
-                .into_iter()
-                .map(|r| s.spawn(move || part(r)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a normalizing thread panicked"))
-                .collect()
-        })
-    };
+    let parts: Vec<Vec<Column>> = run_all(chunks(rows, threads), threads, part);
     let mut cols: Vec<Column> = (0..derivations.len())
         .map(|_| Column::with_capacity(rows))
         .collect();
@@ -431,20 +436,7 @@ fn run_rule(
         }
         parts
     };
-    let ranges = chunks(rows, threads);
-    let produced: Vec<Vec<Entries>> = if threads <= 1 {
-        ranges.into_iter().map(produce).collect()
-    } else {
-        std::thread::scope(|s| {
-            let hs: Vec<_> = ranges
-                .into_iter()
-                .map(|r| s.spawn(move || produce(r)))
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().expect("a blocking thread panicked"))
-                .collect()
-        })
-    };
+    let produced: Vec<Vec<Entries>> = run_all(chunks(rows, threads), threads, produce);
     let mut by_part: Vec<Vec<Entries>> = (0..PARTS).map(|_| Vec::new()).collect();
     for producer in produced {
         for (p, entries) in producer.into_iter().enumerate() {

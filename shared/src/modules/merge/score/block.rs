@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::super::input::MergeInput;
-use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix};
+use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix, run_all};
 use super::compare::{FieldData, MISSING, ScoreCompare, Spec, derive, level};
 use super::em::{MIN_PAIRS, em, level_shares};
 use super::{ScoreModel, Scorer, bits};
@@ -248,20 +248,6 @@ fn key_hashes(
         }
     }
     out
-}
-
-/// `f` over `items`, on up to `threads` threads, results in `items`' order.
-fn run_all<I: Send, T: Send>(items: Vec<I>, threads: usize, f: impl Fn(I) -> T + Sync) -> Vec<T> {
-    if threads <= 1 || items.len() <= 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let hs: Vec<_> = items.into_iter().map(|i| s.spawn(move || f(i))).collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("a scoring thread panicked"))
-            .collect()
-    })
 }
 
 /// Each worker's state through `visit`, partitions handed out one at a time.

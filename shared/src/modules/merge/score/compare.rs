@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::super::input::{Column, MergeInput};
-use super::super::matching::{chunks, hash};
+use super::super::matching::{chunks, hash, run_all};
 use super::super::normalize::{Norm, Scratch, formal};
 use super::super::similarity::{Method, jaro_winkler, one_transposition, within_one_edit};
 
@@ -283,20 +283,7 @@ pub(crate) fn derive(input: &MergeInput, specs: &[Spec], threads: usize) -> Vec<
             })
             .collect()
     };
-    let ranges = chunks(rows, threads);
-    let parts: Vec<Vec<FieldData>> = if ranges.len() <= 1 {
-        ranges.into_iter().map(part).collect()
-    } else {
-        std::thread::scope(|s| {
-            let hs: Vec<_> = ranges
-                .into_iter()
-                .map(|r| s.spawn(move || part(r)))
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().expect("a normalizing thread panicked"))
-                .collect()
-        })
-    };
+    let parts: Vec<Vec<FieldData>> = run_all(chunks(rows, threads), threads, part);
     let mut out: Vec<FieldData> = specs
         .iter()
         .map(|_| FieldData::with_capacity(rows))
