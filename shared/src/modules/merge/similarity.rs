@@ -35,9 +35,11 @@ impl Method {
     /// Whether `a` and `b` score at least `threshold`, skipping the computation when
     /// their lengths alone rule it out.
     pub fn at_least(self, a: &str, b: &str, threshold: f64) -> bool {
-        if a == b {
-            return true;
-        }
+        a == b || (self.may_reach(a, b, threshold) && self.score(a, b) >= threshold)
+    }
+
+    /// False when the values' lengths alone keep their score below `threshold`.
+    pub fn may_reach(self, a: &str, b: &str, threshold: f64) -> bool {
         let (la, lb) = (len(a), len(b));
         let (short, long) = (la.min(lb) as f64, la.max(lb) as f64);
         if long > 0.0 {
@@ -55,7 +57,7 @@ impl Method {
                 return false;
             }
         }
-        self.score(a, b) >= threshold
+        true
     }
 }
 

@@ -13,7 +13,7 @@ use super::super::input::MergeInput;
 use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix, run_all};
 use super::compare::{FieldData, MISSING, ScoreCompare, Spec, derive, level};
 use super::em::{MIN_PAIRS, em, level_shares};
-use super::{ScoreModel, Scorer, bits};
+use super::{Key, ScoreModel, Scorer, bits};
 
 /// Random pairs that estimate u.
 pub(crate) const U_PAIRS: usize = 200_000;
@@ -38,8 +38,8 @@ pub(crate) struct Weights {
     pub level: Vec<Vec<f32>>,
     /// Term-frequency fields: the exact level's weight for each record's value.
     pub exact: Vec<Option<Vec<f32>>>,
-    /// Per field, the most its non-exact levels weigh (at least 0, a missing value's).
-    best: Vec<f32>,
+    /// Per field, the most its levels other than exact weigh.
+    inexact: Vec<f32>,
     /// What a pair is scored by, in order (cheap comparisons first): single fields, and
     /// groups whose strongest member counts.
     units: Vec<Vec<usize>>,
@@ -95,9 +95,9 @@ impl Weights {
                 )
             })
             .collect();
-        let best: Vec<f32> = level
+        let inexact: Vec<f32> = level
             .iter()
-            .map(|l| l.iter().copied().fold(0.0f32, f32::max))
+            .map(|l| l[1..].iter().copied().fold(f32::MIN, f32::max))
             .collect();
         let cost = |k: ScoreCompare| match k {
             ScoreCompare::Email | ScoreCompare::Phone | ScoreCompare::Code => 0,
@@ -117,7 +117,7 @@ impl Weights {
             prior: bits(model.prior) as f32,
             level,
             exact,
-            best,
+            inexact,
             units,
         }
     }
@@ -170,12 +170,19 @@ impl Weights {
         b: usize,
         floor: f32,
     ) -> Option<f32> {
-        // `s` starts as the most the pair could score (each field at its best level for
-        // `a`'s values); each field compared replaces its best by its weight, so `s` stays
-        // an upper bound: cheap fields decide most pairs before any Jaro–Winkler runs.
-        let top = |f: usize| match &self.exact[f] {
-            Some(e) => self.best[f].max(e[a]),
-            None => self.best[f],
+        // `s` starts as the most the pair could score: a field whose values are missing
+        // weighs 0, equal values (same hash) their exact weight, others at most their best
+        // other level. Each unit compared replaces its bound by its weight, so `s` stays an
+        // upper bound: equality tests decide most pairs before any Jaro–Winkler runs.
+        let top = |f: usize| {
+            let (x, y) = (data[f].hash[a], data[f].hash[b]);
+            if x == 0 || y == 0 {
+                0.0
+            } else if x == y {
+                self.of(f, 0, a)
+            } else {
+                self.inexact[f]
+            }
         };
         let unit_top = |u: &[usize]| u.iter().map(|&f| top(f)).fold(f32::MIN, f32::max);
         let mut s = self.prior;
@@ -204,18 +211,23 @@ impl Weights {
     }
 }
 
-/// Per record per key: the key's hash (its index in the low 4 bits), 0 for no key.
+/// Per key, per alternative (a key with initials has one per name field), per record:
+/// the key's hash (its index in the low 4 bits), 0 for none.
+type KeyHashes = Vec<Vec<Vec<u64>>>;
+
 fn key_hashes(
-    keys: &[Vec<usize>],
+    keys: &[Key],
     specs: &[Spec],
     data: &[FieldData],
     rows: usize,
     threads: usize,
-) -> Vec<Vec<u64>> {
-    let one = |k: usize, key: &[usize], row: usize, names: &mut Vec<u64>| -> u64 {
+) -> KeyHashes {
+    let tag = |h: u64, k: usize| (h & !0xF) | k as u64 | 0x10;
+    // The key's hash without initials, or 0.
+    let base = |k: usize, key: &Key, row: usize, names: &mut Vec<u64>| -> u64 {
         names.clear();
         let mut h = mix(SEED ^ k as u64);
-        for &f in key {
+        for &f in &key.fields {
             let v = data[f].hash[row];
             if v == 0 {
                 return 0;
@@ -230,32 +242,78 @@ fn key_hashes(
         for &v in names.iter() {
             h = combine(h, v);
         }
-        (h & !0xF) | k as u64 | 0x10
+        h
     };
-    let part = |(lo, hi): (usize, usize)| -> Vec<Vec<u64>> {
+    let initial = |f: usize, row: usize| -> Option<u64> {
+        (data[f].hash[row] != 0)
+            .then(|| data[f].value(row).chars().next())
+            .flatten()
+            .map(u64::from)
+    };
+    let part = |(lo, hi): (usize, usize)| -> KeyHashes {
         let mut names = Vec::new();
         keys.iter()
             .enumerate()
-            .map(|(k, key)| (lo..hi).map(|r| one(k, key, r, &mut names)).collect())
+            .map(|(k, key)| {
+                let alts = key.initials.len().max(1);
+                let mut cols: Vec<Vec<u64>> = vec![Vec::with_capacity(hi - lo); alts];
+                for r in lo..hi {
+                    let h = base(k, key, r, &mut names);
+                    if key.initials.is_empty() || h == 0 {
+                        cols[0].push(if h == 0 { 0 } else { tag(h, k) });
+                        cols.iter_mut().skip(1).for_each(|c| c.push(0));
+                        continue;
+                    }
+                    // One entry per distinct initial; none: the key alone.
+                    let mut seen: Vec<u64> = Vec::with_capacity(alts);
+                    for (j, &f) in key.initials.iter().enumerate() {
+                        let v = match initial(f, r) {
+                            Some(c) if !seen.contains(&c) => {
+                                seen.push(c);
+                                tag(combine(h, c), k)
+                            }
+                            _ => 0,
+                        };
+                        cols[j].push(v);
+                    }
+                    if seen.is_empty() {
+                        cols[0][r - lo] = tag(h, k);
+                    }
+                }
+                cols
+            })
             .collect()
     };
-    let ranges = chunks(rows, threads);
-    let parts: Vec<Vec<Vec<u64>>> = run_all(ranges, threads, part);
-    let mut out: Vec<Vec<u64>> = keys.iter().map(|_| Vec::with_capacity(rows)).collect();
+    let parts: Vec<KeyHashes> = run_all(chunks(rows, threads), threads, part);
+    let mut out: KeyHashes = keys
+        .iter()
+        .map(|k| vec![Vec::with_capacity(rows); k.initials.len().max(1)])
+        .collect();
     for p in parts {
-        for (o, v) in out.iter_mut().zip(p) {
-            o.extend(v);
+        for (o, key) in out.iter_mut().zip(p) {
+            for (c, v) in o.iter_mut().zip(key) {
+                c.extend(v);
+            }
         }
     }
     out
 }
 
-/// Each worker's state through `visit`, partitions handed out one at a time.
+/// Whether records `a` and `b` share a hash of `key` (below `before`, if given).
+fn shares(key: &[Vec<u64>], a: usize, b: usize, before: u64) -> bool {
+    key.iter().any(|x| {
+        let h = x[a];
+        h != 0 && h < before && key.iter().any(|y| y[b] == h)
+    })
+}
+
+/// Each worker's state through `block` (the block's key hash, its records), partitions
+/// handed out one at a time.
 fn visit<W: Send>(
     parts: &[Vec<(u64, u32)>],
     threads: usize,
     make: impl Fn() -> W + Sync,
-    block: impl Fn(&mut W, usize, &[u32]) + Sync,
+    block: impl Fn(&mut W, u64, &[u32]) + Sync,
 ) -> Vec<W> {
     let next = AtomicUsize::new(0);
     let work = || {
@@ -273,7 +331,7 @@ fn visit<W: Send>(
                     i += 1;
                 }
                 if members.len() > 1 {
-                    block(&mut w, (key & 0xF) as usize, &members);
+                    block(&mut w, key, &members);
                 }
             }
         }
@@ -317,7 +375,7 @@ impl Scorer {
             }
             return;
         }
-        let col = &data[self.sort_field(&self.keys[key])];
+        let col = &data[self.sort_field(&self.keys[key].fields)];
         let mut sorted = members.to_vec();
         sorted.sort_by(|&a, &b| {
             col.value(a as usize)
@@ -354,7 +412,7 @@ impl Scorer {
 
         // Entries (key hash, row), partitioned by the hash's top bits, each sorted.
         let mut parts: Vec<Vec<(u64, u32)>> = (0..PARTS).map(|_| Vec::new()).collect();
-        for col in &keys {
+        for col in keys.iter().flatten() {
             for (r, &h) in col.iter().enumerate() {
                 if h != 0 {
                     parts[(h >> 58) as usize].push((h, r as u32));
@@ -383,9 +441,13 @@ impl Scorer {
                     j += 1;
                 }
                 if j - i > MAX_BLOCK {
-                    let k = (p[i].0 & 0xF) as usize;
+                    let (h, k) = (p[i].0, (p[i].0 & 0xF) as usize);
                     for &(_, r) in &p[i..j] {
-                        keys[k][r as usize] = 0;
+                        for col in &mut keys[k] {
+                            if col[r as usize] == h {
+                                col[r as usize] = 0;
+                            }
+                        }
                     }
                 }
                 i = j;
@@ -405,6 +467,8 @@ impl Scorer {
             pairs: Vec<Scored>,
             candidates: u64,
             compared: u64,
+            /// Per key: candidates, compared.
+            per_key: Vec<(u64, u64)>,
         }
         let workers = visit(
             &parts,
@@ -413,15 +477,23 @@ impl Scorer {
                 pairs: Vec::new(),
                 candidates: 0,
                 compared: 0,
+                per_key: vec![(0, 0); self.keys.len()],
             },
-            |w, k, members| {
+            |w, h, members| {
+                let k = (h & 0xF) as usize;
                 self.pairs(&data, &idh, k, members, |a, b| {
                     w.candidates += 1;
+                    w.per_key[k].0 += 1;
                     let (a, b) = (a as usize, b as usize);
-                    if keys[..k].iter().any(|col| col[a] != 0 && col[a] == col[b]) {
+                    // Scored in the first block the pair shares: an earlier key's, or
+                    // this key's under a smaller hash (two initials shared).
+                    if keys[..k].iter().any(|key| shares(key, a, b, u64::MAX))
+                        || shares(&keys[k], a, b, h)
+                    {
                         return;
                     }
                     w.compared += 1;
+                    w.per_key[k].1 += 1;
                     if let Some(s) = weights.score(&self.specs, &data, a, b, floor) {
                         w.pairs.push(Scored {
                             a: a as u32,
@@ -435,7 +507,12 @@ impl Scorer {
         lap("scored");
         let (mut candidates, mut compared) = (0, 0);
         let mut pairs = Vec::new();
+        let mut per_key = vec![(0u64, 0u64); self.keys.len()];
         for w in workers {
+            for (t, x) in per_key.iter_mut().zip(&w.per_key) {
+                t.0 += x.0;
+                t.1 += x.1;
+            }
             candidates += w.candidates;
             compared += w.compared;
             pairs.extend(w.pairs);
@@ -448,6 +525,14 @@ impl Scorer {
         // A pair two oversized blocks both windowed is scored twice: keep it once.
         pairs.dedup_by(|x, y| (x.a.min(x.b), x.a.max(x.b)) == (y.a.min(y.b), y.a.max(y.b)));
         if trace {
+            for (k, (c, n)) in per_key.iter().enumerate() {
+                let names: Vec<&str> = self.keys[k]
+                    .fields
+                    .iter()
+                    .map(|&f| self.names[f].as_str())
+                    .collect();
+                eprintln!("score: key {names:?}: {c} candidates, {n} compared");
+            }
             eprintln!(
                 "score: {candidates} candidates, {compared} compared, {} kept; {:?}",
                 pairs.len(),
@@ -575,7 +660,8 @@ impl Scorer {
             parts,
             threads,
             || vec![Vec::<(u64, Vec<u8>)>::new(); nkeys],
-            |w, k, members| {
+            |w, h, members| {
+                let k = (h & 0xF) as usize;
                 self.pairs(data, idh, k, members, |a, b| {
                     let h = mix(idh[a as usize]
                         ^ idh[b as usize]
@@ -608,11 +694,12 @@ impl Scorer {
             // A key's fields, and the fields of their groups (they agree with the key
             // between non-duplicates too: one household's address and phone), keep out.
             let held = |f: usize| {
-                self.keys[k].contains(&f)
+                let key = &self.keys[k].fields;
+                key.contains(&f)
                     || self
                         .groups
                         .iter()
-                        .any(|g| g.contains(&f) && self.keys[k].iter().any(|x| g.contains(x)))
+                        .any(|g| g.contains(&f) && key.iter().any(|x| g.contains(x)))
             };
             let active: Vec<bool> = (0..nf).map(|f| !held(f)).collect();
             let (m, lambda, _) = em(&flat, &active, &prior_m, &u, 0.1);
@@ -641,6 +728,7 @@ impl Scorer {
             .iter()
             .map(|&(k, lambda)| {
                 let recall: f64 = self.keys[k]
+                    .fields
                     .iter()
                     .map(|&f| {
                         let share = data[f].present() as f64 / rows.max(1) as f64;

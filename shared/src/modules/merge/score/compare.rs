@@ -408,13 +408,13 @@ pub(crate) fn level(specs: &[Spec], data: &[FieldData], i: usize, a: usize, b: u
 
 /// Jaro–Winkler ≥ 0.92 → `first`, ≥ 0.80 → `first + 1`, else `different`.
 fn similar_levels(a: &str, b: &str, first: u8, different: u8) -> u8 {
-    if !Method::JaroWinkler.at_least(a, b, 0.80) {
+    if !Method::JaroWinkler.may_reach(a, b, 0.80) {
         return different;
     }
-    if jaro_winkler(a, b) >= 0.92 {
-        first
-    } else {
-        first + 1
+    match jaro_winkler(a, b) {
+        s if s >= 0.92 => first,
+        s if s >= 0.80 => first + 1,
+        _ => different,
     }
 }
 

@@ -221,8 +221,8 @@ impl ScoreModel {
 pub(crate) struct Scorer {
     pub specs: Vec<Spec>,
     pub names: Vec<String>,
-    /// Blocking keys: indices into `specs`.
-    pub keys: Vec<Vec<usize>>,
+    /// Blocking keys.
+    pub keys: Vec<Key>,
     /// Groups of two or more fields that count once (indices into `specs`), and names.
     pub groups: Vec<Vec<usize>>,
     pub group_names: Vec<String>,
@@ -241,42 +241,87 @@ pub(crate) fn probability(bits: f64) -> f64 {
     1.0 / (1.0 + (-bits).exp2())
 }
 
+/// Normalized field-name endings that name an area (a town, a region) rather than a place:
+/// such fields are compared but block nothing by default (a town and a first name pair
+/// thousands of strangers).
+pub const AREA_NAMES: [&str; 10] = [
+    "city",
+    "town",
+    "suburb",
+    "locality",
+    "county",
+    "state",
+    "province",
+    "region",
+    "country",
+    "countrycode",
+];
+
+/// A blocking key: records sharing the values of every field (name fields in either
+/// order) and, when `initials` is not empty, the first letter of one of those name fields
+/// (either: swapped or mistyped names still share one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub fields: Vec<usize>,
+    pub initials: Vec<usize>,
+}
+
+impl Key {
+    fn of(fields: Vec<usize>) -> Self {
+        Self {
+            fields,
+            initials: Vec::new(),
+        }
+    }
+}
+
 /// The blocking keys derived from the fields: each `email` and `phone` field alone; the
-/// `name` fields together (in either order); each `date` field alone and each `code`
-/// field outside a group alone (an id or a birth date shared finds the pair whatever the
-/// names); each other field (`date`, `code`, `company`, `text`) with each `name` field, or
-/// alone when there is no name field. At most `MAX_BLOCKING_KEYS`, in that order.
-pub(crate) fn derived_keys(specs: &[Spec], grouped: &[bool]) -> Vec<Vec<usize>> {
+/// `name` fields together; each `date` field with the initial of either name (a shared
+/// birth date finds the pair whatever else happened to the names) and each `code` field
+/// in no group alone (an id); each other field (`date` and `code` without name fields,
+/// `code` in a group, `company`, `text`, in that order) with each `name` field, or alone
+/// when there is no name field, except fields named as an area (`AREA_NAMES`). At most `MAX_BLOCKING_KEYS`, in that order.
+pub(crate) fn derived_keys(specs: &[Spec], names: &[String], grouped: &[bool]) -> Vec<Key> {
     let of = |k: ScoreCompare| -> Vec<usize> {
         (0..specs.len()).filter(|&i| specs[i].kind == k).collect()
     };
-    let names = of(ScoreCompare::Name);
-    let mut keys: Vec<Vec<usize>> = Vec::new();
+    let area = |i: usize| {
+        let n: String = names[i]
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        AREA_NAMES.iter().any(|a| n.ends_with(a))
+    };
+    let people = of(ScoreCompare::Name);
+    let mut keys: Vec<Key> = Vec::new();
     for k in [ScoreCompare::Email, ScoreCompare::Phone] {
-        keys.extend(of(k).into_iter().map(|i| vec![i]));
+        keys.extend(of(k).into_iter().map(|i| Key::of(vec![i])));
     }
-    if !names.is_empty() {
-        keys.push(names.clone());
-        keys.extend(of(ScoreCompare::Date).into_iter().map(|i| vec![i]));
-        keys.extend(
-            of(ScoreCompare::Code)
-                .into_iter()
-                .filter(|&i| !grouped[i])
-                .map(|i| vec![i]),
-        );
+    let mut rest = Vec::new();
+    if people.is_empty() {
+        rest.extend(of(ScoreCompare::Date));
+    } else {
+        keys.push(Key::of(people.clone()));
+        keys.extend(of(ScoreCompare::Date).into_iter().map(|i| Key {
+            fields: vec![i],
+            initials: people.clone(),
+        }));
     }
-    for k in [
-        ScoreCompare::Date,
-        ScoreCompare::Code,
-        ScoreCompare::Company,
-        ScoreCompare::Text,
-    ] {
-        for i in of(k) {
-            if names.is_empty() {
-                keys.push(vec![i]);
-            } else {
-                keys.extend(names.iter().map(|&n| vec![i, n]));
-            }
+    for i in of(ScoreCompare::Code) {
+        if !grouped[i] && !people.is_empty() {
+            keys.push(Key::of(vec![i]));
+        } else {
+            rest.push(i);
+        }
+    }
+    rest.extend(of(ScoreCompare::Company));
+    rest.extend(of(ScoreCompare::Text));
+    for i in rest.into_iter().filter(|&i| !area(i)) {
+        if people.is_empty() {
+            keys.push(Key::of(vec![i]));
+        } else {
+            keys.extend(people.iter().map(|&n| Key::of(vec![i, n])));
         }
     }
     keys.truncate(MAX_BLOCKING_KEYS);
@@ -477,7 +522,7 @@ pub(crate) fn compile(
                         )),
                     }
                 }
-                out.push(idx);
+                out.push(Key::of(idx));
             }
             Some(out)
         }
@@ -491,11 +536,12 @@ pub(crate) fn compile(
     let grouped: Vec<bool> = (0..specs.len())
         .map(|f| groups.iter().any(|g| g.contains(&f)))
         .collect();
-    let keys = keys.unwrap_or_else(|| derived_keys(&specs, &grouped));
+    let names: Vec<String> = score.fields.iter().map(|f| f.field.clone()).collect();
+    let keys = keys.unwrap_or_else(|| derived_keys(&specs, &names, &grouped));
     Some(Scorer {
         groups,
         group_names,
-        names: score.fields.iter().map(|f| f.field.clone()).collect(),
+        names,
         specs,
         keys,
         merge,
