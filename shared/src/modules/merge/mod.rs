@@ -887,6 +887,7 @@ fn compile_comparison(
             Normalizer::Phone => Norm::Phone {
                 default: default_region,
                 region_field: region_index,
+                quick: false,
             },
             Normalizer::Domain => Norm::Domain,
             Normalizer::Country => Norm::Country,

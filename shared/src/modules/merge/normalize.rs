@@ -80,6 +80,10 @@ pub(crate) enum Norm {
         default: Option<Region>,
         /// Index (in the input's fields) of the field whose country sets the region.
         region_field: Option<usize>,
+        /// Comparing only (scored matching): in a North American region, 10 digits (11
+        /// with the leading 1) and separators are `+1` and the digits without validating
+        /// the number, several times faster; two records' values compare as they would.
+        quick: bool,
     },
     Domain,
     Country,
@@ -132,6 +136,7 @@ impl Norm {
             Norm::Phone {
                 default,
                 region_field,
+                quick,
             } => {
                 let r = match (region_field, region) {
                     (Some(_), Some(country)) if !country.trim().is_empty() => {
@@ -139,7 +144,9 @@ impl Norm {
                     }
                     _ => *default,
                 };
-                phone_e164(value, r, out, scratch);
+                if !(*quick && nanp_digits(value, r, out)) {
+                    phone_e164(value, r, out, scratch);
+                }
             }
             Norm::Domain => match web::domain(value) {
                 Out::Set(host) => out.push_str(&host),
@@ -608,6 +615,40 @@ fn international(value: &str, region: Option<Region>, scratch: &mut Scratch) -> 
     plain_trunk_zero(r, &mut scratch.trunks).then(|| format!("+{}{national}", r.calling_code))
 }
 
+/// `value` as `+1` and 10 digits when it is `+1` and 10 digits, or in a North American
+/// region 10 digits (11 starting with 1), with separators; false (nothing written)
+/// otherwise.
+fn nanp_digits(value: &str, region: Option<Region>, out: &mut String) -> bool {
+    let t = value.trim();
+    let (body, plus) = match t.strip_prefix('+') {
+        Some(rest) => (rest, true),
+        None => (t, false),
+    };
+    if !plus && region.is_none_or(|r| r.calling_code != 1) {
+        return false;
+    }
+    let mut digits = [0u8; 11];
+    let mut n = 0;
+    for b in body.bytes() {
+        match b {
+            b'0'..=b'9' if n < 11 => {
+                digits[n] = b;
+                n += 1;
+            }
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => return false,
+        }
+    }
+    let national = match n {
+        10 if !plus => &digits[..10],
+        11 if digits[0] == b'1' => &digits[1..],
+        _ => return false,
+    };
+    out.push_str("+1");
+    out.extend(national.iter().map(|&b| b as char));
+    true
+}
+
 /// E.164 when the value is a valid number; else its digits after a `#` (so it can never
 /// equal a valid number), when it has at least 5; else nothing.
 fn phone_e164(value: &str, region: Option<Region>, out: &mut String, scratch: &mut Scratch) {
@@ -784,6 +825,7 @@ mod tests {
         let us = Norm::Phone {
             default: Region::parse("US"),
             region_field: None,
+            quick: false,
         };
         for raw in [
             "(650) 253-0000",
@@ -804,6 +846,7 @@ mod tests {
         let by_country = Norm::Phone {
             default: Region::parse("US"),
             region_field: Some(0),
+            quick: false,
         };
         assert_eq!(
             run_in(&by_country, "020 7946 0958", Some("United Kingdom")),

@@ -16,9 +16,9 @@ use super::em::{MIN_PAIRS, em, level_shares};
 use super::{Key, ScoreModel, Scorer, bits};
 
 /// Random pairs that estimate u.
-pub(crate) const U_PAIRS: usize = 200_000;
+pub(crate) const U_PAIRS: usize = 100_000;
 /// Candidate pairs per blocking key that EM trains on.
-pub(crate) const EM_PAIRS: usize = 60_000;
+pub(crate) const EM_PAIRS: usize = 30_000;
 const PARTS: usize = 64;
 const SEED: u64 = 0x5EED_0019_DEAD_BEEF;
 

@@ -126,6 +126,7 @@ impl ScoreCompare {
             ScoreCompare::Phone => Norm::Phone {
                 default: None,
                 region_field: None,
+                quick: true,
             },
             ScoreCompare::Code => Norm::Compact,
         }
@@ -529,6 +530,7 @@ mod tests {
             s.norm = Norm::Phone {
                 default: crate::modules::transform::phone::Region::parse("US"),
                 region_field: None,
+                quick: true,
             };
             let specs = [s];
             let data = derive(&input, &specs, 1);
@@ -538,6 +540,10 @@ mod tests {
             }
         };
         assert_eq!(phone("(650) 253-0000", "+1 650 253 0000"), "exact");
+        // Not a valid number (no such area code), written two ways: still the same.
+        assert_eq!(phone("555 010 0100", "+1 (555) 010-0100"), "exact");
+        assert_eq!(phone("+44 20 7946 0958", "020 7946 0958"), "different");
+        assert_eq!(phone("+44 20 7946 0958", "+44 (20) 7946-0958"), "exact");
         assert_eq!(phone("650 253 0000", "650 235 0000"), "one_digit_off");
         assert_eq!(phone("650 253 0000", "650 253 0001"), "one_digit_off");
         assert_eq!(phone("650 253 0000", "415 555 0199"), "different");

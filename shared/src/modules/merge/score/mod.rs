@@ -420,6 +420,7 @@ pub(crate) fn compile(
             spec.norm = super::normalize::Norm::Phone {
                 default,
                 region_field: region,
+                quick: true,
             };
             spec.region = region;
         }
