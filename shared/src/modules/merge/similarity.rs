@@ -73,7 +73,12 @@ fn len(s: &str) -> usize {
 /// Jaro similarity is above 0.7. Two empty values score 1, one empty value 0.
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     if a.is_ascii() && b.is_ascii() {
-        winkler(a.as_bytes(), b.as_bytes())
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if (1..=64).contains(&a.len()) && (1..=64).contains(&b.len()) {
+            boost(jaro_short(a, b), a, b)
+        } else {
+            winkler(a, b)
+        }
     } else {
         let a: Vec<char> = a.chars().collect();
         let b: Vec<char> = b.chars().collect();
@@ -102,7 +107,11 @@ pub fn levenshtein(a: &str, b: &str) -> f64 {
 }
 
 fn winkler<T: PartialEq + Copy>(a: &[T], b: &[T]) -> f64 {
-    let sim = jaro(a, b);
+    boost(jaro(a, b), a, b)
+}
+
+/// Winkler's prefix boost of a Jaro similarity `sim`.
+fn boost<T: PartialEq>(sim: f64, a: &[T], b: &[T]) -> f64 {
     if sim > 0.7 {
         let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
         sim + 0.1 * prefix as f64 * (1.0 - sim)
@@ -112,6 +121,43 @@ fn winkler<T: PartialEq + Copy>(a: &[T], b: &[T]) -> f64 {
 }
 
 const STACK: usize = 128;
+
+/// `jaro` of two ASCII values of 1 to 64 bytes, with bit masks: each byte of `a` takes
+/// the first unmatched equal byte of `b` in its window, as `jaro` does, found by a mask
+/// of where each byte is in `b`, not by a scan.
+fn jaro_short(a: &[u8], b: &[u8]) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    debug_assert!((1..=64).contains(&la) && (1..=64).contains(&lb));
+    let range = (la.max(lb) / 2).saturating_sub(1);
+    let mut at = [0u64; 128];
+    for (j, &c) in b.iter().enumerate() {
+        at[usize::from(c & 0x7F)] |= 1 << j;
+    }
+    let below = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let (mut a_matched, mut b_matched) = (0u64, 0u64);
+    for (i, &c) in a.iter().enumerate() {
+        let window = below((i + range + 1).min(lb)) & !below(i.saturating_sub(range));
+        let free = at[usize::from(c & 0x7F)] & window & !b_matched;
+        if free != 0 {
+            b_matched |= free & free.wrapping_neg();
+            a_matched |= 1 << i;
+        }
+    }
+    let matches = a_matched.count_ones() as usize;
+    if matches == 0 {
+        return 0.0;
+    }
+    let (mut x, mut y) = (a_matched, b_matched);
+    let mut transpositions = 0usize;
+    while x != 0 {
+        let (i, j) = (x.trailing_zeros() as usize, y.trailing_zeros() as usize);
+        transpositions += usize::from(a[i] != b[j]);
+        x &= x - 1;
+        y &= y - 1;
+    }
+    let m = matches as f64;
+    (m / la as f64 + m / lb as f64 + (matches - transpositions / 2) as f64 / m) / 3.0
+}
 
 fn jaro<T: PartialEq + Copy>(a: &[T], b: &[T]) -> f64 {
     let (la, lb) = (a.len(), b.len());
@@ -334,6 +380,12 @@ mod tests {
                 prop_assert!(m.at_least(&a, &b, s));
                 prop_assert_eq!(m.at_least(&a, &b, 0.8), s >= 0.8);
             }
+        }
+
+        #[test]
+        fn short_ascii_values_score_as_the_general_jaro(a in "[a-f .]{1,64}", b in "[a-f .]{1,64}") {
+            let general = boost(jaro(a.as_bytes(), b.as_bytes()), a.as_bytes(), b.as_bytes());
+            prop_assert_eq!(jaro_winkler(&a, &b), general);
         }
 
         #[test]
