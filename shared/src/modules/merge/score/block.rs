@@ -19,6 +19,11 @@ use super::{Key, ScoreModel, Scorer, bits};
 pub(crate) const U_PAIRS: usize = 100_000;
 /// Candidate pairs per blocking key that EM trains on.
 pub(crate) const EM_PAIRS: usize = 30_000;
+/// A value's share of the records counts as at least this times the field's average
+/// exact-agreement rate (splink's `tf_minimum_u_value`, relative): a last name two records
+/// in a million share says as much about who was sampled as about the name, and one
+/// household's rare name at one address would otherwise outweigh every disagreement.
+pub(crate) const TF_FLOOR: f64 = 0.3;
 const PARTS: usize = 64;
 const SEED: u64 = 0x5EED_0019_DEAD_BEEF;
 
@@ -81,6 +86,7 @@ impl Weights {
                 }
                 let present = d.present().max(1) as f64;
                 let m0 = m[f][0];
+                let floor = u[f][0] * TF_FLOOR;
                 Some(
                     d.count
                         .iter()
@@ -88,7 +94,7 @@ impl Weights {
                             if c == 0 {
                                 0.0
                             } else {
-                                (m0 / (f64::from(c) / present)).log2() as f32
+                                (m0 / (f64::from(c) / present).max(floor)).log2() as f32
                             }
                         })
                         .collect(),

@@ -137,6 +137,33 @@ fn a_rare_surname_agreeing_weighs_more_than_a_common_one() {
 }
 
 #[test]
+fn a_very_rare_value_weighs_no_more_than_one_at_the_floor() {
+    // lastname: m exact 0.8, u exact 0.02, so the floor is a share of 0.3 * 0.02.
+    let e = engine(json!({"fields": score_fields(), "model": example_model()}));
+    let ids: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+    let names: Vec<String> = (0..1000).map(|i| format!("Unique{i}")).collect();
+    let records: Vec<[&str; 5]> = (0..1000)
+        .map(|i| {
+            let last = match i {
+                0 | 1 => "Okafor", // 2 in 1000: rarer than the floor
+                2..=9 => "Smith",  // 8 in 1000: above it
+                _ => names[i].as_str(),
+            };
+            [ids[i].as_str(), "", last, "", ""]
+        })
+        .collect();
+    let input = input(&e, &records);
+    let scorer = e.scorer.as_ref().unwrap();
+    let out = scorer.run(&input, 1);
+    let weight = |a, b| scorer.contributions(&out, a, b)[1].2;
+    let floored = (0.8f64 / (0.3 * 0.02)).log2() as f32;
+    assert!((weight(0, 1) - floored).abs() < 1e-4, "{}", weight(0, 1));
+    let smith = (0.8f64 / 0.008).log2() as f32;
+    assert!((weight(2, 3) - smith).abs() < 1e-4, "{}", weight(2, 3));
+    assert!(weight(0, 1) > weight(2, 3));
+}
+
+#[test]
 fn accepted_pairs_merge_and_rejected_ones_are_never_linked_or_shown() {
     let e = engine(json!({"fields": score_fields(), "review_threshold": 0.5,
                           "model": example_model()}));
