@@ -250,11 +250,14 @@ fn key_hashes(
         }
         h
     };
+    // A name's first two letters (one for a one-letter name).
     let initial = |f: usize, row: usize| -> Option<u64> {
-        (data[f].hash[row] != 0)
-            .then(|| data[f].value(row).chars().next())
-            .flatten()
-            .map(u64::from)
+        (data[f].hash[row] != 0).then(|| {
+            let mut c = data[f].value(row).chars();
+            let x = c.next().map_or(0, u64::from);
+            let y = c.next().map_or(0, u64::from);
+            x << 32 | y
+        })
     };
     let part = |(lo, hi): (usize, usize)| -> KeyHashes {
         let mut names = Vec::new();

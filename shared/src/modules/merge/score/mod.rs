@@ -258,8 +258,8 @@ pub const AREA_NAMES: [&str; 10] = [
 ];
 
 /// A blocking key: records sharing the values of every field (name fields in either
-/// order) and, when `initials` is not empty, the first letter of one of those name fields
-/// (either: swapped or mistyped names still share one).
+/// order) and, when `initials` is not empty, the first two letters of one of those name
+/// fields (either, crosswise too: swapped or mistyped names still share one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Key {
     pub fields: Vec<usize>,
@@ -276,7 +276,7 @@ impl Key {
 }
 
 /// The blocking keys derived from the fields: each `email` and `phone` field alone; the
-/// `name` fields together; each `date` field with the initial of either name (a shared
+/// `name` fields together; each `date` field with the first two letters of either name (a shared
 /// birth date finds the pair whatever else happened to the names) and each `code` field
 /// in no group alone (an id); each other field (`date` and `code` without name fields,
 /// `code` in a group, `company`, `text`, in that order) with each `name` field, or alone

@@ -351,7 +351,7 @@ fn derived_blocking_keys() {
         .iter()
         .map(|k| (k.fields.clone(), k.initials.clone()))
         .collect();
-    // The birth date with either name's initial; the id alone; the postcode (in the address
+    // The birth date with either name's first two letters; the id alone; the postcode (in the address
     // group) only with a name; the city (an area) in no key.
     assert_eq!(
         keys,
@@ -569,8 +569,8 @@ fn a_shared_birth_date_finds_names_swapped_and_mistyped() {
     let fields: Vec<&str> = kinds.iter().map(|k| k.0).collect();
     let mut records = filler(&fields);
     let row = |v: [&str; 3]| v.map(String::from).to_vec();
-    // Neither name agrees with either of the other's; the birth date and an initial
-    // (crosswise) do.
+    // Neither name agrees with either of the other's; the birth date and a name's first
+    // two letters (crosswise) do.
     records.push(row(["Madeline", "Mason", "1979-05-17"]));
     records.push(row(["Masno", "Madelin", "1979-05-17"]));
     // A stranger born the same day stays apart.
