@@ -116,11 +116,7 @@ pub const PERSONAL_PHONES: [&str; 3] = ["mobile", "cell", "work"];
 /// named as a personal line (`PERSONAL_PHONES`) is in `address` (people of one household
 /// share a home phone as they share the address); else none.
 pub fn default_group(field: &str, kind: ScoreCompare) -> Option<String> {
-    let n: String = field
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let n = squash(field);
     if kind == ScoreCompare::Phone {
         return (!PERSONAL_PHONES.iter().any(|p| n.contains(p))).then(|| "address".to_string());
     }
@@ -241,25 +237,23 @@ pub(crate) fn probability(bits: f64) -> f64 {
     1.0 / (1.0 + (-bits).exp2())
 }
 
-/// Normalized field-name endings that name an area (a town, a region) rather than a place:
-/// such fields are compared but block nothing by default (a town and a first name pair
+/// The `PLACE_NAMES` that name an area (a town, a region) rather than a place: such
+/// fields are compared but block nothing by default (a town and a first name pair
 /// thousands of strangers).
-pub const AREA_NAMES: [&str; 10] = [
-    "city",
-    "town",
-    "suburb",
-    "locality",
-    "county",
-    "state",
-    "province",
-    "region",
-    "country",
-    "countrycode",
-];
+pub const AREA_NAMES: &[&str] = PLACE_NAMES.split_at(12).1;
+
+/// A field name as `PLACE_NAMES` are written: ASCII letters and digits, lowercase.
+fn squash(field: &str) -> String {
+    field
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
 
 /// A blocking key: records sharing the values of every field (name fields in either
 /// order) and, when `initials` is not empty, the first two letters of one of those name
-/// fields (either, crosswise too: swapped or mistyped names still share one).
+/// fields (either, crosswise too: swapped or mistyped names still share them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Key {
     pub fields: Vec<usize>,
@@ -276,21 +270,18 @@ impl Key {
 }
 
 /// The blocking keys derived from the fields: each `email` and `phone` field alone; the
-/// `name` fields together; each `date` field with the first two letters of either name (a shared
-/// birth date finds the pair whatever else happened to the names) and each `code` field
-/// in no group alone (an id); each other field (`date` and `code` without name fields,
-/// `code` in a group, `company`, `text`, in that order) with each `name` field, or alone
-/// when there is no name field, except fields named as an area (`AREA_NAMES`). At most `MAX_BLOCKING_KEYS`, in that order.
+/// `name` fields together; each `date` field with the first two letters of either name
+/// (a shared birth date finds the pair whatever else happened to the names) and each
+/// `code` field in no group alone (an id); each other field (`date` and `code` without
+/// name fields, `code` in a group, `company`, `text`, in that order) with each `name`
+/// field, or alone when there is no name field, except fields named as an area
+/// (`AREA_NAMES`). At most `MAX_BLOCKING_KEYS`, in that order.
 pub(crate) fn derived_keys(specs: &[Spec], names: &[String], grouped: &[bool]) -> Vec<Key> {
     let of = |k: ScoreCompare| -> Vec<usize> {
         (0..specs.len()).filter(|&i| specs[i].kind == k).collect()
     };
     let area = |i: usize| {
-        let n: String = names[i]
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
+        let n = squash(&names[i]);
         AREA_NAMES.iter().any(|a| n.ends_with(a))
     };
     let people = of(ScoreCompare::Name);

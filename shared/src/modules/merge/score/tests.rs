@@ -351,6 +351,21 @@ fn derived_blocking_keys() {
         .iter()
         .map(|k| (k.fields.clone(), k.initials.clone()))
         .collect();
+    assert_eq!(
+        super::AREA_NAMES,
+        [
+            "city",
+            "town",
+            "suburb",
+            "locality",
+            "county",
+            "state",
+            "province",
+            "region",
+            "country",
+            "countrycode"
+        ]
+    );
     // The birth date with either name's first two letters; the id alone; the postcode (in the address
     // group) only with a name; the city (an area) in no key.
     assert_eq!(
