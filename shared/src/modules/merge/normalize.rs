@@ -144,8 +144,14 @@ impl Norm {
                     }
                     _ => *default,
                 };
-                if !(*quick && nanp_digits(value, r, out)) {
-                    phone_e164(value, r, out, scratch);
+                // Quick: a North American number's canonical form (`+1` and 10 digits).
+                let nanp = quick
+                    .then(|| phone::canonical(value, r))
+                    .flatten()
+                    .filter(|c| c.len() == 12 && c.starts_with("+1"));
+                match nanp {
+                    Some(c) => out.push_str(&c),
+                    None => phone_e164(value, r, out, scratch),
                 }
             }
             Norm::Domain => match web::domain(value) {
@@ -613,40 +619,6 @@ fn international(value: &str, region: Option<Region>, scratch: &mut Scratch) -> 
         .strip_prefix('0')
         .filter(|d| d.len() >= 5 && !d.starts_with('0'))?;
     plain_trunk_zero(r, &mut scratch.trunks).then(|| format!("+{}{national}", r.calling_code))
-}
-
-/// `value` as `+1` and 10 digits when it is `+1` and 10 digits, or in a North American
-/// region 10 digits (11 starting with 1), with separators; false (nothing written)
-/// otherwise.
-fn nanp_digits(value: &str, region: Option<Region>, out: &mut String) -> bool {
-    let t = value.trim();
-    let (body, plus) = match t.strip_prefix('+') {
-        Some(rest) => (rest, true),
-        None => (t, false),
-    };
-    if !plus && region.is_none_or(|r| r.calling_code != 1) {
-        return false;
-    }
-    let mut digits = [0u8; 11];
-    let mut n = 0;
-    for b in body.bytes() {
-        match b {
-            b'0'..=b'9' if n < 11 => {
-                digits[n] = b;
-                n += 1;
-            }
-            b' ' | b'-' | b'.' | b'(' | b')' => {}
-            _ => return false,
-        }
-    }
-    let national = match n {
-        10 if !plus => &digits[..10],
-        11 if digits[0] == b'1' => &digits[1..],
-        _ => return false,
-    };
-    out.push_str("+1");
-    out.extend(national.iter().map(|&b| b as char));
-    true
 }
 
 /// E.164 when the value is a valid number; else its digits after a `#` (so it can never

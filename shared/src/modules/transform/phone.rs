@@ -123,7 +123,7 @@ pub(crate) fn surely_invalid_nanp(value: &str, region: Option<Region>) -> bool {
 /// The value as `+<digits>` when that is certain to be the same number: `+` then digits
 /// and separators, or in a North American region 10 digits (11 with the leading 1).
 /// libphonenumber parses this form several times faster than `(650) 253-0000`.
-fn canonical(value: &str, region: Option<Region>) -> Option<String> {
+pub(crate) fn canonical(value: &str, region: Option<Region>) -> Option<String> {
     let t = value.trim();
     if t.contains("(0)") {
         // `+44 (0)20 ...`: the bracketed trunk zero is not part of the number.

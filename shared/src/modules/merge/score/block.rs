@@ -217,7 +217,7 @@ impl Weights {
     }
 }
 
-/// Per key, per alternative (a key with initials has one per name field), per record:
+/// Per key, per alternative (a key with name prefixes has one per name field), per record:
 /// the key's hash (its index in the low 4 bits), 0 for none.
 type KeyHashes = Vec<Vec<Vec<u64>>>;
 
@@ -229,7 +229,7 @@ fn key_hashes(
     threads: usize,
 ) -> KeyHashes {
     let tag = |h: u64, k: usize| (h & !0xF) | k as u64 | 0x10;
-    // The key's hash without initials, or 0.
+    // The key's hash without name prefixes, or 0.
     let base = |k: usize, key: &Key, row: usize, names: &mut Vec<u64>| -> u64 {
         names.clear();
         let mut h = mix(SEED ^ k as u64);
@@ -251,7 +251,7 @@ fn key_hashes(
         h
     };
     // A name's first two letters (one for a one-letter name).
-    let initial = |f: usize, row: usize| -> Option<u64> {
+    let prefix = |f: usize, row: usize| -> Option<u64> {
         (data[f].hash[row] != 0).then(|| {
             let mut c = data[f].value(row).chars();
             let x = c.next().map_or(0, u64::from);
@@ -264,19 +264,19 @@ fn key_hashes(
         keys.iter()
             .enumerate()
             .map(|(k, key)| {
-                let alts = key.initials.len().max(1);
+                let alts = key.prefixes.len().max(1);
                 let mut cols: Vec<Vec<u64>> = vec![Vec::with_capacity(hi - lo); alts];
                 for r in lo..hi {
                     let h = base(k, key, r, &mut names);
-                    if key.initials.is_empty() || h == 0 {
+                    if key.prefixes.is_empty() || h == 0 {
                         cols[0].push(if h == 0 { 0 } else { tag(h, k) });
                         cols.iter_mut().skip(1).for_each(|c| c.push(0));
                         continue;
                     }
-                    // One entry per distinct initial; none: the key alone.
+                    // One entry per distinct prefix; none: the key alone.
                     let mut seen: Vec<u64> = Vec::with_capacity(alts);
-                    for (j, &f) in key.initials.iter().enumerate() {
-                        let v = match initial(f, r) {
+                    for (j, &f) in key.prefixes.iter().enumerate() {
+                        let v = match prefix(f, r) {
                             Some(c) if !seen.contains(&c) => {
                                 seen.push(c);
                                 tag(combine(h, c), k)
@@ -296,7 +296,7 @@ fn key_hashes(
     let parts: Vec<KeyHashes> = run_all(chunks(rows, threads), threads, part);
     let mut out: KeyHashes = keys
         .iter()
-        .map(|k| vec![Vec::with_capacity(rows); k.initials.len().max(1)])
+        .map(|k| vec![Vec::with_capacity(rows); k.prefixes.len().max(1)])
         .collect();
     for p in parts {
         for (o, key) in out.iter_mut().zip(p) {
@@ -474,9 +474,7 @@ impl Scorer {
 
         struct W {
             pairs: Vec<Scored>,
-            candidates: u64,
-            compared: u64,
-            /// Per key: candidates, compared.
+            /// Per key: candidate pairs, pairs compared.
             per_key: Vec<(u64, u64)>,
         }
         let workers = visit(
@@ -484,24 +482,20 @@ impl Scorer {
             threads,
             || W {
                 pairs: Vec::new(),
-                candidates: 0,
-                compared: 0,
                 per_key: vec![(0, 0); self.keys.len()],
             },
             |w, h, members| {
                 let k = (h & 0xF) as usize;
                 self.pairs(&data, &idh, k, members, |a, b| {
-                    w.candidates += 1;
                     w.per_key[k].0 += 1;
                     let (a, b) = (a as usize, b as usize);
                     // Scored in the first block the pair shares: an earlier key's, or
-                    // this key's under a smaller hash (two initials shared).
+                    // this key's under a smaller hash (two name prefixes shared).
                     if keys[..k].iter().any(|key| shares(key, a, b, u64::MAX))
                         || shares(&keys[k], a, b, h)
                     {
                         return;
                     }
-                    w.compared += 1;
                     w.per_key[k].1 += 1;
                     if let Some(s) = weights.score(&self.specs, &data, a, b, floor) {
                         w.pairs.push(Scored {
@@ -514,7 +508,6 @@ impl Scorer {
             },
         );
         lap("scored");
-        let (mut candidates, mut compared) = (0, 0);
         let mut pairs = Vec::new();
         let mut per_key = vec![(0u64, 0u64); self.keys.len()];
         for w in workers {
@@ -522,10 +515,10 @@ impl Scorer {
                 t.0 += x.0;
                 t.1 += x.1;
             }
-            candidates += w.candidates;
-            compared += w.compared;
             pairs.extend(w.pairs);
         }
+        let candidates: u64 = per_key.iter().map(|k| k.0).sum();
+        let compared: u64 = per_key.iter().map(|k| k.1).sum();
         let tie = |s: &Scored| {
             let (x, y) = (idh[s.a as usize], idh[s.b as usize]);
             (x.min(y), x.max(y))

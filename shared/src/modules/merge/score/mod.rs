@@ -252,19 +252,19 @@ fn squash(field: &str) -> String {
 }
 
 /// A blocking key: records sharing the values of every field (name fields in either
-/// order) and, when `initials` is not empty, the first two letters of one of those name
+/// order) and, when `prefixes` is not empty, the first two letters of one of those name
 /// fields (either, crosswise too: swapped or mistyped names still share them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Key {
     pub fields: Vec<usize>,
-    pub initials: Vec<usize>,
+    pub prefixes: Vec<usize>,
 }
 
 impl Key {
     fn of(fields: Vec<usize>) -> Self {
         Self {
             fields,
-            initials: Vec::new(),
+            prefixes: Vec::new(),
         }
     }
 }
@@ -296,7 +296,7 @@ pub(crate) fn derived_keys(specs: &[Spec], names: &[String], grouped: &[bool]) -
         keys.push(Key::of(people.clone()));
         keys.extend(of(ScoreCompare::Date).into_iter().map(|i| Key {
             fields: vec![i],
-            initials: people.clone(),
+            prefixes: people.clone(),
         }));
     }
     for i in of(ScoreCompare::Code) {
