@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::super::input::MergeInput;
 use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix, run_all};
 use super::compare::{FieldData, MISSING, ScoreCompare, Spec, derive, level};
-use super::em::{MIN_PAIRS, em, level_shares};
-use super::{Key, ScoreModel, Scorer, bits};
+use super::em::{Learn, MIN_PAIRS, em, level_shares};
+use super::{Given, Key, ScoreModel, Scorer, bits, is_area};
 
 /// Random pairs that estimate u.
 pub(crate) const U_PAIRS: usize = 100_000;
@@ -39,15 +39,105 @@ pub(crate) struct Scored {
 /// Weights of a model over these records.
 pub(crate) struct Weights {
     pub prior: f32,
-    /// Per field per level, in bits.
-    pub level: Vec<Vec<f32>>,
     /// Term-frequency fields: the exact level's weight for each record's value.
-    pub exact: Vec<Option<Vec<f32>>>,
+    exact: Vec<Option<Vec<f32>>>,
+    /// The weights between records in general (first), then between records sharing a
+    /// place field's value (`given`).
+    tables: Vec<Table>,
+    /// (place, table), the most specific place field first: a pair at the place
+    /// (`Place::holds`) is weighed by the first such table.
+    given: Vec<(Place, usize)>,
+}
+
+/// Two records at one place by a field of a group: they share its value (one at most
+/// `MAX_BLOCK` records have) and every other part of the place both have is equal or
+/// nearly (its first level below exact), except phones
+/// (people at one address keep their own lines) and areas (`AREA_NAMES`: a town written
+/// two ways is one place; how often it differs there is learned).
+pub(crate) struct Place {
+    pub field: usize,
+    parts: Vec<usize>,
+}
+
+impl Place {
+    fn new(field: usize, specs: &[Spec], names: &[String], groups: &[Vec<usize>]) -> Self {
+        let parts = groups
+            .iter()
+            .filter(|g| g.contains(&field))
+            .flatten()
+            .copied()
+            .filter(|&f| f != field && specs[f].kind != ScoreCompare::Phone && !is_area(&names[f]))
+            .collect();
+        Self { field, parts }
+    }
+
+    fn holds(&self, specs: &[Spec], data: &[FieldData], a: usize, b: usize) -> bool {
+        let d = &data[self.field];
+        let h = d.hash[a];
+        h != 0
+            && h == d.hash[b]
+            && d.count[a] as usize <= MAX_BLOCK
+            && self.parts.iter().all(|&f| {
+                let (x, y) = (data[f].hash[a], data[f].hash[b]);
+                // Missing, equal, or the nearest level below exact (`Rd` and `Road`).
+                x == 0 || y == 0 || x == y || level(specs, data, f, a, b) <= 1
+            })
+    }
+}
+
+/// Weights of one kind of pair.
+struct Table {
+    /// Per field per level, in bits.
+    level: Vec<Vec<f32>>,
+    /// Per field, the most its exact level weighs (a rarer value's weight is capped).
+    cap: Vec<f32>,
+    /// Per field, added to its term-frequency exact weight.
+    shift: Vec<f32>,
     /// Per field, the most its levels other than exact weigh.
     inexact: Vec<f32>,
     /// What a pair is scored by, in order (cheap comparisons first): single fields, and
     /// groups whose strongest member counts.
     units: Vec<Vec<usize>>,
+}
+
+impl Table {
+    fn new(m: &[Vec<f64>], u: &[Vec<f64>], specs: &[Spec], groups: &[Vec<usize>]) -> Self {
+        let level: Vec<Vec<f32>> = m
+            .iter()
+            .zip(u)
+            .map(|(m, u)| {
+                m.iter()
+                    .zip(u)
+                    .map(|(m, u)| (m / u).log2() as f32)
+                    .collect()
+            })
+            .collect();
+        let inexact: Vec<f32> = level
+            .iter()
+            .map(|l| l[1..].iter().copied().fold(f32::MIN, f32::max))
+            .collect();
+        let cost = |k: ScoreCompare| match k {
+            ScoreCompare::Email | ScoreCompare::Phone | ScoreCompare::Code => 0,
+            ScoreCompare::Date => 1,
+            ScoreCompare::Name => 2,
+            ScoreCompare::Text | ScoreCompare::Company => 3,
+        };
+        let mut units: Vec<Vec<usize>> = groups.to_vec();
+        units.extend(
+            (0..specs.len())
+                .filter(|f| !groups.iter().any(|g| g.contains(f)))
+                .map(|f| vec![f]),
+        );
+        let unit_cost = |u: &Vec<usize>| u.iter().map(|&f| cost(specs[f].kind)).max();
+        units.sort_by_key(|u| (unit_cost(u), u[0]));
+        Self {
+            cap: vec![f32::MAX; level.len()],
+            shift: vec![0.0; level.len()],
+            level,
+            inexact,
+            units,
+        }
+    }
 }
 
 /// What a scored run found.
@@ -64,18 +154,14 @@ pub(crate) struct Outcome {
 }
 
 impl Weights {
-    fn new(model: &ScoreModel, specs: &[Spec], data: &[FieldData], groups: &[Vec<usize>]) -> Self {
+    fn new(
+        model: &ScoreModel,
+        specs: &[Spec],
+        names: &[String],
+        data: &[FieldData],
+        groups: &[Vec<usize>],
+    ) -> Self {
         let (m, u) = model.tables();
-        let level: Vec<Vec<f32>> = m
-            .iter()
-            .zip(&u)
-            .map(|(m, u)| {
-                m.iter()
-                    .zip(u)
-                    .map(|(m, u)| (m / u).log2() as f32)
-                    .collect()
-            })
-            .collect();
         let exact: Vec<Option<Vec<f32>>> = specs
             .iter()
             .zip(data)
@@ -101,31 +187,69 @@ impl Weights {
                 )
             })
             .collect();
-        let inexact: Vec<f32> = level
-            .iter()
-            .map(|l| l[1..].iter().copied().fold(f32::MIN, f32::max))
-            .collect();
-        let cost = |k: ScoreCompare| match k {
-            ScoreCompare::Email | ScoreCompare::Phone | ScoreCompare::Code => 0,
-            ScoreCompare::Date => 1,
-            ScoreCompare::Name => 2,
-            ScoreCompare::Text | ScoreCompare::Company => 3,
-        };
-        let mut units: Vec<Vec<usize>> = groups.to_vec();
-        units.extend(
-            (0..specs.len())
-                .filter(|f| !groups.iter().any(|g| g.contains(f)))
-                .map(|f| vec![f]),
-        );
-        let unit_cost = |u: &Vec<usize>| u.iter().map(|&f| cost(specs[f].kind)).max();
-        units.sort_by_key(|u| (unit_cost(u), u[0]));
-        Self {
-            prior: bits(model.prior) as f32,
-            level,
-            exact,
-            inexact,
-            units,
+        let prior = bits(model.prior) as f32;
+        let mut tables = vec![Table::new(&m, &u, specs, groups)];
+        let mut given = Vec::new();
+        let position = |name: &str| names.iter().position(|n| n == name);
+        for g in &model.given {
+            let Some(p) = position(&g.field) else {
+                continue;
+            };
+            let mut uc = u.clone();
+            for gf in &g.fields {
+                if let Some(f) = position(&gf.field)
+                    && gf.u.len() == uc[f].len()
+                {
+                    uc[f].clone_from(&gf.u);
+                }
+            }
+            // The place's group counts field by field: its other fields' u are the ones
+            // between records at that place.
+            let others: Vec<Vec<usize>> =
+                groups.iter().filter(|x| !x.contains(&p)).cloned().collect();
+            let mut t = Table::new(&m, &uc, specs, &others);
+            for f in (0..specs.len()).filter(|&f| f != p) {
+                t.cap[f] = t.level[f][0];
+            }
+            // Sharing the value says what the share of duplicates among such pairs does
+            // (a rarer value, a little more).
+            let shared = bits(g.share) as f32 - prior;
+            t.shift[p] = shared - t.level[p][0];
+            t.level[p][0] = shared;
+            tables.push(t);
+            given.push((Place::new(p, specs, names, groups), tables.len() - 1));
         }
+        given.sort_by(|x, y| {
+            let (a, b) = (x.0.field, y.0.field);
+            u[a][0].total_cmp(&u[b][0]).then(a.cmp(&b))
+        });
+        Self {
+            prior,
+            exact,
+            tables,
+            given,
+        }
+    }
+
+    /// The table of records `a` and `b`, and the place field they share it by (if any).
+    fn table(
+        &self,
+        specs: &[Spec],
+        data: &[FieldData],
+        a: usize,
+        b: usize,
+    ) -> (&Table, Option<usize>) {
+        for (place, t) in &self.given {
+            if place.holds(specs, data, a, b) {
+                return (&self.tables[*t], Some(place.field));
+            }
+        }
+        (&self.tables[0], None)
+    }
+
+    /// The place field records `a` and `b` are weighed as sharing, if any.
+    pub fn place(&self, specs: &[Spec], data: &[FieldData], a: usize, b: usize) -> Option<usize> {
+        self.table(specs, data, a, b).1
     }
 
     /// Each field's weight for records `a` and `b` (missing: none) and whether it counts: of
@@ -137,13 +261,14 @@ impl Weights {
         a: usize,
         b: usize,
     ) -> Vec<(u8, f32, bool)> {
+        let (t, _) = self.table(specs, data, a, b);
         let mut out: Vec<(u8, f32, bool)> = (0..specs.len())
             .map(|f| {
                 let l = level(specs, data, f, a, b);
-                (l, self.of(f, l, a), true)
+                (l, self.of(t, f, l, a), true)
             })
             .collect();
-        for u in self.units.iter().filter(|u| u.len() > 1) {
+        for u in t.units.iter().filter(|u| u.len() > 1) {
             let strongest = u
                 .iter()
                 .copied()
@@ -156,14 +281,14 @@ impl Weights {
         out
     }
 
-    /// The weight of field `f` at level `l` for records `a` (and `b`).
-    pub fn of(&self, f: usize, l: u8, a: usize) -> f32 {
+    /// The weight of field `f` at level `l` for records `a` (and `b`) in table `t`.
+    fn of(&self, t: &Table, f: usize, l: u8, a: usize) -> f32 {
         if l == MISSING {
             return 0.0;
         }
         match (&self.exact[f], l) {
-            (Some(e), 0) => e[a],
-            _ => self.level[f][l as usize],
+            (Some(e), 0) => (e[a] + t.shift[f]).min(t.cap[f]),
+            _ => t.level[f][l as usize],
         }
     }
 
@@ -176,6 +301,7 @@ impl Weights {
         b: usize,
         floor: f32,
     ) -> Option<f32> {
+        let (t, _) = self.table(specs, data, a, b);
         // `s` starts as the most the pair could score: a field whose values are missing
         // weighs 0, equal values (same hash) their exact weight, others at most their best
         // other level. Each unit compared replaces its bound by its weight, so `s` stays an
@@ -185,28 +311,28 @@ impl Weights {
             if x == 0 || y == 0 {
                 0.0
             } else if x == y {
-                self.of(f, 0, a)
+                self.of(t, f, 0, a)
             } else {
-                self.inexact[f]
+                t.inexact[f]
             }
         };
         let unit_top = |u: &[usize]| u.iter().map(|&f| top(f)).fold(f32::MIN, f32::max);
         let mut s = self.prior;
-        for u in &self.units {
+        for u in &t.units {
             s += unit_top(u);
         }
-        for u in &self.units {
+        for u in &t.units {
             if s < floor {
                 return None;
             }
             let w = if let [f] = u[..] {
-                self.of(f, level(specs, data, f, a, b), a)
+                self.of(t, f, level(specs, data, f, a, b), a)
             } else {
                 // A group: its strongest member present (none present: 0).
                 u.iter()
                     .filter_map(|&f| {
                         let l = level(specs, data, f, a, b);
-                        (l != MISSING).then(|| self.of(f, l, a))
+                        (l != MISSING).then(|| self.of(t, f, l, a))
                     })
                     .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
                     .unwrap_or(0.0)
@@ -469,7 +595,7 @@ impl Scorer {
             None => self.train(&data, &idh, &parts, rows, threads),
         };
         lap("trained");
-        let weights = Weights::new(&model, &self.specs, &data, &self.groups);
+        let weights = Weights::new(&model, &self.specs, &self.names, &data, &self.groups);
         let floor = bits(self.review) as f32;
 
         struct W {
@@ -704,7 +830,7 @@ impl Scorer {
                         .any(|g| g.contains(&f) && key.iter().any(|x| g.contains(x)))
             };
             let active: Vec<bool> = (0..nf).map(|f| !held(f)).collect();
-            let (m, lambda, _) = em(&flat, &active, &prior_m, &u, 0.1);
+            let (m, lambda, _) = em(&flat, &active, &prior_m, &u, 0.1, Learn::M);
             for f in (0..nf).filter(|&f| active[f]) {
                 for (x, y) in m_sum[f].iter_mut().zip(&m[f]) {
                     *x += y;
@@ -745,11 +871,74 @@ impl Scorer {
             Some(&matches) if pairs_all >= 1.0 => (matches / pairs_all).clamp(1e-12, 0.5),
             _ => (1.0 / rows.max(2) as f64).min(0.5),
         };
+        let (given, given_pairs) = self.train_given(data, idh, rows, threads, &m, &u);
         (
-            ScoreModel::build(prior, &self.names, &self.specs, &m, &u),
+            ScoreModel::build(prior, &self.names, &self.specs, &m, &u, &given),
             u_pairs,
-            em_pairs,
+            em_pairs + given_pairs,
         )
+    }
+
+    /// Per field of a group, the other fields' u between records at one place by it
+    /// (`Place`): EM with m fixed over a sample of those pairs (people of one household,
+    /// and duplicates). Fields too few pairs share have none. Returns them and the pairs
+    /// sampled.
+    fn train_given(
+        &self,
+        data: &[FieldData],
+        idh: &[u64],
+        rows: usize,
+        threads: usize,
+        m: &[Vec<f64>],
+        u: &[Vec<f64>],
+    ) -> (Vec<Given>, u64) {
+        let nf = self.specs.len();
+        let members: Vec<usize> = self.groups.iter().flatten().copied().collect();
+        let learned = run_all(members, threads, |f| {
+            let place = Place::new(f, &self.specs, &self.names, &self.groups);
+            let d = &data[f];
+            let shared = |r: usize| d.hash[r] != 0 && (2..=MAX_BLOCK as u32).contains(&d.count[r]);
+            let mut entries: Vec<(u64, u32)> = (0..rows)
+                .filter(|&r| shared(r))
+                .map(|r| (d.hash[r], r as u32))
+                .collect();
+            let total: u64 = entries
+                .iter()
+                .map(|&(_, r)| u64::from(d.count[r as usize] - 1))
+                .sum::<u64>()
+                / 2;
+            let rate = if total <= EM_PAIRS as u64 {
+                u64::MAX
+            } else {
+                ((EM_PAIRS as f64 / total as f64) * u64::MAX as f64) as u64
+            };
+            entries.sort_unstable();
+            let mut sample: Vec<(u64, Vec<u8>)> = Vec::new();
+            for block in entries.chunk_by(|x, y| x.0 == y.0) {
+                for (i, &(_, a)) in block.iter().enumerate() {
+                    for &(_, b) in &block[i + 1..] {
+                        let (a, b) = (a as usize, b as usize);
+                        let h = mix(idh[a] ^ idh[b] ^ SEED.wrapping_add(f as u64));
+                        if h <= rate && place.holds(&self.specs, data, a, b) {
+                            let mut levels = Vec::with_capacity(nf);
+                            self.levels_into(data, a, b, &mut levels);
+                            sample.push((h, levels));
+                        }
+                    }
+                }
+            }
+            let n = sample.len() as u64;
+            if sample.len() < MIN_PAIRS {
+                return (None, n);
+            }
+            sample.sort_unstable();
+            let flat: Vec<u8> = sample.into_iter().flat_map(|(_, l)| l).collect();
+            let active: Vec<bool> = (0..nf).map(|x| x != f).collect();
+            let (u, share, _) = em(&flat, &active, m, u, 0.5, Learn::U);
+            (Some(Given { field: f, share, u }), n)
+        });
+        let pairs = learned.iter().map(|x| x.1).sum();
+        (learned.into_iter().filter_map(|x| x.0).collect(), pairs)
     }
 }
 

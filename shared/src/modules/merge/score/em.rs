@@ -1,5 +1,6 @@
 //! Learning the weights without labels (Fellegi–Sunter): u per level from random pairs,
-//! m per level by expectation–maximisation over blocked candidate pairs with u fixed.
+//! m per level by expectation–maximisation over blocked candidate pairs with u fixed, and
+//! u among pairs that share a place by the same EM with m fixed.
 //!
 //! Samples are flat: `fields` level indices (`MISSING` for a missing value) per pair.
 
@@ -40,22 +41,33 @@ pub(crate) fn level_shares(sample: &[u8], levels: &[usize], prior: &[Vec<f64>]) 
         .collect()
 }
 
-/// One EM session: m of the `active` fields and the share of matches λ among `sample`'s
-/// pairs, u fixed. Inactive fields (the session's blocking key: every pair agrees on
-/// them) neither inform the match probability nor change. Returns (m, λ, iterations).
+/// What an EM session learns besides λ: the level probabilities among duplicates (m,
+/// u fixed) or among the other pairs (u, m fixed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Learn {
+    M,
+    U,
+}
+
+/// One EM session: the learned side's probabilities (`Learn`) of the `active` fields and
+/// the share of matches λ among `sample`'s pairs, the other side fixed. Inactive fields
+/// (the session's blocking key: every pair agrees on them) neither inform the match
+/// probability nor change. Returns (the learned side, λ, iterations).
 pub(crate) fn em(
     sample: &[u8],
     active: &[bool],
     m0: &[Vec<f64>],
-    u: &[Vec<f64>],
+    u0: &[Vec<f64>],
     lambda0: f64,
+    learn: Learn,
 ) -> (Vec<Vec<f64>>, f64, usize) {
     let nf = active.len();
     let pairs = sample.len() / nf.max(1);
     let mut m: Vec<Vec<f64>> = m0.to_vec();
+    let mut u: Vec<Vec<f64>> = u0.to_vec();
     let mut lambda = lambda0.clamp(1e-6, 1.0 - 1e-6);
     if pairs < MIN_PAIRS {
-        return (m, lambda, 0);
+        return (if learn == Learn::M { m } else { u }, lambda, 0);
     }
     let mut iterations = 0;
     let mut weights: Vec<Vec<f64>> = m.iter().map(|l| vec![0.0; l.len()]).collect();
@@ -80,9 +92,11 @@ pub(crate) fn em(
             }
             let p = 1.0 / (1.0 + (-logit).exp());
             total += p;
+            // Counted for the side being learned: duplicates', or the others'.
+            let q = if learn == Learn::M { p } else { 1.0 - p };
             for (f, &l) in pair.iter().enumerate() {
                 if active[f] && l != MISSING {
-                    sums[f][l as usize] += p;
+                    sums[f][l as usize] += q;
                 }
             }
         }
@@ -90,22 +104,26 @@ pub(crate) fn em(
         let new_lambda = (total / pairs as f64).clamp(1e-6, 1.0 - 1e-6);
         moved = moved.max((new_lambda - lambda).abs());
         lambda = new_lambda;
+        let (learned, start) = match learn {
+            Learn::M => (&mut m, m0),
+            Learn::U => (&mut u, u0),
+        };
         for f in 0..nf {
             if !active[f] {
                 continue;
             }
             let seen: f64 = sums[f].iter().sum();
-            for l in 0..m[f].len() {
-                let next = (sums[f][l] + PRIOR_PAIRS * m0[f][l]) / (seen + PRIOR_PAIRS);
-                moved = moved.max((next - m[f][l]).abs());
-                m[f][l] = next;
+            for l in 0..learned[f].len() {
+                let next = (sums[f][l] + PRIOR_PAIRS * start[f][l]) / (seen + PRIOR_PAIRS);
+                moved = moved.max((next - learned[f][l]).abs());
+                learned[f][l] = next;
             }
         }
         if moved < TOLERANCE {
             break;
         }
     }
-    (m, lambda, iterations)
+    (if learn == Learn::M { m } else { u }, lambda, iterations)
 }
 
 #[cfg(test)]
@@ -132,48 +150,78 @@ mod tests {
         }
     }
 
-    #[test]
-    fn em_recovers_the_m_and_lambda_the_pairs_were_drawn_from() {
-        let m_true = [
+    /// `n` pairs of 4 fields, a share `lambda` drawn from `m`, the rest from `u`, 5% of
+    /// values missing.
+    fn draw(m: &[Vec<f64>], u: &[Vec<f64>], lambda: f64, n: usize) -> Vec<u8> {
+        let mut rng = Rng(42);
+        let mut sample = Vec::new();
+        for _ in 0..n {
+            let matched = rng.next() < lambda;
+            for f in 0..4 {
+                // Some values missing: neutral, never counted.
+                if rng.next() < 0.05 {
+                    sample.push(MISSING);
+                } else {
+                    sample.push(rng.pick(if matched { &m[f] } else { &u[f] }));
+                }
+            }
+        }
+        sample
+    }
+
+    fn assert_near(got: &[Vec<f64>], want: &[Vec<f64>], what: &str) {
+        for f in 0..4 {
+            for l in 0..3 {
+                assert!(
+                    (got[f][l] - want[f][l]).abs() < 0.03,
+                    "{what}[{f}][{l}] {} vs {}",
+                    got[f][l],
+                    want[f][l]
+                );
+            }
+        }
+    }
+
+    fn m_true() -> Vec<Vec<f64>> {
+        vec![
             vec![0.90, 0.06, 0.04],
             vec![0.70, 0.20, 0.10],
             vec![0.85, 0.05, 0.10],
             vec![0.60, 0.30, 0.10],
-        ];
+        ]
+    }
+
+    #[test]
+    fn em_recovers_the_m_and_lambda_the_pairs_were_drawn_from() {
         let u = [
             vec![0.02, 0.08, 0.90],
             vec![0.05, 0.15, 0.80],
             vec![0.01, 0.04, 0.95],
             vec![0.10, 0.20, 0.70],
         ];
-        let lambda_true = 0.3;
-        let mut rng = Rng(42);
-        let mut sample = Vec::new();
-        for _ in 0..40_000 {
-            let matched = rng.next() < lambda_true;
-            for f in 0..4 {
-                // Some values missing: neutral, never counted.
-                if rng.next() < 0.05 {
-                    sample.push(MISSING);
-                } else {
-                    sample.push(rng.pick(if matched { &m_true[f] } else { &u[f] }));
-                }
-            }
-        }
+        let sample = draw(&m_true(), &u, 0.3, 40_000);
         let m0 = vec![vec![0.5, 0.3, 0.2]; 4];
-        let (m, lambda, iterations) = em(&sample, &[true; 4], &m0, &u, 0.1);
+        let (m, lambda, iterations) = em(&sample, &[true; 4], &m0, &u, 0.1, Learn::M);
         assert!(iterations > 1);
-        assert!((lambda - lambda_true).abs() < 0.02, "λ {lambda}");
-        for f in 0..4 {
-            for l in 0..3 {
-                assert!(
-                    (m[f][l] - m_true[f][l]).abs() < 0.03,
-                    "m[{f}][{l}] {} vs {}",
-                    m[f][l],
-                    m_true[f][l]
-                );
-            }
-        }
+        assert!((lambda - 0.3).abs() < 0.02, "λ {lambda}");
+        assert_near(&m, &m_true(), "m");
+    }
+
+    #[test]
+    fn em_recovers_the_u_of_pairs_sharing_a_place_with_m_fixed() {
+        // Between people of one household, the last name (field 1) mostly agrees.
+        let u_true = [
+            vec![0.02, 0.08, 0.90],
+            vec![0.70, 0.10, 0.20],
+            vec![0.01, 0.04, 0.95],
+            vec![0.10, 0.20, 0.70],
+        ];
+        let sample = draw(&m_true(), &u_true, 0.6, 40_000);
+        let u0 = vec![vec![0.01, 0.09, 0.90]; 4];
+        let (u, lambda, iterations) = em(&sample, &[true; 4], &m_true(), &u0, 0.5, Learn::U);
+        assert!(iterations > 1);
+        assert!((lambda - 0.6).abs() < 0.02, "λ {lambda}");
+        assert_near(&u, &u_true, "u");
     }
 
     #[test]
@@ -181,11 +229,14 @@ mod tests {
         let u = vec![vec![0.1, 0.9], vec![0.1, 0.9]];
         let m0 = vec![vec![0.8, 0.2], vec![0.7, 0.3]];
         let sample: Vec<u8> = (0..400).flat_map(|i| [0, (i % 2) as u8]).collect();
-        let (m, _, _) = em(&sample, &[false, true], &m0, &u, 0.5);
+        let (m, _, _) = em(&sample, &[false, true], &m0, &u, 0.5, Learn::M);
         assert_eq!(m[0], m0[0]);
         assert_ne!(m[1], m0[1]);
-        let (m, lambda, iterations) = em(&sample[..20], &[true, true], &m0, &u, 0.5);
-        assert_eq!((m, lambda, iterations), (m0, 0.5, 0));
+        let (m, lambda, iterations) = em(&sample[..20], &[true, true], &m0, &u, 0.5, Learn::M);
+        assert_eq!((m, lambda, iterations), (m0.clone(), 0.5, 0));
+        let (u1, _, _) = em(&sample, &[false, true], &m0, &u, 0.5, Learn::U);
+        assert_eq!(u1[0], u[0]);
+        assert_ne!(u1[1], u[1]);
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl Scorer {
         }
     }
 
-    /// `scored 0.9997 (email exact +8.1, lastname exact +6.0, firstname nickname +3.2)`.
+    /// `scored 0.9997 (email exact +8.1, lastname exact +6.0, firstname nickname +3.2)`, or
+    /// `scored 0.9990 at one address (…)` when weighed as pairs at one place are.
     pub(crate) fn merge_reason(&self, out: &Outcome, a: usize, b: usize, bits: f32) -> String {
         let mut c = self.contributions(out, a, b);
         c.retain(|&(_, l, _)| l != MISSING);
@@ -74,10 +75,19 @@ impl Scorer {
             .map(|&(f, l, w)| format!("{} {} {}", self.names[f], self.level_name(f, l), signed(w)))
             .collect();
         format!(
-            "scored {} ({})",
+            "scored {}{} ({})",
             percent(probability(f64::from(bits))),
+            self.at_one_place(out, a, b),
             top.join(", ")
         )
+    }
+
+    /// ` at one address`: the pair is weighed as pairs at one place are (`given`).
+    fn at_one_place(&self, out: &Outcome, a: usize, b: usize) -> String {
+        out.weights
+            .place(&self.specs, &out.data, a, b)
+            .map(|f| format!(" at one {}", self.names[f]))
+            .unwrap_or_default()
     }
 
     /// `match 0.94 — email: ann@x.com / ann@x.co (one edit, +2.9) · lastname: …`: every
@@ -90,13 +100,16 @@ impl Scorer {
         b: usize,
         bits: f32,
     ) -> String {
+        let place = self.at_one_place(out, a, b);
         let parts: Vec<String> = self
             .contributions(out, a, b)
             .into_iter()
             .map(|(f, l, w)| {
                 let field = self.specs[f].input;
                 let weight = match self.counted_in(f) {
-                    Some(g) if w == 0.0 && l != MISSING => format!("{g} counts once"),
+                    Some(g) if w == 0.0 && l != MISSING && place.is_empty() => {
+                        format!("{g} counts once")
+                    }
                     _ => signed(w),
                 };
                 format!(
@@ -110,8 +123,9 @@ impl Scorer {
             })
             .collect();
         format!(
-            "match {} — {}",
+            "match {}{} — {}",
             percent(probability(f64::from(bits))),
+            place,
             parts.join(" · ")
         )
     }

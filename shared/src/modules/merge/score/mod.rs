@@ -74,10 +74,13 @@ pub struct ScoreField {
     /// `phone` only: a field holding the record's country.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_field: Option<String>,
-    /// Fields of one group describe one thing (a place: street, postcode, city…) and count
-    /// once: a pair's group weighs what its strongest member does. Default: `text` and
-    /// `code` fields named like a part of an address (see the docs) are in `address` (or
-    /// `<prefix>address`: `billing_city` in `billingaddress`); `""`: no group.
+    /// Fields of one group describe one place (street, postcode, home phone). Two records
+    /// at one place are weighed as the model learned pairs at that place to be (`given`:
+    /// people of one household share a last name); otherwise the group counts once, as
+    /// its strongest member. Default: `text` and `code` fields named like a part of an
+    /// address other than an area (a city, a state: those count on their own; see the
+    /// docs) are in `address` (or `<prefix>address`: `billing_zip` in `billingaddress`);
+    /// `""`: no group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
 }
@@ -112,7 +115,8 @@ pub const PLACE_NAMES: [&str; 22] = [
 /// Normalized phone field names that name a personal line (not in the address group).
 pub const PERSONAL_PHONES: [&str; 3] = ["mobile", "cell", "work"];
 
-/// The group a field is in by default: a place part's (see `PLACE_NAMES`); a `phone` not
+/// The group a field is in by default: a place part's (see `PLACE_NAMES`; not an area's,
+/// `AREA_NAMES`); a `phone` not
 /// named as a personal line (`PERSONAL_PHONES`) is in `address` (people of one household
 /// share a home phone as they share the address); else none.
 pub fn default_group(field: &str, kind: ScoreCompare) -> Option<String> {
@@ -129,7 +133,8 @@ pub fn default_group(field: &str, kind: ScoreCompare) -> Option<String> {
             best = Some(w);
         }
     }
-    best.map(|w| format!("{}address", &n[..n.len() - w.len()]))
+    best.filter(|w| !AREA_NAMES.contains(w))
+        .map(|w| format!("{}address", &n[..n.len() - w.len()]))
 }
 
 /// The learned weights: the prior probability that two random records are duplicates,
@@ -140,6 +145,30 @@ pub fn default_group(field: &str, kind: ScoreCompare) -> Option<String> {
 pub struct ScoreModel {
     pub prior: f64,
     pub fields: Vec<FieldModel>,
+    /// Per field of a group (a place): the other fields' `u` between different records
+    /// that share its value (people of one household share an address, a phone and
+    /// often a last name). A pair sharing such a value is weighed by these (the most
+    /// specific field's), and its group's fields count each; without: once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given: Vec<GivenModel>,
+}
+
+/// Pairs of records that share `field`'s value: the share of them that are duplicates,
+/// and the `u` of the other fields between the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GivenModel {
+    pub field: String,
+    pub share: f64,
+    pub fields: Vec<GivenField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GivenField {
+    pub field: String,
+    /// Per level, in the compare kind's order.
+    pub u: Vec<f64>,
 }
 
 /// Only finite numbers in (0, 1] pass `ScoreConfig` checking, so equality is total.
@@ -177,16 +206,16 @@ impl ScoreModel {
         (m, u)
     }
 
-    fn build(prior: f64, names: &[String], specs: &[Spec], m: &[Vec<f64>], u: &[Vec<f64>]) -> Self {
-        let round = |x: f64| {
-            if x >= 1e-3 {
-                (x * 1e6).round() / 1e6
-            } else {
-                // Keep small probabilities' significant digits.
-                let scale = 10f64.powi(5 - x.log10().floor() as i32);
-                ((x * scale).round() / scale).max(f64::MIN_POSITIVE)
-            }
-        };
+    /// The model of `prior`, `m` and `u` per field per level, and `given`: per place field
+    /// (an index), the `u` of every field between records sharing its value.
+    fn build(
+        prior: f64,
+        names: &[String],
+        specs: &[Spec],
+        m: &[Vec<f64>],
+        u: &[Vec<f64>],
+        given: &[Given],
+    ) -> Self {
         ScoreModel {
             prior: round(prior),
             fields: names
@@ -208,7 +237,39 @@ impl ScoreModel {
                         .collect(),
                 })
                 .collect(),
+            given: given
+                .iter()
+                .map(|g| GivenModel {
+                    field: names[g.field].clone(),
+                    share: round(g.share).min(1.0),
+                    fields: (0..names.len())
+                        .filter(|&f| f != g.field)
+                        .map(|f| GivenField {
+                            field: names[f].clone(),
+                            u: g.u[f].iter().map(|&x| round(x).min(1.0)).collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
+    }
+}
+
+/// What pairs sharing a place field's value (`field`, an index) taught: the share of
+/// duplicates among them and every field's `u` between the others.
+pub(crate) struct Given {
+    pub field: usize,
+    pub share: f64,
+    pub u: Vec<Vec<f64>>,
+}
+
+/// A probability rounded to six decimals, or six significant digits when below 0.001.
+fn round(x: f64) -> f64 {
+    if x >= 1e-3 {
+        (x * 1e6).round() / 1e6
+    } else {
+        let scale = 10f64.powi(5 - x.log10().floor() as i32);
+        ((x * scale).round() / scale).max(f64::MIN_POSITIVE)
     }
 }
 
@@ -241,6 +302,12 @@ pub(crate) fn probability(bits: f64) -> f64 {
 /// fields are compared but block nothing by default (a town and a first name pair
 /// thousands of strangers).
 pub const AREA_NAMES: &[&str] = PLACE_NAMES.split_at(12).1;
+
+/// Whether a field is named as an area (`AREA_NAMES`).
+pub(crate) fn is_area(field: &str) -> bool {
+    let n = squash(field);
+    AREA_NAMES.iter().any(|a| n.ends_with(a))
+}
 
 /// A field name as `PLACE_NAMES` are written: ASCII letters and digits, lowercase.
 fn squash(field: &str) -> String {
@@ -280,10 +347,6 @@ pub(crate) fn derived_keys(specs: &[Spec], names: &[String], grouped: &[bool]) -
     let of = |k: ScoreCompare| -> Vec<usize> {
         (0..specs.len()).filter(|&i| specs[i].kind == k).collect()
     };
-    let area = |i: usize| {
-        let n = squash(&names[i]);
-        AREA_NAMES.iter().any(|a| n.ends_with(a))
-    };
     let people = of(ScoreCompare::Name);
     let mut keys: Vec<Key> = Vec::new();
     for k in [ScoreCompare::Email, ScoreCompare::Phone] {
@@ -308,7 +371,7 @@ pub(crate) fn derived_keys(specs: &[Spec], names: &[String], grouped: &[bool]) -
     }
     rest.extend(of(ScoreCompare::Company));
     rest.extend(of(ScoreCompare::Text));
-    for i in rest.into_iter().filter(|&i| !area(i)) {
+    for i in rest.into_iter().filter(|&i| !is_area(&names[i])) {
         if people.is_empty() {
             keys.push(Key::of(vec![i]));
         } else {
@@ -600,14 +663,65 @@ fn check_model(model: &ScoreModel, score: &ScoreConfig, errors: &mut Vec<FieldEr
                 ));
             }
             for (key, v) in [("m", l.m), ("u", l.u)] {
-                if !(v > 0.0 && v <= 1.0) {
-                    errors.push(FieldError::new(
-                        format!("{lat}/{key}"),
-                        format!("{v} is not a probability above 0 and at most 1"),
-                    ));
-                }
+                check_probability(&format!("{lat}/{key}"), v, errors);
             }
         }
+    }
+    let field = |name: &str| score.fields.iter().find(|f| f.field == name);
+    for (i, g) in model.given.iter().enumerate() {
+        let here = format!("{at}/given/{i}");
+        match field(&g.field) {
+            None => errors.push(FieldError::new(
+                format!("{here}/field"),
+                format!("`{}` is not one of the score's fields", g.field),
+            )),
+            Some(_) if model.given[..i].iter().any(|x| x.field == g.field) => {
+                errors.push(FieldError::new(
+                    format!("{here}/field"),
+                    format!("`{}` is given twice", g.field),
+                ));
+            }
+            Some(_) => {}
+        }
+        check_probability(&format!("{here}/share"), g.share, errors);
+        for (j, gf) in g.fields.iter().enumerate() {
+            let fat = format!("{here}/fields/{j}");
+            let Some(f) = field(&gf.field).filter(|_| gf.field != g.field) else {
+                errors.push(FieldError::new(
+                    format!("{fat}/field"),
+                    format!(
+                        "`{}` is not one of the score's other fields (than `{}`)",
+                        gf.field, g.field
+                    ),
+                ));
+                continue;
+            };
+            let levels = f.compare.levels();
+            if gf.u.len() != levels.len() {
+                errors.push(FieldError::new(
+                    format!("{fat}/u"),
+                    format!(
+                        "`compare: {}` has {} levels ({}), not {}",
+                        f.compare.name(),
+                        levels.len(),
+                        levels.join(", "),
+                        gf.u.len()
+                    ),
+                ));
+            }
+            for (l, &v) in gf.u.iter().enumerate() {
+                check_probability(&format!("{fat}/u/{l}"), v, errors);
+            }
+        }
+    }
+}
+
+fn check_probability(at: &str, v: f64, errors: &mut Vec<FieldError>) {
+    if !(v > 0.0 && v <= 1.0) {
+        errors.push(FieldError::new(
+            at,
+            format!("{v} is not a probability above 0 and at most 1"),
+        ));
     }
 }
 

@@ -316,6 +316,12 @@ fn score_config_errors_have_pointers() {
     model["fields"][1]["field"] = json!("surname");
     model["fields"][2]["levels"][0]["m"] = json!(1.5);
     model["fields"][3]["levels"] = json!([]);
+    model["given"] = json!([
+        {"field": "phone", "share": 1.5, "fields": [
+            {"field": "lastname", "u": [0.5]},
+            {"field": "email", "u": [0.1, 0.1, 0.0]}]},
+        {"field": "email", "share": 0.5, "fields": [{"field": "email", "u": [0.1, 0.1, 0.8]}]}
+    ]);
     assert_eq!(
         errors(json!({"fields": score_fields(), "model": model})),
         [
@@ -323,6 +329,11 @@ fn score_config_errors_have_pointers() {
             "/config/score/model/fields/1/field: is `surname` where the score's field 1 is `lastname`",
             "/config/score/model/fields/2/levels/0/m: 1.5 is not a probability above 0 and at most 1",
             "/config/score/model/fields/3/levels: `compare: date` has 5 levels (exact, day_month_swapped, year_off_by_one, one_part_off, different), not 0",
+            "/config/score/model/given/0/field: `phone` is not one of the score's fields",
+            "/config/score/model/given/0/share: 1.5 is not a probability above 0 and at most 1",
+            "/config/score/model/given/0/fields/0/u: `compare: name` has 6 levels (exact, nickname, similar, somewhat_similar, swapped, different), not 1",
+            "/config/score/model/given/0/fields/1/u/2: 0 is not a probability above 0 and at most 1",
+            "/config/score/model/given/1/fields/0/field: `email` is not one of the score's other fields (than `email`)",
         ]
     );
     // A score alone is enough; neither rules nor a score is not.
@@ -377,15 +388,18 @@ fn place_fields_form_a_group_by_default_or_as_configured() {
         {"field": "zip", "compare": "code"},
         {"field": "city", "compare": "text"},
         {"field": "MailingPostalCode", "compare": "code"},
+        {"field": "MailingStreet", "compare": "text"},
         {"field": "mailing_city", "compare": "text"},
         {"field": "state", "compare": "date"},
         {"field": "country", "compare": "text", "group": ""},
         {"field": "home_phone", "compare": "phone"},
-        {"field": "MobilePhone", "compare": "phone"}
+        {"field": "MobilePhone", "compare": "phone"},
+        {"field": "region", "compare": "text", "group": "address"}
     ]}));
     let s = e.scorer.as_ref().unwrap();
     assert_eq!(s.group_names, ["address", "mailingaddress"]);
-    assert_eq!(s.groups, [vec![1, 2, 3, 8], vec![4, 5]]);
+    // Areas (city, mailing_city) count on their own unless put in a group.
+    assert_eq!(s.groups, [vec![1, 2, 9, 11], vec![4, 5]]);
     let c: MergeConfig = serde_json::from_value(json!({"object": "contacts", "score": {
         "fields": [{"field": "city", "compare": "text", "group": "a place"}]}}))
     .unwrap();
@@ -540,6 +554,146 @@ fn two_people_of_one_household_are_not_merged_a_person_twice_is() {
     let independent = plan_of(&engine(score(Some(""))), &fields, &records);
     assert!(independent.contains(&okafor), "{independent:?}");
     assert!(independent.contains(&brandt), "{independent:?}");
+}
+
+type Pair = [String; 2];
+
+/// Records of people at one address: `households` pairs of different people (one
+/// surname each, different first names and birth dates) and `twice` people entered twice,
+/// after the filler. Returns the records and
+/// the household pairs' and the duplicates' ids.
+fn households(households: usize, twice: usize) -> (Vec<Vec<String>>, Vec<Pair>, Vec<Pair>) {
+    let fields = ["firstname", "lastname", "dob", "address", "zip"];
+    let mut records = filler(&fields);
+    let name = |i: usize, salt: usize| {
+        let mut s = String::from("N");
+        let mut n = i * 7 + salt;
+        for _ in 0..4 {
+            s.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+        }
+        s
+    };
+    let (mut home, mut dup) = (Vec::new(), Vec::new());
+    for i in 0..households + twice {
+        let at = [
+            format!("{} Elm Row {}", i + 1, name(i, 3)),
+            format!("{}", 700_000 + i),
+        ];
+        let n = records.len();
+        let last = name(i, 5);
+        let person = |first: String, dob: String| {
+            vec![first, last.clone(), dob, at[0].clone(), at[1].clone()]
+        };
+        if i < households {
+            records.push(person(name(i, 11), format!("{}-03-04", 1950 + i % 40)));
+            records.push(person(name(i, 17), format!("{}-08-09", 1960 + i % 40)));
+            home.push([n.to_string(), (n + 1).to_string()]);
+        } else {
+            let dob = format!("{}-05-06", 1950 + i % 40);
+            records.push(person(name(i, 11), dob.clone()));
+            records.push(person(name(i, 11), dob));
+            dup.push([n.to_string(), (n + 1).to_string()]);
+        }
+    }
+    (records, home, dup)
+}
+
+#[test]
+fn people_at_one_address_are_weighed_as_the_model_learned_such_pairs() {
+    let kinds = [
+        ("firstname", "name"),
+        ("lastname", "name"),
+        ("dob", "date"),
+        ("address", "text"),
+        ("zip", "code"),
+    ];
+    let fields: Vec<&str> = kinds.iter().map(|k| k.0).collect();
+    // One household and one person twice, both with no birth date and one first name
+    // missing: the shared surname and address are all there is.
+    let (mut records, _, _) = households(0, 0);
+    let row = |v: [&str; 5]| v.map(String::from).to_vec();
+    records.push(row(["Maria", "Okafor", "", "12 Elm St", "02139"]));
+    records.push(row(["", "Okafor", "", "12 Elm St", "02139"]));
+    records.push(row(["Lena", "Brandt", "", "4 Oak Ave", "60614"]));
+    records.push(row(["Lena", "Brandt", "", "4 Oak Ave", "60614"]));
+    let okafor = vec!["200".to_string(), "201".to_string()];
+    let brandt = vec!["202".to_string(), "203".to_string()];
+    let mut model = model_for(&kinds);
+    let score = |model: &Value| {
+        json!({"fields": kinds.iter().map(|(f, k)| json!({"field": f, "compare": k}))
+                   .collect::<Vec<_>>(),
+               "merge_threshold": 0.95, "model": model})
+    };
+    // Without what pairs at one address are like, the rare surname and the address,
+    // independent evidence, merge the household.
+    let plain = plan_of(&engine(score(&model)), &fields, &records);
+    assert!(plain.contains(&okafor), "{plain:?}");
+    // Half the pairs at one address are one person; the others mostly share the surname
+    // (and the postcode): at that address the surname says little, the first name much.
+    let name_u = [0.01, 0.01, 0.01, 0.03, 0.001, 0.949];
+    let others = [
+        ("firstname", name_u.to_vec()),
+        ("lastname", vec![0.9, 0.01, 0.01, 0.01, 0.001, 0.069]),
+        ("dob", vec![0.003, 0.0001, 0.002, 0.03, 0.9649]),
+        ("zip", vec![0.95, 0.001, 0.01, 0.039]),
+    ];
+    model["given"] = json!([{"field": "address", "share": 0.5, "fields": others
+        .iter()
+        .map(|(f, u)| json!({"field": f, "u": u}))
+        .collect::<Vec<_>>()}]);
+    let given = plan_of(&engine(score(&model)), &fields, &records);
+    assert_eq!(given, std::slice::from_ref(&brandt));
+}
+
+#[test]
+fn what_pairs_at_one_address_are_like_is_learned_from_the_records() {
+    let (records, home, dup) = households(150, 150);
+    let fields = ["firstname", "lastname", "dob", "address", "zip"];
+    let kinds = ["name", "name", "date", "text", "code"];
+    let e = engine(json!({"fields": fields
+        .iter()
+        .zip(kinds)
+        .map(|(f, k)| json!({"field": f, "compare": k}))
+        .collect::<Vec<_>>()}));
+    let mut input = e.input();
+    for (i, r) in records.iter().enumerate() {
+        let created = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 86_400, 0);
+        input.push(&format!("{i}"), created, created, |f| {
+            fields.iter().position(|x| *x == f).map(|i| r[i].as_str())
+        });
+    }
+    let plan = e.plan(&input);
+    let model = plan.model.expect("a learned model");
+    let at = model
+        .given
+        .iter()
+        .find(|g| g.field == "address")
+        .expect("pairs at one address learned");
+    // Half the pairs sharing an address are one person; between the others (a household)
+    // the surname agrees, unlike between random records.
+    assert!((at.share - 0.5).abs() < 0.1, "share {}", at.share);
+    let surname = at.fields.iter().find(|f| f.field == "lastname").unwrap();
+    assert!(surname.u[0] > 0.8, "{:?}", surname.u);
+    assert!(model.fields[1].levels[0].u < 0.01);
+    let merged: BTreeSet<Vec<String>> = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let mut ids = g.ids.clone();
+            ids.sort();
+            ids
+        })
+        .collect();
+    for pair in &dup {
+        assert!(merged.contains(pair.as_slice()), "{pair:?} not merged");
+    }
+    for pair in &home {
+        assert!(
+            !merged.contains(pair.as_slice()),
+            "household {pair:?} merged"
+        );
+    }
 }
 
 #[test]
