@@ -13,10 +13,16 @@ use super::super::input::MergeInput;
 use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix, run_all};
 use super::compare::{FieldData, MISSING, ScoreCompare, Spec, derive, level};
 use super::em::{Learn, MIN_PAIRS, em, level_shares};
-use super::{Given, Key, ScoreModel, Scorer, bits, is_area};
+use super::{Given, Key, MAX_BLOCKING_KEYS, ScoreModel, Scorer, bits, is_area};
 
 /// Random pairs that estimate u.
 pub(crate) const U_PAIRS: usize = 100_000;
+/// Derived keys are loosened (a name dropped from a key) while the pairs the loosened
+/// keys block stay within one per `LOOSE_RECORDS_PER_PAIR` records, or `LOOSE_MIN_PAIRS`
+/// in all: a few thousand records are compared as widely as splink's usual blocking, a
+/// million keep the tight keys (and their speed).
+pub(crate) const LOOSE_RECORDS_PER_PAIR: u64 = 2;
+pub(crate) const LOOSE_MIN_PAIRS: u64 = 300_000;
 /// Candidate pairs per blocking key that EM trains on.
 pub(crate) const EM_PAIRS: usize = 30_000;
 /// A value's share of the records counts as at least this times the field's average
@@ -532,15 +538,35 @@ impl Scorer {
 
     /// Scores `input`'s records: every candidate pair at or above the review threshold.
     pub(crate) fn run(&self, input: &MergeInput, threads: usize) -> Outcome {
+        let t0 = std::time::Instant::now();
+        let data = derive(input, &self.specs, threads);
+        if self.derived {
+            let keys = loosened(&self.keys, &self.specs, &data, input.len());
+            if keys != self.keys {
+                let loose = Scorer {
+                    keys,
+                    ..self.clone()
+                };
+                return loose.run_on(input, data, threads, t0);
+            }
+        }
+        self.run_on(input, data, threads, t0)
+    }
+
+    fn run_on(
+        &self,
+        input: &MergeInput,
+        data: Vec<FieldData>,
+        threads: usize,
+        t0: std::time::Instant,
+    ) -> Outcome {
         let rows = input.len();
         let trace = std::env::var_os("STEWARD_SCORE_TRACE").is_some();
-        let t0 = std::time::Instant::now();
         let lap = |what: &str| {
             if trace {
                 eprintln!("score: {what} at {:.2}s", t0.elapsed().as_secs_f64());
             }
         };
-        let data = derive(input, &self.specs, threads);
         lap("derived");
         let idh: Vec<u64> = (0..rows).map(|r| hash(7, input.id(r))).collect();
         let mut keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
@@ -776,8 +802,11 @@ impl Scorer {
         }
         let rate: Vec<u64> = totals
             .iter()
-            .map(|&t| {
-                if t <= EM_PAIRS as u64 {
+            .zip(&self.keys)
+            .map(|(&t, key)| {
+                if key.loose {
+                    0 // not sampled
+                } else if t <= EM_PAIRS as u64 {
                     u64::MAX
                 } else {
                     ((EM_PAIRS as f64 / t as f64) * u64::MAX as f64) as u64
@@ -790,6 +819,9 @@ impl Scorer {
             || vec![Vec::<(u64, Vec<u8>)>::new(); nkeys],
             |w, h, members| {
                 let k = (h & 0xF) as usize;
+                if self.keys[k].loose {
+                    return;
+                }
                 self.pairs(data, idh, k, members, |a, b| {
                     let h = mix(idh[a as usize]
                         ^ idh[b as usize]
@@ -815,7 +847,7 @@ impl Scorer {
         for (k, mut s) in samples.into_iter().enumerate() {
             s.sort_unstable();
             em_pairs += s.len() as u64;
-            if s.len() < MIN_PAIRS {
+            if s.len() < MIN_PAIRS || self.keys[k].loose {
                 continue;
             }
             let flat: Vec<u8> = s.into_iter().flat_map(|(_, l)| l).collect();
@@ -940,6 +972,85 @@ impl Scorer {
         let pairs = learned.iter().map(|x| x.1).sum();
         (learned.into_iter().filter_map(|x| x.0).collect(), pairs)
     }
+}
+
+/// Derived `keys` loosened where these records allow: a date with name prefixes becomes
+/// the date alone, a field with a name the field alone (replacing each key it loosens),
+/// and the names each alone (added after the others), the loosenings that block the
+/// fewest pairs first, while all of them together stay within the budget
+/// (`LOOSE_RECORDS_PER_PAIR`, `LOOSE_MIN_PAIRS`).
+pub(crate) fn loosened(keys: &[Key], specs: &[Spec], data: &[FieldData], rows: usize) -> Vec<Key> {
+    let name = |f: usize| specs[f].kind == ScoreCompare::Name;
+    // The field a key loosens to, each once.
+    let mut loose: Vec<usize> = Vec::new();
+    let mut add = |f: usize| {
+        if !loose.contains(&f) {
+            loose.push(f);
+        }
+    };
+    for k in keys {
+        match k.fields[..] {
+            [f] if !k.prefixes.is_empty() => add(f),
+            [x, y] if name(x) && name(y) => {
+                add(x);
+                add(y);
+            }
+            [x, y] if name(y) && !name(x) => add(x),
+            _ => {}
+        }
+    }
+    // The pairs a single-field key blocks, from the value counts: every pair of a value
+    // at most `MAX_BLOCK` records have, a window's for larger ones.
+    let pairs = |f: usize| -> u64 {
+        let d = &data[f];
+        let twice: u64 = (0..rows)
+            .filter(|&r| d.hash[r] != 0)
+            .map(|r| {
+                let c = u64::from(d.count[r]);
+                if c as usize <= MAX_BLOCK {
+                    c - 1
+                } else {
+                    2 * (WINDOW as u64 - 1)
+                }
+            })
+            .sum();
+        twice / 2
+    };
+    let mut costs: Vec<(u64, usize)> = loose.into_iter().map(|f| (pairs(f), f)).collect();
+    costs.sort_unstable();
+    let budget = (rows as u64 / LOOSE_RECORDS_PER_PAIR).max(LOOSE_MIN_PAIRS);
+    let mut spent = 0u64;
+    let mut taken: Vec<usize> = Vec::new();
+    for (c, f) in costs {
+        if spent + c > budget {
+            break;
+        }
+        spent += c;
+        taken.push(f);
+    }
+    let mut out: Vec<Key> = Vec::new();
+    for k in keys {
+        let replaced = match k.fields[..] {
+            [f] if !k.prefixes.is_empty() && taken.contains(&f) => Some(f),
+            [x, y] if name(y) && !name(x) && taken.contains(&x) => Some(x),
+            _ => None,
+        };
+        let key = match replaced {
+            Some(f) => Key::loose(f),
+            None => k.clone(),
+        };
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    for &f in taken.iter().filter(|&&f| name(f)) {
+        let key = Key::loose(f);
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out.truncate(MAX_BLOCKING_KEYS);
+    out
 }
 
 /// Partitions split into one run of consecutive ones per thread.

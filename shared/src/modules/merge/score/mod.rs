@@ -280,6 +280,9 @@ pub(crate) struct Scorer {
     pub names: Vec<String>,
     /// Blocking keys.
     pub keys: Vec<Key>,
+    /// The keys were derived (no `blocking`): where the records allow, they are loosened
+    /// (`block::loosened`).
+    pub derived: bool,
     /// Groups of two or more fields that count once (indices into `specs`), and names.
     pub groups: Vec<Vec<usize>>,
     pub group_names: Vec<String>,
@@ -325,13 +328,24 @@ fn squash(field: &str) -> String {
 pub(crate) struct Key {
     pub fields: Vec<usize>,
     pub prefixes: Vec<usize>,
+    /// A loosened key (`block::loosened`) finds candidates but no EM session trains on
+    /// its pairs: blocked on a postcode alone, households would pass for duplicates.
+    pub loose: bool,
 }
 
 impl Key {
-    fn of(fields: Vec<usize>) -> Self {
+    pub(crate) fn of(fields: Vec<usize>) -> Self {
         Self {
             fields,
             prefixes: Vec::new(),
+            loose: false,
+        }
+    }
+
+    pub(crate) fn loose(field: usize) -> Self {
+        Self {
+            loose: true,
+            ..Self::of(vec![field])
         }
     }
 }
@@ -360,6 +374,7 @@ pub(crate) fn derived_keys(specs: &[Spec], names: &[String], grouped: &[bool]) -
         keys.extend(of(ScoreCompare::Date).into_iter().map(|i| Key {
             fields: vec![i],
             prefixes: people.clone(),
+            loose: false,
         }));
     }
     for i in of(ScoreCompare::Code) {
@@ -592,8 +607,10 @@ pub(crate) fn compile(
         .map(|f| groups.iter().any(|g| g.contains(&f)))
         .collect();
     let names: Vec<String> = score.fields.iter().map(|f| f.field.clone()).collect();
+    let derived = keys.is_none();
     let keys = keys.unwrap_or_else(|| derived_keys(&specs, &names, &grouped));
     Some(Scorer {
+        derived,
         groups,
         group_names,
         names,

@@ -381,6 +381,64 @@ fn derived_blocking_keys() {
 }
 
 #[test]
+fn a_small_file_is_blocked_more_widely_a_large_one_keeps_its_tight_keys() {
+    let fields = ["firstname", "lastname", "dob", "zip", "address"];
+    let kinds = ["name", "name", "date", "code", "text"];
+    let e = engine(json!({"fields": fields
+        .iter()
+        .zip(kinds)
+        .map(|(f, k)| json!({"field": f, "compare": k}))
+        .collect::<Vec<_>>()}));
+    let s = e.scorer.as_ref().unwrap();
+    let keys_for = |records: &[Vec<String>]| {
+        let mut input = e.input();
+        for (i, r) in records.iter().enumerate() {
+            input.push(&format!("{i}"), None, None, |f| {
+                fields.iter().position(|x| *x == f).map(|i| r[i].as_str())
+            });
+        }
+        let data = super::compare::derive(&input, &s.specs, 1);
+        super::block::loosened(&s.keys, &s.specs, &data, input.len())
+            .into_iter()
+            .map(|k| (k.fields, !k.prefixes.is_empty(), k.loose))
+            .collect::<Vec<_>>()
+    };
+    // Derived: the names; the birth date with a name's first letters; the postcode and
+    // the street each with each name.
+    assert_eq!(s.keys.len(), 6);
+    // A few hundred records: the date, the postcode and the street alone, and each name
+    // alone too (none of them trains the model).
+    let small = keys_for(&filler(&fields));
+    assert_eq!(
+        small,
+        [
+            (vec![0, 1], false, false),
+            (vec![2], false, true),
+            (vec![3], false, true),
+            (vec![4], false, true),
+            (vec![0], false, true),
+            (vec![1], false, true),
+        ]
+    );
+    // 14,000 records born on one day: the date alone would compare 300,000 pairs, so it
+    // keeps the names' letters; the other loosenings still fit.
+    let large: Vec<Vec<String>> = (0..14_000)
+        .map(|i| {
+            vec![
+                format!("F{i}"),
+                format!("L{i}"),
+                "1980-01-01".to_string(),
+                format!("{}", 100_000 + i),
+                format!("{i} Main St"),
+            ]
+        })
+        .collect();
+    let tight = keys_for(&large);
+    assert_eq!(tight[1], (vec![2], true, false));
+    assert_eq!(tight.len(), 6);
+}
+
+#[test]
 fn place_fields_form_a_group_by_default_or_as_configured() {
     let e = engine(json!({"fields": [
         {"field": "lastname", "compare": "name"},
