@@ -55,6 +55,42 @@ pub(crate) struct Weights {
     given: Vec<(Place, usize)>,
 }
 
+/// The levels of one pair, each computed once (fields past the first 64: every time).
+pub(crate) struct Levels<'a> {
+    specs: &'a [Spec],
+    data: &'a [FieldData],
+    a: usize,
+    b: usize,
+    known: [u8; 64],
+}
+
+impl<'a> Levels<'a> {
+    const UNKNOWN: u8 = u8::MAX;
+
+    pub(crate) fn new(specs: &'a [Spec], data: &'a [FieldData], a: usize, b: usize) -> Self {
+        Self {
+            specs,
+            data,
+            a,
+            b,
+            known: [Self::UNKNOWN; 64],
+        }
+    }
+
+    pub(crate) fn of(&mut self, f: usize) -> u8 {
+        match self.known.get(f) {
+            Some(&l) if l != Self::UNKNOWN => l,
+            _ => {
+                let l = level(self.specs, self.data, f, self.a, self.b);
+                if let Some(k) = self.known.get_mut(f) {
+                    *k = l;
+                }
+                l
+            }
+        }
+    }
+}
+
 /// Two records at one place by a field of a group: they share its value (one at most
 /// `MAX_BLOCK` records have) and every other part of the place both have is equal or
 /// nearly (its first level below exact), except phones
@@ -77,17 +113,25 @@ impl Place {
         Self { field, parts }
     }
 
-    fn holds(&self, specs: &[Spec], data: &[FieldData], a: usize, b: usize) -> bool {
-        let d = &data[self.field];
-        let h = d.hash[a];
-        h != 0
-            && h == d.hash[b]
-            && d.count[a] as usize <= MAX_BLOCK
-            && self.parts.iter().all(|&f| {
-                let (x, y) = (data[f].hash[a], data[f].hash[b]);
-                // Missing, equal, or the nearest level below exact (`Rd` and `Road`).
-                x == 0 || y == 0 || x == y || level(specs, data, f, a, b) <= 1
-            })
+    fn holds(&self, l: &mut Levels) -> bool {
+        let d = &l.data[self.field];
+        let h = d.hash[l.a];
+        h != 0 && h == d.hash[l.b] && d.count[l.a] as usize <= MAX_BLOCK && self.parts_agree(l)
+    }
+
+    /// Near the place: its field at the nearest level below exact, the parts as `holds`.
+    fn near(&self, l: &mut Levels) -> bool {
+        let d = &l.data[self.field];
+        let (x, y) = (d.hash[l.a], d.hash[l.b]);
+        x != 0 && y != 0 && x != y && l.of(self.field) == 1 && self.parts_agree(l)
+    }
+
+    fn parts_agree(&self, l: &mut Levels) -> bool {
+        self.parts.iter().all(|&f| {
+            let (x, y) = (l.data[f].hash[l.a], l.data[f].hash[l.b]);
+            // Missing, equal, or the nearest level below exact (`Rd` and `Road`).
+            x == 0 || y == 0 || x == y || l.of(f) <= 1
+        })
     }
 }
 
@@ -237,25 +281,25 @@ impl Weights {
         }
     }
 
-    /// The table of records `a` and `b`, and the place field they share it by (if any).
-    fn table(
-        &self,
-        specs: &[Spec],
-        data: &[FieldData],
-        a: usize,
-        b: usize,
-    ) -> (&Table, Option<usize>) {
+    /// The table of a pair, and the place field it is weighed by (if any): the first
+    /// place the pair is at, else the first it is near.
+    fn table(&self, l: &mut Levels) -> (&Table, Option<usize>) {
         for (place, t) in &self.given {
-            if place.holds(specs, data, a, b) {
+            if place.holds(l) {
+                return (&self.tables[*t], Some(place.field));
+            }
+        }
+        for (place, t) in &self.given {
+            if place.near(l) {
                 return (&self.tables[*t], Some(place.field));
             }
         }
         (&self.tables[0], None)
     }
 
-    /// The place field records `a` and `b` are weighed as sharing, if any.
+    /// The place field records `a` and `b` are weighed as at or near, if any.
     pub fn place(&self, specs: &[Spec], data: &[FieldData], a: usize, b: usize) -> Option<usize> {
-        self.table(specs, data, a, b).1
+        self.table(&mut Levels::new(specs, data, a, b)).1
     }
 
     /// Each field's weight for records `a` and `b` (missing: none) and whether it counts: of
@@ -267,10 +311,11 @@ impl Weights {
         a: usize,
         b: usize,
     ) -> Vec<(u8, f32, bool)> {
-        let (t, _) = self.table(specs, data, a, b);
+        let mut levels = Levels::new(specs, data, a, b);
+        let (t, _) = self.table(&mut levels);
         let mut out: Vec<(u8, f32, bool)> = (0..specs.len())
             .map(|f| {
-                let l = level(specs, data, f, a, b);
+                let l = levels.of(f);
                 (l, self.of(t, f, l, a), true)
             })
             .collect();
@@ -307,7 +352,8 @@ impl Weights {
         b: usize,
         floor: f32,
     ) -> Option<f32> {
-        let (t, _) = self.table(specs, data, a, b);
+        let mut levels = Levels::new(specs, data, a, b);
+        let (t, _) = self.table(&mut levels);
         // `s` starts as the most the pair could score: a field whose values are missing
         // weighs 0, equal values (same hash) their exact weight, others at most their best
         // other level. Each unit compared replaces its bound by its weight, so `s` stays an
@@ -332,12 +378,12 @@ impl Weights {
                 return None;
             }
             let w = if let [f] = u[..] {
-                self.of(t, f, level(specs, data, f, a, b), a)
+                self.of(t, f, levels.of(f), a)
             } else {
                 // A group: its strongest member present (none present: 0).
                 u.iter()
                     .filter_map(|&f| {
-                        let l = level(specs, data, f, a, b);
+                        let l = levels.of(f);
                         (l != MISSING).then(|| self.of(t, f, l, a))
                     })
                     .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
@@ -951,7 +997,7 @@ impl Scorer {
                     for &(_, b) in &block[i + 1..] {
                         let (a, b) = (a as usize, b as usize);
                         let h = mix(idh[a] ^ idh[b] ^ SEED.wrapping_add(f as u64));
-                        if h <= rate && place.holds(&self.specs, data, a, b) {
+                        if h <= rate && place.holds(&mut Levels::new(&self.specs, data, a, b)) {
                             let mut levels = Vec::with_capacity(nf);
                             self.levels_into(data, a, b, &mut levels);
                             sample.push((h, levels));
