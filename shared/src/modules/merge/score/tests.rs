@@ -391,12 +391,7 @@ fn a_small_file_is_blocked_more_widely_a_large_one_keeps_its_tight_keys() {
         .collect::<Vec<_>>()}));
     let s = e.scorer.as_ref().unwrap();
     let keys_for = |records: &[Vec<String>]| {
-        let mut input = e.input();
-        for (i, r) in records.iter().enumerate() {
-            input.push(&format!("{i}"), None, None, |f| {
-                fields.iter().position(|x| *x == f).map(|i| r[i].as_str())
-            });
-        }
+        let input = input_of(&e, &fields, records);
         let data = super::compare::derive(&input, &s.specs, 1);
         super::block::loosened(&s.keys, &s.specs, &data, input.len())
             .into_iter()
@@ -491,7 +486,8 @@ fn filler(fields: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn plan_of(e: &MergeEngine, fields: &[&str], records: &[Vec<String>]) -> Vec<Vec<String>> {
+/// Records (values in `fields` order) as input, ids their positions, created a day apart.
+fn input_of(e: &MergeEngine, fields: &[&str], records: &[Vec<String>]) -> MergeInput {
     let mut input = e.input();
     for (i, r) in records.iter().enumerate() {
         let created = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 86_400, 0);
@@ -499,8 +495,12 @@ fn plan_of(e: &MergeEngine, fields: &[&str], records: &[Vec<String>]) -> Vec<Vec
             fields.iter().position(|x| *x == f).map(|i| r[i].as_str())
         });
     }
-    e.plan(&input)
-        .groups
+    input
+}
+
+/// A plan's groups as sorted id lists.
+fn sorted_groups(plan: &MergePlan) -> Vec<Vec<String>> {
+    plan.groups
         .iter()
         .map(|g| {
             let mut ids = g.ids.clone();
@@ -508,6 +508,10 @@ fn plan_of(e: &MergeEngine, fields: &[&str], records: &[Vec<String>]) -> Vec<Vec
             ids
         })
         .collect()
+}
+
+fn plan_of(e: &MergeEngine, fields: &[&str], records: &[Vec<String>]) -> Vec<Vec<String>> {
+    sorted_groups(&e.plan(&input_of(e, fields, records)))
 }
 
 fn model_for(fields: &[(&str, &str)]) -> Value {
@@ -720,15 +724,8 @@ fn what_pairs_at_one_address_are_like_is_learned_from_the_records() {
         .zip(kinds)
         .map(|(f, k)| json!({"field": f, "compare": k}))
         .collect::<Vec<_>>()}));
-    let mut input = e.input();
-    for (i, r) in records.iter().enumerate() {
-        let created = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 86_400, 0);
-        input.push(&format!("{i}"), created, created, |f| {
-            fields.iter().position(|x| *x == f).map(|i| r[i].as_str())
-        });
-    }
-    let plan = e.plan(&input);
-    let model = plan.model.expect("a learned model");
+    let plan = e.plan(&input_of(&e, &fields, &records));
+    let model = plan.model.clone().expect("a learned model");
     let at = model
         .given
         .iter()
@@ -740,21 +737,13 @@ fn what_pairs_at_one_address_are_like_is_learned_from_the_records() {
     let surname = at.fields.iter().find(|f| f.field == "lastname").unwrap();
     assert!(surname.u[0] > 0.8, "{:?}", surname.u);
     assert!(model.fields[1].levels[0].u < 0.01);
-    let merged: BTreeSet<Vec<String>> = plan
-        .groups
-        .iter()
-        .map(|g| {
-            let mut ids = g.ids.clone();
-            ids.sort();
-            ids
-        })
-        .collect();
+    let merged = sorted_groups(&plan);
     for pair in &dup {
-        assert!(merged.contains(pair.as_slice()), "{pair:?} not merged");
+        assert!(merged.contains(&pair.to_vec()), "{pair:?} not merged");
     }
     for pair in &home {
         assert!(
-            !merged.contains(pair.as_slice()),
+            !merged.contains(&pair.to_vec()),
             "household {pair:?} merged"
         );
     }
@@ -832,15 +821,7 @@ fn build(e: &MergeEngine, records: &[[String; 4]], order: &[usize]) -> MergeInpu
 
 /// Groups as sorted id sets, and review pairs as sorted id pairs.
 fn outcome(plan: &MergePlan) -> (BTreeSet<Vec<String>>, BTreeSet<(String, String)>) {
-    let groups = plan
-        .groups
-        .iter()
-        .map(|g| {
-            let mut ids = g.ids.clone();
-            ids.sort();
-            ids
-        })
-        .collect();
+    let groups = sorted_groups(plan).into_iter().collect();
     let review = plan
         .plan
         .changes
