@@ -384,11 +384,7 @@ fn derived_blocking_keys() {
 fn a_small_file_is_blocked_more_widely_a_large_one_keeps_its_tight_keys() {
     let fields = ["firstname", "lastname", "dob", "zip", "address"];
     let kinds = ["name", "name", "date", "code", "text"];
-    let e = engine(json!({"fields": fields
-        .iter()
-        .zip(kinds)
-        .map(|(f, k)| json!({"field": f, "compare": k}))
-        .collect::<Vec<_>>()}));
+    let e = engine(json!({"fields": compared(&fields, &kinds)}));
     let s = e.scorer.as_ref().unwrap();
     let keys_for = |records: &[Vec<String>]| {
         let input = input_of(&e, &fields, records);
@@ -483,6 +479,15 @@ fn filler(fields: &[&str]) -> Vec<Vec<String>> {
                 })
                 .collect()
         })
+        .collect()
+}
+
+/// Score fields: each of `fields` compared as the `kinds` at its position.
+fn compared(fields: &[&str], kinds: &[&str]) -> Vec<Value> {
+    fields
+        .iter()
+        .zip(kinds)
+        .map(|(f, k)| json!({"field": f, "compare": k}))
         .collect()
 }
 
@@ -719,11 +724,7 @@ fn what_pairs_at_one_address_are_like_is_learned_from_the_records() {
     let (records, home, dup) = households(150, 150);
     let fields = ["firstname", "lastname", "dob", "address", "zip"];
     let kinds = ["name", "name", "date", "text", "code"];
-    let e = engine(json!({"fields": fields
-        .iter()
-        .zip(kinds)
-        .map(|(f, k)| json!({"field": f, "compare": k}))
-        .collect::<Vec<_>>()}));
+    let e = engine(json!({"fields": compared(&fields, &kinds)}));
     let plan = e.plan(&input_of(&e, &fields, &records));
     let model = plan.model.clone().expect("a learned model");
     let at = model
