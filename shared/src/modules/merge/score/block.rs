@@ -135,6 +135,13 @@ impl Place {
     }
 }
 
+/// The place a pair is weighed by: at it, or near it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Placed {
+    pub field: usize,
+    pub near: bool,
+}
+
 /// Weights of one kind of pair.
 struct Table {
     /// Per field per level, in bits.
@@ -281,38 +288,32 @@ impl Weights {
         }
     }
 
-    /// The table of a pair, and the place field it is weighed by (if any): the first
-    /// place the pair is at, else the first it is near.
-    fn table(&self, l: &mut Levels) -> (&Table, Option<usize>) {
-        for (place, t) in &self.given {
-            if place.holds(l) {
-                return (&self.tables[*t], Some(place.field));
-            }
-        }
-        for (place, t) in &self.given {
-            if place.near(l) {
-                return (&self.tables[*t], Some(place.field));
+    /// The table of a pair, and the place it is weighed by (if any): the first place the
+    /// pair is at, else the first it is near.
+    fn table(&self, l: &mut Levels) -> (&Table, Option<Placed>) {
+        for near in [false, true] {
+            for (place, t) in &self.given {
+                if if near { place.near(l) } else { place.holds(l) } {
+                    let field = place.field;
+                    return (&self.tables[*t], Some(Placed { field, near }));
+                }
             }
         }
         (&self.tables[0], None)
     }
 
-    /// The place field records `a` and `b` are weighed as at or near, if any.
-    pub fn place(&self, specs: &[Spec], data: &[FieldData], a: usize, b: usize) -> Option<usize> {
-        self.table(&mut Levels::new(specs, data, a, b)).1
-    }
-
-    /// Each field's weight for records `a` and `b` (missing: none) and whether it counts: of
-    /// a group, only the strongest member present counts.
+    /// Each field's weight for records `a` and `b` (missing: none) and whether it counts (of
+    /// a group weighed once, only the strongest member present counts); and the place the
+    /// pair is weighed by, if any.
     pub fn per_field(
         &self,
         specs: &[Spec],
         data: &[FieldData],
         a: usize,
         b: usize,
-    ) -> Vec<(u8, f32, bool)> {
+    ) -> (Vec<(u8, f32, bool)>, Option<Placed>) {
         let mut levels = Levels::new(specs, data, a, b);
-        let (t, _) = self.table(&mut levels);
+        let (t, placed) = self.table(&mut levels);
         let mut out: Vec<(u8, f32, bool)> = (0..specs.len())
             .map(|f| {
                 let l = levels.of(f);
@@ -329,7 +330,7 @@ impl Weights {
                 out[f].2 = Some(f) == strongest;
             }
         }
-        out
+        (out, placed)
     }
 
     /// The weight of field `f` at level `l` for records `a` (and `b`) in table `t`.
@@ -849,15 +850,7 @@ impl Scorer {
         let rate: Vec<u64> = totals
             .iter()
             .zip(&self.keys)
-            .map(|(&t, key)| {
-                if key.loose {
-                    0 // not sampled
-                } else if t <= EM_PAIRS as u64 {
-                    u64::MAX
-                } else {
-                    ((EM_PAIRS as f64 / t as f64) * u64::MAX as f64) as u64
-                }
-            })
+            .map(|(&t, key)| if key.loose { 0 } else { sample_rate(t) })
             .collect();
         let workers = visit(
             parts,
@@ -985,11 +978,7 @@ impl Scorer {
                 .map(|&(_, r)| u64::from(d.count[r as usize] - 1))
                 .sum::<u64>()
                 / 2;
-            let rate = if total <= EM_PAIRS as u64 {
-                u64::MAX
-            } else {
-                ((EM_PAIRS as f64 / total as f64) * u64::MAX as f64) as u64
-            };
+            let rate = sample_rate(total);
             entries.sort_unstable();
             let mut sample: Vec<(u64, Vec<u8>)> = Vec::new();
             for block in entries.chunk_by(|x, y| x.0 == y.0) {
@@ -997,10 +986,12 @@ impl Scorer {
                     for &(_, b) in &block[i + 1..] {
                         let (a, b) = (a as usize, b as usize);
                         let h = mix(idh[a] ^ idh[b] ^ SEED.wrapping_add(f as u64));
-                        if h <= rate && place.holds(&mut Levels::new(&self.specs, data, a, b)) {
-                            let mut levels = Vec::with_capacity(nf);
-                            self.levels_into(data, a, b, &mut levels);
-                            sample.push((h, levels));
+                        if h > rate {
+                            continue;
+                        }
+                        let mut levels = Levels::new(&self.specs, data, a, b);
+                        if place.holds(&mut levels) {
+                            sample.push((h, (0..nf).map(|f| levels.of(f)).collect()));
                         }
                     }
                 }
@@ -1027,22 +1018,20 @@ impl Scorer {
 /// (`LOOSE_RECORDS_PER_PAIR`, `LOOSE_MIN_PAIRS`).
 pub(crate) fn loosened(keys: &[Key], specs: &[Spec], data: &[FieldData], rows: usize) -> Vec<Key> {
     let name = |f: usize| specs[f].kind == ScoreCompare::Name;
-    // The field a key loosens to, each once.
-    let mut loose: Vec<usize> = Vec::new();
-    let mut add = |f: usize| {
-        if !loose.contains(&f) {
-            loose.push(f);
+    // What a key loosens to: fields each alone, and whether they replace the key (a name
+    // pair stays for its swaps; the names alone are added).
+    let loosens = |k: &Key| -> (Vec<usize>, bool) {
+        match k.fields[..] {
+            [f] if !k.prefixes.is_empty() => (vec![f], true),
+            [x, y] if name(x) && name(y) => (vec![x, y], false),
+            [x, y] if name(y) && !name(x) => (vec![x], true),
+            _ => (Vec::new(), false),
         }
     };
-    for k in keys {
-        match k.fields[..] {
-            [f] if !k.prefixes.is_empty() => add(f),
-            [x, y] if name(x) && name(y) => {
-                add(x);
-                add(y);
-            }
-            [x, y] if name(y) && !name(x) => add(x),
-            _ => {}
+    let mut loose: Vec<usize> = Vec::new();
+    for f in keys.iter().flat_map(|k| loosens(k).0) {
+        if !loose.contains(&f) {
+            loose.push(f);
         }
     }
     // The pairs a single-field key blocks, from the value counts: every pair of a value
@@ -1075,28 +1064,42 @@ pub(crate) fn loosened(keys: &[Key], specs: &[Spec], data: &[FieldData], rows: u
         taken.push(f);
     }
     let mut out: Vec<Key> = Vec::new();
+    let mut added: Vec<Key> = Vec::new();
     for k in keys {
-        let replaced = match k.fields[..] {
-            [f] if !k.prefixes.is_empty() && taken.contains(&f) => Some(f),
-            [x, y] if name(y) && !name(x) && taken.contains(&x) => Some(x),
-            _ => None,
-        };
-        let key = match replaced {
-            Some(f) => Key::loose(f),
-            None => k.clone(),
-        };
-        if !out.contains(&key) {
-            out.push(key);
+        let (to, replaces) = loosens(k);
+        let to: Vec<Key> = to
+            .into_iter()
+            .filter(|f| taken.contains(f))
+            .map(Key::loose)
+            .collect();
+        match to.first() {
+            Some(key) if replaces => {
+                if !out.contains(key) {
+                    out.push(key.clone());
+                }
+            }
+            _ => {
+                out.push(k.clone());
+                added.extend(to);
+            }
         }
     }
-    for &f in taken.iter().filter(|&&f| name(f)) {
-        let key = Key::loose(f);
+    for key in added {
         if !out.contains(&key) {
             out.push(key);
         }
     }
     out.truncate(MAX_BLOCKING_KEYS);
     out
+}
+
+/// The hash threshold that samples about `EM_PAIRS` of `total` pairs (all when fewer).
+fn sample_rate(total: u64) -> u64 {
+    if total <= EM_PAIRS as u64 {
+        u64::MAX
+    } else {
+        ((EM_PAIRS as f64 / total as f64) * u64::MAX as f64) as u64
+    }
 }
 
 /// Partitions split into one run of consecutive ones per thread.

@@ -63,20 +63,27 @@ pub(crate) fn em(
 ) -> (Vec<Vec<f64>>, f64, usize) {
     let nf = active.len();
     let pairs = sample.len() / nf.max(1);
-    let mut m: Vec<Vec<f64>> = m0.to_vec();
-    let mut u: Vec<Vec<f64>> = u0.to_vec();
+    let start = match learn {
+        Learn::M => m0,
+        Learn::U => u0,
+    };
+    let mut learned: Vec<Vec<f64>> = start.to_vec();
     let mut lambda = lambda0.clamp(1e-6, 1.0 - 1e-6);
     if pairs < MIN_PAIRS {
-        return (if learn == Learn::M { m } else { u }, lambda, 0);
+        return (learned, lambda, 0);
     }
     let mut iterations = 0;
-    let mut weights: Vec<Vec<f64>> = m.iter().map(|l| vec![0.0; l.len()]).collect();
-    let mut sums: Vec<Vec<f64>> = m.iter().map(|l| vec![0.0; l.len()]).collect();
+    let mut weights: Vec<Vec<f64>> = start.iter().map(|l| vec![0.0; l.len()]).collect();
+    let mut sums: Vec<Vec<f64>> = start.iter().map(|l| vec![0.0; l.len()]).collect();
     for _ in 0..ITERATIONS {
         iterations += 1;
         for f in 0..nf {
-            for l in 0..m[f].len() {
-                weights[f][l] = (m[f][l] / u[f][l]).ln();
+            for l in 0..learned[f].len() {
+                let (m, u) = match learn {
+                    Learn::M => (learned[f][l], u0[f][l]),
+                    Learn::U => (m0[f][l], learned[f][l]),
+                };
+                weights[f][l] = (m / u).ln();
             }
         }
         let base = (lambda / (1.0 - lambda)).ln();
@@ -104,10 +111,6 @@ pub(crate) fn em(
         let new_lambda = (total / pairs as f64).clamp(1e-6, 1.0 - 1e-6);
         moved = moved.max((new_lambda - lambda).abs());
         lambda = new_lambda;
-        let (learned, start) = match learn {
-            Learn::M => (&mut m, m0),
-            Learn::U => (&mut u, u0),
-        };
         for f in 0..nf {
             if !active[f] {
                 continue;
@@ -123,7 +126,7 @@ pub(crate) fn em(
             break;
         }
     }
-    (if learn == Learn::M { m } else { u }, lambda, iterations)
+    (learned, lambda, iterations)
 }
 
 #[cfg(test)]

@@ -36,15 +36,28 @@ fn shown(v: Option<&str>) -> String {
 }
 
 impl Scorer {
-    /// (field, level, bits) of every field for records `a` and `b`; a group member that
-    /// does not count (a stronger one of its group does) weighs 0.
-    pub(crate) fn contributions(&self, out: &Outcome, a: usize, b: usize) -> Vec<(usize, u8, f32)> {
-        out.weights
-            .per_field(&self.specs, &out.data, a, b)
+    /// (field, level, bits) of every field for records `a` and `b` (a group member that
+    /// does not count, a stronger one of its group does, weighs 0), and how the place was
+    /// weighed: ` at one address`, ` near one address` (`given`), or nothing.
+    pub(crate) fn explained(
+        &self,
+        out: &Outcome,
+        a: usize,
+        b: usize,
+    ) -> (Vec<(usize, u8, f32)>, String) {
+        let (fields, placed) = out.weights.per_field(&self.specs, &out.data, a, b);
+        let contributions = fields
             .into_iter()
             .enumerate()
             .map(|(f, (l, w, counts))| (f, l, if counts { w } else { 0.0 }))
-            .collect()
+            .collect();
+        let place = placed
+            .map(|p| {
+                let how = if p.near { "near" } else { "at" };
+                format!(" {how} one {}", self.names[p.field])
+            })
+            .unwrap_or_default();
+        (contributions, place)
     }
 
     /// The group field `f` is in, when some other member counts instead of it.
@@ -64,9 +77,10 @@ impl Scorer {
     }
 
     /// `scored 0.9997 (email exact +8.1, lastname exact +6.0, firstname nickname +3.2)`, or
-    /// `scored 0.9990 at one address (…)` when weighed as pairs at one place are.
+    /// `scored 0.9990 at one address (…)` (`near one address`) when weighed as pairs at
+    /// (near) one place are.
     pub(crate) fn merge_reason(&self, out: &Outcome, a: usize, b: usize, bits: f32) -> String {
-        let mut c = self.contributions(out, a, b);
+        let (mut c, place) = self.explained(out, a, b);
         c.retain(|&(_, l, _)| l != MISSING);
         c.sort_by(|x, y| y.2.abs().total_cmp(&x.2.abs()).then(x.0.cmp(&y.0)));
         let top: Vec<String> = c
@@ -77,17 +91,9 @@ impl Scorer {
         format!(
             "scored {}{} ({})",
             percent(probability(f64::from(bits))),
-            self.at_one_place(out, a, b),
+            place,
             top.join(", ")
         )
-    }
-
-    /// ` at one address`: the pair is weighed as pairs at one place are (`given`).
-    fn at_one_place(&self, out: &Outcome, a: usize, b: usize) -> String {
-        out.weights
-            .place(&self.specs, &out.data, a, b)
-            .map(|f| format!(" at one {}", self.names[f]))
-            .unwrap_or_default()
     }
 
     /// `match 0.94 — email: ann@x.com / ann@x.co (one edit, +2.9) · lastname: …`: every
@@ -100,9 +106,8 @@ impl Scorer {
         b: usize,
         bits: f32,
     ) -> String {
-        let place = self.at_one_place(out, a, b);
-        let parts: Vec<String> = self
-            .contributions(out, a, b)
+        let (contributions, place) = self.explained(out, a, b);
+        let parts: Vec<String> = contributions
             .into_iter()
             .map(|(f, l, w)| {
                 let field = self.specs[f].input;

@@ -145,10 +145,11 @@ pub fn default_group(field: &str, kind: ScoreCompare) -> Option<String> {
 pub struct ScoreModel {
     pub prior: f64,
     pub fields: Vec<FieldModel>,
-    /// Per field of a group (a place): the other fields' `u` between different records
-    /// that share its value (people of one household share an address, a phone and
-    /// often a last name). A pair sharing such a value is weighed by these (the most
-    /// specific field's), and its group's fields count each; without: once.
+    /// Per field of a group (a place): the share of duplicates among pairs sharing its
+    /// value, and the other fields' `u` between the rest (people of one household share
+    /// an address, a phone and often a last name). A pair at or near such a place is
+    /// weighed by these (the most specific field's), and its group's fields count each;
+    /// without: once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub given: Vec<GivenModel>,
 }
@@ -654,17 +655,12 @@ fn check_model(model: &ScoreModel, score: &ScoreConfig, errors: &mut Vec<FieldEr
             ));
         }
         let levels = f.compare.levels();
-        if fm.levels.len() != levels.len() {
-            errors.push(FieldError::new(
-                format!("{here}/levels"),
-                format!(
-                    "`compare: {}` has {} levels ({}), not {}",
-                    f.compare.name(),
-                    levels.len(),
-                    levels.join(", "),
-                    fm.levels.len()
-                ),
-            ));
+        if !check_level_count(
+            &format!("{here}/levels"),
+            f.compare,
+            fm.levels.len(),
+            errors,
+        ) {
             continue;
         }
         for (j, (l, name)) in fm.levels.iter().zip(levels).enumerate() {
@@ -713,24 +709,29 @@ fn check_model(model: &ScoreModel, score: &ScoreConfig, errors: &mut Vec<FieldEr
                 ));
                 continue;
             };
-            let levels = f.compare.levels();
-            if gf.u.len() != levels.len() {
-                errors.push(FieldError::new(
-                    format!("{fat}/u"),
-                    format!(
-                        "`compare: {}` has {} levels ({}), not {}",
-                        f.compare.name(),
-                        levels.len(),
-                        levels.join(", "),
-                        gf.u.len()
-                    ),
-                ));
-            }
+            check_level_count(&format!("{fat}/u"), f.compare, gf.u.len(), errors);
             for (l, &v) in gf.u.iter().enumerate() {
                 check_probability(&format!("{fat}/u/{l}"), v, errors);
             }
         }
     }
+}
+
+/// Whether a model gives `kind`'s number of levels (an error at `at` if not).
+fn check_level_count(at: &str, kind: ScoreCompare, n: usize, errors: &mut Vec<FieldError>) -> bool {
+    let levels = kind.levels();
+    if n != levels.len() {
+        errors.push(FieldError::new(
+            at,
+            format!(
+                "`compare: {}` has {} levels ({}), not {n}",
+                kind.name(),
+                levels.len(),
+                levels.join(", ")
+            ),
+        ));
+    }
+    n == levels.len()
 }
 
 fn check_probability(at: &str, v: f64, errors: &mut Vec<FieldError>) {

@@ -126,7 +126,7 @@ fn a_rare_surname_agreeing_weighs_more_than_a_common_one() {
     let input = input(&e, &records);
     let scorer = e.scorer.as_ref().unwrap();
     let out = scorer.run(&input, 1);
-    let weight = |a, b| scorer.contributions(&out, a, b)[1].2;
+    let weight = |a, b| scorer.explained(&out, a, b).0[1].2;
     assert!(
         weight(0, 1) > weight(2, 3) + 2.0,
         "{} {}",
@@ -155,7 +155,7 @@ fn a_very_rare_value_weighs_no_more_than_one_at_the_floor() {
     let input = input(&e, &records);
     let scorer = e.scorer.as_ref().unwrap();
     let out = scorer.run(&input, 1);
-    let weight = |a, b| scorer.contributions(&out, a, b)[1].2;
+    let weight = |a, b| scorer.explained(&out, a, b).0[1].2;
     let floored = (0.8f64 / (0.3 * 0.02)).log2() as f32;
     assert!((weight(0, 1) - floored).abs() < 1e-4, "{}", weight(0, 1));
     let smith = (0.8f64 / 0.008).log2() as f32;
