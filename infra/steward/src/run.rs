@@ -17,7 +17,7 @@ use steward::crm::csv::{CsvCrm, CsvStream, RowChunk, RowShape};
 use steward::crm::{Crm, Outcome, Record};
 use steward::modules::csv::AuditWriter;
 use steward::modules::grid::CellEdit;
-use steward::modules::merge::MergeConfig;
+use steward::modules::merge::{MergeConfig, MergeInput};
 use steward::modules::{Action, Change, Decisions, ModuleConfig, RecordEngine};
 use steward::templates::{self, TemplateInput};
 
@@ -357,6 +357,70 @@ fn result_writer<W: Write>(w: W) -> csv::Writer<W> {
         .from_writer(w)
 }
 
+/// `input`'s rows in chunks, each made a `T` by `plan` on one of the cores' threads, and
+/// given to `take` in the file's order. Chunk k goes to thread k % threads and comes back
+/// from it in turn, so the order needs no reordering buffer; at most two chunks per
+/// thread are in flight, so memory stays flat. A row's error stops the read, after the
+/// chunks before it (an error earlier in the file comes first).
+fn in_chunks<T: Send>(
+    input: &mut CsvStream,
+    plan: impl Fn(RowChunk) -> Result<T, ChunkFailure> + Sync,
+    mut take: impl FnMut(T) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    std::thread::scope(|s| -> Result<(), Failure> {
+        let (mut to, mut from) = (Vec::new(), Vec::new());
+        for _ in 0..threads {
+            let (send_chunk, chunks) = std::sync::mpsc::channel::<RowChunk>();
+            let (send_planned, planned) = std::sync::mpsc::channel();
+            let plan = &plan;
+            s.spawn(move || {
+                for chunk in chunks {
+                    if send_planned.send(plan(chunk)).is_err() {
+                        break;
+                    }
+                }
+            });
+            to.push(send_chunk);
+            from.push(planned);
+        }
+        let in_flight = 2 * threads;
+        let receive = |k: usize| -> Result<T, Failure> {
+            from[k % threads]
+                .recv()
+                .map_err(|_| "a planning thread stopped".into())
+                .and_then(|planned| planned.map_err(|e| -> Failure { e }))
+        };
+        let (mut sent, mut written) = (0usize, 0usize);
+        loop {
+            if sent - written == in_flight {
+                take(receive(written)?)?;
+                written += 1;
+            }
+            let chunk = match input.next_chunk(CHUNK_BYTES) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    while written < sent {
+                        take(receive(written)?)?;
+                        written += 1;
+                    }
+                    return Err(e.into());
+                }
+            };
+            if to[sent % threads].send(chunk).is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        while written < sent {
+            take(receive(written)?)?;
+            written += 1;
+        }
+        Ok(())
+    })
+}
+
 /// Bulk, transform, validate: streamed. The file is read in chunks of rows, planned on
 /// every core (each thread turns its chunks into preview and result rows), and written
 /// in order; at most a few chunks per thread are in flight, so memory stays flat.
@@ -411,74 +475,22 @@ fn stream(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure> {
         width: header.len(),
         index: &index,
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut summary = Summary::default();
-    let mut write = |planned: Result<Planned, ChunkFailure>| -> Result<(), Failure> {
-        let planned = planned.map_err(|e| -> Failure { e })?;
-        preview
-            .write_all(&planned.preview)
-            .map_err(|e| format!("writing {}: {e}", preview_path.display()))?;
-        if let Some((_, w)) = result.as_mut() {
-            w.write_all(&planned.result)
-                .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
-        }
-        summary.add(&planned.summary);
-        Ok(())
-    };
-    std::thread::scope(|s| -> Result<(), Failure> {
-        // Chunk k goes to thread k % threads and comes back from it in turn: the output
-        // keeps the input's order without a reordering buffer.
-        let (mut to, mut from) = (Vec::new(), Vec::new());
-        for _ in 0..threads {
-            let (send_chunk, chunks) = std::sync::mpsc::channel::<RowChunk>();
-            let (send_planned, planned) = std::sync::mpsc::channel();
-            let planner = &planner;
-            s.spawn(move || {
-                for chunk in chunks {
-                    if send_planned.send(planner.plan(chunk)).is_err() {
-                        break;
-                    }
-                }
-            });
-            to.push(send_chunk);
-            from.push(planned);
-        }
-        let in_flight = 2 * threads;
-        let receive = |k: usize| -> Result<Planned, ChunkFailure> {
-            from[k % threads]
-                .recv()
-                .map_err(|_| "a planning thread stopped".into())
-                .and_then(|planned| planned)
-        };
-        let (mut sent, mut written) = (0usize, 0usize);
-        loop {
-            if sent - written == in_flight {
-                write(receive(written))?;
-                written += 1;
+    in_chunks(
+        &mut input,
+        |chunk| planner.plan(chunk),
+        |planned| {
+            preview
+                .write_all(&planned.preview)
+                .map_err(|e| format!("writing {}: {e}", preview_path.display()))?;
+            if let Some((_, w)) = result.as_mut() {
+                w.write_all(&planned.result)
+                    .map_err(|e| format!("writing {}: {e}", result_path.display()))?;
             }
-            let chunk = match input.next_chunk(CHUNK_BYTES) {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(e) => {
-                    // A row earlier in the file may be wrong too: its error comes first.
-                    while written < sent {
-                        write(receive(written))?;
-                        written += 1;
-                    }
-                    return Err(e.into());
-                }
-            };
-            if to[sent % threads].send(chunk).is_err() {
-                break;
-            }
-            sent += 1;
-        }
-        while written < sent {
-            write(receive(written))?;
-            written += 1;
-        }
-        Ok(())
-    })?;
+            summary.add(&planned.summary);
+            Ok(())
+        },
+    )?;
 
     flush(preview, &preview_path)?;
     if let Some((staged, w)) = result {
@@ -549,7 +561,9 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
         )
         .into());
     }
-    // Only the id from the stream: the engine's columns are read from the raw row.
+    steward::modules::merge::lap("start");
+    // Only the id from the stream: the engine's columns are read from the raw row. The
+    // rows are made records on every core, in pieces appended in the file's order.
     let mut input_csv = CsvStream::open(&args.csv, args.id_column.as_deref(), args.delimiter, &[])?;
     let headers = input_csv.headers().to_vec();
     check_header(args, &headers, &engine.reads())?;
@@ -559,33 +573,49 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
             .find_map(|n| headers.iter().position(|h| h == n))
     };
     let (created_col, modified_col) = (column(CREATED_COLUMNS), column(MODIFIED_COLUMNS));
-    let fields = engine.reads();
-    let at: Vec<Option<usize>> = fields
+    let mut input = engine.input();
+    // The column of each of the input's fields.
+    let at: Vec<Option<usize>> = input
+        .fields()
         .iter()
         .map(|f| headers.iter().position(|h| h == f))
         .collect();
-    let mut input = engine.input();
-    let mut scanned = 0u64;
-    while let Some((record, raw)) = input_csv.next_record()? {
-        scanned += 1;
-        let cell = |i: Option<usize>| i.and_then(|i| raw.get(i)).unwrap_or_default();
-        input.push(
-            &record.id,
-            time(cell(created_col)),
-            time(cell(modified_col)),
-            |f| {
-                let k = fields.iter().position(|g| g == f)?;
-                Some(cell(at[k]))
-            },
-        );
-    }
+    let shape = input_csv.shape().clone();
+    let read = |chunk: RowChunk| -> Result<MergeInput, ChunkFailure> {
+        let chunk = chunk.into_text(&shape)?;
+        let mut piece = engine.input();
+        piece.reserve(chunk.len());
+        let (mut cells, mut record) = (Vec::with_capacity(headers.len()), Record::default());
+        for i in 0..chunk.len() {
+            chunk.cells(i, &mut cells);
+            shape.fill(&mut record, &cells, chunk.first() + i as u64)?;
+            let cell = |i: Option<usize>| i.and_then(|i| cells.get(i).copied()).unwrap_or_default();
+            piece.push_row(
+                &record.id,
+                time(cell(created_col)),
+                time(cell(modified_col)),
+                |k| cell(at[k]),
+            );
+        }
+        Ok(piece)
+    };
+    let mut pieces = Vec::new();
+    in_chunks(&mut input_csv, read, |piece| {
+        pieces.push(piece);
+        Ok(())
+    })?;
+    input.append(&pieces);
+    drop(pieces);
     drop(input_csv);
+    let scanned = input.len() as u64;
+    steward::modules::merge::lap("read");
     let decisions = match &args.decisions {
         Some(path) => read_decisions(path)?,
         None => Decisions::default(),
     };
     let plan = engine.plan_with(&input, &decisions);
     drop(input);
+    steward::modules::merge::lap("planned");
 
     let columns = engine.columns();
     let preview_path = args.out.join("preview.csv");
@@ -602,6 +632,7 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
     }
     let w = preview.finish()?;
     flush(w, &preview_path)?;
+    steward::modules::merge::lap("written");
 
     if args.apply {
         let mut gone: HashSet<&str> = HashSet::new();

@@ -49,6 +49,13 @@ impl Column {
         self.end_row();
     }
 
+    /// Room for `others`' rows after this column's.
+    fn reserve_for<'a>(&mut self, others: impl Iterator<Item = &'a Column> + Clone) {
+        self.bytes
+            .reserve(others.clone().map(|c| c.bytes.len()).sum());
+        self.ends.reserve(others.map(Column::len).sum());
+    }
+
     /// Appends `other`'s rows after this column's.
     pub fn extend(&mut self, other: &Column) {
         let base = u32::try_from(self.bytes.len()).expect("a merge column holds under 4 GiB");
@@ -153,6 +160,50 @@ impl MergeInput {
         self.lead.push(lead);
     }
 
+    /// Adds a record whose values are given by position: `value(k)` is its value of
+    /// `fields()[k]` (empty: no value). For a reader that matched columns to fields once.
+    pub fn push_row<'v>(
+        &mut self,
+        id: &str,
+        created: Option<DateTime<Utc>>,
+        modified: Option<DateTime<Utc>>,
+        mut value: impl FnMut(usize) -> &'v str,
+    ) {
+        self.ids.push(id);
+        for (k, col) in self.values.iter_mut().enumerate() {
+            col.push(value(k));
+        }
+        self.created.push(secs(created));
+        self.modified.push(secs(modified));
+        self.lead.push(false);
+    }
+
+    /// Appends the records of `pieces`, which hold the same fields (one file read in
+    /// pieces on several threads), in order.
+    pub fn append(&mut self, pieces: &[MergeInput]) {
+        assert!(
+            pieces.iter().all(|p| p.fields == self.fields),
+            "appending records of other fields"
+        );
+        let rows: usize = pieces.iter().map(MergeInput::len).sum();
+        self.ids.reserve_for(pieces.iter().map(|p| &p.ids));
+        for (k, col) in self.values.iter_mut().enumerate() {
+            col.reserve_for(pieces.iter().map(|p| &p.values[k]));
+        }
+        self.created.reserve(rows);
+        self.modified.reserve(rows);
+        self.lead.reserve(rows);
+        for p in pieces {
+            self.ids.extend(&p.ids);
+            for (col, piece) in self.values.iter_mut().zip(&p.values) {
+                col.extend(piece);
+            }
+            self.created.extend(&p.created);
+            self.modified.extend(&p.modified);
+            self.lead.extend(&p.lead);
+        }
+    }
+
     /// Adds a CRM record (its `created_at`/`updated_at` as the times).
     pub fn push_record(&mut self, r: &Record) {
         self.push(&r.id, r.created_at, r.updated_at, |f| {
@@ -213,5 +264,20 @@ mod tests {
         assert_eq!(input.value(0, 0), Some("a@b.co"));
         assert_eq!(input.value(0, 1), None);
         assert!(!input.is_lead(0));
+    }
+
+    #[test]
+    fn pieces_appended_keep_their_records_in_order() {
+        let fields = vec!["email".to_string(), "phone".to_string()];
+        let mut whole = MergeInput::new(fields.clone());
+        whole.push_row("1", None, None, |k| ["a@b.co", ""][k]);
+        let mut piece = MergeInput::new(fields);
+        piece.push_row("2", None, None, |k| ["", "555"][k]);
+        whole.append(&[piece]);
+        assert_eq!((whole.len(), whole.id(1)), (2, "2"));
+        assert_eq!(
+            (whole.value(0, 0), whole.value(0, 1), whole.value(1, 1)),
+            (Some("a@b.co"), None, Some("555"))
+        );
     }
 }
