@@ -391,6 +391,7 @@ impl MergeEngine {
             }
             outcome = Some(out);
         }
+        super::lap("linked");
         let roots = uf.roots();
         // A rejected pair that other links still put in one group (an accepted pair or a
         // rule joining its two sides): that group is reported, never merged.
@@ -442,42 +443,56 @@ impl MergeEngine {
             m.sort_by(by_id);
         }
         members.sort_by(|a, b| by_id(&a[0], &b[0]));
+        super::lap("grouped");
 
         stats.groups = members.len();
-        let mut changes = Vec::with_capacity(members.len());
+        // Each group is planned on its own: the groups are split over the threads and
+        // their changes joined back in group order.
+        let plan_groups = |(lo, hi): (usize, usize)| {
+            let mut changes = Vec::with_capacity(hi - lo);
+            let mut groups = Vec::with_capacity(hi - lo);
+            for (k, rows) in members[lo..hi].iter().enumerate() {
+                let group_id = format!("g{}", lo + k + 1);
+                let root = roots[rows[0] as usize];
+                let mask = masks[root as usize];
+                let mut rule_names: Vec<String> = (0..self.rules.len())
+                    .filter(|r| mask & (1 << r) != 0)
+                    .map(|r| self.rules[r].name.clone())
+                    .collect();
+                let mut reasons = Vec::new();
+                if let Some(links) = why.get(&root) {
+                    if links.iter().any(|l| matches!(l.2, Link::Scored(_))) {
+                        rule_names.push("score".to_string());
+                    }
+                    if links.iter().any(|l| matches!(l.2, Link::Accepted)) {
+                        rule_names.push("accepted".to_string());
+                    }
+                    reasons = self.reasons(input, outcome.as_ref(), links);
+                }
+                let why = Linked {
+                    rules: rule_names,
+                    reasons,
+                    refused: refused.get(&root).cloned(),
+                };
+                groups.push(self.group(input, group_id, rows, why, &mut changes));
+            }
+            (groups, changes)
+        };
+        let planned = matching::run_all(
+            matching::chunks(members.len(), threads),
+            threads,
+            plan_groups,
+        );
+        let mut changes = Vec::with_capacity(planned.iter().map(|p| p.1.len()).sum());
         let mut groups = Vec::with_capacity(members.len());
-        for (k, rows) in members.iter().enumerate() {
-            let group_id = format!("g{}", k + 1);
-            let root = roots[rows[0] as usize];
-            let mask = masks[root as usize];
-            let mut rule_names: Vec<String> = (0..self.rules.len())
-                .filter(|r| mask & (1 << r) != 0)
-                .map(|r| self.rules[r].name.clone())
-                .collect();
-            let mut reasons = Vec::new();
-            if let Some(links) = why.get(&root) {
-                if links.iter().any(|l| matches!(l.2, Link::Scored(_))) {
-                    rule_names.push("score".to_string());
-                }
-                if links.iter().any(|l| matches!(l.2, Link::Accepted)) {
-                    rule_names.push("accepted".to_string());
-                }
-                reasons = self.reasons(input, outcome.as_ref(), links);
-            }
-            let why = Linked {
-                rules: rule_names,
-                reasons,
-                refused: refused.remove(&root),
-            };
-            let group = self.group(input, group_id, rows, why, &mut changes);
-            if group.skipped.is_some() {
-                stats.skipped_groups += 1;
-            } else {
-                stats.merged_groups += 1;
-            }
-            groups.push(group);
+        for (g, c) in planned {
+            groups.extend(g);
+            changes.extend(c);
         }
+        stats.skipped_groups = groups.iter().filter(|g| g.skipped.is_some()).count();
+        stats.merged_groups = groups.len() - stats.skipped_groups;
 
+        super::lap("masters planned");
         // Review pairs: not already in one group, the likeliest first, capped.
         if let (Some(scorer), Some(out)) = (&self.scorer, &outcome) {
             review.retain(|s| roots[s.a as usize] != roots[s.b as usize]);
@@ -509,6 +524,7 @@ impl MergeEngine {
                 });
             }
         }
+        super::lap("review noted");
         MergePlan {
             plan: Plan {
                 object: self.config.object.clone(),

@@ -184,6 +184,31 @@ pub(crate) fn run_all<I: Send, T: Send>(
     })
 }
 
+/// Room for a chunk's share of `rows`: the first chunk's columns take every row, since
+/// `join_chunks` appends the other chunks to them (no second copy of the whole).
+pub(crate) fn chunk_room((lo, hi): (usize, usize), rows: usize) -> usize {
+    if lo == 0 { rows } else { hi - lo }
+}
+
+/// `n` columns per chunk (from `run_all` over `chunks`) joined into `n` whole columns:
+/// the first chunk's, with the others appended to them by `append`.
+pub(crate) fn join_chunks<T: Default>(
+    parts: Vec<Vec<T>>,
+    n: usize,
+    mut append: impl FnMut(&mut T, T),
+) -> Vec<T> {
+    let mut parts = parts.into_iter();
+    let mut out = parts
+        .next()
+        .unwrap_or_else(|| (0..n).map(|_| T::default()).collect());
+    for part in parts {
+        for (col, piece) in out.iter_mut().zip(part) {
+            append(col, piece);
+        }
+    }
+    out
+}
+
 /// Every derivation of every record, computed in parallel.
 pub(crate) fn derive(input: &MergeInput, derivations: &[Derivation], threads: usize) -> Derived {
     let rows = input.len();
@@ -192,7 +217,7 @@ pub(crate) fn derive(input: &MergeInput, derivations: &[Derivation], threads: us
         derivations
             .iter()
             .map(|d| {
-                let mut col = Column::with_capacity(hi - lo);
+                let mut col = Column::with_capacity(chunk_room((lo, hi), rows));
                 let region = match &d.norm {
                     Norm::Phone { region_field, .. } => *region_field,
                     _ => None,
@@ -210,14 +235,7 @@ pub(crate) fn derive(input: &MergeInput, derivations: &[Derivation], threads: us
             .collect()
     };
     let parts: Vec<Vec<Column>> = run_all(chunks(rows, threads), threads, part);
-    let mut cols: Vec<Column> = (0..derivations.len())
-        .map(|_| Column::with_capacity(rows))
-        .collect();
-    for part in parts {
-        for (col, piece) in cols.iter_mut().zip(&part) {
-            col.extend(piece);
-        }
-    }
+    let cols = join_chunks(parts, derivations.len(), |col, piece| col.extend(&piece));
     Derived { cols }
 }
 

@@ -916,3 +916,14 @@ fn compile_comparison(
         allow_empty: c.allow_empty,
     })
 }
+
+/// With `STEWARD_SCORE_TRACE` set, prints `score: {what} at {seconds}s` on stderr, the
+/// seconds counted from the first lap of the process (`steward run` laps at start).
+pub fn lap(what: &str) {
+    static START: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceLock::new();
+    let start = START
+        .get_or_init(|| std::env::var_os("STEWARD_SCORE_TRACE").map(|_| std::time::Instant::now()));
+    if let Some(t0) = start {
+        eprintln!("score: {what} at {:.2}s", t0.elapsed().as_secs_f64());
+    }
+}

@@ -10,7 +10,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::super::input::MergeInput;
-use super::super::matching::{MAX_BLOCK, WINDOW, chunks, combine, hash, mix, run_all};
+use super::super::matching::{
+    MAX_BLOCK, WINDOW, chunk_room, chunks, combine, hash, join_chunks, mix, run_all,
+};
 use super::compare::{FieldData, MISSING, ScoreCompare, Spec, derive, level};
 use super::em::{Learn, MIN_PAIRS, em, level_shares};
 use super::{Given, Key, MAX_BLOCKING_KEYS, ScoreModel, Scorer, bits, is_area};
@@ -103,13 +105,16 @@ pub(crate) struct Place {
 
 impl Place {
     fn new(field: usize, specs: &[Spec], names: &[String], groups: &[Vec<usize>]) -> Self {
-        let parts = groups
+        let mut parts: Vec<usize> = groups
             .iter()
             .filter(|g| g.contains(&field))
             .flatten()
             .copied()
             .filter(|&f| f != field && specs[f].kind != ScoreCompare::Phone && !is_area(&names[f]))
             .collect();
+        // Cheap comparisons first: a postcode that differs decides before the street's
+        // Jaro–Winkler would run.
+        parts.sort_by_key(|&f| (specs[f].kind.cost(), f));
         Self { field, parts }
     }
 
@@ -119,11 +124,12 @@ impl Place {
         h != 0 && h == d.hash[l.b] && d.count[l.a] as usize <= MAX_BLOCK && self.parts_agree(l)
     }
 
-    /// Near the place: its field at the nearest level below exact, the parts as `holds`.
+    /// Near the place: its field at the nearest level below exact, the parts as `holds`
+    /// (checked first: they are often cheaper).
     fn near(&self, l: &mut Levels) -> bool {
         let d = &l.data[self.field];
         let (x, y) = (d.hash[l.a], d.hash[l.b]);
-        x != 0 && y != 0 && x != y && l.of(self.field) == 1 && self.parts_agree(l)
+        x != 0 && y != 0 && x != y && self.parts_agree(l) && l.of(self.field) == 1
     }
 
     fn parts_agree(&self, l: &mut Levels) -> bool {
@@ -173,19 +179,13 @@ impl Table {
             .iter()
             .map(|l| l[1..].iter().copied().fold(f32::MIN, f32::max))
             .collect();
-        let cost = |k: ScoreCompare| match k {
-            ScoreCompare::Email | ScoreCompare::Phone | ScoreCompare::Code => 0,
-            ScoreCompare::Date => 1,
-            ScoreCompare::Name => 2,
-            ScoreCompare::Text | ScoreCompare::Company => 3,
-        };
         let mut units: Vec<Vec<usize>> = groups.to_vec();
         units.extend(
             (0..specs.len())
                 .filter(|f| !groups.iter().any(|g| g.contains(f)))
                 .map(|f| vec![f]),
         );
-        let unit_cost = |u: &Vec<usize>| u.iter().map(|&f| cost(specs[f].kind)).max();
+        let unit_cost = |u: &Vec<usize>| u.iter().map(|&f| specs[f].kind.cost()).max();
         units.sort_by_key(|u| (unit_cost(u), u[0]));
         Self {
             cap: vec![f32::MAX; level.len()],
@@ -444,7 +444,8 @@ fn key_hashes(
             .enumerate()
             .map(|(k, key)| {
                 let alts = key.prefixes.len().max(1);
-                let mut cols: Vec<Vec<u64>> = vec![Vec::with_capacity(hi - lo); alts];
+                let mut cols: Vec<Vec<u64>> =
+                    vec![Vec::with_capacity(chunk_room((lo, hi), rows)); alts];
                 for r in lo..hi {
                     let h = base(k, key, r, &mut names);
                     if key.prefixes.is_empty() || h == 0 {
@@ -473,18 +474,11 @@ fn key_hashes(
             .collect()
     };
     let parts: Vec<KeyHashes> = run_all(chunks(rows, threads), threads, part);
-    let mut out: KeyHashes = keys
-        .iter()
-        .map(|k| vec![Vec::with_capacity(rows); k.prefixes.len().max(1)])
-        .collect();
-    for p in parts {
-        for (o, key) in out.iter_mut().zip(p) {
-            for (c, v) in o.iter_mut().zip(key) {
-                c.extend(v);
-            }
+    join_chunks(parts, keys.len(), |cols, piece| {
+        for (c, v) in cols.iter_mut().zip(piece) {
+            c.extend(v);
         }
-    }
-    out
+    })
 }
 
 /// Whether records `a` and `b` share a hash of `key` (below `before`, if given).
@@ -585,7 +579,6 @@ impl Scorer {
 
     /// Scores `input`'s records: every candidate pair at or above the review threshold.
     pub(crate) fn run(&self, input: &MergeInput, threads: usize) -> Outcome {
-        let t0 = std::time::Instant::now();
         let data = derive(input, &self.specs, threads);
         if self.derived {
             let keys = loosened(&self.keys, &self.specs, &data, input.len());
@@ -594,32 +587,29 @@ impl Scorer {
                     keys,
                     ..self.clone()
                 };
-                return loose.run_on(input, data, threads, t0);
+                return loose.run_on(input, data, threads);
             }
         }
-        self.run_on(input, data, threads, t0)
+        self.run_on(input, data, threads)
     }
 
-    fn run_on(
-        &self,
-        input: &MergeInput,
-        data: Vec<FieldData>,
-        threads: usize,
-        t0: std::time::Instant,
-    ) -> Outcome {
+    fn run_on(&self, input: &MergeInput, data: Vec<FieldData>, threads: usize) -> Outcome {
         let rows = input.len();
         let trace = std::env::var_os("STEWARD_SCORE_TRACE").is_some();
-        let lap = |what: &str| {
-            if trace {
-                eprintln!("score: {what} at {:.2}s", t0.elapsed().as_secs_f64());
-            }
-        };
+        let lap = super::super::lap;
         lap("derived");
         let idh: Vec<u64> = (0..rows).map(|r| hash(7, input.id(r))).collect();
         let mut keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
 
         // Entries (key hash, row), partitioned by the hash's top bits, each sorted.
-        let mut parts: Vec<Vec<(u64, u32)>> = (0..PARTS).map(|_| Vec::new()).collect();
+        let mut sizes = [0usize; PARTS];
+        for col in keys.iter().flatten() {
+            for &h in col.iter().filter(|&&h| h != 0) {
+                sizes[(h >> 58) as usize] += 1;
+            }
+        }
+        let mut parts: Vec<Vec<(u64, u32)>> =
+            sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
         for col in keys.iter().flatten() {
             for (r, &h) in col.iter().enumerate() {
                 if h != 0 {
@@ -725,6 +715,7 @@ impl Scorer {
         pairs.sort_by(|x, y| y.bits.total_cmp(&x.bits).then_with(|| tie(x).cmp(&tie(y))));
         // A pair two oversized blocks both windowed is scored twice: keep it once.
         pairs.dedup_by(|x, y| (x.a.min(x.b), x.a.max(x.b)) == (y.a.min(y.b), y.a.max(y.b)));
+        lap("pairs sorted");
         if trace {
             for (k, (c, n)) in per_key.iter().enumerate() {
                 let names: Vec<&str> = self.keys[k]

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::super::input::{Column, MergeInput};
-use super::super::matching::{chunks, hash, run_all};
+use super::super::matching::{chunk_room, chunks, hash, join_chunks, run_all};
 use super::super::normalize::{Norm, Scratch, formal};
 use super::super::similarity::{Method, jaro_winkler, one_transposition, within_one_edit};
 
@@ -42,6 +42,18 @@ pub enum ScoreCompare {
 pub(crate) const MISSING: u8 = u8::MAX;
 
 impl ScoreCompare {
+    /// How costly a comparison of two different values is, in order: equality tests and
+    /// single edits (0), dates (1), names (2: nicknames, swaps, Jaro–Winkler), free text
+    /// (3: Jaro–Winkler over longer values).
+    pub(crate) fn cost(self) -> u8 {
+        match self {
+            ScoreCompare::Email | ScoreCompare::Phone | ScoreCompare::Code => 0,
+            ScoreCompare::Date => 1,
+            ScoreCompare::Name => 2,
+            ScoreCompare::Text | ScoreCompare::Company => 3,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ScoreCompare::Name => "name",
@@ -249,7 +261,7 @@ pub(crate) fn derive(input: &MergeInput, specs: &[Spec], threads: usize) -> Vec<
         specs
             .iter()
             .map(|s| {
-                let mut f = FieldData::with_capacity(hi - lo);
+                let mut f = FieldData::with_capacity(chunk_room((lo, hi), rows));
                 for row in lo..hi {
                     let raw = input.raw(row, s.input);
                     let buf = f.values.buffer();
@@ -285,15 +297,7 @@ pub(crate) fn derive(input: &MergeInput, specs: &[Spec], threads: usize) -> Vec<
             .collect()
     };
     let parts: Vec<Vec<FieldData>> = run_all(chunks(rows, threads), threads, part);
-    let mut out: Vec<FieldData> = specs
-        .iter()
-        .map(|_| FieldData::with_capacity(rows))
-        .collect();
-    for p in parts {
-        for (o, f) in out.iter_mut().zip(p) {
-            o.extend(f);
-        }
-    }
+    let mut out = join_chunks(parts, specs.len(), FieldData::extend);
     // Term frequencies: how many records share each value.
     let count = |f: &FieldData| -> Vec<u32> {
         let mut sorted: Vec<(u64, u32)> = f
