@@ -917,13 +917,22 @@ fn compile_comparison(
     })
 }
 
-/// With `STEWARD_SCORE_TRACE` set, prints `score: {what} at {seconds}s` on stderr, the
-/// seconds counted from the first lap of the process (`steward run` laps at start).
-pub fn lap(what: &str) {
+/// When `STEWARD_SCORE_TRACE` is set: the time of the process's first lap (`steward run`
+/// laps at its start), which later laps count from.
+fn trace_start() -> Option<std::time::Instant> {
     static START: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceLock::new();
-    let start = START
-        .get_or_init(|| std::env::var_os("STEWARD_SCORE_TRACE").map(|_| std::time::Instant::now()));
-    if let Some(t0) = start {
+    *START
+        .get_or_init(|| std::env::var_os("STEWARD_SCORE_TRACE").map(|_| std::time::Instant::now()))
+}
+
+/// Whether runs trace their phases and blocking keys on stderr (`STEWARD_SCORE_TRACE`).
+pub(crate) fn tracing() -> bool {
+    trace_start().is_some()
+}
+
+/// When tracing, prints `score: {what} at {seconds}s` on stderr.
+pub fn lap(what: &str) {
+    if let Some(t0) = trace_start() {
         eprintln!("score: {what} at {:.2}s", t0.elapsed().as_secs_f64());
     }
 }

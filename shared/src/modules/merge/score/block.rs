@@ -595,8 +595,7 @@ impl Scorer {
 
     fn run_on(&self, input: &MergeInput, data: Vec<FieldData>, threads: usize) -> Outcome {
         let rows = input.len();
-        let trace = std::env::var_os("STEWARD_SCORE_TRACE").is_some();
-        let lap = super::super::lap;
+        let (trace, lap) = (super::super::tracing(), super::super::lap);
         lap("derived");
         let idh: Vec<u64> = (0..rows).map(|r| hash(7, input.id(r))).collect();
         let mut keys = key_hashes(&self.keys, &self.specs, &data, rows, threads);
