@@ -80,6 +80,9 @@ const theme = createTheme({
   components: {
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
     Drawer: Drawer.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
+    // A spinner's aria-label ("Loading rows") is only allowed on an element with a role:
+    // each one is a live status, read out when it appears.
+    Loader: Loader.extend({ defaultProps: { role: "status" } }),
     // Its description's default grey fails contrast on the white toast.
     Notification: Notification.extend({
       defaultProps: { closeButtonProps: { "aria-label": "Close" } },
