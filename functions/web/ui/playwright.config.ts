@@ -35,5 +35,8 @@ export default defineConfig({
     trace: "off",
     screenshot: "only-on-failure",
     acceptDownloads: true,
+    // No fades (the theme respects it): a notification leaving while axe reads the page
+    // would be checked half transparent, its contrast whatever the fade had reached.
+    reducedMotion: "reduce",
   },
 });
