@@ -14,7 +14,13 @@
 //! `GET /_sandbox/writes` (a JSON list of [`WriteEntry`], one per record write either CRM
 //! applied, in order) and `POST /_sandbox/writes/reset`. In process, the same through
 //! [`Sandbox::writes`], [`Sandbox::reset_writes`] and [`Sandbox::writes_per_record`].
+//!
+//! The CRMs' automation calling Steward (Flow callouts, HubSpot custom workflow actions,
+//! signed as each CRM signs) is in [`automation`], with its control routes under
+//! `/_sandbox/automation/*`; HubSpot's automation API v4 (action definitions with the
+//! developer key [`HUBSPOT_DEVELOPER_API_KEY`], callback completions) is under `/hubspot`.
 
+pub mod automation;
 pub mod config;
 pub mod generator;
 pub mod hubspot;
@@ -24,6 +30,7 @@ pub mod snapshot;
 mod writes;
 
 pub use config::{Faults, HubSpotLimits, RetryAfter, SalesforceLimits, SandboxConfig};
+pub use hubspot::{APP_ID as HUBSPOT_APP_ID, DEVELOPER_API_KEY as HUBSPOT_DEVELOPER_API_KEY};
 pub use server::{AppState, Sandbox, Stats, router};
 pub use writes::{WriteEntry, WriteLog};
 

@@ -9,6 +9,8 @@
 //! - `GET /_sandbox/writes`: the write log, a JSON list of [`WriteEntry`] (one per record
 //!   write either CRM applied; faulted requests never reach a CRM, so never log);
 //!   `POST /_sandbox/writes/reset` empties it.
+//! - `/_sandbox/automation/*`: signed Flow callouts and HubSpot action requests sent to
+//!   Steward, and the HubSpot callback completions received (see `automation.rs`).
 
 use axum::Router;
 use axum::body::Body;
@@ -124,6 +126,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_sandbox/ground-truth", get(ground_truth))
         .route("/_sandbox/writes", get(get_writes))
         .route("/_sandbox/writes/reset", post(reset_writes))
+        .merge(crate::automation::routes())
         .with_state(state)
 }
 
@@ -448,6 +451,11 @@ impl Sandbox {
     /// The write log: one entry per record write either CRM applied, in order.
     pub fn writes(&self) -> Vec<WriteEntry> {
         self.state.writes.entries()
+    }
+
+    /// HubSpot callback completions received, in order (`GET /_sandbox/automation/callbacks`).
+    pub fn callback_completions(&self) -> Vec<crate::hubspot::CallbackCompletion> {
+        self.state.hubspot().callback_completions()
     }
 
     /// Empties the write log (sequence numbers keep counting).

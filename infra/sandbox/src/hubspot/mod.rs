@@ -20,6 +20,7 @@ use crate::server::AppState;
 use crate::writes::WriteLog;
 
 mod api;
+mod automation;
 mod history;
 mod index;
 mod oauth;
@@ -30,6 +31,8 @@ mod search;
 mod settings;
 #[cfg(test)]
 mod tests;
+
+pub use automation::{APP_ID, CallbackCompletion, DEVELOPER_API_KEY};
 
 use api::{AppKind, HsError, Limiter, hubspot_limits};
 use oauth::AuthState;
@@ -102,6 +105,8 @@ pub struct World {
     /// Records keep their values and writes are not refused, so a test can tell whether a
     /// client checked the schema before writing.
     pub(crate) deleted_props: std::collections::HashSet<(&'static str, String)>,
+    /// Custom workflow action definitions and callback completions (not in snapshots).
+    pub(crate) automation: automation::Automation,
 }
 
 fn text_props(pairs: &[(&'static str, &Option<String>)]) -> objects::Props {
@@ -217,6 +222,7 @@ impl World {
             limiter: Limiter::default(),
             epoch,
             deleted_props: Default::default(),
+            automation: Default::default(),
         }
     }
 
@@ -350,6 +356,22 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(objects::read)
                 .patch(objects::update)
                 .delete(objects::archive),
+        )
+        .route(
+            "/automation/v4/actions/callbacks/complete",
+            post(automation::complete_batch),
+        )
+        .route(
+            "/automation/v4/actions/callbacks/{callback_id}/complete",
+            post(automation::complete_one),
+        )
+        .route(
+            "/automation/v4/actions/{app_id}",
+            get(automation::list_definitions).post(automation::create_definition),
+        )
+        .route(
+            "/automation/v4/actions/{app_id}/{definition_id}",
+            get(automation::get_definition).patch(automation::update_definition),
         )
         .fallback(unknown_route)
 }

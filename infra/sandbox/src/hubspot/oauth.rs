@@ -23,7 +23,7 @@ use crate::server::AppState;
 use crate::{CLIENT_ID, CLIENT_SECRET};
 
 /// The sandbox app's id, as token info reports it.
-pub(crate) const APP_ID: u64 = 3_141_592;
+pub const APP_ID: u64 = 3_141_592;
 /// How long an authorization code can be exchanged.
 const CODE_TTL: Duration = Duration::from_secs(600);
 const HUB_DOMAIN: &str = "steward-sandbox.hubspot.com";
@@ -42,6 +42,7 @@ pub(crate) const ALL_SCOPES: &[&str] = &[
     "crm.schemas.contacts.read",
     "crm.schemas.companies.read",
     "crm.schemas.deals.read",
+    "automation",
 ];
 
 #[derive(Debug, Clone)]
