@@ -1,6 +1,7 @@
 //! `steward`: Steward on one machine. `steward serve` runs every function's HTTP routes in
 //! one process, through the same handlers the Lambdas run, on the embedded adapters.
 
+mod hubspot;
 mod run;
 mod sandbox;
 mod seed;
@@ -33,6 +34,8 @@ enum Command {
     SandboxExport(sandbox::ExportArgs),
     /// Run a template over a CSV file offline: DIR/preview.csv, and with --apply DIR/result.csv.
     Run(run::RunArgs),
+    /// HubSpot set-up: `steward hubspot register-action` registers the workflow action.
+    Hubspot(hubspot::HubspotArgs),
     /// Print the OpenAPI document that `GET /openapi.json` serves (to generate clients offline).
     Openapi,
     /// Write N finished runs into a stopped server's data directory, as its Owner (benchmarks).
@@ -66,6 +69,7 @@ fn run_command(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::SandboxExport(args) => sandbox::export(args),
         Command::SeedRuns(args) => runtime.block_on(seed::run(args)),
+        Command::Hubspot(args) => runtime.block_on(hubspot::run(args)),
         Command::Openapi => print_openapi(),
     }
 }
