@@ -250,6 +250,7 @@ impl RouteSpec {
 }
 
 use crate::app::Health;
+use crate::automation::{Activated, ActivationInput, AutomationView, HookInput};
 use crate::crm::ObjectSchema;
 use crate::crm_schema::CrmObjects;
 pub use crate::identity::Access;
@@ -260,6 +261,9 @@ use crate::identity::team::{
 };
 use crate::identity::{Me, Permission};
 use crate::modules::Module;
+use crate::recipes::{
+    Accepted, Recipe, RecipeInput, RecipePage, RecipeRun, RecipeRunPage, RecipeStartInput,
+};
 use crate::runs::{Run, RunPage, StartInput};
 use crate::schedules::{Schedule, ScheduleInput, SchedulePage, SchedulePreview};
 use crate::schema::{SchemaFn, schema_of};
@@ -267,6 +271,7 @@ use crate::templates::{Template, TemplateInput, TemplatePage};
 use Function::*;
 use ParamType::*;
 use schemars::JsonSchema;
+use serde_json::Value;
 
 const READ: Access = Access::Module(Permission::Read);
 const WRITE: Access = Access::Module(Permission::Write);
@@ -282,6 +287,7 @@ const CRM: Param = param(
 const ULID: ParamType = Ulid;
 const TEMPLATE_ID: &[Param] = &[param("id", ULID, "the template's id").required()];
 const RUN_ID: &[Param] = &[param("id", ULID, "the Run ID").required()];
+const RECIPE_ID: &[Param] = &[param("id", ULID, "the recipe's id").required()];
 const SCHEDULE_ID: &[Param] = &[param("id", ULID, "the schedule's id").required()];
 const INVITATION_ID: &[Param] = &[param("id", ULID, "the invitation's id").required()];
 const IF_MATCH: Param = param(
@@ -292,6 +298,13 @@ const IF_MATCH: Param = param(
 
 const HEALTH: &[Reply] = &[json::<Health>(200, "Up, with the adapters in use")];
 const A_TEMPLATE: &[Reply] = &[json::<Template>(200, "The template").with(&[Header::ETag])];
+const A_RECIPE: &[Reply] = &[json::<Recipe>(200, "The recipe").with(&[Header::ETag])];
+const RECIPE_OPS: Feeds = by_id(&[
+    "recipes_get",
+    "recipes_update",
+    "recipes_delete",
+    "recipes_run",
+]);
 const A_SCHEDULE: &[Reply] = &[json::<Schedule>(200, "The schedule")];
 const A_POLICY: &[Reply] = &[json::<AccountPolicy>(200, "The policy").with(&[Header::ETag])];
 const A_RUN_STARTED: &[Reply] = &[json::<Run>(202, "Queued: follow it at `Location`")
@@ -404,6 +417,177 @@ pub const ROUTES: &[RouteSpec] = &[
     .replies(&[json::<Template>(201, "The copy")
         .with(&[Header::ETag, Header::Location])
         .feeding(&[TEMPLATE_OPS])]),
+    route(
+        Templates,
+        "GET",
+        "/recipes",
+        "recipes_list",
+        "Recipes whose every step's module you can read, a page at a time",
+    )
+    .access(Access::Member)
+    .query(&[LIMIT, CURSOR])
+    .replies(&[json::<RecipePage>(200, "A page of recipes")]),
+    route(
+        Templates,
+        "POST",
+        "/recipes",
+        "recipes_create",
+        "Save a recipe: templates (any module but grid, one object) run in order on the same records; each step needs what running it needs (read for preview, write for apply)",
+    )
+    .access(WRITE)
+    .body(schema_of::<RecipeInput>)
+    .replies(&[json::<Recipe>(201, "Saved")
+        .with(&[Header::ETag, Header::Location])
+        .feeding(&[RECIPE_OPS])]),
+    route(
+        Templates,
+        "GET",
+        "/recipes/{id}",
+        "recipes_get",
+        "One recipe, with its version (ETag)",
+    )
+    .access(READ)
+    .path_params(RECIPE_ID)
+    .replies(A_RECIPE),
+    route(
+        Templates,
+        "PUT",
+        "/recipes/{id}",
+        "recipes_update",
+        "Replace a recipe; If-Match must carry the version read (409 when stale)",
+    )
+    .access(WRITE)
+    .path_params(RECIPE_ID)
+    .headers(&[IF_MATCH.required()])
+    .body(schema_of::<RecipeInput>)
+    .replies(A_RECIPE),
+    route(
+        Templates,
+        "DELETE",
+        "/recipes/{id}",
+        "recipes_delete",
+        "Delete a recipe (If-Match optional); automation calls for it then answer 404",
+    )
+    .access(WRITE)
+    .path_params(RECIPE_ID)
+    .headers(&[IF_MATCH])
+    .replies(&[NO_CONTENT]),
+    route(
+        Templates,
+        "POST",
+        "/recipes/{id}/runs",
+        "recipes_run",
+        "Run a recipe now, as you, on all its object's records or on `{\"ids\": [...]}`: a recipe run whose steps are runs",
+    )
+    .access(WRITE)
+    .path_params(RECIPE_ID)
+    .body(schema_of::<RecipeStartInput>)
+    .replies(&[json::<RecipeRun>(202, "Started: follow it at `Location`")
+        .with(&[Header::Location])
+        .feeding(&[by_id(&["recipe_runs_get"])])]),
+    route(
+        Runs,
+        "GET",
+        "/recipe-runs",
+        "recipe_runs_list",
+        "Recipe runs, newest first (those whose every step's module you can read)",
+    )
+    .access(Access::Member)
+    .query(&[
+        param("recipe_id", ULID, "only this recipe's runs"),
+        LIMIT,
+        CURSOR,
+    ])
+    .replies(&[json::<RecipeRunPage>(200, "A page of recipe runs")]),
+    route(
+        Runs,
+        "GET",
+        "/recipe-runs/{id}",
+        "recipe_runs_get",
+        "One recipe run: its trigger, records, and each step's run (Run ID, status)",
+    )
+    .access(READ)
+    .path_params(&[param("id", ULID, "the recipe run's id").required()])
+    .replies(&[json::<RecipeRun>(200, "The recipe run")]),
+    route(
+        Runs,
+        "POST",
+        "/hooks/{crm}/recipes/{recipe_id}",
+        "hooks_recipe",
+        "The CRM's automation runs a recipe on the records it hands over. Signed (no session): X-Steward-Account, X-Steward-Timestamp (Unix seconds, within 5 minutes) and X-Steward-Signature `v1=<hex HMAC-SHA256(secret, \"{timestamp}:{METHOD}:{path}:{sha256_hex(body)}\")>` with the account's signing secret (docs/recipes.md). Idempotent per `invocation_id`; calls within the account's window join one recipe run. 401 bad signature or stale timestamp, 403 automation not active, 404 no such recipe in the account, 429 the account's API reserve is reached",
+    )
+    .access(Access::Signed)
+    .path_params(&[
+        param(
+            "crm",
+            Words(&["hubspot", "salesforce"]),
+            "the CRM whose automation calls",
+        )
+        .required(),
+        param("recipe_id", ULID, "the recipe to run").required(),
+    ])
+    .headers(&[
+        param("X-Steward-Account", Pattern(r"^(hubspot|salesforce):[A-Za-z0-9]{1,18}$"), "the account: `salesforce:<org id>` or `hubspot:<portal id>`").required(),
+        param("X-Steward-Timestamp", Pattern(r"^[0-9]{1,12}$"), "Unix time of signing, in seconds").required(),
+        param("X-Steward-Signature", Pattern(r"^v1=[0-9a-f]{64}(, ?v1=[0-9a-f]{64})*$"), "`v1=` and the lowercase hex HMAC-SHA256").required(),
+    ])
+    .body(schema_of::<HookInput>)
+    .replies(&[json::<Accepted>(202, "Taken: the recipe run it started or joined (`duplicate`: delivered before, nothing added)")]),
+    route(
+        Runs,
+        "POST",
+        "/hooks/hubspot/workflow-action",
+        "hooks_hubspot_action",
+        "Steward's HubSpot custom workflow action (registered with `steward hubspot register-action`): signed by HubSpot with Steward's app secret (X-HubSpot-Signature-v3, else v2). Runs the recipe in `inputFields.recipe_id` on the enrolled record and answers `hs_execution_state: BLOCK`; the recipe run completes the action (SUCCESS or FAIL_CONTINUE) when it ends",
+    )
+    .access(Access::Signed)
+    .replies(&[json::<Value>(200, "HubSpot's answer shape: `{\"outputFields\": {\"hs_execution_state\": \"BLOCK\", \"steward_run_id\": ...}}`")]),
+    route(
+        Runs,
+        "POST",
+        "/hooks/hubspot/workflow-action/options",
+        "hooks_hubspot_options",
+        "The recipes a HubSpot workflow's action may run (the action's `optionsUrl`), signed by HubSpot",
+    )
+    .access(Access::Signed)
+    .replies(&[json::<Value>(200, "`{\"options\": [{\"label\", \"value\", \"description\"}]}`")]),
+    route(
+        Team,
+        "GET",
+        "/account/automation",
+        "automation_get",
+        "CRM automation (Salesforce Flows, HubSpot workflows): whether it is active, the endpoint and headers the CRM side needs (owners and admins)",
+    )
+    .access(Access::Admin)
+    .replies(&[json::<AutomationView>(200, "The account's automation settings")]),
+    route(
+        Team,
+        "POST",
+        "/account/automation/activate",
+        "automation_activate",
+        "Activate CRM automation (the Owner only): a signing secret is made and shown this once",
+    )
+    .access(Access::Owner)
+    .body(schema_of::<ActivationInput>)
+    .replies(&[json::<Activated>(200, "Active, with the signing secret")]),
+    route(
+        Team,
+        "POST",
+        "/account/automation/rotate",
+        "automation_rotate",
+        "A new signing secret (the Owner only); the previous one still signs for an hour",
+    )
+    .access(Access::Owner)
+    .replies(&[json::<Activated>(200, "The new signing secret")]),
+    route(
+        Team,
+        "POST",
+        "/account/automation/deactivate",
+        "automation_deactivate",
+        "Deactivate CRM automation (the Owner only): every later call is refused (403)",
+    )
+    .access(Access::Owner)
+    .replies(&[json::<AutomationView>(200, "Inactive")]),
     route(Runs, "GET", "/runs/health", "runs_health", "Health of the runs function")
         .replies(HEALTH),
     route(

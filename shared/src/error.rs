@@ -34,6 +34,14 @@ pub enum Error {
     },
     #[error("sign-in required")]
     Unauthorized,
+    /// A signed call (a CRM automation hook) whose signature, timestamp or signing
+    /// headers do not hold: what is wrong, never what was expected.
+    #[error("{0}")]
+    BadSignature(String),
+    /// The caller should slow down (the account's CRM API reserve is reached); worth
+    /// retrying later.
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
     /// The CRM refused the member's own connection (a refresh refused, no connection
@@ -117,7 +125,8 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::Conflict(_) => 409,
             Error::Invalid { .. } => 400,
-            Error::Unauthorized => 401,
+            Error::Unauthorized | Error::BadSignature(_) => 401,
+            Error::TooManyRequests(_) => 429,
             Error::Forbidden(_) | Error::SignInAgain(_) => 403,
             Error::MethodNotAllowed { .. } => 405,
             Error::UnsupportedMediaType(_) => 415,
@@ -132,6 +141,8 @@ impl Error {
             Error::Conflict(_) => "Conflict",
             Error::Invalid { .. } => "Invalid request",
             Error::Unauthorized => "Sign-in required",
+            Error::BadSignature(_) => "Signature refused",
+            Error::TooManyRequests(_) => "Too many requests",
             Error::Forbidden(_) => "Forbidden",
             Error::SignInAgain(_) => "Sign in again",
             Error::MethodNotAllowed { .. } => "Method not allowed",
@@ -180,6 +191,7 @@ impl Error {
             .header(http::header::CONTENT_TYPE, "application/problem+json");
         match &self {
             Error::Unavailable(_) => builder = builder.header(http::header::RETRY_AFTER, "5"),
+            Error::TooManyRequests(_) => builder = builder.header(http::header::RETRY_AFTER, "300"),
             Error::MethodNotAllowed { allowed, .. } => {
                 builder = builder.header(http::header::ALLOW, allowed.join(", "))
             }

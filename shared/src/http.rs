@@ -84,8 +84,9 @@ impl Gate for crate::app::Services {
     async fn admit(&self, req: &Request, access: Access) -> Result<Principal> {
         let who = crate::identity::session::authenticate(self, req).await?;
         match access {
-            Access::Public | Access::Member | Access::Module(_) => {}
+            Access::Public | Access::Signed | Access::Member | Access::Module(_) => {}
             Access::Admin => authorize(&who, Need::Admin)?,
+            Access::Owner => authorize(&who, Need::Owner)?,
         }
         Ok(who)
     }
@@ -189,7 +190,7 @@ impl<S: Gate> Router<S> {
             }
             let mut req = req.with_path_parameters(params);
             req.extensions_mut().insert(*spec);
-            if spec.access != Access::Public {
+            if !matches!(spec.access, Access::Public | Access::Signed) {
                 let who = state.admit(&req, spec.access).await?;
                 req.extensions_mut().insert(who);
             }
@@ -333,6 +334,26 @@ where
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::invalid("", format!("the body is not valid JSON: {e}")))?;
     crate::schema::decode(&value, "").map_err(Error::invalid_all)
+}
+
+/// As `json_body`, but an empty body is `T::default()` (actions whose body is optional).
+pub fn optional_json_body<T>(req: &Request) -> Result<T>
+where
+    T: serde::de::DeserializeOwned + schemars::JsonSchema + Default + 'static,
+{
+    match raw_body(req) {
+        b"" => Ok(T::default()),
+        _ => json_body(req),
+    }
+}
+
+/// The request's body bytes as sent (signed calls are checked over these).
+pub fn raw_body(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    }
 }
 
 /// `application/json` or a `+json` type, parameters (`; charset=utf-8`) aside.

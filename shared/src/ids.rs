@@ -86,6 +86,16 @@ ulid_id!(
     ScheduleId,
     "schedule_id"
 );
+ulid_id!(
+    /// A recipe: templates run one after another on the same records.
+    RecipeId,
+    "recipe_id"
+);
+ulid_id!(
+    /// One invocation of a recipe (its steps are runs with their own Run IDs).
+    RecipeRunId,
+    "recipe_run_id"
+);
 
 #[cfg(test)]
 mod tests {

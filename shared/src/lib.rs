@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod automation;
 pub mod aws;
 pub mod clock;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod local_files;
 pub mod modules;
 pub mod openapi;
 pub mod ports;
+pub mod recipes;
 pub mod reports;
 pub mod runs;
 pub mod schedule_expr;

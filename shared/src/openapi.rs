@@ -138,7 +138,7 @@ fn operation(
         }),
     );
     let security = match (r.access, r.is_unsafe()) {
-        (Access::Public, _) => json!([]),
+        (Access::Public | Access::Signed, _) => json!([]),
         (_, true) => json!([{"session": [], "csrf": []}]),
         (_, false) => json!([{"session": []}]),
     };

@@ -468,15 +468,7 @@ pub enum Fired {
 /// The Run ID of a schedule's fire: its time, and 80 bits from the schedule id and that
 /// time, so every delivery of one fire names the same run.
 pub fn fire_run_id(schedule_id: &str, at: DateTime<Utc>) -> String {
-    let digest =
-        crate::crypto::sha256(format!("{schedule_id}@{}", at.timestamp_millis()).as_bytes());
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
-    let ulid = ulid::Ulid::from_parts(
-        at.timestamp_millis().max(0) as u64,
-        u128::from_be_bytes(random),
-    );
-    ulid.to_string()
+    runs::derived_id(schedule_id, at)
 }
 
 /// The schedule target: makes the run, or records why not.
@@ -598,6 +590,7 @@ async fn make_run(
         config_json,
         template: Some((schedule.template_id.clone(), schedule.template_name.clone())),
         schedule_id: Some(schedule.id.clone()),
+        recipe: None,
         mode: schedule.mode,
         trigger: Trigger::Schedule,
         scope: Scope::All,

@@ -6,6 +6,7 @@ mod contract;
 mod exports;
 mod leads;
 mod policy;
+mod recipes;
 mod run_outcomes;
 mod runs;
 mod scored;

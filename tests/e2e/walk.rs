@@ -37,6 +37,9 @@ const EVERYONE: [Who; 7] = [
 struct Fixture {
     /// A bulk template of account A.
     template_id: String,
+    /// A recipe of account A (its template, previewed), and a run of it.
+    recipe_id: String,
+    recipe_run_id: String,
     /// An active user of account A that `{id}` of member routes names.
     member_id: String,
     /// A pending invitation of account A.
@@ -63,6 +66,9 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             "{id}" if spec.path.starts_with("/templates") => &f.template_id,
             "{id}" if spec.path.starts_with("/runs") => &f.run_id,
             "{id}" if spec.path.starts_with("/schedules") => &f.schedule_id,
+            "{id}" if spec.path.starts_with("/recipes") => &f.recipe_id,
+            "{id}" if spec.path.starts_with("/recipe-runs") => &f.recipe_run_id,
+            "{recipe_id}" => &f.recipe_id,
             "{object}" => "contacts",
             s if s.starts_with('{') => panic!(
                 "route {} has a path parameter {s} the authorization walk has no fixture for: add one",
@@ -80,6 +86,10 @@ fn request_for(spec: &RouteSpec, f: &Fixture) -> (String, Option<Value>) {
             "allowed_recipient_domains": [], "min_schedule_interval_minutes": 15
         })),
         "templates_create" | "templates_update" => Some(bulk_template("Walked")),
+        "recipes_create" | "recipes_update" => Some(json!({
+            "name": "Walked recipe",
+            "steps": [{"template_id": f.template_id, "mode": "preview"}]
+        })),
         "runs_start" => Some(json!({"template_id": f.template_id, "mode": "preview"})),
         "runs_apply" => Some(json!({"exclude_groups": [], "exclude_records": []})),
         "grid_records" => Some(json!({
@@ -118,11 +128,15 @@ fn allowed(access: Access, who: Who) -> Option<u16> {
     use Who::*;
     match (access, who) {
         (Access::Public, _) => None,
+        // No signature: refused before anything is read.
+        (Access::Signed, _) => Some(401),
         (_, Removed | Anonymous) => Some(401),
         (Access::Module(_), NoPermission) => Some(403),
         (Access::Member | Access::Module(_), _) => None,
         (Access::Admin, Owner | Admin | OtherAccount) => None,
         (Access::Admin, User | NoPermission) => Some(403),
+        (Access::Owner, Owner | OtherAccount) => None,
+        (Access::Owner, Admin | User | NoPermission) => Some(403),
     }
 }
 
@@ -220,8 +234,25 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let schedule_id = r.json()["id"].as_str().unwrap().to_string();
+    let r = owner
+        .send(
+            "POST",
+            "/recipes",
+            Some(&json!({"name": "A's recipe", "steps": [{"template_id": template_id, "mode": "preview"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let recipe_id = r.json()["id"].as_str().unwrap().to_string();
+    let r = owner
+        .send("POST", &format!("/recipes/{recipe_id}/runs"), None)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let recipe_run_id = r.json()["id"].as_str().unwrap().to_string();
+    super::runs::drain_all(s, &mut queue).await;
     let f = Fixture {
         template_id,
+        recipe_id,
+        recipe_run_id,
         run_id,
         run_version,
         schedule_id,
@@ -274,6 +305,8 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
             };
             for marker in [
                 &f.account_a,
+                &f.recipe_id,
+                &f.recipe_run_id,
                 &f.invitation_id,
                 &f.template_id,
                 &f.run_id,

@@ -7,10 +7,14 @@
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use steward::app;
+use steward::automation::{self, SignedRequest};
+use steward::crm::CrmKind;
 use steward::http::{
-    Router, created, json, json_body, page_limit, path_param, principal, query_param,
+    Router, created, json, json_body, page_limit, path_param, principal, query_param, raw_body,
+    request_path,
 };
 use steward::modules::Module;
+use steward::recipes;
 use steward::runs::{self, Filters, Status, Trigger};
 pub use steward::stream::{BatchResponse, ItemFailure, StreamEvent};
 use steward::{Error, Result, Services};
@@ -27,6 +31,80 @@ pub fn router() -> Router<Services> {
         .route("runs_cancel", |s, r| Box::pin(cancel(s, r)))
         .route("runs_revert", |s, r| Box::pin(revert(s, r)))
         .route("runs_apply", |s, r| Box::pin(apply_preview(s, r)))
+        .route("recipe_runs_list", |s, r| Box::pin(recipe_runs_list(s, r)))
+        .route("recipe_runs_get", |s, r| Box::pin(recipe_runs_get(s, r)))
+        .route("hooks_recipe", |s, r| Box::pin(hooks_recipe(s, r)))
+        .route("hooks_hubspot_action", |s, r| {
+            Box::pin(hooks_hubspot_action(s, r))
+        })
+        .route("hooks_hubspot_options", |s, r| {
+            Box::pin(hooks_hubspot_options(s, r))
+        })
+}
+
+async fn recipe_runs_list(s: &Services, req: Request) -> Result<Response<Body>> {
+    let recipe = query_param(&req, "recipe_id");
+    let limit = page_limit(&req)?;
+    let cursor = query_param(&req, "cursor");
+    json(
+        200,
+        &recipes::list_runs(s, principal(&req)?, recipe.as_deref(), limit, cursor).await?,
+    )
+}
+
+async fn recipe_runs_get(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    json(200, &recipes::get_run(s, principal(&req)?, &id).await?)
+}
+
+/// A signed call as the domain checks it: method, path and query as sent, headers, body.
+fn signed(req: &Request) -> SignedRequest<'_> {
+    SignedRequest {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+        body: raw_body(req),
+    }
+}
+
+async fn hooks_recipe(s: &Services, req: Request) -> Result<Response<Body>> {
+    let recipe_id = path_param(&req, "recipe_id")?;
+    let crm = match path_param(&req, "crm")?.as_str() {
+        "salesforce" => CrmKind::Salesforce,
+        "hubspot" => CrmKind::HubSpot,
+        other => {
+            return Err(Error::NotFound(format!("automation hooks of `{other}`")));
+        }
+    };
+    let path = request_path(&req);
+    let mut call = signed(&req);
+    call.path = &path;
+    // HubSpot's own workflow requests may name the recipe in the path, signed its way.
+    let hubspot_signed = ["x-hubspot-signature-v3", "x-hubspot-signature"]
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    if crm == CrmKind::HubSpot && hubspot_signed {
+        return json(
+            200,
+            &automation::hubspot_action(s, Some(&recipe_id), call).await?,
+        );
+    }
+    json(202, &automation::hook(s, crm, &recipe_id, call).await?)
+}
+
+async fn hooks_hubspot_action(s: &Services, req: Request) -> Result<Response<Body>> {
+    let path = request_path(&req);
+    let mut call = signed(&req);
+    call.path = &path;
+    json(200, &automation::hubspot_action(s, None, call).await?)
+}
+
+async fn hooks_hubspot_options(s: &Services, req: Request) -> Result<Response<Body>> {
+    let path = request_path(&req);
+    let mut call = signed(&req);
+    call.path = &path;
+    json(200, &automation::hubspot_options(s, call).await?)
 }
 
 async fn start(s: &Services, req: Request) -> Result<Response<Body>> {

@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    steward::lambda::run_http(steward_runs::router(), |w| w.blobs()).await
+    steward::lambda::run_http(steward_runs::router(), |w| w.blobs().secrets()).await
 }

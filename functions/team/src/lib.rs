@@ -3,12 +3,12 @@
 //! the route catalogue says which need an owner or admin, and the router enforces it.
 
 use lambda_http::{Body, Request, Response};
-use steward::app;
 use steward::http::{
     Router, if_match, json, json_body, no_content, path_param, principal, query_param, with_etag,
 };
 use steward::identity::{policy, team};
 use steward::{Error, Result, Services};
+use steward::{app, automation};
 
 pub fn router() -> Router<Services> {
     Router::new()
@@ -28,6 +28,36 @@ pub fn router() -> Router<Services> {
         })
         .route("account_policy_get", |s, r| Box::pin(policy_get(s, r)))
         .route("account_policy_set", |s, r| Box::pin(policy_set(s, r)))
+        .route("automation_get", |s, r| Box::pin(automation_get(s, r)))
+        .route("automation_activate", |s, r| {
+            Box::pin(automation_activate(s, r))
+        })
+        .route("automation_rotate", |s, r| {
+            Box::pin(automation_rotate(s, r))
+        })
+        .route("automation_deactivate", |s, r| {
+            Box::pin(automation_deactivate(s, r))
+        })
+}
+
+async fn automation_get(s: &Services, req: Request) -> Result<Response<Body>> {
+    json(200, &automation::get(s, principal(&req)?).await?)
+}
+
+async fn automation_activate(s: &Services, req: Request) -> Result<Response<Body>> {
+    let input = steward::http::optional_json_body(&req)?;
+    json(
+        200,
+        &automation::activate(s, principal(&req)?, input).await?,
+    )
+}
+
+async fn automation_rotate(s: &Services, req: Request) -> Result<Response<Body>> {
+    json(200, &automation::rotate(s, principal(&req)?).await?)
+}
+
+async fn automation_deactivate(s: &Services, req: Request) -> Result<Response<Body>> {
+    json(200, &automation::deactivate(s, principal(&req)?).await?)
 }
 
 async fn members(s: &Services, req: Request) -> Result<Response<Body>> {

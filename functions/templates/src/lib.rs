@@ -6,6 +6,7 @@ use steward::http::{
     Router, created, json, json_body, no_content, page_limit, path_param, principal, query_param,
 };
 use steward::modules::Module;
+use steward::recipes;
 use steward::templates::{self, Template};
 use steward::{Result, Services};
 use steward::{app, crm_schema};
@@ -19,6 +20,12 @@ pub fn router() -> Router<Services> {
         .route("templates_update", |s, r| Box::pin(update(s, r)))
         .route("templates_delete", |s, r| Box::pin(delete(s, r)))
         .route("templates_copy", |s, r| Box::pin(copy(s, r)))
+        .route("recipes_list", |s, r| Box::pin(recipes_list(s, r)))
+        .route("recipes_create", |s, r| Box::pin(recipes_create(s, r)))
+        .route("recipes_get", |s, r| Box::pin(recipes_get(s, r)))
+        .route("recipes_update", |s, r| Box::pin(recipes_update(s, r)))
+        .route("recipes_delete", |s, r| Box::pin(recipes_delete(s, r)))
+        .route("recipes_run", |s, r| Box::pin(recipes_run(s, r)))
         .route("crm_objects", |s, r| Box::pin(crm_objects(s, r)))
         .route("crm_object_fields", |s, r| {
             Box::pin(crm_object_fields(s, r))
@@ -32,6 +39,65 @@ fn with_etag(status: u16, t: &Template) -> Result<Response<Body>> {
         _ => json(status, t)?,
     };
     Ok(steward::http::with_etag(resp, t.version))
+}
+
+/// A recipe with its version as the ETag (and, when just made, its Location).
+fn recipe_etag(status: u16, r: &recipes::Recipe) -> Result<Response<Body>> {
+    let resp = match status {
+        201 => created(status, r, &format!("/recipes/{}", r.id))?,
+        _ => json(status, r)?,
+    };
+    Ok(steward::http::with_etag(resp, r.version))
+}
+
+async fn recipes_list(s: &Services, req: Request) -> Result<Response<Body>> {
+    let limit = page_limit(&req)?;
+    let cursor = query_param(&req, "cursor");
+    json(
+        200,
+        &recipes::list(s, principal(&req)?, limit, cursor).await?,
+    )
+}
+
+async fn recipes_create(s: &Services, req: Request) -> Result<Response<Body>> {
+    let input = json_body(&req)?;
+    recipe_etag(201, &recipes::create(s, principal(&req)?, input).await?)
+}
+
+async fn recipes_get(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    recipe_etag(200, &recipes::get(s, principal(&req)?, &id).await?)
+}
+
+async fn recipes_update(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let who = principal(&req)?;
+    let current = recipes::changeable(s, who, &id).await?;
+    let version = steward::http::if_match(&req, "the recipe")?;
+    let input = json_body(&req)?;
+    recipe_etag(
+        200,
+        &recipes::update(s, who, current, version, input).await?,
+    )
+}
+
+async fn recipes_delete(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let who = principal(&req)?;
+    let current = recipes::changeable(s, who, &id).await?;
+    let version = match req.headers().get(http::header::IF_MATCH) {
+        Some(_) => Some(steward::http::if_match(&req, "the recipe")?),
+        None => None,
+    };
+    recipes::delete(s, who, current, version).await?;
+    no_content()
+}
+
+async fn recipes_run(s: &Services, req: Request) -> Result<Response<Body>> {
+    let id = path_param(&req, "id")?;
+    let input = steward::http::optional_json_body(&req)?;
+    let rr = recipes::start(s, principal(&req)?, &id, input).await?;
+    created(202, &rr, &format!("/recipe-runs/{}", rr.id))
 }
 
 async fn list(s: &Services, req: Request) -> Result<Response<Body>> {

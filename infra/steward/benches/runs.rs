@@ -180,6 +180,7 @@ async fn bench(crm: CrmKind, records: usize) {
         config_json: config,
         template: None,
         schedule_id: None,
+        recipe: None,
         mode: Mode::Apply,
         trigger: Trigger::Manual,
         scope: Scope::All,

@@ -294,6 +294,7 @@ fn runs(
             template_id: None,
             template_name: None,
             schedule_id: None,
+            recipe: None,
             config,
             scope: Scope::All,
             edits,

@@ -760,3 +760,465 @@ async fn the_data_dir_and_everything_in_it_are_private_to_the_user() {
         assert!(all.iter().any(|(p, ..)| *p == path), "{name} is missing");
     }
 }
+
+// ---- recipes run by the CRM's own automation, over HTTP ----------------------------------
+
+/// `POST` to the sandbox CRM's control routes; the JSON answer.
+async fn sandbox_post(sandbox: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(format!("{sandbox}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+async fn sandbox_get(sandbox: &str, path: &str) -> serde_json::Value {
+    reqwest::get(format!("{sandbox}{path}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The sandbox's answers to each delivery it made: (status, body).
+fn deliveries(answer: &serde_json::Value) -> Vec<(u64, serde_json::Value)> {
+    answer["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["status"].as_u64().unwrap(), d["body"].clone()))
+        .collect()
+}
+
+/// A recipe run, once it has ended.
+async fn recipe_run_ended(web: &Web, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let rr = web.get(&format!("/recipe-runs/{id}")).await;
+        assert_eq!(rr.status, 200, "{}", rr.text);
+        let rr = rr.json();
+        if ["succeeded", "partial", "failed"].contains(&rr["status"].as_str().unwrap()) {
+            return rr;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recipe run never ended: {rr}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The owner signed in, their connection made the integration user's, a transform
+/// template (title-case the last name) and a one-step recipe applying it, automation
+/// activated with `window` seconds: (browser, recipe id, signing secret).
+async fn automation_ready(demo: &Demo, crm: &str, window: u32) -> (Web, String, String) {
+    let web = Web::new(&demo.url);
+    web.sign_in(crm, OWNER).await;
+    let me = web.me().await;
+    let r = web
+        .send(
+            "PUT",
+            "/team/integration",
+            Some((
+                "application/json",
+                serde_json::json!({"user_id": me["user"]["id"]}).to_string(),
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = transform(crm, "apply");
+    let r = web
+        .post(
+            "/templates",
+            serde_json::json!({"module": "transform", "name": "Title-case last names", "config": t["config"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let template = r.json()["id"].as_str().unwrap().to_string();
+    let r = web
+        .post(
+            "/recipes",
+            serde_json::json!({"name": "Tidy new contacts", "steps": [{"template_id": template, "mode": "apply"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let recipe = r.json()["id"].as_str().unwrap().to_string();
+    let r = web
+        .post(
+            "/account/automation/activate",
+            serde_json::json!({ "window_seconds": window }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let secret = r.json()["signing_secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    (web, recipe, secret)
+}
+
+/// Record ids of the CRM's contacts, as a preview of the transform over all of them
+/// lists them (its CSV's `id` column).
+async fn contact_ids(web: &Web, crm: &str, n: usize) -> Vec<String> {
+    let bulk = match crm {
+        "hubspot" => {
+            serde_json::json!({"object": "contacts", "actions": [{"set": {"field": "jobtitle", "value": "x"}}]})
+        }
+        _ => {
+            serde_json::json!({"object": "Contact", "actions": [{"set": {"field": "LeadSource", "value": "Web"}}]})
+        }
+    };
+    let run = web
+        .run(serde_json::json!({"module": "bulk", "mode": "preview", "config": bulk}))
+        .await;
+    let csv = web.csv(run["id"].as_str().unwrap()).await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = headers
+        .iter()
+        .position(|h| h == "record_id")
+        .expect("a record_id column");
+    let ids: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[at].to_string())
+        .take(n)
+        .collect();
+    assert_eq!(ids.len(), n, "the CRM has {n} contacts");
+    ids
+}
+
+/// The ids of a run's CSV rows.
+async fn csv_ids(web: &Web, run_id: &str) -> std::collections::BTreeSet<String> {
+    let csv = web.csv(run_id).await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let at = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "record_id")
+        .unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap()[at].to_string())
+        .collect()
+}
+
+/// A Salesforce Flow and a HubSpot workflow each run a recipe on the records they hand
+/// over, in apply mode, as the integration user; the Activity Tracker shows the runs with
+/// their trigger. Calls that must not run anything are refused with the right 4xx and run
+/// nothing: a bad signature, a stale timestamp, a recipe of another account, automation
+/// not (or no longer) active. A call delivered twice makes one run.
+#[tokio::test]
+async fn flows_and_workflows_run_recipes_on_the_records_they_hand_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(&dir.path().join("data"));
+    let sandbox = demo.sandbox.clone();
+
+    // ---- Salesforce: a record-triggered Flow's Apex action ----
+    let sf = Web::new(&demo.url);
+    sf.sign_in("salesforce", OWNER).await;
+    let flow = |recipe: &str, ids: &[String], secret: &str| {
+        serde_json::json!({
+            "target": demo.url, "recipe_id": recipe, "record_ids": ids, "signing_secret": secret,
+        })
+    };
+    // Before activation: 403, and nothing is stored.
+    let early = sandbox_post(
+        &sandbox,
+        "/_sandbox/automation/flow",
+        flow(
+            "01KBZ3J5X4M2Q8R7T6V5W4Y3Z2",
+            &["003000000000001AAA".into()],
+            "whsec_guess",
+        ),
+    )
+    .await;
+    assert_eq!(deliveries(&early)[0].0, 403, "{early}");
+    drop(sf);
+    let (sf, sf_recipe, secret) = automation_ready(&demo, "salesforce", 2).await;
+    let ids = contact_ids(&sf, "salesforce", 3).await;
+
+    // Refused: another secret (401), a stale timestamp (401), a tampered body (401).
+    for (extra, why) in [
+        (
+            serde_json::json!({"signing_secret": "whsec_not_the_one"}),
+            "another secret",
+        ),
+        (
+            serde_json::json!({"clock_skew_seconds": -600}),
+            "ten minutes old",
+        ),
+        (
+            serde_json::json!({"tamper": true}),
+            "body changed after signing",
+        ),
+    ] {
+        let mut body = flow(&sf_recipe, &ids, &secret);
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let a = sandbox_post(&sandbox, "/_sandbox/automation/flow", body).await;
+        let (status, problem) = &deliveries(&a)[0];
+        assert_eq!(*status, 401, "{why}: {a}");
+        assert_eq!(problem["status"], 401, "problem+json: {problem}");
+    }
+    let none = sf.get("/recipe-runs").await.json();
+    assert_eq!(
+        none["recipe_runs"],
+        serde_json::json!([]),
+        "refused calls run nothing"
+    );
+
+    // Delivered twice (a retried callout): one recipe run, the second call a duplicate.
+    let mut body = flow(&sf_recipe, &ids, &secret);
+    body["repeat"] = 2.into();
+    let a = sandbox_post(&sandbox, "/_sandbox/automation/flow", body).await;
+    let d = deliveries(&a);
+    assert_eq!(d.len(), 2, "{a}");
+    assert!(d.iter().all(|(s, _)| *s == 202), "{a}");
+    assert_eq!(d[0].1["recipe_run_id"], d[1].1["recipe_run_id"], "{a}");
+    assert_eq!(d[0].1["duplicate"], false);
+    assert_eq!(d[1].1["duplicate"], true);
+    let rr = recipe_run_ended(&sf, d[0].1["recipe_run_id"].as_str().unwrap()).await;
+    assert_eq!(rr["status"], "succeeded", "{rr}");
+    assert_eq!(rr["trigger"], "flow");
+    assert_eq!(rr["scope"]["ids"], serde_json::json!(ids), "{rr}");
+    let run_id = rr["steps"][0]["run_id"].as_str().unwrap();
+    let run = sf.get(&format!("/runs/{run_id}")).await.json();
+    assert_eq!(run["mode"], "apply");
+    assert_eq!(run["trigger"], "flow");
+    assert_eq!(run["acting"]["kind"], "integration");
+    assert_eq!(run["recipe"]["recipe_run_id"], rr["id"]);
+    // Exactly the records handed over, nothing else.
+    let seen = csv_ids(&sf, run_id).await;
+    assert!(seen.iter().all(|i| ids.contains(i)), "{seen:?} ⊄ {ids:?}");
+    assert_eq!(run["counts"]["scanned"], ids.len() as u64, "{run}");
+    // The Activity Tracker lists it by its trigger.
+    let listed = sf.get("/runs?trigger=flow").await.json();
+    let listed: Vec<&str> = listed["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [run_id]);
+
+    // ---- HubSpot: Steward's custom workflow action ----
+    let (hs, hs_recipe, _) = automation_ready(&demo, "hubspot", 2).await;
+    let hs_ids = contact_ids(&hs, "hubspot", 3).await;
+    let action = |recipe: &str| {
+        serde_json::json!({
+            "action_url": format!("{}/hooks/hubspot/workflow-action", demo.url),
+            "recipe_id": recipe,
+            "object_ids": hs_ids,
+            "signature": "v3",
+        })
+    };
+    sandbox_post(
+        &sandbox,
+        "/_sandbox/automation/callbacks/reset",
+        serde_json::json!({}),
+    )
+    .await;
+    for (extra, why) in [
+        (
+            serde_json::json!({"tamper": true}),
+            "record changed after signing",
+        ),
+        (
+            serde_json::json!({"clock_skew_ms": -600_000}),
+            "ten minutes old",
+        ),
+        (
+            serde_json::json!({"client_secret": "not-steward's"}),
+            "another app's secret",
+        ),
+    ] {
+        let mut body = action(&hs_recipe);
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let a = sandbox_post(&sandbox, "/_sandbox/automation/hubspot-action", body).await;
+        assert!(deliveries(&a).iter().all(|(s, _)| *s == 401), "{why}: {a}");
+    }
+    // A recipe of another account (the Salesforce org's) is not found in the portal.
+    let a = sandbox_post(
+        &sandbox,
+        "/_sandbox/automation/hubspot-action",
+        action(&sf_recipe),
+    )
+    .await;
+    assert!(deliveries(&a).iter().all(|(s, _)| *s == 404), "{a}");
+    assert_eq!(
+        hs.get("/recipe-runs").await.json()["recipe_runs"],
+        serde_json::json!([])
+    );
+
+    // Three records enrolled, each action delivered twice: one recipe run (the window
+    // joins them), each action answered BLOCK and completed once the run ends.
+    let mut body = action(&hs_recipe);
+    body["repeat"] = 2.into();
+    let a = sandbox_post(&sandbox, "/_sandbox/automation/hubspot-action", body).await;
+    let d = deliveries(&a);
+    assert_eq!(d.len(), 6, "{a}");
+    assert!(
+        d.iter()
+            .all(|(s, b)| *s == 200 && b["outputFields"]["hs_execution_state"] == "BLOCK"),
+        "{a}"
+    );
+    let rr_id = d[0].1["outputFields"]["steward_run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        d.iter()
+            .all(|(_, b)| b["outputFields"]["steward_run_id"] == rr_id.as_str()),
+        "{a}"
+    );
+    let rr = recipe_run_ended(&hs, &rr_id).await;
+    assert_eq!(rr["status"], "succeeded", "{rr}");
+    assert_eq!(rr["trigger"], "workflow");
+    let mut want = hs_ids.clone();
+    want.sort();
+    let mut got: Vec<String> = serde_json::from_value(rr["scope"]["ids"].clone()).unwrap();
+    got.sort();
+    assert_eq!(got, want);
+    let run = hs
+        .get(&format!(
+            "/runs/{}",
+            rr["steps"][0]["run_id"].as_str().unwrap()
+        ))
+        .await
+        .json();
+    assert_eq!(
+        (run["trigger"].as_str(), run["mode"].as_str()),
+        (Some("workflow"), Some("apply"))
+    );
+    let completed = sandbox_get(&sandbox, "/_sandbox/automation/callbacks").await;
+    let completed = completed.as_array().unwrap();
+    assert_eq!(
+        completed.len(),
+        3,
+        "one completion per enrolled record: {completed:?}"
+    );
+    assert!(
+        completed
+            .iter()
+            .all(|c| c["outputFields"]["hs_execution_state"] == "SUCCESS"
+                && c["outputFields"]["steward_run_id"] == rr_id.as_str()),
+        "{completed:?}"
+    );
+
+    // Deactivated: every later call is a 403, and runs nothing.
+    let r = sf
+        .post("/account/automation/deactivate", serde_json::json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["active"], false);
+    let a = sandbox_post(
+        &sandbox,
+        "/_sandbox/automation/flow",
+        flow(&sf_recipe, &ids, &secret),
+    )
+    .await;
+    assert_eq!(deliveries(&a)[0].0, 403, "{a}");
+    assert_eq!(
+        sf.get("/recipe-runs").await.json()["recipe_runs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A Flow firing once per record in a data load: 1,000 single-record calls within the
+/// window make a handful of recipe runs, and the CRM sees only the batch floor of calls
+/// for them: each run reads its records 200 at a time and writes its changes 200 at a time.
+#[tokio::test]
+async fn a_thousand_single_record_calls_make_a_handful_of_runs_at_the_batch_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(&dir.path().join("data"));
+    let sandbox = demo.sandbox.clone();
+    let (sf, recipe, secret) = automation_ready(&demo, "salesforce", 5).await;
+    let ids = contact_ids(&sf, "salesforce", 1000).await;
+    sandbox_post(&sandbox, "/_sandbox/stats/reset", serde_json::json!({})).await;
+    let a = sandbox_post(
+        &sandbox,
+        "/_sandbox/automation/flow",
+        serde_json::json!({
+            "target": demo.url, "recipe_id": recipe, "record_ids": ids,
+            "signing_secret": secret, "per_record": true,
+        }),
+    )
+    .await;
+    let d = deliveries(&a);
+    assert_eq!(d.len(), 1000);
+    assert!(
+        d.iter().all(|(s, _)| *s == 202),
+        "{:?}",
+        d.iter().find(|(s, _)| *s != 202)
+    );
+    let mut runs: Vec<String> = d
+        .iter()
+        .map(|(_, b)| b["recipe_run_id"].as_str().unwrap().to_string())
+        .collect();
+    runs.sort();
+    runs.dedup();
+    assert!(
+        runs.len() <= 5,
+        "{} recipe runs for 1,000 calls",
+        runs.len()
+    );
+    let (mut reads, mut writes, mut records) = (0u64, 0u64, 0usize);
+    for id in &runs {
+        let rr = recipe_run_ended(&sf, id).await;
+        assert_eq!(rr["status"], "succeeded", "{rr}");
+        let n = rr["scope"]["ids"].as_array().unwrap().len();
+        records += n;
+        let run = sf
+            .get(&format!(
+                "/runs/{}",
+                rr["steps"][0]["run_id"].as_str().unwrap()
+            ))
+            .await
+            .json();
+        assert_eq!(run["counts"]["scanned"], n as u64, "{run}");
+        reads += (n as u64).div_ceil(200);
+        writes += run["counts"]["applied"].as_u64().unwrap().div_ceil(200);
+    }
+    assert_eq!(
+        records, 1000,
+        "every record handed over is in exactly one run"
+    );
+    let stats = sandbox_get(&sandbox, "/_sandbox/stats").await;
+    let calls = |pred: &dyn Fn(&str) -> bool| -> u64 {
+        stats["by_route"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| pred(k))
+            .map(|(_, v)| v.as_u64().unwrap())
+            .sum()
+    };
+    let record_reads =
+        calls(&|k| k.starts_with("GET ") && k.contains("/composite/sobjects/Contact"));
+    let record_writes = calls(&|k| k.starts_with("PATCH ") && k.contains("/composite/sobjects"));
+    assert_eq!(
+        (record_reads, record_writes),
+        (reads, writes),
+        "the CRM's record calls are the batch floor: {stats}"
+    );
+    eprintln!(
+        "1,000 single-record calls: {} recipe runs, {record_reads} record reads, {record_writes} record writes, {} CRM calls in all",
+        runs.len(),
+        stats["salesforce"]
+    );
+}

@@ -380,6 +380,28 @@ pub trait Crm: Send + Sync {
     async fn convert_leads(&self, converts: &[LeadConvert]) -> CrmResult<Vec<LeadConvertOutcome>>;
 
     fn api_usage(&self) -> ApiUsage;
+
+    /// HubSpot: lets custom workflow actions blocked on Steward go on, each with
+    /// `output_fields` (`hs_execution_state` SUCCESS or FAIL_CONTINUE, and Steward's own).
+    async fn complete_workflow_actions(
+        &self,
+        callback_ids: &[String],
+        _output_fields: &serde_json::Map<String, serde_json::Value>,
+    ) -> CrmResult<()> {
+        Err(CrmError::Unsupported(format!(
+            "{} has no workflow action callbacks ({} waiting)",
+            self.kind_name(),
+            callback_ids.len()
+        )))
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self.kind() {
+            CrmKind::HubSpot => "HubSpot",
+            CrmKind::Salesforce => "Salesforce",
+            CrmKind::Csv => "a CSV file",
+        }
+    }
 }
 
 /// An OAuth client registered with the CRM (Steward's connected app / public app).

@@ -24,6 +24,11 @@ pub const HUBSPOT_SCOPES: &[&str] = &[
     "crm.schemas.deals.read",
 ];
 
+/// Asked of HubSpot if the portal has them (`optional_scope`): `automation` lets a recipe
+/// run complete the HubSpot workflow actions waiting on it (portals without workflows
+/// sign in all the same).
+pub const HUBSPOT_OPTIONAL_SCOPES: &[&str] = &["automation"];
+
 /// Salesforce: the REST/SOAP API and a refresh token.
 pub const SALESFORCE_SCOPES: &[&str] = &["api", "refresh_token"];
 

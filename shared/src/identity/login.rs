@@ -9,7 +9,7 @@ use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use serde::{Deserialize, Serialize};
 
-use super::apps::{HUBSPOT_SCOPES, SALESFORCE_SCOPES};
+use super::apps::{HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_SCOPES, SALESFORCE_SCOPES};
 use super::connections::{self, Slot, StoredConnection};
 use super::{
     Account, Integration, Member, Need, Permission, Permissions, Role, Status, authorize, crm_name,
@@ -279,11 +279,14 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
                 .map_err(|e| Error::internal("the redirect URI", e))?,
         );
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = client
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         .add_scopes(scopes.iter().map(|sc| Scope::new(sc.to_string())))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if crm == CrmKind::HubSpot {
+        request = request.add_extra_param("optional_scope", HUBSPOT_OPTIONAL_SCOPES.join(" "));
+    }
+    let (url, state) = request.url();
     let binding = random_token()?;
     let now = s.clock.now();
     let pending = PendingLogin {

@@ -326,6 +326,11 @@ pub enum Access {
     Module(Permission),
     /// Owners and admins.
     Admin,
+    /// The account's Owner only.
+    Owner,
+    /// No session: the request is signed (the CRM's automation calling a recipe); the
+    /// handler checks the signature before anything else.
+    Signed,
 }
 
 /// One authorization decision.

@@ -106,18 +106,41 @@ pub enum Trigger {
     Schedule,
     /// Undoing an earlier run's field changes.
     Revert,
+    /// A step of a recipe a Salesforce Flow started (`POST /hooks/salesforce/...`).
+    Flow,
+    /// A step of a recipe a HubSpot workflow started (its custom workflow action).
+    Workflow,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 3] = [Trigger::Manual, Trigger::Schedule, Trigger::Revert];
+    pub const ALL: [Trigger; 5] = [
+        Trigger::Manual,
+        Trigger::Schedule,
+        Trigger::Revert,
+        Trigger::Flow,
+        Trigger::Workflow,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Trigger::Manual => "manual",
             Trigger::Schedule => "schedule",
             Trigger::Revert => "revert",
+            Trigger::Flow => "flow",
+            Trigger::Workflow => "workflow",
         }
     }
+}
+
+/// A run that is one step of a recipe run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RecipeLink {
+    pub recipe_id: String,
+    pub recipe_name: String,
+    pub recipe_run_id: String,
+    /// 0-based.
+    pub step: u32,
+    pub steps: u32,
 }
 
 /// Which records a run considers.
@@ -359,6 +382,9 @@ pub struct Run {
     pub template_id: Option<String>,
     pub template_name: Option<String>,
     pub schedule_id: Option<String>,
+    /// A step of a recipe run: which, and of which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<RecipeLink>,
     pub config: Value,
     pub scope: Scope,
     /// Grid runs: the cell edits.
@@ -602,7 +628,7 @@ fn check_decisions(module: Module, d: &crate::modules::Decisions) -> Result<()> 
     }
 }
 
-fn parse_scope(v: Option<&Value>) -> Result<Scope> {
+pub fn parse_scope(v: Option<&Value>) -> Result<Scope> {
     let bad = || {
         Error::invalid(
             "/scope",
@@ -649,6 +675,7 @@ pub struct NewRun {
     pub config_json: Value,
     pub template: Option<(String, String)>,
     pub schedule_id: Option<String>,
+    pub recipe: Option<RecipeLink>,
     pub mode: Mode,
     pub trigger: Trigger,
     pub scope: Scope,
@@ -753,6 +780,7 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
         config_json,
         template,
         schedule_id: None,
+        recipe: None,
         mode: input.mode,
         trigger: Trigger::Manual,
         scope,
@@ -768,6 +796,19 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
         from_preview: None,
         decisions,
     })
+}
+
+/// A Run ID that every attempt at making one run names alike: the time `at`, and 80 bits
+/// from `seed` and that time (a schedule's fire, a recipe run's step).
+pub fn derived_id(seed: &str, at: DateTime<Utc>) -> String {
+    let digest = crate::crypto::sha256(format!("{seed}@{}", at.timestamp_millis()).as_bytes());
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    ulid::Ulid::from_parts(
+        at.timestamp_millis().max(0) as u64,
+        u128::from_be_bytes(random),
+    )
+    .to_string()
 }
 
 /// Stores a new run (`queued`, waking the worker) and returns it.
@@ -806,6 +847,7 @@ pub(crate) async fn follow_up(
         config_json: source.config.clone(),
         template: source.template_id.clone().zip(source.template_name.clone()),
         schedule_id: None,
+        recipe: None,
         mode: Mode::Apply,
         trigger,
         scope: Scope::All,
@@ -843,6 +885,7 @@ pub async fn create_with_id(
         template_id: new.template.as_ref().map(|t| t.0.clone()),
         template_name: new.template.map(|t| t.1),
         schedule_id: new.schedule_id,
+        recipe: new.recipe,
         config: new.config_json,
         scope: new.scope,
         edits: new.edits,

@@ -233,6 +233,7 @@ pub async fn fail(s: &Services, account_id: &str, run_id: &str, why: &str) -> Re
     })
     .await?;
     release_lock(s, &run).await;
+    crate::recipes::step_ended(s, &run).await;
     Ok(())
 }
 
@@ -307,6 +308,16 @@ impl Worker<'_> {
         if self.run.cancel_requested && self.st.end.is_none() {
             self.st.end = Some(Status::Cancelled);
             self.st.phase = Phase::Finish;
+        }
+        if self.run.started_at.is_none()
+            && self.st.end.is_none()
+            && let Some(ids) = crate::recipes::gathered(self.s, &self.run).await?
+        {
+            // A recipe's first step: the records every call of its window handed over.
+            self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+                r.scope = super::Scope::Ids(ids.clone());
+            })
+            .await?;
         }
         if self.run.mode == Mode::Apply
             && self.st.phase != Phase::Finish
@@ -1500,6 +1511,7 @@ impl Worker<'_> {
             release_lock(self.s, &self.run).await;
         }
         self.clean_up().await;
+        crate::recipes::step_ended(self.s, &self.run).await;
         Ok(status)
     }
 

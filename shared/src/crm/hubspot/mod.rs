@@ -279,6 +279,27 @@ impl Crm for HubSpot {
     fn api_usage(&self) -> ApiUsage {
         self.transport.limiter.usage()
     }
+
+    /// `POST /automation/v4/actions/callbacks/complete`, up to 100 callbacks a call.
+    #[tracing::instrument(skip(self, output_fields), fields(callbacks = callback_ids.len()))]
+    async fn complete_workflow_actions(
+        &self,
+        callback_ids: &[String],
+        output_fields: &serde_json::Map<String, Value>,
+    ) -> CrmResult<()> {
+        for chunk in callback_ids.chunks(100) {
+            let inputs: Vec<Value> = chunk
+                .iter()
+                .map(|id| serde_json::json!({"callbackId": id, "outputFields": output_fields}))
+                .collect();
+            let call = Call::post(
+                "/automation/v4/actions/callbacks/complete".into(),
+                &serde_json::json!({ "inputs": inputs }),
+            );
+            self.expect_ok(&call, "completing workflow actions").await?;
+        }
+        Ok(())
+    }
 }
 
 /// The token, for the few calls that need it outside a request header.
