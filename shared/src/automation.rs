@@ -173,8 +173,13 @@ fn view(s: &Services, who: &Principal, st: &Settings) -> AutomationView {
     }
 }
 
-fn new_secret() -> Result<String> {
-    Ok(format!("whsec_{}", crypto::random_token()?))
+/// A new signing secret, stored as the account's current one.
+async fn store_new_secret(s: &Services, account_id: &str) -> Result<String> {
+    let secret = format!("whsec_{}", crypto::random_token()?);
+    s.secrets
+        .put(&secret_name(account_id), SecretString::from(secret.clone()))
+        .await?;
+    Ok(secret)
 }
 
 /// `GET /account/automation` (owners and admins).
@@ -211,13 +216,7 @@ pub async fn activate(s: &Services, who: &Principal, input: ActivationInput) -> 
             "CRM automation is already active; rotate the secret to get a new one".into(),
         ));
     }
-    let secret = new_secret()?;
-    s.secrets
-        .put(
-            &secret_name(&who.account_id),
-            SecretString::from(secret.clone()),
-        )
-        .await?;
+    let secret = store_new_secret(s, &who.account_id).await?;
     let now = s.clock.now();
     st.active = true;
     st.window_seconds = input.window_seconds.unwrap_or(DEFAULT_WINDOW_SECONDS);
@@ -249,13 +248,7 @@ pub async fn rotate(s: &Services, who: &Principal) -> Result<Activated> {
             .put(&previous_secret_name(&who.account_id), current)
             .await?;
     }
-    let secret = new_secret()?;
-    s.secrets
-        .put(
-            &secret_name(&who.account_id),
-            SecretString::from(secret.clone()),
-        )
-        .await?;
+    let secret = store_new_secret(s, &who.account_id).await?;
     let now = s.clock.now();
     st.rotated_at = Some(now);
     st.previous_valid_until = Some(now + ROTATION_OVERLAP);

@@ -709,20 +709,7 @@ async fn start_step(
 /// Stores `rr` and makes its first step's run; a step that cannot start fails it.
 async fn launch(s: &Services, mut rr: RecipeRun) -> Result<RecipeRun> {
     rr.version = s.items.put(rr.to_item()?, Condition::Absent).await?;
-    let first = start_step(s, &rr, 0).await?;
-    let now = s.clock.now();
-    update_run(s, &rr.account_id, &rr.id, |r| {
-        match &first {
-            Ok(run_id) => r.steps[0].run_id = Some(run_id.clone()),
-            Err(why) => {
-                r.status = RecipeRunStatus::Failed;
-                r.error = Some(why.clone());
-                r.finished_at = Some(now);
-            }
-        }
-        true
-    })
-    .await
+    start_first_step(s, rr).await
 }
 
 /// `POST /recipes/{id}/runs`: runs the recipe now as the member, on `scope`.
@@ -904,7 +891,7 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
         let Offer::Joined(_, duplicate) = offer(s, &inv, &rr.id).await? else {
             return Err(Error::unexpected("a new recipe run refused its first call"));
         };
-        let rr = launch_gathering(s, rr).await?;
+        let rr = start_first_step(s, rr).await?;
         tracing::info!(recipe_run_id = %rr.id, recipe_id = %recipe.id, "recipe run opened by automation");
         outcome = Some(accepted(&rr, duplicate, inv.record_ids.len()));
         break;
@@ -1034,8 +1021,9 @@ async fn holding(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<
     Ok(None)
 }
 
-/// The first step's run of a gathering recipe run (its worker waits for the window).
-async fn launch_gathering(s: &Services, rr: RecipeRun) -> Result<RecipeRun> {
+/// Makes the first step's run of a stored recipe run (of a gathering one, its worker waits
+/// for the window); a step that cannot start fails the recipe run.
+async fn start_first_step(s: &Services, rr: RecipeRun) -> Result<RecipeRun> {
     let first = start_step(s, &rr, 0).await?;
     let now = s.clock.now();
     update_run(s, &rr.account_id, &rr.id, |r| {
@@ -1232,7 +1220,7 @@ async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Resu
         }
     }
     if next.steps[0].run_id.is_none() {
-        launch_gathering(s, next.clone()).await?;
+        start_first_step(s, next.clone()).await?;
     }
     tracing::info!(recipe_run_id = %rr.id, successor = %next.id, "a full recipe run handed calls on");
     Ok(next.id)

@@ -69,6 +69,28 @@ async fn owner_with_integration<'a>(
     owner
 }
 
+/// `owner_with_integration`, a one-step recipe (a transform, previewed) and automation
+/// active with a `window` of seconds: (owner, recipe id, signing secret).
+async fn automated<'a>(
+    s: &'a steward::Services,
+    router: &'a steward::http::Router<steward::Services>,
+    window: u32,
+) -> (Browser<'a>, String, String) {
+    let owner = owner_with_integration(s, router).await;
+    let t = template(&owner, transform("Names")).await;
+    let id = recipe(&owner, json!([{"template_id": t, "mode": "preview"}])).await;
+    let r = owner
+        .send(
+            "POST",
+            "/account/automation/activate",
+            Some(&json!({ "window_seconds": window })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let secret = r.json()["signing_secret"].as_str().unwrap().to_string();
+    (owner, id, secret)
+}
+
 #[tokio::test]
 async fn a_recipe_takes_templates_of_one_object_a_member_may_run() {
     let sb = sandbox().await;
@@ -359,17 +381,7 @@ async fn calls_beyond_a_runs_records_go_on_to_a_successor() {
     let s = w.services();
     let mut rx = queue(&w);
     let router = app_router();
-    let owner = owner_with_integration(s, &router).await;
-    let t = template(&owner, transform("Names")).await;
-    let id = recipe(&owner, json!([{"template_id": t, "mode": "preview"}])).await;
-    let r = owner
-        .send(
-            "POST",
-            "/account/automation/activate",
-            Some(&json!({"window_seconds": 1})),
-        )
-        .await;
-    let secret = r.json()["signing_secret"].as_str().unwrap().to_string();
+    let (owner, id, secret) = automated(s, &router, 1).await;
     let anyone = Browser::new(s, &router);
     let base = s.web_base_url.clone();
     let mut opened = None;
@@ -445,17 +457,7 @@ async fn a_call_that_arrives_as_the_run_is_sealed_goes_to_the_next_one() {
     let s = w.services();
     let mut rx = queue(&w);
     let router = app_router();
-    let owner = owner_with_integration(s, &router).await;
-    let t = template(&owner, transform("Names")).await;
-    let id = recipe(&owner, json!([{"template_id": t, "mode": "preview"}])).await;
-    let r = owner
-        .send(
-            "POST",
-            "/account/automation/activate",
-            Some(&json!({"window_seconds": 300})),
-        )
-        .await;
-    let secret = r.json()["signing_secret"].as_str().unwrap().to_string();
+    let (owner, id, secret) = automated(s, &router, 300).await;
     let anyone = Browser::new(s, &router);
     let base = s.web_base_url.clone();
     let one = vec!["003000000000001AAA".to_string()];
