@@ -892,6 +892,10 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
             return Err(Error::unexpected("a new recipe run refused its first call"));
         };
         let rr = start_first_step(s, rr).await?;
+        if let (RecipeRunStatus::Failed, Some(why)) = (rr.status, &rr.error) {
+            // Nothing will run: the caller hears why now (a HubSpot workflow shows it).
+            return Err(Error::Conflict(why.clone()));
+        }
         tracing::info!(recipe_run_id = %rr.id, recipe_id = %recipe.id, "recipe run opened by automation");
         outcome = Some(accepted(&rr, duplicate, inv.record_ids.len()));
         break;
@@ -1089,8 +1093,18 @@ pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String
         let wait = (until - s.clock.now()).to_std().unwrap_or_default();
         tokio::time::sleep(wait.min(std::time::Duration::from_secs(300))).await;
     }
+    let rr = seal(s, &run.account_id, &link.recipe_run_id).await?;
+    Ok(match rr.scope {
+        Scope::Ids(ids) => Some(ids),
+        Scope::All => None,
+    })
+}
+
+/// Seals a gathering recipe run and takes the calls written beside it (again after a
+/// crash: the calls it marked are taken again, no others).
+async fn seal(s: &Services, account_id: &str, recipe_run_id: &str) -> Result<RecipeRun> {
     // Sealed first: a call that sees it gathering after writing itself is read below.
-    let rr = update_run(s, &run.account_id, &link.recipe_run_id, |r| {
+    let rr = update_run(s, account_id, recipe_run_id, |r| {
         if r.status != RecipeRunStatus::Gathering {
             return false;
         }
@@ -1100,12 +1114,9 @@ pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String
     .await?;
     if !rr.invocations.is_empty() {
         // Taken by an earlier try.
-        return Ok(match rr.scope {
-            Scope::Ids(ids) => Some(ids),
-            Scope::All => None,
-        });
+        return Ok(rr);
     }
-    let pk = store::account_pk(&run.account_id);
+    let pk = store::account_pk(account_id);
     let mut calls = Vec::new();
     let mut cursor = None;
     loop {
@@ -1160,16 +1171,14 @@ pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String
         true => None,
         false => Some(hand_on(s, &rr, overflow).await?),
     };
-    let scope = ids.clone();
-    update_run(s, &run.account_id, &rr.id, |r| {
-        r.scope = Scope::Ids(scope.clone());
+    update_run(s, account_id, &rr.id, |r| {
+        r.scope = Scope::Ids(ids.clone());
         r.invocations = invocations.clone();
         r.callbacks = callbacks.clone();
         r.successor = successor.clone();
         true
     })
-    .await?;
-    Ok(Some(ids))
+    .await
 }
 
 /// Calls a sealed recipe run had no room for go on to a successor, which is sealed at
@@ -1239,7 +1248,12 @@ pub async fn step_ended(s: &Services, run: &runs::Run) {
 
 async fn advance(s: &Services, run: &runs::Run, link: &RecipeLink) -> Result<()> {
     let step = link.step as usize;
-    let rr = load_run(s, &run.account_id, &link.recipe_run_id).await?;
+    let mut rr = load_run(s, &run.account_id, &link.recipe_run_id).await?;
+    if step == 0 && rr.gather_until.is_some() && rr.invocations.is_empty() {
+        // The first step ended before it planned (cancelled, failed): the calls gathered
+        // are still this run's, so they hear how it ended.
+        rr = seal(s, &run.account_id, &link.recipe_run_id).await?;
+    }
     if rr.status.is_final() || step >= rr.steps.len() || rr.steps[step].status.is_some() {
         return Ok(());
     }

@@ -534,3 +534,118 @@ async fn a_call_that_arrives_as_the_run_is_sealed_goes_to_the_next_one() {
         assert_eq!(rr["status"], "succeeded", "{rr}");
     }
 }
+
+/// A HubSpot workflow action through the router, signed (v3) as HubSpot signs it.
+async fn workflow_action(
+    anyone: &Browser<'_>,
+    base: &str,
+    recipe: &str,
+    callback: &str,
+    object_id: u64,
+) -> crate::browser::Resp {
+    use steward_sandbox::automation::{HubSpotAction, HubSpotSignature, hubspot_action_request};
+    let url = format!("{base}/hooks/hubspot/workflow-action");
+    let action = HubSpotAction {
+        callback_id: callback.into(),
+        portal_id: steward_sandbox::hubspot::PORTAL_ID,
+        action_definition_id: 1,
+        action_definition_version: 1,
+        workflow_id: 7,
+        object_type: "CONTACT".into(),
+        object_id,
+        recipe_id: recipe.into(),
+    };
+    let req = hubspot_action_request(
+        &url,
+        steward_sandbox::CLIENT_SECRET,
+        &action,
+        chrono::Utc::now().timestamp_millis(),
+        HubSpotSignature::V3,
+    );
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    anyone
+        .send_raw(
+            "POST",
+            "/hooks/hubspot/workflow-action",
+            Some(("application/json", req.body.clone())),
+            &headers,
+        )
+        .await
+}
+
+/// A HubSpot recipe run that fails completes its waiting workflow actions with
+/// FAIL_CONTINUE and the reason; a recipe whose template is gone is refused at once (409),
+/// so the workflow shows the failure without waiting.
+#[tokio::test]
+async fn a_failed_recipe_run_completes_its_workflow_actions_as_failed() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let s = w.services();
+    let mut rx = queue(&w);
+    let router = app_router();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let me = owner.me().await.json();
+    let r = owner
+        .send(
+            "PUT",
+            "/team/integration",
+            Some(&json!({"user_id": me["user"]["id"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = template(
+        &owner,
+        json!({"module": "transform", "name": "Names",
+            "config": {"object": "contacts", "steps": [{"field": "lastname", "fn": "title_case"}]}}),
+    )
+    .await;
+    let id = recipe(&owner, json!([{"template_id": t, "mode": "apply"}])).await;
+    let anyone = Browser::new(s, &router);
+    let base = s.web_base_url.clone();
+    let r = workflow_action(&anyone, &base, &id, "ap-1", 1).await;
+    assert_eq!(r.status, 403, "automation not active: {}", r.text);
+    let r = owner
+        .send(
+            "POST",
+            "/account/automation/activate",
+            Some(&json!({"window_seconds": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = workflow_action(&anyone, &base, &id, "ap-2", 1).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["outputFields"]["hs_execution_state"], "BLOCK");
+    let rr_id = r.json()["outputFields"]["steward_run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rr = owner.get(&format!("/recipe-runs/{rr_id}")).await.json();
+    let step = rr["steps"][0]["run_id"].as_str().unwrap();
+    let c = owner
+        .send("POST", &format!("/runs/{step}/cancel"), None)
+        .await;
+    assert_eq!(c.status, 202, "{}", c.text);
+    drain_all(s, &mut rx).await;
+    let done = sb.callback_completions();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].callback_id, "ap-2");
+    let out = &done[0].output_fields;
+    assert_eq!(out["hs_execution_state"], "FAIL_CONTINUE", "{out}");
+    assert_eq!(out["steward_status"], "failed");
+    assert_eq!(out["steward_run_id"], rr_id.as_str());
+    assert!(
+        out["steward_error"].as_str().unwrap().contains("cancelled"),
+        "{out}"
+    );
+
+    let r = owner.send("DELETE", &format!("/templates/{t}"), None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = workflow_action(&anyone, &base, &id, "ap-3", 2).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("which was deleted"), "{}", r.text);
+}

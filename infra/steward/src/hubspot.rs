@@ -99,9 +99,17 @@ pub fn action_definition(steward_url: &str) -> Value {
                     "fieldType": "select",
                     "options": [
                         {"label": "Succeeded", "value": "succeeded"},
+                        {"label": "Succeeded, some records failed", "value": "partial"},
                         {"label": "Failed", "value": "failed"},
-                        {"label": "Cancelled", "value": "cancelled"},
                     ],
+                },
+                "supportedValueTypes": ["STATIC_VALUE"],
+            },
+            {
+                "typeDefinition": {
+                    "name": "steward_error",
+                    "type": "string",
+                    "fieldType": "text",
                 },
                 "supportedValueTypes": ["STATIC_VALUE"],
             },
@@ -119,6 +127,7 @@ pub fn action_definition(steward_url: &str) -> Value {
                 "outputFieldLabels": {
                     "steward_run_id": "Steward run id",
                     "steward_status": "Steward run status",
+                    "steward_error": "Why the Steward run failed",
                 },
             }
         },
@@ -304,10 +313,21 @@ mod tests {
             .iter()
             .map(|f| f["typeDefinition"]["name"].as_str().unwrap())
             .collect();
-        assert_eq!(outputs, ["steward_run_id", "steward_status"]);
+        assert_eq!(
+            outputs,
+            ["steward_run_id", "steward_status", "steward_error"]
+        );
         let en = &d["labels"]["en"];
         assert_eq!(en["actionName"], "Steward: Run recipe");
         assert!(en["inputFieldLabels"]["recipe_id"].is_string());
         assert!(en["outputFieldLabels"]["steward_status"].is_string());
+        // Every status a recipe run ends with, as Steward completes the action.
+        let statuses: Vec<&str> = d["outputFields"][1]["typeDefinition"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["succeeded", "partial", "failed"]);
     }
 }
