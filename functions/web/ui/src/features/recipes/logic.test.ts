@@ -14,6 +14,7 @@ import {
   stepStatus,
   templatesForStep,
   type Recipe,
+  type StepRun,
   type Template,
 } from "./logic";
 
@@ -103,22 +104,23 @@ describe("problems beside a step", () => {
 });
 
 describe("a recipe run in words", () => {
-  const steps = [
+  const steps: StepRun[] = [
     { template_id: "names", template_name: "Names", module: "transform", mode: "apply", run_id: "R1", status: "succeeded" },
     { template_id: "source", template_name: "Source", module: "bulk", mode: "preview", run_id: null, status: null },
-  ] as const;
+  ];
+  const [first, second] = steps as [StepRun, StepRun];
 
   it("says which step stopped a failed run and that the rest did not run", () => {
-    const run = { status: "failed", error: "the step was cancelled", steps: [...steps], current: 0, gather_until: null, successor: null } as const;
+    const run = { status: "failed" as const, error: "the step was cancelled", steps, current: 0, gather_until: null, successor: null };
     expect(explainRecipeRun(run)).toBe("Step 1 (Names) did not finish: the step was cancelled. The steps after it did not run.");
     expect(explainRecipeRun({ ...run, error: null })).toBe("Step 1 (Names) did not finish. The steps after it did not run.");
   });
 
   it("gives a step without a run what it waits for, or that it never ran", () => {
-    expect(stepStatus({ status: "running", current: 0 }, steps[1], 1).label).toBe("Waits for the step before");
-    expect(stepStatus({ status: "running", current: 1 }, steps[1], 1).label).toBe("Starting");
-    expect(stepStatus({ status: "failed", current: 0 }, steps[1], 1).label).toBe("Not run");
-    expect(stepStatus({ status: "running", current: 1 }, steps[0], 0).label).toBe("Succeeded");
+    expect(stepStatus({ status: "running", current: 0 }, second, 1).label).toBe("Waits for the step before");
+    expect(stepStatus({ status: "running", current: 1 }, second, 1).label).toBe("Starting");
+    expect(stepStatus({ status: "failed", current: 0 }, second, 1).label).toBe("Not run");
+    expect(stepStatus({ status: "running", current: 1 }, first, 0).label).toBe("Succeeded");
   });
 
   it("counts its records", () => {
