@@ -16,7 +16,7 @@ export function CopyValue({ label, value, what, block = false }: { label?: strin
         </Code>
         <CopyButton value={value}>
           {({ copied, copy }) => (
-            <Button size="compact-xs" variant={copied ? "light" : "default"} {...(copied ? { color: "green" } : {})} onClick={copy} aria-label={copied ? `Copied ${what}` : `Copy ${what}`}>
+            <Button style={{ flexShrink: 0 }} size="compact-xs" variant={copied ? "light" : "default"} {...(copied ? { color: "green" } : {})} onClick={copy} aria-label={copied ? `Copied ${what}` : `Copy ${what}`}>
               {copied ? "Copied" : "Copy"}
             </Button>
           )}

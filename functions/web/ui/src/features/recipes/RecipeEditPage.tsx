@@ -15,6 +15,7 @@ import {
   NativeSelect,
   Paper,
   Radio,
+  SimpleGrid,
   Stack,
   Text,
   TextInput,
@@ -110,6 +111,8 @@ function Editor({ me, recipe, templates }: { me: Me; recipe: Recipe | undefined;
   const setStep = (i: number, next: Partial<DraftStep>) => setSteps(steps.map((s, j) => (j === i ? { ...s, ...next } : s)));
   const submit = () =>
     save.mutate(recipeInput(name, description, steps), {
+      // A refusal may be about templates changed since this page read them: read them again.
+      onError: () => void client.invalidateQueries({ queryKey: ["templates", "list", "all"] }),
       onSuccess: (saved) => {
         notify(`Saved ${saved.name}.`, "green");
         if (!recipe) void navigate(`/automation/recipes/${saved.id}`, { replace: true });
@@ -324,7 +327,7 @@ function StepEditor(p: {
           </Button>
         </Group>
       </Group>
-      <Group align="flex-start" grow preventGrowOverflow={false}>
+      <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md">
         <NativeSelect
           label={`Template for step ${n}`}
           value={step.template_id}
@@ -348,7 +351,7 @@ function StepEditor(p: {
             </Text>
           )}
         </Radio.Group>
-      </Group>
+      </SimpleGrid>
       {otherError && (
         <Text size="sm" c="red.9" mt="xs">
           {otherError}
