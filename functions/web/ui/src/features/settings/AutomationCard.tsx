@@ -52,7 +52,7 @@ export function AutomationCard({ me, ownerEmail }: { me: Me; ownerEmail: string 
       ) : (
         <Stack gap="md">
           {secret && <SigningSecret activated={secret} hubspot={hubspot} onDone={() => setSecret(null)} />}
-          <Settings automation={automation.data} hubspot={hubspot} />
+          <Settings automation={automation.data} hubspot={hubspot} owner={me.role === "owner"} />
           {me.role === "owner" ? (
             <OwnerActions automation={automation.data} onSecret={setSecret} />
           ) : (
@@ -66,7 +66,7 @@ export function AutomationCard({ me, ownerEmail }: { me: Me; ownerEmail: string 
   );
 }
 
-function Settings({ automation: a, hubspot }: { automation: Automation; hubspot: boolean }) {
+function Settings({ automation: a, hubspot, owner }: { automation: Automation; hubspot: boolean; owner: boolean }) {
   // When the card opened: enough to tell whether the previous secret still signs.
   const [opened] = useState(() => Date.now());
   return (
@@ -99,14 +99,17 @@ function Settings({ automation: a, hubspot }: { automation: Automation; hubspot:
         <CopyValue label="Account header (X-Steward-Account)" value={a.account_header} what="account header" />
         {hubspot && a.hubspot_action_url && <CopyValue label="Workflow action URL" value={a.hubspot_action_url} what="workflow action URL" />}
       </SimpleGrid>
-      <Group gap="xl">
-        <Text size="sm">
-          <strong>Gathering window:</strong> {a.window_seconds} s (calls for one recipe within it join one recipe run)
-        </Text>
-        <Text size="sm">
-          <strong>API allowance kept for other tools:</strong> {a.reserve_percent}%
-        </Text>
-      </Group>
+      {/* Off, the owner sets these in the activation form below. */}
+      {(a.active || !owner) && (
+        <Group gap="xl">
+          <Text size="sm">
+            <strong>Gathering window:</strong> {a.window_seconds} s (calls for one recipe within it join one recipe run)
+          </Text>
+          <Text size="sm">
+            <strong>API allowance kept for other tools:</strong> {a.reserve_percent}%
+          </Text>
+        </Group>
+      )}
     </Stack>
   );
 }
