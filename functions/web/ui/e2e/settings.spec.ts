@@ -183,7 +183,9 @@ test("the owner invites a colleague, who sees exactly the access given; schedule
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "CRM account" }).click();
   await expect(page.getByRole("region", { name: "Account" })).toContainText("HubSpot portal ID");
   await expect(page.getByRole("region", { name: "Integration user" })).toContainText(connectedAs(OWNER.email));
-  await expect(page.getByRole("region", { name: "CRM automation (Flows / workflows)" })).toContainText("Not available yet");
+  const automation = page.getByRole("region", { name: "CRM automation (Flows / workflows)" });
+  await expect(automation).toContainText("Steward: Run recipe");
+  await expect(automation.getByRole("button", { name: "Activate CRM automation" })).toBeVisible();
   await screen(page, "settings-accounts-hubspot");
   await theirs.close();
 });

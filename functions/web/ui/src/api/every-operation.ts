@@ -213,6 +213,57 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
   const schedules: Schemas["SchedulePage"] = ok(await api.GET("/schedules", { params: { query: { limit: 10 } } }));
   done(await api.DELETE("/schedules/{id}", { params: { path: { id: moved.id } } }));
 
+  // Recipes: two templates of one object run in order; saved, read, replaced with If-Match,
+  // run now and followed; then the CRM's automation (the Owner activates it and rotates the
+  // signing secret; a Flow's signed call), and the recipe deleted.
+  const recipe: Schemas["Recipe"] = ok(await api.POST("/recipes", {
+    body: {
+      name: "Tidy contacts",
+      description: null,
+      steps: [
+        { template_id: replaced.id, mode: "apply" },
+        { template_id: copy.id, mode: "preview" },
+      ],
+    },
+  }));
+  ok(await api.GET("/recipes/{id}", { params: { path: { id: recipe.id } } }));
+  const renamed: Schemas["Recipe"] = ok(await api.PUT("/recipes/{id}", {
+    params: { path: { id: recipe.id }, header: { "If-Match": `"${recipe.version}"` } },
+    body: { name: "Tidy contacts (v2)", steps: [{ template_id: replaced.id, mode: "preview" }] },
+  }));
+  const recipes: Schemas["RecipePage"] = ok(await api.GET("/recipes", { params: { query: { limit: 50 } } }));
+  const recipeRun: Schemas["RecipeRun"] = ok(await api.POST("/recipes/{id}/runs", {
+    params: { path: { id: renamed.id } },
+    body: { scope: { ids: ["101"] } },
+  }));
+  ok(await api.GET("/recipe-runs/{id}", { params: { path: { id: recipeRun.id } } }));
+  const recipeRuns: Schemas["RecipeRunPage"] = ok(await api.GET("/recipe-runs", {
+    params: { query: { recipe_id: renamed.id, limit: 20 } },
+  }));
+  const automation: Schemas["AutomationView"] = ok(await api.GET("/account/automation"));
+  const activated: Schemas["Activated"] = ok(await api.POST("/account/automation/activate", {
+    body: { window_seconds: 10, reserve_percent: 10 },
+  }));
+  const rotated: Schemas["Activated"] = ok(await api.POST("/account/automation/rotate"));
+  const hook: Schemas["Accepted"] = ok(await api.POST("/hooks/{crm}/recipes/{recipe_id}", {
+    params: {
+      path: { crm, recipe_id: renamed.id },
+      header: {
+        "X-Steward-Account": automation.account_header,
+        "X-Steward-Timestamp": String(Math.floor(Date.now() / 1000)),
+        "X-Steward-Signature": `v1=${"0".repeat(64)}`,
+      },
+    },
+    body: { invocation_id: "flow-interview-1", record_ids: ["101"] },
+  }));
+  // HubSpot calls its workflow action's URLs itself, signed with Steward's app secret: the
+  // recipes it may pick, and the action run on an enrolled record.
+  const hubspotSigned = { "X-HubSpot-Signature-v3": "from-hubspot", "X-HubSpot-Request-Timestamp": String(Date.now()) };
+  const actionOptions = await api.POST("/hooks/hubspot/workflow-action/options", { headers: hubspotSigned });
+  const action = await api.POST("/hooks/hubspot/workflow-action", { headers: hubspotSigned });
+  const deactivated: Schemas["AutomationView"] = ok(await api.POST("/account/automation/deactivate"));
+  done(await api.DELETE("/recipes/{id}", { params: { path: { id: renamed.id } } }));
+
   done(await api.DELETE("/templates/{id}", {
     params: { path: { id: copy.id }, header: { "If-Match": `"${copy.version}"` } },
   }));
@@ -236,6 +287,10 @@ export async function callEveryOperation(api: StewardClient, crm: Schemas["CrmKi
     csv: csv.response.status,
     blob: blob.response.status,
     schedules: schedules.schedules.map((s) => `${s.template_name}: ${s.next.join(", ")}`),
+    recipes: recipes.recipes.map((r) => `${r.name}: ${r.steps.map((st) => st.template_name).join(" → ")}`),
+    recipeRuns: recipeRuns.recipe_runs.map((r) => `${r.recipe_name} ${r.status}`),
+    automation: [activated.automation.active, rotated.automation.previous_valid_until, hook.recipe_run_id, deactivated.active],
+    hubspotAction: [actionOptions.response.status, action.response.status],
     preview: `${nextFires.expression} (${nextFires.timezone}): ${nextFires.next.join(", ")}`,
   };
 }

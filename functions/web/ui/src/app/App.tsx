@@ -41,6 +41,9 @@ const screens = {
   users: onDemand(() => import("../features/settings/UsersPage")),
   schedules: onDemand(() => import("../features/settings/SchedulesPage")),
   accounts: onDemand(() => import("../features/settings/AccountsPage")),
+  recipes: onDemand(() => import("../features/recipes/RecipesPage")),
+  recipe: onDemand(() => import("../features/recipes/RecipeEditPage")),
+  recipeRun: onDemand(() => import("../features/recipes/RecipeRunPage")),
 };
 const ModulePage = screens.module.Screen;
 const ActivityPage = screens.activity.Screen;
@@ -48,6 +51,9 @@ const RunPage = screens.run.Screen;
 const UsersPage = screens.users.Screen;
 const SchedulesPage = screens.schedules.Screen;
 const AccountsPage = screens.accounts.Screen;
+const RecipesPage = screens.recipes.Screen;
+const RecipeEditPage = screens.recipe.Screen;
+const RecipeRunPage = screens.recipeRun.Screen;
 
 /**
  * Starts loading the screen of the address the browser opened, beside GET /me rather than
@@ -62,6 +68,9 @@ export function preloadScreen(pathname: string, search = "") {
     : path === "/settings/users" || path === "/settings" ? screens.users
     : path === "/settings/schedules" ? screens.schedules
     : path === "/settings/accounts" ? screens.accounts
+    : path === "/automation/recipes" ? screens.recipes
+    : path.startsWith("/automation/recipes/") ? screens.recipe
+    : path.startsWith("/automation/recipe-runs/") ? screens.recipeRun
     : undefined;
   void screen?.preload();
   if (path === "/activity") prefetchRuns(queryClient, search);
@@ -157,6 +166,9 @@ export function App() {
                 <Route path="modules/:module" element={<ModulePage />} />
                 <Route path="activity" element={<ActivityPage />} />
                 <Route path="activity/:runId" element={<RunPage />} />
+                <Route path="automation/recipes" element={<RecipesPage />} />
+                <Route path="automation/recipes/:recipeId" element={<RecipeEditPage />} />
+                <Route path="automation/recipe-runs/:recipeRunId" element={<RecipeRunPage />} />
                 <Route path="settings" element={<Navigate to="/settings/users" replace />} />
                 <Route path="settings/users" element={<UsersPage />} />
                 <Route path="settings/schedules" element={<SchedulesPage />} />

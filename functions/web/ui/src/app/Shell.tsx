@@ -95,6 +95,10 @@ export function Shell() {
           />
         ))}
         <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
+          Automation
+        </Text>
+        <NavLink component={Link} to="/automation/recipes" label="Recipes" active={at("/automation")} />
+        <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
           Account
         </Text>
         <NavLink component={Link} to="/activity" label="Activity Tracker" active={at("/activity")} />

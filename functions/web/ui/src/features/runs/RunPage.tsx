@@ -179,6 +179,15 @@ export default function RunPage() {
         </Alert>
       )}
 
+      {data.recipe && (
+        <Text size="sm">
+          Step {data.recipe.step + 1} of {data.recipe.steps} of recipe{" "}
+          <Anchor component={Link} to={`/automation/recipe-runs/${data.recipe.recipe_run_id}`}>
+            {data.recipe.recipe_name}
+          </Anchor>
+        </Text>
+      )}
+
       {related.length > 0 && (
         <Group gap="lg">
           {related.map((r) => (

@@ -31,7 +31,13 @@ export const STATUS: Record<RunStatus, { label: string; color: string }> = {
   cancelled: { label: "Cancelled", color: "gray" },
 };
 
-export const TRIGGER: Record<Trigger, string> = { manual: "Run now", schedule: "Schedule", revert: "Revert" };
+export const TRIGGER: Record<Trigger, string> = {
+  manual: "Run now",
+  schedule: "Schedule",
+  revert: "Revert",
+  flow: "Salesforce Flow",
+  workflow: "HubSpot workflow",
+};
 
 export const MODE: Record<Run["mode"], string> = { preview: "Preview", apply: "Apply" };
 

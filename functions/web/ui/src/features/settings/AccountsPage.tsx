@@ -1,8 +1,10 @@
 // Settings → CRM account: which CRM account this Steward account is, its integration user,
-// its policy on what leaves it (reports, schedules), and (honestly) what is not there yet.
+// its policy on what leaves it (reports, schedules), and whether its automation (Flows,
+// workflows) may start recipes.
 import { Center, Loader, Paper, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useMe } from "../../api/session";
 import { ProblemAlert } from "../../components/ProblemAlert";
+import { AutomationCard } from "./AutomationCard";
 import { CRM_TITLE, IntegrationCard } from "./IntegrationCard";
 import { PolicyCard } from "./PolicyCard";
 import { useTeam } from "./queries";
@@ -42,15 +44,7 @@ export default function AccountsPage() {
         <IntegrationCard integration={team.data.integration} me={me} members={team.data.members} compact />
       )}
       <PolicyCard me={me} />
-      <Paper withBorder p="md" radius="md" component="section" aria-labelledby="automation-title">
-        <Title order={3} size="h4" id="automation-title" mb={4}>
-          CRM automation (Flows / workflows)
-        </Title>
-        <Text size="sm">
-          Not available yet. Starting Steward templates from {crm} {me.account.crm === "salesforce" ? "Flows" : "workflows"} is planned for a
-          later release; until then, use Schedules.
-        </Text>
-      </Paper>
+<AutomationCard me={me} ownerEmail={team.data?.members.find((m) => m.role === "owner")?.email} />
     </Stack>
   );
 }
