@@ -24,6 +24,9 @@ pub const PAGES: &[&str] = &[
     "/settings/users",
     "/settings/schedules",
     "/settings/accounts",
+    "/automation/recipes",
+    "/automation/recipes/{run_id}",
+    "/automation/recipe-runs/{run_id}",
 ];
 
 /// Files at the root of `dist/` served as themselves when they exist (Vite copies
@@ -74,7 +77,8 @@ pub fn classify(path: &str) -> Option<ConsolePath> {
     is_page(path).then_some(ConsolePath::Page)
 }
 
-/// `/`, `/signin`, `/modules/{module}`, `/activity[/{run_id}]`, `/settings[/{section}]`.
+/// `/`, `/signin`, `/modules/{module}`, `/activity[/{run_id}]`, `/settings[/{section}]`,
+/// `/automation/recipes[/{id}]`, `/automation/recipe-runs/{id}`.
 /// A trailing slash is tolerated (`/settings/`), as the API router tolerates it.
 pub fn is_page(path: &str) -> bool {
     let trimmed = path
