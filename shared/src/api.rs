@@ -190,6 +190,8 @@ pub struct RouteSpec {
     pub headers: &'static [Param],
     /// The JSON request body's type; the door checks bodies against it.
     pub body: Option<SchemaFn>,
+    /// The body may be left out (an action whose every field has a default).
+    pub body_optional: bool,
     /// Every successful answer; errors are problem+json (documented once for all).
     pub replies: &'static [Reply],
 }
@@ -212,6 +214,7 @@ const fn route(
         query: &[],
         headers: &[],
         body: None,
+        body_optional: false,
         replies: &[],
     }
 }
@@ -236,6 +239,14 @@ impl RouteSpec {
     const fn body(self, body: SchemaFn) -> Self {
         RouteSpec {
             body: Some(body),
+            ..self
+        }
+    }
+    /// A body of this type, or none at all (its defaults).
+    const fn optional_body(self, body: SchemaFn) -> Self {
+        RouteSpec {
+            body: Some(body),
+            body_optional: true,
             ..self
         }
     }
@@ -481,7 +492,7 @@ pub const ROUTES: &[RouteSpec] = &[
     )
     .access(WRITE)
     .path_params(RECIPE_ID)
-    .body(schema_of::<RecipeStartInput>)
+    .optional_body(schema_of::<RecipeStartInput>)
     .replies(&[json::<RecipeRun>(202, "Started: follow it at `Location`")
         .with(&[Header::Location])
         .feeding(&[by_id(&["recipe_runs_get"])])]),
@@ -568,7 +579,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "Activate CRM automation (the Owner only): a signing secret is made and shown this once",
     )
     .access(Access::Owner)
-    .body(schema_of::<ActivationInput>)
+    .optional_body(schema_of::<ActivationInput>)
     .replies(&[json::<Activated>(200, "Active, with the signing secret")]),
     route(
         Team,

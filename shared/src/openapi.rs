@@ -152,7 +152,7 @@ fn operation(
     });
     if let Some(body) = r.body {
         op["requestBody"] = json!({
-            "required": true,
+            "required": !r.body_optional,
             "content": {"application/json": {"schema": body(requests).to_value()}}
         });
     }

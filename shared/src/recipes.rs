@@ -286,9 +286,13 @@ async fn checked_steps(
         let at = format!("/steps/{i}/template_id");
         let t = match crate::templates::get(s, who, &st.template_id).await {
             Ok(t) => t,
+            // A template that is not there is a 404, as for a run or a schedule.
             Err(Error::NotFound(_)) => {
-                errors.push(FieldError::new(at, "no such template in this account"));
-                continue;
+                return Err(Error::NotFound(format!(
+                    "template {} (step {})",
+                    st.template_id,
+                    i + 1
+                )));
             }
             Err(e @ Error::Forbidden(_)) => {
                 errors.push(FieldError::new(at, e.to_string()));

@@ -110,7 +110,7 @@ async fn a_recipe_takes_templates_of_one_object_a_member_may_run() {
         json!({"module": "transform", "name": "Leads", "config": {"object": "Lead", "steps": [{"field": "LastName", "fn": "title_case"}]}}),
     )
     .await;
-    // A grid step, a step on another object and a template that is not there: each named.
+    // A grid step and a step on another object: each named where it is.
     let r = owner
         .send(
             "POST",
@@ -119,21 +119,29 @@ async fn a_recipe_takes_templates_of_one_object_a_member_may_run() {
                 {"template_id": t, "mode": "apply"},
                 {"template_id": grid, "mode": "apply"},
                 {"template_id": leads, "mode": "preview"},
-                {"template_id": "01KBZ3J5X4M2Q8R7T6V5W4Y3Z2", "mode": "preview"},
             ]})),
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(
         pointers(&r),
-        [
-            "/steps/1/template_id",
-            "/steps/2/template_id",
-            "/steps/3/template_id"
-        ],
+        ["/steps/1/template_id", "/steps/2/template_id"],
         "{}",
         r.text
     );
+    // A template that is not there: 404, as for a run or a schedule.
+    let r = owner
+        .send(
+            "POST",
+            "/recipes",
+            Some(&json!({"name": "Gone", "steps": [
+                {"template_id": t, "mode": "apply"},
+                {"template_id": "01KBZ3J5X4M2Q8R7T6V5W4Y3Z2", "mode": "preview"},
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(r.text.contains("(step 2)"), "{}", r.text);
     let id = recipe(
         &owner,
         json!([{"template_id": t, "mode": "apply"}, {"template_id": b, "mode": "preview"}]),

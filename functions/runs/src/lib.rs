@@ -44,6 +44,10 @@ pub fn router() -> Router<Services> {
 
 async fn recipe_runs_list(s: &Services, req: Request) -> Result<Response<Body>> {
     let recipe = query_param(&req, "recipe_id");
+    if let Some(id) = &recipe {
+        id.parse::<steward::ids::RecipeId>()
+            .map_err(|_| Error::invalid("recipe_id", "must be a recipe's id (a ULID)"))?;
+    }
     let limit = page_limit(&req)?;
     let cursor = query_param(&req, "cursor");
     json(

@@ -31,7 +31,7 @@ export function IntegrationStatus({ integration }: { integration: Integration })
         <Badge miw="max-content" color="orange" variant="light">
           Not set
         </Badge>
-        <Text size="sm">Scheduled runs are skipped until an integration user is connected.</Text>
+        <Text size="sm">Scheduled runs are skipped, and Flows' and workflows' recipe calls refused, until an integration user is connected.</Text>
       </Group>
     );
   }
@@ -68,7 +68,8 @@ export function IntegrationCard({ integration, me, members, compact = false }: {
           Integration user
         </Title>
         <Text size="sm">
-          Schedules run as this {crm} user, not as the person who made them, so they keep working when someone leaves. A dedicated service
+          Schedules and recipes started by {crm} automation run as this {crm} user, not as the person who made them, so they keep working
+          when someone leaves. A dedicated service
           user in {crm} is best.
         </Text>
         <IntegrationStatus integration={integration} />
