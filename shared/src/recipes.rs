@@ -318,7 +318,7 @@ async fn checked_steps(
             Some(first) if *first != o => errors.push(FieldError::new(
                 at,
                 format!(
-                    "works on `{o}` but the first step works on `{first}`: a recipe's steps run on the same records"
+                    "works on {o} but the first step works on {first}: a recipe's steps run on the same records"
                 ),
             )),
             Some(_) => {}
@@ -661,7 +661,7 @@ async fn start_step(
         .await?
     else {
         return Ok(Err(format!(
-            "step {} uses the template `{}`, which was deleted",
+            "step {} uses the template “{}”, which was deleted",
             step + 1,
             st.template_name
         )));
@@ -671,7 +671,7 @@ async fn start_step(
         Ok(c) => c,
         Err(e) => {
             return Ok(Err(format!(
-                "step {}: the template `{}` is no longer valid: {e}",
+                "step {}: the template “{}” is no longer valid: {e}",
                 step + 1,
                 st.template_name
             )));

@@ -266,7 +266,7 @@ async fn steps_run_in_order_and_a_cancelled_step_stops_the_rest() {
         rr["error"]
             .as_str()
             .unwrap()
-            .contains("`Source`, which was deleted"),
+            .contains("“Source”, which was deleted"),
         "{rr}"
     );
     let listed = owner
