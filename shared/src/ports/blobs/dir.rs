@@ -93,13 +93,10 @@ impl DirBlobStore {
                     .map_err(io("creating a blob folder"))?;
             }
         }
+        // Written and synced before it is renamed into place: a tokio file dropped right
+        // after `write_all` may not have written yet, and a reader would find it empty.
         let meta_tmp = tmp_name(&self.root)?;
-        create_private(&meta_tmp)
-            .await
-            .map_err(io("writing blob metadata"))?
-            .write_all(content_type.as_bytes())
-            .await
-            .map_err(io("writing blob metadata"))?;
+        write_synced(&meta_tmp, content_type.as_bytes()).await?;
         tokio::fs::rename(&meta_tmp, &meta)
             .await
             .map_err(io("publishing blob metadata"))?;
