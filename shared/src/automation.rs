@@ -437,7 +437,7 @@ pub async fn hook(
             "must be 1 to 128 of A-Z a-z 0-9 . _ : -",
         ));
     }
-    let record_ids = recipes::check_record_ids(&input.record_ids, "/record_ids")?;
+    let record_ids = crate::runs::check_record_ids(&input.record_ids, "/record_ids")?;
     recipes::invoke(
         s,
         Invocation {
@@ -655,7 +655,7 @@ pub async fn hubspot_action(
             account_id,
             recipe_id,
             invocation_id: action.callback_id.clone(),
-            record_ids: recipes::check_record_ids(&[record], "/object/objectId")?,
+            record_ids: crate::runs::check_record_ids(&[record], "/object/objectId")?,
             callback_id: Some(action.callback_id),
             window: std::time::Duration::from_secs(settings.window_seconds.into()),
             reserve_percent: settings.reserve_percent,

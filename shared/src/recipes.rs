@@ -789,30 +789,6 @@ fn accepted(rr: &RecipeRun, duplicate: bool, records: usize) -> Accepted {
     }
 }
 
-/// The ids of a call, checked: 1 to 2000 record ids of 1 to 64 characters.
-pub fn check_record_ids(ids: &[String], pointer: &str) -> Result<Vec<String>> {
-    if ids.is_empty() || ids.len() > runs::MAX_SCOPE_IDS {
-        return Err(Error::invalid(
-            pointer,
-            format!("give 1 to {} record ids", runs::MAX_SCOPE_IDS),
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(ids.len());
-    for (i, id) in ids.iter().enumerate() {
-        let t = id.trim();
-        if t.is_empty() || t.len() > 64 || t.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                format!("{pointer}/{i}"),
-                "must be a record id (text, 1 to 64 characters)",
-            ));
-        }
-        if !out.iter().any(|o| o == t) {
-            out.push(t.to_string());
-        }
-    }
-    Ok(out)
-}
-
 /// Takes an automation call: joins the recipe's gathering recipe run, or opens one (and
 /// its first step's run). A call delivered again answers with the recipe run it joined.
 pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
@@ -1066,14 +1042,10 @@ async fn reserve_allows(
     crate::crm_schema::describe(s, account_id, crm.as_ref(), object)
         .await
         .map_err(|e| Error::Unavailable(format!("the CRM: {e}")))?;
-    let usage = crm.api_usage();
-    if let (Some(used), Some(limit)) = (usage.used_today, usage.daily_limit) {
-        let allowance = crate::crm::limits::Reserve::Percent(reserve_percent).allowance(limit);
-        if used >= allowance {
-            return Err(Error::TooManyRequests(format!(
-                "the CRM reports {used} of {limit} daily API calls used; {reserve_percent}% is kept for other tools, so no recipe runs until the allowance resets"
-            )));
-        }
+    if let Some(why) = crm.api_usage().reserve_refusal(reserve_percent) {
+        return Err(Error::TooManyRequests(format!(
+            "{why}, so no recipe runs until the allowance resets"
+        )));
     }
     Ok(())
 }
@@ -1375,6 +1347,7 @@ mod tests {
 
     #[test]
     fn record_ids_are_checked_and_deduplicated_in_order() {
+        use crate::runs::check_record_ids;
         let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             check_record_ids(&ids(&[" a ", "b", "a"]), "/record_ids").unwrap(),

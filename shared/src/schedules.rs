@@ -564,16 +564,8 @@ async fn checked_config(
             "the integration user's connection failed: {e}"
         )));
     }
-    let usage = crm.api_usage();
-    if let (Some(used), Some(limit)) = (usage.used_today, usage.daily_limit) {
-        let allowance =
-            crate::crm::limits::Reserve::Percent(schedule.reserve_percent).allowance(limit);
-        if used >= allowance {
-            return Ok(Err(format!(
-                "the CRM reports {used} of {limit} daily API calls used; {}% is kept for other tools",
-                schedule.reserve_percent
-            )));
-        }
+    if let Some(why) = crm.api_usage().reserve_refusal(schedule.reserve_percent) {
+        return Ok(Err(why));
     }
     Ok(Ok((config, config_json)))
 }

@@ -265,6 +265,21 @@ pub struct ApiUsage {
     pub throttled: u64,
 }
 
+impl ApiUsage {
+    /// Why no new run may start when `reserve_percent` of the CRM's daily allowance is kept
+    /// for other tools and the CRM says that much is all that is left (None: it may, or
+    /// the CRM has not said).
+    pub fn reserve_refusal(&self, reserve_percent: u8) -> Option<String> {
+        let (used, limit) = (self.used_today?, self.daily_limit?);
+        let allowance = limits::Reserve::Percent(reserve_percent).allowance(limit);
+        (used >= allowance).then(|| {
+            format!(
+                "the CRM reports {used} of {limit} daily API calls used; {reserve_percent}% is kept for other tools"
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CrmError {
     /// The connection must be re-authorized (refresh failed, user inactive, app revoked).

@@ -628,6 +628,33 @@ fn check_decisions(module: Module, d: &crate::modules::Decisions) -> Result<()> 
     }
 }
 
+/// Record ids as a run's scope takes them (a scope, an automation call): 1 to 2,000 ids
+/// of 1 to 64 characters, trimmed, the first of each kept in order; else a 400 at
+/// `pointer` or at the id's own pointer.
+pub fn check_record_ids(ids: &[String], pointer: &str) -> Result<Vec<String>> {
+    if ids.is_empty() || ids.len() > MAX_SCOPE_IDS {
+        return Err(Error::invalid(
+            pointer,
+            format!("give 1 to {MAX_SCOPE_IDS} record ids"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut out = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let t = id.trim();
+        if t.is_empty() || t.len() > 64 || t.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                format!("{pointer}/{i}"),
+                "must be a record id (text, 1 to 64 characters)",
+            ));
+        }
+        if seen.insert(t) {
+            out.push(t.to_string());
+        }
+    }
+    Ok(out)
+}
+
 pub fn parse_scope(v: Option<&Value>) -> Result<Scope> {
     let bad = || {
         Error::invalid(
@@ -645,15 +672,11 @@ pub fn parse_scope(v: Option<&Value>) -> Result<Scope> {
             if ids.is_empty() || ids.len() > MAX_SCOPE_IDS {
                 return Err(bad());
             }
-            let mut out = Vec::with_capacity(ids.len());
+            let mut text = Vec::with_capacity(ids.len());
             for (i, id) in ids.iter().enumerate() {
-                match id.as_str().map(str::trim) {
-                    Some(t) if !t.is_empty() && t.len() <= 64 => {
-                        if !out.iter().any(|o: &String| o == t) {
-                            out.push(t.to_string());
-                        }
-                    }
-                    _ => {
+                match id.as_str() {
+                    Some(t) => text.push(t.to_string()),
+                    None => {
                         return Err(Error::invalid(
                             format!("/scope/ids/{i}"),
                             "must be a record id (text, 1 to 64 characters)",
@@ -661,7 +684,7 @@ pub fn parse_scope(v: Option<&Value>) -> Result<Scope> {
                     }
                 }
             }
-            Ok(Scope::Ids(out))
+            check_record_ids(&text, "/scope/ids").map(Scope::Ids)
         }
         Some(_) => Err(bad()),
     }

@@ -9,19 +9,7 @@ import { ProblemAlert } from "../../components/ProblemAlert";
 import { TRIGGER, formatTime } from "../runs";
 import { useRecipeRun } from "./api";
 import { RECIPE_RUN_STATUS, explainRecipeRun, recipeRunOver, scopeWords, stepStatus } from "./logic";
-
-function Fact({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" fw={700} c="gray.7" tt="uppercase">
-        {label}
-      </Text>
-      <Text size="sm" component="div">
-        {children}
-      </Text>
-    </div>
-  );
-}
+import { Fact } from "../../components/Fact";
 
 export default function RecipeRunPage() {
   const { recipeRunId = "" } = useParams();

@@ -2,6 +2,7 @@
 // use, the steps as the API takes them, a recipe run's and a step's status in words, and
 // where the CRM's automation calls a recipe.
 import type { components } from "../../api/schema";
+import { STATUS } from "../runs/logic";
 
 export type Recipe = components["schemas"]["Recipe"];
 export type RecipeInput = components["schemas"]["RecipeInput"];
@@ -99,18 +100,7 @@ export function recipeRunOver(status: RecipeRunStatus): boolean {
 
 /** A step's status in words: its run's once it has one, else where the recipe run is. */
 export function stepStatus(run: Pick<RecipeRun, "status" | "current">, step: Pick<StepRun, "run_id" | "status">, index: number): { label: string; color: string } {
-  if (step.status) {
-    const labels: Record<NonNullable<StepRun["status"]>, { label: string; color: string }> = {
-      queued: { label: "Queued", color: "gray" },
-      waiting: { label: "Waiting", color: "yellow" },
-      running: { label: "Running", color: "blue" },
-      succeeded: { label: "Succeeded", color: "green" },
-      partial: { label: "Partly failed", color: "orange" },
-      failed: { label: "Failed", color: "red" },
-      cancelled: { label: "Cancelled", color: "gray" },
-    };
-    return labels[step.status];
-  }
+  if (step.status) return STATUS[step.status];
   if (step.run_id) return { label: "Running", color: "blue" };
   if (recipeRunOver(run.status)) return { label: "Not run", color: "gray" };
   if (run.status === "gathering") return { label: "Waits for the records", color: "gray" };

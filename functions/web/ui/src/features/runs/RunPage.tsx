@@ -16,6 +16,7 @@ import { ReviewPairs } from "./ReviewPairs";
 import { followsWords } from "./review";
 import { SaveWeights } from "./SaveWeights";
 import { NONE, applyBody, applyLabel, canApplyReviewed, excludedCount, tickedCount, type Exclusions } from "./selection";
+import { Fact } from "../../components/Fact";
 
 /** Runs this one is linked to, each with what the link means. */
 function relatedRuns(run: Run) {
@@ -36,19 +37,6 @@ function useNow(on: boolean): number {
     return () => clearInterval(t);
   }, [on]);
   return now;
-}
-
-function Fact({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" fw={700} c="gray.7" tt="uppercase">
-        {label}
-      </Text>
-      <Text size="sm" component="div">
-        {children}
-      </Text>
-    </div>
-  );
 }
 
 function Count({ label, value, color = "black" }: { label: string; value: number; color?: string | undefined }) {
