@@ -642,7 +642,7 @@ pub fn check_record_ids(ids: &[String], pointer: &str) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         let t = id.trim();
-        if t.is_empty() || t.len() > 64 || t.chars().any(char::is_control) {
+        if t.is_empty() || t.len() > 64 {
             return Err(Error::invalid(
                 format!("{pointer}/{i}"),
                 "must be a record id (text, 1 to 64 characters)",
