@@ -71,6 +71,7 @@ def measure(binary, event):
         "STEWARD_SCHEDULE_GROUP": "g",
         "STEWARD_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
         "STEWARD_SCHEDULE_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "STEWARD_SCHEDULE_DLQ_ARN": "arn:aws:sqs:us-east-1:123456789012:q",
         "STEWARD_SECRETS_PREFIX": "steward/",
         "STEWARD_LOG_FORMAT": "json", "RUST_LOG": "warn",
     })

@@ -77,6 +77,7 @@ impl Services {
                 &s.schedule_group,
                 &s.schedule_target_arn,
                 &s.scheduler_role_arn,
+                &s.schedule_dead_letter_arn,
             )),
             secrets: Arc::new(SecretsManagerSecrets::new(c.secrets, &s.secrets_prefix)),
             clock,
@@ -170,6 +171,7 @@ impl AwsWiring<'_> {
             &s.schedule_group,
             &s.schedule_target_arn,
             &s.scheduler_role_arn,
+            &s.schedule_dead_letter_arn,
         ));
         self
     }

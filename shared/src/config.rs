@@ -15,6 +15,8 @@ pub struct AwsSettings {
     pub schedule_group: String,
     pub scheduler_role_arn: String,
     pub schedule_target_arn: String,
+    /// SQS queue Scheduler sends a fire to when it cannot deliver it.
+    pub schedule_dead_letter_arn: String,
     pub secrets_prefix: String,
 }
 
@@ -59,6 +61,11 @@ pub const VARIABLES: &[(&str, bool, &str)] = &[
         "STEWARD_SCHEDULE_TARGET_ARN",
         true,
         "ARN of the exports function (schedule target)",
+    ),
+    (
+        "STEWARD_SCHEDULE_DLQ_ARN",
+        true,
+        "SQS queue for schedule fires Scheduler could not deliver",
     ),
     (
         "STEWARD_SECRETS_PREFIX",
@@ -115,6 +122,7 @@ impl Config {
         let schedule_group = need("STEWARD_SCHEDULE_GROUP");
         let scheduler_role_arn = need("STEWARD_SCHEDULER_ROLE_ARN");
         let schedule_target_arn = need("STEWARD_SCHEDULE_TARGET_ARN");
+        let schedule_dead_letter_arn = need("STEWARD_SCHEDULE_DLQ_ARN");
         let secrets_prefix = need("STEWARD_SECRETS_PREFIX");
         let endpoint = get("STEWARD_AWS_ENDPOINT").filter(|v| !v.trim().is_empty());
         let log_json = get("STEWARD_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json"));
@@ -136,6 +144,7 @@ impl Config {
         for (name, arn) in [
             ("STEWARD_SCHEDULER_ROLE_ARN", &scheduler_role_arn),
             ("STEWARD_SCHEDULE_TARGET_ARN", &schedule_target_arn),
+            ("STEWARD_SCHEDULE_DLQ_ARN", &schedule_dead_letter_arn),
         ] {
             if !arn.is_empty() && !arn.starts_with("arn:") {
                 err.invalid.push((name, "must be an ARN (arn:...)".into()));
@@ -164,6 +173,7 @@ impl Config {
                 schedule_group,
                 scheduler_role_arn,
                 schedule_target_arn,
+                schedule_dead_letter_arn,
                 secrets_prefix,
             },
             log_json,
@@ -199,6 +209,10 @@ mod tests {
                 (
                     "STEWARD_SCHEDULE_TARGET_ARN",
                     "arn:aws:lambda:eu-west-1:1:function:f".into(),
+                ),
+                (
+                    "STEWARD_SCHEDULE_DLQ_ARN",
+                    "arn:aws:sqs:eu-west-1:1:steward-schedule-dlq".into(),
                 ),
                 ("STEWARD_SECRETS_PREFIX", "steward/".into()),
                 ("STEWARD_LOG_FORMAT", "json".into()),

@@ -390,6 +390,20 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
     let target = got.target().unwrap();
     assert_eq!(target.arn(), w.settings.schedule_target_arn);
     assert_eq!(target.role_arn(), w.settings.scheduler_role_arn);
+    // A fire Scheduler cannot deliver goes to the dead-letter queue within the hour
+    // (Scheduler's own default would keep retrying for a day, 185 times).
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(w.settings.schedule_dead_letter_arn.as_str())
+    );
+    let retry = target.retry_policy().expect("a retry policy");
+    assert_eq!(
+        (
+            retry.maximum_event_age_in_seconds(),
+            retry.maximum_retry_attempts()
+        ),
+        (Some(3600), Some(10))
+    );
     let input: Value = serde_json::from_str(target.input().unwrap()).unwrap();
     assert_eq!(
         input,
@@ -409,6 +423,23 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
     assert_eq!(
         (spec.expression.as_str(), spec.timezone.as_str()),
         ("rate(6 hours)", "UTC")
+    );
+    let updated = w
+        .clients
+        .scheduler
+        .get_schedule()
+        .group_name(&w.settings.schedule_group)
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        updated
+            .target()
+            .and_then(|t| t.dead_letter_config())
+            .and_then(|d| d.arn()),
+        Some(w.settings.schedule_dead_letter_arn.as_str()),
+        "an update keeps the dead-letter queue"
     );
     let r = owner
         .send("POST", &format!("/schedules/{id}/pause"), None)

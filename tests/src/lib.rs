@@ -62,6 +62,8 @@ impl AwsWorld {
             scheduler_role_arn: "arn:aws:iam::123456789012:role/steward-scheduler".into(),
             schedule_target_arn: "arn:aws:lambda:us-east-1:123456789012:function:steward-exports"
                 .into(),
+            schedule_dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:steward-schedule-dlq"
+                .into(),
             secrets_prefix: format!("{}/", unique("steward/")),
         };
         // The production path: one place builds every client.

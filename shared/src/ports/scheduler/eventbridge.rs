@@ -1,9 +1,13 @@
 //! `Scheduler` on EventBridge Scheduler: one group for Steward, every schedule targeting
-//! the exports function with a role Scheduler assumes.
+//! the exports function with a role Scheduler assumes, and a dead-letter queue for fires
+//! Scheduler could not deliver.
 
 use async_trait::async_trait;
 use aws_sdk_scheduler::Client;
-use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState, Target};
+use aws_sdk_scheduler::types::{
+    DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState,
+    Target,
+};
 
 use super::{ScheduleSpec, Scheduler};
 use crate::aws::{error_code, sdk_error};
@@ -14,15 +18,31 @@ pub struct EventBridgeScheduler {
     group: String,
     target_arn: String,
     role_arn: String,
+    dead_letter_arn: String,
 }
 
+/// How long Scheduler keeps trying to hand a fire to the target (it retries only failed
+/// deliveries, e.g. Lambda throttling; the function's own errors are Lambda's async
+/// retries, see template.yaml). A fire is safe to deliver twice (its Run ID comes from the
+/// schedule and the time), but one over an hour late is better sent to the dead-letter
+/// queue, where an alarm sees it, than run long after the time people expect.
+const MAX_FIRE_AGE_SECONDS: i32 = 3600;
+const MAX_FIRE_RETRIES: i32 = 10;
+
 impl EventBridgeScheduler {
-    pub fn new(client: Client, group: &str, target_arn: &str, role_arn: &str) -> Self {
+    pub fn new(
+        client: Client,
+        group: &str,
+        target_arn: &str,
+        role_arn: &str,
+        dead_letter_arn: &str,
+    ) -> Self {
         Self {
             client,
             group: group.to_string(),
             target_arn: target_arn.to_string(),
             role_arn: role_arn.to_string(),
+            dead_letter_arn: dead_letter_arn.to_string(),
         }
     }
 
@@ -31,6 +51,17 @@ impl EventBridgeScheduler {
             .arn(&self.target_arn)
             .role_arn(&self.role_arn)
             .input(&spec.input)
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .arn(&self.dead_letter_arn)
+                    .build(),
+            )
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_event_age_in_seconds(MAX_FIRE_AGE_SECONDS)
+                    .maximum_retry_attempts(MAX_FIRE_RETRIES)
+                    .build(),
+            )
             .build()
             .map_err(|e| Error::internal("building a schedule target", e))
     }
