@@ -110,3 +110,187 @@ fn no_token_or_session_id_is_ever_logged() {
     }
     assert!(secrets.len() >= 13, "{}", secrets.len());
 }
+
+/// A stand-in for the Lambda Runtime API on loopback: hands out `event` once (later
+/// `next` calls wait forever, as on an idle Lambda), and reports the function's answer.
+async fn runtime_api(event: String) -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap().to_string();
+    let (answered, answer) = tokio::sync::oneshot::channel::<String>();
+    let answered = Arc::new(std::sync::Mutex::new(Some(answered)));
+    let event = Arc::new(std::sync::Mutex::new(Some(event)));
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (answered, event) = (answered.clone(), event.clone());
+            tokio::spawn(async move {
+                let mut socket = BufReader::new(socket);
+                loop {
+                    let mut head = Vec::new();
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if socket.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push(line.trim_end().to_string());
+                    }
+                    let length = head
+                        .iter()
+                        .find_map(|h| {
+                            h.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0; length];
+                    socket.read_exact(&mut body).await.unwrap();
+                    let request = head.first().cloned().unwrap_or_default();
+                    let reply = if request.starts_with("GET")
+                        && request.contains("/invocation/next")
+                    {
+                        let Some(event) = event.lock().unwrap().take() else {
+                            std::future::pending::<()>().await;
+                            return;
+                        };
+                        let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                             lambda-runtime-aws-request-id: req-1\r\n\
+                             lambda-runtime-deadline-ms: {deadline}\r\n\
+                             lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:steward-auth\r\n\
+                             content-length: {}\r\n\r\n{event}",
+                            event.len()
+                        )
+                    } else {
+                        if let Some(tx) = answered.lock().unwrap().take() {
+                            let _ =
+                                tx.send(format!("{request} {}", String::from_utf8_lossy(&body)));
+                        }
+                        "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_string()
+                    };
+                    if socket.get_mut().write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (at, answer)
+}
+
+/// An API Gateway (HTTP API) event for a sign-in callback, every secret a `MARKER`.
+fn marked_event() -> String {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/auth/hubspot/callback",
+        "rawQueryString": "code=MARKER-code&state=MARKER-state",
+        "cookies": ["steward_session=MARKER-session", "steward_oauth=MARKER-binding"],
+        "headers": {
+            "host": "steward.example.com",
+            "x-csrf-token": "MARKER-csrf",
+            "authorization": "Bearer MARKER-bearer"
+        },
+        "queryStringParameters": {"code": "MARKER-code", "state": "MARKER-state"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "steward.example.com",
+            "domainPrefix": "steward",
+            "http": {
+                "method": "GET",
+                "path": "/auth/hubspot/callback",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "test"
+            },
+            "requestId": "r1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "03/Dec/2026:10:00:00 +0000",
+            "timeEpoch": 1_796_292_000_000_i64
+        },
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// One marked event through the Lambda runtime and the sign-in function's router, logged
+/// by `subscriber` (on this thread only); what was logged, and what the function answered.
+fn one_event_through_the_runtime(
+    subscriber: impl FnOnce(Captured) -> Box<dyn tracing::Subscriber + Send + Sync>,
+) -> (String, String) {
+    let captured = Captured::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = tracing::subscriber::with_default(subscriber(captured.clone()), || {
+        rt.block_on(async {
+            let sb = sandbox().await;
+            let w = world(&sb);
+            let router = app_router();
+            let (at, answer) = runtime_api(marked_event()).await;
+            // SAFETY: this test binary's only other test reads no environment variable
+            // while this one runs, and these are the runtime's own.
+            unsafe {
+                std::env::set_var("AWS_LAMBDA_RUNTIME_API", &at);
+                std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "steward-auth");
+                std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
+                std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+            }
+            let services = w.services();
+            let (router, services) = (&router, &services);
+            let run = lambda_http::run(lambda_http::service_fn(
+                move |req: lambda_http::Request| async move {
+                    Ok::<_, std::convert::Infallible>(router.handle(services, req).await)
+                },
+            ));
+            tokio::select! {
+                a = answer => a.expect("the runtime answered"),
+                r = run => panic!("the runtime stopped: {r:?}"),
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => panic!("no answer in 60 s"),
+            }
+        })
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    (logs, answer)
+}
+
+/// `LogLevel=trace` (`RUST_LOG=trace`) in the template must not put the raw API Gateway
+/// event into CloudWatch: Steward's log set-up keeps the Lambda runtime's event logging
+/// off whatever the filter says. The same run with a plain `trace` filter is the control:
+/// it shows the runtime does log the event, so this test would see it.
+#[test]
+fn the_lambda_runtime_never_logs_the_raw_event_whatever_log_level_says() {
+    let (logs, answer) =
+        one_event_through_the_runtime(|w| steward::telemetry::subscriber(Some("trace"), true, w));
+    assert!(answer.contains("/invocation/req-1/response"), "{answer}");
+    assert!(answer.contains("302"), "the callback answered: {answer}");
+    assert!(
+        logs.contains("sign-in refused"),
+        "Steward's own logs are kept: {logs}"
+    );
+    assert!(
+        !logs.contains("MARKER"),
+        "a secret of the event was logged: {logs}"
+    );
+
+    let (logs, _) = one_event_through_the_runtime(|w| {
+        Box::new(
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+                .with_writer(w)
+                .json()
+                .finish(),
+        )
+    });
+    assert!(
+        logs.contains("raw JSON event received from Lambda") && logs.contains("MARKER-session"),
+        "the control: without the cap the runtime logs the event: {logs}"
+    );
+}
