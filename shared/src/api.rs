@@ -337,7 +337,7 @@ const TEMPLATE_OPS: Feeds = by_id(&[
 /// The callback's one answer, a redirect, and every refusal code it may carry (a test
 /// holds this list to `identity::login::Refusal`).
 pub const SIGN_IN_OUTCOMES: &str = "Signed in: to `return_to` (else `/`); an integration user connected: to `/settings/users?integration=connected`. \
-Refused: to `/signin?error=<code>&crm=<crm>[&return_to=<path>]`, where `<code>` is one of `invalid_callback`, `expired`, `other_browser`, `app_blocked`, `consent_denied`, `crm_error`, `code_rejected`, `permission_missing`, `crm_unavailable`, `crm_unexpected`, `inactive_user`, `not_invited`, `invitation_expired`, `wrong_account`";
+Refused: to `/signin?error=<code>&crm=<crm>[&return_to=<path>]`, where `<code>` is one of `invalid_callback`, `expired`, `other_browser`, `app_blocked`, `consent_denied`, `crm_error`, `code_rejected`, `permission_missing`, `crm_unavailable`, `crm_unexpected`, `untrusted_address`, `inactive_user`, `not_invited`, `invitation_expired`, `wrong_account`";
 
 /// An OpenAPI document: an object (described by the OpenAPI 3.1 specification).
 pub type OpenApiDocument = serde_json::Map<String, serde_json::Value>;

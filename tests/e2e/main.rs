@@ -283,6 +283,33 @@ async fn a_blocked_salesforce_app_is_sent_to_the_consoles_sign_in_page() {
     assert!(r.location().contains("crm=salesforce"), "{}", r.location());
 }
 
+/// A token answer that points Steward's next call (with the new access token) off
+/// Salesforce's domains stops the sign-in on the console's page, and saves nothing.
+#[tokio::test]
+async fn a_salesforce_org_address_off_salesforces_domains_stops_the_sign_in() {
+    for foreign in [
+        "https://attacker.example.com",
+        "http://acme.my.salesforce.com",
+        "https://acme.my.salesforce.com.attacker.example",
+    ] {
+        let sb = sandbox_with(SandboxConfig {
+            salesforce_instance_url: Some(foreign.into()),
+            ..SandboxConfig::default()
+        })
+        .await;
+        let w = world(&sb);
+        let router = app_router();
+        let b = Browser::new(w.services(), &router);
+        let authorize = b.start_login("salesforce", "").await;
+        let callback = approve(&authorize, OWNER).await;
+        let r = b.follow(&callback).await;
+        assert_refused(&r, "untrusted_address");
+        assert!(r.location().contains("crm=salesforce"), "{}", r.location());
+        let me = b.get("/me").await;
+        assert_eq!(me.status, 401, "{foreign}: signed in anyway: {}", me.text);
+    }
+}
+
 #[tokio::test]
 async fn a_denied_consent_is_a_refusal_not_a_500() {
     let sb = sandbox().await;

@@ -119,6 +119,9 @@ pub struct SandboxConfig {
     pub salesforce: SalesforceLimits,
     /// Salesforce's authorize answers `error=OAUTH_APP_BLOCKED` instead of a login page.
     pub salesforce_app_blocked: bool,
+    /// The token answer's `instance_url` instead of the sandbox's own: an org address
+    /// Steward must refuse to follow (tests).
+    pub salesforce_instance_url: Option<String>,
     /// Where to write the ground-truth duplicate clusters (JSON lines), if anywhere.
     pub ground_truth: Option<PathBuf>,
 }
@@ -133,6 +136,7 @@ impl Default for SandboxConfig {
             hubspot: HubSpotLimits::default(),
             salesforce: SalesforceLimits::default(),
             salesforce_app_blocked: false,
+            salesforce_instance_url: None,
             ground_truth: None,
         }
     }

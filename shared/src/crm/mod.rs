@@ -309,6 +309,10 @@ pub enum CrmError {
     /// The CRM answered something this connector does not understand.
     #[error("unexpected answer from the CRM: {0}")]
     Protocol(String),
+    /// The CRM's answer points Steward's next call (with its token) at an address that is
+    /// not the CRM's own.
+    #[error("an address that is not the CRM's: {0}")]
+    Untrusted(String),
     /// A file standing in for the CRM (`steward run`'s CSV) cannot be read or written:
     /// the message names the file and the line.
     #[error("{0}")]
@@ -318,6 +322,24 @@ pub enum CrmError {
 pub type CrmResult<T> = Result<T, CrmError>;
 
 impl CrmError {
+    /// The same kind of error, its message passed through `f` (to redact it).
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            CrmError::Auth(m) => CrmError::Auth(f(m)),
+            CrmError::Forbidden(m) => CrmError::Forbidden(f(m)),
+            CrmError::Quota(m) => CrmError::Quota(f(m)),
+            CrmError::RateLimited(m) => CrmError::RateLimited(f(m)),
+            CrmError::Unsupported(m) => CrmError::Unsupported(f(m)),
+            CrmError::NotFound(m) => CrmError::NotFound(f(m)),
+            CrmError::Rejected(m) => CrmError::Rejected(f(m)),
+            CrmError::Unavailable(m) => CrmError::Unavailable(f(m)),
+            CrmError::Ambiguous(m) => CrmError::Ambiguous(f(m)),
+            CrmError::Protocol(m) => CrmError::Protocol(f(m)),
+            CrmError::Untrusted(m) => CrmError::Untrusted(f(m)),
+            CrmError::File(m) => CrmError::File(f(m)),
+        }
+    }
+
     /// A short code for outcomes an error kept from being processed (`QUOTA`, `AUTH`, ...).
     pub fn code(&self) -> &'static str {
         match self {
@@ -331,6 +353,7 @@ impl CrmError {
             CrmError::Unavailable(_) => "UNAVAILABLE",
             CrmError::Ambiguous(_) => "AMBIGUOUS",
             CrmError::Protocol(_) => "PROTOCOL",
+            CrmError::Untrusted(_) => "UNTRUSTED",
             CrmError::File(_) => "FILE",
         }
     }
@@ -350,7 +373,9 @@ impl From<CrmError> for crate::Error {
             CrmError::Quota(m) | CrmError::RateLimited(m) | CrmError::Unavailable(m) => {
                 Error::Unavailable(m)
             }
-            CrmError::Ambiguous(m) | CrmError::Protocol(m) => Error::unexpected(m),
+            CrmError::Ambiguous(m) | CrmError::Protocol(m) | CrmError::Untrusted(m) => {
+                Error::unexpected(m)
+            }
         }
     }
 }

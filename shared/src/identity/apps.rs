@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::crm::transport::{AccountLimiter, Transport};
 use crate::crm::{CrmKind, OAuthApp, limits::Limits};
@@ -103,12 +104,33 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// How long a CRM call may wait: to connect, and for each read of its answer (a stalled
+/// CRM or a half-open connection fails the call, which the transport retries, instead of
+/// holding a Lambda until its own timeout). No limit on a whole answer: a Bulk API result
+/// can stream for minutes, but never stall for this long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            // Salesforce ends a REST query that runs longer than 120 s itself.
+            read: Duration::from_secs(130),
+        }
+    }
+}
+
 /// The apps, an HTTP client for the CRMs, and one rate limiter per account in this
 /// process (every connection of an account shares the CRM's per-account limits).
 #[derive(Clone, Default)]
 pub struct CrmApps {
     pub hubspot: Option<HubSpotApp>,
     pub salesforce: Option<SalesforceApp>,
+    pub timeouts: Timeouts,
     /// Built on first use, so functions that never call a CRM do not link an HTTP client
     /// (BENCHMARKS.md, Lambda sizes).
     http: Arc<std::sync::OnceLock<reqwest::Client>>,
@@ -133,14 +155,23 @@ impl CrmApps {
         }
     }
 
-    /// Reads the apps from the environment; a client id without its secret is an error.
+    /// Reads the apps from the environment; a client id without its secret is an error,
+    /// and so is a CRM URL that is not https (plain http only on this machine's loopback,
+    /// where the sandbox CRM runs).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
         let get = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let mut problems = Vec::new();
+        for (name, _) in VARIABLES.iter().filter(|(n, _)| n.ends_with("_URL")) {
+            if let Some(v) = get(name)
+                && let Err(why) = crm_url(&v)
+            {
+                problems.push(format!("{name} {why}"));
+            }
+        }
         let mut pair = |id: &str, secret: &str| match (get(id), get(secret)) {
             (Some(i), Some(s)) => Some((i, SecretString::from(s))),
             (None, None) => None,
@@ -202,9 +233,26 @@ impl CrmApps {
         )
     }
 
-    /// The HTTP client every CRM call of this process shares.
+    /// The same apps, their calls bounded by `timeouts` (tests use short ones).
+    pub fn with_timeouts(self, timeouts: Timeouts) -> Self {
+        CrmApps {
+            timeouts,
+            http: Arc::default(),
+            ..self
+        }
+    }
+
+    /// The HTTP client every CRM call of this process shares, bounded by `timeouts`.
     pub fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(reqwest::Client::new)
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(self.timeouts.connect)
+                .read_timeout(self.timeouts.read)
+                .build()
+                // Only a TLS backend that cannot start fails here: nothing a CRM call
+                // could recover from.
+                .expect("the CRM HTTP client could not be built")
+        })
     }
 
     /// A transport sharing the account's limiter.
@@ -221,6 +269,24 @@ impl CrmApps {
                 .clone()
         };
         Transport::new(self.http().clone(), limiter)
+    }
+}
+
+/// `Err(why)` unless `url` is an https URL, or http on loopback (the sandbox CRM).
+fn crm_url(url: &str) -> Result<(), String> {
+    let u = reqwest::Url::parse(url).map_err(|e| format!("is not a URL ({e}): `{url}`"))?;
+    let host = u.host_str().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match u.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!(
+            "must be an https URL (http only on loopback, for the sandbox CRM): `{url}`"
+        )),
     }
 }
 
@@ -256,5 +322,65 @@ mod tests {
             "https://api.hubapi.com/oauth/v1/token"
         );
         assert!(apps.salesforce.is_none());
+    }
+
+    #[test]
+    fn crm_urls_must_be_https_but_on_loopback() {
+        let env: HashMap<&str, &str> = [
+            ("STEWARD_SALESFORCE_CLIENT_ID", "id"),
+            ("STEWARD_SALESFORCE_CLIENT_SECRET", "s"),
+            ("STEWARD_SALESFORCE_LOGIN_URL", "http://login.example.com"),
+            ("STEWARD_HUBSPOT_API_URL", "api.hubapi.com"),
+        ]
+        .into();
+        let e = CrmApps::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with("STEWARD_HUBSPOT_API_URL is not a URL"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with("STEWARD_SALESFORCE_LOGIN_URL must be an https URL"),
+            "{e:?}"
+        );
+        for ok in [
+            "https://test.salesforce.com",
+            "http://127.0.0.1:4010/salesforce",
+            "http://localhost:4010",
+            "http://[::1]:4010",
+        ] {
+            assert_eq!(crm_url(ok), Ok(()), "{ok}");
+        }
+    }
+
+    /// A CRM that accepts the connection and never answers fails the call after the read
+    /// timeout, instead of holding it (and its Lambda) until something else gives up.
+    #[tokio::test]
+    async fn a_crm_that_never_answers_fails_the_call_after_the_read_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = listener.local_addr().unwrap();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let apps =
+            CrmApps::sandbox(&format!("http://{at}"), "id", "secret").with_timeouts(Timeouts {
+                connect: Duration::from_secs(1),
+                read: Duration::from_millis(300),
+            });
+        let app = apps.salesforce.clone().unwrap().oauth();
+        let call =
+            crate::crm::salesforce::exchange_code(apps.http(), &app, "code", "http://cb", None);
+        let answer = tokio::time::timeout(Duration::from_secs(20), call)
+            .await
+            .expect("the call hung: no read timeout");
+        assert!(
+            matches!(&answer, Err(crate::crm::CrmError::Unavailable(m)) if m.contains("token endpoint")),
+            "{:?}",
+            answer.map(|_| ())
+        );
+        held.abort();
     }
 }

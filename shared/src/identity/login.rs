@@ -106,6 +106,9 @@ pub enum Refusal {
     CrmUnavailable,
     /// The CRM answered something Steward cannot use.
     CrmUnexpected,
+    /// The CRM's answer named an org address that is not the CRM's own (Salesforce's
+    /// `instance_url` or identity URL off Salesforce's domains): not followed.
+    UntrustedAddress,
     /// The CRM says this user is deactivated.
     InactiveUser,
     /// The org uses Steward, and this person is not a member (or was removed).
@@ -117,7 +120,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 14] = [
+    pub const ALL: [Refusal; 15] = [
         Refusal::InvalidCallback,
         Refusal::Expired,
         Refusal::OtherBrowser,
@@ -128,6 +131,7 @@ impl Refusal {
         Refusal::PermissionMissing,
         Refusal::CrmUnavailable,
         Refusal::CrmUnexpected,
+        Refusal::UntrustedAddress,
         Refusal::InactiveUser,
         Refusal::NotInvited,
         Refusal::InvitationExpired,
@@ -146,6 +150,7 @@ impl Refusal {
             Refusal::PermissionMissing => "permission_missing",
             Refusal::CrmUnavailable => "crm_unavailable",
             Refusal::CrmUnexpected => "crm_unexpected",
+            Refusal::UntrustedAddress => "untrusted_address",
             Refusal::InactiveUser => "inactive_user",
             Refusal::NotInvited => "not_invited",
             Refusal::InvitationExpired => "invitation_expired",
@@ -506,6 +511,7 @@ fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
         CrmError::Unavailable(_) | CrmError::RateLimited(_) | CrmError::Quota(_) => {
             Refusal::CrmUnavailable
         }
+        CrmError::Untrusted(_) => Refusal::UntrustedAddress,
         _ => Refusal::CrmUnexpected,
     }
 }

@@ -419,7 +419,12 @@ fn token_answer(
         ("scope".into(), J::from(scope)),
         (
             "instance_url".into(),
-            J::from(format!("{}/salesforce", s.base_url)),
+            J::from(
+                s.config()
+                    .salesforce_instance_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/salesforce", s.base_url)),
+            ),
         ),
         ("id".into(), J::from(id_url)),
         ("token_type".into(), J::from("Bearer")),

@@ -13,21 +13,8 @@ const MERGEABLE: &[&str] = &["contacts", "companies", "deals", "0-1", "0-2", "0-
 const MERGE_ATTEMPTS: usize = 2;
 
 fn group_error(e: &CrmError) -> RecordError {
-    let code = match e {
-        CrmError::NotFound(_) => "NOT_FOUND",
-        CrmError::Rejected(_) => "REJECTED",
-        CrmError::Ambiguous(_) => "AMBIGUOUS",
-        CrmError::Quota(_) => "QUOTA",
-        CrmError::Auth(_) => "AUTH",
-        CrmError::Forbidden(_) => "FORBIDDEN",
-        CrmError::RateLimited(_) => "RATE_LIMITED",
-        CrmError::Unavailable(_) => "UNAVAILABLE",
-        CrmError::Unsupported(_) => "UNSUPPORTED",
-        CrmError::Protocol(_) => "PROTOCOL",
-        CrmError::File(_) => "FILE",
-    };
     RecordError {
-        code: code.into(),
+        code: e.code().into(),
         message: e.to_string(),
     }
 }

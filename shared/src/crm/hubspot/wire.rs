@@ -98,19 +98,7 @@ pub(super) fn redact(e: CrmError, secret: &str) -> CrmError {
     }
     let encoded = urlencoding::encode(secret).into_owned();
     let clean = |m: String| m.replace(&encoded, "<token>").replace(secret, "<token>");
-    match e {
-        CrmError::Auth(m) => CrmError::Auth(clean(m)),
-        CrmError::Forbidden(m) => CrmError::Forbidden(clean(m)),
-        CrmError::Quota(m) => CrmError::Quota(clean(m)),
-        CrmError::RateLimited(m) => CrmError::RateLimited(clean(m)),
-        CrmError::Unsupported(m) => CrmError::Unsupported(clean(m)),
-        CrmError::NotFound(m) => CrmError::NotFound(clean(m)),
-        CrmError::Rejected(m) => CrmError::Rejected(clean(m)),
-        CrmError::Unavailable(m) => CrmError::Unavailable(clean(m)),
-        CrmError::Ambiguous(m) => CrmError::Ambiguous(clean(m)),
-        CrmError::Protocol(m) => CrmError::Protocol(clean(m)),
-        CrmError::File(m) => CrmError::File(clean(m)),
-    }
+    e.map_message(clean)
 }
 
 /// (used, limit) from `X-HubSpot-RateLimit-Daily` / `-Daily-Remaining` (private apps only).

@@ -55,6 +55,50 @@ fn parse(status: u16, body: &[u8]) -> CrmResult<TokenAnswer> {
     })
 }
 
+/// The domains Salesforce serves orgs and identity URLs from (Salesforce's "Allowlist
+/// Salesforce Domains"): `*.my.salesforce.com`, `login.salesforce.com`, `*.force.com`,
+/// Government Cloud's `salesforce.mil`, the China instance's `sfcrmproducts.cn`.
+const SALESFORCE_DOMAINS: &[&str] = &[
+    "salesforce.com",
+    "force.com",
+    "cloudforce.com",
+    "salesforce.mil",
+    "sfcrmproducts.cn",
+];
+
+/// A URL a token answer names (the org's `instance_url`, its identity URL) is where
+/// Steward sends the access token next, so it must be https on one of Salesforce's
+/// domains, on the default port, with no user info; or on the configured login host's own
+/// origin (`token_url`'s), which is how the sandbox CRM answers. Anything else fails the
+/// sign-in: the URL is named in the error (it is the CRM's answer, not a secret).
+pub(crate) fn check_org_url(what: &str, url: &str, token_url: &str) -> CrmResult<()> {
+    let untrusted = || {
+        CrmError::Untrusted(format!(
+            "Salesforce's token answer gave {what} `{url}`, which is not an https URL on a \
+             Salesforce domain ({})",
+            SALESFORCE_DOMAINS.join(", ")
+        ))
+    };
+    let u = reqwest::Url::parse(url).map_err(|_| untrusted())?;
+    if reqwest::Url::parse(token_url).is_ok_and(|t| t.origin() == u.origin()) {
+        return Ok(());
+    }
+    let host = u.host_str().unwrap_or_default();
+    let on_salesforce = SALESFORCE_DOMAINS.iter().any(|d| {
+        host.len() > d.len() && host.ends_with(d) && host[..host.len() - d.len()].ends_with('.')
+    });
+    if u.scheme() == "https"
+        && on_salesforce
+        && u.port().is_none()
+        && u.username().is_empty()
+        && u.password().is_none()
+    {
+        Ok(())
+    } else {
+        Err(untrusted())
+    }
+}
+
 trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
@@ -120,6 +164,8 @@ pub async fn exchange_code(
         .ok_or_else(|| CrmError::Protocol("the token answer has no instance_url".into()))?;
     let identity_url =
         t.id.ok_or_else(|| CrmError::Protocol("the token answer has no id (identity URL)".into()))?;
+    check_org_url("instance_url", &instance_url, &app.token_url)?;
+    check_org_url("identity URL", &identity_url, &app.token_url)?;
     let tokens = Tokens {
         access_token: SecretString::from(t.access_token),
         refresh_token: t.refresh_token.map(SecretString::from),
@@ -214,5 +260,43 @@ mod tests {
             .err()
             .unwrap();
         assert!(!e.to_string().contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn org_addresses_are_followed_only_on_salesforces_domains_or_the_login_origin() {
+        let login = "https://login.salesforce.com/services/oauth2/token";
+        for ok in [
+            "https://acme.my.salesforce.com",
+            "https://login.salesforce.com/id/00D/005",
+            "https://acme--uat.sandbox.my.salesforce.com/",
+            "https://acme.lightning.force.com",
+            "https://acme.my.salesforce.mil",
+        ] {
+            assert_eq!(check_org_url("instance_url", ok, login), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://evil.example.com",
+            "http://acme.my.salesforce.com",
+            "https://acme.my.salesforce.com.evil.example",
+            "https://evilsalesforce.com",
+            "https://salesforce.com",
+            "https://acme.my.salesforce.com:8443",
+            "https://user:pw@acme.my.salesforce.com",
+            "file:///etc/passwd",
+            "acme.my.salesforce.com",
+        ] {
+            let e = check_org_url("instance_url", bad, login).unwrap_err();
+            assert!(
+                matches!(&e, CrmError::Untrusted(m) if m.contains(bad)),
+                "{bad}: {e}"
+            );
+        }
+        // The sandbox answers on its own origin, which is the configured login host's.
+        let sandbox = "http://127.0.0.1:4010/salesforce/services/oauth2/token";
+        assert_eq!(
+            check_org_url("instance_url", "http://127.0.0.1:4010/salesforce", sandbox),
+            Ok(())
+        );
+        assert!(check_org_url("instance_url", "http://127.0.0.1:4011/x", sandbox).is_err());
     }
 }

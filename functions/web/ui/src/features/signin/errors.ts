@@ -58,6 +58,11 @@ export const SIGN_IN_ERRORS: Record<string, SignInError> = {
     what: "{CRM} answered something Steward cannot use.",
     next: "Try again; if it persists, tell your Steward admin.",
   },
+  untrusted_address: {
+    title: "Sign-in stopped",
+    what: "{CRM} pointed Steward at an address that is not one of {CRM}'s own, so Steward did not follow it (and your connection was not saved).",
+    next: "Try again; if it persists, tell your Steward admin (the address is in Steward's log).",
+  },
   inactive_user: {
     title: "Your {CRM} user is inactive",
     what: "{CRM} says your user is deactivated.",
