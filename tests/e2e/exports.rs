@@ -376,15 +376,15 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
     );
 
     let name = steward::schedules::scheduler_name(&id);
-    let got = w
-        .clients
-        .scheduler
-        .get_schedule()
-        .group_name(&w.settings.schedule_group)
-        .name(&name)
-        .send()
-        .await
-        .expect("the Scheduler has the schedule");
+    let fetch = || {
+        w.clients
+            .scheduler
+            .get_schedule()
+            .group_name(&w.settings.schedule_group)
+            .name(&name)
+            .send()
+    };
+    let got = fetch().await.expect("the Scheduler has the schedule");
     assert_eq!(got.schedule_expression(), Some("cron(0 9 ? * MON-FRI *)"));
     assert_eq!(got.schedule_expression_timezone(), Some("America/New_York"));
     let target = got.target().unwrap();
@@ -424,15 +424,7 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
         (spec.expression.as_str(), spec.timezone.as_str()),
         ("rate(6 hours)", "UTC")
     );
-    let updated = w
-        .clients
-        .scheduler
-        .get_schedule()
-        .group_name(&w.settings.schedule_group)
-        .name(&name)
-        .send()
-        .await
-        .unwrap();
+    let updated = fetch().await.unwrap();
     assert_eq!(
         updated
             .target()

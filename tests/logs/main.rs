@@ -78,6 +78,7 @@ async fn sign_in_collecting_secrets(crm: &str) -> (Vec<String>, usize) {
 
 #[test]
 fn no_token_or_session_id_is_ever_logged() {
+    runtime_listener();
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
@@ -113,10 +114,13 @@ fn no_token_or_session_id_is_ever_logged() {
 
 /// A stand-in for the Lambda Runtime API on loopback: hands out `event` once (later
 /// `next` calls wait forever, as on an idle Lambda), and reports the function's answer.
-async fn runtime_api(event: String) -> (String, tokio::sync::oneshot::Receiver<String>) {
+/// Its address is fixed for the process (the runtime reads it from the environment), so
+/// each run accepts on its own clone of one listener.
+async fn runtime_api(event: String) -> tokio::sync::oneshot::Receiver<String> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let at = listener.local_addr().unwrap().to_string();
+    let listener = runtime_listener().try_clone().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     let (answered, answer) = tokio::sync::oneshot::channel::<String>();
     let answered = Arc::new(std::sync::Mutex::new(Some(answered)));
     let event = Arc::new(std::sync::Mutex::new(Some(event)));
@@ -179,7 +183,26 @@ async fn runtime_api(event: String) -> (String, tokio::sync::oneshot::Receiver<S
             });
         }
     });
-    (at, answer)
+    answer
+}
+
+/// The Runtime API's listener, and the Lambda runtime's environment pointing at it: set
+/// once, by whichever test of this binary starts first, before it starts any thread (the
+/// other waits here), so no thread reads the environment while it is written.
+fn runtime_listener() -> &'static std::net::TcpListener {
+    static LISTENER: std::sync::OnceLock<std::net::TcpListener> = std::sync::OnceLock::new();
+    LISTENER.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = listener.local_addr().unwrap().to_string();
+        // SAFETY: see above: no other thread of this process reads the environment now.
+        unsafe {
+            std::env::set_var("AWS_LAMBDA_RUNTIME_API", &at);
+            std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "steward-auth");
+            std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
+            std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+        }
+        listener
+    })
 }
 
 /// An API Gateway (HTTP API) event for a sign-in callback, every secret a `MARKER`.
@@ -234,15 +257,7 @@ fn one_event_through_the_runtime(
             let sb = sandbox().await;
             let w = world(&sb);
             let router = app_router();
-            let (at, answer) = runtime_api(marked_event()).await;
-            // SAFETY: this test binary's only other test reads no environment variable
-            // while this one runs, and these are the runtime's own.
-            unsafe {
-                std::env::set_var("AWS_LAMBDA_RUNTIME_API", &at);
-                std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "steward-auth");
-                std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
-                std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
-            }
+            let answer = runtime_api(marked_event()).await;
             let services = w.services();
             let (router, services) = (&router, &services);
             let run = lambda_http::run(lambda_http::service_fn(
@@ -267,6 +282,7 @@ fn one_event_through_the_runtime(
 /// it shows the runtime does log the event, so this test would see it.
 #[test]
 fn the_lambda_runtime_never_logs_the_raw_event_whatever_log_level_says() {
+    runtime_listener();
     let (logs, answer) =
         one_event_through_the_runtime(|w| steward::telemetry::subscriber(Some("trace"), true, w));
     assert!(answer.contains("/invocation/req-1/response"), "{answer}");
