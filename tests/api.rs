@@ -2,11 +2,12 @@
 //! and `template.yaml` routes exactly the catalogue's routes (and the console's paths) to
 //! the right functions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use steward::Services;
 use steward::api::{Function, ROUTES};
 use steward::http::Router;
 use steward::openapi::{document, openapi_path};
+use steward::wiring::{Needs, Resource};
 
 fn all_function_routers() -> Vec<(Function, Router<Services>)> {
     vec![
@@ -255,4 +256,211 @@ fn template_yaml_routes_match_the_catalogue() {
             .map(|p| ("web".to_string(), "GET".to_string(), p.to_string())),
     );
     assert_eq!(template_routes(), expected);
+}
+
+/// One policy statement of a function in template.yaml, as written.
+#[derive(Default)]
+struct Statement {
+    actions: Vec<String>,
+    resource: String,
+    sender_condition: bool,
+}
+
+impl Statement {
+    /// What the statement's resource is, by what its text names.
+    fn resource(&self) -> Resource {
+        let r = &self.resource;
+        if r.contains("AuditBucket") {
+            Resource::AuditCsvs
+        } else if r.contains(":ses:") {
+            Resource::Mail
+        } else if r.contains(":schedule/") || r.contains("SchedulerInvokeRole") {
+            Resource::Schedules
+        } else if r.contains(":secret:steward/") {
+            Resource::Connections
+        } else if r.contains("CrmAppsSecret") {
+            Resource::CrmApps
+        } else {
+            panic!("a statement on a resource the wiring does not know: {r}")
+        }
+    }
+}
+
+/// Each function's policy statements in template.yaml, by logical id (TableAccessPolicy,
+/// the table's, is every function's and not a statement here).
+fn template_statements() -> BTreeMap<String, Vec<Statement>> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out: BTreeMap<String, Vec<Statement>> = BTreeMap::new();
+    let mut function: Option<String> = None;
+    let (mut in_policies, mut in_actions) = (false, false);
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if indent(line) == 2 && t.ends_with(':') {
+            let name = t.trim_end_matches(':');
+            function = name.ends_with("Function").then(|| name.to_string());
+            in_policies = false;
+            continue;
+        }
+        let Some(f) = &function else { continue };
+        if indent(line) == 6 {
+            in_policies = t == "Policies:";
+            if in_policies {
+                out.entry(f.clone()).or_default();
+            }
+            continue;
+        }
+        if !in_policies {
+            continue;
+        }
+        let statements = out.get_mut(f).unwrap();
+        if t.starts_with("- Effect:") {
+            statements.push(Statement::default());
+            in_actions = false;
+            continue;
+        }
+        let Some(st) = statements.last_mut() else {
+            continue;
+        };
+        if let Some(action) = t.strip_prefix("Action:").map(str::trim) {
+            in_actions = action.is_empty();
+            if !in_actions {
+                st.actions.push(action.to_string());
+            }
+            continue;
+        }
+        if in_actions && let Some(action) = t.strip_prefix("- ") {
+            st.actions.push(action.to_string());
+            continue;
+        }
+        in_actions = false;
+        if let Some(resource) = t.strip_prefix("Resource:") {
+            st.resource = resource.trim().to_string();
+        }
+        if t == "ses:FromAddress: !Ref SesSender" {
+            st.sender_condition = true;
+        }
+    }
+    out
+}
+
+/// The grants each function's statements give: (action, resource).
+fn template_grants() -> BTreeMap<String, BTreeSet<(String, Resource)>> {
+    template_statements()
+        .into_iter()
+        .map(|(f, statements)| {
+            let grants = statements
+                .iter()
+                .flat_map(|st| st.actions.iter().map(|a| (a.clone(), st.resource())))
+                .collect();
+            (f, grants)
+        })
+        .collect()
+}
+
+/// Every Lambda function of template.yaml and the wiring its binary is built with.
+fn declared_needs() -> BTreeMap<String, Needs> {
+    BTreeMap::from([
+        (
+            "AuthFunction".into(),
+            steward_auth::wiring(Needs::default()),
+        ),
+        (
+            "TeamFunction".into(),
+            steward_team::wiring(Needs::default()),
+        ),
+        (
+            "TemplatesFunction".into(),
+            steward_templates::wiring(Needs::default()),
+        ),
+        (
+            "RunsFunction".into(),
+            steward_runs::wiring(Needs::default()),
+        ),
+        (
+            "RunsWorkerFunction".into(),
+            steward_runs::worker_wiring(Needs::default()),
+        ),
+        (
+            "ExportsFunction".into(),
+            steward_exports::wiring(Needs::default()),
+        ),
+        (
+            "ExportsEventsFunction".into(),
+            steward_exports::events_wiring(Needs::default()),
+        ),
+        // Files only: no wiring, no AWS client (functions/web/src/main.rs).
+        ("WebFunction".into(), Needs::default()),
+    ])
+}
+
+#[test]
+fn each_functions_iam_grants_are_exactly_what_its_wiring_uses() {
+    let granted = template_grants();
+    let needs = declared_needs();
+    assert_eq!(
+        granted.keys().collect::<Vec<_>>(),
+        needs
+            .keys()
+            .filter(|f| *f != "WebFunction")
+            .collect::<Vec<_>>(),
+        "functions with policies"
+    );
+    for (function, need) in &needs {
+        let want: BTreeSet<(String, Resource)> = need
+            .iam_grants()
+            .into_iter()
+            .map(|(a, r)| (a.to_string(), r))
+            .collect();
+        let got = granted.get(function).cloned().unwrap_or_default();
+        assert_eq!(got, want, "{function}'s IAM grants against its wiring");
+    }
+}
+
+#[test]
+fn mail_is_sent_only_as_the_configured_sender() {
+    let mut mailing = 0;
+    for (function, statements) in template_statements() {
+        for st in statements {
+            if st.actions.iter().any(|a| a.starts_with("ses:")) {
+                mailing += 1;
+                assert!(
+                    st.sender_condition,
+                    "{function} may send mail as any address of its identity"
+                );
+            }
+        }
+    }
+    // The team function (invitations) and exports-events (reports).
+    assert_eq!(mailing, 2);
+}
+
+#[test]
+fn the_policy_reader_sees_what_is_granted() {
+    // The reader itself, on grants known by heart: it must not pass by finding nothing.
+    let granted = template_grants();
+    let exports = &granted["ExportsFunction"];
+    assert!(
+        exports.contains(&("iam:PassRole".to_string(), Resource::Schedules)),
+        "{exports:?}"
+    );
+    let auth = &granted["AuthFunction"];
+    assert!(
+        auth.contains(&(
+            "secretsmanager:GetSecretValue".to_string(),
+            Resource::CrmApps
+        )),
+        "{auth:?}"
+    );
+    assert!(
+        !auth.contains(&(
+            "secretsmanager:GetSecretValue".to_string(),
+            Resource::Connections
+        )),
+        "{auth:?}"
+    );
 }

@@ -5,16 +5,10 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::sync::Arc;
 
-use crate::aws::AwsClients;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Result;
 use crate::identity::CrmApps;
-use crate::ports::blobs::s3::S3BlobStore;
-use crate::ports::items::dynamo::DynamoItemStore;
-use crate::ports::mail::ses::SesMailer;
-use crate::ports::scheduler::eventbridge::EventBridgeScheduler;
-use crate::ports::secrets::secretsmanager::SecretsManagerSecrets;
 use crate::ports::{BlobStore, ItemStore, Mailer, Scheduler, Secrets};
 
 #[derive(Clone)]
@@ -57,66 +51,18 @@ pub struct Health {
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 impl Services {
-    /// The AWS adapters, from one set of clients.
-    pub async fn aws(config: &Config) -> Self {
-        Self::aws_with(
-            config,
-            AwsClients::new(&config.aws).await,
-            Arc::new(SystemClock),
-        )
-    }
-
-    pub fn aws_with(config: &Config, c: AwsClients, clock: Arc<dyn Clock>) -> Self {
-        let s = &config.aws;
-        Services {
-            items: Arc::new(DynamoItemStore::new(c.dynamodb, &s.table, clock.clone())),
-            blobs: Arc::new(S3BlobStore::new(c.s3, &s.bucket)),
-            mailer: Arc::new(SesMailer::new(c.ses, &s.mail_from)),
-            scheduler: Arc::new(EventBridgeScheduler::new(
-                c.scheduler,
-                &s.schedule_group,
-                &s.schedule_target_arn,
-                &s.scheduler_role_arn,
-                &s.schedule_dead_letter_arn,
-            )),
-            secrets: Arc::new(SecretsManagerSecrets::new(c.secrets, &s.secrets_prefix)),
-            clock,
-            crm: config.crm.clone(),
-            web_base_url: config.web_base_url.clone(),
-            runtime: "lambda",
-            runs: crate::runs::RunQueue::Stream,
-            schemas: Arc::default(),
-        }
-    }
-
-    /// A Lambda function's wiring: DynamoDB always, then only the ports it asks for, each
-    /// through its own method so the binary links only the AWS SDKs it uses.
-    pub async fn aws_wiring(config: &Config) -> AwsWiring<'_> {
-        let sdk = crate::aws::sdk_config(&config.aws).await;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let not_wired = Arc::new(NotWired);
-        let services = Services {
-            items: Arc::new(DynamoItemStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                &config.aws.table,
-                clock.clone(),
-            )),
-            blobs: not_wired.clone(),
-            mailer: not_wired.clone(),
-            scheduler: not_wired.clone(),
-            secrets: not_wired,
-            clock,
-            crm: config.crm.clone(),
-            web_base_url: config.web_base_url.clone(),
-            runtime: "lambda",
-            runs: crate::runs::RunQueue::Stream,
-            schemas: Arc::default(),
-        };
-        AwsWiring {
-            sdk,
-            config,
-            services,
-        }
+    /// Every AWS adapter, built the one way a Lambda builds the ports it wires.
+    pub async fn aws(config: &Config) -> Result<Self> {
+        use crate::wiring::{BlobOp, ScheduleOp, SecretOp, Wire};
+        crate::wiring::AwsWiring::new(config)
+            .await
+            .blobs(&[BlobOp::Read, BlobOp::Write, BlobOp::Delete, BlobOp::Link])
+            .mailer()
+            .scheduler(&[ScheduleOp::Read, ScheduleOp::Write, ScheduleOp::Delete])
+            .secrets(&[SecretOp::Read, SecretOp::Write, SecretOp::Delete])
+            .crm_apps()
+            .done()
+            .await
     }
 
     pub fn adapters(&self) -> Adapters {
@@ -137,139 +83,6 @@ impl Services {
             runtime: self.runtime,
             adapters: self.adapters(),
         }
-    }
-}
-
-pub struct AwsWiring<'a> {
-    sdk: aws_config::SdkConfig,
-    config: &'a Config,
-    services: Services,
-}
-
-impl AwsWiring<'_> {
-    pub fn blobs(mut self) -> Self {
-        let path_style = self.config.aws.endpoint.is_some();
-        self.services.blobs = Arc::new(S3BlobStore::new(
-            crate::aws::s3_client(&self.sdk, path_style),
-            &self.config.aws.bucket,
-        ));
-        self
-    }
-
-    pub fn mailer(mut self) -> Self {
-        self.services.mailer = Arc::new(SesMailer::new(
-            aws_sdk_ses::Client::new(&self.sdk),
-            &self.config.aws.mail_from,
-        ));
-        self
-    }
-
-    pub fn scheduler(mut self) -> Self {
-        let s = &self.config.aws;
-        self.services.scheduler = Arc::new(EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(&self.sdk),
-            &s.schedule_group,
-            &s.schedule_target_arn,
-            &s.scheduler_role_arn,
-            &s.schedule_dead_letter_arn,
-        ));
-        self
-    }
-
-    pub fn secrets(mut self) -> Self {
-        self.services.secrets = Arc::new(SecretsManagerSecrets::new(
-            aws_sdk_secretsmanager::Client::new(&self.sdk),
-            &self.config.aws.secrets_prefix,
-        ));
-        self
-    }
-
-    pub fn done(self) -> Services {
-        self.services
-    }
-}
-
-/// Stands in for a port a function does not use: any call is a programming error.
-struct NotWired;
-
-fn not_wired<T>(port: &str) -> Result<T> {
-    Err(crate::Error::unexpected(format!(
-        "the {port} port is not wired into this function"
-    )))
-}
-
-#[async_trait::async_trait]
-impl BlobStore for NotWired {
-    fn kind(&self) -> &'static str {
-        "not-wired"
-    }
-    async fn put(&self, _: &str, _: bytes::Bytes, _: &str) -> Result<()> {
-        not_wired("blob")
-    }
-    async fn get(&self, _: &str) -> Result<Option<crate::ports::Blob>> {
-        not_wired("blob")
-    }
-    async fn get_range(&self, _: &str, _: u64, _: u64) -> Result<Option<bytes::Bytes>> {
-        not_wired("blob")
-    }
-    async fn delete(&self, _: &str) -> Result<()> {
-        not_wired("blob")
-    }
-    async fn presigned_get(
-        &self,
-        _: &str,
-        _: std::time::Duration,
-        _: Option<&str>,
-    ) -> Result<String> {
-        not_wired("blob")
-    }
-    async fn start_upload(&self, _: &str, _: &str) -> Result<Box<dyn crate::ports::Upload>> {
-        not_wired("blob")
-    }
-}
-
-#[async_trait::async_trait]
-impl Mailer for NotWired {
-    fn kind(&self) -> &'static str {
-        "not-wired"
-    }
-    async fn send(&self, _: &crate::ports::Email) -> Result<String> {
-        not_wired("mail")
-    }
-}
-
-#[async_trait::async_trait]
-impl Scheduler for NotWired {
-    fn kind(&self) -> &'static str {
-        "not-wired"
-    }
-    async fn create(&self, _: &crate::ports::ScheduleSpec) -> Result<()> {
-        not_wired("scheduler")
-    }
-    async fn update(&self, _: &crate::ports::ScheduleSpec) -> Result<()> {
-        not_wired("scheduler")
-    }
-    async fn delete(&self, _: &str) -> Result<()> {
-        not_wired("scheduler")
-    }
-    async fn get(&self, _: &str) -> Result<Option<crate::ports::ScheduleSpec>> {
-        not_wired("scheduler")
-    }
-}
-
-#[async_trait::async_trait]
-impl Secrets for NotWired {
-    fn kind(&self) -> &'static str {
-        "not-wired"
-    }
-    async fn put(&self, _: &str, _: secrecy::SecretString) -> Result<()> {
-        not_wired("secrets")
-    }
-    async fn get(&self, _: &str) -> Result<Option<secrecy::SecretString>> {
-        not_wired("secrets")
-    }
-    async fn delete(&self, _: &str) -> Result<()> {
-        not_wired("secrets")
     }
 }
 

@@ -18,6 +18,9 @@ pub struct AwsSettings {
     /// SQS queue Scheduler sends a fire to when it cannot deliver it.
     pub schedule_dead_letter_arn: String,
     pub secrets_prefix: String,
+    /// The Secrets Manager secret holding the CRM apps' client secrets (read at cold start
+    /// by the functions whose wiring asks for the apps); unset off AWS.
+    pub crm_apps_secret: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +128,17 @@ impl Config {
         let schedule_dead_letter_arn = need("STEWARD_SCHEDULE_DLQ_ARN");
         let secrets_prefix = need("STEWARD_SECRETS_PREFIX");
         let endpoint = get("STEWARD_AWS_ENDPOINT").filter(|v| !v.trim().is_empty());
+        let crm_apps_secret = get(crate::identity::apps::APPS_SECRET_VARIABLE)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if let Some(arn) = &crm_apps_secret
+            && !arn.starts_with("arn:")
+        {
+            err.invalid.push((
+                crate::identity::apps::APPS_SECRET_VARIABLE,
+                "must be an ARN (arn:...)".into(),
+            ));
+        }
         let log_json = get("STEWARD_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json"));
 
         if !web_base_url.is_empty() && !is_http_url(&web_base_url) {
@@ -175,6 +189,7 @@ impl Config {
                 schedule_target_arn,
                 schedule_dead_letter_arn,
                 secrets_prefix,
+                crm_apps_secret,
             },
             log_json,
             crm,

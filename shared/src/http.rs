@@ -145,21 +145,38 @@ impl<S: Gate> Router<S> {
 
     /// Routes, runs the handler, and renders any error as problem+json. Never fails.
     pub async fn handle(&self, state: &S, req: Request) -> Response<Body> {
+        self.handle_each(&|_| state, req).await
+    }
+
+    /// As `handle`, with each route's handler given its own function's state: one
+    /// process serving several functions (`steward serve`, the end-to-end tests) runs each
+    /// route under that function's wiring.
+    pub async fn handle_each<'s>(
+        &self,
+        state_of: &(dyn Fn(Function) -> &'s S + Sync),
+        req: Request,
+    ) -> Response<Body>
+    where
+        S: 's,
+    {
         let path = request_path(&req);
         let method = req.method().as_str().to_string();
-        match self.dispatch(state, req, &path, &method).await {
+        match self.dispatch(state_of, req, &path, &method).await {
             Ok(resp) => resp,
             Err(e) => e.into_response(Some(&path)),
         }
     }
 
-    async fn dispatch(
+    async fn dispatch<'s>(
         &self,
-        state: &S,
+        state_of: &(dyn Fn(Function) -> &'s S + Sync),
         req: Request,
         path: &str,
         method: &str,
-    ) -> Result<Response<Body>> {
+    ) -> Result<Response<Body>>
+    where
+        S: 's,
+    {
         // Of the paths that match, the most specific serves: `/templates/health` is the
         // health route for every method, never the template called "health".
         let mut best: Option<(Vec<u8>, &'static str)> = None;
@@ -188,6 +205,7 @@ impl<S: Gate> Router<S> {
                 }
                 continue;
             }
+            let state = state_of(spec.function);
             let mut req = req.with_path_parameters(params);
             req.extensions_mut().insert(*spec);
             if !matches!(spec.access, Access::Public | Access::Signed) {

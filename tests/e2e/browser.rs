@@ -7,7 +7,30 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use steward::Services;
+use steward::api::Function;
 use steward::http::Router;
+use steward::wiring::Functions;
+
+/// Every function over the world's services, each under its own wiring, as `steward
+/// serve` runs them: a route or event using what its function's wiring lacks answers 500.
+pub fn functions(full: &Services) -> Functions {
+    Functions::new(full)
+        .http(Function::Auth, steward_auth::router(), steward_auth::wiring)
+        .http(Function::Team, steward_team::router(), steward_team::wiring)
+        .http(
+            Function::Templates,
+            steward_templates::router(),
+            steward_templates::wiring,
+        )
+        .http(Function::Runs, steward_runs::router(), steward_runs::wiring)
+        .http(
+            Function::Exports,
+            steward_exports::router(),
+            steward_exports::wiring,
+        )
+        .worker(steward_runs::worker_wiring)
+        .events(steward_exports::events_wiring)
+}
 
 /// Every function's routes, as `steward serve` merges them.
 pub fn app_router() -> Router<Services> {
@@ -50,6 +73,8 @@ impl Resp {
 pub struct Browser<'a> {
     pub services: &'a Services,
     pub router: &'a Router<Services>,
+    /// Each function's services under its wiring (the routes run under their own).
+    pub wired: Functions,
     pub cookies: Mutex<HashMap<String, String>>,
     pub csrf: Mutex<Option<String>>,
 }
@@ -73,6 +98,7 @@ impl<'a> Browser<'a> {
         Browser {
             services,
             router,
+            wired: functions(services),
             cookies: Mutex::new(HashMap::new()),
             csrf: Mutex::new(None),
         }
@@ -157,7 +183,10 @@ impl<'a> Browser<'a> {
             .body(body)
             .expect("a request")
             .with_query_string_parameters(parse_query(query));
-        let resp = self.router.handle(self.services, req).await;
+        let resp = self
+            .router
+            .handle_each(&|f| self.wired.services(f), req)
+            .await;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = match resp.body() {

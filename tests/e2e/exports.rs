@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::browser::{Browser, app_router};
+use super::browser::{Browser, app_router, functions};
 use super::runs::{csv_rows, drain_all, queue, run_json, start, written_twice};
 use super::*;
 use steward::clock::Clock;
@@ -678,7 +678,7 @@ async fn a_rate_schedule_fires_under_the_clock_makes_one_run_and_mails_it() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let target = steward::schedules::LocalTarget(s.clone());
+    let target = steward::schedules::LocalTarget(functions(s).events_services().clone());
 
     // Without an integration user, the fire is skipped with the reason on the schedule.
     clock.advance(chrono::Duration::seconds(61));

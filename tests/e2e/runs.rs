@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::browser::{Browser, app_router};
+use super::browser::{Browser, app_router, functions};
 use super::*;
 use steward::Services;
 use steward::clock::Clock;
@@ -27,9 +27,11 @@ pub fn queue(w: &TestWorld) -> UnboundedReceiver<RunRef> {
 
 /// Works every woken run until none is woken any more (each slice ends by `slice`).
 pub async fn drain(s: &Services, rx: &mut UnboundedReceiver<RunRef>, slice: chrono::Duration) {
+    let f = functions(s);
     while let Ok(r) = rx.try_recv() {
         let deadline = s.clock.now() + slice;
-        worker::work_local(s, &r.account_id, &r.run_id, deadline)
+        let (worker, reports) = (f.worker_services(), f.events_services());
+        worker::work_local(worker, reports, &r.account_id, &r.run_id, deadline)
             .await
             .expect("a slice works");
     }
@@ -808,19 +810,7 @@ async fn killed_and_resumed(c: &Crm) {
     let run = run_json(&owner, &id).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert!(kills > 0, "the test killed no worker");
-    assert!(
-        written_twice(&sb).is_empty(),
-        "applied twice: {:?}",
-        written_twice(&sb)
-    );
-    let (_, rows) = csv_rows(&owner, &s, &id).await;
-    let mut ids = std::collections::HashSet::new();
-    for r in &rows {
-        assert!(
-            ids.insert(r.record_id.clone().unwrap()),
-            "twice in the CSV: {r:?}"
-        );
-    }
+    let rows = applied_once(&owner, &s, &sb, &id).await;
     let applied = by_status(&rows).get("applied").copied().unwrap_or(0);
     assert_eq!(applied as u64, run["counts"]["applied"].as_u64().unwrap());
     assert_eq!(
@@ -863,6 +853,90 @@ async fn a_killed_worker_resumes_without_applying_twice_on_hubspot() {
 #[tokio::test]
 async fn a_killed_worker_resumes_without_applying_twice_on_salesforce() {
     killed_and_resumed(&SALESFORCE).await;
+}
+
+/// The run's CSV rows, after checking that the CRM was written once per record and the
+/// CSV names each record once.
+async fn applied_once(owner: &Browser<'_>, s: &Services, sb: &Sandbox, id: &str) -> Vec<AuditRow> {
+    assert!(
+        written_twice(sb).is_empty(),
+        "applied twice: {:?}",
+        written_twice(sb)
+    );
+    let (_, rows) = csv_rows(owner, s, id).await;
+    let mut ids = std::collections::HashSet::new();
+    for r in &rows {
+        assert!(
+            ids.insert(r.record_id.clone().unwrap()),
+            "twice in the CSV: {r:?}"
+        );
+    }
+    rows
+}
+
+/// A worker dies mid-run and no retry comes (the stream's retries ran out, or `steward
+/// serve` restarted inside the lease): the sweep leaves the run alone while its lease is
+/// alive, wakes it once the lease is stale, and the run goes on to its end from its
+/// checkpoint with each record once in its CSV.
+#[tokio::test]
+async fn the_sweep_resumes_a_run_whose_worker_died() {
+    let sb = sized(3_000).await;
+    let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
+    let w = world_at(&sb, clock.clone());
+    let mut rx = queue(&w);
+    let router = app_router();
+    let s = w.services().clone();
+    let worker_services = functions(&s).worker_services().clone();
+    let owner = Browser::signed_in(&s, &router, "hubspot", OWNER).await;
+    sb.reset_writes();
+    let id = start(&owner, with_mode(bulk(&HUBSPOT), "apply")).await;
+    let account = run_json(&owner, &id).await["account_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The start's wake is lost: nothing delivers it. A queued run is not stalled yet.
+    assert!(rx.try_recv().is_ok());
+    assert!(worker::sweep(&worker_services).await.unwrap().is_empty());
+
+    // A worker takes it and dies after some of its CRM writes.
+    let (s2, a2, i2) = (worker_services.clone(), account.clone(), id.clone());
+    let deadline = clock.now() + chrono::Duration::hours(1);
+    let task = tokio::spawn(async move { worker::work(&s2, &a2, &i2, deadline, None).await });
+    while sb.writes().len() < 150 && !task.is_finished() {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(
+        !task.is_finished(),
+        "the worker ended before it could be killed"
+    );
+    task.abort();
+    let _ = task.await;
+    let written = sb.writes().len();
+    assert_eq!(run_json(&owner, &id).await["status"], "running");
+
+    // Its lease is alive: the sweep wakes nothing, and a woken worker would find it busy.
+    clock.advance(chrono::Duration::minutes(2));
+    assert!(worker::sweep(&worker_services).await.unwrap().is_empty());
+    assert!(rx.try_recv().is_err());
+
+    // Stale: the sweep wakes it (once), and the woken worker finishes it.
+    clock.advance(worker::STALE_AFTER);
+    let woken = worker::sweep(&worker_services).await.unwrap();
+    assert_eq!(
+        woken.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+    drain_all(&s, &mut rx).await;
+    let run = run_json(&owner, &id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(worker::sweep(&worker_services).await.unwrap().is_empty());
+    assert!(
+        sb.writes().len() > written,
+        "the resumed worker wrote nothing"
+    );
+    let rows = applied_once(&owner, &s, &sb, &id).await;
+    assert_eq!(rows.len(), 3_000, "{:?}", by_status(&rows));
+    assert_eq!(by_status(&rows).get("applied").copied(), Some(3_000));
 }
 
 /// 20% 429s and 5% 5xx, with the worker also stopped at its deadline after every batch:
@@ -1692,8 +1766,10 @@ async fn steward_serves_queue_works_runs_to_their_end() {
     let rx = queue(&w);
     let router = app_router();
     let s = w.services();
+    let f = functions(s);
     tokio::spawn(worker::serve_queue(
-        s.clone(),
+        f.worker_services().clone(),
+        f.events_services().clone(),
         rx,
         std::time::Duration::from_secs(60),
     ));

@@ -112,78 +112,10 @@ fn no_token_or_session_id_is_ever_logged() {
     assert!(secrets.len() >= 13, "{}", secrets.len());
 }
 
-/// A stand-in for the Lambda Runtime API on loopback: hands out `event` once (later
-/// `next` calls wait forever, as on an idle Lambda), and reports the function's answer.
-/// Its address is fixed for the process (the runtime reads it from the environment), so
-/// each run accepts on its own clone of one listener.
-async fn runtime_api(event: String) -> tokio::sync::oneshot::Receiver<String> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    let listener = runtime_listener().try_clone().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-    let (answered, answer) = tokio::sync::oneshot::channel::<String>();
-    let answered = Arc::new(std::sync::Mutex::new(Some(answered)));
-    let event = Arc::new(std::sync::Mutex::new(Some(event)));
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let (answered, event) = (answered.clone(), event.clone());
-            tokio::spawn(async move {
-                let mut socket = BufReader::new(socket);
-                loop {
-                    let mut head = Vec::new();
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if socket.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        head.push(line.trim_end().to_string());
-                    }
-                    let length = head
-                        .iter()
-                        .find_map(|h| {
-                            h.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    let mut body = vec![0; length];
-                    socket.read_exact(&mut body).await.unwrap();
-                    let request = head.first().cloned().unwrap_or_default();
-                    let reply = if request.starts_with("GET")
-                        && request.contains("/invocation/next")
-                    {
-                        let Some(event) = event.lock().unwrap().take() else {
-                            std::future::pending::<()>().await;
-                            return;
-                        };
-                        let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
-                        format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                             lambda-runtime-aws-request-id: req-1\r\n\
-                             lambda-runtime-deadline-ms: {deadline}\r\n\
-                             lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:steward-auth\r\n\
-                             content-length: {}\r\n\r\n{event}",
-                            event.len()
-                        )
-                    } else {
-                        if let Some(tx) = answered.lock().unwrap().take() {
-                            let _ =
-                                tx.send(format!("{request} {}", String::from_utf8_lossy(&body)));
-                        }
-                        "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_string()
-                    };
-                    if socket.get_mut().write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    answer
+/// The Runtime API stand-in on this process's one listener (the runtime reads its address
+/// from the environment), each run on its own clone of it.
+fn runtime_api(event: String) -> tokio::sync::oneshot::Receiver<String> {
+    steward_tests::lambda_stub::serve_one(runtime_listener().try_clone().unwrap(), event)
 }
 
 /// The Runtime API's listener, and the Lambda runtime's environment pointing at it: set
@@ -205,43 +137,6 @@ fn runtime_listener() -> &'static std::net::TcpListener {
     })
 }
 
-/// An API Gateway (HTTP API) event for a sign-in callback, every secret a `MARKER`.
-fn marked_event() -> String {
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/auth/hubspot/callback",
-        "rawQueryString": "code=MARKER-code&state=MARKER-state",
-        "cookies": ["steward_session=MARKER-session", "steward_oauth=MARKER-binding"],
-        "headers": {
-            "host": "steward.example.com",
-            "x-csrf-token": "MARKER-csrf",
-            "authorization": "Bearer MARKER-bearer"
-        },
-        "queryStringParameters": {"code": "MARKER-code", "state": "MARKER-state"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "steward.example.com",
-            "domainPrefix": "steward",
-            "http": {
-                "method": "GET",
-                "path": "/auth/hubspot/callback",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "test"
-            },
-            "requestId": "r1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "03/Dec/2026:10:00:00 +0000",
-            "timeEpoch": 1_796_292_000_000_i64
-        },
-        "isBase64Encoded": false
-    })
-    .to_string()
-}
-
 /// One marked event through the Lambda runtime and the sign-in function's router, logged
 /// by `subscriber` (on this thread only); what was logged, and what the function answered.
 fn one_event_through_the_runtime(
@@ -257,7 +152,10 @@ fn one_event_through_the_runtime(
             let sb = sandbox().await;
             let w = world(&sb);
             let router = app_router();
-            let answer = runtime_api(marked_event()).await;
+            let answer = runtime_api(steward_tests::lambda_stub::marked_http_event(
+                "GET",
+                "/auth/hubspot/callback",
+            ));
             let services = w.services();
             let (router, services) = (&router, &services);
             let run = lambda_http::run(lambda_http::service_fn(

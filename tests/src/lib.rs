@@ -3,11 +3,9 @@
 //! run in parallel), and the embedded adapters in a temporary directory.
 
 use async_trait::async_trait;
-use std::sync::Arc;
 
 use steward::Services;
 use steward::aws::AwsClients;
-use steward::clock::SystemClock;
 use steward::config::{AwsSettings, Config};
 use steward::testing::TestWorld;
 
@@ -65,6 +63,7 @@ impl AwsWorld {
             schedule_dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:steward-schedule-dlq"
                 .into(),
             secrets_prefix: format!("{}/", unique("steward/")),
+            crm_apps_secret: None,
         };
         // The production path: one place builds every client.
         let clients = AwsClients::new(&settings).await;
@@ -98,7 +97,7 @@ impl AwsWorld {
             log_json: false,
             crm,
         };
-        let services = Services::aws_with(&config, clients.clone(), Arc::new(SystemClock));
+        let services = Services::aws(&config).await.expect("the AWS services");
         Self {
             services,
             clients,
@@ -208,3 +207,4 @@ macro_rules! both {
         }
     };
 }
+pub mod lambda_stub;

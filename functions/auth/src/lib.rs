@@ -5,7 +5,14 @@ use lambda_http::{Body, Request, Response};
 use steward::app;
 use steward::http::{Router, json, principal};
 use steward::identity::{Me, MeAccount, MeUser, login, session, store};
+use steward::wiring::{SecretOp, Wire};
 use steward::{Error, Result, Services};
+
+/// What this function may call beyond the table: sign-in stores each member's CRM tokens. `main` builds exactly this on
+/// AWS; `steward serve` and the tests run its routes under exactly this.
+pub fn wiring<W: Wire>(w: W) -> W {
+    w.secrets(&[SecretOp::Write]).crm_apps()
+}
 
 pub fn router() -> Router<Services> {
     Router::new()

@@ -10,7 +10,23 @@ use steward::http::{
 };
 use steward::schedules;
 use steward::stream::{BatchResponse, StreamEvent};
+use steward::wiring::{BlobOp, ScheduleOp, SecretOp, Wire};
 use steward::{Result, Services};
+
+/// What this function may call beyond the table: schedules kept in EventBridge Scheduler. `main` builds exactly this on
+/// AWS; `steward serve` and the tests run its routes under exactly this.
+pub fn wiring<W: Wire>(w: W) -> W {
+    w.scheduler(&[ScheduleOp::Write, ScheduleOp::Delete])
+}
+
+/// `exports-events`' (Scheduler fires, reports of ended runs): audit CSVs attached or
+/// linked, report mail, and the integration user's connection a fire checks.
+pub fn events_wiring<W: Wire>(w: W) -> W {
+    w.blobs(&[BlobOp::Read, BlobOp::Link])
+        .mailer()
+        .secrets(&[SecretOp::Read, SecretOp::Write])
+        .crm_apps()
+}
 
 pub fn router() -> Router<Services> {
     Router::new()

@@ -17,7 +17,24 @@ use steward::modules::Module;
 use steward::recipes;
 use steward::runs::{self, Filters, Status, Trigger};
 pub use steward::stream::{BatchResponse, ItemFailure, StreamEvent};
+use steward::wiring::{BlobOp, SecretOp, Wire};
 use steward::{Error, Result, Services};
+
+/// What this function may call beyond the table: runs' rows read from their CSVs and links to them; CRM connections (refreshed tokens written back) and the accounts' automation signing secrets. `main` builds exactly this on
+/// AWS; `steward serve` and the tests run its routes under exactly this.
+pub fn wiring<W: Wire>(w: W) -> W {
+    w.blobs(&[BlobOp::Read, BlobOp::Link])
+        .secrets(&[SecretOp::Read, SecretOp::Write])
+        .crm_apps()
+}
+
+/// The worker's (binary `runs-worker`, the table's stream): plan parts, output parts and
+/// audit CSVs written, read back and cleaned up; CRM connections (tokens written back).
+pub fn worker_wiring<W: Wire>(w: W) -> W {
+    w.blobs(&[BlobOp::Read, BlobOp::Write, BlobOp::Delete])
+        .secrets(&[SecretOp::Read, SecretOp::Write])
+        .crm_apps()
+}
 
 pub fn router() -> Router<Services> {
     Router::new()
@@ -272,6 +289,40 @@ async fn apply_preview(s: &Services, req: Request) -> Result<Response<Body>> {
 
 // ---- the stream worker ------------------------------------------------------------------
 
+/// What the worker is invoked with: a stream batch of woken runs, or the sweep's schedule
+/// (`{"sweep": "stale-runs"}`, every few minutes).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum WorkerEvent {
+    Stream(StreamEvent),
+    Sweep { sweep: String },
+}
+
+/// The answer: the stream's partial-batch response, or the runs the sweep woke.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum WorkerAnswer {
+    Stream(BatchResponse),
+    Swept { woken: Vec<String> },
+}
+
+pub async fn handle_worker_event(
+    s: &Services,
+    event: WorkerEvent,
+    deadline: DateTime<Utc>,
+) -> Result<WorkerAnswer> {
+    match event {
+        WorkerEvent::Stream(e) => Ok(WorkerAnswer::Stream(handle_stream(s, e, deadline).await)),
+        WorkerEvent::Sweep { sweep } => {
+            tracing::info!(sweep, "sweeping stalled runs");
+            let woken = runs::worker::sweep(s).await?;
+            Ok(WorkerAnswer::Swept {
+                woken: woken.into_iter().map(|r| r.run_id).collect(),
+            })
+        }
+    }
+}
+
 /// Works each run the event names until `deadline`; a record whose work failed is
 /// reported for redelivery.
 pub async fn handle_stream(
@@ -304,6 +355,25 @@ mod tests {
         let (status, body) = w.call(&router(), event("runs-health.json")).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["function"], "runs");
+    }
+
+    #[test]
+    fn the_worker_tells_a_stream_batch_from_the_sweep() {
+        let read = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../events")
+                .join(name);
+            serde_json::from_slice::<WorkerEvent>(&std::fs::read(path).unwrap()).unwrap()
+        };
+        assert!(matches!(
+            read("dynamodb-stream-run-insert.json"),
+            WorkerEvent::Stream(_)
+        ));
+        assert!(matches!(
+            read("scheduler-sweep.json"),
+            WorkerEvent::Sweep { ref sweep } if sweep == "stale-runs"
+        ));
+        assert!(serde_json::from_str::<WorkerEvent>(r#"{"detail": {}}"#).is_err());
     }
 
     #[test]

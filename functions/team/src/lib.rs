@@ -7,8 +7,17 @@ use steward::http::{
     Router, if_match, json, json_body, no_content, path_param, principal, query_param, with_etag,
 };
 use steward::identity::{policy, team};
+use steward::wiring::{SecretOp, Wire};
 use steward::{Error, Result, Services};
 use steward::{app, automation};
+
+/// What this function may call beyond the table: invitation mail; members' connections (CRM users listed, tokens refreshed, the integration user set and purged); the automation signing secret. `main` builds exactly this on
+/// AWS; `steward serve` and the tests run its routes under exactly this.
+pub fn wiring<W: Wire>(w: W) -> W {
+    w.mailer()
+        .secrets(&[SecretOp::Read, SecretOp::Write, SecretOp::Delete])
+        .crm_apps()
+}
 
 pub fn router() -> Router<Services> {
     Router::new()

@@ -8,8 +8,15 @@ use steward::http::{
 use steward::modules::Module;
 use steward::recipes;
 use steward::templates::{self, Template};
+use steward::wiring::{SecretOp, Wire};
 use steward::{Result, Services};
 use steward::{app, crm_schema};
+
+/// What this function may call beyond the table: the CRM's objects and fields through the member's connection (refreshed tokens written back). `main` builds exactly this on
+/// AWS; `steward serve` and the tests run its routes under exactly this.
+pub fn wiring<W: Wire>(w: W) -> W {
+    w.secrets(&[SecretOp::Read, SecretOp::Write]).crm_apps()
+}
 
 pub fn router() -> Router<Services> {
     Router::new()

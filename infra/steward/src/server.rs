@@ -25,6 +25,7 @@ use steward::error::{Error, Result};
 use steward::http::{Router, path_param, query_param, request_path};
 use steward::identity::CrmApps;
 use steward::ports::blobs::content_disposition;
+use steward::wiring::Functions;
 
 /// The demo sandbox's state file in the data dir.
 pub const SANDBOX_STATE: &str = "sandbox.json";
@@ -81,18 +82,31 @@ pub fn web_dir(named: Option<PathBuf>) -> PathBuf {
 
 /// Everything the server needs: the functions' routes and the embedded world.
 pub struct App {
-    functions: Router<Services>,
+    functions: Functions,
     local: Router<App>,
     console: Console,
     embedded: Embedded,
 }
 
-pub fn functions_router() -> Router<Services> {
-    steward_auth::router()
-        .merge(steward_team::router())
-        .merge(steward_templates::router())
-        .merge(steward_runs::router())
-        .merge(steward_exports::router())
+/// Every function over the embedded services, each under its own wiring (what it may
+/// call here is what its Lambda may call on AWS).
+pub fn functions(full: &Services) -> Functions {
+    Functions::new(full)
+        .http(Function::Auth, steward_auth::router(), steward_auth::wiring)
+        .http(Function::Team, steward_team::router(), steward_team::wiring)
+        .http(
+            Function::Templates,
+            steward_templates::router(),
+            steward_templates::wiring,
+        )
+        .http(Function::Runs, steward_runs::router(), steward_runs::wiring)
+        .http(
+            Function::Exports,
+            steward_exports::router(),
+            steward_exports::wiring,
+        )
+        .worker(steward_runs::worker_wiring)
+        .events(steward_exports::events_wiring)
 }
 
 pub fn local_router() -> Router<App> {
@@ -119,12 +133,12 @@ impl App {
         if self.local.serves_path(&path) {
             return self.local.handle(self, req).await;
         }
-        if !self.functions.serves_path(&path)
+        if !self.functions.router().serves_path(&path)
             && let Some(resp) = self.console.answer(&req).await
         {
             return resp;
         }
-        self.functions.handle(&self.embedded.services, req).await
+        self.functions.handle(req).await
     }
 }
 
@@ -247,7 +261,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     let embedded = Embedded::open(&opts, Arc::new(SystemClock))?;
     let console = Console::new(web_dir(args.web_dir));
     let app = Arc::new(App {
-        functions: functions_router(),
+        functions: functions(&embedded.services),
         local: local_router(),
         console,
         embedded,
@@ -255,7 +269,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     for f in Function::ALL {
         let unbound = match f {
             Function::Local => app.local.unbound(f),
-            _ => app.functions.unbound(f),
+            _ => app.functions.router().unbound(f),
         };
         if !unbound.is_empty() {
             return Err(format!("routes without a handler: {unbound:?}").into());
@@ -264,7 +278,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
 
     tokio::spawn(app.embedded.scheduler.clone().run(
         Arc::new(steward::schedules::LocalTarget(
-            app.embedded.services.clone(),
+            app.functions.events_services().clone(),
         )),
         Duration::from_secs(1),
     ));
@@ -277,15 +291,28 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         .ok()
         .and_then(|mut q| q.take())
     {
-        let services = app.embedded.services.clone();
+        let services = app.functions.worker_services().clone();
         tokio::spawn(steward::runs::worker::serve_queue(
             services.clone(),
+            app.functions.events_services().clone(),
             rx,
             Duration::from_secs(300),
         ));
         for r in steward::runs::worker::unfinished(&services).await? {
             services.runs.wake(&r.account_id, &r.run_id);
         }
+        // A run this server was working when it stopped holds a lease still alive at
+        // the restart (its wake above finds it busy): once the lease is stale, the sweep
+        // wakes it again, as the Scheduler's sweep does on AWS.
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(e) = steward::runs::worker::sweep(&services).await {
+                    tracing::warn!(error = %e, "sweeping stalled runs failed");
+                }
+            }
+        });
     }
     let items = app.embedded.items.clone();
     tokio::spawn(async move {

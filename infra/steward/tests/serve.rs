@@ -91,15 +91,40 @@ async fn serves_health_with_version_and_embedded_adapters() {
     assert_eq!(h["status"], "ok");
     assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(h["runtime"], "steward serve");
+    // `/health` is the auth function's: it runs with what its wiring gives it, as on AWS.
     assert_eq!(
         h["adapters"],
-        serde_json::json!({"items": "redb", "blobs": "directory", "mail": "outbox",
-            "scheduler": "in-process", "secrets": "encrypted-file"})
+        serde_json::json!({"items": "redb", "blobs": "not-wired", "mail": "not-wired",
+            "scheduler": "not-wired", "secrets": "encrypted-file"})
     );
-    // Every function's routes are served by the one process.
-    for f in ["team", "templates", "runs", "exports"] {
+    // Every function's routes are served by the one process, each under its own wiring.
+    for (f, wired) in [
+        (
+            "team",
+            ["not-wired", "outbox", "not-wired", "encrypted-file"],
+        ),
+        (
+            "templates",
+            ["not-wired", "not-wired", "not-wired", "encrypted-file"],
+        ),
+        (
+            "runs",
+            ["directory", "not-wired", "not-wired", "encrypted-file"],
+        ),
+        (
+            "exports",
+            ["not-wired", "not-wired", "in-process", "not-wired"],
+        ),
+    ] {
         let r = reqwest::get(format!("{}/{f}/health", s.url)).await.unwrap();
         assert_eq!(r.status(), 200, "{f}");
+        let h: serde_json::Value = r.json().await.unwrap();
+        let a = &h["adapters"];
+        assert_eq!(
+            [&a["blobs"], &a["mail"], &a["scheduler"], &a["secrets"]],
+            wired,
+            "{f}: {h}"
+        );
     }
     let missing = reqwest::get(format!("{}/no/such/route", s.url))
         .await

@@ -1,7 +1,7 @@
 //! Steward's registered OAuth apps (a HubSpot public app, a Salesforce connected app) and
 //! where each CRM is reached. A CRM without an app configured cannot be signed in with.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,6 +75,15 @@ impl SalesforceApp {
     }
 }
 
+/// The variable naming the Secrets Manager secret that holds the apps' client secrets.
+pub const APPS_SECRET_VARIABLE: &str = "STEWARD_CRM_APPS_SECRET";
+
+/// The client secrets, by the variables that hold them off AWS.
+const CLIENT_SECRETS: [&str; 2] = [
+    "STEWARD_HUBSPOT_CLIENT_SECRET",
+    "STEWARD_SALESFORCE_CLIENT_SECRET",
+];
+
 /// Every variable `CrmApps::from_lookup` reads: (name, what it is for).
 pub const VARIABLES: &[(&str, &str)] = &[
     (
@@ -83,7 +92,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "STEWARD_HUBSPOT_CLIENT_SECRET",
-        "HubSpot public app's client secret",
+        "HubSpot public app's client secret (on AWS, in STEWARD_CRM_APPS_SECRET)",
     ),
     (
         "STEWARD_HUBSPOT_AUTHORIZE_URL",
@@ -96,7 +105,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "STEWARD_SALESFORCE_CLIENT_SECRET",
-        "Salesforce connected app's consumer secret",
+        "Salesforce connected app's consumer secret (on AWS, in STEWARD_CRM_APPS_SECRET)",
+    ),
+    (
+        "STEWARD_CRM_APPS_SECRET",
+        "ARN of the Secrets Manager secret holding the two client secrets above, as JSON",
     ),
     (
         "STEWARD_SALESFORCE_LOGIN_URL",
@@ -158,12 +171,28 @@ impl CrmApps {
     /// Reads the apps from the environment; a client id without its secret is an error,
     /// and so is a CRM URL that is not https (plain http only on this machine's loopback,
     /// where the sandbox CRM runs).
+    ///
+    /// With `STEWARD_CRM_APPS_SECRET` set (on AWS), the client secrets are not in the
+    /// environment: an app is made from its client id with its secret left empty, for
+    /// [`CrmApps::fill_secrets`] to fill from that Secrets Manager secret at cold start.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
         let get = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
+        };
+        let deferred = get(APPS_SECRET_VARIABLE).is_some();
+        for name in CLIENT_SECRETS {
+            if deferred && get(name).is_some() {
+                problems.push(format!(
+                    "{name} must not be set with {APPS_SECRET_VARIABLE} (the secret holds it)"
+                ));
+            }
+        }
+        let get_secret = |k: &str| match deferred {
+            true => Some(String::new()),
+            false => get(k),
         };
         for (name, _) in VARIABLES.iter().filter(|(n, _)| n.ends_with("_URL")) {
             if let Some(v) = get(name)
@@ -172,9 +201,10 @@ impl CrmApps {
                 problems.push(format!("{name} {why}"));
             }
         }
-        let mut pair = |id: &str, secret: &str| match (get(id), get(secret)) {
+        let mut pair = |id: &str, secret: &str| match (get(id), get_secret(secret)) {
             (Some(i), Some(s)) => Some((i, SecretString::from(s))),
             (None, None) => None,
+            (None, Some(_)) if deferred => None,
             (Some(_), None) => {
                 problems.push(format!("{secret} is missing (it goes with {id})"));
                 None
@@ -212,6 +242,50 @@ impl CrmApps {
             Ok(CrmApps::new(hubspot, salesforce))
         } else {
             Err(problems)
+        }
+    }
+
+    /// Fills the client secrets `from_lookup` left empty from the CRM apps' secret: a JSON
+    /// object of the variables it stands in for (`STEWARD_HUBSPOT_CLIENT_SECRET`,
+    /// `STEWARD_SALESFORCE_CLIENT_SECRET`). Each app signed in with needs its own; other
+    /// keys are refused, so a misspelt one is told at once rather than at a sign-in.
+    pub fn fill_secrets(&mut self, json: &str) -> Result<(), String> {
+        let values: HashMap<String, String> = serde_json::from_str(json).map_err(|_| {
+            format!("{APPS_SECRET_VARIABLE}'s value must be a JSON object of strings")
+        })?;
+        if let Some(unknown) = values
+            .keys()
+            .find(|k| !CLIENT_SECRETS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "{APPS_SECRET_VARIABLE} has `{unknown}`; it holds only {}",
+                CLIENT_SECRETS.join(", ")
+            ));
+        }
+        let value = |name: &str| match values.get(name).map(|v| v.trim()) {
+            Some(v) if !v.is_empty() => Ok(SecretString::from(v.to_string())),
+            _ => Err(format!("{APPS_SECRET_VARIABLE} has no {name}")),
+        };
+        if let Some(app) = &mut self.hubspot
+            && app.client_secret.expose_secret().is_empty()
+        {
+            app.client_secret = value(CLIENT_SECRETS[0])?;
+        }
+        if let Some(app) = &mut self.salesforce
+            && app.client_secret.expose_secret().is_empty()
+        {
+            app.client_secret = value(CLIENT_SECRETS[1])?;
+        }
+        Ok(())
+    }
+
+    /// The same HTTP client and limits with no app: a function that never signs in or
+    /// refreshes tokens is given no client secret.
+    pub fn without_apps(&self) -> Self {
+        CrmApps {
+            hubspot: None,
+            salesforce: None,
+            ..self.clone()
         }
     }
 
@@ -322,6 +396,57 @@ mod tests {
             "https://api.hubapi.com/oauth/v1/token"
         );
         assert!(apps.salesforce.is_none());
+    }
+
+    #[test]
+    fn with_the_apps_secret_the_client_secrets_come_from_it_not_the_environment() {
+        let env: HashMap<&str, &str> = [
+            ("STEWARD_HUBSPOT_CLIENT_ID", "id"),
+            ("STEWARD_SALESFORCE_CLIENT_ID", "sfid"),
+            ("STEWARD_CRM_APPS_SECRET", "arn:aws:secretsmanager:x"),
+        ]
+        .into();
+        let lookup = |k: &str| env.get(k).map(|v| v.to_string());
+        let apps = CrmApps::from_lookup(lookup).unwrap();
+        // Both apps wait for their secret.
+        let mut a = apps.clone();
+        assert_eq!(
+            a.fill_secrets(r#"{"STEWARD_HUBSPOT_CLIENT_SECRET": "hs"}"#),
+            Err("STEWARD_CRM_APPS_SECRET has no STEWARD_SALESFORCE_CLIENT_SECRET".into())
+        );
+        let mut a = apps.clone();
+        assert_eq!(
+            a.fill_secrets(r#"{"STEWARD_HUBSPOT_CLIENT_SECRT": "hs"}"#),
+            Err(
+                "STEWARD_CRM_APPS_SECRET has `STEWARD_HUBSPOT_CLIENT_SECRT`; it holds only \
+                 STEWARD_HUBSPOT_CLIENT_SECRET, STEWARD_SALESFORCE_CLIENT_SECRET"
+                    .into()
+            )
+        );
+        let mut a = apps.clone();
+        assert!(a.fill_secrets("hs").unwrap_err().contains("JSON object"));
+        let mut a = apps;
+        a.fill_secrets(
+            r#"{"STEWARD_HUBSPOT_CLIENT_SECRET": "hs", "STEWARD_SALESFORCE_CLIENT_SECRET": "sf"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.hubspot.unwrap().client_secret.expose_secret(), "hs");
+        assert_eq!(a.salesforce.unwrap().client_secret.expose_secret(), "sf");
+
+        // A client secret in the environment as well is refused: one place holds it.
+        let env: HashMap<&str, &str> = [
+            ("STEWARD_HUBSPOT_CLIENT_ID", "id"),
+            ("STEWARD_HUBSPOT_CLIENT_SECRET", "s"),
+            ("STEWARD_CRM_APPS_SECRET", "arn:aws:secretsmanager:x"),
+        ]
+        .into();
+        let e = CrmApps::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(
+            e,
+            vec![
+                "STEWARD_HUBSPOT_CLIENT_SECRET must not be set with STEWARD_CRM_APPS_SECRET (the secret holds it)"
+            ]
+        );
     }
 
     #[test]
