@@ -685,6 +685,113 @@ async fn merges_chain_new_ids_and_cost_one_call_per_duplicate() {
     assert_eq!(out[0].surviving_id.as_deref(), Some(deals[0].id.as_str()));
 }
 
+/// `n` groups of one pair each, from the first `2n` contacts of a scan.
+async fn pairs(hs: &HubSpot, n: usize) -> Vec<MergeGroup> {
+    let page = hs
+        .scan_page(&contacts(&["email"], None), None)
+        .await
+        .expect("page");
+    page.records
+        .chunks(2)
+        .take(n)
+        .map(|p| MergeGroup {
+            primary_id: p[0].id.clone(),
+            duplicate_ids: vec![p[1].id.clone()],
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn groups_are_merged_four_at_a_time_and_answered_in_order() {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 40,
+        hubspot: HubSpotLimits {
+            enforce: false,
+            ..HubSpotLimits::default()
+        },
+        faults: Faults {
+            latency_ms: 40,
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let hs = private_app(&sb, fast_limits());
+    let groups = pairs(&hs, 12).await;
+    sb.reset_stats();
+    let out = hs.merge("contacts", &groups).await.expect("merge");
+    assert_eq!(
+        route(&sb, "POST /hubspot/crm/v3/objects/contacts/merge"),
+        12
+    );
+    assert_eq!(
+        sb.stats().peak_in_flight,
+        4,
+        "a merge waits on HubSpot's round trip: four groups go at once"
+    );
+    // Each outcome is its own group's, in the groups' order.
+    for (g, o) in groups.iter().zip(&out) {
+        assert_eq!(o.primary_id, g.primary_id);
+        assert_eq!(o.merged_ids, g.duplicate_ids, "{o:?}");
+        assert!(o.error.is_none(), "{o:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_error_about_the_call_stops_the_groups_not_yet_sent() {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 40,
+        hubspot: HubSpotLimits {
+            enforce: false,
+            // One scan page, six merges, then the day is over.
+            daily: Some(7),
+            ..HubSpotLimits::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    let hs = private_app(
+        &sb,
+        Limits {
+            reserve: Reserve::None,
+            ..fast_limits()
+        },
+    );
+    let groups = pairs(&hs, 16).await;
+    sb.reset_stats();
+    let out = hs.merge("contacts", &groups[..12]).await.expect("merge");
+    let sent = route(&sb, "POST /hubspot/crm/v3/objects/contacts/merge");
+    // Four go at once, so which six of the first groups HubSpot took is a race; that six
+    // were merged, and every other group was refused or not sent, is not.
+    let (merged, refused): (Vec<_>, Vec<_>) = out.iter().partition(|o| o.error.is_none());
+    assert_eq!(merged.len(), 6, "the day's allowance: {out:?}");
+    assert!(merged.iter().all(|o| o.merged_ids.len() == 1), "{out:?}");
+    for o in &refused {
+        assert!(o.merged_ids.is_empty(), "{o:?}");
+        assert_eq!(o.error.as_ref().map(|e| e.code.as_str()), Some("QUOTA"));
+    }
+    assert!(
+        refused
+            .iter()
+            .any(|o| o.error.as_ref().unwrap().message.starts_with("not sent")),
+        "groups after the stop are not sent: {out:?}"
+    );
+    assert!(
+        (sent as usize) < out.len(),
+        "not sent means no call: {sent} calls for {} groups",
+        out.len()
+    );
+
+    // When no group merged at all, the call itself failed.
+    let err = hs
+        .merge("contacts", &groups[12..])
+        .await
+        .expect_err("over the day's limit");
+    assert!(matches!(err, CrmError::Quota(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn a_filtered_scan_gets_past_the_search_cap() {
     const N: usize = 10_600;

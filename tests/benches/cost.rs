@@ -5,8 +5,10 @@
 //!
 //!   cargo bench -p steward-tests --bench cost -- [RECORDS]
 //!
-//! Counted per run: the worker's CPU time (its own thread; the sandbox CRM runs on
-//! others), its slices (Lambda invocations), CRM calls, DynamoDB read and write units
+//! Counted per run: the worker's wall-clock time (Lambda bills it, waits included: the
+//! sandbox answers each CRM call after a real CRM's round trip and enforces HubSpot's rate
+//! limit) and its CPU time (its own thread; the sandbox runs on others), its slices
+//! (Lambda invocations), CRM calls, DynamoDB read and write units
 //! (item sizes rounded up as DynamoDB bills them: 4 KB per strongly consistent read unit,
 //! 1 KB per write unit, the index write included), S3 requests and SES messages. Priced
 //! with us-east-1 on-demand prices; docs/aws-cost.md says which and why the model is what
@@ -30,7 +32,7 @@ use steward::error::Result;
 use steward::ports::{
     Blob, BlobStore, Email, Item, ItemStore, Mailer, Page, Query, Upload, WriteOp, items::Condition,
 };
-use steward_sandbox::{Sandbox, SandboxConfig};
+use steward_sandbox::{Faults, Sandbox, SandboxConfig};
 use support::{OWNER, apps};
 
 // ---- prices (us-east-1, on demand, as published in 2026) --------------------------------
@@ -48,9 +50,9 @@ const SES_MESSAGE: f64 = 0.10 / 1e3;
 
 /// The runs worker's memory (template.yaml `RunsWorkerFunction.MemorySize`).
 const WORKER_GB: f64 = 1.0;
-/// A CRM batch call's round trip as Lambda waits for it (HubSpot's and Salesforce's batch
-/// endpoints answer 100-200 records in about this; Lambda bills the wait).
-const CRM_CALL_SECONDS: f64 = 0.35;
+/// A CRM call's round trip (HubSpot's and Salesforce's batch endpoints answer 100-200
+/// records in about this): the sandbox waits this long before each answer.
+const CRM_CALL_MS: u64 = 350;
 
 // ---- counters --------------------------------------------------------------------------
 
@@ -296,6 +298,10 @@ fn main() {
 async fn run(records: usize) {
     let sb = Sandbox::start(SandboxConfig {
         records,
+        faults: Faults {
+            latency_ms: CRM_CALL_MS,
+            ..Faults::default()
+        },
         ..SandboxConfig::default()
     })
     .await
@@ -316,12 +322,13 @@ async fn run(records: usize) {
     let (worker, reports) = (f.worker_services().clone(), f.events_services().clone());
 
     println!(
-        "{records} HubSpot contacts; worker at {WORKER_GB} GB; CRM calls billed at {CRM_CALL_SECONDS} s each\n"
+        "{records} HubSpot contacts; worker at {WORKER_GB} GB, billed for its wall-clock time; each CRM call answered after {CRM_CALL_MS} ms\n"
     );
     println!(
         "| run | slices | worker CPU s | wall s | CRM calls | GB-s | RRU | WRU | S3 PUT | S3 GET | mail | Lambda $ | DynamoDB $ | S3 $ | SES $ | total $ |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut routes: Vec<String> = Vec::new();
     for (name, body) in [("transform", transform_body()), ("merge", merge_body())] {
         for mode in ["preview", "apply"] {
             counters.reset();
@@ -348,7 +355,18 @@ async fn run(records: usize) {
             assert!([200, 302].contains(&csv.status), "{}", csv.text);
             let stats = sb.stats();
             let crm_calls = stats.hubspot + stats.salesforce;
-            let gb_s = (worked.cpu + crm_calls as f64 * CRM_CALL_SECONDS) * WORKER_GB;
+            let by_route: Vec<String> = stats
+                .by_route
+                .iter()
+                .filter(|(_, n)| **n * 100 >= crm_calls)
+                .map(|(r, n)| format!("{n} × {r}"))
+                .collect();
+            routes.push(format!(
+                "{name} {mode}: {} (peak {} in flight)",
+                by_route.join(", "),
+                stats.peak_in_flight
+            ));
+            let gb_s = worked.wall * WORKER_GB;
             let (rru, wru) = (counters.rru.load(Relaxed), counters.wru.load(Relaxed));
             let (put, get) = (counters.s3_put.load(Relaxed), counters.s3_get.load(Relaxed));
             let mail = counters.mail.load(Relaxed);
@@ -365,5 +383,9 @@ async fn run(records: usize) {
                 lambda + dynamo + s3 + ses
             );
         }
+    }
+    println!("\nCRM calls by route (routes with ≥ 1% of a run's calls):");
+    for r in routes {
+        println!("- {r}");
     }
 }

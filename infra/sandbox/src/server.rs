@@ -32,6 +32,7 @@ use crate::generator::{self, Dataset};
 use crate::snapshot::{Persistence, Snapshot};
 use crate::writes::{WriteEntry, WriteLog};
 use crate::{hubspot, salesforce};
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Requests the sandbox answered, per CRM and per route, for tests that count API calls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -43,6 +44,8 @@ pub struct Stats {
     pub injected_429: u64,
     pub injected_5xx: u64,
     pub dropped: u64,
+    /// The most API requests being answered at one moment (a client's concurrency).
+    pub peak_in_flight: u64,
 }
 
 pub struct AppState {
@@ -55,6 +58,26 @@ pub struct AppState {
     /// Base URL the server is reachable at (for redirects and `nextRecordsUrl`-style links).
     pub base_url: String,
     pub dataset_clusters: Vec<generator::Cluster>,
+    /// API requests being answered now (outside `stats`: a reset must not unbalance it).
+    in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// Counts an API request in flight while it lives.
+struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    fn enter(state: &Arc<AppState>) -> Self {
+        let now = state.in_flight.fetch_add(1, Relaxed) + 1;
+        let mut st = state.stats();
+        st.peak_in_flight = st.peak_in_flight.max(now);
+        Self(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Relaxed);
+    }
 }
 
 impl AppState {
@@ -73,6 +96,7 @@ impl AppState {
             writes,
             base_url,
             dataset_clusters: data.clusters,
+            in_flight: Default::default(),
         }
     }
 
@@ -240,6 +264,7 @@ async fn answer(
 ) -> Result<axum::response::Response, std::io::Error> {
     let path = req.uri().path().to_string();
     let crm = api_of(&path);
+    let _in_flight = crm.is_some().then(|| InFlight::enter(&state));
     if let Some(crm) = &crm {
         let faults = state.config().faults;
         {

@@ -1616,13 +1616,17 @@ pub(super) fn read_batch(kind: CrmKind) -> usize {
     }
 }
 
-/// Changes of this kind one CRM call takes.
+/// Merge groups per batch, on either CRM.
+const MERGES_PER_BATCH: usize = 50;
+
+/// Changes of this kind one CRM call takes (HubSpot's merges: one batch).
 fn per_call(action: &Action, kind: CrmKind) -> usize {
     match (action, kind) {
         (Action::Flag | Action::Review { .. }, _) => usize::MAX,
-        (Action::Merge { .. }, CrmKind::Salesforce) => 50,
-        // HubSpot merges one pair per call.
-        (Action::Merge { .. }, _) => 1,
+        // Salesforce: one SOAP call. HubSpot merges one pair per call, a few groups at
+        // once (`GROUPS_IN_FLIGHT` in `crm::hubspot`): batching them keeps a run's
+        // checkpoints (a state write and an output part each) per 50 groups, not per pair.
+        (Action::Merge { .. }, _) => MERGES_PER_BATCH,
         (Action::ConvertLead { .. }, _) => salesforce::CONVERT_PER_CALL,
         (_, CrmKind::Salesforce) => salesforce::COLLECTION_MAX,
         _ => hubspot::BATCH_MAX,
@@ -2118,6 +2122,24 @@ mod tests {
         // An update after merges starts its own batch.
         let mixed = [plan[1].clone(), update("9", "city", "a", "b")];
         assert_eq!(batch_len(CrmKind::Salesforce, &mixed), 1);
+    }
+
+    #[test]
+    fn hubspot_merges_are_checkpointed_per_fifty_groups_not_per_pair() {
+        let merges: Vec<Change> = (0..120)
+            .map(|g| Change {
+                id: Some(format!("{g}")),
+                action: Action::Merge {
+                    group_id: format!("g{g}"),
+                    duplicate_ids: vec![format!("{}", 1000 + g)],
+                },
+                fields: Vec::new(),
+                note: None,
+            })
+            .collect();
+        // Each batch is one output part and one state write: 3, not 120.
+        let cut = batches(CrmKind::HubSpot, &merges);
+        assert_eq!(cut.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 20]);
     }
 
     #[test]

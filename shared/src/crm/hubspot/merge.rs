@@ -1,7 +1,9 @@
 //! Merges: HubSpot merges one pair per call, and contacts and companies come out of a
 //! merge with a new id, so each group's duplicates are merged one by one into the survivor.
 
+use futures_util::{StreamExt, stream};
 use serde_json::json;
+use std::sync::Mutex;
 
 use super::{Call, HubSpot, object_path, wire};
 use crate::crm::{CrmError, CrmResult, MergeGroup, MergeOutcome, RecordError};
@@ -11,6 +13,17 @@ const MERGEABLE: &[&str] = &["contacts", "companies", "deals", "0-1", "0-2", "0-
 /// Sends of one pair's merge, the first included; a resend only follows a check that
 /// shows the previous send did not merge.
 const MERGE_ATTEMPTS: usize = 2;
+/// Groups merged at once. A merge waits on HubSpot's round trip (~0.35 s a call, billed
+/// by Lambda while it waits); the account's rate limit (110 calls per 10 s for an OAuth
+/// app) is the real bound, and four in flight keep it busy without queueing behind it.
+/// A group's own pairs go one after another: each merge names the next one's primary.
+const GROUPS_IN_FLIGHT: usize = 4;
+
+/// A group's outcome, and the error that stopped the call if it was not about the group.
+struct Merged {
+    outcome: MergeOutcome,
+    stopped_on: Option<CrmError>,
+}
 
 fn group_error(e: &CrmError) -> RecordError {
     RecordError {
@@ -39,60 +52,91 @@ impl HubSpot {
                 "Steward merges HubSpot contacts, companies and deals, not {object}"
             )));
         }
-        let mut out: Vec<MergeOutcome> = Vec::with_capacity(groups.len());
-        let mut stopped: Option<CrmError> = None;
-        let mut any_call_done = false;
-        for g in groups {
-            if let Some(e) = &stopped {
-                out.push(MergeOutcome {
+        // Set by the first error that is not about its own group: groups not yet sent
+        // are then not sent.
+        let stopped: Mutex<Option<RecordError>> = Mutex::new(None);
+        // Futures do nothing until polled: each group checks `stopped` as it starts.
+        let calls: Vec<_> = groups
+            .iter()
+            .map(|g| self.merge_group(object, g, &stopped))
+            .collect();
+        let merged: Vec<Merged> = stream::iter(calls)
+            .buffered(GROUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        // Nothing merged anywhere and the first group stopped on an error about the call
+        // (not its own group): the whole call failed.
+        if merged.iter().all(|m| m.outcome.merged_ids.is_empty())
+            && let Some(Merged {
+                stopped_on: Some(e),
+                ..
+            }) = merged.first()
+        {
+            return Err(e.clone());
+        }
+        Ok(merged.into_iter().map(|m| m.outcome).collect())
+    }
+
+    /// One group's duplicates merged one by one into the survivor (each merge gives the
+    /// next one its primary's id), unless an earlier error stopped the call.
+    async fn merge_group(
+        &self,
+        object: &str,
+        g: &MergeGroup,
+        stopped: &Mutex<Option<RecordError>>,
+    ) -> Merged {
+        let not_sent = stopped.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(e) = not_sent {
+            return Merged {
+                outcome: MergeOutcome {
                     primary_id: g.primary_id.clone(),
                     surviving_id: None,
                     merged_ids: Vec::new(),
                     error: Some(RecordError {
-                        code: group_error(e).code,
-                        message: format!("not sent: an earlier merge failed: {e}"),
+                        code: e.code,
+                        message: format!("not sent: an earlier merge failed: {}", e.message),
                     }),
-                });
-                continue;
-            }
-            let mut current = g.primary_id.clone();
-            let mut merged: Vec<String> = Vec::new();
-            let mut error: Option<CrmError> = None;
-            for dup in &g.duplicate_ids {
-                match self.merge_pair(object, &current, dup).await {
-                    Ok(survivor) => {
-                        any_call_done = true;
-                        current = survivor;
-                        merged.push(dup.clone());
-                    }
-                    Err(e) => {
-                        error = Some(e);
-                        break;
-                    }
+                },
+                stopped_on: None,
+            };
+        }
+        let mut current = g.primary_id.clone();
+        let mut merged: Vec<String> = Vec::new();
+        for dup in &g.duplicate_ids {
+            match self.merge_pair(object, &current, dup).await {
+                Ok(survivor) => {
+                    current = survivor;
+                    merged.push(dup.clone());
                 }
-            }
-            match error {
-                None => out.push(MergeOutcome {
-                    primary_id: g.primary_id.clone(),
-                    surviving_id: Some(current),
-                    merged_ids: merged,
-                    error: None,
-                }),
-                Some(e) if !group_local(&e) && !any_call_done && out.is_empty() => return Err(e),
-                Some(e) => {
-                    out.push(MergeOutcome {
-                        primary_id: g.primary_id.clone(),
-                        surviving_id: (!merged.is_empty()).then_some(current),
-                        merged_ids: merged,
-                        error: Some(group_error(&e)),
-                    });
-                    if !group_local(&e) {
-                        stopped = Some(e);
+                Err(e) => {
+                    let stops = !group_local(&e);
+                    if stops {
+                        stopped
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert_with(|| group_error(&e));
                     }
+                    return Merged {
+                        outcome: MergeOutcome {
+                            primary_id: g.primary_id.clone(),
+                            surviving_id: (!merged.is_empty()).then_some(current),
+                            merged_ids: merged,
+                            error: Some(group_error(&e)),
+                        },
+                        stopped_on: stops.then_some(e),
+                    };
                 }
             }
         }
-        Ok(out)
+        Merged {
+            outcome: MergeOutcome {
+                primary_id: g.primary_id.clone(),
+                surviving_id: Some(current),
+                merged_ids: merged,
+                error: None,
+            },
+            stopped_on: None,
+        }
     }
 
     /// Merges `dup` into `primary`; the id of the record that remains. A merge that failed
