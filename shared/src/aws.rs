@@ -1,7 +1,13 @@
 //! The one place AWS clients are built (once per cold start) and SDK errors are translated.
 //! Region and behavior version are always set; the endpoint override is explicit.
 
+use std::time::Duration;
+
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::config::AwsSettings;
@@ -17,15 +23,30 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
-/// The SDK configuration every client is built from: behavior version, region, and the
-/// endpoint override when there is one.
-pub async fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(settings.region.clone()));
+/// The SDK configuration every client is built from: behavior version, region, the
+/// endpoint override when there is one, and credentials from the environment, which is
+/// where Lambda puts the function role's (and where the tests put moto's). Built field by
+/// field rather than by `aws_config::defaults(..).load()`: the loader's chains (profile
+/// files, SSO, IMDS, ECS, web identity through STS) never apply to a Lambda and were
+/// ~0.5 MB of every binary (BENCHMARKS.md). Retries and the connect timeout are the
+/// loader's own defaults.
+pub fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .retry_config(RetryConfig::standard())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(3100))
+                .build(),
+        );
     if let Some(endpoint) = &settings.endpoint {
-        loader = loader.endpoint_url(endpoint);
+        config = config.endpoint_url(endpoint);
     }
-    loader.load().await
+    config.build()
 }
 
 /// S3 client; `path_style` for emulators, which serve buckets by path, not virtual host.
@@ -37,8 +58,8 @@ pub fn s3_client(sdk: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::C
 }
 
 impl AwsClients {
-    pub async fn new(settings: &AwsSettings) -> Self {
-        Self::from_sdk_config(&sdk_config(settings).await, settings.endpoint.is_some())
+    pub fn new(settings: &AwsSettings) -> Self {
+        Self::from_sdk_config(&sdk_config(settings), settings.endpoint.is_some())
     }
 
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig, path_style: bool) -> Self {

@@ -311,7 +311,7 @@ async fn checked_steps(
             errors.push(FieldError::new(format!("/steps/{i}/mode"), e.to_string()));
             continue;
         }
-        let config = ModuleConfig::parse(t.module, &t.config)?;
+        let config = ModuleConfig::stored(t.module, &t.config)?;
         let o = config.object().to_string();
         match &object {
             None => object = Some(o),
@@ -667,7 +667,7 @@ async fn start_step(
         )));
     };
     let config_json = item.data.get("config").cloned().unwrap_or(Value::Null);
-    let config = match ModuleConfig::parse(st.module, &config_json) {
+    let config = match ModuleConfig::stored(st.module, &config_json) {
         Ok(c) => c,
         Err(e) => {
             return Ok(Err(format!(

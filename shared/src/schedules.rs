@@ -549,7 +549,7 @@ async fn checked_config(
         .get("config")
         .cloned()
         .unwrap_or(serde_json::Value::Null);
-    let config = match ModuleConfig::parse(schedule.module, &config_json) {
+    let config = match ModuleConfig::stored(schedule.module, &config_json) {
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("the template is no longer valid: {e}"))),
     };

@@ -64,6 +64,22 @@ pub fn decode<T: DeserializeOwned + JsonSchema + 'static>(
     prefix: &str,
 ) -> Result<T, Vec<FieldError>> {
     let mut errors = schema_errors(&validator::<T>(), value, prefix);
+    match read::<T>(value, prefix) {
+        Ok(t) if errors.is_empty() => Ok(t),
+        Ok(_) => Err(errors),
+        Err(first) => {
+            errors.retain(|s| !covers(s, &first));
+            errors.insert(0, first);
+            Err(errors)
+        }
+    }
+}
+
+/// Reads `value` as `T` with serde alone, its first problem at its pointer below `prefix`.
+/// `decode` is this after the schema check; alone it is for values Steward stored after
+/// `decode` accepted them (a run's or template's config read back by the worker), so the
+/// binaries that only read them back do not link the schema validator.
+pub fn read<T: DeserializeOwned>(value: &Value, prefix: &str) -> Result<T, FieldError> {
     // JSON has one kind of number: `89.0` is the whole number the schema accepts, so serde
     // reads it as one too (`u8` would refuse the float).
     let whole;
@@ -73,16 +89,8 @@ pub fn decode<T: DeserializeOwned + JsonSchema + 'static>(
     } else {
         value
     };
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(t) if errors.is_empty() => Ok(t),
-        Ok(_) => Err(errors),
-        Err(e) => {
-            let first = serde_error(prefix, e.path(), &e.inner().to_string());
-            errors.retain(|s| !covers(s, &first));
-            errors.insert(0, first);
-            Err(errors)
-        }
-    }
+    serde_path_to_error::deserialize::<_, T>(value)
+        .map_err(|e| serde_error(prefix, e.path(), &e.inner().to_string()))
 }
 
 fn is_whole_float(n: &serde_json::Number) -> bool {

@@ -128,7 +128,7 @@ type SecretRead =
 
 impl AwsWiring {
     pub async fn new(config: &Config) -> Self {
-        let sdk = crate::aws::sdk_config(&config.aws).await;
+        let sdk = crate::aws::sdk_config(&config.aws);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let services = Services {
             items: Arc::new(DynamoItemStore::new(

@@ -66,7 +66,7 @@ impl AwsWorld {
             crm_apps_secret: None,
         };
         // The production path: one place builds every client.
-        let clients = AwsClients::new(&settings).await;
+        let clients = AwsClients::new(&settings);
         steward::ports::items::dynamo::create_table(&clients.dynamodb, &settings.table)
             .await
             .expect("create table");

@@ -29,12 +29,24 @@ impl ModuleConfig {
     /// (`/config/actions/0/set/value: ...`); a shape error stops at the first problem,
     /// semantic errors are all reported.
     pub fn parse(module: Module, config: &Value) -> Result<ModuleConfig, Error> {
+        Self::read::<Given>(module, config)
+    }
+
+    /// A config Steward stored after `parse` accepted it (a run's, a template's), read
+    /// back by the worker, a schedule or a recipe step: serde and the semantic checks,
+    /// without the JSON Schema check that only outside input needs. So the binaries that
+    /// only read configs back link no schema validator (BENCHMARKS.md, binary sizes).
+    pub fn stored(module: Module, config: &Value) -> Result<ModuleConfig, Error> {
+        Self::read::<Stored>(module, config)
+    }
+
+    fn read<R: Reading>(module: Module, config: &Value) -> Result<ModuleConfig, Error> {
         let parsed = match module {
-            Module::Merge => ModuleConfig::Merge(typed(config)?),
-            Module::Bulk => ModuleConfig::Bulk(typed(config)?),
-            Module::Transform => ModuleConfig::Transform(typed(config)?),
-            Module::Grid => ModuleConfig::Grid(typed(config)?),
-            Module::Validate => ModuleConfig::Validate(typed(config)?),
+            Module::Merge => ModuleConfig::Merge(typed::<_, R>(config)?),
+            Module::Bulk => ModuleConfig::Bulk(typed::<_, R>(config)?),
+            Module::Transform => ModuleConfig::Transform(typed::<_, R>(config)?),
+            Module::Grid => ModuleConfig::Grid(typed::<_, R>(config)?),
+            Module::Validate => ModuleConfig::Validate(typed::<_, R>(config)?),
         };
         match invalid(parsed.check()) {
             Some(e) => Err(e),
@@ -198,7 +210,38 @@ pub fn invalid(errors: Vec<FieldError>) -> Option<Error> {
     Some(Error::Invalid { detail, errors })
 }
 
-fn typed<T: DeserializeOwned + schemars::JsonSchema + 'static>(config: &Value) -> Result<T, Error> {
+/// How a config's JSON becomes its type: checked against the module's published schema
+/// (input from outside), or read back as Steward stored it. A type, not a flag, so a binary
+/// that only reads stored configs links no schema validator at all.
+trait Reading {
+    fn decode<T: DeserializeOwned + schemars::JsonSchema + 'static>(
+        config: &Value,
+    ) -> Result<T, Error>;
+}
+
+struct Given;
+struct Stored;
+
+impl Reading for Given {
+    fn decode<T: DeserializeOwned + schemars::JsonSchema + 'static>(
+        config: &Value,
+    ) -> Result<T, Error> {
+        // The module's published schema names every problem; serde's words come first.
+        crate::schema::decode(config, "/config").map_err(Error::invalid_all)
+    }
+}
+
+impl Reading for Stored {
+    fn decode<T: DeserializeOwned + schemars::JsonSchema + 'static>(
+        config: &Value,
+    ) -> Result<T, Error> {
+        crate::schema::read(config, "/config").map_err(|e| Error::invalid_all(vec![e]))
+    }
+}
+
+fn typed<T: DeserializeOwned + schemars::JsonSchema + 'static, R: Reading>(
+    config: &Value,
+) -> Result<T, Error> {
     // serde would read a list positionally, as a tuple of the config's fields.
     if !config.is_object() {
         let got = match config {
@@ -214,8 +257,7 @@ fn typed<T: DeserializeOwned + schemars::JsonSchema + 'static>(config: &Value) -
             format!("expected an object, got {got}"),
         ));
     }
-    // The module's published schema names every problem; serde's words come first.
-    crate::schema::decode(config, "/config").map_err(Error::invalid_all)
+    R::decode(config)
 }
 
 #[cfg(test)]

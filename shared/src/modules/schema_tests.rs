@@ -114,7 +114,8 @@ const MERGE_K: Kind = Kind::Config(Module::Merge);
 const TRANSFORM_K: Kind = Kind::Config(Module::Transform);
 const VALIDATE_K: Kind = Kind::Config(Module::Validate);
 
-/// Valid under the schema, and parsed (serde and `check`) by `ModuleConfig::parse`.
+/// Valid under the schema, and parsed (serde and `check`) by `ModuleConfig::parse`; read
+/// back from the store (`ModuleConfig::stored`, the worker's way) as the very same config.
 fn assert_valid_config(module: Module, v: &Value) {
     let kind = Kind::Config(module);
     assert!(
@@ -122,8 +123,15 @@ fn assert_valid_config(module: Module, v: &Value) {
         "schema refuses a valid {module} config: {:?}\n{v:#}",
         kind.schema_errors(v)
     );
-    if let Err(e) = ModuleConfig::parse(module, v) {
-        panic!("ModuleConfig::parse refuses a documented {module} config: {e:?}\n{v:#}");
+    let parsed = match ModuleConfig::parse(module, v) {
+        Ok(c) => c,
+        Err(e) => {
+            panic!("ModuleConfig::parse refuses a documented {module} config: {e:?}\n{v:#}")
+        }
+    };
+    match ModuleConfig::stored(module, v) {
+        Ok(stored) => assert_eq!(stored, parsed, "read back differently: {v:#}"),
+        Err(e) => panic!("a stored {module} config that parse accepted is refused: {e:?}\n{v:#}"),
     }
 }
 
@@ -250,6 +258,12 @@ fn valid_configs_pass_the_schema_and_parse() {
         (
             Module::Grid,
             json!({"object": "deals", "columns": ["amount"], "sort": {"field": "amount"}, "page_size": 500, "filter": null}),
+        ),
+        (
+            // A whole number written as a float: parse reads it as the number, and so does
+            // the worker reading it back.
+            Module::Grid,
+            json!({"object": "deals", "columns": ["amount"], "page_size": 500.0}),
         ),
         (
             Module::Merge,

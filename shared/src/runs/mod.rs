@@ -488,7 +488,7 @@ impl Run {
     }
 
     pub fn config(&self) -> Result<ModuleConfig> {
-        ModuleConfig::parse(self.module, &self.config)
+        ModuleConfig::stored(self.module, &self.config)
     }
 }
 
@@ -866,7 +866,7 @@ pub(crate) async fn follow_up(
         })?;
     let new = NewRun {
         module: source.module,
-        config: ModuleConfig::parse(source.module, &source.config)?,
+        config: ModuleConfig::stored(source.module, &source.config)?,
         config_json: source.config.clone(),
         template: source.template_id.clone().zip(source.template_name.clone()),
         schedule_id: None,
