@@ -28,7 +28,7 @@ pub struct AwsClients {
 /// where Lambda puts the function role's (and where the tests put moto's). Built field by
 /// field rather than by `aws_config::defaults(..).load()`: the loader's chains (profile
 /// files, SSO, IMDS, ECS, web identity through STS) never apply to a Lambda and were
-/// ~0.5 MB of every binary (BENCHMARKS.md). Retries and the connect timeout are the
+/// ~0.75 MB of every binary (BENCHMARKS.md). Retries and the connect timeout are the
 /// loader's own defaults.
 pub fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
     let mut config = aws_config::SdkConfig::builder()
