@@ -29,10 +29,6 @@ macro_rules! ulid_id {
             pub fn floor(time: chrono::DateTime<chrono::Utc>) -> Self {
                 Self(ulid::Ulid::from_parts(time.timestamp_millis().max(0) as u64, 0))
             }
-
-            pub fn timestamp_ms(&self) -> u64 {
-                self.0.timestamp_ms()
-            }
         }
 
         impl Default for $name {

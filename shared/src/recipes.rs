@@ -1338,11 +1338,17 @@ mod tests {
 
     #[test]
     fn step_run_ids_are_the_same_for_every_try_and_differ_by_step() {
+        // Pinned: a try after a restart or a deploy must name the run the first try made.
         let at: DateTime<Utc> = "2026-12-05T06:00:00Z".parse().unwrap();
-        let rr = RecipeRunId::at(at).to_string();
-        assert_eq!(step_run_id(&rr, 1, at), step_run_id(&rr, 1, at));
-        assert_ne!(step_run_id(&rr, 0, at), step_run_id(&rr, 1, at));
-        assert!(step_run_id(&rr, 0, at).parse::<crate::ids::RunId>().is_ok());
+        let rr = "01M92CKDR0ZZZZZZZZZZZZZZZZ";
+        assert_eq!(step_run_id(rr, 0, at), "01M92CKDR0BE74BS0A03N4C320");
+        assert_eq!(step_run_id(rr, 1, at), "01M92CKDR0BMYQXPSKWH33XYFT");
+        assert_ne!(
+            step_run_id(rr, 1, at),
+            step_run_id("01M92CKDR0ZZZZZZZZZZZZZZZY", 1, at),
+            "another recipe run's step is another run"
+        );
+        assert!(step_run_id(rr, 0, at).parse::<crate::ids::RunId>().is_ok());
     }
 
     #[test]

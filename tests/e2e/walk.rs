@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::browser::{Browser, app_router};
 use super::*;
 use steward::api::{Access, Function, ROUTES, RouteSpec};
+use steward::identity::Permission;
 use steward::identity::store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,10 +362,35 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_allows_and_denies_by_its_declared_access() {
     let sb = sandbox().await;
-    let mut walked = 0;
+    // Only what `steward serve` alone answers is left out: a route moved there would
+    // escape the walk, so the list is held here.
+    let left_out: Vec<&str> = ROUTES
+        .iter()
+        .filter(|r| r.function == Function::Local)
+        .map(|r| r.operation_id)
+        .collect();
+    assert_eq!(left_out, ["blob_download"], "routes the walk leaves out");
+    let mut walked: Vec<Access> = Vec::new();
     for spec in ROUTES.iter().filter(|r| r.function != Function::Local) {
         walk_route(&sb, spec).await;
-        walked += 1;
+        walked.push(spec.access);
     }
-    assert!(walked >= 21, "walked {walked} routes");
+    // Every kind of access is walked; a new kind does not compile here until it is listed.
+    let every_kind = |a: Access| match a {
+        Access::Public | Access::Signed | Access::Member | Access::Admin | Access::Owner => a,
+        Access::Module(_) => a,
+    };
+    for access in [
+        Access::Public,
+        Access::Signed,
+        Access::Member,
+        Access::Module(Permission::Read),
+        Access::Module(Permission::Write),
+        Access::Admin,
+        Access::Owner,
+    ]
+    .map(every_kind)
+    {
+        assert!(walked.contains(&access), "no {access:?} route was walked");
+    }
 }

@@ -4,7 +4,7 @@ use steward_tests::{World, both};
 
 both!(
     a_schedule_lives_and_dies,
-    bad_expressions_are_refused_on_both_sides
+    bad_specs_are_refused_on_create_and_on_update
 );
 
 fn spec(name: &str) -> ScheduleSpec {
@@ -40,39 +40,60 @@ async fn a_schedule_lives_and_dies(w: &dyn World) {
     assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
 }
 
-async fn bad_expressions_are_refused_on_both_sides(w: &dyn World) {
+async fn bad_specs_are_refused_on_create_and_on_update(w: &dyn World) {
     let s = &w.services().scheduler;
     let name = format!("s-{}", ulid::Ulid::new());
-    let cases = [
-        ("cron(0 9 * * MON *)", "/expression"),
-        ("rate(5 minute)", "/expression"),
-        ("every day", "/expression"),
+    let bad = [
+        (
+            "cron(0 9 * * MON *)",
+            "Europe/Paris",
+            "{}",
+            name.as_str(),
+            "/expression",
+        ),
+        ("rate(5 minute)", "Europe/Paris", "{}", &name, "/expression"),
+        ("every day", "Europe/Paris", "{}", &name, "/expression"),
+        ("rate(5 minutes)", "Mars/Olympus", "{}", &name, "/timezone"),
+        (
+            "rate(5 minutes)",
+            "Europe/Paris",
+            "{not json",
+            &name,
+            "/input",
+        ),
+        (
+            "rate(5 minutes)",
+            "Europe/Paris",
+            "{}",
+            "has space",
+            "/name",
+        ),
     ];
-    for (expr, pointer) in cases {
-        let r = s
-            .create(&ScheduleSpec {
-                expression: expr.into(),
-                ..spec(&name)
-            })
-            .await;
-        match r {
-            Err(Error::Invalid { errors, .. }) => assert_eq!(errors[0].pointer, pointer, "{expr}"),
-            other => panic!("{expr}: {other:?}"),
-        }
+    let specs = bad.map(|(expression, timezone, input, n, at)| {
+        let spec = ScheduleSpec {
+            expression: expression.into(),
+            timezone: timezone.into(),
+            input: input.into(),
+            ..spec(n)
+        };
+        (spec, at)
+    });
+    let pointer = |r: steward::Result<()>| match r {
+        Err(Error::Invalid { errors, .. }) => errors[0].pointer.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    for (bad, at) in &specs {
+        assert_eq!(pointer(s.create(bad).await), *at, "create {bad:?}");
     }
-    let r = s
-        .create(&ScheduleSpec {
-            timezone: "Mars/Olympus".into(),
-            ..spec(&name)
-        })
-        .await;
-    assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
-    let r = s
-        .create(&ScheduleSpec {
-            name: "has space".into(),
-            ..spec(&name)
-        })
-        .await;
-    assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     assert_eq!(s.get(&name).await.unwrap(), None, "nothing was created");
+    s.create(&spec(&name)).await.unwrap();
+    for (bad, at) in &specs {
+        assert_eq!(pointer(s.update(bad).await), *at, "update {bad:?}");
+    }
+    assert_eq!(
+        s.get(&name).await.unwrap(),
+        Some(spec(&name)),
+        "no refused update landed"
+    );
+    s.delete(&name).await.unwrap();
 }

@@ -430,7 +430,12 @@ mod tests {
             for r in &runs {
                 assert!(r.status.is_final(), "{:?}", r.status);
                 let id: RunId = r.id.parse().unwrap();
-                assert_eq!(id.timestamp_ms() as i64, r.created_at.timestamp_millis());
+                let made_at = RunId::floor(r.created_at);
+                let next_ms = RunId::floor(r.created_at + Duration::milliseconds(1));
+                assert!(
+                    made_at <= id && id < next_ms,
+                    "{id} was not made at its created_at"
+                );
                 assert!(r.created_at > now - Duration::days(SPAN_DAYS + 1));
                 let (started, finished) = (r.started_at.unwrap(), r.finished_at.unwrap());
                 assert!(r.created_at < started && started < finished && finished < now);

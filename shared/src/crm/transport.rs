@@ -498,10 +498,34 @@ mod tests {
     #[test]
     fn backoff_grows_with_jitter_within_bounds() {
         let p = RetryPolicy::default();
-        for attempt in 0..10 {
-            let d = p.backoff(attempt);
-            assert!(d >= p.base && d <= p.max_backoff, "{attempt}: {d:?}");
+        assert_eq!(
+            p.backoff(0),
+            p.base,
+            "the first retry has no span to jitter over"
+        );
+        let mut previous_cap = p.base;
+        for attempt in 1..12 {
+            let cap = (p.base * 2u32.pow(attempt)).min(p.max_backoff);
+            let waits: Vec<Duration> = (0..64).map(|_| p.backoff(attempt)).collect();
+            for d in &waits {
+                assert!(
+                    *d >= p.base && *d <= cap,
+                    "{attempt}: {d:?} outside [{:?}, {cap:?}]",
+                    p.base
+                );
+            }
+            assert!(waits.iter().any(|d| *d != waits[0]), "{attempt}: no jitter");
+            // While the cap grows, some wait is longer than any the attempt before could be
+            // (each of 64 draws is at or below the old cap with probability < 2/3).
+            if cap > previous_cap {
+                assert!(
+                    waits.iter().any(|d| *d > previous_cap),
+                    "{attempt}: no wait past {previous_cap:?}"
+                );
+            }
+            previous_cap = cap;
         }
+        assert_eq!(previous_cap, p.max_backoff, "the cap is reached");
     }
 
     #[test]
