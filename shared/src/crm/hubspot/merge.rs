@@ -14,9 +14,10 @@ const MERGEABLE: &[&str] = &["contacts", "companies", "deals", "0-1", "0-2", "0-
 /// shows the previous send did not merge.
 const MERGE_ATTEMPTS: usize = 2;
 /// Groups merged at once. A merge waits on HubSpot's round trip (~0.35 s a call, billed
-/// by Lambda while it waits); the account's rate limit (110 calls per 10 s for an OAuth
-/// app) is the real bound, and four in flight keep it busy without queueing behind it.
-/// A group's own pairs go one after another: each merge names the next one's primary.
+/// by Lambda while it waits); four in flight come near the account's rate limit (110 calls
+/// per 10 s for an OAuth app) without queueing behind it: the cost bench measured ~7.8
+/// calls a second (BENCHMARKS.md). A group's own pairs go one after another: each merge
+/// names the next one's primary.
 const GROUPS_IN_FLIGHT: usize = 4;
 
 /// A group's outcome, and the error that stopped the call if it was not about the group.
