@@ -58,7 +58,7 @@ fn fast_limits() -> Limits {
 
 fn transport(limits: Limits) -> Transport {
     Transport::new(
-        reqwest::Client::new(),
+        steward::tls::client(),
         Arc::new(AccountLimiter::new(limits)),
     )
 }
@@ -117,7 +117,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 /// authorize page, submits its first approve form, reads `code` from the redirect, and
 /// exchanges it through the connector. Returns the tokens and the approving user's id.
 async fn code_flow(sb: &Sandbox) -> (Tokens, String) {
-    let browser = reqwest::Client::builder()
+    let browser = steward::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
@@ -177,7 +177,7 @@ async fn code_flow(sb: &Sandbox) -> (Tokens, String) {
         .find_map(|p| p.strip_prefix("code="))
         .expect("a code")
         .to_string();
-    let http = reqwest::Client::new();
+    let http = steward::tls::client();
     // A wrong verifier is refused as an authorization error, and leaves the code usable.
     let refused = exchange_code(&http, &app(sb), &code, REDIRECT_URI, Some("wrong")).await;
     assert!(matches!(refused, Err(CrmError::Auth(_))), "{refused:?}");
@@ -981,7 +981,7 @@ async fn lossy_proxy(target: String, lose: &'static str, losses: usize) -> Strin
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let left = Arc::new(AtomicUsize::new(losses));
-    let client = reqwest::Client::new();
+    let client = steward::tls::client();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             let (target, left, client) = (target.clone(), left.clone(), client.clone());

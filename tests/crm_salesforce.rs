@@ -65,7 +65,7 @@ use steward::crypto::pkce_s256 as challenge;
 /// The browser half of the web-server flow: the login page, its approve form, and the
 /// `code` from the redirect to the callback.
 async fn authorize(sb: &Sandbox, code_challenge: Option<&str>) -> String {
-    let browser = reqwest::Client::builder()
+    let browser = steward::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -127,7 +127,7 @@ async fn login(sb: &Sandbox) -> (Tokens, String, String) {
     let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
     let code = authorize(sb, Some(&challenge(verifier))).await;
     exchange_code(
-        &reqwest::Client::new(),
+        &steward::tls::client(),
         &app(sb),
         &code,
         REDIRECT_URI,
@@ -174,7 +174,7 @@ impl Conn {
 
     fn adapter_with(&self, limits: Limits) -> Salesforce {
         let mut transport = Transport::new(
-            reqwest::Client::new(),
+            steward::tls::client(),
             Arc::new(AccountLimiter::new(limits)),
         );
         transport.retry = RetryPolicy {
@@ -261,7 +261,7 @@ async fn login_identity_users_and_describe() {
     // Without PKCE.
     let code = authorize(&sb, None).await;
     let (tokens, instance, id_url) = exchange_code(
-        &reqwest::Client::new(),
+        &steward::tls::client(),
         &app(&sb),
         &code,
         REDIRECT_URI,
@@ -275,7 +275,7 @@ async fn login_identity_users_and_describe() {
     assert!(id_url.contains("/id/00D"), "{id_url}");
     // A code is single-use.
     let again = exchange_code(
-        &reqwest::Client::new(),
+        &steward::tls::client(),
         &app(&sb),
         &code,
         REDIRECT_URI,
@@ -296,7 +296,7 @@ async fn login_identity_users_and_describe() {
     ] {
         let code = authorize(&sb, Some(&challenge(verifier))).await;
         let r = exchange_code(
-            &reqwest::Client::new(),
+            &steward::tls::client(),
             &app(&sb),
             &code,
             REDIRECT_URI,
@@ -328,7 +328,7 @@ async fn login_identity_users_and_describe() {
             sink: None,
         },
         Transport::new(
-            reqwest::Client::new(),
+            steward::tls::client(),
             Arc::new(AccountLimiter::new(Limits::salesforce())),
         ),
     );

@@ -29,11 +29,12 @@ pub struct AwsClients {
 /// field rather than by `aws_config::defaults(..).load()`: the loader's chains (profile
 /// files, SSO, IMDS, ECS, web identity through STS) never apply to a Lambda and were
 /// ~0.75 MB of every binary (BENCHMARKS.md). Retries and the connect timeout are the
-/// loader's own defaults.
+/// loader's own defaults; the HTTPS client is `tls`'s (rustls on ring).
 pub fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
     let mut config = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
+        .http_client(crate::tls::aws_http_client(&[]))
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),
         ))

@@ -1,17 +1,20 @@
 //! The few cryptographic primitives Steward needs (random tokens, SHA-256 of secrets kept
 //! as lookup keys, HMAC for signed URLs, AEAD for the local secrets file), all from the
-//! aws-lc-rs library the TLS stack already links.
+//! ring library the TLS stack already links (`tls`).
 
-use aws_lc_rs::{aead, digest, hmac, rand};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::SecureRandom;
+use ring::{aead, digest, hmac, rand};
 
 use crate::error::{Error, Result};
 
 /// `n` random bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
-    rand::fill(&mut buf).map_err(|_| Error::unexpected("the system random source failed"))?;
+    rand::SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| Error::unexpected("the system random source failed"))?;
     Ok(buf)
 }
 
@@ -62,7 +65,7 @@ pub fn hmac_sha256_matches(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
 
 /// Whether two byte strings are equal, compared in constant time (for digests).
 pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// Bytes from lowercase or uppercase hex; None when it is not hex.

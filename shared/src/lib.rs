@@ -33,6 +33,7 @@ pub mod telemetry;
 pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 pub mod wiring;
 
 pub use app::Services;

@@ -26,7 +26,7 @@ fn static_tokens(token: &str) -> Tokens {
 
 fn transport(limits: Limits) -> Transport {
     Transport::new(
-        reqwest::Client::new(),
+        steward::tls::client(),
         Arc::new(AccountLimiter::new(limits)),
     )
 }

@@ -287,7 +287,7 @@ pub async fn approve(authorize_url: &str, email: &str) -> String {
     } else {
         format!("{query}&email={}", urlencoding::encode(email))
     };
-    let client = reqwest::Client::builder()
+    let client = steward::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -309,7 +309,7 @@ pub async fn approve(authorize_url: &str, email: &str) -> String {
 
 /// Where the CRM sends the browser when the authorize request itself is refused (GET).
 pub async fn authorize_redirect(authorize_url: &str) -> String {
-    let client = reqwest::Client::builder()
+    let client = steward::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -321,7 +321,7 @@ pub async fn authorize_redirect(authorize_url: &str) -> String {
 /// A Salesforce consent page answered with Deny.
 pub async fn deny(authorize_url: &str) -> String {
     let (endpoint, query) = authorize_url.split_once('?').expect("a query");
-    let client = reqwest::Client::builder()
+    let client = steward::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

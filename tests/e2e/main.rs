@@ -842,7 +842,7 @@ async fn a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_a
         .unwrap()
         .refresh_token
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = steward::tls::client();
     let revoked = match crm {
         "hubspot" => http
             .delete(format!(

@@ -12,7 +12,6 @@
 //! `GET /_sandbox/automation/callbacks` lists the HubSpot callback completions Steward
 //! made (see `hubspot/automation.rs`); `POST /_sandbox/automation/callbacks/reset` empties it.
 
-use aws_lc_rs::{digest, hmac};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +20,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
+use ring::{digest, hmac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -433,7 +433,7 @@ fn bad_request(message: impl Into<String>) -> Response {
 
 fn client() -> reqwest::Client {
     static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
-        reqwest::Client::builder()
+        steward::tls::http_client()
             .timeout(CALLOUT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -272,7 +272,7 @@ mod tests {
 
     /// A fresh client each time: no connection outlives the sandbox it was made to.
     async fn post_form(url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
-        reqwest::Client::builder()
+        steward::tls::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()
@@ -285,7 +285,7 @@ mod tests {
     }
 
     async fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let http = reqwest::Client::new();
+        let http = steward::tls::client();
         let mut req = http
             .request(method.parse().unwrap(), url)
             .bearer_auth(token);

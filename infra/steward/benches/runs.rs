@@ -196,7 +196,7 @@ async fn bench(crm: CrmKind, records: usize) {
         from_preview: None,
         decisions: Default::default(),
     };
-    let http = reqwest::Client::new();
+    let http = steward::tls::client();
     let stats_url = format!("{}/_sandbox/stats", sandbox.url);
     http.post(format!("{stats_url}/reset"))
         .send()

@@ -114,7 +114,7 @@ impl Drop for Serve {
 
 /// Every run `GET /runs` lists with these filters, following the cursor; and how many pages.
 async fn list_all(s: &Serve, cookie: &str, filters: &[(&str, &str)]) -> (Vec<Value>, usize) {
-    let http = reqwest::Client::new();
+    let http = steward::tls::client();
     let (mut runs, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
     loop {
         let mut query: Vec<(&str, &str)> = vec![("limit", "50")];
@@ -205,7 +205,7 @@ async fn seeded_runs_list_newest_first_across_pages_and_filter_by_module() {
     }
 
     // The server found nothing to work: each run is still as seeded.
-    let resp = reqwest::Client::new()
+    let resp = steward::tls::client()
         .get(format!(
             "{}/runs/{}",
             s.url,

@@ -430,7 +430,7 @@ async fn steward_sandbox_serves_both_crms_and_writes_ground_truth() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
-    let http = reqwest::Client::new();
+    let http = steward::tls::client();
     let hs = http
         .get(format!("{url}/hubspot/crm/v3/objects/contacts?limit=5"))
         .bearer_auth(steward_sandbox::hubspot::PRIVATE_APP_TOKEN)
@@ -525,7 +525,7 @@ impl Web {
     fn new(base: &str) -> Self {
         Web {
             base: base.to_string(),
-            http: reqwest::Client::builder()
+            http: steward::tls::http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
@@ -721,7 +721,7 @@ async fn the_demo_survives_a_restart_without_signing_in_again() {
         assert!(preview["counts"]["scanned"].as_u64().unwrap() > 0, "{crm}");
     }
     // The CRM expires every access token: Steward refreshes with what it holds.
-    let expired = reqwest::Client::new()
+    let expired = steward::tls::client()
         .post(format!("{sandbox}/_sandbox/expire-tokens"))
         .send()
         .await
@@ -790,7 +790,7 @@ async fn the_data_dir_and_everything_in_it_are_private_to_the_user() {
 
 /// `POST` to the sandbox CRM's control routes; the JSON answer.
 async fn sandbox_post(sandbox: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let r = reqwest::Client::new()
+    let r = steward::tls::client()
         .post(format!("{sandbox}{path}"))
         .json(&body)
         .send()

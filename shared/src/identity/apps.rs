@@ -319,7 +319,7 @@ impl CrmApps {
     /// The HTTP client every CRM call of this process shares, bounded by `timeouts`.
     pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
-            reqwest::Client::builder()
+            crate::tls::http_client()
                 .connect_timeout(self.timeouts.connect)
                 .read_timeout(self.timeouts.read)
                 .build()

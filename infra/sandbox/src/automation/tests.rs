@@ -178,7 +178,7 @@ async fn start() -> Sandbox {
 }
 
 async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, url);
+    let mut req = steward::tls::client().request(method, url);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -292,7 +292,7 @@ async fn action_definitions_create_list_update_and_refusals() {
 #[tokio::test]
 async fn callback_completions_are_recorded() {
     let sb = start().await;
-    let client = reqwest::Client::new();
+    let client = steward::tls::client();
     let callbacks = format!("{}/automation/v4/actions/callbacks", sb.hubspot_base());
 
     let resp = client

@@ -714,7 +714,7 @@ mod tests {
                 },
                 sink: None,
             },
-            Transport::new(reqwest::Client::new(), limiter),
+            Transport::new(crate::tls::client(), limiter),
         )
     }
 
