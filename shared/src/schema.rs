@@ -25,10 +25,56 @@ pub fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
 /// How far a value may be from its schema before the door stops listing problems.
 const MAX_ERRORS: usize = 50;
 
-type Validators = Mutex<HashMap<TypeId, Arc<jsonschema::Validator>>>;
+/// A type's schema, compiled: the set it lives in and its index there.
+pub(crate) struct Validator {
+    schemas: boon::Schemas,
+    root: boon::SchemaIndex,
+}
+
+impl Validator {
+    /// Compiles `schema` (draft 2020-12), with `format` asserted when `formats` is set.
+    /// Steward's schemas are its own, derived: one that does not compile is a programming
+    /// error that every route's tests meet at once, so it panics naming `name`.
+    pub(crate) fn compile(schema: Value, name: &str, formats: bool) -> Self {
+        let url = format!("urn:steward:{name}");
+        let fail =
+            |e: boon::CompileError| -> ! { panic!("the schema of {name} does not compile: {e:#}") };
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        if formats {
+            compiler.enable_format_assertions();
+        }
+        if let Err(e) = compiler.add_resource(&url, schema) {
+            fail(e)
+        }
+        match compiler.compile(&url, &mut schemas) {
+            Ok(root) => Validator { schemas, root },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Every way `value` breaks the schema, in a JSON author's words, each at its
+    /// pointer below `prefix`.
+    pub(crate) fn field_errors(&self, value: &Value, prefix: &str) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        if let Err(e) = self.schemas.validate(value, self.root) {
+            for problem in problems(&e).into_iter().take(MAX_ERRORS) {
+                describe(problem, prefix, &mut out);
+            }
+        }
+        // Two routes to one problem (a choice and a condition over the same value) say it
+        // once.
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|e| seen.insert((e.pointer.clone(), e.detail.clone())));
+        out
+    }
+}
+
+type Validators = Mutex<HashMap<TypeId, Arc<Validator>>>;
 
 /// `T`'s validator, compiled at first use and kept for the process (a Lambda's lifetime).
-fn validator<T: JsonSchema + 'static>() -> Arc<jsonschema::Validator> {
+fn validator<T: JsonSchema + 'static>() -> Arc<Validator> {
     static CACHE: OnceLock<Validators> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let id = TypeId::of::<T>();
@@ -39,14 +85,11 @@ fn validator<T: JsonSchema + 'static>() -> Arc<jsonschema::Validator> {
         .for_deserialize()
         .into_generator()
         .into_root_schema_for::<T>();
-    let built = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(schema.as_value())
-        // Our own derived schemas: one that does not compile is a programming error that
-        // every route's tests meet at once.
-        .unwrap_or_else(|e| panic!("the schema of {} does not compile: {e}", T::schema_name()));
-    let built = Arc::new(built);
+    let built = Arc::new(Validator::compile(
+        schema.to_value(),
+        &T::schema_name(),
+        true,
+    ));
     cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -63,7 +106,7 @@ pub fn decode<T: DeserializeOwned + JsonSchema + 'static>(
     value: &Value,
     prefix: &str,
 ) -> Result<T, Vec<FieldError>> {
-    let mut errors = schema_errors(&validator::<T>(), value, prefix);
+    let mut errors = validator::<T>().field_errors(value, prefix);
     match read::<T>(value, prefix) {
         Ok(t) if errors.is_empty() => Ok(t),
         Ok(_) => Err(errors),
@@ -158,30 +201,39 @@ fn serde_error(prefix: &str, path: &serde_path_to_error::Path, message: &str) ->
 
 const NO_SHAPE: &str = "matches none of the allowed forms";
 
-/// Every way `value` breaks the validator's schema, in a JSON author's words.
-fn schema_errors(v: &jsonschema::Validator, value: &Value, prefix: &str) -> Vec<FieldError> {
-    let mut out = Vec::new();
-    for e in v.iter_errors(value).take(MAX_ERRORS) {
-        describe(&e, prefix, &mut out);
+type Problem<'s, 'v> = boon::ValidationError<'s, 'v>;
+
+/// The problems an error stands for. boon answers with a tree: a schema's several problems,
+/// and those behind a `$ref` or an `allOf`, are grouped under one node that says nothing
+/// itself; a choice (`oneOf`/`anyOf`) keeps each branch's problems as its causes.
+fn problems<'a, 's, 'v>(e: &'a Problem<'s, 'v>) -> Vec<&'a Problem<'s, 'v>> {
+    use boon::ErrorKind as K;
+    match e.kind {
+        K::Schema { .. } | K::Group | K::Reference { .. } | K::AllOf => {
+            e.causes.iter().flat_map(problems).collect()
+        }
+        _ => vec![e],
     }
-    // Two routes to one problem (a choice and a condition over the same value) say it once.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|e| seen.insert((e.pointer.clone(), e.detail.clone())));
-    out
 }
 
-fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<FieldError>) {
-    use jsonschema::error::ValidationErrorKind as K;
-    let at = format!("{prefix}{}", e.instance_path().as_str());
+/// How deep a problem lies: the segments of its instance pointer, plus one.
+fn depth(e: &Problem<'_, '_>) -> usize {
+    e.instance_location.tokens.len() + 1
+}
+
+fn describe(e: &Problem<'_, '_>, prefix: &str, out: &mut Vec<FieldError>) {
+    use boon::ErrorKind as K;
+    let at = format!("{prefix}{}", e.instance_location);
     let child = |name: &str| format!("{at}/{}", crate::http::pointer_segment(name));
-    let detail = match e.kind() {
-        K::Required { property } => {
-            let name = property.as_str().unwrap_or_default();
-            out.push(FieldError::new(child(name), "is required"));
+    let detail = match &e.kind {
+        K::Required { want } => {
+            for name in want {
+                out.push(FieldError::new(child(name), "is required"));
+            }
             return;
         }
-        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
-            for name in unexpected {
+        K::AdditionalProperties { got } => {
+            for name in got {
                 out.push(FieldError::new(
                     child(name),
                     format!("unknown field `{}`", name.escape_debug()),
@@ -189,28 +241,30 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<Fie
             }
             return;
         }
-        K::OneOfNotValid { context } | K::AnyOf { context } => {
-            // The branch the value was meant for is the one whose problems lie deepest
-            // (`{"set": {"value": []}}` fails inside `set`, the other actions at the top),
-            // or, all at the same place, the only one that did not fail on the value's type
-            // (`"owner"` against `admin|user` or null: the enum's).
-            let depth = |branch: &Vec<jsonschema::ValidationError<'static>>| {
-                branch
-                    .iter()
-                    .map(|e| e.instance_path().as_str().matches('/').count() + 1)
-                    .min()
-                    .unwrap_or(0)
-            };
-            let typed = |branch: &Vec<jsonschema::ValidationError<'static>>| {
-                branch.iter().any(|e| !matches!(e.kind(), K::Type { .. }))
-            };
-            let here = e.instance_path().as_str().matches('/').count() + 1;
+        // `unevaluatedProperties: false` refuses a field by checking it against `false`.
+        K::FalseSchema => match e.instance_location.tokens.last() {
+            Some(boon::InstanceToken::Prop(name)) => {
+                format!("unknown field `{}`", name.escape_debug())
+            }
+            _ => "is not allowed here".into(),
+        },
+        K::OneOf(None) | K::AnyOf => {
+            // Each cause is one branch's problems. The branch the value was meant for is
+            // the one whose problems lie deepest (`{"set": {"value": []}}` fails inside
+            // `set`, the other actions at the top), or, all at the same place, the only
+            // one that did not fail on the value's type (`"owner"` against `admin|user` or
+            // null: the enum's).
+            let branches: Vec<Vec<&Problem<'_, '_>>> = e.causes.iter().map(problems).collect();
+            let deepest = |b: &Vec<&Problem<'_, '_>>| b.iter().map(|p| depth(p)).min().unwrap_or(0);
+            let typed =
+                |b: &Vec<&Problem<'_, '_>>| b.iter().any(|p| !matches!(p.kind, K::Type { .. }));
+            let here = depth(e);
             // A choice of constants (an enum with documented values): name them.
-            let constants: Option<Vec<Value>> = context
+            let constants: Option<Vec<Value>> = branches
                 .iter()
                 .map(|b| match b.as_slice() {
-                    [only] => match only.kind() {
-                        K::Constant { expected_value } => Some((**expected_value).clone()),
+                    [only] => match &only.kind {
+                        K::Const { want } => Some((*want).clone()),
                         _ => None,
                     },
                     _ => None,
@@ -223,10 +277,10 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<Fie
                 ));
                 return;
             }
-            let best = context.iter().max_by_key(|b| (depth(b), typed(b)));
-            let only_typed = context.iter().filter(|b| typed(b)).count() == 1;
+            let best = branches.iter().max_by_key(|b| (deepest(b), typed(b)));
+            let only_typed = branches.iter().filter(|b| typed(b)).count() == 1;
             match best {
-                Some(branch) if depth(branch) > here || (typed(branch) && only_typed) => {
+                Some(branch) if deepest(branch) > here || (typed(branch) && only_typed) => {
                     for inner in branch {
                         describe(inner, prefix, out);
                     }
@@ -235,50 +289,40 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<Fie
                 _ => NO_SHAPE.to_string(),
             }
         }
-        K::OneOfMultipleValid { .. } => "matches more than one of the allowed forms".into(),
-        K::Type { kind } => format!("expected {}", kinds(kind)),
-        K::Enum { options } => match options.as_array() {
-            Some(values) => format!("must be one of: {}", list(values)),
-            None => "is not one of the allowed values".into(),
-        },
-        K::Constant { expected_value } => format!("must be {expected_value}"),
-        K::Minimum { limit } => format!("must be at least {limit}"),
-        K::Maximum { limit } => format!("must be at most {limit}"),
-        K::ExclusiveMinimum { limit } => format!("must be more than {limit}"),
-        K::ExclusiveMaximum { limit } => format!("must be less than {limit}"),
-        K::MinLength { limit } => match limit {
+        K::OneOf(Some(_)) => "matches more than one of the allowed forms".into(),
+        K::Type { want, .. } => format!("expected {}", kinds(*want)),
+        K::Enum { want } => format!("must be one of: {}", list(want)),
+        K::Const { want } => format!("must be {want}"),
+        K::Minimum { want, .. } => format!("must be at least {want}"),
+        K::Maximum { want, .. } => format!("must be at most {want}"),
+        K::ExclusiveMinimum { want, .. } => format!("must be more than {want}"),
+        K::ExclusiveMaximum { want, .. } => format!("must be less than {want}"),
+        K::MinLength { want, .. } => match want {
             1 => "must not be empty".into(),
             n => format!("must be at least {n} characters"),
         },
-        K::MaxLength { limit } => format!("must be at most {limit} characters"),
-        K::MinItems { limit } => format!("must list at least {limit}"),
-        K::MaxItems { limit } => format!("must list at most {limit}"),
-        K::MinProperties { limit } => format!("must have at least {limit} fields"),
-        K::MaxProperties { limit } => format!("must have at most {limit} fields"),
-        K::UniqueItems => {
+        K::MaxLength { want, .. } => format!("must be at most {want} characters"),
+        K::MinItems { want, .. } => format!("must list at least {want}"),
+        K::MaxItems { want, .. } => format!("must list at most {want}"),
+        K::MinProperties { want, .. } => format!("must have at least {want} fields"),
+        K::MaxProperties { want, .. } => format!("must have at most {want} fields"),
+        K::UniqueItems { got: [_, repeat] } => {
             // Name the repeat itself: `/columns/1`, not the whole list.
-            let items = e.instance().as_array().cloned().unwrap_or_default();
-            let repeat = (1..items.len()).find(|&i| items[..i].contains(&items[i]));
-            match repeat {
-                Some(i) => {
-                    out.push(FieldError::new(
-                        format!("{at}/{i}"),
-                        "repeats an earlier value",
-                    ));
-                    return;
-                }
-                None => "must not repeat a value".into(),
-            }
+            out.push(FieldError::new(
+                format!("{at}/{repeat}"),
+                "repeats an earlier value",
+            ));
+            return;
         }
-        K::Pattern { pattern } => format!("must match {pattern}"),
-        K::Format { format } => match format.as_str() {
+        K::Pattern { want, .. } => format!("must match {want}"),
+        K::Format { want, .. } => match *want {
             "date-time" => "must be a date and time (RFC 3339, e.g. 2025-01-31T09:00:00Z)".into(),
             "date" => "must be a date (YYYY-MM-DD)".into(),
             "email" => "must be an email address".into(),
             f => format!("must be a valid {f}"),
         },
-        _ => {
-            let text = e.to_string();
+        other => {
+            let text = other.to_string();
             match text.char_indices().nth(200) {
                 Some((cut, _)) => format!("{}…", &text[..cut]),
                 None => text,
@@ -288,21 +332,27 @@ fn describe(e: &jsonschema::ValidationError<'_>, prefix: &str, out: &mut Vec<Fie
     out.push(FieldError::new(at, detail));
 }
 
-fn kinds(kind: &jsonschema::error::TypeKind) -> String {
-    use jsonschema::error::TypeKind;
-    let word = |t: jsonschema::JsonType| match t.as_str() {
-        "array" => "a list",
-        "boolean" => "true or false",
-        "integer" => "a whole number",
-        "number" => "a number",
-        "object" => "an object",
-        "string" => "text",
-        _ => "null",
+/// A value's allowed types in words, null last (`text or null`).
+fn kinds(types: boon::Types) -> String {
+    use boon::Type;
+    let word = |t: Type| match t {
+        Type::Array => "a list",
+        Type::Boolean => "true or false",
+        Type::Integer => "a whole number",
+        Type::Number => "a number",
+        Type::Object => "an object",
+        Type::String => "text",
+        Type::Null => "null",
     };
-    match kind {
-        TypeKind::Single(t) => word(*t).to_string(),
-        TypeKind::Multiple(set) => set.iter().map(word).collect::<Vec<_>>().join(" or "),
+    let mut words: Vec<_> = types
+        .iter()
+        .filter(|t| *t != Type::Null)
+        .map(word)
+        .collect();
+    if types.contains(Type::Null) {
+        words.push("null");
     }
+    words.join(" or ")
 }
 
 fn list(values: &[Value]) -> String {
@@ -420,6 +470,39 @@ mod tests {
         assert_eq!(
             problems(json!({"user_id": "7", "seats": 11})),
             vec!["/seats: must be at most 10"]
+        );
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Report {
+        #[schemars(email)]
+        to: String,
+        columns: std::collections::BTreeSet<String>,
+    }
+
+    fn report_problems(v: Value) -> Vec<String> {
+        match decode::<Report>(&v, "/report") {
+            Ok(_) => vec![],
+            Err(errors) => errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.pointer, e.detail))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn formats_and_repeats_serde_lets_through_are_named_where_they_are() {
+        assert!(
+            report_problems(json!({"to": "ops@example.com", "columns": ["a", "b"]})).is_empty()
+        );
+        assert_eq!(
+            report_problems(json!({"to": "not an address", "columns": ["a", "b", "a"]})),
+            vec![
+                "/report/columns/2: repeats an earlier value",
+                "/report/to: must be an email address",
+            ]
         );
     }
 }
