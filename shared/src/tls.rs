@@ -1,18 +1,27 @@
-//! The one TLS setup of every outbound HTTPS call: rustls on ring, for the AWS SDK's
-//! clients and for reqwest (CRM calls, the CLI, the sandbox, the tests).
+//! Every outbound HTTPS call goes through reqwest with rustls on ring: CRM calls, the CLI,
+//! the sandbox, the tests, and the AWS SDK's clients, which get a reqwest-backed
+//! `HttpClient` from here.
 //!
-//! Neither library picks the crypto here: the SDK crates are built without their default
-//! HTTPS client and reqwest with `rustls-no-provider`, because both defaults link aws-lc,
-//! about 1 MB of every Lambda binary more than ring (BENCHMARKS.md). So a client built any
-//! other way than through this module has no crypto: reqwest's panics at construction,
-//! and the SDK's refuses every call. Trust is the system's roots (Lambda's are Amazon
-//! Linux's) plus, for tests only, the extra roots given here.
+//! Why not the SDK's own client (aws-smithy-http-client): it is a second HTTP stack beside
+//! reqwest (hyper-rustls, hyper-util's pooled client) and always builds in HTTP/2 (h2),
+//! which no call of Steward's uses; its default also links aws-lc, the larger of rustls's
+//! two providers. Together about 1.4 MB of every Lambda binary (BENCHMARKS.md). reqwest
+//! is built with `rustls-no-provider`, so a client built any other way than through
+//! `http_client` has no crypto and panics at construction. Trust is the system's roots
+//! (Lambda's are Amazon Linux's) plus, for tests only, the extra roots given here.
 
-use std::sync::Once;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::config::SharedHttpClient;
-use aws_smithy_http_client::Builder;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 
 /// Makes ring the process's rustls provider, once; reqwest finds it there.
 fn install_provider() {
@@ -31,25 +40,100 @@ pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
-/// The AWS SDK's HTTPS client on ring, trusting the system's roots and `extra_roots`
-/// (PEM certificates; none in production).
+/// The AWS SDK's HTTP client: reqwest, trusting the system's roots and `extra_roots` (PEM
+/// certificates; none in production).
 pub fn aws_http_client(extra_roots: &[&[u8]]) -> SharedHttpClient {
-    let mut trust = TrustStore::default();
-    for pem in extra_roots {
-        trust = trust.with_pem_certificate(*pem);
+    SharedHttpClient::new(AwsHttp {
+        extra_roots: extra_roots.iter().map(|pem| pem.to_vec()).collect(),
+        clients: Arc::default(),
+    })
+}
+
+/// The SDK's (connect, read) timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
+/// One reqwest client per timeout setting the SDK asks for (in practice one per process),
+/// so connections are pooled across every AWS call.
+#[derive(Debug)]
+struct AwsHttp {
+    extra_roots: Vec<Vec<u8>>,
+    clients: Arc<Mutex<HashMap<Timeouts, reqwest::Client>>>,
+}
+
+impl AwsHttp {
+    fn client(&self, settings: &HttpConnectorSettings) -> reqwest::Client {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(key)
+            .or_insert_with(|| {
+                // The SDK follows S3's redirects itself, and signs what it sends: reqwest
+                // must hand back every answer as it came.
+                let mut builder = http_client().redirect(reqwest::redirect::Policy::none());
+                if let Some(t) = key.0 {
+                    builder = builder.connect_timeout(t);
+                }
+                if let Some(t) = key.1 {
+                    builder = builder.read_timeout(t);
+                }
+                for pem in &self.extra_roots {
+                    let cert = reqwest::Certificate::from_pem(pem)
+                        .expect("an extra root certificate in PEM");
+                    builder = builder.add_root_certificate(cert);
+                }
+                builder
+                    .build()
+                    // With ring installed, only a system without TLS roots fails here.
+                    .expect("the AWS SDK's HTTP client")
+            })
+            .clone()
     }
-    Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(
-            TlsContext::builder()
-                .with_trust_store(trust)
-                .build()
-                .expect(
-                    // Only an invalid trust store fails, and production gives none of its own.
-                    "the AWS HTTPS client's trust store",
-                ),
-        )
-        .build_https()
+}
+
+impl HttpClient for AwsHttp {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(AwsConnector(self.client(settings)))
+    }
+}
+
+#[derive(Debug)]
+struct AwsConnector(reqwest::Client);
+
+impl HttpConnector for AwsConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            let request = request
+                .try_into_http1x()
+                .map_err(|e| ConnectorError::user(e.into()))?
+                .map(reqwest::Body::wrap);
+            let request =
+                reqwest::Request::try_from(request).map_err(|e| ConnectorError::user(e.into()))?;
+            let response: http::Response<reqwest::Body> = client
+                .execute(request)
+                .await
+                .map_err(connector_error)?
+                .into();
+            HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
+                .map_err(|e| ConnectorError::other(e.into(), None))
+        })
+    }
+}
+
+/// How the SDK's retry rules should read a failed call: a timeout or a connection that
+/// failed or broke is transient (retried), anything else is not.
+fn connector_error(e: reqwest::Error) -> ConnectorError {
+    if e.is_timeout() {
+        ConnectorError::timeout(e.into())
+    } else if e.is_connect() || e.is_request() || e.is_body() {
+        ConnectorError::io(e.into())
+    } else {
+        ConnectorError::other(e.into(), None)
+    }
 }
 
 /// A reqwest client with ring installed and reqwest's defaults.
@@ -196,5 +280,56 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(heads.lock().unwrap().len(), 1);
+    }
+
+    /// A loopback endpoint that accepts each connection, reads the request and hangs up
+    /// without an answer, counting the connections.
+    async fn hangs_up() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                drop(tcp);
+            }
+        });
+        (port, count)
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_aws_endpoint_drops_is_retried_as_transient() {
+        let (port, connections) = hangs_up().await;
+        let settings = AwsSettings {
+            region: "eu-west-1".into(),
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            table: "steward".into(),
+            bucket: "steward".into(),
+            mail_from: "steward@example.com".into(),
+            schedule_group: "steward".into(),
+            scheduler_role_arn: String::new(),
+            schedule_target_arn: String::new(),
+            schedule_dead_letter_arn: String::new(),
+            secrets_prefix: "steward/".into(),
+            crm_apps_secret: None,
+        };
+        let config = crate::aws::sdk_config(&settings)
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .build();
+        let err = aws_sdk_dynamodb::Client::new(&config)
+            .list_tables()
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, aws_sdk_dynamodb::error::SdkError::DispatchFailure(ref f) if f.is_io()),
+            "{err:?}"
+        );
+        // The standard retry rules' three attempts: an io failure is transient.
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }
