@@ -273,6 +273,9 @@ mod tests {
             head.contains("x-amz-target: dynamodb_20120810.listtables"),
             "{head}"
         );
+        // The signed body goes with its length, not chunked (S3 refuses a chunked PUT).
+        assert!(head.contains("content-length: 2\r\n"), "{head}");
+        assert!(!head.contains("transfer-encoding"), "{head}");
 
         let refused = dynamodb(&[]).list_tables().send().await.unwrap_err();
         assert!(
