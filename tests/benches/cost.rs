@@ -18,6 +18,7 @@
 #[allow(dead_code)]
 mod browser;
 #[path = "../e2e/support.rs"]
+#[allow(dead_code)]
 mod support;
 
 use bytes::Bytes;

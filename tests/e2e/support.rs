@@ -1,8 +1,6 @@
 //! Shared set-up of the end-to-end tests: the sandbox CRM, a world signed in to it, and
 //! team helpers.
 
-#![allow(dead_code)]
-
 use serde_json::{Value, json};
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod browser;
 #[path = "../e2e/support.rs"]
+#[allow(dead_code)]
 mod support;
 
 use serde_json::json;

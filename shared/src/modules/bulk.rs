@@ -810,7 +810,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn a_records_plan_is_deterministic_and_its_own(
+        /// A record's plan depends on that record alone (fresh engines, or one engine
+        /// planning them all in reverse order, agree), and changes only its own columns.
+        fn a_records_plan_depends_on_it_alone_and_is_its_own(
             records in prop::collection::vec(record_strategy(), 1..20)
         ) {
             let e = sample_engine();

@@ -1437,17 +1437,19 @@ mod tests {
     }
 
     #[test]
-    fn same_seed_same_bytes_other_seed_other_data() {
+    fn a_seed_gives_its_pinned_bytes_and_another_seed_other_data() {
+        // Pinned: the benchmarks' figures and the e2e tests' expectations hold for these
+        // bytes. A change to the generator (or to a dependency's random stream) shows here
+        // first; update the digests only on purpose.
+        let digest = |json: String| steward::crypto::sha256_hex(json.as_bytes());
         let a = generate(7, 1_500, 0.2);
-        let b = generate(7, 1_500, 0.2);
-        assert_eq!(a, b);
         assert_eq!(
-            serde_json::to_string(&a).ok(),
-            serde_json::to_string(&b).ok()
+            digest(serde_json::to_string(&a).unwrap()),
+            "ef09a5f5ad651af65da7a31a1021d06abd892f962b90732ff4e2fe206803402c"
         );
         assert_eq!(
-            generate_with_households(7, 1_500, 0.2),
-            generate_with_households(7, 1_500, 0.2)
+            digest(serde_json::to_string(&generate_with_households(7, 1_500, 0.2)).unwrap()),
+            "d5696d17aaf53c52dd2274535afbf597f35b174e916bce98ff1cba786baead61"
         );
         let c = generate(8, 1_500, 0.2);
         assert_ne!(a.people, c.people);
