@@ -29,7 +29,7 @@ pub struct AwsClients {
 /// field rather than by `aws_config::defaults(..).load()`: the loader's chains (profile
 /// files, SSO, IMDS, ECS, web identity through STS) never apply to a Lambda and were
 /// ~0.75 MB of every binary (BENCHMARKS.md). Retries and the connect timeout are the
-/// loader's own defaults; the HTTPS client is `tls`'s (rustls on ring).
+/// loader's own defaults; the HTTP client is `tls`'s (reqwest, rustls on ring).
 pub fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
     let mut config = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())

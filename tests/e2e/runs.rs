@@ -1835,7 +1835,7 @@ async fn a_run_on_dynamodb_and_s3_through_stream_events() {
     assert_eq!(r.status, 302, "{}", r.text);
     let link = r.location();
     assert!(link.contains("X-Amz-Expires=900"), "{link}");
-    let csv = reqwest::get(&link).await.unwrap();
+    let csv = steward::tls::client().get(&link).send().await.unwrap();
     assert!(csv.status().is_success(), "{}", csv.status());
     let disposition = csv
         .headers()

@@ -168,7 +168,7 @@ async fn an_s3_presigned_url_downloads_the_object() {
         .presigned_get(&k, Duration::from_secs(60), Some("run.csv"))
         .await
         .unwrap();
-    let resp = reqwest::get(&url).await.unwrap();
+    let resp = steward::tls::client().get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap(), Bytes::from_static(b"id\n1\n"));
 }

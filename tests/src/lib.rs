@@ -119,7 +119,11 @@ impl World for AwsWorld {
         // ask again until it settles.
         let mut data = serde_json::Value::Null;
         for _ in 0..100 {
-            let resp = reqwest::get(&url).await.expect("moto state");
+            let resp = steward::tls::client()
+                .get(&url)
+                .send()
+                .await
+                .expect("moto state");
             if resp.status().is_success() {
                 data = resp.json().await.expect("moto state is JSON");
                 break;

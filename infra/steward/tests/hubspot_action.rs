@@ -26,7 +26,14 @@ async fn definitions(sb: &Sandbox) -> Vec<Value> {
         "{}/automation/v4/actions/{HUBSPOT_APP_ID}?hapikey={HUBSPOT_DEVELOPER_API_KEY}",
         sb.hubspot_base()
     );
-    let body: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let body: Value = steward::tls::client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     body["results"].as_array().unwrap().clone()
 }
 

@@ -78,7 +78,11 @@ impl Drop for Serve {
 }
 
 async fn health(url: &str) -> serde_json::Value {
-    let resp = reqwest::get(format!("{url}/health")).await.unwrap();
+    let resp = steward::tls::client()
+        .get(format!("{url}/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
 }
@@ -116,7 +120,11 @@ async fn serves_health_with_version_and_embedded_adapters() {
             ["not-wired", "not-wired", "in-process", "not-wired"],
         ),
     ] {
-        let r = reqwest::get(format!("{}/{f}/health", s.url)).await.unwrap();
+        let r = steward::tls::client()
+            .get(format!("{}/{f}/health", s.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{f}");
         let h: serde_json::Value = r.json().await.unwrap();
         let a = &h["adapters"];
@@ -126,7 +134,9 @@ async fn serves_health_with_version_and_embedded_adapters() {
             "{f}: {h}"
         );
     }
-    let missing = reqwest::get(format!("{}/no/such/route", s.url))
+    let missing = steward::tls::client()
+        .get(format!("{}/no/such/route", s.url))
+        .send()
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
@@ -134,7 +144,9 @@ async fn serves_health_with_version_and_embedded_adapters() {
         missing.headers()["content-type"],
         "application/problem+json"
     );
-    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", s.url))
+    let doc: serde_json::Value = steward::tls::client()
+        .get(format!("{}/openapi.json", s.url))
+        .send()
         .await
         .unwrap()
         .json()
@@ -164,12 +176,18 @@ async fn serves_the_built_console_beside_the_api() {
         "/activity/01JABCDEFGHJKMNPQRSTVWXYZ0",
         "/settings/users",
     ] {
-        let r = reqwest::get(format!("{}{page}", s.url)).await.unwrap();
+        let r = steward::tls::client()
+            .get(format!("{}{page}", s.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{page}");
         assert_eq!(r.headers()["cache-control"], "no-cache", "{page}");
         assert!(r.text().await.unwrap().contains("<title>Steward"), "{page}");
     }
-    let r = reqwest::get(format!("{}/assets/index-a1b2c3.js", s.url))
+    let r = steward::tls::client()
+        .get(format!("{}/assets/index-a1b2c3.js", s.url))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -188,7 +206,11 @@ async fn serves_the_built_console_beside_the_api() {
         ("/assets/gone-000.js", 404),
         ("/me", 401),
     ] {
-        let r = reqwest::get(format!("{}{path}", s.url)).await.unwrap();
+        let r = steward::tls::client()
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), status, "{path}");
         assert_eq!(
             r.headers()["content-type"],
@@ -202,7 +224,11 @@ async fn serves_the_built_console_beside_the_api() {
 async fn an_unbuilt_console_answers_503_saying_how_to_build_it() {
     let dir = tempfile::tempdir().unwrap();
     let s = Serve::start(dir.path());
-    let r = reqwest::get(format!("{}/settings", s.url)).await.unwrap();
+    let r = steward::tls::client()
+        .get(format!("{}/settings", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 503);
     let p: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -234,7 +260,9 @@ async fn the_openapi_subcommand_prints_the_served_document() {
 
     let dir = tempfile::tempdir().unwrap();
     let s = Serve::start(dir.path());
-    let served: serde_json::Value = reqwest::get(format!("{}/openapi.json", s.url))
+    let served: serde_json::Value = steward::tls::client()
+        .get(format!("{}/openapi.json", s.url))
+        .send()
         .await
         .unwrap()
         .json()
@@ -271,7 +299,7 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
         )
         .await
         .unwrap();
-    let ok = reqwest::get(&url).await.unwrap();
+    let ok = steward::tls::client().get(&url).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["content-type"], "text/csv");
     assert_eq!(
@@ -281,9 +309,25 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
     assert_eq!(ok.text().await.unwrap(), "id\n1\n");
 
     let tampered = url.replace("01JABCDEF.csv?", "01JABCDEG.csv?");
-    assert_eq!(reqwest::get(&tampered).await.unwrap().status(), 403);
+    assert_eq!(
+        steward::tls::client()
+            .get(&tampered)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let renamed = url.replace("name=steward", "name=evil");
-    assert_eq!(reqwest::get(&renamed).await.unwrap().status(), 403);
+    assert_eq!(
+        steward::tls::client()
+            .get(&renamed)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
 
     // A link made an hour ago with a one-minute life.
     let past = Arc::new(ManualClock::new(
@@ -293,7 +337,7 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
         .presigned_get(key, Duration::from_secs(60), None)
         .await
         .unwrap();
-    let expired = reqwest::get(&old).await.unwrap();
+    let expired = steward::tls::client().get(&old).send().await.unwrap();
     assert_eq!(expired.status(), 403);
     let body: serde_json::Value = expired.json().await.unwrap();
     assert!(
@@ -807,7 +851,9 @@ async fn sandbox_post(sandbox: &str, path: &str, body: serde_json::Value) -> ser
 }
 
 async fn sandbox_get(sandbox: &str, path: &str) -> serde_json::Value {
-    reqwest::get(format!("{sandbox}{path}"))
+    steward::tls::client()
+        .get(format!("{sandbox}{path}"))
+        .send()
         .await
         .unwrap()
         .json()
