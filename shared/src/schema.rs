@@ -415,14 +415,22 @@ mod tests {
         Clear { field: String },
     }
 
-    fn problems(v: Value) -> Vec<String> {
-        match decode::<Invite>(&v, "") {
+    /// What the door says of `v` read as `T` below `prefix`, a line per problem.
+    fn problems_of<T: DeserializeOwned + JsonSchema + 'static>(
+        v: Value,
+        prefix: &str,
+    ) -> Vec<String> {
+        match decode::<T>(&v, prefix) {
             Ok(_) => vec![],
             Err(errors) => errors
                 .into_iter()
                 .map(|e| format!("{}: {}", e.pointer, e.detail))
                 .collect(),
         }
+    }
+
+    fn problems(v: Value) -> Vec<String> {
+        problems_of::<Invite>(v, "")
     }
 
     #[test]
@@ -483,13 +491,7 @@ mod tests {
     }
 
     fn report_problems(v: Value) -> Vec<String> {
-        match decode::<Report>(&v, "/report") {
-            Ok(_) => vec![],
-            Err(errors) => errors
-                .into_iter()
-                .map(|e| format!("{}: {}", e.pointer, e.detail))
-                .collect(),
-        }
+        problems_of::<Report>(v, "/report")
     }
 
     #[test]

@@ -216,6 +216,23 @@ mod tests {
         (port, pem, heads)
     }
 
+    /// Settings whose AWS calls go to `endpoint`.
+    fn settings(endpoint: String) -> AwsSettings {
+        AwsSettings {
+            region: "eu-west-1".into(),
+            endpoint: Some(endpoint),
+            table: "steward".into(),
+            bucket: "steward".into(),
+            mail_from: "steward@example.com".into(),
+            schedule_group: "steward".into(),
+            scheduler_role_arn: String::new(),
+            schedule_target_arn: String::new(),
+            schedule_dead_letter_arn: String::new(),
+            secrets_prefix: "steward/".into(),
+            crm_apps_secret: None,
+        }
+    }
+
     #[tokio::test]
     async fn reqwest_speaks_tls_on_ring_and_checks_the_certificate() {
         let (port, pem, heads) = server("pong").await;
@@ -243,19 +260,7 @@ mod tests {
     #[tokio::test]
     async fn the_aws_sdk_speaks_tls_on_ring_and_checks_the_certificate() {
         let (port, pem, heads) = server(r#"{"TableNames":["steward"]}"#).await;
-        let settings = AwsSettings {
-            region: "eu-west-1".into(),
-            endpoint: Some(format!("https://localhost:{port}")),
-            table: "steward".into(),
-            bucket: "steward".into(),
-            mail_from: "steward@example.com".into(),
-            schedule_group: "steward".into(),
-            scheduler_role_arn: String::new(),
-            schedule_target_arn: String::new(),
-            schedule_dead_letter_arn: String::new(),
-            secrets_prefix: "steward/".into(),
-            crm_apps_secret: None,
-        };
+        let settings = settings(format!("https://localhost:{port}"));
         let dynamodb = |roots: &[&[u8]]| {
             let config = crate::aws::sdk_config(&settings)
                 .to_builder()
@@ -308,19 +313,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_the_aws_endpoint_drops_is_retried_as_transient() {
         let (port, connections) = hangs_up().await;
-        let settings = AwsSettings {
-            region: "eu-west-1".into(),
-            endpoint: Some(format!("http://127.0.0.1:{port}")),
-            table: "steward".into(),
-            bucket: "steward".into(),
-            mail_from: "steward@example.com".into(),
-            schedule_group: "steward".into(),
-            scheduler_role_arn: String::new(),
-            schedule_target_arn: String::new(),
-            schedule_dead_letter_arn: String::new(),
-            secrets_prefix: "steward/".into(),
-            crm_apps_secret: None,
-        };
+        let settings = settings(format!("http://127.0.0.1:{port}"));
         let config = crate::aws::sdk_config(&settings)
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
