@@ -12,7 +12,7 @@
 //! (Lambda's are Amazon Linux's) plus, for tests only, the extra roots given here.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
@@ -46,8 +46,13 @@ pub fn http_client() -> reqwest::ClientBuilder {
 /// certificates; none in production).
 pub fn aws_http_client(extra_roots: &[&[u8]]) -> SharedHttpClient {
     SharedHttpClient::new(AwsHttp {
-        extra_roots: extra_roots.iter().map(|pem| pem.to_vec()).collect(),
-        clients: Arc::default(),
+        extra_roots: extra_roots
+            .iter()
+            .map(|pem| {
+                reqwest::Certificate::from_pem(pem).expect("an extra root certificate in PEM")
+            })
+            .collect(),
+        clients: Mutex::default(),
     })
 }
 
@@ -58,8 +63,8 @@ type Timeouts = (Option<Duration>, Option<Duration>);
 /// so connections are pooled across every AWS call.
 #[derive(Debug)]
 struct AwsHttp {
-    extra_roots: Vec<Vec<u8>>,
-    clients: Arc<Mutex<HashMap<Timeouts, reqwest::Client>>>,
+    extra_roots: Vec<reqwest::Certificate>,
+    clients: Mutex<HashMap<Timeouts, reqwest::Client>>,
 }
 
 impl AwsHttp {
@@ -78,10 +83,8 @@ impl AwsHttp {
                 if let Some(t) = key.1 {
                     builder = builder.read_timeout(t);
                 }
-                for pem in &self.extra_roots {
-                    let cert = reqwest::Certificate::from_pem(pem)
-                        .expect("an extra root certificate in PEM");
-                    builder = builder.add_root_certificate(cert);
+                for cert in &self.extra_roots {
+                    builder = builder.add_root_certificate(cert.clone());
                 }
                 builder
                     .build()
