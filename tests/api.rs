@@ -3,11 +3,11 @@
 //! the right functions.
 
 use std::collections::{BTreeMap, BTreeSet};
-use steward::Services;
-use steward::api::{Function, ROUTES};
-use steward::http::Router;
-use steward::openapi::{document, openapi_path};
-use steward::wiring::{Needs, Resource};
+use steward_shared::Services;
+use steward_shared::api::{Function, ROUTES};
+use steward_shared::http::Router;
+use steward_shared::openapi::{document, openapi_path};
+use steward_shared::wiring::{Needs, Resource};
 
 fn all_function_routers() -> Vec<(Function, Router<Services>)> {
     vec![
@@ -137,7 +137,7 @@ fn every_operation_says_what_it_answers_and_what_it_needs() {
         );
         let security = op["security"].to_string();
         match (spec.access, spec.is_unsafe()) {
-            (steward::api::Access::Public | steward::api::Access::Signed, _) => {
+            (steward_shared::api::Access::Public | steward_shared::api::Access::Signed, _) => {
                 assert_eq!(security, "[]")
             }
             (_, true) => assert!(security.contains("csrf") && security.contains("session")),
@@ -252,7 +252,7 @@ fn template_yaml_routes_match_the_catalogue() {
     // And the web function takes exactly the console's paths (greedy `{file+}` kept:
     // API Gateway needs it).
     expected.extend(
-        steward::console::route_templates()
+        steward_shared::console::route_templates()
             .map(|p| ("web".to_string(), "GET".to_string(), p.to_string())),
     );
     assert_eq!(template_routes(), expected);

@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use steward::crm::hubspot::{HubSpot, HubSpotConfig, exchange_code};
-use steward::crm::limits::{Limits, Reserve};
-use steward::crm::transport::{AccountLimiter, Transport};
-use steward::crm::{
-    Clause, Crm, CrmError, Filter, MergeGroup, OAuthApp, Op, Properties, ScanRequest, TokenSink,
-    Tokens, Update, scan_all,
-};
 use steward_sandbox::hubspot::PRIVATE_APP_TOKEN;
 use steward_sandbox::{
     CLIENT_ID, CLIENT_SECRET, Faults, HubSpotLimits, RetryAfter, Sandbox, SandboxConfig,
+};
+use steward_shared::crm::hubspot::{HubSpot, HubSpotConfig, exchange_code};
+use steward_shared::crm::limits::{Limits, Reserve};
+use steward_shared::crm::transport::{AccountLimiter, Transport};
+use steward_shared::crm::{
+    Clause, Crm, CrmError, Filter, MergeGroup, OAuthApp, Op, Properties, ScanRequest, TokenSink,
+    Tokens, Update, scan_all,
 };
 
 /// The portal the sandbox seeds.
@@ -58,7 +58,7 @@ fn fast_limits() -> Limits {
 
 fn transport(limits: Limits) -> Transport {
     Transport::new(
-        steward::tls::client(),
+        steward_shared::tls::client(),
         Arc::new(AccountLimiter::new(limits)),
     )
 }
@@ -117,12 +117,12 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 /// authorize page, submits its first approve form, reads `code` from the redirect, and
 /// exchanges it through the connector. Returns the tokens and the approving user's id.
 async fn code_flow(sb: &Sandbox) -> (Tokens, String) {
-    let browser = steward::tls::http_client()
+    let browser = steward_shared::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
     let verifier = "steward-test-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
-    let challenge = steward::crypto::pkce_s256(verifier);
+    let challenge = steward_shared::crypto::pkce_s256(verifier);
     let url = format!(
         "{}/oauth/authorize?client_id={}&redirect_uri={}&scope={}&state=st-1&code_challenge={}&code_challenge_method=S256",
         sb.hubspot_base(),
@@ -177,7 +177,7 @@ async fn code_flow(sb: &Sandbox) -> (Tokens, String) {
         .find_map(|p| p.strip_prefix("code="))
         .expect("a code")
         .to_string();
-    let http = steward::tls::client();
+    let http = steward_shared::tls::client();
     // A wrong verifier is refused as an authorization error, and leaves the code usable.
     let refused = exchange_code(&http, &app(sb), &code, REDIRECT_URI, Some("wrong")).await;
     assert!(matches!(refused, Err(CrmError::Auth(_))), "{refused:?}");
@@ -237,7 +237,7 @@ fn props(pairs: &[(&str, &str)]) -> Properties {
         .collect()
 }
 
-fn ids_of(records: &[steward::crm::Record]) -> Vec<String> {
+fn ids_of(records: &[steward_shared::crm::Record]) -> Vec<String> {
     records.iter().map(|r| r.id.clone()).collect()
 }
 
@@ -981,7 +981,7 @@ async fn lossy_proxy(target: String, lose: &'static str, losses: usize) -> Strin
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let left = Arc::new(AtomicUsize::new(losses));
-    let client = steward::tls::client();
+    let client = steward_shared::tls::client();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             let (target, left, client) = (target.clone(), left.clone(), client.clone());
@@ -1276,7 +1276,7 @@ async fn a_gateway_error_page_is_retried_and_named_never_parsed() {
     assert!(m.contains("gateway in front of the CRM"), "{m}");
     assert!(!m.contains('<') && !m.contains("parse"), "{m}");
     // As the API answers it: a 503, not the page.
-    let problem = steward::Error::from(err);
+    let problem = steward_shared::Error::from(err);
     assert!(!problem.to_string().contains("<html"), "{problem}");
     // A create that meets the page may have happened: reported, never blindly resent.
     sb.reset_stats();

@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use steward::crm::limits::{Limits, Reserve, salesforce as figures};
-use steward::crm::salesforce::{Salesforce, SalesforceConfig, exchange_code};
-use steward::crm::transport::{AccountLimiter, RetryPolicy, Transport};
-use steward::crm::{
+use steward_sandbox::{Faults, SalesforceLimits, Sandbox, SandboxConfig};
+use steward_shared::crm::limits::{Limits, Reserve, salesforce as figures};
+use steward_shared::crm::salesforce::{Salesforce, SalesforceConfig, exchange_code};
+use steward_shared::crm::transport::{AccountLimiter, RetryPolicy, Transport};
+use steward_shared::crm::{
     Clause, Crm, CrmError, FieldType, Filter, LeadConvert, MergeGroup, OAuthApp, Op, Properties,
     Record, ScanRequest, TokenSink, Tokens, Update, scan_all,
 };
-use steward_sandbox::{Faults, SalesforceLimits, Sandbox, SandboxConfig};
 
 const REDIRECT_URI: &str = "http://localhost:9/oauth/callback";
 const SOAP_ROUTE: &str = "POST /salesforce/services/Soap/u/66.0";
@@ -60,12 +60,12 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-use steward::crypto::pkce_s256 as challenge;
+use steward_shared::crypto::pkce_s256 as challenge;
 
 /// The browser half of the web-server flow: the login page, its approve form, and the
 /// `code` from the redirect to the callback.
 async fn authorize(sb: &Sandbox, code_challenge: Option<&str>) -> String {
-    let browser = steward::tls::http_client()
+    let browser = steward_shared::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -127,7 +127,7 @@ async fn login(sb: &Sandbox) -> (Tokens, String, String) {
     let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
     let code = authorize(sb, Some(&challenge(verifier))).await;
     exchange_code(
-        &steward::tls::client(),
+        &steward_shared::tls::client(),
         &app(sb),
         &code,
         REDIRECT_URI,
@@ -174,7 +174,7 @@ impl Conn {
 
     fn adapter_with(&self, limits: Limits) -> Salesforce {
         let mut transport = Transport::new(
-            steward::tls::client(),
+            steward_shared::tls::client(),
             Arc::new(AccountLimiter::new(limits)),
         );
         transport.retry = RetryPolicy {
@@ -261,7 +261,7 @@ async fn login_identity_users_and_describe() {
     // Without PKCE.
     let code = authorize(&sb, None).await;
     let (tokens, instance, id_url) = exchange_code(
-        &steward::tls::client(),
+        &steward_shared::tls::client(),
         &app(&sb),
         &code,
         REDIRECT_URI,
@@ -275,7 +275,7 @@ async fn login_identity_users_and_describe() {
     assert!(id_url.contains("/id/00D"), "{id_url}");
     // A code is single-use.
     let again = exchange_code(
-        &steward::tls::client(),
+        &steward_shared::tls::client(),
         &app(&sb),
         &code,
         REDIRECT_URI,
@@ -296,7 +296,7 @@ async fn login_identity_users_and_describe() {
     ] {
         let code = authorize(&sb, Some(&challenge(verifier))).await;
         let r = exchange_code(
-            &steward::tls::client(),
+            &steward_shared::tls::client(),
             &app(&sb),
             &code,
             REDIRECT_URI,
@@ -328,7 +328,7 @@ async fn login_identity_users_and_describe() {
             sink: None,
         },
         Transport::new(
-            steward::tls::client(),
+            steward_shared::tls::client(),
             Arc::new(AccountLimiter::new(Limits::salesforce())),
         ),
     );

@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn other_crates_log_at_info_at_most() {
-        assert!(allowed("steward::identity::login", &Level::TRACE));
+        assert!(allowed("steward_shared::identity::login", &Level::TRACE));
         assert!(allowed("steward_runs", &Level::DEBUG));
         assert!(allowed(
             "lambda_runtime::layers::api_response",

@@ -28,12 +28,12 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use browser::{Browser, app_router, functions};
-use steward::Services;
-use steward::error::Result;
-use steward::ports::{
+use steward_sandbox::{Faults, Sandbox, SandboxConfig};
+use steward_shared::Services;
+use steward_shared::error::Result;
+use steward_shared::ports::{
     Blob, BlobStore, Email, Item, ItemStore, Mailer, Page, Query, Upload, WriteOp, items::Condition,
 };
-use steward_sandbox::{Faults, Sandbox, SandboxConfig};
 use support::{OWNER, apps};
 
 // ---- prices (us-east-1, on demand, as published in 2026) --------------------------------
@@ -233,9 +233,9 @@ struct Worked {
 fn work_on_own_thread(
     worker: Services,
     reports: Services,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<steward::runs::queue::RunRef>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<steward_shared::runs::queue::RunRef>,
 ) -> (
-    tokio::sync::mpsc::UnboundedReceiver<steward::runs::queue::RunRef>,
+    tokio::sync::mpsc::UnboundedReceiver<steward_shared::runs::queue::RunRef>,
     Worked,
 ) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -248,7 +248,7 @@ fn work_on_own_thread(
         while let Ok(r) = rx.try_recv() {
             slices += 1;
             let deadline = worker.clock.now() + chrono::Duration::minutes(14);
-            steward::runs::worker::work_local(
+            steward_shared::runs::worker::work_local(
                 &worker,
                 &reports,
                 &r.account_id,
@@ -307,7 +307,10 @@ async fn run(records: usize) {
     })
     .await
     .expect("the sandbox starts");
-    let w = steward::testing::TestWorld::build(Arc::new(steward::clock::SystemClock), apps(&sb));
+    let w = steward_shared::testing::TestWorld::build(
+        Arc::new(steward_shared::clock::SystemClock),
+        apps(&sb),
+    );
     let mut rx = w
         .embedded
         .run_queue

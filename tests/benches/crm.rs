@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use steward::crm::hubspot::{HubSpot, HubSpotConfig};
-use steward::crm::limits::{Limits, salesforce as sf_limits};
-use steward::crm::salesforce::{Salesforce, SalesforceConfig};
-use steward::crm::transport::{AccountLimiter, Transport};
-use steward::crm::{Crm, ScanRequest, Tokens, Update};
 use steward_sandbox::{HubSpotLimits, Sandbox, SandboxConfig};
+use steward_shared::crm::hubspot::{HubSpot, HubSpotConfig};
+use steward_shared::crm::limits::{Limits, salesforce as sf_limits};
+use steward_shared::crm::salesforce::{Salesforce, SalesforceConfig};
+use steward_shared::crm::transport::{AccountLimiter, Transport};
+use steward_shared::crm::{Crm, ScanRequest, Tokens, Update};
 
 const RECORDS: usize = 100_000;
 
@@ -26,7 +26,7 @@ fn static_tokens(token: &str) -> Tokens {
 
 fn transport(limits: Limits) -> Transport {
     Transport::new(
-        steward::tls::client(),
+        steward_shared::tls::client(),
         Arc::new(AccountLimiter::new(limits)),
     )
 }
@@ -227,7 +227,7 @@ async fn scan_ids(crm: &dyn Crm) -> Vec<String> {
         properties: vec!["email".into()],
         filter: None,
     };
-    steward::crm::scan_all(crm, &req)
+    steward_shared::crm::scan_all(crm, &req)
         .await
         .expect("scan")
         .into_iter()

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use steward::modules::ModuleConfig;
-use steward::modules::merge::MergeEngine;
-use steward::templates::{self, TemplateInput};
 use steward_sandbox::generator::{self, Person};
+use steward_shared::modules::ModuleConfig;
+use steward_shared::modules::merge::MergeEngine;
+use steward_shared::templates::{self, TemplateInput};
 
 const TEMPLATE: &str = include_str!("../../infra/bench/merge-contacts.json");
 const SEED: u64 = 42;

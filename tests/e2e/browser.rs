@@ -6,10 +6,10 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use steward::Services;
-use steward::api::Function;
-use steward::http::Router;
-use steward::wiring::Functions;
+use steward_shared::Services;
+use steward_shared::api::Function;
+use steward_shared::http::Router;
+use steward_shared::wiring::Functions;
 
 /// Every function over the world's services, each under its own wiring, as `steward
 /// serve` runs them: a route or event using what its function's wiring lacks answers 500.
@@ -287,7 +287,7 @@ pub async fn approve(authorize_url: &str, email: &str) -> String {
     } else {
         format!("{query}&email={}", urlencoding::encode(email))
     };
-    let client = steward::tls::http_client()
+    let client = steward_shared::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -309,7 +309,7 @@ pub async fn approve(authorize_url: &str, email: &str) -> String {
 
 /// Where the CRM sends the browser when the authorize request itself is refused (GET).
 pub async fn authorize_redirect(authorize_url: &str) -> String {
-    let client = steward::tls::http_client()
+    let client = steward_shared::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -321,7 +321,7 @@ pub async fn authorize_redirect(authorize_url: &str) -> String {
 /// A Salesforce consent page answered with Deny.
 pub async fn deny(authorize_url: &str) -> String {
     let (endpoint, query) = authorize_url.split_once('?').expect("a query");
-    let client = steward::tls::http_client()
+    let client = steward_shared::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::browser::{Browser, app_router, functions};
 use super::runs::{csv_rows, drain_all, queue, run_json, start, written_twice};
 use super::*;
-use steward::clock::Clock;
-use steward::modules::csv::read_audit;
-use steward::ports::Scheduler;
-use steward::ports::mail::{Email, Mailer};
-use steward::ports::scheduler::ScheduleSpec;
-use steward::ports::scheduler::local::FireTarget;
-use steward::stream::StreamEvent;
+use steward_shared::clock::Clock;
+use steward_shared::modules::csv::read_audit;
+use steward_shared::ports::Scheduler;
+use steward_shared::ports::mail::{Email, Mailer};
+use steward_shared::ports::scheduler::ScheduleSpec;
+use steward_shared::ports::scheduler::local::FireTarget;
+use steward_shared::stream::StreamEvent;
 use steward_tests::World;
 
 fn transform_run(mode: &str, notify: Value) -> Value {
@@ -175,7 +175,7 @@ async fn notify_with_header_injection_or_too_many_recipients_is_a_400() {
 struct Throttled {
     inner: Arc<dyn Mailer>,
     throttled: AtomicU32,
-    fail_with: Option<fn() -> steward::Error>,
+    fail_with: Option<fn() -> steward_shared::Error>,
 }
 
 #[async_trait]
@@ -183,13 +183,13 @@ impl Mailer for Throttled {
     fn kind(&self) -> &'static str {
         "throttled"
     }
-    async fn send(&self, email: &Email) -> steward::Result<String> {
+    async fn send(&self, email: &Email) -> steward_shared::Result<String> {
         if let Some(f) = self.fail_with {
             return Err(f());
         }
         if self.throttled.load(Ordering::SeqCst) > 0 {
             self.throttled.fetch_sub(1, Ordering::SeqCst);
-            return Err(steward::Error::Unavailable(
+            return Err(steward_shared::Error::Unavailable(
                 "Throttling: rate exceeded".into(),
             ));
         }
@@ -210,8 +210,8 @@ async fn throttled_mail_is_retried_and_a_failure_is_kept_on_the_run() {
         (
             0,
             Some(
-                (|| steward::Error::invalid("/to/0", "refused by the mail service"))
-                    as fn() -> steward::Error,
+                (|| steward_shared::Error::invalid("/to/0", "refused by the mail service"))
+                    as fn() -> steward_shared::Error,
             ),
             "failed",
         ),
@@ -255,17 +255,21 @@ async fn a_csv_too_large_to_attach_is_linked() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut run = steward::runs::load(s, &account, &id).await.unwrap();
-    let notify = steward::runs::Notify {
+    let mut run = steward_shared::runs::load(s, &account, &id).await.unwrap();
+    let notify = steward_shared::runs::Notify {
         recipients: vec!["ops@example.com".into()],
         subject: None,
         message: None,
     };
-    let (email, attached) = steward::reports::message(s, &run, &notify).await.unwrap();
+    let (email, attached) = steward_shared::reports::message(s, &run, &notify)
+        .await
+        .unwrap();
     assert!(attached && email.attachments.len() == 1);
     // As SES would see a 9 MB CSV: base64 would push the message past 10 MB.
     run.csv.as_mut().unwrap().bytes = 9_000_000;
-    let (email, attached) = steward::reports::message(s, &run, &notify).await.unwrap();
+    let (email, attached) = steward_shared::reports::message(s, &run, &notify)
+        .await
+        .unwrap();
     assert!(!attached && email.attachments.is_empty());
     assert!(email.text.contains("too large to attach"), "{}", email.text);
     assert!(email.text.contains("expires="), "{}", email.text);
@@ -297,25 +301,25 @@ impl Scheduler for Faulty {
     fn kind(&self) -> &'static str {
         "faulty"
     }
-    async fn create(&self, spec: &ScheduleSpec) -> steward::Result<()> {
+    async fn create(&self, spec: &ScheduleSpec) -> steward_shared::Result<()> {
         if self.fail.contains(&"create") {
-            return Err(steward::Error::Unavailable("injected fault".into()));
+            return Err(steward_shared::Error::Unavailable("injected fault".into()));
         }
         self.inner.create(spec).await
     }
-    async fn update(&self, spec: &ScheduleSpec) -> steward::Result<()> {
+    async fn update(&self, spec: &ScheduleSpec) -> steward_shared::Result<()> {
         if self.fail.contains(&"update") {
-            return Err(steward::Error::Unavailable("injected fault".into()));
+            return Err(steward_shared::Error::Unavailable("injected fault".into()));
         }
         self.inner.update(spec).await
     }
-    async fn delete(&self, name: &str) -> steward::Result<()> {
+    async fn delete(&self, name: &str) -> steward_shared::Result<()> {
         if self.fail.contains(&"delete") {
-            return Err(steward::Error::Unavailable("injected fault".into()));
+            return Err(steward_shared::Error::Unavailable("injected fault".into()));
         }
         self.inner.delete(name).await
     }
-    async fn get(&self, name: &str) -> steward::Result<Option<ScheduleSpec>> {
+    async fn get(&self, name: &str) -> steward_shared::Result<Option<ScheduleSpec>> {
         self.inner.get(name).await
     }
 }
@@ -375,7 +379,7 @@ async fn schedules_on_eventbridge_scheduler_stay_in_step() {
         "{next:?}"
     );
 
-    let name = steward::schedules::scheduler_name(&id);
+    let name = steward_shared::schedules::scheduler_name(&id);
     let fetch = || {
         w.clients
             .scheduler
@@ -648,7 +652,7 @@ async fn an_apply_schedule_needs_write_on_the_module() {
 #[tokio::test]
 async fn a_rate_schedule_fires_under_the_clock_makes_one_run_and_mails_it() {
     let sb = sandbox().await;
-    let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(steward_shared::clock::ManualClock::new(chrono::Utc::now()));
     let w = world_at(&sb, clock.clone());
     let mut rx = queue(&w);
     let router = app_router();
@@ -678,7 +682,7 @@ async fn a_rate_schedule_fires_under_the_clock_makes_one_run_and_mails_it() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let target = steward::schedules::LocalTarget(functions(s).events_services().clone());
+    let target = steward_shared::schedules::LocalTarget(functions(s).events_services().clone());
 
     // Without an integration user, the fire is skipped with the reason on the schedule.
     clock.advance(chrono::Duration::seconds(61));
@@ -769,7 +773,7 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
     )
     .await;
     let schedule = |reserve: u8| json!({"template_id": tpl, "mode": "preview", "expression": "rate(1 day)", "reserve_percent": reserve});
-    let fire = |sid: &str| steward::schedules::FireEvent {
+    let fire = |sid: &str| steward_shared::schedules::FireEvent {
         account_id: account.clone(),
         schedule_id: sid.to_string(),
         scheduled_time: Some("2026-11-23T10:00:00Z".into()),
@@ -777,9 +781,11 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
     // Reserve 90% of 10 calls: 1 for Steward, which the check itself uses.
     let r = owner.send("POST", "/schedules", Some(&schedule(90))).await;
     let tight = r.json()["id"].as_str().unwrap().to_string();
-    let fired = steward::schedules::fire(s, &fire(&tight)).await.unwrap();
+    let fired = steward_shared::schedules::fire(s, &fire(&tight))
+        .await
+        .unwrap();
     match fired {
-        steward::schedules::Fired::Skipped(why) => {
+        steward_shared::schedules::Fired::Skipped(why) => {
             assert!(why.contains("daily API calls"), "{why}")
         }
         other => panic!("{other:?}"),
@@ -787,9 +793,11 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
     // With no reserve it runs.
     let r = owner.send("POST", "/schedules", Some(&schedule(0))).await;
     let loose = r.json()["id"].as_str().unwrap().to_string();
-    let fired = steward::schedules::fire(s, &fire(&loose)).await.unwrap();
+    let fired = steward_shared::schedules::fire(s, &fire(&loose))
+        .await
+        .unwrap();
     assert!(
-        matches!(fired, steward::schedules::Fired::Run(_)),
+        matches!(fired, steward_shared::schedules::Fired::Run(_)),
         "{fired:?}"
     );
     drain_all(s, &mut rx).await;
@@ -798,13 +806,13 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
         .send("DELETE", &format!("/templates/{tpl}"), None)
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    let later = steward::schedules::FireEvent {
+    let later = steward_shared::schedules::FireEvent {
         scheduled_time: Some("2026-11-24T10:00:00Z".into()),
         ..fire(&loose)
     };
-    let fired = steward::schedules::fire(s, &later).await.unwrap();
+    let fired = steward_shared::schedules::fire(s, &later).await.unwrap();
     assert!(
-        matches!(fired, steward::schedules::Fired::Skipped(ref why) if why.contains("deleted")),
+        matches!(fired, steward_shared::schedules::Fired::Skipped(ref why) if why.contains("deleted")),
         "{fired:?}"
     );
     let sched = owner.get(&format!("/schedules/{loose}")).await.json();
@@ -820,10 +828,10 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
 }
 
 /// Refuses to delete schedule items (a fault on Steward's side of a delete).
-struct NoScheduleDeletes(Arc<dyn steward::ports::ItemStore>);
+struct NoScheduleDeletes(Arc<dyn steward_shared::ports::ItemStore>);
 
 #[async_trait]
-impl steward::ports::ItemStore for NoScheduleDeletes {
+impl steward_shared::ports::ItemStore for NoScheduleDeletes {
     fn kind(&self) -> &'static str {
         "faulty"
     }
@@ -831,29 +839,37 @@ impl steward::ports::ItemStore for NoScheduleDeletes {
         &self,
         pk: &str,
         sk: &str,
-    ) -> steward::Result<Option<steward::ports::items::Item>> {
+    ) -> steward_shared::Result<Option<steward_shared::ports::items::Item>> {
         self.0.get(pk, sk).await
     }
     async fn put(
         &self,
-        item: steward::ports::items::Item,
-        condition: steward::ports::items::Condition,
-    ) -> steward::Result<u64> {
+        item: steward_shared::ports::items::Item,
+        condition: steward_shared::ports::items::Condition,
+    ) -> steward_shared::Result<u64> {
         self.0.put(item, condition).await
     }
-    async fn delete(&self, pk: &str, sk: &str, expected: Option<u64>) -> steward::Result<()> {
+    async fn delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<u64>,
+    ) -> steward_shared::Result<()> {
         if sk.starts_with("SCHED#") {
-            return Err(steward::Error::Unavailable("injected fault".into()));
+            return Err(steward_shared::Error::Unavailable("injected fault".into()));
         }
         self.0.delete(pk, sk, expected).await
     }
     async fn query(
         &self,
-        q: &steward::ports::items::Query,
-    ) -> steward::Result<steward::ports::items::Page> {
+        q: &steward_shared::ports::items::Query,
+    ) -> steward_shared::Result<steward_shared::ports::items::Page> {
         self.0.query(q).await
     }
-    async fn batch_write(&self, ops: Vec<steward::ports::items::WriteOp>) -> steward::Result<()> {
+    async fn batch_write(
+        &self,
+        ops: Vec<steward_shared::ports::items::WriteOp>,
+    ) -> steward_shared::Result<()> {
         self.0.batch_write(ops).await
     }
 }
@@ -875,7 +891,7 @@ async fn a_schedule_whose_item_cannot_be_deleted_keeps_its_scheduler_schedule() 
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let name = steward::schedules::scheduler_name(&id);
+    let name = steward_shared::schedules::scheduler_name(&id);
     let mut faulty = s.clone();
     faulty.items = Arc::new(NoScheduleDeletes(s.items.clone()));
     let broken = Browser::signed_in(&faulty, &router, "hubspot", OWNER).await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::browser::{Browser, app_router};
 use crate::runs::{csv_rows, drain_all, queue, run_json, sized, start};
 use crate::{OWNER, world};
-use steward::modules::csv::{AuditRow, Role, RowAction, Status as RowStatus};
+use steward_shared::modules::csv::{AuditRow, Role, RowAction, Status as RowStatus};
 
 /// Salesforce converts a Lead into an existing Contact only with that Contact's Account.
 /// Contacts of Lead groups lose their Account first (all of a group's, or only its

@@ -20,10 +20,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use browser::{Browser, app_router, approve, authorize_redirect, deny};
-use steward::clock::ManualClock;
-use steward::identity::connections::{self, Slot};
-use steward::testing::TestWorld;
 use steward_sandbox::{Sandbox, SandboxConfig};
+use steward_shared::clock::ManualClock;
+use steward_shared::identity::connections::{self, Slot};
+use steward_shared::testing::TestWorld;
 
 // ---- round trips ----------------------------------------------------------------------
 
@@ -709,7 +709,7 @@ async fn two_racing_ownership_transfers_leave_exactly_one_owner() {
     // Checked directly in the store too.
     let me = a.me().await.json();
     let account = me["account"]["id"].as_str().unwrap();
-    let acct = steward::identity::store::get_account(s.items.as_ref(), account)
+    let acct = steward_shared::identity::store::get_account(s.items.as_ref(), account)
         .await
         .unwrap()
         .unwrap();
@@ -842,7 +842,7 @@ async fn a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_a
         .unwrap()
         .refresh_token
         .unwrap();
-    let http = steward::tls::client();
+    let http = steward_shared::tls::client();
     let revoked = match crm {
         "hubspot" => http
             .delete(format!(
@@ -864,9 +864,9 @@ async fn a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_a
     sb.expire_tokens();
 
     // A schedule fires: the integration user's refresh is refused.
-    let fired = steward::schedules::fire(
+    let fired = steward_shared::schedules::fire(
         s,
-        &steward::schedules::FireEvent {
+        &steward_shared::schedules::FireEvent {
             account_id: account.clone(),
             schedule_id: schedule.clone(),
             scheduled_time: Some("2026-11-23T10:00:00Z".into()),
@@ -875,7 +875,7 @@ async fn a_refused_refresh_marks_the_integration_unhealthy_and_asks_to_sign_in_a
     .await
     .unwrap();
     assert!(
-        matches!(fired, steward::schedules::Fired::Skipped(ref why) if why.contains("integration")),
+        matches!(fired, steward_shared::schedules::Fired::Skipped(ref why) if why.contains("integration")),
         "{fired:?}"
     );
     let integration = &owner.get("/team/members").await.json()["integration"];

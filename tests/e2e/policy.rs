@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::browser::{Browser, Resp, app_router};
 use super::runs::{drain_all, queue, run_json, start};
 use super::*;
-use steward::schedules::{FireEvent, Fired};
+use steward_shared::schedules::{FireEvent, Fired};
 
 fn phones(mode: &str, notify: Value) -> Value {
     json!({"module": "transform", "mode": mode, "notify": notify, "config": {"object": "contacts", "steps": [
@@ -299,7 +299,10 @@ async fn a_report_is_not_sent_to_a_recipient_the_policy_no_longer_allows_and_the
         schedule_id: id.to_string(),
         scheduled_time: Some("2026-11-23T10:00:00Z".into()),
     };
-    let Fired::Run(run_id) = steward::schedules::fire(s, &fire(&both)).await.unwrap() else {
+    let Fired::Run(run_id) = steward_shared::schedules::fire(s, &fire(&both))
+        .await
+        .unwrap()
+    else {
         panic!("the fire made no run")
     };
     drain_all(s, &mut rx).await;
@@ -320,7 +323,10 @@ async fn a_report_is_not_sent_to_a_recipient_the_policy_no_longer_allows_and_the
     );
 
     // With no recipient left, nothing is sent, and the run says why.
-    let Fired::Run(run_id) = steward::schedules::fire(s, &fire(&outside)).await.unwrap() else {
+    let Fired::Run(run_id) = steward_shared::schedules::fire(s, &fire(&outside))
+        .await
+        .unwrap()
+    else {
         panic!("the fire made no run")
     };
     drain_all(s, &mut rx).await;
@@ -414,7 +420,7 @@ async fn a_schedule_firing_more_often_than_every_15_minutes_is_refused_until_an_
     // Raised again: the saved schedule is skipped when it fires, saying why.
     let r = set_policy(&admin, &[], 60).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let fired = steward::schedules::fire(
+    let fired = steward_shared::schedules::fire(
         s,
         &FireEvent {
             account_id: account,

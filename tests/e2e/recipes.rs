@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crate::browser::{Browser, app_router};
 use crate::runs::{drain_all, queue};
 use crate::{OWNER, PRIYA, member, sandbox, world, world_at};
-use steward::clock::{Clock, ManualClock};
 use steward_sandbox::automation::{flow_callout, salesforce_account};
+use steward_shared::clock::{Clock, ManualClock};
 
 fn transform(name: &str) -> Value {
     json!({"module": "transform", "name": name,
@@ -53,8 +53,8 @@ fn pointers(r: &crate::browser::Resp) -> Vec<String> {
 
 /// Owner signed in to Salesforce, their connection the integration user's.
 async fn owner_with_integration<'a>(
-    s: &'a steward::Services,
-    router: &'a steward::http::Router<steward::Services>,
+    s: &'a steward_shared::Services,
+    router: &'a steward_shared::http::Router<steward_shared::Services>,
 ) -> Browser<'a> {
     let owner = Browser::signed_in(s, router, "salesforce", OWNER).await;
     let me = owner.me().await.json();
@@ -72,8 +72,8 @@ async fn owner_with_integration<'a>(
 /// `owner_with_integration`, a one-step recipe (a transform, previewed) and automation
 /// active with a `window` of seconds: (owner, recipe id, signing secret).
 async fn automated<'a>(
-    s: &'a steward::Services,
-    router: &'a steward::http::Router<steward::Services>,
+    s: &'a steward_shared::Services,
+    router: &'a steward_shared::http::Router<steward_shared::Services>,
     window: u32,
 ) -> (Browser<'a>, String, String) {
     let owner = owner_with_integration(s, router).await;
@@ -488,7 +488,7 @@ async fn a_call_that_arrives_as_the_run_is_sealed_goes_to_the_next_one() {
     item.data.insert("status".into(), json!("running"));
     let v = item.version;
     s.items
-        .put(item, steward::ports::items::Condition::Version(v))
+        .put(item, steward_shared::ports::items::Condition::Version(v))
         .await
         .unwrap();
     let two = vec!["003000000000002AAA".to_string()];
@@ -507,7 +507,7 @@ async fn a_call_that_arrives_as_the_run_is_sealed_goes_to_the_next_one() {
     assert_ne!(second, first, "a sealed run takes no more calls");
     let left: Vec<String> = s
         .items
-        .query(&steward::ports::Query::partition(&pk).prefix(format!("RCALL#{first}#")))
+        .query(&steward_shared::ports::Query::partition(&pk).prefix(format!("RCALL#{first}#")))
         .await
         .unwrap()
         .items
@@ -532,7 +532,7 @@ async fn a_call_that_arrives_as_the_run_is_sealed_goes_to_the_next_one() {
     );
     let v = g.version;
     s.items
-        .put(g, steward::ports::items::Condition::Version(v))
+        .put(g, steward_shared::ports::items::Condition::Version(v))
         .await
         .unwrap();
     drain_all(s, &mut rx).await;

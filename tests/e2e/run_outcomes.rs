@@ -11,19 +11,24 @@ use super::runs::{
     sized, start, with_mode,
 };
 use super::*;
-use steward::crm::ScanRequest;
-use steward::modules::csv::{AuditRow, Role, RowAction, Status as RowStatus};
-use steward::runs::worker::{self, Worked};
+use steward_shared::crm::ScanRequest;
+use steward_shared::modules::csv::{AuditRow, Role, RowAction, Status as RowStatus};
+use steward_shared::runs::worker::{self, Worked};
 
 /// The first `n` ids of `object` in the CRM.
-async fn some_ids(b: &Browser<'_>, s: &steward::Services, object: &str, n: usize) -> Vec<String> {
+async fn some_ids(
+    b: &Browser<'_>,
+    s: &steward_shared::Services,
+    object: &str,
+    n: usize,
+) -> Vec<String> {
     let crm = crm_of(s, b).await;
     let request = ScanRequest {
         object: object.into(),
         properties: Vec::new(),
         filter: None,
     };
-    let records = steward::crm::scan_all(crm.as_ref(), &request)
+    let records = steward_shared::crm::scan_all(crm.as_ref(), &request)
         .await
         .unwrap();
     assert!(records.len() >= n, "{object}: {}", records.len());
@@ -233,9 +238,9 @@ async fn the_merge_audit_names_the_record_that_remains_on_hubspot() {
 /// batch was sent and its worker died before it could record that: the run's state names
 /// it in flight. Returns the run id and the ids of that batch.
 async fn a_batch_in_flight(
-    s: &steward::Services,
+    s: &steward_shared::Services,
     owner: &Browser<'_>,
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<steward::runs::queue::RunRef>,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<steward_shared::runs::queue::RunRef>,
 ) -> (String, Vec<String>) {
     let (account, _) = account_and_user(&owner.me().await.json());
     let body = json!({"module": "bulk", "mode": "apply", "config": {"object": "Contact",
@@ -272,9 +277,9 @@ async fn a_batch_in_flight(
         })
         .collect();
     assert!(!rest.is_empty());
-    let updates: Vec<steward::crm::Update> = rest
+    let updates: Vec<steward_shared::crm::Update> = rest
         .iter()
-        .map(|id| steward::crm::Update {
+        .map(|id| steward_shared::crm::Update {
             id: id.clone(),
             properties: [("Title".to_string(), Some("Data steward".to_string()))].into(),
         })
@@ -292,7 +297,7 @@ async fn a_batch_in_flight(
     s.items
         .put(
             item,
-            steward::ports::items::Condition::Version(state.version),
+            steward_shared::ports::items::Condition::Version(state.version),
         )
         .await
         .unwrap();

@@ -9,11 +9,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::browser::{Browser, app_router, functions};
 use super::*;
-use steward::Services;
-use steward::clock::Clock;
-use steward::modules::csv::{AuditRow, RowAction, Status as RowStatus, read_audit};
-use steward::runs::queue::RunRef;
-use steward::runs::worker::{self, Worked};
+use steward_shared::Services;
+use steward_shared::clock::Clock;
+use steward_shared::modules::csv::{AuditRow, RowAction, Status as RowStatus, read_audit};
+use steward_shared::runs::queue::RunRef;
+use steward_shared::runs::worker::{self, Worked};
 
 /// The world's in-process run queue, for the test to work by hand.
 pub fn queue(w: &TestWorld) -> UnboundedReceiver<RunRef> {
@@ -66,7 +66,7 @@ pub async fn csv_rows(b: &Browser<'_>, s: &Services, id: &str) -> (Vec<String>, 
     let account = run["account_id"].as_str().unwrap();
     let blob = s
         .blobs
-        .get(&steward::runs::csv_key(account, id))
+        .get(&steward_shared::runs::csv_key(account, id))
         .await
         .unwrap()
         .expect("the CSV exists");
@@ -275,7 +275,7 @@ async fn preview_then_apply(c: &Crm, body: Value, expect_writes: &str) {
     // exactly once; every other record is written once.
     let duplicates: std::collections::HashSet<String> = rows
         .iter()
-        .filter(|r| r.role == Some(steward::modules::csv::Role::Duplicate))
+        .filter(|r| r.role == Some(steward_shared::modules::csv::Role::Duplicate))
         .filter_map(|r| r.record_id.clone())
         .collect();
     let twice: Vec<_> = written_twice(&sb)
@@ -454,9 +454,9 @@ fn row_json(r: &AuditRow) -> Value {
         "action": r.action.name(),
         "group_id": r.group_id,
         "role": r.role.map(|role| match role {
-            steward::modules::csv::Role::Master => "master",
-            steward::modules::csv::Role::Duplicate => "duplicate",
-            steward::modules::csv::Role::Candidate => "candidate",
+            steward_shared::modules::csv::Role::Master => "master",
+            steward_shared::modules::csv::Role::Duplicate => "duplicate",
+            steward_shared::modules::csv::Role::Candidate => "candidate",
         }),
         "note": r.note,
         "fields": fields,
@@ -755,7 +755,7 @@ async fn the_grid_view_pages_filters_and_checks_on_salesforce() {
 async fn killed_and_resumed(c: &Crm) {
     // More than one plan part (2,000 changes), so batches cross parts.
     let sb = sized(2_500).await;
-    let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(steward_shared::clock::ManualClock::new(chrono::Utc::now()));
     let w = world_at(&sb, clock.clone());
     let mut rx = queue(&w);
     let router = app_router();
@@ -881,7 +881,7 @@ async fn applied_once(owner: &Browser<'_>, s: &Services, sb: &Sandbox, id: &str)
 #[tokio::test]
 async fn the_sweep_resumes_a_run_whose_worker_died() {
     let sb = sized(3_000).await;
-    let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(steward_shared::clock::ManualClock::new(chrono::Utc::now()));
     let w = world_at(&sb, clock.clone());
     let mut rx = queue(&w);
     let router = app_router();
@@ -1093,7 +1093,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
         if r.run_id == preview {
             assert_eq!(
                 out,
-                Worked::Finished(steward::runs::Status::Succeeded),
+                Worked::Finished(steward_shared::runs::Status::Succeeded),
                 "a preview takes no lock"
             );
         }
@@ -1124,10 +1124,10 @@ pub async fn crm_values(
     ids: &[String],
     fields: &[&str],
 ) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
-    let crm = steward::identity::connections::open(
+    let crm = steward_shared::identity::connections::open(
         s,
         account,
-        steward::identity::connections::Slot::User(user),
+        steward_shared::identity::connections::Slot::User(user),
     )
     .await
     .unwrap();
@@ -1327,14 +1327,14 @@ pub async fn crm_write(
     field: &str,
     value: &str,
 ) {
-    let crm = steward::identity::connections::open(
+    let crm = steward_shared::identity::connections::open(
         s,
         account,
-        steward::identity::connections::Slot::User(user),
+        steward_shared::identity::connections::Slot::User(user),
     )
     .await
     .unwrap();
-    let update = steward::crm::Update {
+    let update = steward_shared::crm::Update {
         id: id.to_string(),
         properties: [(field.to_string(), Some(value.to_string()))].into(),
     };
@@ -1626,7 +1626,7 @@ fn ids(runs: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn the_activity_tracker_lists_filters_and_pages_runs() {
     let sb = sandbox().await;
-    let clock = Arc::new(steward::clock::ManualClock::new(
+    let clock = Arc::new(steward_shared::clock::ManualClock::new(
         chrono::DateTime::parse_from_rfc3339("2026-11-20T09:00:00Z")
             .unwrap()
             .to_utc(),
@@ -1835,7 +1835,11 @@ async fn a_run_on_dynamodb_and_s3_through_stream_events() {
     assert_eq!(r.status, 302, "{}", r.text);
     let link = r.location();
     assert!(link.contains("X-Amz-Expires=900"), "{link}");
-    let csv = steward::tls::client().get(&link).send().await.unwrap();
+    let csv = steward_shared::tls::client()
+        .get(&link)
+        .send()
+        .await
+        .unwrap();
     assert!(csv.status().is_success(), "{}", csv.status());
     let disposition = csv
         .headers()
@@ -1928,9 +1932,9 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
     let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     // Two deals: one the grid shows (its stage is not closedlost), one it does not.
     let crm = crm_of(s, &owner).await;
-    let deals = steward::crm::scan_all(
+    let deals = steward_shared::crm::scan_all(
         crm.as_ref(),
-        &steward::crm::ScanRequest {
+        &steward_shared::crm::ScanRequest {
             object: "deals".into(),
             properties: vec!["dealstage".into()],
             filter: None,
@@ -1938,7 +1942,7 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
     )
     .await
     .unwrap();
-    let stage = |r: &steward::crm::Record| r.properties.get("dealstage").cloned().flatten();
+    let stage = |r: &steward_shared::crm::Record| r.properties.get("dealstage").cloned().flatten();
     let shown = deals
         .iter()
         .find(|r| stage(r).is_some_and(|s| s != "closedlost"))
@@ -1956,7 +1960,7 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
             let id = deals.iter().find(|r| r.id != shown).unwrap().id.clone();
             crm.batch_update(
                 "deals",
-                &[steward::crm::Update {
+                &[steward_shared::crm::Update {
                     id: id.clone(),
                     properties: [("dealstage".to_string(), Some("closedlost".to_string()))].into(),
                 }],
@@ -2021,12 +2025,12 @@ async fn grid_edits_are_type_checked_and_kept_within_the_grid_at_the_door() {
 }
 
 /// The CRM as the signed-in member's connection.
-pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward::crm::Crm> {
+pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward_shared::crm::Crm> {
     let me = b.me().await.json();
-    steward::identity::connections::open(
+    steward_shared::identity::connections::open(
         s,
         me["account"]["id"].as_str().unwrap(),
-        steward::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
+        steward_shared::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
     )
     .await
     .unwrap()

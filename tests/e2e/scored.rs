@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::browser::{Browser, app_router};
 use crate::runs::{csv_rows, drain_all, queue, run_json, sized, start, with_mode};
 use crate::{OWNER, world};
-use steward::modules::csv::{AuditRow, Role, RowAction};
+use steward_shared::modules::csv::{AuditRow, Role, RowAction};
 
 /// (first name, last name, email, phone, city) field names and the contact object.
 fn fields(crm: &str) -> (&'static str, [&'static str; 5]) {

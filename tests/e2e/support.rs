@@ -5,11 +5,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::browser::{self, Browser};
-use steward::Services;
-use steward::clock::{Clock, SystemClock};
-use steward::identity::CrmApps;
-use steward::testing::TestWorld;
 use steward_sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig};
+use steward_shared::Services;
+use steward_shared::clock::{Clock, SystemClock};
+use steward_shared::identity::CrmApps;
+use steward_shared::testing::TestWorld;
 
 pub const OWNER: &str = "morgan.reyes@acme-sandbox.com";
 pub const PRIYA: &str = "priya.shah@acme-sandbox.com";
@@ -76,7 +76,7 @@ pub async fn invite(admin: &Browser<'_>, email: &str, extra: Value) -> Value {
 /// Signs `email` in on a new browser after an invitation.
 pub async fn member<'a>(
     s: &'a Services,
-    router: &'a steward::http::Router<Services>,
+    router: &'a steward_shared::http::Router<Services>,
     admin: &Browser<'_>,
     crm: &str,
     email: &str,

@@ -337,7 +337,7 @@ async fn an_object_the_crm_lacks_is_a_400_suggesting_the_closest() {
 #[tokio::test]
 async fn the_crm_schema_routes_list_objects_and_fields_and_cache_them() {
     let sb = sandbox().await;
-    let clock = Arc::new(steward::clock::ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(steward_shared::clock::ManualClock::new(chrono::Utc::now()));
     let w = world_at(&sb, clock.clone());
     let router = app_router();
     let s = w.services();

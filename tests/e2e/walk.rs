@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::browser::{Browser, app_router};
 use super::*;
-use steward::api::{Access, Function, ROUTES, RouteSpec};
-use steward::identity::Permission;
-use steward::identity::store;
+use steward_shared::api::{Access, Function, ROUTES, RouteSpec};
+use steward_shared::identity::Permission;
+use steward_shared::identity::store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {

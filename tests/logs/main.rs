@@ -13,7 +13,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use browser::{Browser, app_router, approve};
-use steward::identity::connections::{self, Slot};
+use steward_shared::identity::connections::{self, Slot};
 use support::*;
 
 /// Collects everything logged on this thread.
@@ -182,8 +182,9 @@ fn one_event_through_the_runtime(
 #[test]
 fn the_lambda_runtime_never_logs_the_raw_event_whatever_log_level_says() {
     runtime_listener();
-    let (logs, answer) =
-        one_event_through_the_runtime(|w| steward::telemetry::subscriber(Some("trace"), true, w));
+    let (logs, answer) = one_event_through_the_runtime(|w| {
+        steward_shared::telemetry::subscriber(Some("trace"), true, w)
+    });
     assert!(answer.contains("/invocation/req-1/response"), "{answer}");
     assert!(answer.contains("302"), "the callback answered: {answer}");
     assert!(

@@ -1,8 +1,8 @@
 use bytes::Bytes;
 use std::time::Duration;
-use steward::Error;
-use steward::ports::BlobWriter;
-use steward::ports::blobs::MIN_PART_BYTES;
+use steward_shared::Error;
+use steward_shared::ports::BlobWriter;
+use steward_shared::ports::blobs::MIN_PART_BYTES;
 use steward_tests::{World, both};
 
 both!(
@@ -168,7 +168,11 @@ async fn an_s3_presigned_url_downloads_the_object() {
         .presigned_get(&k, Duration::from_secs(60), Some("run.csv"))
         .await
         .unwrap();
-    let resp = steward::tls::client().get(&url).send().await.unwrap();
+    let resp = steward_shared::tls::client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap(), Bytes::from_static(b"id\n1\n"));
 }

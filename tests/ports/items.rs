@@ -1,6 +1,6 @@
 use serde_json::json;
-use steward::Error;
-use steward::ports::{Condition, Item, Query, WriteOp};
+use steward_shared::Error;
+use steward_shared::ports::{Condition, Item, Query, WriteOp};
 use steward_tests::{World, both};
 
 both!(

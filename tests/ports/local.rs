@@ -4,11 +4,11 @@
 use chrono::{Duration, TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use steward::clock::{Clock, ManualClock};
-use steward::ports::ScheduleSpec;
-use steward::ports::scheduler::local::LocalScheduler;
-use steward::ports::secrets::file::FileSecrets;
-use steward::ports::{Scheduler, Secrets};
+use steward_shared::clock::{Clock, ManualClock};
+use steward_shared::ports::ScheduleSpec;
+use steward_shared::ports::scheduler::local::LocalScheduler;
+use steward_shared::ports::secrets::file::FileSecrets;
+use steward_shared::ports::{Scheduler, Secrets};
 
 fn every_minute(name: &str) -> ScheduleSpec {
     ScheduleSpec {
@@ -108,11 +108,11 @@ mod private_files {
     use std::collections::BTreeSet;
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
-    use steward::clock::SystemClock;
-    use steward::embedded::{Embedded, EmbeddedOptions};
-    use steward::identity::CrmApps;
-    use steward::ports::mail::Email;
-    use steward::ports::{Item, ScheduleSpec};
+    use steward_shared::clock::SystemClock;
+    use steward_shared::embedded::{Embedded, EmbeddedOptions};
+    use steward_shared::identity::CrmApps;
+    use steward_shared::ports::mail::Email;
+    use steward_shared::ports::{Item, ScheduleSpec};
 
     fn open(dir: &Path) -> Embedded {
         let opts = EmbeddedOptions {

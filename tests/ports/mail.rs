@@ -1,7 +1,7 @@
 use bytes::Bytes;
 use mail_parser::{MessageParser, MimeHeaders};
-use steward::Error;
-use steward::ports::{Attachment, Email};
+use steward_shared::Error;
+use steward_shared::ports::{Attachment, Email};
 use steward_tests::{World, both};
 
 both!(

@@ -1,5 +1,5 @@
-use steward::Error;
-use steward::ports::ScheduleSpec;
+use steward_shared::Error;
+use steward_shared::ports::ScheduleSpec;
 use steward_tests::{World, both};
 
 both!(
@@ -78,7 +78,7 @@ async fn bad_specs_are_refused_on_create_and_on_update(w: &dyn World) {
         };
         (spec, at)
     });
-    let pointer = |r: steward::Result<()>| match r {
+    let pointer = |r: steward_shared::Result<()>| match r {
         Err(Error::Invalid { errors, .. }) => errors[0].pointer.clone(),
         other => panic!("expected a refusal, got {other:?}"),
     };

@@ -1,5 +1,5 @@
 use secrecy::{ExposeSecret, SecretString};
-use steward::Error;
+use steward_shared::Error;
 use steward_tests::{World, both};
 
 both!(

@@ -2,12 +2,12 @@
 //! it names; a restricted function is refused what its wiring lacks; and the declaration
 //! gives the IAM actions `template.yaml` grants.
 
-use steward::Services;
-use steward::app::Adapters;
-use steward::config::Config;
-use steward::ports::{Email, Item};
-use steward::testing::TestWorld;
-use steward::wiring::{AwsWiring, BlobOp, Restrict, SecretOp, Wire};
+use steward_shared::Services;
+use steward_shared::app::Adapters;
+use steward_shared::config::Config;
+use steward_shared::ports::{Email, Item};
+use steward_shared::testing::TestWorld;
+use steward_shared::wiring::{AwsWiring, BlobOp, Restrict, SecretOp, Wire};
 
 #[tokio::test]
 async fn a_function_gets_only_the_ports_it_wires() {
@@ -113,11 +113,11 @@ async fn the_crm_apps_client_secrets_come_from_their_secret_for_the_functions_th
         ("STEWARD_SALESFORCE_CLIENT_ID", "sf-id"),
         ("STEWARD_CRM_APPS_SECRET", arn.as_str()),
     ]);
-    let crm =
-        steward::identity::CrmApps::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    let crm = steward_shared::identity::CrmApps::from_lookup(|k| env.get(k).map(|v| v.to_string()))
+        .unwrap();
     let config = Config {
         web_base_url: "https://steward.test".into(),
-        aws: steward::config::AwsSettings {
+        aws: steward_shared::config::AwsSettings {
             crm_apps_secret: Some(arn.clone()),
             ..world.settings.clone()
         },

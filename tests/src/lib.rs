@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 
-use steward::Services;
-use steward::aws::AwsClients;
-use steward::config::{AwsSettings, Config};
-use steward::testing::TestWorld;
+use steward_shared::Services;
+use steward_shared::aws::AwsClients;
+use steward_shared::config::{AwsSettings, Config};
+use steward_shared::testing::TestWorld;
 
 /// The emulator's URL; set by `infra/test`. Missing is a loud failure, never a skip.
 pub fn aws_endpoint() -> String {
@@ -39,12 +39,12 @@ fn unique(prefix: &str) -> String {
 
 impl AwsWorld {
     pub async fn new() -> Self {
-        Self::with_crm(steward::identity::CrmApps::default()).await
+        Self::with_crm(steward_shared::identity::CrmApps::default()).await
     }
 
     /// A world whose sign-in goes to these CRM apps (the sandbox CRM's, in tests).
-    pub async fn with_crm(crm: steward::identity::CrmApps) -> Self {
-        steward::telemetry::init_for_tests();
+    pub async fn with_crm(crm: steward_shared::identity::CrmApps) -> Self {
+        steward_shared::telemetry::init_for_tests();
         let endpoint = aws_endpoint();
         assert!(
             endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost"),
@@ -67,7 +67,7 @@ impl AwsWorld {
         };
         // The production path: one place builds every client.
         let clients = AwsClients::new(&settings);
-        steward::ports::items::dynamo::create_table(&clients.dynamodb, &settings.table)
+        steward_shared::ports::items::dynamo::create_table(&clients.dynamodb, &settings.table)
             .await
             .expect("create table");
         clients
@@ -119,7 +119,7 @@ impl World for AwsWorld {
         // ask again until it settles.
         let mut data = serde_json::Value::Null;
         for _ in 0..100 {
-            let resp = steward::tls::client()
+            let resp = steward_shared::tls::client()
                 .get(&url)
                 .send()
                 .await

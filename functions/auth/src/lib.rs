@@ -2,11 +2,11 @@
 //! public meta routes (`/health`, `/openapi.json`, and the catch-all for unknown paths).
 
 use lambda_http::{Body, Request, Response};
-use steward::app;
-use steward::http::{Router, json, principal};
-use steward::identity::{Me, MeAccount, MeUser, login, session, store};
-use steward::wiring::{SecretOp, Wire};
-use steward::{Error, Result, Services};
+use steward_shared::app;
+use steward_shared::http::{Router, json, principal};
+use steward_shared::identity::{Me, MeAccount, MeUser, login, session, store};
+use steward_shared::wiring::{SecretOp, Wire};
+use steward_shared::{Error, Result, Services};
 
 /// What this function may call beyond the table: sign-in stores each member's CRM tokens. `main` builds exactly this on
 /// AWS; `steward serve` and the tests run its routes under exactly this.
@@ -78,8 +78,8 @@ async fn me(s: &Services, req: Request) -> Result<Response<Body>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward::api::Function;
-    use steward::testing::{TestWorld, event};
+    use steward_shared::api::Function;
+    use steward_shared::testing::{TestWorld, event};
 
     #[test]
     fn every_catalogue_route_of_auth_has_a_handler() {

@@ -5,7 +5,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let services = steward::lambda::services(steward_exports::events_wiring).await?;
+    let services = steward_shared::lambda::services(steward_exports::events_wiring).await?;
     let services = &services;
     lambda_runtime::run(service_fn(
         move |e: LambdaEvent<steward_exports::Event>| async move {

@@ -4,14 +4,14 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use steward::app;
-use steward::http::{
+use steward_shared::app;
+use steward_shared::http::{
     Router, created, json, json_body, no_content, page_limit, path_param, principal, query_param,
 };
-use steward::schedules;
-use steward::stream::{BatchResponse, StreamEvent};
-use steward::wiring::{BlobOp, ScheduleOp, SecretOp, Wire};
-use steward::{Result, Services};
+use steward_shared::schedules;
+use steward_shared::stream::{BatchResponse, StreamEvent};
+use steward_shared::wiring::{BlobOp, ScheduleOp, SecretOp, Wire};
+use steward_shared::{Result, Services};
 
 /// What this function may call beyond the table: schedules kept in EventBridge Scheduler. `main` builds exactly this on
 /// AWS; `steward serve` and the tests run its routes under exactly this.
@@ -60,7 +60,7 @@ async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn preview(s: &Services, req: Request) -> Result<Response<Body>> {
     let expression = query_param(&req, "expression");
     let timezone = query_param(&req, "timezone");
-    let policy = steward::identity::policy::get(s, principal(&req)?).await?;
+    let policy = steward_shared::identity::policy::get(s, principal(&req)?).await?;
     json(
         200,
         &schedules::preview(
@@ -124,8 +124,8 @@ pub enum Answer {
 
 /// Sends the reports of the ended runs a stream batch names.
 pub async fn send_reports(s: &Services, event: StreamEvent) -> BatchResponse {
-    steward::stream::for_each_run(event, |account, run_id, _| async move {
-        steward::reports::deliver(s, &account, &run_id).await?;
+    steward_shared::stream::for_each_run(event, |account, run_id, _| async move {
+        steward_shared::reports::deliver(s, &account, &run_id).await?;
         Ok(())
     })
     .await
@@ -148,8 +148,8 @@ pub async fn handle_event(s: &Services, event: Event) -> Result<Answer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward::api::Function;
-    use steward::testing::{TestWorld, event};
+    use steward_shared::api::Function;
+    use steward_shared::testing::{TestWorld, event};
 
     #[test]
     fn every_catalogue_route_of_exports_has_a_handler() {

@@ -6,19 +6,19 @@
 
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
-use steward::app;
-use steward::automation::{self, SignedRequest};
-use steward::crm::CrmKind;
-use steward::http::{
+use steward_shared::app;
+use steward_shared::automation::{self, SignedRequest};
+use steward_shared::crm::CrmKind;
+use steward_shared::http::{
     Router, created, json, json_body, page_limit, path_param, principal, query_param, raw_body,
     request_path,
 };
-use steward::modules::Module;
-use steward::recipes;
-use steward::runs::{self, Filters, Status, Trigger};
-pub use steward::stream::{BatchResponse, ItemFailure, StreamEvent};
-use steward::wiring::{BlobOp, SecretOp, Wire};
-use steward::{Error, Result, Services};
+use steward_shared::modules::Module;
+use steward_shared::recipes;
+use steward_shared::runs::{self, Filters, Status, Trigger};
+pub use steward_shared::stream::{BatchResponse, ItemFailure, StreamEvent};
+use steward_shared::wiring::{BlobOp, SecretOp, Wire};
+use steward_shared::{Error, Result, Services};
 
 /// What this function may call beyond the table: runs' rows read from their CSVs and links to them; CRM connections (refreshed tokens written back) and the accounts' automation signing secrets. `main` builds exactly this on
 /// AWS; `steward serve` and the tests run its routes under exactly this.
@@ -62,7 +62,7 @@ pub fn router() -> Router<Services> {
 async fn recipe_runs_list(s: &Services, req: Request) -> Result<Response<Body>> {
     let recipe = query_param(&req, "recipe_id");
     if let Some(id) = &recipe {
-        id.parse::<steward::ids::RecipeId>()
+        id.parse::<steward_shared::ids::RecipeId>()
             .map_err(|_| Error::invalid("recipe_id", "must be a recipe's id (a ULID)"))?;
     }
     let limit = page_limit(&req)?;
@@ -229,8 +229,8 @@ async fn csv(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
-    use steward::modules::csv::{RowAction, Status as RowStatus};
-    use steward::runs::rows::{LIMIT_DEFAULT, LIMIT_MAX, RowsQuery};
+    use steward_shared::modules::csv::{RowAction, Status as RowStatus};
+    use steward_shared::runs::rows::{LIMIT_DEFAULT, LIMIT_MAX, RowsQuery};
     let id = path_param(&req, "id")?;
     let limit = match query_param(&req, "limit") {
         None => LIMIT_DEFAULT,
@@ -264,7 +264,7 @@ async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn grid_records(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
     // Permission before the body: a member without the grid learns nothing from a 400.
-    who.require(Module::Grid, steward::identity::Permission::Read)?;
+    who.require(Module::Grid, steward_shared::identity::Permission::Read)?;
     let input = json_body(&req)?;
     json(200, &runs::grid_view::records(s, who, input).await?)
 }
@@ -330,7 +330,7 @@ pub async fn handle_stream(
     event: StreamEvent,
     deadline: DateTime<Utc>,
 ) -> BatchResponse {
-    steward::stream::for_each_run(event, |account, run_id, seq| async move {
+    steward_shared::stream::for_each_run(event, |account, run_id, seq| async move {
         let w = runs::worker::work(s, &account, &run_id, deadline, Some(&seq)).await?;
         tracing::info!(run_id, worked = ?w, "stream record handled");
         Ok(())
@@ -341,8 +341,8 @@ pub async fn handle_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward::api::Function;
-    use steward::testing::{TestWorld, event};
+    use steward_shared::api::Function;
+    use steward_shared::testing::{TestWorld, event};
 
     #[test]
     fn every_catalogue_route_of_runs_has_a_handler() {

@@ -9,7 +9,7 @@ const MARGIN_MS: i64 = 60_000;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let services = steward::lambda::services(steward_runs::worker_wiring).await?;
+    let services = steward_shared::lambda::services(steward_runs::worker_wiring).await?;
     let services = &services;
     lambda_runtime::run(service_fn(
         move |e: LambdaEvent<steward_runs::WorkerEvent>| async move {

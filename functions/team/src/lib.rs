@@ -3,13 +3,13 @@
 //! the route catalogue says which need an owner or admin, and the router enforces it.
 
 use lambda_http::{Body, Request, Response};
-use steward::http::{
+use steward_shared::http::{
     Router, if_match, json, json_body, no_content, path_param, principal, query_param, with_etag,
 };
-use steward::identity::{policy, team};
-use steward::wiring::{SecretOp, Wire};
-use steward::{Error, Result, Services};
-use steward::{app, automation};
+use steward_shared::identity::{policy, team};
+use steward_shared::wiring::{SecretOp, Wire};
+use steward_shared::{Error, Result, Services};
+use steward_shared::{app, automation};
 
 /// What this function may call beyond the table: invitation mail; members' connections (CRM users listed, tokens refreshed, the integration user set and purged); the automation signing secret. `main` builds exactly this on
 /// AWS; `steward serve` and the tests run its routes under exactly this.
@@ -54,7 +54,7 @@ async fn automation_get(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn automation_activate(s: &Services, req: Request) -> Result<Response<Body>> {
-    let input = steward::http::optional_json_body(&req)?;
+    let input = steward_shared::http::optional_json_body(&req)?;
     json(
         200,
         &automation::activate(s, principal(&req)?, input).await?,
@@ -138,8 +138,8 @@ async fn policy_set(s: &Services, req: Request) -> Result<Response<Body>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward::api::Function;
-    use steward::testing::{TestWorld, event};
+    use steward_shared::api::Function;
+    use steward_shared::testing::{TestWorld, event};
 
     #[test]
     fn every_catalogue_route_of_team_has_a_handler() {

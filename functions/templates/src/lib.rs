@@ -2,15 +2,15 @@
 //! the CRM schema their editors pick objects and fields from.
 
 use lambda_http::{Body, Request, Response};
-use steward::http::{
+use steward_shared::http::{
     Router, created, json, json_body, no_content, page_limit, path_param, principal, query_param,
 };
-use steward::modules::Module;
-use steward::recipes;
-use steward::templates::{self, Template};
-use steward::wiring::{SecretOp, Wire};
-use steward::{Result, Services};
-use steward::{app, crm_schema};
+use steward_shared::modules::Module;
+use steward_shared::recipes;
+use steward_shared::templates::{self, Template};
+use steward_shared::wiring::{SecretOp, Wire};
+use steward_shared::{Result, Services};
+use steward_shared::{app, crm_schema};
 
 /// What this function may call beyond the table: the CRM's objects and fields through the member's connection (refreshed tokens written back). `main` builds exactly this on
 /// AWS; `steward serve` and the tests run its routes under exactly this.
@@ -45,7 +45,7 @@ fn with_etag(status: u16, t: &Template) -> Result<Response<Body>> {
         201 => created(status, t, &format!("/templates/{}", t.id))?,
         _ => json(status, t)?,
     };
-    Ok(steward::http::with_etag(resp, t.version))
+    Ok(steward_shared::http::with_etag(resp, t.version))
 }
 
 /// A recipe with its version as the ETag (and, when just made, its Location).
@@ -54,7 +54,7 @@ fn recipe_etag(status: u16, r: &recipes::Recipe) -> Result<Response<Body>> {
         201 => created(status, r, &format!("/recipes/{}", r.id))?,
         _ => json(status, r)?,
     };
-    Ok(steward::http::with_etag(resp, r.version))
+    Ok(steward_shared::http::with_etag(resp, r.version))
 }
 
 async fn recipes_list(s: &Services, req: Request) -> Result<Response<Body>> {
@@ -80,7 +80,7 @@ async fn recipes_update(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
     let who = principal(&req)?;
     let current = recipes::changeable(s, who, &id).await?;
-    let version = steward::http::if_match(&req, "the recipe")?;
+    let version = steward_shared::http::if_match(&req, "the recipe")?;
     let input = json_body(&req)?;
     recipe_etag(
         200,
@@ -93,7 +93,7 @@ async fn recipes_delete(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
     let current = recipes::changeable(s, who, &id).await?;
     let version = match req.headers().get(http::header::IF_MATCH) {
-        Some(_) => Some(steward::http::if_match(&req, "the recipe")?),
+        Some(_) => Some(steward_shared::http::if_match(&req, "the recipe")?),
         None => None,
     };
     recipes::delete(s, who, current, version).await?;
@@ -102,7 +102,7 @@ async fn recipes_delete(s: &Services, req: Request) -> Result<Response<Body>> {
 
 async fn recipes_run(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
-    let input = steward::http::optional_json_body(&req)?;
+    let input = steward_shared::http::optional_json_body(&req)?;
     let rr = recipes::start(s, principal(&req)?, &id, input).await?;
     created(202, &rr, &format!("/recipe-runs/{}", rr.id))
 }
@@ -174,8 +174,8 @@ async fn crm_object_fields(s: &Services, req: Request) -> Result<Response<Body>>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward::api::Function;
-    use steward::testing::{TestWorld, event};
+    use steward_shared::api::Function;
+    use steward_shared::testing::{TestWorld, event};
 
     #[test]
     fn every_catalogue_route_of_templates_has_a_handler() {

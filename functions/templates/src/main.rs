@@ -1,7 +1,7 @@
-//! Lambda entry point: everything happens in `steward::lambda::run_http`, over the
+//! Lambda entry point: everything happens in `steward_shared::lambda::run_http`, over the
 //! services `steward_templates::wiring` declares (the binary carries only those AWS SDKs).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    steward::lambda::run_http(steward_templates::router(), steward_templates::wiring).await
+    steward_shared::lambda::run_http(steward_templates::router(), steward_templates::wiring).await
 }

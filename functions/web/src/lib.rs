@@ -3,9 +3,9 @@
 
 use lambda_http::{Body, Request, Response};
 use std::path::PathBuf;
-use steward::console::Console;
-use steward::error::Error;
-use steward::http::request_path;
+use steward_shared::console::Console;
+use steward_shared::error::Error;
+use steward_shared::http::request_path;
 
 /// Where the built console is: `$STEWARD_CONSOLE_DIR` (template.yaml sets it to the
 /// console layer's `/opt`), else `$LAMBDA_TASK_ROOT/console`.
@@ -61,7 +61,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
         let console = Console::new(dir.path());
-        let req = steward::testing::event("web-run-page.json");
+        let req = steward_shared::testing::event("web-run-page.json");
         let r = handle(&console, req).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()[http::header::CACHE_CONTROL], "no-cache");

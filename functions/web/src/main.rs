@@ -3,11 +3,11 @@
 
 use lambda_http::{Request, service_fn};
 use std::convert::Infallible;
-use steward::console::Console;
+use steward_shared::console::Console;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    steward::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
+    steward_shared::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
     let console = Console::new(steward_web::console_dir(|k| std::env::var(k).ok()));
     if !console.is_built() {
         // Its pages answer 503 saying so; the deploy left out the console layer.

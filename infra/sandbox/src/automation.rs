@@ -55,7 +55,7 @@ impl SignedRequest {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    steward::crypto::hex(bytes)
+    steward_shared::crypto::hex(bytes)
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
@@ -433,7 +433,7 @@ fn bad_request(message: impl Into<String>) -> Response {
 
 fn client() -> reqwest::Client {
     static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
-        steward::tls::http_client()
+        steward_shared::tls::http_client()
             .timeout(CALLOUT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -3,7 +3,7 @@
 //! the records, users, ids and tokens it had, on the port it had unless that is taken.
 //!
 //! One mechanism: a serde snapshot of both CRMs, written whole and atomically (a 0600
-//! temp file, fsync, rename: `steward::local_files`) by one writer task soon after any
+//! temp file, fsync, rename: `steward_shared::local_files`) by one writer task soon after any
 //! request reached a CRM, at most every [`WRITE_EVERY`], once at start and once more at
 //! shutdown ([`crate::Sandbox::save`]); read once at start. Written behind rather than
 //! on every request: a write costs a serialization of every record, and a run makes
@@ -195,7 +195,7 @@ impl Persistence {
         let seen = self.changes.load(Ordering::SeqCst);
         let snap = Snapshot::of(&self.state, self.port);
         let bytes = serde_json::to_vec(&snap).map_err(std::io::Error::other)?;
-        steward::local_files::write_atomic(&self.path, &bytes)?;
+        steward_shared::local_files::write_atomic(&self.path, &bytes)?;
         self.written.fetch_max(seen, Ordering::SeqCst);
         Ok(())
     }
@@ -272,7 +272,7 @@ mod tests {
 
     /// A fresh client each time: no connection outlives the sandbox it was made to.
     async fn post_form(url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
-        steward::tls::http_client()
+        steward_shared::tls::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()
@@ -285,7 +285,7 @@ mod tests {
     }
 
     async fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let http = steward::tls::client();
+        let http = steward_shared::tls::client();
         let mut req = http
             .request(method.parse().unwrap(), url)
             .bearer_auth(token);

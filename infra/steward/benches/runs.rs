@@ -15,14 +15,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use steward::clock::SystemClock;
-use steward::crm::CrmKind;
-use steward::embedded::{Embedded, EmbeddedOptions};
-use steward::identity::CrmApps;
-use steward::identity::connections::{self, Slot, StoredConnection};
-use steward::modules::{Module, ModuleConfig};
-use steward::runs::worker::{self, Worked};
-use steward::runs::{Acting, Mode, NewRun, Scope, Trigger};
+use steward_shared::clock::SystemClock;
+use steward_shared::crm::CrmKind;
+use steward_shared::embedded::{Embedded, EmbeddedOptions};
+use steward_shared::identity::CrmApps;
+use steward_shared::identity::connections::{self, Slot, StoredConnection};
+use steward_shared::modules::{Module, ModuleConfig};
+use steward_shared::runs::worker::{self, Worked};
+use steward_shared::runs::{Acting, Mode, NewRun, Scope, Trigger};
 
 const HUBSPOT_BURST: u64 = 110;
 const HUBSPOT_WINDOW_S: f64 = 10.0;
@@ -196,7 +196,7 @@ async fn bench(crm: CrmKind, records: usize) {
         from_preview: None,
         decisions: Default::default(),
     };
-    let http = steward::tls::client();
+    let http = steward_shared::tls::client();
     let stats_url = format!("{}/_sandbox/stats", sandbox.url);
     http.post(format!("{stats_url}/reset"))
         .send()
@@ -205,7 +205,7 @@ async fn bench(crm: CrmKind, records: usize) {
     let base_kb = status_kb("VmRSS");
     reset_peak();
     let started = Instant::now();
-    let run = steward::runs::create(s, account, new)
+    let run = steward_shared::runs::create(s, account, new)
         .await
         .expect("the run is stored");
     let deadline = chrono::Utc::now() + chrono::Duration::hours(2);
@@ -215,7 +215,7 @@ async fn bench(crm: CrmKind, records: usize) {
     let elapsed = started.elapsed().as_secs_f64();
     let peak_kb = status_kb("VmHWM");
     assert!(matches!(worked, Worked::Finished(_)), "{worked:?}");
-    let run = steward::runs::load(s, account, &run.id)
+    let run = steward_shared::runs::load(s, account, &run.id)
         .await
         .expect("the run");
     let stats: serde_json::Value = http

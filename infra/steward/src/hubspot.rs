@@ -192,7 +192,7 @@ pub async fn register(
     developer_api_key: &str,
     steward_url: &str,
 ) -> Result<Registered, Box<dyn std::error::Error>> {
-    let client = steward::tls::http_client()
+    let client = steward_shared::tls::http_client()
         .timeout(Duration::from_secs(30))
         .build()?;
     let base = format!(

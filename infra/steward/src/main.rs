@@ -60,7 +60,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_command(command: Command) -> Result<(), Box<dyn std::error::Error>> {
-    steward::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
+    steward_shared::telemetry::init(std::env::var("STEWARD_LOG_FORMAT").is_ok_and(|v| v == "json"));
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     match command {
@@ -76,7 +76,7 @@ fn run_command(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 
 /// `steward openapi`: the document exactly as `/openapi.json` serves it, no server needed.
 fn print_openapi() -> Result<(), Box<dyn std::error::Error>> {
-    let doc = steward::openapi::document(steward::app::VERSION);
+    let doc = steward_shared::openapi::document(steward_shared::app::VERSION);
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }

@@ -12,14 +12,14 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use steward::Error;
-use steward::crm::csv::{CsvCrm, CsvStream, RowChunk, RowShape};
-use steward::crm::{Crm, Outcome, Record};
-use steward::modules::csv::AuditWriter;
-use steward::modules::grid::CellEdit;
-use steward::modules::merge::{MergeConfig, MergeInput};
-use steward::modules::{Action, Change, Decisions, ModuleConfig, RecordEngine};
-use steward::templates::{self, TemplateInput};
+use steward_shared::Error;
+use steward_shared::crm::csv::{CsvCrm, CsvStream, RowChunk, RowShape};
+use steward_shared::crm::{Crm, Outcome, Record};
+use steward_shared::modules::csv::AuditWriter;
+use steward_shared::modules::grid::CellEdit;
+use steward_shared::modules::merge::{MergeConfig, MergeInput};
+use steward_shared::modules::{Action, Change, Decisions, ModuleConfig, RecordEngine};
+use steward_shared::templates::{self, TemplateInput};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -138,7 +138,7 @@ fn read_template(path: &Path) -> Result<ModuleConfig, Failure> {
         .map_err(|e| format!("cannot read the template {}: {e}", path.display()))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let input: TemplateInput = serde_path_to_error::deserialize(de).map_err(|e| {
-        let (pointer, msg) = steward::http::serde_problem(e.path(), &e.inner().to_string());
+        let (pointer, msg) = steward_shared::http::serde_problem(e.path(), &e.inner().to_string());
         format!(
             "{}: {}: {msg}",
             path.display(),
@@ -353,7 +353,7 @@ impl Planner<'_> {
 /// are (no formula neutralization).
 fn result_writer<W: Write>(w: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
-        .buffer_capacity(steward::modules::csv::WRITE_BUFFER)
+        .buffer_capacity(steward_shared::modules::csv::WRITE_BUFFER)
         .from_writer(w)
 }
 
@@ -561,7 +561,7 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
         )
         .into());
     }
-    steward::modules::merge::lap("start");
+    steward_shared::modules::merge::lap("start");
     // Only the id from the stream: the engine's columns are read from the raw row. The
     // rows are made records on every core, in pieces appended in the file's order.
     let mut input_csv = CsvStream::open(&args.csv, args.id_column.as_deref(), args.delimiter, &[])?;
@@ -608,14 +608,14 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
     drop(pieces);
     drop(input_csv);
     let scanned = input.len() as u64;
-    steward::modules::merge::lap("read");
+    steward_shared::modules::merge::lap("read");
     let decisions = match &args.decisions {
         Some(path) => read_decisions(path)?,
         None => Decisions::default(),
     };
     let plan = engine.plan_with(&input, &decisions);
     drop(input);
-    steward::modules::merge::lap("planned");
+    steward_shared::modules::merge::lap("planned");
 
     let columns = engine.columns();
     let preview_path = args.out.join("preview.csv");
@@ -632,7 +632,7 @@ fn merge(args: &RunArgs, config: &MergeConfig) -> Result<Summary, Failure> {
     }
     let w = preview.finish()?;
     flush(w, &preview_path)?;
-    steward::modules::merge::lap("written");
+    steward_shared::modules::merge::lap("written");
 
     if args.apply {
         let mut gone: HashSet<&str> = HashSet::new();
@@ -753,7 +753,7 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
         .map_err(|e| format!("cannot read {}: {e}", edits_path.display()))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let edits: Vec<CellEdit> = serde_path_to_error::deserialize(de).map_err(|e| {
-        let (pointer, msg) = steward::http::serde_problem(e.path(), &e.inner().to_string());
+        let (pointer, msg) = steward_shared::http::serde_problem(e.path(), &e.inner().to_string());
         format!("{}: {pointer}: {msg}", edits_path.display())
     })?;
     let result_path = args.out.join("result.csv");
@@ -765,9 +765,9 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
         args.delimiter,
     )?;
     let schema = crm.describe(config.object()).await?;
-    let records = steward::crm::scan_all(
+    let records = steward_shared::crm::scan_all(
         &crm,
-        &steward::crm::ScanRequest {
+        &steward_shared::crm::ScanRequest {
             object: config.object().to_string(),
             properties: vec![],
             filter: None,
@@ -775,7 +775,7 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
     )
     .await?;
     let changes =
-        steward::modules::grid::plan_edits(&schema, &records, &edits).map_err(|errors| {
+        steward_shared::modules::grid::plan_edits(&schema, &records, &edits).map_err(|errors| {
             explain(
                 edits_path,
                 Error::Invalid {
@@ -784,12 +784,13 @@ async fn grid(args: &RunArgs, config: &ModuleConfig) -> Result<Summary, Failure>
                 },
             )
         })?;
-    let columns = steward::modules::plan::field_columns(changes.iter().flat_map(|c| &c.fields));
+    let columns =
+        steward_shared::modules::plan::field_columns(changes.iter().flat_map(|c| &c.fields));
     let mut outcomes = vec![None; changes.len()];
     if args.apply {
-        let updates: Vec<steward::crm::Update> = changes
+        let updates: Vec<steward_shared::crm::Update> = changes
             .iter()
-            .map(|c| steward::crm::Update {
+            .map(|c| steward_shared::crm::Update {
                 id: c.id.clone().unwrap_or_default(),
                 properties: c.writes(),
             })

@@ -46,7 +46,7 @@ pub struct SandboxArgs {
     pub gateway_html: bool,
     /// HubSpot requests a public OAuth app (as Steward connects) may send per 10 s per
     /// account; private-app tokens have their own bucket of 190.
-    #[arg(long, default_value_t = steward::crm::limits::hubspot::BURST_OAUTH)]
+    #[arg(long, default_value_t = steward_shared::crm::limits::hubspot::BURST_OAUTH)]
     pub hubspot_burst: u32,
     /// How HubSpot's 429s say when to come back: `seconds`, `http-date` or `absent`.
     #[arg(long, value_enum, default_value_t = RetryAfterArg::Seconds)]

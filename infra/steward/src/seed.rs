@@ -7,17 +7,17 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use steward::clock::SystemClock;
-use steward::crm::CrmKind;
-use steward::identity::store::{self, ACCOUNT_SK};
-use steward::identity::{Account, Member, crm_name, crm_title};
-use steward::ids::RunId;
-use steward::modules::grid::CellEdit;
-use steward::modules::{Module, ModuleConfig};
-use steward::ports::ItemStore;
-use steward::ports::items::WriteOp;
-use steward::ports::items::embedded::EmbeddedItemStore;
-use steward::runs::{Acting, Counts, Mode, Run, Scope, Status, Trigger};
+use steward_shared::clock::SystemClock;
+use steward_shared::crm::CrmKind;
+use steward_shared::identity::store::{self, ACCOUNT_SK};
+use steward_shared::identity::{Account, Member, crm_name, crm_title};
+use steward_shared::ids::RunId;
+use steward_shared::modules::grid::CellEdit;
+use steward_shared::modules::{Module, ModuleConfig};
+use steward_shared::ports::ItemStore;
+use steward_shared::ports::items::WriteOp;
+use steward_shared::ports::items::embedded::EmbeddedItemStore;
+use steward_shared::runs::{Acting, Counts, Mode, Run, Scope, Status, Trigger};
 
 /// Runs are created over this many days before now.
 const SPAN_DAYS: i64 = 90;
@@ -147,12 +147,12 @@ async fn find_owner(
 
 /// Stores the runs as `runs::create` and the worker leave them: one item each, final (so
 /// not on `gsi1`'s `RUNS_ACTIVE`), written without `wake` (so nothing works them).
-async fn write(items: &dyn ItemStore, runs: &[Run]) -> steward::Result<()> {
+async fn write(items: &dyn ItemStore, runs: &[Run]) -> steward_shared::Result<()> {
     for chunk in runs.chunks(BATCH) {
         let ops = chunk
             .iter()
             .map(|r| r.to_item(false).map(WriteOp::Put))
-            .collect::<steward::Result<Vec<_>>>()?;
+            .collect::<steward_shared::Result<Vec<_>>>()?;
         items.batch_write(ops).await?;
     }
     Ok(())
@@ -231,7 +231,7 @@ fn runs(
     owner: &Member,
     count: usize,
     now: DateTime<Utc>,
-) -> steward::Result<Vec<Run>> {
+) -> steward_shared::Result<Vec<Run>> {
     let configs = MODULES
         .iter()
         .map(|&m| {
@@ -239,7 +239,7 @@ fn runs(
             let object = ModuleConfig::parse(m, &json)?.object().to_string();
             Ok((m, json, object))
         })
-        .collect::<steward::Result<Vec<_>>>()?;
+        .collect::<steward_shared::Result<Vec<_>>>()?;
     // Ends well before now: nothing seeded is still going.
     let newest = (now - Duration::hours(1))
         .duration_trunc(TimeDelta::milliseconds(1))
@@ -391,7 +391,7 @@ fn counts(dice: &mut Dice, module: Module, mode: Mode, status: Status, edits: u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward::identity::{Permission, Permissions, Role, Status as MemberStatus};
+    use steward_shared::identity::{Permission, Permissions, Role, Status as MemberStatus};
 
     fn owner_of(crm: CrmKind) -> (Account, Member) {
         let now = Utc::now();

@@ -16,16 +16,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-use steward::Services;
-use steward::api::Function;
-use steward::clock::SystemClock;
-use steward::console::Console;
-use steward::embedded::{Embedded, EmbeddedOptions};
-use steward::error::{Error, Result};
-use steward::http::{Router, path_param, query_param, request_path};
-use steward::identity::CrmApps;
-use steward::ports::blobs::content_disposition;
-use steward::wiring::Functions;
+use steward_shared::Services;
+use steward_shared::api::Function;
+use steward_shared::clock::SystemClock;
+use steward_shared::console::Console;
+use steward_shared::embedded::{Embedded, EmbeddedOptions};
+use steward_shared::error::{Error, Result};
+use steward_shared::http::{Router, path_param, query_param, request_path};
+use steward_shared::identity::CrmApps;
+use steward_shared::ports::blobs::content_disposition;
+use steward_shared::wiring::Functions;
 
 /// The demo sandbox's state file in the data dir.
 pub const SANDBOX_STATE: &str = "sandbox.json";
@@ -115,12 +115,12 @@ pub fn local_router() -> Router<App> {
 
 /// `steward serve`'s own routes are public (signed links carry their own proof).
 #[async_trait::async_trait]
-impl steward::http::Gate for App {
+impl steward_shared::http::Gate for App {
     async fn admit(
         &self,
         _req: &Request,
-        _access: steward::api::Access,
-    ) -> Result<steward::identity::Principal> {
+        _access: steward_shared::api::Access,
+    ) -> Result<steward_shared::identity::Principal> {
         Err(Error::Unauthorized)
     }
 }
@@ -171,7 +171,7 @@ async fn blob_download(app: &App, req: Request) -> Result<Response<Body>> {
         .map_err(|e| Error::internal("building a response", e))
 }
 
-use steward::ports::BlobStore as _;
+use steward_shared::ports::BlobStore as _;
 
 fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
@@ -229,7 +229,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
     // Private before anything is written into it, the sandbox's state included.
-    let tightened = steward::local_files::data_dir(&args.data_dir)?;
+    let tightened = steward_shared::local_files::data_dir(&args.data_dir)?;
     // Kept alive for as long as we serve.
     let sandbox = match args.demo {
         true => Some(
@@ -277,7 +277,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     }
 
     tokio::spawn(app.embedded.scheduler.clone().run(
-        Arc::new(steward::schedules::LocalTarget(
+        Arc::new(steward_shared::schedules::LocalTarget(
             app.functions.events_services().clone(),
         )),
         Duration::from_secs(1),
@@ -292,13 +292,13 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         .and_then(|mut q| q.take())
     {
         let services = app.functions.worker_services().clone();
-        tokio::spawn(steward::runs::worker::serve_queue(
+        tokio::spawn(steward_shared::runs::worker::serve_queue(
             services.clone(),
             app.functions.events_services().clone(),
             rx,
             Duration::from_secs(300),
         ));
-        for r in steward::runs::worker::unfinished(&services).await? {
+        for r in steward_shared::runs::worker::unfinished(&services).await? {
             services.runs.wake(&r.account_id, &r.run_id);
         }
         // A run this server was working when it stopped holds a lease still alive at
@@ -308,7 +308,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 every.tick().await;
-                if let Err(e) = steward::runs::worker::sweep(&services).await {
+                if let Err(e) = steward_shared::runs::worker::sweep(&services).await {
                     tracing::warn!(error = %e, "sweeping stalled runs failed");
                 }
             }
@@ -333,13 +333,13 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
     );
     // After the address line, which tests and scripts read first.
     if let Some(had) = tightened {
-        steward::local_files::warn_tightened(&args.data_dir, had);
+        steward_shared::local_files::warn_tightened(&args.data_dir, had);
     }
     if !app.console.is_built() {
         tracing::warn!(
             dir = %app.console.dir().display(),
             "the console is not built (its pages answer 503): run `{}`",
-            steward::console::BUILD_COMMAND
+            steward_shared::console::BUILD_COMMAND
         );
     }
     let shutdown = shutdown_signal();

@@ -26,7 +26,7 @@ async fn definitions(sb: &Sandbox) -> Vec<Value> {
         "{}/automation/v4/actions/{HUBSPOT_APP_ID}?hapikey={HUBSPOT_DEVELOPER_API_KEY}",
         sb.hubspot_base()
     );
-    let body: Value = steward::tls::client()
+    let body: Value = steward_shared::tls::client()
         .get(url)
         .send()
         .await

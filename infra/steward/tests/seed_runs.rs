@@ -11,13 +11,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use secrecy::SecretBox;
 use serde_json::Value;
-use steward::clock::SystemClock;
-use steward::crm::CrmKind;
-use steward::embedded::{Embedded, EmbeddedOptions};
-use steward::identity::{
+use steward_shared::clock::SystemClock;
+use steward_shared::crm::CrmKind;
+use steward_shared::embedded::{Embedded, EmbeddedOptions};
+use steward_shared::identity::{
     Account, CrmApps, Member, Permission, Permissions, Role, Status, session, store,
 };
-use steward::ports::items::Condition;
+use steward_shared::ports::items::Condition;
 
 fn seed(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_steward"))
@@ -114,7 +114,7 @@ impl Drop for Serve {
 
 /// Every run `GET /runs` lists with these filters, following the cursor; and how many pages.
 async fn list_all(s: &Serve, cookie: &str, filters: &[(&str, &str)]) -> (Vec<Value>, usize) {
-    let http = steward::tls::client();
+    let http = steward_shared::tls::client();
     let (mut runs, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
     loop {
         let mut query: Vec<(&str, &str)> = vec![("limit", "50")];
@@ -205,7 +205,7 @@ async fn seeded_runs_list_newest_first_across_pages_and_filter_by_module() {
     }
 
     // The server found nothing to work: each run is still as seeded.
-    let resp = steward::tls::client()
+    let resp = steward_shared::tls::client()
         .get(format!(
             "{}/runs/{}",
             s.url,

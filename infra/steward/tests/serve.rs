@@ -7,11 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use steward::clock::{ManualClock, SystemClock};
-use steward::ports::BlobStore;
-use steward::ports::blobs::dir::DirBlobStore;
-use steward::ports::items::embedded::EmbeddedItemStore;
-use steward::ports::{Item, ItemStore, Query};
+use steward_shared::clock::{ManualClock, SystemClock};
+use steward_shared::ports::BlobStore;
+use steward_shared::ports::blobs::dir::DirBlobStore;
+use steward_shared::ports::items::embedded::EmbeddedItemStore;
+use steward_shared::ports::{Item, ItemStore, Query};
 
 struct Serve {
     child: Child,
@@ -78,7 +78,7 @@ impl Drop for Serve {
 }
 
 async fn health(url: &str) -> serde_json::Value {
-    let resp = steward::tls::client()
+    let resp = steward_shared::tls::client()
         .get(format!("{url}/health"))
         .send()
         .await
@@ -120,7 +120,7 @@ async fn serves_health_with_version_and_embedded_adapters() {
             ["not-wired", "not-wired", "in-process", "not-wired"],
         ),
     ] {
-        let r = steward::tls::client()
+        let r = steward_shared::tls::client()
             .get(format!("{}/{f}/health", s.url))
             .send()
             .await
@@ -134,7 +134,7 @@ async fn serves_health_with_version_and_embedded_adapters() {
             "{f}: {h}"
         );
     }
-    let missing = steward::tls::client()
+    let missing = steward_shared::tls::client()
         .get(format!("{}/no/such/route", s.url))
         .send()
         .await
@@ -144,7 +144,7 @@ async fn serves_health_with_version_and_embedded_adapters() {
         missing.headers()["content-type"],
         "application/problem+json"
     );
-    let doc: serde_json::Value = steward::tls::client()
+    let doc: serde_json::Value = steward_shared::tls::client()
         .get(format!("{}/openapi.json", s.url))
         .send()
         .await
@@ -176,7 +176,7 @@ async fn serves_the_built_console_beside_the_api() {
         "/activity/01JABCDEFGHJKMNPQRSTVWXYZ0",
         "/settings/users",
     ] {
-        let r = steward::tls::client()
+        let r = steward_shared::tls::client()
             .get(format!("{}{page}", s.url))
             .send()
             .await
@@ -185,7 +185,7 @@ async fn serves_the_built_console_beside_the_api() {
         assert_eq!(r.headers()["cache-control"], "no-cache", "{page}");
         assert!(r.text().await.unwrap().contains("<title>Steward"), "{page}");
     }
-    let r = steward::tls::client()
+    let r = steward_shared::tls::client()
         .get(format!("{}/assets/index-a1b2c3.js", s.url))
         .send()
         .await
@@ -206,7 +206,7 @@ async fn serves_the_built_console_beside_the_api() {
         ("/assets/gone-000.js", 404),
         ("/me", 401),
     ] {
-        let r = steward::tls::client()
+        let r = steward_shared::tls::client()
             .get(format!("{}{path}", s.url))
             .send()
             .await
@@ -224,7 +224,7 @@ async fn serves_the_built_console_beside_the_api() {
 async fn an_unbuilt_console_answers_503_saying_how_to_build_it() {
     let dir = tempfile::tempdir().unwrap();
     let s = Serve::start(dir.path());
-    let r = steward::tls::client()
+    let r = steward_shared::tls::client()
         .get(format!("{}/settings", s.url))
         .send()
         .await
@@ -260,7 +260,7 @@ async fn the_openapi_subcommand_prints_the_served_document() {
 
     let dir = tempfile::tempdir().unwrap();
     let s = Serve::start(dir.path());
-    let served: serde_json::Value = steward::tls::client()
+    let served: serde_json::Value = steward_shared::tls::client()
         .get(format!("{}/openapi.json", s.url))
         .send()
         .await
@@ -273,7 +273,11 @@ async fn the_openapi_subcommand_prints_the_served_document() {
     assert_eq!(printed, served);
 }
 
-fn local_blobs(data_dir: &Path, url: &str, clock: Arc<dyn steward::clock::Clock>) -> DirBlobStore {
+fn local_blobs(
+    data_dir: &Path,
+    url: &str,
+    clock: Arc<dyn steward_shared::clock::Clock>,
+) -> DirBlobStore {
     let keys: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data_dir.join("keys.json")).unwrap()).unwrap();
     use base64::Engine;
@@ -299,7 +303,11 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
         )
         .await
         .unwrap();
-    let ok = steward::tls::client().get(&url).send().await.unwrap();
+    let ok = steward_shared::tls::client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["content-type"], "text/csv");
     assert_eq!(
@@ -310,7 +318,7 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
 
     let tampered = url.replace("01JABCDEF.csv?", "01JABCDEG.csv?");
     assert_eq!(
-        steward::tls::client()
+        steward_shared::tls::client()
             .get(&tampered)
             .send()
             .await
@@ -320,7 +328,7 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
     );
     let renamed = url.replace("name=steward", "name=evil");
     assert_eq!(
-        steward::tls::client()
+        steward_shared::tls::client()
             .get(&renamed)
             .send()
             .await
@@ -337,7 +345,11 @@ async fn signed_blob_links_work_until_they_expire_or_are_tampered_with() {
         .presigned_get(key, Duration::from_secs(60), None)
         .await
         .unwrap();
-    let expired = steward::tls::client().get(&old).send().await.unwrap();
+    let expired = steward_shared::tls::client()
+        .get(&old)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(expired.status(), 403);
     let body: serde_json::Value = expired.json().await.unwrap();
     assert!(
@@ -474,7 +486,7 @@ async fn steward_sandbox_serves_both_crms_and_writes_ground_truth() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
-    let http = steward::tls::client();
+    let http = steward_shared::tls::client();
     let hs = http
         .get(format!("{url}/hubspot/crm/v3/objects/contacts?limit=5"))
         .bearer_auth(steward_sandbox::hubspot::PRIVATE_APP_TOKEN)
@@ -569,7 +581,7 @@ impl Web {
     fn new(base: &str) -> Self {
         Web {
             base: base.to_string(),
-            http: steward::tls::http_client()
+            http: steward_shared::tls::http_client()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
@@ -765,7 +777,7 @@ async fn the_demo_survives_a_restart_without_signing_in_again() {
         assert!(preview["counts"]["scanned"].as_u64().unwrap() > 0, "{crm}");
     }
     // The CRM expires every access token: Steward refreshes with what it holds.
-    let expired = steward::tls::client()
+    let expired = steward_shared::tls::client()
         .post(format!("{sandbox}/_sandbox/expire-tokens"))
         .send()
         .await
@@ -834,7 +846,7 @@ async fn the_data_dir_and_everything_in_it_are_private_to_the_user() {
 
 /// `POST` to the sandbox CRM's control routes; the JSON answer.
 async fn sandbox_post(sandbox: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let r = steward::tls::client()
+    let r = steward_shared::tls::client()
         .post(format!("{sandbox}{path}"))
         .json(&body)
         .send()
@@ -851,7 +863,7 @@ async fn sandbox_post(sandbox: &str, path: &str, body: serde_json::Value) -> ser
 }
 
 async fn sandbox_get(sandbox: &str, path: &str) -> serde_json::Value {
-    steward::tls::client()
+    steward_shared::tls::client()
         .get(format!("{sandbox}{path}"))
         .send()
         .await

@@ -19,7 +19,7 @@ const FLOW_SECRET: &str = "whsec_9f3Kq2LmZx7TbVn4Rw8YcP1dHs6Ju0Ae";
 fn reference_hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut k = [0u8; 64];
     if key.len() > 64 {
-        k[..32].copy_from_slice(&steward::crypto::sha256(key));
+        k[..32].copy_from_slice(&steward_shared::crypto::sha256(key));
     } else {
         k[..key.len()].copy_from_slice(key);
     }
@@ -27,15 +27,15 @@ fn reference_hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut inner = pad(0x36);
     inner.extend_from_slice(message);
     let mut outer = pad(0x5c);
-    outer.extend_from_slice(&steward::crypto::sha256(&inner));
-    steward::crypto::sha256(&outer)
+    outer.extend_from_slice(&steward_shared::crypto::sha256(&inner));
+    steward_shared::crypto::sha256(&outer)
 }
 
 #[test]
 fn reference_hmac_meets_rfc_4231() {
     // RFC 4231, test case 2.
     assert_eq!(
-        steward::crypto::hex(&reference_hmac(b"Jefe", b"what do ya want for nothing?")),
+        steward_shared::crypto::hex(&reference_hmac(b"Jefe", b"what do ya want for nothing?")),
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     );
 }
@@ -70,13 +70,16 @@ fn flow_callout_reproduces_the_signature_vector() {
     );
     assert_eq!(req.header("Content-Type"), Some("application/json"));
     // The same from the parts, and from the written-out HMAC.
-    let body_hash = steward::crypto::sha256_hex(req.body.as_bytes());
+    let body_hash = steward_shared::crypto::sha256_hex(req.body.as_bytes());
     let message =
         format!("1767225600:POST:/hooks/salesforce/recipes/01KBZ3J5X4M2Q8R7T6V5W4Y3Z2:{body_hash}");
     assert_eq!(
         format!(
             "v1={}",
-            steward::crypto::hex(&reference_hmac(FLOW_SECRET.as_bytes(), message.as_bytes()))
+            steward_shared::crypto::hex(&reference_hmac(
+                FLOW_SECRET.as_bytes(),
+                message.as_bytes()
+            ))
         ),
         req.header("X-Steward-Signature").unwrap()
     );
@@ -178,7 +181,7 @@ async fn start() -> Sandbox {
 }
 
 async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut req = steward::tls::client().request(method, url);
+    let mut req = steward_shared::tls::client().request(method, url);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -292,7 +295,7 @@ async fn action_definitions_create_list_update_and_refusals() {
 #[tokio::test]
 async fn callback_completions_are_recorded() {
     let sb = start().await;
-    let client = steward::tls::client();
+    let client = steward_shared::tls::client();
     let callbacks = format!("{}/automation/v4/actions/callbacks", sb.hubspot_base());
 
     let resp = client
@@ -610,7 +613,7 @@ async fn hubspot_action_route_signs_as_hubspot_and_keeps_callback_ids_across_rep
     assert_eq!(h(v2, "x-hubspot-signature-version"), "v2");
     assert_eq!(
         h(v2, "x-hubspot-signature"),
-        steward::crypto::sha256_hex(
+        steward_shared::crypto::sha256_hex(
             format!("{CLIENT_SECRET}POST{action_url}{}", v2.body).as_bytes()
         )
     );

@@ -1441,7 +1441,7 @@ mod tests {
         // Pinned: the benchmarks' figures and the e2e tests' expectations hold for these
         // bytes. A change to the generator (or to a dependency's random stream) shows here
         // first; update the digests only on purpose.
-        let digest = |json: String| steward::crypto::sha256_hex(json.as_bytes());
+        let digest = |json: String| steward_shared::crypto::sha256_hex(json.as_bytes());
         let a = generate(7, 1_500, 0.2);
         assert_eq!(
             digest(serde_json::to_string(&a).unwrap()),

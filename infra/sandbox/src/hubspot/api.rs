@@ -38,7 +38,7 @@ pub(crate) fn uuid() -> String {
     let mut b: [u8; 16] = rand::rng().random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = steward::crypto::hex(&b);
+    let h = steward_shared::crypto::hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

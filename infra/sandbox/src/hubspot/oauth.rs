@@ -358,7 +358,7 @@ fn token_error(status: &str, message: &str) -> Response {
         .into_response()
 }
 
-use steward::crypto::pkce_s256 as s256;
+use steward_shared::crypto::pkce_s256 as s256;
 
 /// `POST /oauth/v1/token` and `/oauth/v3/token` (form-encoded body).
 pub(super) async fn token(State(s): State<Arc<AppState>>, body: Bytes) -> Response {

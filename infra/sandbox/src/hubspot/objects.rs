@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use steward::crm::limits::hubspot as figures;
+use steward_shared::crm::limits::hubspot as figures;
 
 use super::World;
 use super::api::{Api, HsError, HsResult, Params, Principal, iso, parse_json};

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use std::cmp::Ordering;
 use std::sync::Arc;
-use steward::crm::limits::hubspot as figures;
+use steward_shared::crm::limits::hubspot as figures;
 
 use super::api::{Api, HsError, HsResult, Principal, parse_json};
 use super::objects::{Record, Selection, respond};

@@ -35,7 +35,7 @@ async fn start(limits: HubSpotLimits) -> Sandbox {
 /// pooled connections, since each test runs its own runtime.
 fn client() -> Client {
     static CLIENT: std::sync::LazyLock<Client> = std::sync::LazyLock::new(|| {
-        steward::tls::http_client()
+        steward_shared::tls::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
             .build()

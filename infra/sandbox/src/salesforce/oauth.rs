@@ -98,7 +98,7 @@ impl Auth {
 }
 
 fn random(prefix: &str) -> String {
-    let r = steward::crypto::random_token()
+    let r = steward_shared::crypto::random_token()
         .unwrap_or_else(|_| format!("{:032x}", rand::random::<u128>()));
     format!("{prefix}{r}")
 }
@@ -393,7 +393,7 @@ fn invalid_grant(description: &str) -> Response {
     token_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-pub use steward::crypto::pkce_s256 as pkce_challenge;
+pub use steward_shared::crypto::pkce_s256 as pkce_challenge;
 
 fn token_answer(
     s: &AppState,
@@ -404,7 +404,7 @@ fn token_answer(
 ) -> Response {
     let id_url = format!("{}/salesforce/id/{ORG_ID}/{user}", s.base_url);
     let issued_at = chrono::Utc::now().timestamp_millis().to_string();
-    let sig = steward::crypto::Signer::new(crate::CLIENT_SECRET.as_bytes())
+    let sig = steward_shared::crypto::Signer::new(crate::CLIENT_SECRET.as_bytes())
         .sign(format!("{id_url}{issued_at}").as_bytes());
     let signature = URL_SAFE_NO_PAD
         .decode(sig)

@@ -27,7 +27,7 @@ struct Answer {
 async fn org(config: SandboxConfig) -> Org {
     let sb = Sandbox::start(config).await.unwrap();
     let base = sb.salesforce_base();
-    let http = steward::tls::http_client()
+    let http = steward_shared::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
