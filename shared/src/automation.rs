@@ -27,7 +27,7 @@ use crate::app::Services;
 use crate::crm::CrmKind;
 use crate::crypto;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::{Need, Principal, authorize, store};
+use crate::identity::{Need, Principal, authorize};
 use crate::ports::items::{Condition, Item};
 use crate::recipes::{self, Accepted, Invocation};
 
@@ -42,8 +42,6 @@ pub const DEFAULT_RESERVE_PERCENT: u8 = 10;
 pub const ACCOUNT_HEADER: &str = "x-steward-account";
 pub const TIMESTAMP_HEADER: &str = "x-steward-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-steward-signature";
-
-const SK: &str = "AUTOMATION";
 
 fn secret_name(account_id: &str) -> String {
     format!("automation/{account_id}/signing")
@@ -116,7 +114,11 @@ pub struct Activated {
 }
 
 async fn load(s: &Services, account_id: &str) -> Result<Settings> {
-    match s.items.get(&store::account_pk(account_id), SK).await? {
+    match s
+        .items
+        .get(&crate::keys::account(account_id), crate::keys::AUTOMATION)
+        .await?
+    {
         Some(item) => {
             let mut st: Settings = item.decode("automation settings")?;
             st.version = item.version;
@@ -137,7 +139,12 @@ async fn save(s: &Services, account_id: &str, st: &Settings) -> Result<()> {
     };
     s.items
         .put(
-            Item::of(store::account_pk(account_id), SK, st.version, st)?,
+            Item::of(
+                crate::keys::account(account_id),
+                crate::keys::AUTOMATION,
+                st.version,
+                st,
+            )?,
             cond,
         )
         .await

@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod keys;
 pub mod lambda;
 pub mod local_files;
 pub mod modules;

@@ -187,25 +187,6 @@ pub struct RecipeStartInput {
     pub scope: Option<Value>,
 }
 
-fn sk(id: &str) -> String {
-    format!("RECIPE#{id}")
-}
-
-fn run_sk(id: &str) -> String {
-    format!("RRUN#{id}")
-}
-
-fn gather_sk(recipe_id: &str) -> String {
-    format!("RGATHER#{recipe_id}")
-}
-
-fn claim_sk(crm: CrmKind, invocation_id: &str) -> String {
-    format!(
-        "HOOK#{}",
-        crate::crypto::sha256_hex(format!("{crm:?}:{invocation_id}").as_bytes())
-    )
-}
-
 fn need(mode: Mode) -> Permission {
     match mode {
         Mode::Preview => Permission::Read,
@@ -215,7 +196,11 @@ fn need(mode: Mode) -> Permission {
 
 impl Recipe {
     fn to_item(&self, account_id: &str) -> Result<Item> {
-        let mut item = store::to_item(store::account_pk(account_id), sk(&self.id), self)?;
+        let mut item = store::to_item(
+            crate::keys::account(account_id),
+            crate::keys::recipe(&self.id),
+            self,
+        )?;
         item.data.remove("version");
         Ok(item)
     }
@@ -245,8 +230,8 @@ impl Recipe {
 impl RecipeRun {
     fn to_item(&self) -> Result<Item> {
         Item::of(
-            store::account_pk(&self.account_id),
-            run_sk(&self.id),
+            crate::keys::account(&self.account_id),
+            crate::keys::recipe_run(&self.id),
             self.version,
             self,
         )
@@ -370,7 +355,11 @@ pub async fn create(s: &Services, who: &Principal, input: RecipeInput) -> Result
 
 async fn load(s: &Services, account_id: &str, id: &str) -> Result<Recipe> {
     id.parse::<RecipeId>()?;
-    match s.items.get(&store::account_pk(account_id), &sk(id)).await? {
+    match s
+        .items
+        .get(&crate::keys::account(account_id), &crate::keys::recipe(id))
+        .await?
+    {
         Some(item) => Recipe::from_item(&item),
         None => Err(Error::NotFound(format!("recipe {id}"))),
     }
@@ -389,8 +378,8 @@ pub async fn all(s: &Services, account_id: &str) -> Result<Vec<Recipe>> {
         let page = s
             .items
             .query(
-                &Query::partition(store::account_pk(account_id))
-                    .prefix("RECIPE#")
+                &Query::partition(crate::keys::account(account_id))
+                    .prefix(crate::keys::RECIPES)
                     .limit(100)
                     .after(cursor),
             )
@@ -469,8 +458,8 @@ pub async fn delete(
 ) -> Result<()> {
     s.items
         .delete(
-            &store::account_pk(&who.account_id),
-            &sk(&current.id),
+            &crate::keys::account(&who.account_id),
+            &crate::keys::recipe(&current.id),
             Some(expected_version.unwrap_or(current.version)),
         )
         .await
@@ -486,8 +475,8 @@ pub async fn list(
     let page = s
         .items
         .query(
-            &Query::partition(store::account_pk(&who.account_id))
-                .prefix("RECIPE#")
+            &Query::partition(crate::keys::account(&who.account_id))
+                .prefix(crate::keys::RECIPES)
                 .limit(limit)
                 .after(cursor),
         )
@@ -511,7 +500,10 @@ async fn load_run(s: &Services, account_id: &str, id: &str) -> Result<RecipeRun>
     id.parse::<RecipeRunId>()?;
     match s
         .items
-        .get(&store::account_pk(account_id), &run_sk(id))
+        .get(
+            &crate::keys::account(account_id),
+            &crate::keys::recipe_run(id),
+        )
         .await?
     {
         Some(item) => RecipeRun::from_item(&item),
@@ -539,8 +531,8 @@ pub async fn list_runs(
     let page = s
         .items
         .query(
-            &Query::partition(store::account_pk(&who.account_id))
-                .prefix("RRUN#")
+            &Query::partition(crate::keys::account(&who.account_id))
+                .prefix(crate::keys::RECIPE_RUNS)
                 .newest_first()
                 .limit(limit)
                 .after(cursor),
@@ -652,13 +644,8 @@ async fn start_step(
     step: usize,
 ) -> Result<std::result::Result<String, String>> {
     let st = &rr.steps[step];
-    let Some(item) = s
-        .items
-        .get(
-            &store::account_pk(&rr.account_id),
-            &format!("TPL#{}", st.template_id),
-        )
-        .await?
+    let Some(config_json) =
+        crate::templates::stored_config(s, &rr.account_id, &st.template_id).await?
     else {
         return Ok(Err(format!(
             "step {} uses the template “{}”, which was deleted",
@@ -666,7 +653,6 @@ async fn start_step(
             st.template_name
         )));
     };
-    let config_json = item.data.get("config").cloned().unwrap_or(Value::Null);
     let config = match ModuleConfig::stored(st.module, &config_json) {
         Ok(c) => c,
         Err(e) => {
@@ -792,9 +778,9 @@ fn accepted(rr: &RecipeRun, duplicate: bool, records: usize) -> Accepted {
 /// Takes an automation call: joins the recipe's gathering recipe run, or opens one (and
 /// its first step's run). A call delivered again answers with the recipe run it joined.
 pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
-    let pk = store::account_pk(&inv.account_id);
+    let pk = crate::keys::account(&inv.account_id);
     let recipe = load(s, &inv.account_id, &inv.recipe_id).await?;
-    let claim_key = claim_sk(inv.crm, &inv.invocation_id);
+    let claim_key = crate::keys::call_claim(inv.crm, &inv.invocation_id);
     if let Some(item) = s.items.get(&pk, &claim_key).await? {
         let claim: Claim = item.decode("invocation claim")?;
         if let Some(rr) = holding(s, &inv, &claim.recipe_run_id).await? {
@@ -809,7 +795,10 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
     let mut outcome = None;
     for _ in 0..50 {
         let now = s.clock.now();
-        let pointer = s.items.get(&pk, &gather_sk(&recipe.id)).await?;
+        let pointer = s
+            .items
+            .get(&pk, &crate::keys::recipe_gathering(&recipe.id))
+            .await?;
         let open = match &pointer {
             Some(item) => {
                 let g: Gathering = item.decode("gathering pointer")?;
@@ -858,12 +847,17 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
         };
         match s
             .items
-            .put(Item::of(pk.clone(), gather_sk(&recipe.id), 0, &g)?, cond)
+            .put(
+                Item::of(pk.clone(), crate::keys::recipe_gathering(&recipe.id), 0, &g)?,
+                cond,
+            )
             .await
         {
             Ok(_) => {}
             Err(Error::Conflict(_)) => {
-                s.items.delete(&pk, &run_sk(&rr.id), None).await?;
+                s.items
+                    .delete(&pk, &crate::keys::recipe_run(&rr.id), None)
+                    .await?;
                 continue;
             }
             Err(e) => return Err(e),
@@ -911,18 +905,6 @@ struct Call {
     taken: bool,
 }
 
-fn call_prefix(recipe_run_id: &str) -> String {
-    format!("RCALL#{recipe_run_id}#")
-}
-
-fn call_sk(recipe_run_id: &str, crm: CrmKind, invocation_id: &str) -> String {
-    format!(
-        "{}{}",
-        call_prefix(recipe_run_id),
-        crate::crypto::sha256_hex(format!("{crm:?}:{invocation_id}").as_bytes())
-    )
-}
-
 enum Offer {
     /// In it (`true`: it was already).
     Joined(Box<RecipeRun>, bool),
@@ -936,7 +918,7 @@ enum Offer {
 /// the run is read again. Still gathering: the sealing worker reads them (it seals before
 /// it reads). Sealed meanwhile: the call withdraws, unless the worker took it already.
 async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Offer> {
-    let pk = store::account_pk(&inv.account_id);
+    let pk = crate::keys::account(&inv.account_id);
     let rr = match load_run(s, &inv.account_id, recipe_run_id).await {
         Ok(rr) => rr,
         Err(Error::NotFound(_)) => return Ok(Offer::NotYet),
@@ -945,7 +927,7 @@ async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Of
     if rr.status != RecipeRunStatus::Gathering {
         return Ok(Offer::Closed);
     }
-    let key = call_sk(recipe_run_id, inv.crm, &inv.invocation_id);
+    let key = crate::keys::call(recipe_run_id, inv.crm, &inv.invocation_id);
     let call = Call {
         invocation_id: inv.invocation_id.clone(),
         record_ids: inv.record_ids.clone(),
@@ -980,7 +962,7 @@ async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Of
 /// The recipe run (of `recipe_run_id` and those it handed calls on to) that holds the
 /// call, if one does.
 async fn holding(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Option<RecipeRun>> {
-    let pk = store::account_pk(&inv.account_id);
+    let pk = crate::keys::account(&inv.account_id);
     let mut next = Some(recipe_run_id.to_string());
     for _ in 0..16 {
         let Some(id) = next.take() else {
@@ -994,7 +976,7 @@ async fn holding(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<
         let here = rr.invocations.contains(&inv.invocation_id)
             || (rr.invocations.is_empty()
                 && s.items
-                    .get(&pk, &call_sk(&rr.id, inv.crm, &inv.invocation_id))
+                    .get(&pk, &crate::keys::call(&rr.id, inv.crm, &inv.invocation_id))
                     .await?
                     .is_some());
         if here {
@@ -1092,7 +1074,7 @@ async fn seal(s: &Services, account_id: &str, recipe_run_id: &str) -> Result<Rec
         // Taken by an earlier try.
         return Ok(rr);
     }
-    let pk = store::account_pk(account_id);
+    let pk = crate::keys::account(account_id);
     let mut calls = Vec::new();
     let mut cursor = None;
     loop {
@@ -1100,7 +1082,7 @@ async fn seal(s: &Services, account_id: &str, recipe_run_id: &str) -> Result<Rec
             .items
             .query(
                 &Query::partition(&pk)
-                    .prefix(call_prefix(&rr.id))
+                    .prefix(crate::keys::calls_of(&rr.id))
                     .limit(500)
                     .after(cursor),
             )
@@ -1160,7 +1142,7 @@ async fn seal(s: &Services, account_id: &str, recipe_run_id: &str) -> Result<Rec
 /// Calls a sealed recipe run had no room for go on to a successor, which is sealed at
 /// once (its window is over) and takes them the same way.
 async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Result<String> {
-    let pk = store::account_pk(&rr.account_id);
+    let pk = crate::keys::account(&rr.account_id);
     let now = s.clock.now();
     let mut next = rr.clone();
     next.id = runs::derived_id(&format!("{}/next", rr.id), rr.created_at);
@@ -1185,7 +1167,7 @@ async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Resu
     for (item, call) in calls {
         let key = format!(
             "{}{}",
-            call_prefix(&next.id),
+            crate::keys::calls_of(&next.id),
             item.sk.rsplit('#').next().unwrap_or_default()
         );
         match s

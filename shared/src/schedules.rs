@@ -18,7 +18,7 @@ use crate::app::Services;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::{self, Slot};
 use crate::identity::policy::{self, AccountPolicy};
-use crate::identity::{Permission, Principal, store};
+use crate::identity::{Permission, Principal};
 use crate::ids::ScheduleId;
 use crate::modules::ModuleConfig;
 use crate::ports::items::{Condition, Item, Query};
@@ -159,10 +159,6 @@ fn allowed_expression(
     }
 }
 
-fn sk(id: &str) -> String {
-    format!("SCHED#{id}")
-}
-
 /// The Scheduler schedule's name for a schedule id (1-64 of `[A-Za-z0-9_.-]`).
 pub fn scheduler_name(id: &str) -> String {
     format!("s-{id}")
@@ -182,8 +178,8 @@ pub fn target_input(account_id: &str, schedule_id: &str) -> String {
 impl Schedule {
     fn to_item(&self) -> Result<Item> {
         Item::of(
-            store::account_pk(&self.account_id),
-            sk(&self.id),
+            crate::keys::account(&self.account_id),
+            crate::keys::schedule(&self.id),
             self.version,
             self,
         )
@@ -298,7 +294,11 @@ pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Resu
         // No Scheduler schedule: no item either.
         if let Err(undo) = s
             .items
-            .delete(&store::account_pk(&who.account_id), &sk(&schedule.id), None)
+            .delete(
+                &crate::keys::account(&who.account_id),
+                &crate::keys::schedule(&schedule.id),
+                None,
+            )
             .await
         {
             tracing::error!(schedule_id = %schedule.id, error = %undo, "undoing a schedule item failed");
@@ -311,7 +311,14 @@ pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Resu
 
 async fn load(s: &Services, account_id: &str, id: &str) -> Result<Schedule> {
     id.parse::<ScheduleId>()?;
-    match s.items.get(&store::account_pk(account_id), &sk(id)).await? {
+    match s
+        .items
+        .get(
+            &crate::keys::account(account_id),
+            &crate::keys::schedule(id),
+        )
+        .await?
+    {
         Some(item) => Schedule::from_item(&item),
         None => Err(Error::NotFound(format!("schedule {id}"))),
     }
@@ -401,8 +408,8 @@ pub async fn delete(s: &Services, who: &Principal, id: &str) -> Result<()> {
     if let Err(e) = s
         .items
         .delete(
-            &store::account_pk(&who.account_id),
-            &sk(id),
+            &crate::keys::account(&who.account_id),
+            &crate::keys::schedule(id),
             Some(current.version),
         )
         .await
@@ -425,8 +432,8 @@ pub async fn list(
     let page = s
         .items
         .query(
-            &Query::partition(store::account_pk(&who.account_id))
-                .prefix("SCHED#")
+            &Query::partition(crate::keys::account(&who.account_id))
+                .prefix(crate::keys::SCHEDULES)
                 .limit(limit)
                 .after(cursor),
         )
@@ -531,24 +538,14 @@ async fn checked_config(
             schedule.expression
         )));
     }
-    let Some(template) = s
-        .items
-        .get(
-            &store::account_pk(&schedule.account_id),
-            &format!("TPL#{}", schedule.template_id),
-        )
-        .await?
+    let Some(config_json) =
+        crate::templates::stored_config(s, &schedule.account_id, &schedule.template_id).await?
     else {
         return Ok(Err(format!(
             "the template `{}` was deleted",
             schedule.template_name
         )));
     };
-    let config_json = template
-        .data
-        .get("config")
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
     let config = match ModuleConfig::stored(schedule.module, &config_json) {
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("the template is no longer valid: {e}"))),

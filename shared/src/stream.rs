@@ -54,8 +54,8 @@ impl StreamRecord {
     /// `(account_id, run_id)` when the record is a run item's.
     pub fn run(&self) -> Option<(&str, &str)> {
         Some((
-            self.dynamodb.keys.pk.s.strip_prefix("ACCT#")?,
-            self.dynamodb.keys.sk.s.strip_prefix("RUN#")?,
+            crate::keys::account_of(&self.dynamodb.keys.pk.s)?,
+            crate::keys::run_of(&self.dynamodb.keys.sk.s)?,
         ))
     }
 }

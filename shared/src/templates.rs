@@ -115,14 +115,6 @@ async fn fits_the_crm(s: &Services, who: &Principal, config: &ModuleConfig) -> R
     Ok(())
 }
 
-fn sk(id: &str) -> String {
-    format!("TPL#{id}")
-}
-
-fn by_module(account_id: &str, module: Module) -> String {
-    format!("TPLS#{account_id}#{}", module.name())
-}
-
 impl Template {
     fn with_link(mut self, s: &Services) -> Self {
         self.share_url = format!(
@@ -137,12 +129,16 @@ impl Template {
     fn to_item(&self, account_id: &str) -> Result<Item> {
         let mut stored = self.clone();
         stored.share_url = String::new();
-        let mut item = store::to_item(store::account_pk(account_id), sk(&self.id), &stored)?;
+        let mut item = store::to_item(
+            crate::keys::account(account_id),
+            crate::keys::template(&self.id),
+            &stored,
+        )?;
         item.data.remove("share_url");
         item.data.remove("version");
         Ok(item.indexed(
-            by_module(account_id, self.module),
-            format!("{}#{}", self.name.to_lowercase(), self.id),
+            crate::keys::templates_of(account_id, self.module.name()),
+            crate::keys::template_by_name(&self.name, &self.id),
         ))
     }
 
@@ -158,11 +154,28 @@ pub fn if_match(req: &lambda_http::Request) -> Result<u64> {
     crate::http::if_match(req, "the template")
 }
 
+/// The stored config of an account's template, for a schedule or a recipe step that runs
+/// it on no member's behalf; `None` once it is deleted. Checking it is theirs to do (it
+/// may no longer fit the module).
+pub async fn stored_config(s: &Services, account_id: &str, id: &str) -> Result<Option<Value>> {
+    let item = s
+        .items
+        .get(
+            &crate::keys::account(account_id),
+            &crate::keys::template(id),
+        )
+        .await?;
+    Ok(item.map(|i| i.data.get("config").cloned().unwrap_or(Value::Null)))
+}
+
 /// A template of the member's account, readable by them; another account's is a 404.
 pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Template> {
     let item = s
         .items
-        .get(&store::account_pk(&who.account_id), &sk(id))
+        .get(
+            &crate::keys::account(&who.account_id),
+            &crate::keys::template(id),
+        )
         .await?
         .ok_or_else(|| Error::NotFound(format!("template {id}")))?;
     let t = Template::from_item(&item)?;
@@ -263,8 +276,8 @@ pub async fn delete(
 ) -> Result<()> {
     s.items
         .delete(
-            &store::account_pk(&who.account_id),
-            &sk(&current.id),
+            &crate::keys::account(&who.account_id),
+            &crate::keys::template(&current.id),
             Some(expected_version.unwrap_or(current.version)),
         )
         .await
@@ -309,9 +322,11 @@ pub async fn list(
     let query = match module {
         Some(m) => {
             who.require(m, Permission::Read)?;
-            Query::partition(by_module(&who.account_id, m)).on_gsi1()
+            Query::partition(crate::keys::templates_of(&who.account_id, m.name())).on_gsi1()
         }
-        None => Query::partition(store::account_pk(&who.account_id)).prefix("TPL#"),
+        None => {
+            Query::partition(crate::keys::account(&who.account_id)).prefix(crate::keys::TEMPLATES)
+        }
     };
     let page = s.items.query(&query.limit(limit).after(cursor)).await?;
     let mut templates = Vec::new();

@@ -10,6 +10,7 @@ use super::*;
 use steward_shared::api::{Access, Function, ROUTES, RouteSpec};
 use steward_shared::identity::Permission;
 use steward_shared::identity::store;
+use steward_shared::keys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -221,7 +222,7 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
     super::runs::drain_all(s, &mut queue).await;
     let run_version = s
         .items
-        .get(&store::account_pk(&account_a), &format!("RUN#{run_id}"))
+        .get(&keys::account(&account_a), &keys::run(&run_id))
         .await
         .unwrap()
         .unwrap()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use steward_shared::clock::SystemClock;
 use steward_shared::crm::CrmKind;
-use steward_shared::identity::store::{self, ACCOUNT_SK};
+use steward_shared::identity::store;
 use steward_shared::identity::{Account, Member, crm_name, crm_title};
 use steward_shared::ids::RunId;
 use steward_shared::modules::grid::CellEdit;
@@ -114,15 +114,17 @@ async fn find_owner(
     dir: &Path,
 ) -> Result<Option<(Account, Member)>, Box<dyn std::error::Error>> {
     // Account ids are `<crm>:<org>`, so this prefix holds exactly that CRM's accounts.
-    let prefix = store::account_pk(&Account::id_for(crm, ""));
-    let found = items.scan_sort_key(&prefix, ACCOUNT_SK).await?;
+    let prefix = steward_shared::keys::account(&Account::id_for(crm, ""));
+    let found = items
+        .scan_sort_key(&prefix, steward_shared::keys::META)
+        .await?;
     let account: Account = match found.as_slice() {
         [] => return Ok(None),
         [item] => store::from_item(item)?,
         many => {
             let ids: Vec<&str> = many
                 .iter()
-                .map(|i| i.pk.trim_start_matches("ACCT#"))
+                .filter_map(|i| steward_shared::keys::account_of(&i.pk))
                 .collect();
             return Err(format!(
                 "{} has {} {} accounts ({}); seed-runs writes into the only one",

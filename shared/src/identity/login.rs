@@ -179,7 +179,7 @@ pub fn refusal_location(
 }
 
 fn state_pk(state: &str) -> String {
-    format!("OAUTH#{}", sha256_hex(state.as_bytes()))
+    crate::keys::sign_in(&sha256_hex(state.as_bytes()))
 }
 
 pub fn redirect_uri(s: &Services, crm: CrmKind) -> String {
@@ -304,7 +304,7 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
         created_at: now,
         return_to: query_param(req, "return_to").and_then(|r| safe_return_to(&r)),
     };
-    let item = store::to_item(state_pk(state.secret()), "META".into(), &pending)?
+    let item = store::to_item(state_pk(state.secret()), crate::keys::META.into(), &pending)?
         .expiring_at(now.timestamp() + STATE_TTL_SECS);
     s.items.put_if_absent(item).await?;
     let cookie = session::set_cookie(
@@ -328,11 +328,15 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
         return refused(s, crm, Refusal::InvalidCallback, None);
     };
     let pk = state_pk(&state);
-    let Some(item) = s.items.get(&pk, "META").await? else {
+    let Some(item) = s.items.get(&pk, crate::keys::META).await? else {
         return refused(s, crm, Refusal::Expired, None);
     };
     // Single use: of two callbacks with one state, one deletes it and the other fails.
-    match s.items.delete(&pk, "META", Some(item.version)).await {
+    match s
+        .items
+        .delete(&pk, crate::keys::META, Some(item.version))
+        .await
+    {
         Ok(()) => {}
         Err(Error::Conflict(_)) => return refused(s, crm, Refusal::Expired, None),
         Err(e) => return Err(e),

@@ -6,14 +6,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Need, Principal, authorize, store};
+use super::{Need, Principal, authorize};
 use crate::app::Services;
 use crate::error::{Error, FieldError, Result};
 use crate::ports::items::{Condition, Item};
 use crate::ports::mail::{ascii_address, ascii_domain};
 use crate::schedule_expr::ScheduleExpression;
 
-pub const POLICY_SK: &str = "POLICY";
 /// Schedules fire at most this often unless an owner or admin says otherwise.
 pub const DEFAULT_MIN_SCHEDULE_MINUTES: u32 = 15;
 /// EventBridge Scheduler's own floor: `rate(1 minute)`.
@@ -147,7 +146,7 @@ fn from_item(item: &Item) -> Result<AccountPolicy> {
 pub async fn load(s: &Services, account_id: &str) -> Result<AccountPolicy> {
     match s
         .items
-        .get(&store::account_pk(account_id), POLICY_SK)
+        .get(&crate::keys::account(account_id), crate::keys::POLICY)
         .await?
     {
         Some(item) => from_item(&item),
@@ -223,8 +222,8 @@ pub async fn put(
         version,
     };
     let item = Item::of(
-        store::account_pk(&who.account_id),
-        POLICY_SK,
+        crate::keys::account(&who.account_id),
+        crate::keys::POLICY,
         version,
         &next,
     )?;

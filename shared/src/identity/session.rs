@@ -25,14 +25,6 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
 }
 
-pub fn session_pk(key: &str) -> String {
-    format!("SESSION#{key}")
-}
-
-fn sessions_of(account_id: &str, user_id: &str) -> String {
-    format!("SESSIONS#{account_id}#{user_id}")
-}
-
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub fn cookie(req: &Request, name: &str) -> Option<String> {
     req.headers()
@@ -74,9 +66,16 @@ pub async fn create(s: &Services, account_id: &str, user_id: &str) -> Result<Str
         csrf: random_token()?,
         created_at: now,
     };
-    let item = store::to_item(session_pk(&key), "META".into(), &session)?
-        .expiring_at(now.timestamp() + SESSION_TTL_SECS)
-        .indexed(sessions_of(account_id, user_id), now.to_rfc3339());
+    let item = store::to_item(
+        crate::keys::session(&key),
+        crate::keys::META.into(),
+        &session,
+    )?
+    .expiring_at(now.timestamp() + SESSION_TTL_SECS)
+    .indexed(
+        crate::keys::sessions_of(account_id, user_id),
+        now.to_rfc3339(),
+    );
     s.items.put_if_absent(item).await?;
     Ok(set_cookie(
         &s.web_base_url,
@@ -93,7 +92,11 @@ pub async fn current(s: &Services, req: &Request) -> Result<Option<(String, Sess
         return Ok(None);
     };
     let key = sha256_hex(id.as_bytes());
-    let Some(item) = s.items.get(&session_pk(&key), "META").await? else {
+    let Some(item) = s
+        .items
+        .get(&crate::keys::session(&key), crate::keys::META)
+        .await?
+    else {
         return Ok(None);
     };
     Ok(Some((key, store::from_item(&item)?)))
@@ -153,7 +156,9 @@ pub async fn authenticate(s: &Services, req: &Request) -> Result<Principal> {
 
 /// Ends one session.
 pub async fn end(s: &Services, key: &str) -> Result<()> {
-    s.items.delete(&session_pk(key), "META", None).await
+    s.items
+        .delete(&crate::keys::session(key), crate::keys::META, None)
+        .await
 }
 
 /// Ends every session of a member (removal, purge).
@@ -163,7 +168,7 @@ pub async fn end_all(s: &Services, account_id: &str, user_id: &str) -> Result<()
         let page = s
             .items
             .query(
-                &Query::partition(sessions_of(account_id, user_id))
+                &Query::partition(crate::keys::sessions_of(account_id, user_id))
                     .on_gsi1()
                     .limit(100)
                     .after(cursor),

@@ -8,16 +8,6 @@ use super::{Account, Member};
 use crate::error::{Error, Result};
 use crate::ports::items::{Condition, Item, ItemStore, Query};
 
-pub fn account_pk(account_id: &str) -> String {
-    format!("ACCT#{account_id}")
-}
-
-pub const ACCOUNT_SK: &str = "META";
-
-pub fn member_sk(user_id: &str) -> String {
-    format!("USER#{user_id}")
-}
-
 /// A value as an item's data.
 pub fn to_item<T: Serialize>(pk: String, sk: String, value: &T) -> Result<Item> {
     let mut item = Item::new(pk, sk);
@@ -34,7 +24,10 @@ pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T> {
 }
 
 pub async fn get_account(items: &dyn ItemStore, account_id: &str) -> Result<Option<Account>> {
-    let Some(item) = items.get(&account_pk(account_id), ACCOUNT_SK).await? else {
+    let Some(item) = items
+        .get(&crate::keys::account(account_id), crate::keys::META)
+        .await?
+    else {
         return Ok(None);
     };
     let mut a: Account = from_item(&item)?;
@@ -44,7 +37,7 @@ pub async fn get_account(items: &dyn ItemStore, account_id: &str) -> Result<Opti
 
 /// Writes the account: `Absent` for a new one, else the version it was read at.
 pub async fn put_account(items: &dyn ItemStore, a: &Account, cond: Condition) -> Result<u64> {
-    let item = to_item(account_pk(&a.id), ACCOUNT_SK.into(), a)?;
+    let item = to_item(crate::keys::account(&a.id), crate::keys::META.into(), a)?;
     items.put(item, cond).await
 }
 
@@ -54,7 +47,10 @@ pub async fn get_member(
     user_id: &str,
 ) -> Result<Option<Member>> {
     let Some(item) = items
-        .get(&account_pk(account_id), &member_sk(user_id))
+        .get(
+            &crate::keys::account(account_id),
+            &crate::keys::member(user_id),
+        )
         .await?
     else {
         return Ok(None);
@@ -71,7 +67,11 @@ pub async fn put_member(
     m: &Member,
     cond: Condition,
 ) -> Result<u64> {
-    let item = to_item(account_pk(account_id), member_sk(&m.user_id), m)?;
+    let item = to_item(
+        crate::keys::account(account_id),
+        crate::keys::member(&m.user_id),
+        m,
+    )?;
     items.put(item, cond).await
 }
 
@@ -82,8 +82,8 @@ pub async fn list_members(items: &dyn ItemStore, account_id: &str) -> Result<Vec
     loop {
         let page = items
             .query(
-                &Query::partition(account_pk(account_id))
-                    .prefix("USER#")
+                &Query::partition(crate::keys::account(account_id))
+                    .prefix(crate::keys::MEMBERS)
                     .limit(1000)
                     .after(cursor),
             )

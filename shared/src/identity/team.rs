@@ -315,8 +315,8 @@ pub async fn cancel(s: &Services, who: &Principal, invitation_id: &str) -> Resul
     let m = invited_member(s, &account.id, invitation_id).await?;
     s.items
         .delete(
-            &store::account_pk(&account.id),
-            &store::member_sk(&m.user_id),
+            &crate::keys::account(&account.id),
+            &crate::keys::member(&m.user_id),
             Some(m.version),
         )
         .await

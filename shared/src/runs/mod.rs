@@ -19,7 +19,7 @@ use crate::app::Services;
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::policy::{self, AccountPolicy};
-use crate::identity::{Permission, Principal, store};
+use crate::identity::{Permission, Principal};
 use crate::ids::RunId;
 use crate::modules::grid::CellEdit;
 use crate::modules::{Module, ModuleConfig};
@@ -42,8 +42,6 @@ pub const MAX_EDITS: usize = 2_000;
 pub const MAX_RECIPIENTS: usize = 50;
 /// How long a CSV download link lives.
 pub const CSV_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// The `gsi1` partition of unfinished runs.
-pub const ACTIVE: &str = "RUNS_ACTIVE";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -439,10 +437,6 @@ pub struct Run {
     pub version: u64,
 }
 
-pub fn sk(run_id: &str) -> String {
-    format!("RUN#{run_id}")
-}
-
 /// Where a run's audit CSV is, once finished.
 pub fn csv_key(account_id: &str, run_id: &str) -> String {
     format!("runs/{account_id}/{run_id}.csv")
@@ -469,14 +463,17 @@ impl Run {
     /// The stored item; `wake` marks a write that must (re)start the worker.
     pub fn to_item(&self, wake: bool) -> Result<Item> {
         let mut item = Item::of(
-            store::account_pk(&self.account_id),
-            sk(&self.id),
+            crate::keys::account(&self.account_id),
+            crate::keys::run(&self.id),
             self.version,
             self,
         )?;
         item.data.insert("wake".into(), Value::Bool(wake));
         if !self.status.is_final() {
-            item = item.indexed(ACTIVE, active_key(&self.account_id, &self.object, &self.id));
+            item = item.indexed(
+                crate::keys::RUNS_ACTIVE,
+                crate::keys::active_run(&self.account_id, &self.object, &self.id),
+            );
         }
         Ok(item)
     }
@@ -492,16 +489,12 @@ impl Run {
     }
 }
 
-pub fn active_key(account_id: &str, object: &str, run_id: &str) -> String {
-    format!("{account_id}#{object}#{run_id}")
-}
-
 /// The run, or a 404 (another account's runs are not found).
 pub async fn load(s: &Services, account_id: &str, run_id: &str) -> Result<Run> {
     run_id.parse::<RunId>()?;
     match s
         .items
-        .get(&store::account_pk(account_id), &sk(run_id))
+        .get(&crate::keys::account(account_id), &crate::keys::run(run_id))
         .await?
     {
         Some(item) => Run::from_item(&item),
@@ -1050,9 +1043,11 @@ pub async fn list(
     if let Some(m) = filters.module {
         who.require(m, Permission::Read)?;
     }
-    let pk = store::account_pk(&who.account_id);
+    let pk = crate::keys::account(&who.account_id);
     // Runs sort by id, and ids by creation time: a date range bounds the scan.
-    let base = Query::partition(&pk).prefix("RUN#").newest_first();
+    let base = Query::partition(&pk)
+        .prefix(crate::keys::RUNS)
+        .newest_first();
     let mut cursor = cursor;
     if let (None, Some(to)) = (&cursor, filters.to) {
         // Start just below the first id at or after `to`.
@@ -1060,7 +1055,7 @@ pub async fn list(
         cursor = Some(
             Cursor {
                 pk: pk.clone(),
-                sk: sk(&start),
+                sk: crate::keys::run(&start),
                 gsi1: None,
             }
             .encode(),

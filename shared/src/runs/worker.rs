@@ -33,7 +33,6 @@ use crate::crm::{
 };
 use crate::error::{Error, Result};
 use crate::identity::connections::{self, Slot};
-use crate::identity::store;
 use crate::modules::csv::AuditWriter;
 use crate::modules::{Action, Change, FieldChange, ModuleConfig};
 use crate::ports::blobs::BlobWriter;
@@ -132,11 +131,11 @@ struct State {
 }
 
 fn state_sk(run_id: &str) -> String {
-    format!("RUNSTATE#{run_id}")
+    crate::keys::run_state(run_id)
 }
 
 fn lock_sk(object: &str) -> String {
-    format!("LOCK#{object}")
+    crate::keys::lock(object)
 }
 
 fn base(run: &Run) -> String {
@@ -174,7 +173,7 @@ pub async fn work(
         return Ok(Worked::Ignored);
     }
     let now = s.clock.now();
-    let pk = store::account_pk(account_id);
+    let pk = crate::keys::account(account_id);
     let mut st = match s.items.get(&pk, &state_sk(run_id)).await? {
         Some(item) => {
             let mut st: State = item.decode("run state")?;
@@ -287,7 +286,7 @@ struct Worker<'a> {
 
 impl Worker<'_> {
     fn pk(&self) -> String {
-        store::account_pk(&self.run.account_id)
+        crate::keys::account(&self.run.account_id)
     }
 
     async fn save(&mut self) -> Result<()> {
@@ -1544,15 +1543,15 @@ impl Worker<'_> {
 
 /// Releases the object's lock if `run` holds it, and wakes the runs waiting for it.
 async fn release_lock(s: &Services, run: &Run) {
-    let (pk, sk) = (store::account_pk(&run.account_id), lock_sk(&run.object));
+    let (pk, sk) = (crate::keys::account(&run.account_id), lock_sk(&run.object));
     if let Ok(Some(item)) = s.items.get(&pk, &sk).await
         && item.data.get("run_id").and_then(|v| v.as_str()) == Some(run.id.as_str())
         && let Err(e) = s.items.delete(&pk, &sk, Some(item.version)).await
     {
         tracing::warn!(run_id = %run.id, error = %e, "releasing an object lock failed");
     }
-    let prefix = format!("{}#{}#", run.account_id, run.object);
-    let q = Query::partition(super::ACTIVE)
+    let prefix = crate::keys::active_runs_on(&run.account_id, &run.object);
+    let q = Query::partition(crate::keys::RUNS_ACTIVE)
         .on_gsi1()
         .prefix(prefix)
         .limit(100);
@@ -1932,7 +1931,7 @@ pub async fn sweep(s: &Services) -> Result<Vec<super::queue::RunRef>> {
             // Waiting runs are woken by the run they wait for, which this sweep resumes.
             continue;
         }
-        let pk = store::account_pk(&run.account_id);
+        let pk = crate::keys::account(&run.account_id);
         let last = match s.items.get(&pk, &state_sk(&run.id)).await? {
             Some(item) => {
                 let st: State = item.decode("run state")?;
@@ -1969,7 +1968,7 @@ async fn active(s: &Services) -> Result<Vec<Run>> {
         let page = s
             .items
             .query(
-                &Query::partition(super::ACTIVE)
+                &Query::partition(crate::keys::RUNS_ACTIVE)
                     .on_gsi1()
                     .limit(500)
                     .after(cursor),
