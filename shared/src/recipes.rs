@@ -372,26 +372,11 @@ pub async fn peek(s: &Services, account_id: &str, id: &str) -> Result<Recipe> {
 
 /// Every recipe of the account (an automation's list of recipes to choose from).
 pub async fn all(s: &Services, account_id: &str) -> Result<Vec<Recipe>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = s
-            .items
-            .query(
-                &Query::partition(crate::keys::account(account_id))
-                    .prefix(crate::keys::RECIPES)
-                    .limit(100)
-                    .after(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            out.push(Recipe::from_item(item)?);
-        }
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let items = s
+        .items
+        .query_all(Query::partition(crate::keys::account(account_id)).prefix(crate::keys::RECIPES))
+        .await?;
+    items.iter().map(Recipe::from_item).collect()
 }
 
 /// A recipe the member may see (read on each step's module); another account's is a 404.
@@ -562,27 +547,27 @@ async fn update_run(
     id: &str,
     mut change: impl FnMut(&mut RecipeRun) -> bool,
 ) -> Result<RecipeRun> {
-    for _ in 0..16 {
-        let mut rr = load_run(s, account_id, id).await?;
-        if !change(&mut rr) {
-            return Ok(rr);
-        }
-        match s
-            .items
-            .put(rr.to_item()?, Condition::Version(rr.version))
-            .await
-        {
-            Ok(v) => {
-                rr.version = v;
-                return Ok(rr);
-            }
-            Err(Error::Conflict(_)) => continue,
-            Err(e) => return Err(e),
-        }
+    crate::ports::items::update(
+        s.items.as_ref(),
+        16,
+        || load_run(s, account_id, id),
+        |rr| match change(rr) {
+            true => rr.to_item().map(Some),
+            false => Ok(None),
+        },
+    )
+    .await?
+    .ok_or_else(|| {
+        Error::Unavailable(format!(
+            "recipe run {id} is being updated too often; try again"
+        ))
+    })
+}
+
+impl crate::ports::items::Versioned for RecipeRun {
+    fn version_mut(&mut self) -> &mut u64 {
+        &mut self.version
     }
-    Err(Error::Unavailable(format!(
-        "recipe run {id} is being updated too often; try again"
-    )))
 }
 
 /// The Run ID of a recipe run's step: every attempt at making it names the same run.
@@ -1075,24 +1060,14 @@ async fn seal(s: &Services, account_id: &str, recipe_run_id: &str) -> Result<Rec
         return Ok(rr);
     }
     let pk = crate::keys::account(account_id);
-    let mut calls = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = s
-            .items
-            .query(
-                &Query::partition(&pk)
-                    .prefix(crate::keys::calls_of(&rr.id))
-                    .limit(500)
-                    .after(cursor),
-            )
-            .await?;
-        calls.extend(page.items);
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let calls = s
+        .items
+        .query_all(
+            Query::partition(&pk)
+                .prefix(crate::keys::calls_of(&rr.id))
+                .limit(500),
+        )
+        .await?;
     let (mut ids, mut invocations, mut callbacks) = (Vec::new(), Vec::new(), Vec::new());
     let mut seen = std::collections::HashSet::new();
     let mut overflow = Vec::new();

@@ -603,22 +603,32 @@ async fn make_run(
 
 /// Keeps the last fire on the schedule (best effort: the run, if any, is made).
 async fn record(s: &Services, schedule: &Schedule, last: LastFire) {
-    for _ in 0..3 {
-        let Ok(mut current) = load(s, &schedule.account_id, &schedule.id).await else {
-            return;
-        };
-        current.last_fire = Some(last.clone());
-        match current.to_item() {
-            Ok(item) => match s.items.put(item, Condition::Version(current.version)).await {
-                Ok(_) => return,
-                Err(Error::Conflict(_)) => continue,
-                Err(e) => {
-                    tracing::warn!(schedule_id = %schedule.id, error = %e, "recording a fire failed");
-                    return;
-                }
-            },
-            Err(_) => return,
+    let recorded = crate::ports::items::update(
+        s.items.as_ref(),
+        3,
+        || load(s, &schedule.account_id, &schedule.id),
+        |current| {
+            current.last_fire = Some(last.clone());
+            current.to_item().map(Some)
+        },
+    )
+    .await;
+    match recorded {
+        Ok(Some(_)) => {}
+        // Deleted since it fired: nothing to record on.
+        Err(Error::NotFound(_)) => {}
+        Ok(None) => {
+            tracing::warn!(schedule_id = %schedule.id, "recording a fire lost every race")
         }
+        Err(e) => {
+            tracing::warn!(schedule_id = %schedule.id, error = %e, "recording a fire failed")
+        }
+    }
+}
+
+impl crate::ports::items::Versioned for Schedule {
+    fn version_mut(&mut self) -> &mut u64 {
+        &mut self.version
     }
 }
 

@@ -1,5 +1,6 @@
 use serde_json::json;
 use steward_shared::Error;
+use steward_shared::ports::items::{Versioned, update};
 use steward_shared::ports::{Condition, Item, Query, WriteOp};
 use steward_tests::{World, both};
 
@@ -9,6 +10,8 @@ both!(
     put_if_version_is_optimistic_concurrency,
     delete_with_and_without_a_version,
     query_pages_a_partition_by_prefix_in_both_orders,
+    query_all_reads_every_page_of_the_prefix,
+    update_changes_the_value_as_stored_after_a_lost_race,
     a_cursor_from_elsewhere_is_refused,
     expired_items_are_gone_for_reads_and_writes,
     batch_write_spans_chunks_and_refuses_duplicates,
@@ -146,6 +149,93 @@ async fn query_pages_a_partition_by_prefix_in_both_orders(w: &dyn World) {
     assert_eq!(all.first().map(String::as_str), Some("META"));
     let bad_limit = s.query(&Query::partition(&pk).limit(0)).await;
     assert!(matches!(bad_limit, Err(Error::Invalid { .. })));
+}
+
+async fn query_all_reads_every_page_of_the_prefix(w: &dyn World) {
+    let s = &w.services().items;
+    let pk = acct();
+    let mut ops: Vec<WriteOp> = (0..23)
+        .map(|i| WriteOp::Put(Item::new(&pk, format!("RUN#{i:03}"))))
+        .collect();
+    ops.push(WriteOp::Put(Item::new(&pk, "TPL#x")));
+    s.batch_write(ops).await.unwrap();
+    // Three pages of ten, in order, the other prefix left out.
+    let all = s
+        .query_all(Query::partition(&pk).prefix("RUN#").limit(10))
+        .await
+        .unwrap();
+    let sks: Vec<String> = all.into_iter().map(|i| i.sk).collect();
+    let expected: Vec<String> = (0..23).map(|i| format!("RUN#{i:03}")).collect();
+    assert_eq!(sks, expected);
+    let none = s
+        .query_all(Query::partition(acct()).prefix("RUN#"))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+struct Counter {
+    n: i64,
+    version: u64,
+}
+
+impl Versioned for Counter {
+    fn version_mut(&mut self) -> &mut u64 {
+        &mut self.version
+    }
+}
+
+/// `update` with another writer getting in once between its first read and its put.
+async fn update_changes_the_value_as_stored_after_a_lost_race(w: &dyn World) {
+    let s = w.services().items.clone();
+    let pk = acct();
+    s.put(Item::new(&pk, "C").with("n", 0), Condition::Absent)
+        .await
+        .unwrap();
+    let item_of = |n: i64, version: u64| Item::of(pk.clone(), "C", version, &json!({"n": n}));
+    let counter = |i: Item| Counter {
+        n: i.data["n"].as_i64().unwrap(),
+        version: i.version,
+    };
+    let add_one = |c: &mut Counter| {
+        c.n += 1;
+        item_of(c.n, c.version).map(Some)
+    };
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    let read = || async {
+        let read = counter(s.get(&pk, "C").await?.unwrap());
+        if reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            let other = item_of(read.n + 10, read.version)?;
+            s.put(other, Condition::Version(read.version)).await?;
+        }
+        Ok(read)
+    };
+    let done = update(s.as_ref(), 3, read, add_one).await.unwrap().unwrap();
+    assert_eq!(
+        done.n, 11,
+        "the change is made again on what the other writer stored"
+    );
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let stored = counter(s.get(&pk, "C").await.unwrap().unwrap());
+    assert_eq!((stored.n, stored.version), (11, done.version));
+
+    // With one try, the lost race is reported and nothing of this writer's is stored.
+    reads.store(0, std::sync::atomic::Ordering::SeqCst);
+    let lost = update(s.as_ref(), 1, read, add_one).await.unwrap();
+    assert!(lost.is_none());
+    assert_eq!(counter(s.get(&pk, "C").await.unwrap().unwrap()).n, 21);
+
+    // Nothing to store: the value comes back as read, the item untouched.
+    let as_read = update(
+        s.as_ref(),
+        3,
+        || async { Ok(counter(s.get(&pk, "C").await?.unwrap())) },
+        |_| Ok(None),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(as_read.n, 21);
 }
 
 async fn a_cursor_from_elsewhere_is_refused(w: &dyn World) {

@@ -163,33 +163,18 @@ pub async fn end(s: &Services, key: &str) -> Result<()> {
 
 /// Ends every session of a member (removal, purge).
 pub async fn end_all(s: &Services, account_id: &str, user_id: &str) -> Result<()> {
-    let mut cursor = None;
-    loop {
-        let page = s
-            .items
-            .query(
-                &Query::partition(crate::keys::sessions_of(account_id, user_id))
-                    .on_gsi1()
-                    .limit(100)
-                    .after(cursor),
-            )
-            .await?;
-        let ops: Vec<WriteOp> = page
-            .items
-            .iter()
-            .map(|i: &Item| WriteOp::Delete {
-                pk: i.pk.clone(),
-                sk: i.sk.clone(),
-            })
-            .collect();
-        if !ops.is_empty() {
-            s.items.batch_write(ops).await?;
-        }
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(()),
-        }
+    let sessions = s
+        .items
+        .query_all(Query::partition(crate::keys::sessions_of(account_id, user_id)).on_gsi1())
+        .await?;
+    let ops: Vec<WriteOp> = sessions
+        .into_iter()
+        .map(|i: Item| WriteOp::Delete { pk: i.pk, sk: i.sk })
+        .collect();
+    if !ops.is_empty() {
+        s.items.batch_write(ops).await?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

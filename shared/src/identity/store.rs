@@ -37,8 +37,24 @@ pub async fn get_account(items: &dyn ItemStore, account_id: &str) -> Result<Opti
 
 /// Writes the account: `Absent` for a new one, else the version it was read at.
 pub async fn put_account(items: &dyn ItemStore, a: &Account, cond: Condition) -> Result<u64> {
-    let item = to_item(crate::keys::account(&a.id), crate::keys::META.into(), a)?;
-    items.put(item, cond).await
+    items.put(account_item(a)?, cond).await
+}
+
+/// The account as its item.
+pub fn account_item(a: &Account) -> Result<Item> {
+    to_item(crate::keys::account(&a.id), crate::keys::META.into(), a)
+}
+
+impl crate::ports::items::Versioned for Account {
+    fn version_mut(&mut self) -> &mut u64 {
+        &mut self.version
+    }
+}
+
+impl crate::ports::items::Versioned for Member {
+    fn version_mut(&mut self) -> &mut u64 {
+        &mut self.version
+    }
 }
 
 pub async fn get_member(
@@ -77,25 +93,19 @@ pub async fn put_member(
 
 /// Every member of the account (removed ones included), in user-id order.
 pub async fn list_members(items: &dyn ItemStore, account_id: &str) -> Result<Vec<Member>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = items
-            .query(
-                &Query::partition(crate::keys::account(account_id))
-                    .prefix(crate::keys::MEMBERS)
-                    .limit(1000)
-                    .after(cursor),
-            )
-            .await?;
-        for item in &page.items {
+    let items = items
+        .query_all(
+            Query::partition(crate::keys::account(account_id))
+                .prefix(crate::keys::MEMBERS)
+                .limit(1000),
+        )
+        .await?;
+    items
+        .iter()
+        .map(|item| {
             let mut m: Member = from_item(item)?;
             m.version = item.version;
-            out.push(m);
-        }
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+            Ok(m)
+        })
+        .collect()
 }

@@ -450,22 +450,17 @@ async fn update_integration(
     account_id: &str,
     change: impl Fn(Option<Integration>) -> Option<Integration>,
 ) -> Result<Account> {
-    for _ in 0..3 {
-        let mut a = store::get_account(s.items.as_ref(), account_id)
+    let read = || async {
+        store::get_account(s.items.as_ref(), account_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
-        let cond = Condition::Version(a.version);
+            .ok_or_else(|| Error::NotFound(format!("account {account_id}")))
+    };
+    crate::ports::items::update(s.items.as_ref(), 3, read, |a| {
         a.integration = change(a.integration.take());
-        match store::put_account(s.items.as_ref(), &a, cond).await {
-            Ok(v) => {
-                a.version = v;
-                return Ok(a);
-            }
-            Err(Error::Conflict(_)) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(Error::Unavailable("the account is busy; try again".into()))
+        store::account_item(a).map(Some)
+    })
+    .await?
+    .ok_or_else(|| Error::Unavailable("the account is busy; try again".into()))
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]

@@ -274,6 +274,47 @@ pub(crate) fn validate_batch(ops: &[WriteOp]) -> Result<()> {
     Ok(())
 }
 
+/// A value stored with the version it was read at.
+pub trait Versioned {
+    fn version_mut(&mut self) -> &mut u64;
+}
+
+/// Read, change, put-if-version, retry: the one optimistic update of a stored value.
+///
+/// `read` gives the value as stored now; `change` edits it and gives the item to store
+/// (`None`: nothing to store, the value is returned as read). The item is put only if
+/// the stored version is still the one read; when another writer got there first it is
+/// read and changed again, `tries` times in all. `Ok(None)` when every try lost a race:
+/// the caller says what was too busy.
+pub async fn update<T, Read, Fut>(
+    items: &dyn ItemStore,
+    tries: usize,
+    read: Read,
+    mut change: impl FnMut(&mut T) -> Result<Option<Item>>,
+) -> Result<Option<T>>
+where
+    T: Versioned,
+    Read: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    for _ in 0..tries {
+        let mut value = read().await?;
+        let read_at = *value.version_mut();
+        let Some(item) = change(&mut value)? else {
+            return Ok(Some(value));
+        };
+        match items.put(item, Condition::Version(read_at)).await {
+            Ok(version) => {
+                *value.version_mut() = version;
+                return Ok(Some(value));
+            }
+            Err(Error::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 #[async_trait]
 pub trait ItemStore: Send + Sync {
     /// Adapter name for `/health`.
@@ -294,6 +335,22 @@ pub trait ItemStore: Send + Sync {
 
     /// Unconditional puts and deletes, applied in chunks of `BATCH_WRITE_CHUNK`.
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<()>;
+
+    /// Every item the query finds, page after page (each page as big as the query's limit).
+    /// For partitions known to stay small (an account's members, a member's sessions);
+    /// a list a person pages through takes one page at a time instead.
+    async fn query_all(&self, query: Query) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut query = query;
+        loop {
+            let page = self.query(&query).await?;
+            items.extend(page.items);
+            match page.cursor {
+                Some(cursor) => query = query.after(Some(cursor)),
+                None => return Ok(items),
+            }
+        }
+    }
 
     async fn put_if_absent(&self, item: Item) -> Result<u64> {
         self.put(item, Condition::Absent).await

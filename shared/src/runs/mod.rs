@@ -511,28 +511,31 @@ pub async fn update(
     wake: bool,
     mut change: impl FnMut(&mut Run),
 ) -> Result<Run> {
-    for _ in 0..8 {
-        let mut run = load(s, account_id, run_id).await?;
-        change(&mut run);
-        match s
-            .items
-            .put(run.to_item(wake)?, Condition::Version(run.version))
-            .await
-        {
-            Ok(v) => {
-                run.version = v;
-                if wake {
-                    s.runs.wake(account_id, run_id);
-                }
-                return Ok(run);
-            }
-            Err(Error::Conflict(_)) => continue,
-            Err(e) => return Err(e),
-        }
+    let run = crate::ports::items::update(
+        s.items.as_ref(),
+        8,
+        || load(s, account_id, run_id),
+        |run| {
+            change(run);
+            run.to_item(wake).map(Some)
+        },
+    )
+    .await?
+    .ok_or_else(|| {
+        Error::Unavailable(format!(
+            "run {run_id} is being updated too often; try again"
+        ))
+    })?;
+    if wake {
+        s.runs.wake(account_id, run_id);
     }
-    Err(Error::Unavailable(format!(
-        "run {run_id} is being updated too often; try again"
-    )))
+    Ok(run)
+}
+
+impl crate::ports::items::Versioned for Run {
+    fn version_mut(&mut self) -> &mut u64 {
+        &mut self.version
+    }
 }
 
 /// What `POST /runs` takes.
