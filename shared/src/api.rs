@@ -3,7 +3,8 @@
 //! them; tests check that the two never drift apart.
 
 /// The Lambda functions of the design card, plus routes only `steward serve` has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Function {
     Auth,
     Team,
@@ -25,14 +26,7 @@ impl Function {
     ];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Function::Auth => "auth",
-            Function::Team => "team",
-            Function::Templates => "templates",
-            Function::Runs => "runs",
-            Function::Exports => "exports",
-            Function::Local => "local",
-        }
+        self.into()
     }
 }
 

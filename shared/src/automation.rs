@@ -159,10 +159,7 @@ async fn save(s: &Services, account_id: &str, st: &Settings) -> Result<()> {
 
 fn view(s: &Services, who: &Principal, st: &Settings) -> AutomationView {
     let base = s.web_base_url.trim_end_matches('/');
-    let crm = match who.crm {
-        CrmKind::Salesforce => "salesforce",
-        _ => "hubspot",
-    };
+    let crm = crate::identity::crm_name(who.crm);
     AutomationView {
         active: st.active,
         account_id: who.account_id.clone(),
@@ -395,11 +392,9 @@ pub async fn hook(
     let account_crm = account_id.split(':').next().unwrap_or_default();
     if crate::identity::parse_crm(account_crm) != Some(crm) {
         return Err(Error::BadSignature(format!(
-            "X-Steward-Account `{account_id}` is not a {crm:?} account (`{}:<id>`)",
-            match crm {
-                CrmKind::Salesforce => "salesforce",
-                _ => "hubspot",
-            }
+            "X-Steward-Account `{account_id}` is not a {} account (`{}:<id>`)",
+            crate::identity::crm_title(crm),
+            crate::identity::crm_name(crm),
         )));
     }
     let at = ts

@@ -39,3 +39,36 @@ pub mod wiring;
 
 pub use app::Services;
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod names {
+    use strum::VariantArray;
+
+    /// Each enum's name (strum's, for messages, keys and URLs) is its wire name (serde's),
+    /// for every variant: the two derive from one case rule each, and must agree.
+    fn same<T: VariantArray + serde::Serialize + Copy + Into<&'static str>>() -> usize {
+        for v in T::VARIANTS {
+            let wire = serde_json::to_value(v).unwrap();
+            let name: &'static str = (*v).into();
+            assert_eq!(wire, serde_json::Value::from(name));
+        }
+        T::VARIANTS.len()
+    }
+
+    #[test]
+    fn enum_names_are_their_wire_names() {
+        use crate::{crm::CrmKind, identity, modules::Module, runs};
+        assert_eq!(same::<Module>(), 5);
+        assert_eq!(same::<CrmKind>(), 3);
+        assert_eq!(same::<identity::Role>(), 3);
+        assert_eq!(same::<identity::Permission>(), 3);
+        assert_eq!(same::<runs::Status>(), 7);
+        assert_eq!(same::<runs::Mode>(), 2);
+        assert_eq!(same::<runs::Trigger>(), 5);
+        assert_eq!(Module::Merge.name(), "merge");
+        assert_eq!(runs::Status::Succeeded.name(), "succeeded");
+        assert_eq!(identity::crm_name(CrmKind::HubSpot), "hubspot");
+        assert_eq!(identity::parse_crm("salesforce"), Some(CrmKind::Salesforce));
+        assert_eq!(identity::parse_crm("csv"), None);
+    }
+}

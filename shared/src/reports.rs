@@ -97,10 +97,7 @@ fn subject(run: &Run, notify: &Notify) -> String {
         _ => format!(
             "Steward: {} {} run {} ({})",
             run.module,
-            match run.mode {
-                runs::Mode::Preview => "preview",
-                runs::Mode::Apply => "apply",
-            },
+            run.mode.name(),
             run.status.name(),
             run.id
         ),

@@ -19,8 +19,20 @@ pub mod team;
 
 pub use apps::CrmApps;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Exactly one per account: the account item names them.
     Owner,
@@ -30,11 +42,7 @@ pub enum Role {
 
 impl Role {
     pub fn name(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::User => "user",
-        }
+        self.into()
     }
 }
 
@@ -61,8 +69,11 @@ pub enum Status {
     Serialize,
     Deserialize,
     schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Permission {
     #[default]
     None,
@@ -172,12 +183,9 @@ impl Account {
     }
 }
 
+/// The CRM's name in account ids, URLs and the API (`hubspot`, `salesforce`).
 pub fn crm_name(crm: CrmKind) -> &'static str {
-    match crm {
-        CrmKind::HubSpot => "hubspot",
-        CrmKind::Salesforce => "salesforce",
-        CrmKind::Csv => "csv",
-    }
+    crm.into()
 }
 
 /// The CRM's name as people write it, for pages and mail.
@@ -189,12 +197,11 @@ pub fn crm_title(crm: CrmKind) -> &'static str {
     }
 }
 
+/// A CRM people sign in with, by its name (a CSV file is not one).
 pub fn parse_crm(s: &str) -> Option<CrmKind> {
-    match s {
-        "hubspot" => Some(CrmKind::HubSpot),
-        "salesforce" => Some(CrmKind::Salesforce),
-        _ => None,
-    }
+    [CrmKind::HubSpot, CrmKind::Salesforce]
+        .into_iter()
+        .find(|c| crm_name(*c) == s)
 }
 
 /// A pending invitation, kept on the invited member.

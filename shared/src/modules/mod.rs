@@ -47,9 +47,22 @@ pub trait RecordEngine: Send + Sync {
 /// The five modules. Serialized in snake case (`merge`, `bulk`, ...), as templates and
 /// share links name them.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Module {
     Merge,
     Bulk,
@@ -67,14 +80,9 @@ impl Module {
         Module::Validate,
     ];
 
+    /// Its name in the API, URLs and keys (serde's, derived the same way).
     pub fn name(self) -> &'static str {
-        match self {
-            Module::Merge => "merge",
-            Module::Bulk => "bulk",
-            Module::Transform => "transform",
-            Module::Grid => "grid",
-            Module::Validate => "validate",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Module> {

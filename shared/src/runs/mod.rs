@@ -43,8 +43,20 @@ pub const MAX_RECIPIENTS: usize = 50;
 /// How long a CSV download link lives.
 pub const CSV_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 #[schemars(rename = "RunStatus")]
 pub enum Status {
     Queued,
@@ -77,27 +89,49 @@ impl Status {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Waiting => "waiting",
-            Status::Running => "running",
-            Status::Succeeded => "succeeded",
-            Status::Partial => "partial",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     Preview,
     Apply,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+impl Mode {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Trigger {
     /// Started by a member (Run Now).
     Manual,
@@ -120,13 +154,7 @@ impl Trigger {
     ];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Trigger::Manual => "manual",
-            Trigger::Schedule => "schedule",
-            Trigger::Revert => "revert",
-            Trigger::Flow => "flow",
-            Trigger::Workflow => "workflow",
-        }
+        self.into()
     }
 }
 
@@ -444,19 +472,7 @@ pub fn csv_key(account_id: &str, run_id: &str) -> String {
 
 /// The CSV's download name: carries the Run ID.
 pub fn csv_file_name(run: &Run) -> String {
-    format!(
-        "steward-{}-{}-{}.csv",
-        run.module,
-        mode_name(run.mode),
-        run.id
-    )
-}
-
-fn mode_name(m: Mode) -> &'static str {
-    match m {
-        Mode::Preview => "preview",
-        Mode::Apply => "apply",
-    }
+    format!("steward-{}-{}-{}.csv", run.module, run.mode.name(), run.id)
 }
 
 impl Run {
