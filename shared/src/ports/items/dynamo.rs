@@ -426,4 +426,106 @@ mod tests {
         let back = attrs_to_map(&map_to_attrs(&m)).unwrap();
         assert_eq!(Value::Object(back), v);
     }
+
+    /// An attribute value as a DynamoDB stream record spells it.
+    fn stream_json(a: &AttributeValue) -> Value {
+        match a {
+            AttributeValue::S(t) => serde_json::json!({"S": t}),
+            AttributeValue::N(n) => serde_json::json!({"N": n}),
+            AttributeValue::Bool(b) => serde_json::json!({"BOOL": b}),
+            AttributeValue::Null(_) => serde_json::json!({"NULL": true}),
+            AttributeValue::L(xs) => {
+                serde_json::json!({"L": xs.iter().map(stream_json).collect::<Vec<_>>()})
+            }
+            AttributeValue::M(m) => serde_json::json!({"M": stream_image(m)}),
+            other => panic!("not written by this adapter: {other:?}"),
+        }
+    }
+
+    fn stream_image(attrs: &Attrs) -> Value {
+        Value::Object(
+            attrs
+                .iter()
+                .map(|(k, v)| (k.clone(), stream_json(v)))
+                .collect(),
+        )
+    }
+
+    /// Lambda's event filtering, as far as Steward's patterns use it: every key of an
+    /// object must match; an array lists what a value may be (a literal or a prefix).
+    fn matches(pattern: &Value, event: &Value) -> bool {
+        match pattern {
+            Value::Object(p) => p
+                .iter()
+                .all(|(k, sub)| event.get(k).is_some_and(|e| matches(sub, e))),
+            Value::Array(allowed) => allowed.iter().any(|a| match a.get("prefix") {
+                Some(prefix) => event
+                    .as_str()
+                    .zip(prefix.as_str())
+                    .is_some_and(|(e, p)| e.starts_with(p)),
+                None => a == event,
+            }),
+            _ => false,
+        }
+    }
+
+    fn record(event_name: &str, item: &Item) -> Value {
+        serde_json::json!({
+            "eventName": event_name,
+            "dynamodb": {
+                "Keys": stream_image(&key(&item.pk, &item.sk)),
+                "NewImage": stream_image(&to_attrs(item, 2)),
+            }
+        })
+    }
+
+    /// The stream filters in template.yaml select records by the attributes this adapter
+    /// writes (`d` for the data): a filter naming another attribute would wake no worker
+    /// and send no report on AWS, with every local test still green.
+    #[test]
+    fn the_templates_stream_filters_match_what_this_adapter_stores() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+        let patterns: Vec<Value> = template
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- Pattern: '"))
+            .map(|p| serde_json::from_str(p.trim_end_matches('\'')).unwrap())
+            .collect();
+        let [wake, delivery] = patterns.as_slice() else {
+            panic!("expected the runs worker's and the exports' filters: {patterns:?}");
+        };
+        let run = |data: Value| {
+            let mut item = Item::new(crate::keys::account("hubspot:1"), crate::keys::run("01J"));
+            item.data = data.as_object().unwrap().clone();
+            item
+        };
+        let woken = run(serde_json::json!({"status": "queued", "wake": true}));
+        assert!(matches(wake, &record("INSERT", &woken)));
+        assert!(matches(wake, &record("MODIFY", &woken)));
+        assert!(!matches(
+            wake,
+            &record("MODIFY", &run(serde_json::json!({"wake": false})))
+        ));
+        let mut progress = woken.clone();
+        progress.sk = crate::keys::run_state("01J");
+        assert!(!matches(wake, &record("MODIFY", &progress)));
+
+        let pending = serde_json::to_value(crate::reports::DeliveryStatus::Pending).unwrap();
+        let ended = run(serde_json::json!({"status": "succeeded", "wake": false,
+            "delivery": {"status": pending}}));
+        assert!(matches(delivery, &record("MODIFY", &ended)));
+        assert!(!matches(wake, &record("MODIFY", &ended)));
+        let sent = run(serde_json::json!({"delivery": {"status": "sent"}}));
+        assert!(!matches(delivery, &record("MODIFY", &sent)));
+
+        // The sample events a developer invokes the functions with pass the same filters.
+        for (file, pattern) in [
+            ("events/dynamodb-stream-run-insert.json", wake),
+            ("events/dynamodb-stream-run-ended.json", delivery),
+        ] {
+            let event: Value =
+                serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+            assert!(matches(pattern, &event["Records"][0]), "{file}");
+        }
+    }
 }
