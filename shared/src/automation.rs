@@ -17,6 +17,7 @@
 //! What a call may do is checked before anything is stored: the signature, then the
 //! body, then the recipe (of that account). Then `recipes::invoke` coalesces it.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Duration, Utc};
 use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
@@ -43,11 +44,11 @@ pub const ACCOUNT_HEADER: &str = "x-steward-account";
 pub const TIMESTAMP_HEADER: &str = "x-steward-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-steward-signature";
 
-fn secret_name(account_id: &str) -> String {
+fn secret_name(account_id: &AccountId) -> String {
     format!("automation/{account_id}/signing")
 }
 
-fn previous_secret_name(account_id: &str) -> String {
+fn previous_secret_name(account_id: &AccountId) -> String {
     format!("automation/{account_id}/signing-previous")
 }
 
@@ -113,7 +114,7 @@ pub struct Activated {
     pub signing_secret: String,
 }
 
-async fn load(s: &Services, account_id: &str) -> Result<Settings> {
+async fn load(s: &Services, account_id: &AccountId) -> Result<Settings> {
     match s
         .items
         .get(&crate::keys::account(account_id), crate::keys::AUTOMATION)
@@ -132,7 +133,7 @@ async fn load(s: &Services, account_id: &str) -> Result<Settings> {
     }
 }
 
-async fn save(s: &Services, account_id: &str, st: &Settings) -> Result<()> {
+async fn save(s: &Services, account_id: &AccountId, st: &Settings) -> Result<()> {
     let cond = match st.version {
         0 => Condition::Absent,
         v => Condition::Version(v),
@@ -162,12 +163,12 @@ fn view(s: &Services, who: &Principal, st: &Settings) -> AutomationView {
     let crm = crate::identity::crm_name(who.crm);
     AutomationView {
         active: st.active,
-        account_id: who.account_id.clone(),
+        account_id: who.account_id.to_string(),
         crm: who.crm,
         endpoint: format!("{base}/hooks/{crm}/recipes/{{recipe_id}}"),
         hubspot_action_url: (who.crm == CrmKind::HubSpot)
             .then(|| format!("{base}/hooks/hubspot/workflow-action")),
-        account_header: who.account_id.clone(),
+        account_header: who.account_id.to_string(),
         window_seconds: st.window_seconds,
         reserve_percent: st.reserve_percent,
         activated_by_email: st.activated_by_email.clone(),
@@ -178,7 +179,7 @@ fn view(s: &Services, who: &Principal, st: &Settings) -> AutomationView {
 }
 
 /// A new signing secret, stored as the account's current one.
-async fn store_new_secret(s: &Services, account_id: &str) -> Result<String> {
+async fn store_new_secret(s: &Services, account_id: &AccountId) -> Result<String> {
     let secret = format!("whsec_{}", crypto::random_token()?);
     s.secrets
         .put(&secret_name(account_id), SecretString::from(secret.clone()))
@@ -330,7 +331,7 @@ fn fresh(timestamp: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
 }
 
 /// The account's settings, when automation is active for it (else a 403).
-async fn active(s: &Services, account_id: &str) -> Result<Settings> {
+async fn active(s: &Services, account_id: &AccountId) -> Result<Settings> {
     let st = load(s, account_id).await?;
     if !st.active {
         return Err(Error::Forbidden(format!(
@@ -389,8 +390,15 @@ pub async fn hook(
                 .into(),
         ));
     };
-    let account_crm = account_id.split(':').next().unwrap_or_default();
-    if crate::identity::parse_crm(account_crm) != Some(crm) {
+    let refused = || {
+        Error::BadSignature(format!(
+            "X-Steward-Account `{account_id}` is not a {} account (`{}:<id>`)",
+            crate::identity::crm_title(crm),
+            crate::identity::crm_name(crm),
+        ))
+    };
+    let account_id: AccountId = account_id.parse().map_err(|_| refused())?;
+    if account_id.crm() != crm {
         return Err(Error::BadSignature(format!(
             "X-Steward-Account `{account_id}` is not a {} account (`{}:<id>`)",
             crate::identity::crm_title(crm),
@@ -406,15 +414,15 @@ pub async fn hook(
             Error::BadSignature("X-Steward-Timestamp must be Unix time in seconds".into())
         })?;
     fresh(at, s.clock.now())?;
-    let settings = active(s, account_id).await?;
+    let settings = active(s, &account_id).await?;
     let mut keys: Vec<SecretString> = Vec::new();
-    if let Some(k) = s.secrets.get(&secret_name(account_id)).await? {
+    if let Some(k) = s.secrets.get(&secret_name(&account_id)).await? {
         keys.push(k);
     }
     if settings
         .previous_valid_until
         .is_some_and(|until| until > s.clock.now())
-        && let Some(k) = s.secrets.get(&previous_secret_name(account_id)).await?
+        && let Some(k) = s.secrets.get(&previous_secret_name(&account_id)).await?
     {
         keys.push(k);
     }
@@ -444,7 +452,7 @@ pub async fn hook(
         s,
         Invocation {
             crm,
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             recipe_id: recipe_id.to_string(),
             invocation_id: input.invocation_id,
             record_ids,
@@ -623,7 +631,7 @@ pub async fn hubspot_action(
     let secret = hubspot_secret(s)?;
     hubspot_signed(&secret, &req, &candidate_uris(s, &req), s.clock.now())?;
     let action: ActionRequest = parse_body(req.body)?;
-    let account_id = format!("hubspot:{}", action.origin.portal_id);
+    let account_id = AccountId::new(CrmKind::HubSpot, &action.origin.portal_id.to_string());
     let settings = active(s, &account_id).await?;
     let recipe_id = match recipe_in_path {
         Some(id) => id.to_string(),
@@ -683,7 +691,7 @@ pub async fn hubspot_options(s: &Services, req: SignedRequest<'_>) -> Result<Val
         origin: Origin,
     }
     let r: OptionsRequest = parse_body(req.body)?;
-    let account_id = format!("hubspot:{}", r.origin.portal_id);
+    let account_id = AccountId::new(CrmKind::HubSpot, &r.origin.portal_id.to_string());
     active(s, &account_id).await?;
     let options: Vec<Value> = recipes::all(s, &account_id)
         .await?

@@ -3,6 +3,7 @@
 //! describes an object once per `SCHEMA_TTL`), for the console's field pickers and for
 //! checking every config's names at the door (template save, `POST /runs`).
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -41,7 +42,7 @@ impl SchemaCache {
     }
 
     /// Keeps a schema just described elsewhere (the runs worker describes afresh).
-    pub fn remember(&self, account_id: &str, schema: ObjectSchema, now: DateTime<Utc>) {
+    pub fn remember(&self, account_id: &AccountId, schema: ObjectSchema, now: DateTime<Utc>) {
         let key = (account_id.to_string(), schema.object.clone());
         self.keep(key, now, Arc::new(schema));
     }
@@ -100,7 +101,7 @@ fn offered(crm: &dyn Crm, object: &str) -> Result<()> {
 /// The object's schema, described at most once per `SCHEMA_TTL` for the account.
 pub async fn describe(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     crm: &dyn Crm,
     object: &str,
 ) -> Result<Arc<ObjectSchema>> {
@@ -148,7 +149,7 @@ pub fn problems(crm: &dyn Crm, config: &ModuleConfig, schema: &ObjectSchema) -> 
 /// the object's schema.
 pub async fn check_config(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     crm: &dyn Crm,
     config: &ModuleConfig,
 ) -> Result<Arc<ObjectSchema>> {

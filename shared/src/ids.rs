@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::crm::CrmKind;
 use crate::error::Error;
 
 macro_rules! ulid_id {
@@ -93,9 +94,139 @@ ulid_id!(
     "recipe_run_id"
 );
 
+/// An account: one CRM org, `hubspot:<portal id>` or `salesforce:<org id>` (`csv:<name>`
+/// for `steward run` on a file). The CRM is read once, when the id is made, so nothing
+/// downstream parses it again or guesses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId {
+    text: String,
+    crm: CrmKind,
+}
+
+impl AccountId {
+    pub fn new(crm: CrmKind, org_id: &str) -> Self {
+        Self {
+            text: format!("{}:{org_id}", <&str>::from(crm)),
+            crm,
+        }
+    }
+
+    pub fn crm(&self) -> CrmKind {
+        self.crm
+    }
+
+    /// The org's id in its CRM (HubSpot's portal id, Salesforce's org id).
+    pub fn org_id(&self) -> &str {
+        &self.text[self.text.find(':').map_or(0, |i| i + 1)..]
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Where a `&str` is asked for (keys, logs, paths), an account id is its text.
+impl std::ops::Deref for AccountId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::invalid(
+                "account_id",
+                format!(
+                    "`{s}` is not an account id (`hubspot:<portal id>` or `salesforce:<org id>`)"
+                ),
+            )
+        };
+        let (crm, org) = s.split_once(':').ok_or_else(bad)?;
+        let crm = <CrmKind as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
+            .find(|c| <&str>::from(*c) == crm)
+            .ok_or_else(bad)?;
+        if org.is_empty() || org.len() > 64 {
+            return Err(bad());
+        }
+        Ok(Self::new(crm, org))
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> String {
+        id.text
+    }
+}
+
+impl PartialEq<str> for AccountId {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for AccountId {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialEq<String> for AccountId {
+    fn eq(&self, other: &String) -> bool {
+        &self.text == other
+    }
+}
+
+impl schemars::JsonSchema for AccountId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AccountId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "`hubspot:<portal id>` or `salesforce:<org id>`",
+            "pattern": "^(hubspot|salesforce|csv):.+$",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_id_knows_its_crm_and_refuses_what_is_not_one() {
+        let a: AccountId = "salesforce:00D5j000000abcd".parse().unwrap();
+        assert_eq!(a.crm(), CrmKind::Salesforce);
+        assert_eq!(a.org_id(), "00D5j000000abcd");
+        assert_eq!(a, AccountId::new(CrmKind::Salesforce, "00D5j000000abcd"));
+        assert_eq!(&*a, "salesforce:00D5j000000abcd");
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json, "salesforce:00D5j000000abcd");
+        assert_eq!(serde_json::from_value::<AccountId>(json).unwrap(), a);
+        for bad in ["", "hubspot", "hubspot:", "pipedrive:1", "HubSpot:1"] {
+            let e = bad.parse::<AccountId>().unwrap_err();
+            assert_eq!(e.status(), 400, "{bad}");
+        }
+    }
 
     #[test]
     fn run_ids_sort_by_time_and_round_trip() {

@@ -27,6 +27,7 @@
 //! its recipe run, and kept on the recipe run: a delivered-again call answers with the
 //! recipe run it joined and adds nothing.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -137,7 +138,7 @@ pub struct StepRun {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecipeRun {
     pub id: String,
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub recipe_id: String,
     pub recipe_name: String,
     pub object: String,
@@ -195,7 +196,7 @@ fn need(mode: Mode) -> Permission {
 }
 
 impl Recipe {
-    fn to_item(&self, account_id: &str) -> Result<Item> {
+    fn to_item(&self, account_id: &AccountId) -> Result<Item> {
         let mut item = store::to_item(
             crate::keys::account(account_id),
             crate::keys::recipe(&self.id),
@@ -353,7 +354,7 @@ pub async fn create(s: &Services, who: &Principal, input: RecipeInput) -> Result
     Ok(r)
 }
 
-async fn load(s: &Services, account_id: &str, id: &str) -> Result<Recipe> {
+async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Recipe> {
     id.parse::<RecipeId>()?;
     match s
         .items
@@ -366,12 +367,12 @@ async fn load(s: &Services, account_id: &str, id: &str) -> Result<Recipe> {
 }
 
 /// A recipe of the account, whoever asks (an automation call, already authenticated).
-pub async fn peek(s: &Services, account_id: &str, id: &str) -> Result<Recipe> {
+pub async fn peek(s: &Services, account_id: &AccountId, id: &str) -> Result<Recipe> {
     load(s, account_id, id).await
 }
 
 /// Every recipe of the account (an automation's list of recipes to choose from).
-pub async fn all(s: &Services, account_id: &str) -> Result<Vec<Recipe>> {
+pub async fn all(s: &Services, account_id: &AccountId) -> Result<Vec<Recipe>> {
     let items = s
         .items
         .query_all(Query::partition(crate::keys::account(account_id)).prefix(crate::keys::RECIPES))
@@ -481,7 +482,7 @@ pub async fn list(
 
 // ---- recipe runs ------------------------------------------------------------------------
 
-async fn load_run(s: &Services, account_id: &str, id: &str) -> Result<RecipeRun> {
+async fn load_run(s: &Services, account_id: &AccountId, id: &str) -> Result<RecipeRun> {
     id.parse::<RecipeRunId>()?;
     match s
         .items
@@ -543,7 +544,7 @@ pub async fn list_runs(
 /// Read-modify-write of a recipe run, retried when another writer got there first.
 async fn update_run(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     id: &str,
     mut change: impl FnMut(&mut RecipeRun) -> bool,
 ) -> Result<RecipeRun> {
@@ -577,7 +578,7 @@ pub fn step_run_id(recipe_run_id: &str, step: usize, at: DateTime<Utc>) -> Strin
 
 fn new_recipe_run(
     recipe: &Recipe,
-    account_id: &str,
+    account_id: &AccountId,
     trigger: Trigger,
     scope: Scope,
     acting: Acting,
@@ -586,7 +587,7 @@ fn new_recipe_run(
 ) -> RecipeRun {
     RecipeRun {
         id: RecipeRunId::at(now).to_string(),
-        account_id: account_id.to_string(),
+        account_id: account_id.clone(),
         recipe_id: recipe.id.clone(),
         recipe_name: recipe.name.clone(),
         object: recipe.object.clone(),
@@ -716,7 +717,7 @@ pub async fn start(
 #[derive(Debug, Clone)]
 pub struct Invocation {
     pub crm: CrmKind,
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub recipe_id: String,
     /// The CRM's own id of this call: a delivered-again call carries the same.
     pub invocation_id: String,
@@ -995,7 +996,7 @@ async fn start_first_step(s: &Services, rr: RecipeRun) -> Result<RecipeRun> {
 /// object's description, through the integration user's connection).
 async fn reserve_allows(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     object: &str,
     reserve_percent: u8,
 ) -> Result<()> {
@@ -1045,7 +1046,7 @@ pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String
 
 /// Seals a gathering recipe run and takes the calls written beside it (again after a
 /// crash: the calls it marked are taken again, no others).
-async fn seal(s: &Services, account_id: &str, recipe_run_id: &str) -> Result<RecipeRun> {
+async fn seal(s: &Services, account_id: &AccountId, recipe_run_id: &str) -> Result<RecipeRun> {
     // Sealed first: a call that sees it gathering after writing itself is read below.
     let rr = update_run(s, account_id, recipe_run_id, |r| {
         if r.status != RecipeRunStatus::Gathering {

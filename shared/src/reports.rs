@@ -7,6 +7,7 @@
 //! whom not and why, when, attached or linked) is stored on the run; a redelivered trigger
 //! never sends twice.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -187,7 +188,11 @@ pub async fn message(s: &Services, run: &Run, notify: &Notify) -> Result<(Email,
 
 /// Sends the ended run's report if one is due; returns the delivery as stored. Safe to
 /// call again for the same run (a redelivered event): a sent report is not sent again.
-pub async fn deliver(s: &Services, account_id: &str, run_id: &str) -> Result<Option<Delivery>> {
+pub async fn deliver(
+    s: &Services,
+    account_id: &AccountId,
+    run_id: &str,
+) -> Result<Option<Delivery>> {
     let run = runs::load(s, account_id, run_id).await?;
     let (Some(notify), Some(delivery)) = (run.notify.clone(), run.delivery.clone()) else {
         return Ok(None);

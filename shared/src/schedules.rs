@@ -11,6 +11,7 @@
 //! kept on the schedule, when the template is gone, the account has no usable
 //! integration connection, or the CRM's daily API allowance is inside the reserve.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +67,7 @@ pub struct LastFire {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Schedule {
     pub id: String,
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub template_id: String,
     pub template_name: String,
     pub module: crate::modules::Module,
@@ -166,7 +167,7 @@ pub fn scheduler_name(id: &str) -> String {
 
 /// What EventBridge hands the target: `<aws.scheduler.scheduled-time>` is replaced by
 /// the fire's time (the local scheduler does the same).
-pub fn target_input(account_id: &str, schedule_id: &str) -> String {
+pub fn target_input(account_id: &AccountId, schedule_id: &str) -> String {
     serde_json::json!({
         "account_id": account_id,
         "schedule_id": schedule_id,
@@ -309,7 +310,7 @@ pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Resu
     Ok(schedule.with_next(now))
 }
 
-async fn load(s: &Services, account_id: &str, id: &str) -> Result<Schedule> {
+async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Schedule> {
     id.parse::<ScheduleId>()?;
     match s
         .items
@@ -455,7 +456,7 @@ pub async fn list(
 /// What the Scheduler hands the target.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FireEvent {
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub schedule_id: String,
     /// RFC 3339; absent or unreplaced, the time the event is handled.
     #[serde(default)]

@@ -52,9 +52,10 @@ pub struct ItemFailure {
 
 impl StreamRecord {
     /// `(account_id, run_id)` when the record is a run item's.
-    pub fn run(&self) -> Option<(&str, &str)> {
+    pub fn run(&self) -> Option<(crate::ids::AccountId, &str)> {
+        let account = crate::keys::account_of(&self.dynamodb.keys.pk.s)?;
         Some((
-            crate::keys::account_of(&self.dynamodb.keys.pk.s)?,
+            account.parse().ok()?,
             crate::keys::run_of(&self.dynamodb.keys.sk.s)?,
         ))
     }
@@ -65,7 +66,7 @@ impl StreamRecord {
 /// after it (the shard is ordered); REMOVE records and other items are skipped.
 pub async fn for_each_run<F, Fut>(event: StreamEvent, mut each: F) -> BatchResponse
 where
-    F: FnMut(String, String, String) -> Fut,
+    F: FnMut(crate::ids::AccountId, String, String) -> Fut,
     Fut: std::future::Future<Output = crate::Result<()>>,
 {
     let mut out = BatchResponse::default();
@@ -81,7 +82,7 @@ where
         let Some((account, run_id)) = r.run() else {
             continue;
         };
-        let (account, run_id) = (account.to_string(), run_id.to_string());
+        let run_id = run_id.to_string();
         if let Err(e) = each(account, run_id.clone(), seq.clone()).await {
             tracing::error!(run_id, error = %e, "a stream record failed; it will be redelivered");
             out.failures.push(ItemFailure { id: seq });

@@ -2,6 +2,7 @@
 //! Stored as `ACCT#<a>` / `TPL#<id>`, indexed by module on `gsi1` so a module's list is
 //! one query. A write names the version it read (`If-Match`); a stale one is a 409.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,7 +127,7 @@ impl Template {
         self
     }
 
-    fn to_item(&self, account_id: &str) -> Result<Item> {
+    fn to_item(&self, account_id: &AccountId) -> Result<Item> {
         let mut stored = self.clone();
         stored.share_url = String::new();
         let mut item = store::to_item(
@@ -157,7 +158,11 @@ pub fn if_match(req: &lambda_http::Request) -> Result<u64> {
 /// The stored config of an account's template, for a schedule or a recipe step that runs
 /// it on no member's behalf; `None` once it is deleted. Checking it is theirs to do (it
 /// may no longer fit the module).
-pub async fn stored_config(s: &Services, account_id: &str, id: &str) -> Result<Option<Value>> {
+pub async fn stored_config(
+    s: &Services,
+    account_id: &AccountId,
+    id: &str,
+) -> Result<Option<Value>> {
     let item = s
         .items
         .get(

@@ -252,12 +252,12 @@ impl<'a> Browser<'a> {
 
     /// A whole sign-in as `email`: Steward -> CRM consent -> callback. Returns the callback's answer.
     /// The signed-in member's account id (from `GET /me`).
-    pub async fn account_id(&self) -> String {
+    pub async fn account_id(&self) -> steward_shared::ids::AccountId {
         let me = self.me().await;
         me.json()["account"]["id"]
             .as_str()
+            .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no account in /me: {}", me.text))
-            .to_string()
     }
 
     pub async fn sign_in(&self, crm: &str, email: &str) -> Resp {

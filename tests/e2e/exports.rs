@@ -251,10 +251,11 @@ async fn a_csv_too_large_to_attach_is_linked() {
     let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
     let id = start(&owner, transform_run("preview", Value::Null)).await;
     drain_all(s, &mut rx).await;
-    let account = run_json(&owner, &id).await["account_id"]
+    let account: AccountId = run_json(&owner, &id).await["account_id"]
         .as_str()
         .unwrap()
-        .to_string();
+        .parse()
+        .unwrap();
     let mut run = steward_shared::runs::load(s, &account, &id).await.unwrap();
     let notify = steward_shared::runs::Notify {
         recipients: vec!["ops@example.com".into()],
@@ -757,7 +758,7 @@ async fn a_fire_is_skipped_when_the_template_is_gone_or_the_quota_reserve_is_rea
     let s = w.services();
     let owner = Browser::signed_in(s, &router, "salesforce", OWNER).await;
     let me = owner.me().await.json();
-    let account = me["account"]["id"].as_str().unwrap().to_string();
+    let account: AccountId = me["account"]["id"].as_str().unwrap().parse().unwrap();
     let r = owner
         .send(
             "PUT",

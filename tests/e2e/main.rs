@@ -23,6 +23,7 @@ use browser::{Browser, app_router, approve, authorize_redirect, deny};
 use steward_sandbox::{Sandbox, SandboxConfig};
 use steward_shared::clock::ManualClock;
 use steward_shared::identity::connections::{self, Slot};
+use steward_shared::ids::AccountId;
 use steward_shared::testing::TestWorld;
 
 // ---- round trips ----------------------------------------------------------------------
@@ -66,7 +67,7 @@ async fn first_sign_in_creates_the_account_and_its_owner(crm: &str, org: &str) {
     }
     // The tokens are in the Secrets port, and only there.
     let user_id = me["user"]["id"].as_str().unwrap();
-    let account = me["account"]["id"].as_str().unwrap();
+    let account = &me["account"]["id"].as_str().unwrap().parse().unwrap();
     let conn = connections::load(w.services().secrets.as_ref(), account, Slot::User(user_id))
         .await
         .unwrap()
@@ -708,7 +709,7 @@ async fn two_racing_ownership_transfers_leave_exactly_one_owner() {
     assert_eq!(owner.me().await.json()["role"], "admin");
     // Checked directly in the store too.
     let me = a.me().await.json();
-    let account = me["account"]["id"].as_str().unwrap();
+    let account = &me["account"]["id"].as_str().unwrap().parse().unwrap();
     let acct = steward_shared::identity::store::get_account(s.items.as_ref(), account)
         .await
         .unwrap()

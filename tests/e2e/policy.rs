@@ -29,7 +29,7 @@ async fn template(b: &Browser<'_>) -> String {
 }
 
 /// The owner's connection becomes the integration user's (schedules fire); the account id.
-async fn owner_is_the_integration_user(owner: &Browser<'_>) -> String {
+async fn owner_is_the_integration_user(owner: &Browser<'_>) -> AccountId {
     let me = owner.me().await.json();
     let r = owner
         .send(
@@ -39,7 +39,7 @@ async fn owner_is_the_integration_user(owner: &Browser<'_>) -> String {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    me["account"]["id"].as_str().unwrap().to_string()
+    me["account"]["id"].as_str().unwrap().parse().unwrap()
 }
 
 /// `PUT /account/policy` as `b`, over the version it reads first.

@@ -35,9 +35,9 @@ async fn some_ids(
     records.into_iter().take(n).map(|r| r.id).collect()
 }
 
-fn account_and_user(me: &Value) -> (String, String) {
+fn account_and_user(me: &Value) -> (AccountId, String) {
     (
-        me["account"]["id"].as_str().unwrap().to_string(),
+        me["account"]["id"].as_str().unwrap().parse().unwrap(),
         me["user"]["id"].as_str().unwrap().to_string(),
     )
 }

@@ -763,10 +763,11 @@ async fn killed_and_resumed(c: &Crm) {
     let owner = Browser::signed_in(&s, &router, c.name, OWNER).await;
     sb.reset_writes();
     let id = start(&owner, with_mode(bulk(c), "apply")).await;
-    let account = run_json(&owner, &id).await["account_id"]
+    let account: AccountId = run_json(&owner, &id).await["account_id"]
         .as_str()
         .unwrap()
-        .to_string();
+        .parse()
+        .unwrap();
     let _ = rx.try_recv();
     let mut kills = 0;
     let mut finished = false;
@@ -890,10 +891,11 @@ async fn the_sweep_resumes_a_run_whose_worker_died() {
     let owner = Browser::signed_in(&s, &router, "hubspot", OWNER).await;
     sb.reset_writes();
     let id = start(&owner, with_mode(bulk(&HUBSPOT), "apply")).await;
-    let account = run_json(&owner, &id).await["account_id"]
+    let account: AccountId = run_json(&owner, &id).await["account_id"]
         .as_str()
         .unwrap()
-        .to_string();
+        .parse()
+        .unwrap();
     // The start's wake is lost: nothing delivers it. A queued run is not stalled yet.
     assert!(rx.try_recv().is_ok());
     assert!(worker::sweep(&worker_services).await.unwrap().is_empty());
@@ -1118,7 +1120,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
 
 pub async fn crm_values(
     s: &Services,
-    account: &str,
+    account: &AccountId,
     user: &str,
     object: &str,
     ids: &[String],
@@ -1154,8 +1156,8 @@ async fn revert_on(c: &Crm) {
     let s = w.services();
     let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
     let me = owner.me().await.json();
-    let (account, user) = (
-        me["account"]["id"].as_str().unwrap().to_string(),
+    let (account, user): (AccountId, String) = (
+        me["account"]["id"].as_str().unwrap().parse().unwrap(),
         me["user"]["id"].as_str().unwrap().to_string(),
     );
     // A preview cannot be reverted.
@@ -1321,7 +1323,7 @@ async fn an_update_run_says_a_revert_restores_all_it_changed() {
 /// Sets `field` of record `id` in the CRM directly, as someone else would.
 pub async fn crm_write(
     s: &Services,
-    (account, user): (&str, &str),
+    (account, user): (&AccountId, &str),
     object: &str,
     id: &str,
     field: &str,
@@ -1362,8 +1364,8 @@ async fn apply_reviewed_merge_on(c: &Crm) {
     let s = w.services();
     let owner = Browser::signed_in(s, &router, c.name, OWNER).await;
     let me = owner.me().await.json();
-    let (account, user) = (
-        me["account"]["id"].as_str().unwrap().to_string(),
+    let (account, user): (AccountId, String) = (
+        me["account"]["id"].as_str().unwrap().parse().unwrap(),
         me["user"]["id"].as_str().unwrap().to_string(),
     );
     let preview = start(&owner, with_mode(merge(c), "preview")).await;
@@ -2029,7 +2031,7 @@ pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward_shared::cr
     let me = b.me().await.json();
     steward_shared::identity::connections::open(
         s,
-        me["account"]["id"].as_str().unwrap(),
+        &me["account"]["id"].as_str().unwrap().parse().unwrap(),
         steward_shared::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
     )
     .await

@@ -53,7 +53,7 @@ struct Fixture {
     run_version: u64,
     /// A preview schedule of A's template.
     schedule_id: String,
-    account_a: String,
+    account_a: steward_shared::ids::AccountId,
 }
 
 /// Concrete path and body for a route, or a panic naming what a new route needs.
@@ -306,7 +306,7 @@ async fn walk_route(sb: &Sandbox, spec: &RouteSpec) {
                 echo_free
             };
             for marker in [
-                &f.account_a,
+                &f.account_a.to_string(),
                 &f.recipe_id,
                 &f.recipe_run_id,
                 &f.invitation_id,

@@ -60,7 +60,7 @@ async fn sign_in_collecting_secrets(crm: &str) -> (Vec<String>, usize) {
     let me = b.me().await.json();
     invite(&b, PRIYA, json!({})).await;
     assert_eq!(b.send("POST", "/auth/logout", None).await.status, 204);
-    let account = me["account"]["id"].as_str().unwrap();
+    let account = &me["account"]["id"].as_str().unwrap().parse().unwrap();
     let conn = connections::load(
         w.services().secrets.as_ref(),
         account,

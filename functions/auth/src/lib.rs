@@ -63,7 +63,7 @@ async fn me(s: &Services, req: Request) -> Result<Response<Body>> {
                 last_login_at: member.last_login_at,
             },
             account: MeAccount {
-                id: account.id.clone(),
+                id: account.id.to_string(),
                 crm: account.crm,
                 org_id: account.org_id.clone(),
                 integration_set: account.integration.is_some(),

@@ -165,6 +165,7 @@ async fn bench(crm: CrmKind, records: usize) {
             "HubSpot",
         ),
     };
+    let account: &steward_shared::ids::AccountId = &account.parse().expect("an account id");
     connections::save(
         s.secrets.as_ref(),
         account,

@@ -2,6 +2,7 @@
 //! the `Secrets` port (one secret per connection), never in the table, never returned,
 //! never logged; and the CRM adapter built from one, which stores refreshed tokens back.
 
+use crate::ids::AccountId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -69,7 +70,7 @@ impl StoredConnection {
 }
 
 /// `conn/<account>/user-<id>` or `conn/<account>/integration`.
-pub fn secret_name(account_id: &str, slot: Slot<'_>) -> String {
+pub fn secret_name(account_id: &AccountId, slot: Slot<'_>) -> String {
     match slot {
         Slot::User(u) => format!("conn/{account_id}/user-{u}"),
         Slot::Integration => format!("conn/{account_id}/integration"),
@@ -78,7 +79,7 @@ pub fn secret_name(account_id: &str, slot: Slot<'_>) -> String {
 
 pub async fn save(
     secrets: &dyn Secrets,
-    account_id: &str,
+    account_id: &AccountId,
     slot: Slot<'_>,
     c: &StoredConnection,
 ) -> Result<()> {
@@ -90,7 +91,7 @@ pub async fn save(
 
 pub async fn load(
     secrets: &dyn Secrets,
-    account_id: &str,
+    account_id: &AccountId,
     slot: Slot<'_>,
 ) -> Result<Option<StoredConnection>> {
     let Some(s) = secrets.get(&secret_name(account_id, slot)).await? else {
@@ -101,7 +102,7 @@ pub async fn load(
         .map_err(|_| Error::unexpected("a stored connection does not parse"))
 }
 
-pub async fn delete(secrets: &dyn Secrets, account_id: &str, slot: Slot<'_>) -> Result<()> {
+pub async fn delete(secrets: &dyn Secrets, account_id: &AccountId, slot: Slot<'_>) -> Result<()> {
     secrets.delete(&secret_name(account_id, slot)).await
 }
 
@@ -112,7 +113,7 @@ struct SaveBack {
     name: String,
     connection: tokio::sync::Mutex<StoredConnection>,
     /// The account's services when this is its integration connection.
-    integration_of: Option<(Services, String)>,
+    integration_of: Option<(Services, AccountId)>,
 }
 
 #[async_trait]
@@ -203,7 +204,7 @@ pub fn not_configured(crm: CrmKind) -> Error {
 /// The CRM as the slot's connection, or a 403 telling who must reconnect (the member:
 /// [`Error::SignInAgain`]). Refreshed tokens are stored back; a refresh the CRM refuses
 /// on the integration connection marks the integration user unhealthy.
-pub async fn open(s: &Services, account_id: &str, slot: Slot<'_>) -> Result<Arc<dyn Crm>> {
+pub async fn open(s: &Services, account_id: &AccountId, slot: Slot<'_>) -> Result<Arc<dyn Crm>> {
     let Some(c) = load(s.secrets.as_ref(), account_id, slot).await? else {
         return Err(match slot {
             Slot::User(_) => {
@@ -216,7 +217,7 @@ pub async fn open(s: &Services, account_id: &str, slot: Slot<'_>) -> Result<Arc<
         secrets: s.secrets.clone(),
         name: secret_name(account_id, slot),
         connection: tokio::sync::Mutex::new(c.clone()),
-        integration_of: (slot == Slot::Integration).then(|| (s.clone(), account_id.to_string())),
+        integration_of: (slot == Slot::Integration).then(|| (s.clone(), account_id.clone())),
     });
     adapter(&s.crm, Some(sink), account_id, c)
 }

@@ -3,6 +3,7 @@
 //! stranger). Every refusal is a redirect to the console's `/signin?error=<code>`, which
 //! says what happened and what to do (docs/api.md lists the codes), never a 500.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use oauth2::basic::BasicClient;
@@ -45,7 +46,7 @@ struct PendingLogin {
     /// sha256 of the binding cookie's value.
     binding: String,
     /// For an integration: the account and who started it.
-    account_id: Option<String>,
+    account_id: Option<crate::ids::AccountId>,
     started_by: Option<String>,
     created_at: DateTime<Utc>,
     /// The console path to land on once signed in (checked by `safe_return_to`).
@@ -401,8 +402,8 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
             redirect(&format!("{}{to}", s.web_base_url), &[cookie, clear_binding])
         }
         Purpose::Integration => {
-            let expected = pending.account_id.unwrap_or_default();
-            if account_id != expected {
+            if pending.account_id.as_ref() != Some(&account_id) {
+                let expected = pending.account_id.as_deref().unwrap_or_default();
                 tracing::info!(account = %expected, other = %account_id, "integration user of another org");
                 return refuse(Refusal::WrongAccount);
             }
@@ -525,7 +526,7 @@ fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
 async fn sign_in(
     s: &Services,
     id: &Identity,
-    account_id: &str,
+    account_id: &AccountId,
 ) -> Result<std::result::Result<Member, Refusal>> {
     let items = s.items.as_ref();
     let now = s.clock.now();
@@ -533,7 +534,7 @@ async fn sign_in(
     for _ in 0..3 {
         let Some(account) = store::get_account(items, account_id).await? else {
             let account = Account {
-                id: account_id.into(),
+                id: account_id.clone(),
                 crm: id.crm,
                 org_id: id.org_id.clone(),
                 owner_user_id: id.user_id.clone(),

@@ -167,7 +167,7 @@ pub struct Integration {
 /// One CRM org: `hubspot:<portalId>` or `salesforce:<orgId18>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: crate::ids::AccountId,
     pub crm: CrmKind,
     pub org_id: String,
     pub owner_user_id: String,
@@ -178,8 +178,8 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn id_for(crm: CrmKind, org_id: &str) -> String {
-        format!("{}:{org_id}", crm_name(crm))
+    pub fn id_for(crm: CrmKind, org_id: &str) -> crate::ids::AccountId {
+        crate::ids::AccountId::new(crm, org_id)
     }
 }
 
@@ -285,7 +285,7 @@ pub struct MeAccount {
 /// A signed-in, active member, as a handler sees them. `Debug` shows no session secret.
 #[derive(Clone)]
 pub struct Principal {
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub crm: CrmKind,
     pub user_id: String,
     pub email: String,
@@ -380,7 +380,7 @@ mod tests {
 
     fn who(role: Role, perms: Permissions) -> Principal {
         Principal {
-            account_id: "hubspot:1".into(),
+            account_id: "hubspot:1".parse().unwrap(),
             crm: CrmKind::HubSpot,
             user_id: "7".into(),
             email: "a@b.c".into(),

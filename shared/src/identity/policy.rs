@@ -3,6 +3,7 @@
 //! One item per account (`ACCT#<a>` / `POLICY`), versioned like a template; an account
 //! that never set one has the defaults.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +144,7 @@ fn from_item(item: &Item) -> Result<AccountPolicy> {
 }
 
 /// The account's policy: the defaults when none was set.
-pub async fn load(s: &Services, account_id: &str) -> Result<AccountPolicy> {
+pub async fn load(s: &Services, account_id: &AccountId) -> Result<AccountPolicy> {
     match s
         .items
         .get(&crate::keys::account(account_id), crate::keys::POLICY)

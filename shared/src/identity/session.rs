@@ -2,6 +2,7 @@
 //! localhost), stored only as its SHA-256 with an expiry; a CSRF token per session that
 //! state-changing requests must echo in `X-CSRF-Token`.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub user_id: String,
     pub csrf: String,
     pub created_at: DateTime<Utc>,
@@ -56,12 +57,12 @@ pub fn set_cookie(web_base_url: &str, name: &str, value: &str, path: &str, max_a
 }
 
 /// Starts a session; returns its `Set-Cookie` value.
-pub async fn create(s: &Services, account_id: &str, user_id: &str) -> Result<String> {
+pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Result<String> {
     let id = random_token()?;
     let key = sha256_hex(id.as_bytes());
     let now = s.clock.now();
     let session = Session {
-        account_id: account_id.into(),
+        account_id: account_id.clone(),
         user_id: user_id.into(),
         csrf: random_token()?,
         created_at: now,
@@ -162,7 +163,7 @@ pub async fn end(s: &Services, key: &str) -> Result<()> {
 }
 
 /// Ends every session of a member (removal, purge).
-pub async fn end_all(s: &Services, account_id: &str, user_id: &str) -> Result<()> {
+pub async fn end_all(s: &Services, account_id: &AccountId, user_id: &str) -> Result<()> {
     let sessions = s
         .items
         .query_all(Query::partition(crate::keys::sessions_of(account_id, user_id)).on_gsi1())

@@ -1,6 +1,7 @@
 //! Accounts and members in the single table (`ACCT#<a>` / `META` and `USER#<u>`), read
 //! and written with their versions so racing writers cannot both win.
 
+use crate::ids::AccountId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -23,7 +24,7 @@ pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T> {
         .map_err(|e| Error::internal(format!("reading item {} {}", item.pk, item.sk), e))
 }
 
-pub async fn get_account(items: &dyn ItemStore, account_id: &str) -> Result<Option<Account>> {
+pub async fn get_account(items: &dyn ItemStore, account_id: &AccountId) -> Result<Option<Account>> {
     let Some(item) = items
         .get(&crate::keys::account(account_id), crate::keys::META)
         .await?
@@ -59,7 +60,7 @@ impl crate::ports::items::Versioned for Member {
 
 pub async fn get_member(
     items: &dyn ItemStore,
-    account_id: &str,
+    account_id: &AccountId,
     user_id: &str,
 ) -> Result<Option<Member>> {
     let Some(item) = items
@@ -79,7 +80,7 @@ pub async fn get_member(
 /// Writes a member: `Absent` for a new one, else `Version(m.version)`.
 pub async fn put_member(
     items: &dyn ItemStore,
-    account_id: &str,
+    account_id: &AccountId,
     m: &Member,
     cond: Condition,
 ) -> Result<u64> {
@@ -92,7 +93,7 @@ pub async fn put_member(
 }
 
 /// Every member of the account (removed ones included), in user-id order.
-pub async fn list_members(items: &dyn ItemStore, account_id: &str) -> Result<Vec<Member>> {
+pub async fn list_members(items: &dyn ItemStore, account_id: &AccountId) -> Result<Vec<Member>> {
     let items = items
         .query_all(
             Query::partition(crate::keys::account(account_id))

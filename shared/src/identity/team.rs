@@ -1,6 +1,7 @@
 //! Team management: members, invitations from the CRM's user list, roles (one owner,
 //! transferable), per-module permissions, removal with purge, the integration user.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -99,7 +100,7 @@ async fn account_of(s: &Services, who: &Principal) -> Result<Account> {
         .ok_or(Error::Unauthorized)
 }
 
-async fn member_of(s: &Services, account_id: &str, user_id: &str) -> Result<Member> {
+async fn member_of(s: &Services, account_id: &AccountId, user_id: &str) -> Result<Member> {
     store::get_member(s.items.as_ref(), account_id, user_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("member {user_id}")))
@@ -277,7 +278,11 @@ pub async fn invite(s: &Services, who: &Principal, req: InviteRequest) -> Result
     Ok(MemberView::of(&member, &account, now))
 }
 
-async fn invited_member(s: &Services, account_id: &str, invitation_id: &str) -> Result<Member> {
+async fn invited_member(
+    s: &Services,
+    account_id: &AccountId,
+    invitation_id: &str,
+) -> Result<Member> {
     store::list_members(s.items.as_ref(), account_id)
         .await?
         .into_iter()
@@ -437,7 +442,7 @@ pub async fn remove(s: &Services, who: &Principal, user_id: &str, purge: bool) -
 /// Writes the account's integration record (retrying a lost race on the account item).
 pub async fn set_integration_record(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     integration: Option<Integration>,
 ) -> Result<Account> {
     update_integration(s, account_id, |_| integration.clone()).await
@@ -447,7 +452,7 @@ pub async fn set_integration_record(
 /// now (read again after a lost race on the account item).
 async fn update_integration(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     change: impl Fn(Option<Integration>) -> Option<Integration>,
 ) -> Result<Account> {
     let read = || async {
@@ -520,7 +525,7 @@ pub async fn set_integration(
 /// connection no longer holds the refused token).
 pub async fn integration_refused(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     refused: &crate::crm::Tokens,
     why: &str,
 ) -> Result<()> {

@@ -11,6 +11,7 @@
 //! `<account>#<object>#<run_id>`: how waiting runs are woken when an object's lock is
 //! released, and how `steward serve` resumes runs after a restart.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -272,7 +273,7 @@ impl Notify {
 /// is now (read only when there is a `notify`).
 pub async fn notify_problems(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     notify: Option<&Notify>,
 ) -> Result<Vec<FieldError>> {
     match notify {
@@ -400,7 +401,7 @@ impl AppliedKinds {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Run {
     pub id: String,
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub module: Module,
     pub object: String,
     pub mode: Mode,
@@ -506,7 +507,7 @@ impl Run {
 }
 
 /// The run, or a 404 (another account's runs are not found).
-pub async fn load(s: &Services, account_id: &str, run_id: &str) -> Result<Run> {
+pub async fn load(s: &Services, account_id: &AccountId, run_id: &str) -> Result<Run> {
     run_id.parse::<RunId>()?;
     match s
         .items
@@ -522,7 +523,7 @@ pub async fn load(s: &Services, account_id: &str, run_id: &str) -> Result<Run> {
 /// worker's progress and a member's cancel race harmlessly).
 pub async fn update(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     run_id: &str,
     wake: bool,
     mut change: impl FnMut(&mut Run),
@@ -847,7 +848,7 @@ pub fn derived_id(seed: &str, at: DateTime<Utc>) -> String {
 }
 
 /// Stores a new run (`queued`, waking the worker) and returns it.
-pub async fn create(s: &Services, account_id: &str, new: NewRun) -> Result<Run> {
+pub async fn create(s: &Services, account_id: &AccountId, new: NewRun) -> Result<Run> {
     create_with_id(s, account_id, RunId::at(s.clock.now()).to_string(), new).await
 }
 
@@ -906,13 +907,13 @@ pub(crate) async fn follow_up(
 /// `Conflict`.
 pub async fn create_with_id(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     id: String,
     new: NewRun,
 ) -> Result<Run> {
     let mut run = Run {
         id,
-        account_id: account_id.to_string(),
+        account_id: account_id.clone(),
         module: new.module,
         object: new.config.object().to_string(),
         mode: new.mode,
@@ -1117,7 +1118,7 @@ pub async fn list(
 /// compare its values as the CRM stores them.
 pub(crate) async fn field_types(
     s: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     crm: &dyn crate::crm::Crm,
     object: &str,
 ) -> Result<crate::crm::values::FieldTypes, crate::crm::CrmError> {

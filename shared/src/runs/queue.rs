@@ -2,13 +2,14 @@
 //! `wake: true` invokes the worker), so waking is a no-op here; under `steward serve` and in
 //! tests it is an in-process queue the server drains.
 
+use crate::ids::AccountId;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// A run to work on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRef {
-    pub account_id: String,
+    pub account_id: crate::ids::AccountId,
     pub run_id: String,
 }
 
@@ -27,11 +28,11 @@ impl RunQueue {
         (RunQueue::Local(Arc::new(tx)), rx)
     }
 
-    pub fn wake(&self, account_id: &str, run_id: &str) {
+    pub fn wake(&self, account_id: &AccountId, run_id: &str) {
         if let RunQueue::Local(tx) = self {
             // A closed queue means the server is stopping; the run resumes on restart.
             let _ = tx.send(RunRef {
-                account_id: account_id.to_string(),
+                account_id: account_id.clone(),
                 run_id: run_id.to_string(),
             });
         }

@@ -17,6 +17,7 @@
 //!    (streamed, multipart on S3), the run gets its final status and counts, the object's
 //!    lock is released and runs waiting for it are woken.
 
+use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -159,7 +160,7 @@ fn out_part_key(run: &Run, n: u32) -> String {
 /// stream record's id on AWS (its redelivery proves the last holder died).
 pub async fn work(
     s: &Services,
-    account_id: &str,
+    account_id: &crate::ids::AccountId,
     run_id: &str,
     deadline: DateTime<Utc>,
     event: Option<&str>,
@@ -225,7 +226,7 @@ pub async fn work(
 }
 
 /// Marks a run failed when its worker cannot go on (local retries exhausted).
-pub async fn fail(s: &Services, account_id: &str, run_id: &str, why: &str) -> Result<()> {
+pub async fn fail(s: &Services, account_id: &AccountId, run_id: &str, why: &str) -> Result<()> {
     let run = super::update(s, account_id, run_id, false, |r| {
         if !r.status.is_final() {
             r.status = Status::Failed;
@@ -1458,8 +1459,7 @@ impl Worker<'_> {
         let error = self.st.error.clone();
         let applied = self.st.applied;
         let score_model = self.st.score_model.take();
-        let crm =
-            crate::identity::parse_crm(self.run.account_id.split(':').next().unwrap_or_default());
+        let crm = self.run.account_id.crm();
         let now = self.s.clock.now();
         self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
             r.status = status;
@@ -1476,7 +1476,6 @@ impl Worker<'_> {
                 rows,
             });
             if r.mode == Mode::Apply {
-                let crm = crm.unwrap_or(CrmKind::HubSpot);
                 r.revertible = Some(match applied {
                     Some(applied) => Revertible::for_run(crm, applied),
                     None => Revertible::for_crm(crm),
@@ -1856,7 +1855,7 @@ fn judge(c: &Change, found: &Found) -> Held {
 pub async fn work_local(
     worker: &Services,
     reports: &Services,
-    account_id: &str,
+    account_id: &AccountId,
     run_id: &str,
     deadline: DateTime<Utc>,
 ) -> Result<Worked> {
