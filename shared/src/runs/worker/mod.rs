@@ -1,0 +1,346 @@
+//! The runs worker: scans the CRM, plans, writes the audit CSV, applies in the CRM's
+//! largest batches, and checkpoints so that a crash or a deadline never applies a record
+//! twice and never loses an outcome.
+//!
+//! Progress lives in `ACCT#<a>` / `RUNSTATE#<run_id>` (the stream ignores it), written
+//! with version conditions, so a worker that lost its lease fails its next write and
+//! stops (fencing). The phases:
+//!
+//! 1. **plan**: pages of the scan are planned; every `PART_CHANGES` changes (and at the
+//!    end) the changes go to a plan part blob and the scan cursor to the state.
+//! 2. **apply**: batch by batch. Before a batch's CRM call the state names it
+//!    (`in_flight`); after the call, its rows (with outcomes) go to an output part blob
+//!    and the next state write moves past it. A worker that finds a batch in flight when
+//!    it starts reads those records back from the CRM: what already holds is recorded as
+//!    applied, what still has its before-values is applied, anything else is a conflict.
+//! 3. **finish**: the header and the parts are joined into `runs/<a>/<run_id>.csv`
+//!    (streamed, multipart on S3), the run gets its final status and counts, the object's
+//!    lock is released and runs waiting for it are woken.
+
+mod apply;
+mod batch;
+mod finish;
+mod local;
+mod lock;
+mod parts;
+mod plan;
+mod read_back;
+mod state;
+
+#[cfg(test)]
+mod fixtures;
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use super::{Acting, AppliedKinds, Mode, Run, Status};
+use crate::app::Services;
+use crate::crm::{Crm, CrmError};
+use crate::error::{Error, Result};
+use crate::identity::connections::{self, Slot};
+use crate::identity::store;
+
+use apply::Window;
+pub(super) use batch::read_batch;
+pub use finish::fail;
+pub use local::{serve_queue, sweep, unfinished, work_local};
+pub(super) use parts::{read_plan_part_of, read_seen_part};
+use state::{Lease, Phase, State};
+
+/// Changes per plan part blob (at most).
+pub const PART_CHANGES: usize = 2_000;
+/// A holder that has not written its state for this long is taken to be dead.
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(3);
+/// Live progress is written to the run item at most this often.
+const PROGRESS_EVERY: chrono::Duration = chrono::Duration::seconds(2);
+
+/// What one call of `work` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worked {
+    Finished(Status),
+    /// Stopped at its deadline with work left; it woke itself to continue.
+    Yielded,
+    /// Another apply run holds the object; it is woken when that run ends.
+    Waiting,
+    /// Another worker holds the run.
+    Busy,
+    /// Nothing to do (ended, or gone).
+    Ignored,
+}
+
+fn state_sk(run_id: &str) -> String {
+    format!("RUNSTATE#{run_id}")
+}
+
+fn lock_sk(object: &str) -> String {
+    format!("LOCK#{object}")
+}
+
+/// Picks up the run and works on it until it ends or `deadline` comes. `event` is the
+/// stream record's id on AWS (its redelivery proves the last holder died).
+pub async fn work(
+    s: &Services,
+    account_id: &str,
+    run_id: &str,
+    deadline: DateTime<Utc>,
+    event: Option<&str>,
+) -> Result<Worked> {
+    let run = match super::load(s, account_id, run_id).await {
+        Ok(r) => r,
+        Err(Error::NotFound(_)) => return Ok(Worked::Ignored),
+        Err(e) => return Err(e),
+    };
+    if run.status.is_final() {
+        return Ok(Worked::Ignored);
+    }
+    let now = s.clock.now();
+    let pk = store::account_pk(account_id);
+    let mut st = match s.items.get(&pk, &state_sk(run_id)).await? {
+        Some(item) => {
+            let mut st: State = item.decode("run state")?;
+            st.version = item.version;
+            st
+        }
+        None => State {
+            applied: Some(AppliedKinds::default()),
+            ..State::default()
+        },
+    };
+    if let Some(l) = &st.lease {
+        let alive = l.until > now && now - l.heartbeat < STALE_AFTER;
+        let redelivered = event.is_some() && l.event.as_deref() == event;
+        if alive && !redelivered {
+            return Ok(Worked::Busy);
+        }
+        tracing::info!(run_id, "taking over a run whose worker stopped");
+    }
+    st.lease = Some(Lease {
+        holder: crate::ids::RunId::new().to_string(),
+        until: deadline,
+        heartbeat: now,
+        event: event.map(str::to_string),
+    });
+    let mut w = Worker {
+        s,
+        run,
+        st,
+        deadline,
+        crm: None,
+        window: None,
+        last_progress: None,
+    };
+    match w.save().await {
+        Ok(()) => {}
+        Err(Error::Conflict(_)) => return Ok(Worked::Busy),
+        Err(e) => return Err(e),
+    }
+    let result = w.go().await;
+    if result.is_err() {
+        // Let the retry start at once rather than wait for the lease to run out.
+        w.st.lease = None;
+        if let Err(e) = w.save().await {
+            tracing::warn!(run_id, error = %e, "releasing a run's lease failed");
+        }
+    }
+    result
+}
+
+/// The error code of a row whose outcome is unknown: its batch may have been applied,
+/// and the CRM could not be read to tell.
+pub const UNKNOWN: &str = "UNKNOWN";
+
+enum Step {
+    Next,
+    Yield,
+}
+
+struct Worker<'a> {
+    s: &'a Services,
+    run: Run,
+    st: State,
+    deadline: DateTime<Utc>,
+    crm: Option<Arc<dyn Crm>>,
+    /// The plan's changes from the position on, a part or two at a time.
+    window: Option<Window>,
+    last_progress: Option<DateTime<Utc>>,
+}
+
+impl Worker<'_> {
+    fn pk(&self) -> String {
+        store::account_pk(&self.run.account_id)
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.s.clock.now() >= self.deadline
+    }
+
+    async fn go(&mut self) -> Result<Worked> {
+        if self.run.cancel_requested && self.st.end.is_none() {
+            self.st.end = Some(Status::Cancelled);
+            self.st.phase = Phase::Finish;
+        }
+        if self.run.started_at.is_none()
+            && self.st.end.is_none()
+            && let Some(ids) = crate::recipes::gathered(self.s, &self.run).await?
+        {
+            // A recipe's first step: the records every call of its window handed over.
+            self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+                r.scope = super::Scope::Ids(ids.clone());
+            })
+            .await?;
+        }
+        if self.run.mode == Mode::Apply
+            && self.st.phase != Phase::Finish
+            && let Some(holder) = self.lock().await?
+        {
+            return self.wait_for(holder).await;
+        }
+        let (s, first) = (self.s, self.run.started_at.is_none());
+        self.run = super::update(s, &self.run.account_id, &self.run.id, false, |r| {
+            r.status = Status::Running;
+            r.waiting_for = None;
+            r.error = None;
+            if r.started_at.is_none() {
+                r.started_at = Some(s.clock.now());
+            }
+        })
+        .await?;
+        if first {
+            tracing::info!(run_id = %self.run.id, "run started");
+        }
+        if self.st.phase != Phase::Finish {
+            match self.open_crm().await {
+                Ok(crm) => self.crm = Some(crm),
+                Err(e) => {
+                    self.st.end = Some(Status::Failed);
+                    self.st.error = Some(e.to_string());
+                    self.st.phase = Phase::Finish;
+                }
+            }
+        }
+        let starting = self.st.phase == Phase::Plan
+            && self.st.plan_parts == 0
+            && self.st.scan_cursor.is_none()
+            && self.run.revert_of.is_none();
+        if starting {
+            match self.fits_the_crm().await {
+                Ok(()) => {}
+                Err(Failure::Fatal(why)) => {
+                    tracing::info!(run_id = %self.run.id, "the run's config does not fit the CRM");
+                    self.st.end = Some(Status::Failed);
+                    self.st.error = Some(why);
+                    self.st.phase = Phase::Finish;
+                }
+                Err(Failure::Other(e)) => return Err(e),
+            }
+        }
+        loop {
+            let step = match self.st.phase {
+                Phase::Plan => self.plan().await?,
+                Phase::Apply => self.apply().await?,
+                Phase::Finish => return self.finish().await.map(Worked::Finished),
+            };
+            if let Step::Yield = step {
+                return self.yield_now().await;
+            }
+        }
+    }
+
+    async fn open_crm(&self) -> Result<Arc<dyn Crm>> {
+        let slot = match &self.run.acting {
+            Acting::Member { user_id } => Slot::User(user_id),
+            Acting::Integration => Slot::Integration,
+        };
+        connections::open(self.s, &self.run.account_id, slot).await
+    }
+
+    /// The config against the CRM's schema described now (not the cache: it may have
+    /// changed since the template was saved or the run was queued), before any scan or
+    /// write. A mismatch ends the run failed, with every problem in its `error`.
+    async fn fits_the_crm(&self) -> Result<(), Failure> {
+        let config = self.run.config()?;
+        let crm = self.crm()?.clone();
+        let object = config.object();
+        let problems = match crate::modules::fields::check_object(object, crm.objects()) {
+            Some(e) => vec![e],
+            None => {
+                let schema = crm.describe(object).await.map_err(Failure::crm)?;
+                let problems = config.check_schema(crm.objects(), &schema);
+                self.s
+                    .schemas
+                    .remember(&self.run.account_id, schema, self.s.clock.now());
+                problems
+            }
+        };
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Failure::Fatal(format!(
+            "the config does not fit the CRM's schema (nothing was written): {}",
+            problems
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer, e.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )))
+    }
+
+    fn crm(&self) -> Result<&Arc<dyn Crm>> {
+        self.crm
+            .as_ref()
+            .ok_or_else(|| Error::unexpected("the run's CRM is not open"))
+    }
+
+    /// Writes live counts to the run (at most every `PROGRESS_EVERY`, or when `force`)
+    /// and reads back whether a cancel was asked for.
+    async fn progress(&mut self, force: bool) -> Result<bool> {
+        let now = self.s.clock.now();
+        let due = self.last_progress.is_none_or(|t| now - t >= PROGRESS_EVERY);
+        let counts = self.st.counts;
+        if force || due {
+            self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+                r.counts = counts;
+            })
+            .await?;
+            self.last_progress = Some(now);
+        } else {
+            self.run = super::load(self.s, &self.run.account_id, &self.run.id).await?;
+        }
+        Ok(self.run.cancel_requested)
+    }
+}
+
+/// Errors that no retry of this run can fix: the run ends failed.
+fn is_fatal(e: &CrmError) -> bool {
+    matches!(
+        e,
+        CrmError::Auth(_)
+            | CrmError::Forbidden(_)
+            | CrmError::Quota(_)
+            | CrmError::Unsupported(_)
+            | CrmError::Rejected(_)
+            | CrmError::File(_)
+    )
+}
+
+pub(super) enum Failure {
+    /// Ends the run as failed, with this reason.
+    Fatal(String),
+    Other(Error),
+}
+
+impl Failure {
+    pub(super) fn crm(e: CrmError) -> Failure {
+        if is_fatal(&e) {
+            Failure::Fatal(e.to_string())
+        } else {
+            Failure::Other(e.into())
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Other(e)
+    }
+}
