@@ -16,6 +16,106 @@
 //! 3. **finish**: the header and the parts are joined into `runs/<a>/<run_id>.csv`
 //!    (streamed, multipart on S3), the run gets its final status and counts, the object's
 //!    lock is released and runs waiting for it are woken.
+//!
+//! # The run's status
+//!
+//! ```text
+//! queued  -> running    the lease is taken (an apply run: and the object's lock)
+//! queued  -> waiting    an apply run finds the object's lock held by another run
+//! running -> waiting    the same, at the start of a later slice
+//! waiting -> running    the holder released the lock and woke it
+//! running -> running    a yield: the deadline, or a batch not read back (woken again)
+//! running -> succeeded | partial | failed | cancelled     the finish phase
+//! ```
+//!
+//! Every status change is a write of the run item (`runs::update`); those marked *wake*
+//! are written with `wake: true` and start another call of [`work`] (see below).
+//!
+//! - **queued**: `runs::create` (`create_with_id`) writes the new run (*wake*).
+//! - **lease** ([`work`], every call): a run that is final or gone is `Ignored`. The
+//!   state's lease is taken unless it is alive (`until` not passed, and a heartbeat,
+//!   which every `save` renews, within [`STALE_AFTER`]) and the stream did not redeliver
+//!   the record that started it: then the call is `Busy` and changes nothing. Taking it
+//!   is a version-conditioned `save`; losing that race is `Busy` too. A call that fails
+//!   drops the lease, so that its retry can take over at once.
+//! - **→ waiting** (`Worker::go` → `Worker::lock` → `Worker::wait_for`): an apply run
+//!   not yet finishing takes `LOCK#<object>` at the start of every slice; when another
+//!   unfinished run holds it, the run drops its lease, becomes `waiting` with
+//!   `waiting_for` (no wake) and the call returns `Waiting`. If the lock came free
+//!   meanwhile, it wakes itself (*wake*).
+//! - **waiting → running**: `release_lock` (at the holder's finish, or in [`fail`])
+//!   writes every `waiting` apply run of the same object (*wake*); the next call takes the
+//!   lock.
+//! - **→ running** (`Worker::go`, every slice that does not wait): `running`,
+//!   `waiting_for` and `error` cleared, `started_at` set once. This write happens even
+//!   when the run goes straight to finish (a cancelled queued run passes through
+//!   `running` within one slice).
+//! - **yield** (`Worker::yield_now`): at the deadline (`plan_streamed` at a checkpoint,
+//!   `apply` after a batch), or when an in-flight batch could not be read back (`apply`;
+//!   at the `READ_BACK_ATTEMPTS`th try its rows are `UNKNOWN` instead): the lease is
+//!   dropped, the counts written and `continuations` + 1 (*wake*). The run stays
+//!   `running`.
+//! - **cancel**: `runs::cancel` sets `cancel_requested` (*wake*). The worker ends the run
+//!   `cancelled` at the start of a slice (`Worker::go`: also a queued or waiting run) or
+//!   where it reads the run back (`Worker::progress`: each checkpoint of a streamed plan,
+//!   before each batch). While a live worker holds the lease the woken call is `Busy`,
+//!   and that worker sees the cancel there.
+//! - **read-back on takeover** (`Worker::apply` → `Worker::apply_batch`): a state whose
+//!   `in_flight` batch is at the position was cut off around its CRM call; that batch is
+//!   read back (`Worker::read_back`, judged by `judge`, recorded by `Worker::settle`)
+//!   and only what the CRM does not hold yet (an update: its before-values still there)
+//!   is sent. A run that ends with a batch
+//!   still in flight (cancelled, or its CRM could not be opened) reads it back without
+//!   writing (`Worker::settle_in_flight`): what still has its before-values is skipped,
+//!   what cannot be read is `UNKNOWN`.
+//! - **→ failed**: the CRM connection does not open, or the config does not fit the CRM's
+//!   schema (`Worker::go`); planning ends with a `Failure::Fatal` (`plan`,
+//!   `plan_from_preview`, a fatal scan error in `plan_streamed`); or a fatal CRM error
+//!   stops a batch (`apply`). The run still goes through finish. Locally, [`fail`] also
+//!   ends a run whose slice failed three times (`serve_queue`), without the finish
+//!   phase: no CSV, no report.
+//! - **finish** (`Worker::finish`): `cancelled` or `failed` as set above, else `partial`
+//!   when a row failed (or a revert left rows as they are), else `succeeded`; written
+//!   with the CSV, the counts, `finished_at`, an apply run's `revertible`, and
+//!   `delivery: pending` when the run has `notify` (no wake). Then an apply run releases
+//!   the object's lock (waking the runs waiting for it), the output parts (an apply
+//!   run's plan parts too) and the state are deleted, and a recipe's next step is
+//!   started (`recipes::step_ended`).
+//!
+//! # What `wake: true` does
+//!
+//! `Run::to_item(true)` stores `wake: true` in the item. On AWS (`RunQueue::Stream`, whose
+//! `wake` does nothing) the table's stream carries the write to the runs-worker Lambda:
+//! template.yaml's `RunItems` filter passes INSERT/MODIFY records of `RUN#` items whose
+//! new image has `wake: true`. `functions/runs/src/worker.rs` ends each slice a minute
+//! before Lambda's deadline, and `steward_runs::handle_stream` calls [`work`] with the
+//! record's sequence number as `event`: a call that fails (or times out) is delivered
+//! again (up to 10 tries), and a redelivered record takes the lease over at once.
+//!
+//! Under `steward serve`, `runs::update` (and `create_with_id`) call `RunQueue::wake` after
+//! the write, which sends the run to the in-process queue (`runs::queue`) that
+//! [`serve_queue`] works: [`work_local`] for a slice (5 minutes under `steward serve`),
+//! tried three times, then [`fail`].
+//!
+//! On both, [`sweep`] (the `StaleRunSweep` schedule every 5 minutes on AWS; a 60-second
+//! timer in `steward serve`) writes again, with wake, every queued or running run that
+//! has no live lease and nothing saved for [`STALE_AFTER`].
+//!
+//! # What `delivery: pending` does
+//!
+//! Finish writes it without waking the worker. On AWS the exports-events function's
+//! `EndedRunsWithReports` stream filter (MODIFY of a `RUN#` item whose `delivery.status`
+//! is `pending`) calls `steward_exports::send_reports` → `reports::deliver`, which claims
+//! the delivery (`sending`, version-checked, so one of two deliverers sends), emails the
+//! report and stores it `sent` or `failed`. Locally [`work_local`] calls
+//! `reports::deliver` itself when [`work`] returns `Finished`.
+//!
+//! # Files
+//!
+//! `state` (the checkpoint, its lease, `save`, `yield_now`), `lock` (the object's lock),
+//! `plan`, `apply` (the batch loop, the CRM calls, `settle`), `batch` (how a plan is cut
+//! into batches), `read_back` (`judge`, `Found`, `Held`, unknown outcomes), `finish`,
+//! `parts` (the run's blobs) and `local` (the in-process queue, `unfinished`, `sweep`).
 
 mod apply;
 mod batch;
