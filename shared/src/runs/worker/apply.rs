@@ -482,3 +482,204 @@ impl Worker<'_> {
         Ok(())
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::crm::FieldType;
+    use crate::runs::worker::UNKNOWN;
+    use crate::runs::worker::fixtures::{archive, found, merge, record, update};
+    use crate::runs::worker::state::State;
+    use crate::runs::worker::world::{self, FakeCrm};
+    use crate::runs::{AppliedKinds, Mode};
+
+    /// An apply run's checkpoint at the start of its one plan part.
+    fn at_start(in_flight: Option<Flight>) -> State {
+        State {
+            phase: Phase::Apply,
+            columns: vec!["city".into()],
+            plan_parts: 1,
+            in_flight,
+            applied: Some(AppliedKinds::default()),
+            ..State::default()
+        }
+    }
+
+    /// Three updates of `city` from "a" to "b", and the CRM as a worker that stopped
+    /// mid-batch left it: 1 holds "b" (applied), 2 still holds "a", 3 was changed to "z"
+    /// by someone since.
+    fn three_updates() -> (Vec<Change>, Arc<FakeCrm>) {
+        let plan = vec![
+            update("1", "city", "a", "b"),
+            update("2", "city", "a", "b"),
+            update("3", "city", "a", "b"),
+        ];
+        let crm = FakeCrm::holding(vec![
+            record("1", &[("city", "b")]),
+            record("2", &[("city", "a")]),
+            record("3", &[("city", "z")]),
+        ]);
+        (plan, crm)
+    }
+
+    /// The batch of all three, as the worker that stopped named it before its call.
+    const FLIGHT: Flight = Flight {
+        part: 0,
+        offset: 0,
+        len: 3,
+        read_back_failures: 0,
+    };
+
+    fn row(id: &str, outcome: &str, code: Option<&str>) -> (String, String, Option<String>) {
+        (id.into(), outcome.into(), code.map(str::to_string))
+    }
+
+    #[tokio::test]
+    async fn a_batch_left_in_flight_is_read_back_and_only_what_is_still_to_do_is_sent() {
+        let (world, _clock) = world::world();
+        let s = world.services();
+        let run = world::stored_run(s, Mode::Apply, false).await;
+        let (plan, crm) = three_updates();
+        world::store_plan(s, &run, &plan).await;
+        let mut w = world::worker(s, run.clone(), at_start(Some(FLIGHT)), crm.clone());
+        assert!(matches!(w.apply().await.unwrap(), Step::Next));
+        assert_eq!(w.finish().await.unwrap(), Status::Partial);
+        // One call, for the one record still holding its before-value: nothing twice, and
+        // nobody's later edit overwritten.
+        assert_eq!(crm.updates(), [["2"]]);
+        assert_eq!(crm.value("3", "city").as_deref(), Some("z"));
+        assert_eq!(
+            world::audit(s, &run).await,
+            [
+                row("1", "applied", None),
+                row("2", "applied", None),
+                row("3", "failed", Some("CONFLICT")),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_not_in_flight_is_sent_as_planned() {
+        // The same plan and CRM without the in-flight mark: the batch goes out whole (what
+        // the read-back above prevents).
+        let (world, _clock) = world::world();
+        let s = world.services();
+        let run = world::stored_run(s, Mode::Apply, false).await;
+        let (plan, crm) = three_updates();
+        world::store_plan(s, &run, &plan).await;
+        let mut w = world::worker(s, run.clone(), at_start(None), crm.clone());
+        assert!(matches!(w.apply().await.unwrap(), Step::Next));
+        assert_eq!(w.finish().await.unwrap(), Status::Succeeded);
+        assert_eq!(crm.updates(), [["1", "2", "3"]]);
+        assert_eq!(crm.value("3", "city").as_deref(), Some("b"));
+    }
+
+    #[tokio::test]
+    async fn a_batch_in_flight_that_cannot_be_read_back_is_retried_then_reported_unknown() {
+        let (world, _clock) = world::world();
+        let s = world.services();
+        let run = world::stored_run(s, Mode::Apply, false).await;
+        let (plan, crm) = three_updates();
+        world::store_plan(s, &run, &plan).await;
+        crm.fail_reads(CrmError::Unavailable("HubSpot is down".into()));
+        let mut st = at_start(Some(FLIGHT));
+        // Each slice is a new worker from the checkpoint the last one saved.
+        for tried in 1..READ_BACK_ATTEMPTS {
+            let mut w = world::worker(s, run.clone(), st, crm.clone());
+            assert!(
+                matches!(w.apply().await.unwrap(), Step::Yield),
+                "try {tried} is tried again in the next slice"
+            );
+            st = world::stored_state(s, &run).await.unwrap();
+            assert_eq!(st.in_flight.map(|f| f.read_back_failures), Some(tried));
+        }
+        let mut w = world::worker(s, run.clone(), st, crm.clone());
+        assert!(matches!(w.apply().await.unwrap(), Step::Next));
+        assert_eq!(w.finish().await.unwrap(), Status::Partial);
+        // Never sent again blind, never reported as skipped.
+        assert!(crm.updates().is_empty(), "{:?}", crm.updates());
+        assert_eq!(
+            world::audit(s, &run).await,
+            [
+                row("1", "failed", Some(UNKNOWN)),
+                row("2", "failed", Some(UNKNOWN)),
+                row("3", "failed", Some(UNKNOWN)),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn settle_records_what_the_crm_holds_and_returns_only_what_is_still_to_do() {
+        let (world, _clock) = world::world();
+        let s = world.services();
+        let run = world::stored_run(s, Mode::Apply, false).await;
+        let w = world::worker(s, run, State::default(), FakeCrm::holding(Vec::new()));
+        let batch = [
+            update("1", "city", "a", "b"),
+            update("2", "city", "a", "b"),
+            update("3", "city", "a", "b"),
+            // Merged (its duplicate is gone), but the master lacks its surviving value.
+            merge("10", &["11"], "city", "Oslo"),
+            // Archived already.
+            archive("20"),
+        ];
+        let found = found(
+            vec![
+                record("1", &[("city", "b")]),
+                record("2", &[("city", "a")]),
+                record("3", &[("city", "z")]),
+                record("10", &[("city", "Bergen")]),
+            ],
+            &[("city", FieldType::Text)],
+        );
+        let all: Vec<usize> = (0..batch.len()).collect();
+        let seen = |outcomes: &[Option<Outcome>]| -> Vec<Option<(String, Option<String>)>> {
+            outcomes
+                .iter()
+                .map(|o| {
+                    let o = o.as_ref()?;
+                    Some((
+                        o.id.clone().unwrap_or_default(),
+                        o.error.as_ref().map(|e| e.code.clone()),
+                    ))
+                })
+                .collect()
+        };
+        let some = |id: &str, code: Option<&str>| Some((id.to_string(), code.map(str::to_string)));
+
+        // After a stop: what holds is applied, what changed is a conflict, and only 2 is
+        // left to send; the merge's master gets its fields (`set_pending_master_fields`).
+        let mut outcomes = vec![None; batch.len()];
+        let left = w.settle(&batch, all.clone(), &found, &mut outcomes, None);
+        assert_eq!(left, [1]);
+        assert_eq!(
+            seen(&outcomes),
+            [
+                some("1", None),
+                None,
+                some("3", Some("CONFLICT")),
+                some("10", Some(MASTER_FIELDS)),
+                some("20", None),
+            ]
+        );
+
+        // After a call that failed: nothing is left to send; what did not happen fails with
+        // the call's error.
+        let e = CrmError::Unavailable("HubSpot is down".into());
+        let mut outcomes = vec![None; batch.len()];
+        let left = w.settle(&batch, all, &found, &mut outcomes, Some(&e));
+        assert!(left.is_empty(), "{left:?}");
+        assert_eq!(
+            seen(&outcomes),
+            [
+                some("1", None),
+                some("2", Some("UNAVAILABLE")),
+                some("3", Some("CONFLICT")),
+                some("10", Some("UNAVAILABLE")),
+                some("20", None),
+            ]
+        );
+    }
+}

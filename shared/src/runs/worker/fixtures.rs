@@ -59,3 +59,28 @@ pub(super) fn found(records: Vec<Record>, types: &[(&str, FieldType)]) -> Found 
         types: FieldTypes::of(&schema),
     }
 }
+
+pub(super) fn merge(master: &str, duplicates: &[&str], field: &str, after: &str) -> Change {
+    Change {
+        id: Some(master.into()),
+        action: Action::Merge {
+            group_id: format!("g{master}"),
+            duplicate_ids: duplicates.iter().map(|d| d.to_string()).collect(),
+        },
+        fields: vec![FieldChange {
+            field: field.into(),
+            before: None,
+            after: Some(after.into()),
+        }],
+        note: None,
+    }
+}
+
+pub(super) fn archive(id: &str) -> Change {
+    Change {
+        id: Some(id.into()),
+        action: Action::Archive,
+        fields: Vec::new(),
+        note: None,
+    }
+}

@@ -129,6 +129,8 @@ mod state;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(all(test, feature = "testing"))]
+mod world;
 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -442,5 +444,91 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Other(e)
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use chrono::Duration;
+
+    use super::world::{self, ACCOUNT};
+    use super::*;
+
+    /// A checkpoint whose lease another worker took, from the stream record `event`.
+    fn held(until: DateTime<Utc>, heartbeat: DateTime<Utc>, event: &str) -> State {
+        State {
+            lease: Some(Lease {
+                holder: "the first worker".into(),
+                until,
+                heartbeat,
+                event: Some(event.into()),
+            }),
+            applied: Some(AppliedKinds::default()),
+            ..State::default()
+        }
+    }
+
+    /// A run whose member asked to cancel it while a worker held it: whoever takes it
+    /// over ends it, cancelled (no CRM needed).
+    async fn cancelled_run_held(s: &Services, until: DateTime<Utc>) -> Run {
+        let run = world::stored_run(s, Mode::Preview, true).await;
+        let now = s.clock.now();
+        world::store_state(s, &run, &held(until, now, "seq-1")).await;
+        run
+    }
+
+    async fn status(s: &Services, run: &Run) -> Status {
+        crate::runs::load(s, ACCOUNT, &run.id).await.unwrap().status
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_keeps_other_workers_out_until_its_heartbeat_is_stale() {
+        let (world, clock) = world::world();
+        let s = world.services();
+        let until = s.clock.now() + Duration::minutes(15);
+        let run = cancelled_run_held(s, until).await;
+        let deadline = s.clock.now() + Duration::minutes(14);
+        // The cancel's wake finds the holder alive: the run and the lease are left alone.
+        let worked = work(s, ACCOUNT, &run.id, deadline, Some("seq-2")).await;
+        assert_eq!(worked.unwrap(), Worked::Busy);
+        let lease = world::stored_state(s, &run).await.unwrap().lease.unwrap();
+        assert_eq!(lease.holder, "the first worker");
+        assert_eq!(status(s, &run).await, Status::Queued);
+        // Silent for just under `STALE_AFTER`: still alive.
+        clock.advance(STALE_AFTER - Duration::seconds(1));
+        let worked = work(s, ACCOUNT, &run.id, deadline, None).await;
+        assert_eq!(worked.unwrap(), Worked::Busy);
+        // Silent for `STALE_AFTER`: taken to be dead; the next worker takes the run over.
+        clock.advance(Duration::seconds(1));
+        let worked = work(s, ACCOUNT, &run.id, deadline, None).await;
+        assert_eq!(worked.unwrap(), Worked::Finished(Status::Cancelled));
+        assert_eq!(status(s, &run).await, Status::Cancelled);
+        assert!(world::stored_state(s, &run).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_lease_past_its_end_is_taken_over_however_recent_its_heartbeat() {
+        let (world, clock) = world::world();
+        let s = world.services();
+        let until = s.clock.now() + Duration::minutes(1);
+        let run = cancelled_run_held(s, until).await;
+        clock.advance(Duration::minutes(1));
+        let deadline = s.clock.now() + Duration::minutes(14);
+        let worked = work(s, ACCOUNT, &run.id, deadline, None).await;
+        assert_eq!(worked.unwrap(), Worked::Finished(Status::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_stream_record_takes_a_live_lease_over_at_once() {
+        // The stream delivers a record again when the call it started failed or timed
+        // out: that holder is gone, whatever its lease says.
+        let (world, _clock) = world::world();
+        let s = world.services();
+        let until = s.clock.now() + Duration::minutes(15);
+        let run = cancelled_run_held(s, until).await;
+        let deadline = s.clock.now() + Duration::minutes(14);
+        let worked = work(s, ACCOUNT, &run.id, deadline, Some("seq-1")).await;
+        assert_eq!(worked.unwrap(), Worked::Finished(Status::Cancelled));
+        assert_eq!(status(s, &run).await, Status::Cancelled);
     }
 }

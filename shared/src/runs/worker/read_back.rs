@@ -202,7 +202,7 @@ pub(super) fn judge(c: &Change, found: &Found) -> Held {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runs::worker::fixtures::{flag, found, record, update};
+    use crate::runs::worker::fixtures::{archive, flag, found, merge, record, update};
 
     #[test]
     fn a_read_back_finds_what_was_written_as_the_crm_stores_it() {
@@ -303,5 +303,72 @@ mod tests {
             out[0].as_ref().unwrap().error.as_ref().unwrap().code,
             UNKNOWN
         );
+    }
+
+    #[test]
+    fn judge_tells_done_from_still_to_do_from_changed_since_for_each_kind_of_write() {
+        let types = [("city", FieldType::Text)];
+        let judged = |c: &Change, records: Vec<Record>| judge(c, &found(records, &types));
+        let city = |id: &str, v: &str| record(id, &[("city", v)]);
+
+        // An update: its after-values are there (done), its before-values (to do), or
+        // something else (a conflict, as is a record gone).
+        let u = update("1", "city", "Paris", "PARIS");
+        assert!(matches!(judged(&u, vec![city("1", "PARIS")]), Held::Done(id) if id == "1"));
+        assert!(matches!(judged(&u, vec![city("1", "Paris")]), Held::Todo));
+        assert!(matches!(
+            judged(&u, vec![city("1", "Lyon")]),
+            Held::Conflict(why) if why.contains("changed in the CRM")
+        ));
+        assert!(matches!(
+            judged(&u, Vec::new()),
+            Held::Conflict(why) if why.contains("no longer exists")
+        ));
+
+        // An archive: gone is done.
+        assert!(matches!(judged(&archive("2"), Vec::new()), Held::Done(id) if id == "2"));
+        assert!(matches!(
+            judged(&archive("2"), vec![city("2", "x")]),
+            Held::Todo
+        ));
+
+        // A merge: every duplicate gone is done (its master's fields too), none gone is
+        // to do, some gone is a conflict.
+        let m = merge("10", &["11", "12"], "city", "Oslo");
+        assert!(matches!(judged(&m, vec![city("10", "Oslo")]), Held::Done(id) if id == "10"));
+        let all = vec![city("10", "Bergen"), city("11", "Oslo"), city("12", "")];
+        assert!(matches!(judged(&m, all), Held::Todo));
+        let some = vec![city("10", "Bergen"), city("12", "")];
+        assert!(matches!(
+            judged(&m, some),
+            Held::Conflict(why) if why.contains("merged in part")
+        ));
+
+        // A Lead conversion: done once the CRM says it is converted.
+        let convert = Change {
+            id: Some("00Q1".into()),
+            action: Action::ConvertLead {
+                group_id: "g1".into(),
+                contact_id: "003A".into(),
+                account_id: None,
+                converted_status: "Closed - Converted".into(),
+            },
+            fields: Vec::new(),
+            note: None,
+        };
+        let lead = |converted: &str| vec![record("00Q1", &[("IsConverted", converted)])];
+        assert!(matches!(judged(&convert, lead("true")), Held::Done(_)));
+        assert!(matches!(judged(&convert, lead("false")), Held::Todo));
+
+        // A create cannot be told from a record someone made since: never sent twice.
+        let create = Change {
+            id: None,
+            action: Action::Create,
+            ..update("", "city", "", "Rome")
+        };
+        assert!(matches!(
+            judged(&create, Vec::new()),
+            Held::Conflict(why) if why.starts_with("AMBIGUOUS")
+        ));
     }
 }
