@@ -153,11 +153,6 @@ impl Template {
     }
 }
 
-/// `If-Match: "3"` (or `3`): the version a write is based on.
-pub fn if_match(req: &lambda_http::Request) -> Result<u64> {
-    crate::http::if_match(req, "the template")
-}
-
 /// A template of the member's account, readable by them; another account's is a 404.
 pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Template> {
     let item = s
