@@ -505,7 +505,7 @@ fn crm_refusal(error: &str) -> Refusal {
 fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
     tracing::info!(crm = crm_name(crm), error = %e, "the CRM refused the code or identity");
     match e {
-        CrmError::Auth(m) if m.contains("inactive") => Refusal::InactiveUser,
+        CrmError::Inactive(_) => Refusal::InactiveUser,
         CrmError::Auth(_) => Refusal::CodeRejected,
         CrmError::Forbidden(_) => Refusal::PermissionMissing,
         CrmError::Unavailable(_) | CrmError::RateLimited(_) | CrmError::Quota(_) => {
