@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use steward_shared::app;
-use steward_shared::http::{Router, json, principal};
+use steward_shared::http::{Router, json, principal, set_cookie_of};
 use steward_shared::identity::{Me, MeAccount, MeUser, login, session, store};
 use steward_shared::wiring::{SecretOp, Wire};
 use steward_shared::{Error, Result, Services};
@@ -39,7 +39,10 @@ async fn logout(s: &Services, req: Request) -> Result<Response<Body>> {
         .status(204)
         .header(
             http::header::SET_COOKIE,
-            session::set_cookie(&s.web_base_url, session::SESSION_COOKIE, "", "/", 0),
+            set_cookie_of(
+                &s.web_base_url,
+                &session::Cookie::cleared(session::SESSION_COOKIE, "/"),
+            ),
         )
         .body(Body::Empty)
         .map_err(|e| Error::internal("building a response", e))

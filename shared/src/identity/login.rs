@@ -207,7 +207,7 @@ fn refused(
     return_to: Option<&str>,
 ) -> Result<Response<Body>> {
     tracing::info!(crm = crm_name(crm), refusal = why.code(), "sign-in refused");
-    let clear_binding = session::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
+    let clear_binding = crate::http::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
     redirect(
         &refusal_location(&s.web_base_url, why, crm, return_to),
         &[clear_binding],
@@ -235,7 +235,7 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
     let (account_id, started_by) = match purpose {
         Purpose::Login => (None, None),
         Purpose::Integration => {
-            let who = session::authenticate(s, req).await?;
+            let who = crate::http::authenticate(s, req).await?;
             authorize(&who, Need::Admin)?;
             if who.crm != crm {
                 // A valid request that this account's state refuses: a conflict.
@@ -307,7 +307,7 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
     let item = store::to_item(state_pk(state.secret()), "META".into(), &pending)?
         .expiring_at(now.timestamp() + STATE_TTL_SECS);
     s.items.put_if_absent(item).await?;
-    let cookie = session::set_cookie(
+    let cookie = crate::http::set_cookie(
         &s.web_base_url,
         BINDING_COOKIE,
         &binding,
@@ -345,8 +345,8 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
         Purpose::Integration => Some("/settings/users".to_string()),
     };
     let refuse = |why: Refusal| refused(s, crm, why, return_to.as_deref());
-    let binding = session::cookie(req, BINDING_COOKIE).map(|b| sha256_hex(b.as_bytes()));
-    let clear_binding = session::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
+    let binding = crate::http::cookie(req, BINDING_COOKIE).map(|b| sha256_hex(b.as_bytes()));
+    let clear_binding = crate::http::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
     if binding.as_deref() != Some(pending.binding.as_str()) || pending.crm != crm {
         return refuse(Refusal::OtherBrowser);
     }
@@ -392,6 +392,7 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
             )
             .await?;
             let cookie = session::create(s, &account_id, &member.user_id).await?;
+            let cookie = crate::http::set_cookie_of(&s.web_base_url, &cookie);
             tracing::info!(account = %account_id, user = %member.user_id, "signed in");
             let to = pending.return_to.as_deref().unwrap_or("/");
             redirect(&format!("{}{to}", s.web_base_url), &[cookie, clear_binding])
