@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use crate::api::{self, Access, Function, RouteSpec};
 use crate::error::{Error, Result};
+use crate::identity::session::{self, Cookie, Credentials};
 use crate::identity::{Need, Principal, authorize};
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>>> + Send + 'a>>;
@@ -82,7 +83,7 @@ pub trait Gate: Sync {
 #[async_trait::async_trait]
 impl Gate for crate::app::Services {
     async fn admit(&self, req: &Request, access: Access) -> Result<Principal> {
-        let who = crate::identity::session::authenticate(self, req).await?;
+        let who = authenticate(self, req).await?;
         match access {
             Access::Public | Access::Signed | Access::Member | Access::Module(_) => {}
             Access::Admin => authorize(&who, Need::Admin)?,
@@ -90,6 +91,61 @@ impl Gate for crate::app::Services {
         }
         Ok(who)
     }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether cookies may go without `Secure` (a plain-http localhost, as `steward serve`).
+fn is_local(web_base_url: &str) -> bool {
+    let rest = web_base_url.strip_prefix("http://").unwrap_or("");
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+/// A `Set-Cookie` value; `max_age` 0 clears it.
+pub fn set_cookie(web_base_url: &str, name: &str, value: &str, path: &str, max_age: i64) -> String {
+    let secure = if is_local(web_base_url) {
+        ""
+    } else {
+        "; Secure"
+    };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The `Set-Cookie` value of a cookie for the browser of the service at `web_base_url`.
+pub fn set_cookie_of(web_base_url: &str, c: &Cookie) -> String {
+    set_cookie(web_base_url, c.name, &c.value, c.path, c.max_age)
+}
+
+/// What the request presents of a session: the session cookie, whether its method changes
+/// state, and the CSRF token header.
+pub fn credentials(req: &Request) -> Credentials {
+    Credentials {
+        session_id: cookie(req, session::SESSION_COOKIE),
+        changes_state: !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS"),
+        csrf: req
+            .headers()
+            .get(session::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    }
+}
+
+/// The signed-in, active member behind the request, or 401; a state-changing request
+/// without the session's CSRF token is a 403 (`session::authenticate`).
+pub async fn authenticate(s: &crate::app::Services, req: &Request) -> Result<Principal> {
+    session::authenticate(s, &credentials(req)).await
 }
 
 /// The member the router admitted to this (guarded) route.
@@ -444,6 +500,17 @@ pub fn path_param(req: &Request, name: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookies_are_secure_except_on_localhost() {
+        let c = set_cookie("https://steward.example.com", "a", "v", "/", 60);
+        assert_eq!(c, "a=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
+        let c = set_cookie("http://127.0.0.1:8080", "a", "v", "/", 60);
+        assert!(!c.contains("Secure"));
+        let c = set_cookie("http://localhost", "a", "", "/", 0);
+        assert!(!c.contains("Secure"));
+        assert!(set_cookie("http://localhost.evil.com", "a", "", "/", 0).contains("Secure"));
+    }
 
     #[test]
     fn paths_match_templates() {

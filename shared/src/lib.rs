@@ -72,3 +72,53 @@ mod names {
         assert_eq!(identity::parse_crm("csv"), None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// The `.rs` files under `dir`, at any depth; a missing `dir` fails the test.
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The domain modules name neither Lambda's HTTP types nor an AWS SDK (#18): requests
+    /// are read and responses made at the edge (`http`, the functions), and AWS is reached
+    /// through the ports' adapters.
+    #[test]
+    fn domain_modules_name_no_lambda_http_nor_aws_sdk() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for dir in ["identity", "runs", "modules"] {
+            rust_files(&src.join(dir), &mut files);
+        }
+        for file in ["templates.rs", "schedules.rs", "reports.rs"] {
+            files.push(src.join(file));
+        }
+        let mut offenders = Vec::new();
+        for file in &files {
+            let text =
+                std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("lambda_http") || line.contains("aws_sdk_") {
+                    let at = file.strip_prefix(&src).unwrap_or(file);
+                    offenders.push(format!("src/{}:{}: {}", at.display(), n + 1, line.trim()));
+                }
+            }
+        }
+        assert!(files.len() > 20, "only {} files read", files.len());
+        assert!(
+            offenders.is_empty(),
+            "domain modules must not name lambda_http or aws_sdk_*:\n{}",
+            offenders.join("\n")
+        );
+    }
+}

@@ -150,11 +150,6 @@ impl Template {
     }
 }
 
-/// `If-Match: "3"` (or `3`): the version a write is based on.
-pub fn if_match(req: &lambda_http::Request) -> Result<u64> {
-    crate::http::if_match(req, "the template")
-}
-
 /// The stored config of an account's template, for a schedule or a recipe step that runs
 /// it on no member's behalf; `None` once it is deleted. Checking it is theirs to do (it
 /// may no longer fit the module).

@@ -1,10 +1,12 @@
 //! The auth function: sign-in with HubSpot or Salesforce, sessions, and the service's
 //! public meta routes (`/health`, `/openapi.json`, and the catch-all for unknown paths).
 
+mod sign_in;
+
 use lambda_http::{Body, Request, Response};
 use steward_shared::app;
-use steward_shared::http::{Router, json, principal};
-use steward_shared::identity::{Me, MeAccount, MeUser, login, session, store};
+use steward_shared::http::{Router, json, principal, set_cookie_of};
+use steward_shared::identity::{Me, MeAccount, MeUser, session, store};
 use steward_shared::wiring::{SecretOp, Wire};
 use steward_shared::{Error, Result, Services};
 
@@ -18,18 +20,10 @@ pub fn router() -> Router<Services> {
     Router::new()
         .route("health", |s, r| Box::pin(app::health(s, r)))
         .route("openapi", |s, r| Box::pin(app::openapi(s, r)))
-        .route("auth_login", |s, r| Box::pin(sign_in(s, r)))
-        .route("auth_callback", |s, r| Box::pin(callback(s, r)))
+        .route("auth_login", |s, r| Box::pin(sign_in::login(s, r)))
+        .route("auth_callback", |s, r| Box::pin(sign_in::callback(s, r)))
         .route("auth_logout", |s, r| Box::pin(logout(s, r)))
         .route("me", |s, r| Box::pin(me(s, r)))
-}
-
-async fn sign_in(s: &Services, req: Request) -> Result<Response<Body>> {
-    login::login(s, &req).await
-}
-
-async fn callback(s: &Services, req: Request) -> Result<Response<Body>> {
-    login::callback(s, &req).await
 }
 
 async fn logout(s: &Services, req: Request) -> Result<Response<Body>> {
@@ -39,7 +33,10 @@ async fn logout(s: &Services, req: Request) -> Result<Response<Body>> {
         .status(204)
         .header(
             http::header::SET_COOKIE,
-            session::set_cookie(&s.web_base_url, session::SESSION_COOKIE, "", "/", 0),
+            set_cookie_of(
+                &s.web_base_url,
+                &session::Cookie::cleared(session::SESSION_COOKIE, "/"),
+            ),
         )
         .body(Body::Empty)
         .map_err(|e| Error::internal("building a response", e))

@@ -134,7 +134,7 @@ async fn update(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
     let who = principal(&req)?;
     let current = templates::writable(s, who, &id).await?;
-    let version = templates::if_match(&req)?;
+    let version = steward_shared::http::if_match(&req, "the template")?;
     let input = json_body(&req)?;
     with_etag(
         200,
@@ -147,7 +147,7 @@ async fn delete(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
     let current = templates::writable(s, who, &id).await?;
     let version = match req.headers().get(http::header::IF_MATCH) {
-        Some(_) => Some(templates::if_match(&req)?),
+        Some(_) => Some(steward_shared::http::if_match(&req, "the template")?),
         None => None,
     };
     templates::delete(s, who, current, version).await?;

@@ -69,10 +69,10 @@ async fn signed_in(data_dir: &Path) -> String {
     store::put_member(items, &account.id, &owner, Condition::None)
         .await
         .unwrap();
-    let set_cookie = session::create(&world.services, &account.id, &owner.user_id)
+    let cookie = session::create(&world.services, &account.id, &owner.user_id)
         .await
         .unwrap();
-    set_cookie.split(';').next().unwrap().to_string()
+    format!("{}={}", cookie.name, cookie.value)
 }
 
 struct Serve {

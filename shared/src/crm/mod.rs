@@ -298,6 +298,10 @@ pub enum CrmError {
     /// The connection must be re-authorized (refresh failed, user inactive, app revoked).
     #[error("the CRM refused the connection's credentials: {0}")]
     Auth(String),
+    /// The CRM refused to sign this user in because it says they (or their org) are
+    /// deactivated: signing in again cannot help until the CRM's admin reactivates them.
+    #[error("the CRM says the user is inactive: {0}")]
+    Inactive(String),
     #[error("the CRM user lacks a permission: {0}")]
     Forbidden(String),
     /// The daily API allowance, or the reserve kept for other tools, would be breached.
@@ -339,6 +343,7 @@ impl CrmError {
     pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
         match self {
             CrmError::Auth(m) => CrmError::Auth(f(m)),
+            CrmError::Inactive(m) => CrmError::Inactive(f(m)),
             CrmError::Forbidden(m) => CrmError::Forbidden(f(m)),
             CrmError::Quota(m) => CrmError::Quota(f(m)),
             CrmError::RateLimited(m) => CrmError::RateLimited(f(m)),
@@ -356,7 +361,8 @@ impl CrmError {
     /// A short code for outcomes an error kept from being processed (`QUOTA`, `AUTH`, ...).
     pub fn code(&self) -> &'static str {
         match self {
-            CrmError::Auth(_) => "AUTH",
+            // A refusal of the user's credentials, as `Auth`.
+            CrmError::Auth(_) | CrmError::Inactive(_) => "AUTH",
             CrmError::Forbidden(_) => "FORBIDDEN",
             CrmError::Quota(_) => "QUOTA",
             CrmError::RateLimited(_) => "RATE_LIMITED",
@@ -376,7 +382,7 @@ impl From<CrmError> for crate::Error {
     fn from(e: CrmError) -> Self {
         use crate::Error;
         match e {
-            CrmError::Auth(m) => Error::SignInAgain(format!(
+            CrmError::Auth(m) | CrmError::Inactive(m) => Error::SignInAgain(format!(
                 "the CRM refused your connection ({m}); sign in again to reconnect"
             )),
             CrmError::Forbidden(m) => Error::Forbidden(m),

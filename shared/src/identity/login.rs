@@ -1,32 +1,35 @@
 //! Sign-in with the CRM (OAuth 2.0 authorization code, PKCE S256): the login redirect,
 //! the callback, and what a sign-in means for the account (new org, member, invitee,
-//! stranger). Every refusal is a redirect to the console's `/signin?error=<code>`, which
-//! says what happened and what to do (docs/api.md lists the codes), never a 500.
+//! stranger). Each takes plain values and answers a typed outcome (`ToCrm`,
+//! `SignInOutcome`), which the auth function sends as a redirect. Every refusal is a
+//! `Refusal`, a redirect to the console's `/signin?error=<code>`, which says what happened
+//! and what to do (docs/api.md lists the codes), never a 500.
 
 use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
-use lambda_http::{Body, Request, Response};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::apps::{HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_SCOPES, SALESFORCE_SCOPES};
 use super::connections::{self, Slot, StoredConnection};
+use super::session::Cookie;
 use super::{
-    Account, Integration, Member, Need, Permission, Permissions, Role, Status, authorize, crm_name,
-    crm_title, parse_crm, session, store,
+    Account, Integration, Member, Need, Permission, Permissions, Principal, Role, Status,
+    authorize, crm_name, crm_title, session, store,
 };
 use crate::app::Services;
 use crate::crm::{CrmError, CrmKind, Identity};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::http::{path_param, query_param};
 use crate::ports::items::Condition;
 
 /// How long a sign-in may take between the redirect to the CRM and the callback.
 pub const STATE_TTL_SECS: i64 = 600;
 /// Binds a sign-in's `state` to the browser that started it.
 pub const BINDING_COOKIE: &str = "steward_oauth";
+/// The binding cookie's path: only sign-in's own routes see it.
+const BINDING_PATH: &str = "/auth";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -187,56 +190,87 @@ pub fn redirect_uri(s: &Services, crm: CrmKind) -> String {
     format!("{}/auth/{}/callback", s.web_base_url, crm_name(crm))
 }
 
-fn redirect(location: &str, cookies: &[String]) -> Result<Response<Body>> {
-    let mut b = Response::builder()
-        .status(302)
-        .header(http::header::LOCATION, location)
-        .header(http::header::CACHE_CONTROL, "no-store");
-    for c in cookies {
-        b = b.header(http::header::SET_COOKIE, c);
-    }
-    b.body(Body::Empty)
-        .map_err(|e| Error::internal("building a redirect", e))
+/// Who starts a sign-in.
+pub enum Start {
+    /// Anyone, to sign in.
+    Login,
+    /// A signed-in member (an owner or admin), to connect the account's integration user.
+    Integration(Principal),
 }
 
-/// A refused sign-in: to the console's sign-in page naming why, the binding cookie
-/// cleared (its sign-in is over either way).
-fn refused(
+/// Where a sign-in's start sends the browser: the CRM's authorize page, with the cookie
+/// that binds the sign-in to this browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToCrm {
+    pub authorize_url: String,
+    pub binding: Cookie,
+}
+
+/// What the CRM sent the browser back with (the callback's query), and the binding
+/// cookie the browser presents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrmAnswer {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    /// The value of the `BINDING_COOKIE` cookie.
+    pub binding: Option<String>,
+}
+
+/// How a sign-in's callback ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInOutcome {
+    /// A person signed in: their session starts, and they land on `to`, a path of the
+    /// console.
+    SignedIn {
+        account_id: AccountId,
+        member: Box<Member>,
+        session: Cookie,
+        to: String,
+    },
+    /// An owner or admin connected the account's integration user.
+    IntegrationConnected { account_id: AccountId },
+    /// Not signed in, for `why`; `return_to` is where the person was going.
+    Refused {
+        why: Refusal,
+        return_to: Option<String>,
+    },
+}
+
+impl SignInOutcome {
+    /// The cookies the browser is sent: the binding cookie cleared whatever happened (its
+    /// sign-in is over either way), and the session's when someone signed in.
+    pub fn cookies(&self) -> Vec<Cookie> {
+        let clear_binding = Cookie::cleared(BINDING_COOKIE, BINDING_PATH);
+        match self {
+            SignInOutcome::SignedIn { session, .. } => vec![session.clone(), clear_binding],
+            SignInOutcome::IntegrationConnected { .. } | SignInOutcome::Refused { .. } => {
+                vec![clear_binding]
+            }
+        }
+    }
+}
+
+/// A refused sign-in, logged.
+fn refused(crm: CrmKind, why: Refusal, return_to: Option<String>) -> SignInOutcome {
+    tracing::info!(crm = crm_name(crm), refusal = why.code(), "sign-in refused");
+    SignInOutcome::Refused { why, return_to }
+}
+
+/// A sign-in's start (`GET /auth/{crm}/login`): to the CRM's authorize page. A
+/// `return_to` that is not a path of this origin is ignored (the sign-in still works and
+/// lands on `/`), not refused: it is a convenience, and a mangled link should not stop
+/// anyone signing in.
+pub async fn login(
     s: &Services,
     crm: CrmKind,
-    why: Refusal,
+    start: Start,
     return_to: Option<&str>,
-) -> Result<Response<Body>> {
-    tracing::info!(crm = crm_name(crm), refusal = why.code(), "sign-in refused");
-    let clear_binding = session::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
-    redirect(
-        &refusal_location(&s.web_base_url, why, crm, return_to),
-        &[clear_binding],
-    )
-}
-
-/// `GET /auth/{crm}/login[?purpose=integration][&return_to=/path]`: to the CRM's
-/// authorize page. A `return_to` that is not a path of this origin is ignored (the
-/// sign-in still works and lands on `/`), not refused: it is a convenience, and a
-/// mangled link should not stop anyone signing in.
-pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
-    let crm_text = path_param(req, "crm")?;
-    let crm = parse_crm(&crm_text)
-        .ok_or_else(|| Error::NotFound(format!("sign-in with `{crm_text}`")))?;
-    let purpose = match query_param(req, "purpose").as_deref() {
-        None | Some("login") => Purpose::Login,
-        Some("integration") => Purpose::Integration,
-        Some(other) => {
-            return Err(Error::invalid(
-                "purpose",
-                format!("must be `login` or `integration`, not `{other}`"),
-            ));
-        }
-    };
-    let (account_id, started_by) = match purpose {
-        Purpose::Login => (None, None),
-        Purpose::Integration => {
-            let who = session::authenticate(s, req).await?;
+) -> Result<ToCrm> {
+    let (purpose, account_id, started_by) = match start {
+        Start::Login => (Purpose::Login, None, None),
+        Start::Integration(who) => {
             authorize(&who, Need::Admin)?;
             if who.crm != crm {
                 // A valid request that this account's state refuses: a conflict.
@@ -245,7 +279,11 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
                     crm_title(who.crm)
                 )));
             }
-            (Some(who.account_id), Some(who.user_id))
+            (
+                Purpose::Integration,
+                Some(who.account_id),
+                Some(who.user_id),
+            )
         }
     };
     let (authorize_url, client_id, scopes) = match crm {
@@ -303,34 +341,32 @@ pub async fn login(s: &Services, req: &Request) -> Result<Response<Body>> {
         account_id,
         started_by,
         created_at: now,
-        return_to: query_param(req, "return_to").and_then(|r| safe_return_to(&r)),
+        return_to: return_to.and_then(safe_return_to),
     };
     let item = store::to_item(state_pk(state.secret()), crate::keys::META.into(), &pending)?
         .expiring_at(now.timestamp() + STATE_TTL_SECS);
     s.items.put_if_absent(item).await?;
-    let cookie = session::set_cookie(
-        &s.web_base_url,
-        BINDING_COOKIE,
-        &binding,
-        "/auth",
-        STATE_TTL_SECS,
-    );
-    redirect(url.as_str(), &[cookie])
+    Ok(ToCrm {
+        authorize_url: url.to_string(),
+        binding: Cookie {
+            name: BINDING_COOKIE,
+            value: binding,
+            path: BINDING_PATH,
+            max_age: STATE_TTL_SECS,
+        },
+    })
 }
 
-/// `GET /auth/{crm}/callback?code&state` (or `?error&error_description&state`).
-/// Answers with a redirect into Steward or a page; never with a 500 for a CRM's answer.
-pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
-    let crm = path_param(req, "crm")
-        .ok()
-        .and_then(|c| parse_crm(&c))
-        .ok_or_else(|| Error::NotFound("this sign-in callback".into()))?;
-    let Some(state) = query_param(req, "state").filter(|v| !v.is_empty()) else {
-        return refused(s, crm, Refusal::InvalidCallback, None);
+/// A sign-in's callback (`GET /auth/{crm}/callback?code&state`, or
+/// `?error&error_description&state`): signed in, connected or refused; never an error for
+/// a CRM's answer.
+pub async fn callback(s: &Services, crm: CrmKind, answer: &CrmAnswer) -> Result<SignInOutcome> {
+    let Some(state) = answer.state.as_deref().filter(|v| !v.is_empty()) else {
+        return Ok(refused(crm, Refusal::InvalidCallback, None));
     };
-    let pk = state_pk(&state);
+    let pk = state_pk(state);
     let Some(item) = s.items.get(&pk, crate::keys::META).await? else {
-        return refused(s, crm, Refusal::Expired, None);
+        return Ok(refused(crm, Refusal::Expired, None));
     };
     // Single use: of two callbacks with one state, one deletes it and the other fails.
     match s
@@ -339,7 +375,7 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
         .await
     {
         Ok(()) => {}
-        Err(Error::Conflict(_)) => return refused(s, crm, Refusal::Expired, None),
+        Err(Error::Conflict(_)) => return Ok(refused(crm, Refusal::Expired, None)),
         Err(e) => return Err(e),
     }
     let pending: PendingLogin = store::from_item(&item)?;
@@ -349,26 +385,25 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
         Purpose::Login => pending.return_to.clone(),
         Purpose::Integration => Some("/settings/users".to_string()),
     };
-    let refuse = |why: Refusal| refused(s, crm, why, return_to.as_deref());
-    let binding = session::cookie(req, BINDING_COOKIE).map(|b| sha256_hex(b.as_bytes()));
-    let clear_binding = session::set_cookie(&s.web_base_url, BINDING_COOKIE, "", "/auth", 0);
+    let refuse = |why: Refusal| Ok(refused(crm, why, return_to.clone()));
+    let binding = answer.binding.as_deref().map(|b| sha256_hex(b.as_bytes()));
     if binding.as_deref() != Some(pending.binding.as_str()) || pending.crm != crm {
         return refuse(Refusal::OtherBrowser);
     }
-    if let Some(error) = query_param(req, "error") {
-        let description = query_param(req, "error_description").unwrap_or_default();
+    if let Some(error) = answer.error.as_deref() {
+        let description = answer.error_description.as_deref().unwrap_or_default();
         tracing::info!(
             crm = crm_name(crm),
             error,
             description,
             "the CRM refused the sign-in"
         );
-        return refuse(crm_refusal(&error));
+        return refuse(crm_refusal(error));
     }
-    let Some(code) = query_param(req, "code").filter(|c| !c.is_empty()) else {
+    let Some(code) = answer.code.as_deref().filter(|c| !c.is_empty()) else {
         return refuse(Refusal::InvalidCallback);
     };
-    let connection = match exchange(s, crm, &code, &pending.verifier).await {
+    let connection = match exchange(s, crm, code, &pending.verifier).await {
         Ok(c) => c,
         Err(e) => return refuse(exchange_refusal(crm, &e)),
     };
@@ -396,10 +431,15 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
                 &connection,
             )
             .await?;
-            let cookie = session::create(s, &account_id, &member.user_id).await?;
+            let session = session::create(s, &account_id, &member.user_id).await?;
             tracing::info!(account = %account_id, user = %member.user_id, "signed in");
-            let to = pending.return_to.as_deref().unwrap_or("/");
-            redirect(&format!("{}{to}", s.web_base_url), &[cookie, clear_binding])
+            let to = pending.return_to.unwrap_or_else(|| "/".to_string());
+            Ok(SignInOutcome::SignedIn {
+                account_id,
+                member: Box::new(member),
+                session,
+                to,
+            })
         }
         Purpose::Integration => {
             if pending.account_id.as_ref() != Some(&account_id) {
@@ -426,10 +466,7 @@ pub async fn callback(s: &Services, req: &Request) -> Result<Response<Body>> {
             };
             super::team::set_integration_record(s, &account_id, Some(integration)).await?;
             tracing::info!(account = %account_id, "integration user connected");
-            redirect(
-                &format!("{}/settings/users?integration=connected", s.web_base_url),
-                &[clear_binding],
-            )
+            Ok(SignInOutcome::IntegrationConnected { account_id })
         }
     }
 }
@@ -510,7 +547,7 @@ fn crm_refusal(error: &str) -> Refusal {
 fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
     tracing::info!(crm = crm_name(crm), error = %e, "the CRM refused the code or identity");
     match e {
-        CrmError::Auth(m) if m.contains("inactive") => Refusal::InactiveUser,
+        CrmError::Inactive(_) => Refusal::InactiveUser,
         CrmError::Auth(_) => Refusal::CodeRejected,
         CrmError::Forbidden(_) => Refusal::PermissionMissing,
         CrmError::Unavailable(_) | CrmError::RateLimited(_) | CrmError::Quota(_) => {
@@ -636,6 +673,27 @@ mod tests {
             assert_eq!(safe_return_to(bad), None, "{bad:?}");
         }
         assert!(safe_return_to(&long[..RETURN_TO_MAX_CHARS]).is_some());
+    }
+
+    #[test]
+    fn every_callback_outcome_clears_the_binding_cookie() {
+        let cleared = Cookie {
+            name: BINDING_COOKIE,
+            value: String::new(),
+            path: "/auth",
+            max_age: 0,
+        };
+        for outcome in [
+            SignInOutcome::Refused {
+                why: Refusal::Expired,
+                return_to: None,
+            },
+            SignInOutcome::IntegrationConnected {
+                account_id: "hubspot:1".parse().unwrap(),
+            },
+        ] {
+            assert_eq!(outcome.cookies(), vec![cleared.clone()], "{outcome:?}");
+        }
     }
 
     #[test]

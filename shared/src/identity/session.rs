@@ -1,10 +1,11 @@
 //! Sessions: a random id in an HttpOnly, SameSite=Lax cookie (Secure except on
 //! localhost), stored only as its SHA-256 with an expiry; a CSRF token per session that
-//! state-changing requests must echo in `X-CSRF-Token`.
+//! state-changing requests must echo in `X-CSRF-Token`. The HTTP edge (`crate::http`)
+//! reads a request's cookie, method and header into `Credentials`, and sends `Cookie`s as
+//! `Set-Cookie`.
 
 use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
-use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
 use super::{Principal, Status, store};
@@ -26,38 +27,44 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie(req: &Request, name: &str) -> Option<String> {
-    req.headers()
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_string())
-        .filter(|v| !v.is_empty())
+/// A cookie for the browser to keep; the HTTP edge sends it as `Set-Cookie`
+/// (`crate::http::set_cookie_of`: HttpOnly, SameSite=Lax, Secure except on localhost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    pub name: &'static str,
+    pub value: String,
+    pub path: &'static str,
+    /// Seconds the browser keeps it; 0 clears it.
+    pub max_age: i64,
 }
 
-/// Whether cookies may go without `Secure` (a plain-http localhost, as `steward serve`).
-fn is_local(web_base_url: &str) -> bool {
-    let rest = web_base_url.strip_prefix("http://").unwrap_or("");
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+impl Cookie {
+    /// Clears the browser's cookie `name` at `path`.
+    pub fn cleared(name: &'static str, path: &'static str) -> Self {
+        Cookie {
+            name,
+            value: String::new(),
+            path,
+            max_age: 0,
+        }
+    }
 }
 
-/// A `Set-Cookie` value; `max_age` 0 clears it.
-pub fn set_cookie(web_base_url: &str, name: &str, value: &str, path: &str, max_age: i64) -> String {
-    let secure = if is_local(web_base_url) {
-        ""
-    } else {
-        "; Secure"
-    };
-    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+/// What a request presents of a session, as the HTTP edge read it
+/// (`crate::http::credentials`).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// The session cookie's value.
+    pub session_id: Option<String>,
+    /// Whether the request changes state (any method but GET, HEAD and OPTIONS): it must
+    /// then carry the session's CSRF token.
+    pub changes_state: bool,
+    /// The `X-CSRF-Token` header's value.
+    pub csrf: Option<String>,
 }
 
-/// Starts a session; returns its `Set-Cookie` value.
-pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Result<String> {
+/// Starts a session; returns its cookie.
+pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Result<Cookie> {
     let id = random_token()?;
     let key = sha256_hex(id.as_bytes());
     let now = s.clock.now();
@@ -78,18 +85,17 @@ pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Resu
         now.to_rfc3339(),
     );
     s.items.put_if_absent(item).await?;
-    Ok(set_cookie(
-        &s.web_base_url,
-        SESSION_COOKIE,
-        &id,
-        "/",
-        SESSION_TTL_SECS,
-    ))
+    Ok(Cookie {
+        name: SESSION_COOKIE,
+        value: id,
+        path: "/",
+        max_age: SESSION_TTL_SECS,
+    })
 }
 
-/// The live session the request's cookie names, with its stored key.
-pub async fn current(s: &Services, req: &Request) -> Result<Option<(String, Session)>> {
-    let Some(id) = cookie(req, SESSION_COOKIE) else {
+/// The live session a session cookie's value names, with its stored key.
+pub async fn current(s: &Services, id: Option<&str>) -> Result<Option<(String, Session)>> {
+    let Some(id) = id else {
         return Ok(None);
     };
     let key = sha256_hex(id.as_bytes());
@@ -103,10 +109,6 @@ pub async fn current(s: &Services, req: &Request) -> Result<Option<(String, Sess
     Ok(Some((key, store::from_item(&item)?)))
 }
 
-fn unsafe_method(req: &Request) -> bool {
-    !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS")
-}
-
 /// Constant-time comparison of two tokens.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -116,10 +118,10 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The signed-in, active member behind the request, or 401; a state-changing request
+/// The signed-in, active member behind the credentials, or 401; a state-changing request
 /// without the session's CSRF token is a 403.
-pub async fn authenticate(s: &Services, req: &Request) -> Result<Principal> {
-    let Some((key, session)) = current(s, req).await? else {
+pub async fn authenticate(s: &Services, presented: &Credentials) -> Result<Principal> {
+    let Some((key, session)) = current(s, presented.session_id.as_deref()).await? else {
         return Err(Error::Unauthorized);
     };
     let account = store::get_account(s.items.as_ref(), &session.account_id).await?;
@@ -131,12 +133,8 @@ pub async fn authenticate(s: &Services, req: &Request) -> Result<Principal> {
         // Removed members' sessions end at once, whatever their expiry.
         return Err(Error::Unauthorized);
     }
-    if unsafe_method(req) {
-        let sent = req
-            .headers()
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+    if presented.changes_state {
+        let sent = presented.csrf.as_deref().unwrap_or("");
         if !same(sent, &session.csrf) {
             return Err(Error::Forbidden(format!(
                 "this request changes state and needs the `{CSRF_HEADER}` header from GET /me"
@@ -181,17 +179,6 @@ pub async fn end_all(s: &Services, account_id: &AccountId, user_id: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cookies_are_secure_except_on_localhost() {
-        let c = set_cookie("https://steward.example.com", "a", "v", "/", 60);
-        assert_eq!(c, "a=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
-        let c = set_cookie("http://127.0.0.1:8080", "a", "v", "/", 60);
-        assert!(!c.contains("Secure"));
-        let c = set_cookie("http://localhost", "a", "", "/", 0);
-        assert!(!c.contains("Secure"));
-        assert!(set_cookie("http://localhost.evil.com", "a", "", "/", 0).contains("Secure"));
-    }
 
     #[test]
     fn tokens_compare_in_constant_time_and_exactly() {

@@ -46,6 +46,22 @@ fn refused(status: u16, body: &[u8]) -> CrmError {
     CrmError::Auth(format!("Salesforce's token endpoint refused: {what}"))
 }
 
+/// A refused code exchange, as `refused`; a user or org Salesforce says is deactivated
+/// (`invalid_grant` with "inactive user" or "inactive organization", its documented
+/// descriptions) is `Inactive`, so sign-in can say so.
+fn code_refused(status: u16, body: &[u8]) -> CrmError {
+    let e: TokenError = serde_json::from_slice(body).unwrap_or_default();
+    let inactive = e.error.as_deref() == Some("invalid_grant")
+        && matches!(
+            e.error_description.as_deref(),
+            Some("inactive user" | "inactive organization")
+        );
+    match refused(status, body) {
+        CrmError::Auth(m) if inactive => CrmError::Inactive(m),
+        other => other,
+    }
+}
+
 fn parse(status: u16, body: &[u8]) -> CrmResult<TokenAnswer> {
     serde_json::from_slice(body).map_err(|e| {
         CrmError::Protocol(format!(
@@ -151,7 +167,7 @@ pub async fn exchange_code(
     })?;
     match status {
         200..=299 => {}
-        400..=499 => return Err(refused(status, &body)),
+        400..=499 => return Err(code_refused(status, &body)),
         _ => {
             return Err(CrmError::Unavailable(format!(
                 "Salesforce's token endpoint answered HTTP {status}"
@@ -260,6 +276,30 @@ mod tests {
             .err()
             .unwrap();
         assert!(!e.to_string().contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn a_code_refused_for_a_deactivated_user_or_org_is_inactive() {
+        for d in ["inactive user", "inactive organization"] {
+            let body = format!(r#"{{"error":"invalid_grant","error_description":"{d}"}}"#);
+            assert_eq!(
+                code_refused(400, body.as_bytes()),
+                CrmError::Inactive(format!(
+                    "Salesforce's token endpoint refused: invalid_grant: {d}"
+                ))
+            );
+        }
+        for other in [
+            &br#"{"error":"invalid_grant","error_description":"expired authorization code"}"#[..],
+            br#"{"error":"invalid_client","error_description":"inactive user"}"#,
+            b"inactive user",
+        ] {
+            assert!(
+                matches!(code_refused(400, other), CrmError::Auth(_)),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
     }
 
     #[test]
