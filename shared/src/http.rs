@@ -10,8 +10,8 @@ use tracing::Instrument;
 
 use crate::api::{self, Access, Function, RouteSpec};
 use crate::error::{Error, Result};
+use crate::identity::Principal;
 use crate::identity::session::{self, Cookie, Credentials};
-use crate::identity::{Need, Principal, authorize};
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response<Body>>> + Send + 'a>>;
 /// A handler: `|state, req| Box::pin(my_handler(state, req))`.
@@ -84,11 +84,7 @@ pub trait Gate: Sync {
 impl Gate for crate::app::Services {
     async fn admit(&self, req: &Request, access: Access) -> Result<Principal> {
         let who = authenticate(self, req).await?;
-        match access {
-            Access::Public | Access::Signed | Access::Member | Access::Module(_) => {}
-            Access::Admin => authorize(&who, Need::Admin)?,
-            Access::Owner => authorize(&who, Need::Owner)?,
-        }
+        access.admits(&who)?;
         Ok(who)
     }
 }

@@ -36,7 +36,7 @@ use crate::app::Services;
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::{self, Slot};
-use crate::identity::{Permission, Principal, store};
+use crate::identity::{Grant, Need, Permission, Principal, authorize, store};
 use crate::ids::{RecipeId, RecipeRunId};
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Item, Query};
@@ -188,13 +188,6 @@ pub struct RecipeStartInput {
     pub scope: Option<Value>,
 }
 
-fn need(mode: Mode) -> Permission {
-    match mode {
-        Mode::Preview => Permission::Read,
-        Mode::Apply => Permission::Write,
-    }
-}
-
 impl Recipe {
     fn to_item(&self, account_id: &AccountId) -> Result<Item> {
         let mut item = store::to_item(
@@ -222,7 +215,7 @@ impl Recipe {
     /// The member may change or run it: what running each step needs.
     fn require_runnable(&self, who: &Principal) -> Result<()> {
         for st in &self.steps {
-            who.require(st.module, need(st.mode))?;
+            authorize(who, Need::Module(st.module, st.mode.need()))?;
         }
         Ok(())
     }
@@ -271,7 +264,7 @@ async fn checked_steps(
     for (i, st) in input.steps.iter().enumerate().take(MAX_STEPS) {
         let at = format!("/steps/{i}/template_id");
         let t = match crate::templates::get(s, who, &st.template_id).await {
-            Ok(t) => t,
+            Ok(t) => t.into_inner(),
             // A template that is not there is a 404, as for a run or a schedule.
             Err(Error::NotFound(_)) => {
                 return Err(Error::NotFound(format!(
@@ -293,7 +286,7 @@ async fn checked_steps(
             ));
             continue;
         }
-        if let Err(e) = who.require(t.module, need(st.mode)) {
+        if let Err(e) = who.grant(t.module, st.mode.need()) {
             errors.push(FieldError::new(format!("/steps/{i}/mode"), e.to_string()));
             continue;
         }
@@ -384,7 +377,7 @@ pub async fn all(s: &Services, account_id: &AccountId) -> Result<Vec<Recipe>> {
 pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Recipe> {
     let r = load(s, &who.account_id, id).await?;
     for st in &r.steps {
-        who.require(st.module, Permission::Read)?;
+        authorize(who, Need::Module(st.module, Permission::Read))?;
     }
     Ok(r)
 }
@@ -501,7 +494,7 @@ async fn load_run(s: &Services, account_id: &AccountId, id: &str) -> Result<Reci
 pub async fn get_run(s: &Services, who: &Principal, id: &str) -> Result<RecipeRun> {
     let rr = load_run(s, &who.account_id, id).await?;
     for st in &rr.steps {
-        who.require(st.module, Permission::Read)?;
+        authorize(who, Need::Module(st.module, Permission::Read))?;
     }
     Ok(rr)
 }
@@ -651,7 +644,9 @@ async fn start_step(
     };
     let id = step_run_id(&rr.id, step, rr.created_at);
     let new = NewRun {
-        module: st.module,
+        // Checked when the recipe was saved and when a member started it
+        // (`require_runnable`).
+        grant: Grant::saved(st.module, st.mode.need()),
         config,
         config_json,
         template: Some((st.template_id.clone(), st.template_name.clone())),

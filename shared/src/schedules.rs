@@ -19,9 +19,9 @@ use crate::app::Services;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::{self, Slot};
 use crate::identity::policy::{self, AccountPolicy};
-use crate::identity::{Permission, Principal};
+use crate::identity::{Grant, Granted, Permission, Principal, Scoped};
 use crate::ids::ScheduleId;
-use crate::modules::ModuleConfig;
+use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Item, Query};
 use crate::ports::scheduler::ScheduleSpec;
 use crate::runs::{self, Acting, Mode, NewRun, Notify, Scope, Trigger};
@@ -176,6 +176,12 @@ pub fn target_input(account_id: &AccountId, schedule_id: &str) -> String {
     .to_string()
 }
 
+impl Scoped for Schedule {
+    fn module(&self) -> Module {
+        self.module
+    }
+}
+
 impl Schedule {
     fn to_item(&self) -> Result<Item> {
         Item::of(
@@ -254,28 +260,23 @@ async fn template_for(
     who: &Principal,
     template_id: &str,
     mode: Mode,
-) -> Result<crate::templates::Template> {
+) -> Result<Granted<crate::templates::Template>> {
     let t = crate::templates::get(s, who, template_id).await?;
-    who.require(
-        t.module,
-        match mode {
-            Mode::Preview => Permission::Read,
-            Mode::Apply => Permission::Write,
-        },
-    )?;
-    Ok(t)
+    who.grant_on(t.into_inner(), mode.need())
 }
 
 pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Result<Schedule> {
     let (expression, timezone) = check(&input, &policy::load(s, &who.account_id).await?)?;
     let t = template_for(s, who, &input.template_id, input.mode).await?;
+    let module = t.grant().module();
+    let t = t.into_inner();
     let now = s.clock.now();
     let mut schedule = Schedule {
         id: ScheduleId::at(now).to_string(),
         account_id: who.account_id.clone(),
         template_id: t.id,
         template_name: t.name,
-        module: t.module,
+        module,
         mode: input.mode,
         expression,
         timezone,
@@ -328,21 +329,15 @@ async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Schedule
 /// A schedule the member may see (read on its module).
 pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Schedule> {
     let schedule = load(s, &who.account_id, id).await?;
-    who.require(schedule.module, Permission::Read)?;
+    let schedule = who.grant_on(schedule, Permission::Read)?.into_inner();
     Ok(schedule.with_next(s.clock.now()))
 }
 
 /// A schedule the member may change: what starting its run would need.
-async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Schedule> {
+async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Granted<Schedule>> {
     let schedule = get(s, who, id).await?;
-    who.require(
-        schedule.module,
-        match schedule.mode {
-            Mode::Preview => Permission::Read,
-            Mode::Apply => Permission::Write,
-        },
-    )?;
-    Ok(schedule)
+    let need = schedule.mode.need();
+    who.grant_on(schedule, need)
 }
 
 /// Writes `next` over `current` in both places, the item first; a Scheduler failure puts
@@ -377,17 +372,19 @@ pub async fn update(
     let current = changeable(s, who, id).await?;
     let (expression, timezone) = check(&input, &policy::load(s, &who.account_id).await?)?;
     let t = template_for(s, who, &input.template_id, input.mode).await?;
+    let module = t.grant().module();
+    let t = t.into_inner();
     let next = Schedule {
         template_id: t.id,
         template_name: t.name,
-        module: t.module,
+        module,
         mode: input.mode,
         expression,
         timezone,
         notify: input.notify,
         reserve_percent: input.reserve_percent.unwrap_or(DEFAULT_RESERVE_PERCENT),
         paused: input.paused.unwrap_or(current.paused),
-        ..current.clone()
+        ..Schedule::clone(&current)
     };
     replace(s, &current, next).await
 }
@@ -396,7 +393,7 @@ pub async fn set_paused(s: &Services, who: &Principal, id: &str, paused: bool) -
     let current = changeable(s, who, id).await?;
     let next = Schedule {
         paused,
-        ..current.clone()
+        ..Schedule::clone(&current)
     };
     replace(s, &current, next).await
 }
@@ -575,7 +572,8 @@ async fn make_run(
     (config, config_json): (ModuleConfig, serde_json::Value),
 ) -> Result<String, String> {
     let new = NewRun {
-        module: schedule.module,
+        // Checked when the schedule was saved (`template_for`, `changeable`).
+        grant: Grant::saved(schedule.module, schedule.mode.need()),
         config,
         config_json,
         template: Some((schedule.template_id.clone(), schedule.template_name.clone())),

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::app::Services;
 use crate::error::{Error, Result};
-use crate::identity::{Permission, Principal, store};
+use crate::identity::{Granted, Need, Permission, Principal, Scoped, authorize, store};
 use crate::ids::TemplateId;
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Item, Query};
@@ -116,6 +116,12 @@ async fn fits_the_crm(s: &Services, who: &Principal, config: &ModuleConfig) -> R
     Ok(())
 }
 
+impl Scoped for Template {
+    fn module(&self) -> Module {
+        self.module
+    }
+}
+
 impl Template {
     fn with_link(mut self, s: &Services) -> Self {
         self.share_url = format!(
@@ -168,8 +174,9 @@ pub async fn stored_config(
     Ok(item.map(|i| i.data.get("config").cloned().unwrap_or(Value::Null)))
 }
 
-/// A template of the member's account, readable by them; another account's is a 404.
-pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Template> {
+/// A template of the member's account, with their read grant on its module; another
+/// account's is a 404.
+pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Granted<Template>> {
     let item = s
         .items
         .get(
@@ -178,29 +185,30 @@ pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Template> {
         )
         .await?
         .ok_or_else(|| Error::NotFound(format!("template {id}")))?;
-    let t = Template::from_item(&item)?;
-    who.require(t.module, Permission::Read)?;
-    Ok(t.with_link(s))
+    who.grant_on(Template::from_item(&item)?.with_link(s), Permission::Read)
 }
 
 /// A template the member may change (write on its module), or 404/403.
-pub async fn writable(s: &Services, who: &Principal, id: &str) -> Result<Template> {
+pub async fn writable(s: &Services, who: &Principal, id: &str) -> Result<Granted<Template>> {
     let t = get(s, who, id).await?;
-    who.require(t.module, Permission::Write)?;
-    Ok(t)
+    who.grant_on(t.into_inner(), Permission::Write)
 }
 
 pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Result<Template> {
     // Permission first: the module's config is only checked for those who may write it.
-    if let Some(m) = Module::parse(&input.module) {
-        who.require(m, Permission::Write)?;
-    }
+    let first = Module::parse(&input.module)
+        .map(|m| who.grant(m, Permission::Write))
+        .transpose()?;
     let (module, config) = validate(&input)?;
+    let grant = match first {
+        Some(g) => g,
+        None => who.grant(module, Permission::Write)?,
+    };
     fits_the_crm(s, who, &config).await?;
     let now = s.clock.now();
     let t = Template {
         id: TemplateId::new().to_string(),
-        module,
+        module: grant.module(),
         name: input.name.trim().to_string(),
         description: input.description.filter(|d| !d.trim().is_empty()),
         config: input.config,
@@ -223,10 +231,12 @@ pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Resu
 pub async fn update(
     s: &Services,
     who: &Principal,
-    current: Template,
+    current: Granted<Template>,
     expected_version: u64,
     input: TemplateInput,
 ) -> Result<Template> {
+    current.grant().covers(current.module, Permission::Write)?;
+    let current = current.into_inner();
     let (module, config) = validate(&input)?;
     if module != current.module {
         return Err(Error::invalid(
@@ -271,9 +281,10 @@ fn stale(e: Error) -> Error {
 pub async fn delete(
     s: &Services,
     who: &Principal,
-    current: Template,
+    current: Granted<Template>,
     expected_version: Option<u64>,
 ) -> Result<()> {
+    current.grant().covers(current.module, Permission::Write)?;
     s.items
         .delete(
             &crate::keys::account(&who.account_id),
@@ -286,7 +297,7 @@ pub async fn delete(
 
 /// A new template with the same module and config, named "<name> (copy)".
 pub async fn copy(s: &Services, who: &Principal, id: &str) -> Result<Template> {
-    let t = get(s, who, id).await?;
+    let t = get(s, who, id).await?.into_inner();
     let mut name = format!("{} (copy)", t.name);
     if name.chars().count() > MAX_NAME_CHARS {
         name = name.chars().take(MAX_NAME_CHARS).collect();
@@ -321,7 +332,7 @@ pub async fn list(
 ) -> Result<TemplatePage> {
     let query = match module {
         Some(m) => {
-            who.require(m, Permission::Read)?;
+            authorize(who, Need::Module(m, Permission::Read))?;
             Query::partition(crate::keys::templates_of(&who.account_id, m.name())).on_gsi1()
         }
         None => {

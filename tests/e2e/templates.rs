@@ -25,6 +25,59 @@ async fn count_templates(b: &Browser<'_>) -> usize {
         .map_or(0, Vec::len)
 }
 
+/// The router enforces what the catalogue declares for module routes: a member without
+/// the access on any module is refused at the door, before the handler reads anything
+/// (so not even a 404 or a 400 tells them what exists or what a body should be).
+#[tokio::test]
+async fn module_routes_refuse_members_without_that_access_on_any_module() {
+    let sb = sandbox().await;
+    let w = world(&sb);
+    let router = app_router();
+    let s = w.services();
+    let owner = Browser::signed_in(s, &router, "hubspot", OWNER).await;
+    let nothing = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        HANNAH,
+        json!({"permissions": {}}),
+    )
+    .await;
+    let reader = member(
+        s,
+        &router,
+        &owner,
+        "hubspot",
+        PRIYA,
+        json!({"permissions": {"bulk": "read"}}),
+    )
+    .await;
+    let unknown = "01JBZ0000000000000000000AA";
+    let mine = nothing.get(&format!("/runs/{unknown}")).await;
+    assert_eq!(mine.status, 403, "{}", mine.text);
+    assert!(mine.text.contains("access to a module"), "{}", mine.text);
+    // A reader of some module goes on to the handler: the run is not there.
+    assert_eq!(reader.get(&format!("/runs/{unknown}")).await.status, 404);
+    let r = nothing
+        .send("POST", "/grid/records", Some(&json!({})))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Write routes need write somewhere: a reader's malformed template is refused, not
+    // checked.
+    let r = reader
+        .send("POST", "/templates", Some(&json!({"module": 7})))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = owner
+        .send("POST", "/templates", Some(&json!({"module": 7})))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    // Member routes stay open: the template list is there, empty.
+    let r = nothing.get("/templates").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
 #[tokio::test]
 async fn templates_crud_share_links_and_versions() {
     let sb = sandbox().await;

@@ -214,7 +214,7 @@ async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
 
 async fn get(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
-    json(200, &runs::get(s, principal(&req)?, &id).await?)
+    json(200, &*runs::get(s, principal(&req)?, &id).await?)
 }
 
 async fn csv(s: &Services, req: Request) -> Result<Response<Body>> {
@@ -264,9 +264,9 @@ async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn grid_records(s: &Services, req: Request) -> Result<Response<Body>> {
     let who = principal(&req)?;
     // Permission before the body: a member without the grid learns nothing from a 400.
-    who.require(Module::Grid, steward_shared::identity::Permission::Read)?;
+    let grant = who.grant(Module::Grid, steward_shared::identity::Permission::Read)?;
     let input = json_body(&req)?;
-    json(200, &runs::grid_view::records(s, who, input).await?)
+    json(200, &runs::grid_view::records(s, who, grant, input).await?)
 }
 
 async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {

@@ -127,7 +127,7 @@ async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
 
 async fn get(s: &Services, req: Request) -> Result<Response<Body>> {
     let id = path_param(&req, "id")?;
-    with_etag(200, &templates::get(s, principal(&req)?, &id).await?)
+    with_etag(200, &*templates::get(s, principal(&req)?, &id).await?)
 }
 
 async fn update(s: &Services, req: Request) -> Result<Response<Body>> {

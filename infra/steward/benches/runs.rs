@@ -18,8 +18,8 @@ use std::time::Instant;
 use steward_shared::clock::SystemClock;
 use steward_shared::crm::CrmKind;
 use steward_shared::embedded::{Embedded, EmbeddedOptions};
-use steward_shared::identity::CrmApps;
 use steward_shared::identity::connections::{self, Slot, StoredConnection};
+use steward_shared::identity::{CrmApps, Permission, Permissions, Principal, Role};
 use steward_shared::modules::{Module, ModuleConfig};
 use steward_shared::runs::worker::{self, Worked};
 use steward_shared::runs::{Acting, Mode, NewRun, Scope, Trigger};
@@ -175,8 +175,21 @@ async fn bench(crm: CrmKind, records: usize) {
     .await
     .expect("the connection is stored");
     let parsed = ModuleConfig::parse(Module::Transform, &config).expect("the template is valid");
+    // The bench acts as the account's owner: write on every module.
+    let owner = Principal {
+        account_id: account.clone(),
+        crm,
+        user_id: connection.crm_user_id.clone(),
+        email: connection.email.clone(),
+        role: Role::Owner,
+        permissions: Permissions::all(Permission::Write),
+        session_key: String::new(),
+        csrf: String::new(),
+    };
     let new = NewRun {
-        module: Module::Transform,
+        grant: owner
+            .grant(Module::Transform, Permission::Write)
+            .expect("the owner writes every module"),
         config: parsed,
         config_json: config,
         template: None,

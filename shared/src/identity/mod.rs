@@ -314,10 +314,119 @@ impl Principal {
         self.permissions.get(m)
     }
 
-    /// Read or write on a module, or 403. (Things of another account are 404s, decided
-    /// by the tenant key, never here.)
-    pub fn require(&self, m: Module, need: Permission) -> Result<()> {
-        authorize(self, Need::Module(m, need))
+    /// Read or write on a module, or 403; the grant is the proof module-scoped domain
+    /// functions take. (Things of another account are 404s, decided by the tenant key,
+    /// never here.)
+    pub fn grant(&self, module: Module, need: Permission) -> Result<Grant> {
+        authorize(self, Need::Module(module, need))?;
+        Ok(Grant {
+            module,
+            permission: need,
+        })
+    }
+
+    /// `value` with the grant of `need` on its module, or 403.
+    pub fn grant_on<T: Scoped>(&self, value: T, need: Permission) -> Result<Granted<T>> {
+        let grant = self.grant(value.module(), need)?;
+        Ok(Granted { value, grant })
+    }
+}
+
+fn access_word(p: Permission) -> &'static str {
+    match p {
+        Permission::Write => "write",
+        _ => "read",
+    }
+}
+
+/// Proof that `permission` on `module` was granted: only `Principal::grant` makes one
+/// (and `Grant::saved`, for automations whose permission was checked when they were
+/// saved). Module-scoped domain functions take it, so a path that skips the check does
+/// not compile; `covers` catches a proof handed to the wrong module.
+///
+/// Outside this crate there is no other way to make one:
+///
+/// ```compile_fail,E0451
+/// use steward_shared::identity::{Grant, Permission};
+/// use steward_shared::modules::Module;
+/// let forged = Grant { module: Module::Bulk, permission: Permission::Write };
+/// ```
+///
+/// ```compile_fail,E0624
+/// use steward_shared::identity::{Grant, Permission};
+/// use steward_shared::modules::Module;
+/// let forged = Grant::saved(Module::Bulk, Permission::Write);
+/// ```
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    module: Module,
+    permission: Permission,
+}
+
+impl Grant {
+    /// A scheduled or recipe run's: the member's permission for the template's module
+    /// and mode was checked when the schedule or recipe was saved (and again when one
+    /// is changed); the run acts as the integration user or as that member.
+    pub(crate) fn saved(module: Module, permission: Permission) -> Grant {
+        Grant { module, permission }
+    }
+
+    pub fn module(self) -> Module {
+        self.module
+    }
+
+    pub fn permission(self) -> Permission {
+        self.permission
+    }
+
+    /// `Ok` when this grant allows `need` on `module`; else the 403 the check would give.
+    pub fn covers(self, module: Module, need: Permission) -> Result<()> {
+        if self.module == module && self.permission >= need {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this needs {} access to the {module} module",
+                access_word(need)
+            )))
+        }
+    }
+}
+
+/// Something that belongs to one module (a template, a run, a schedule).
+pub trait Scoped {
+    fn module(&self) -> Module;
+}
+
+impl Scoped for Module {
+    fn module(&self) -> Module {
+        *self
+    }
+}
+
+/// A value of a module, with the grant that let the member have it: what
+/// `Principal::grant_on` returns.
+#[derive(Debug, Clone)]
+pub struct Granted<T> {
+    value: T,
+    grant: Grant,
+}
+
+impl<T> Granted<T> {
+    pub fn grant(&self) -> Grant {
+        self.grant
+    }
+
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T> std::ops::Deref for Granted<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
     }
 }
 
@@ -328,8 +437,9 @@ pub enum Access {
     Public,
     /// Any active member.
     Member,
-    /// Read or write on a module the handler determines (a template's, a run's); the
-    /// router checks membership and the handler calls `Principal::require`.
+    /// Read or write on a module the handler determines (a template's, a run's): the
+    /// router admits members who hold it on some module (`Need::AnyModule`), and the
+    /// domain function takes the `Grant` for the thing's own module.
     Module(Permission),
     /// Owners and admins.
     Admin,
@@ -340,6 +450,18 @@ pub enum Access {
     Signed,
 }
 
+impl Access {
+    /// Whether the route admits `who` (the router asks, once the session is read).
+    pub fn admits(self, who: &Principal) -> Result<()> {
+        match self {
+            Access::Public | Access::Signed | Access::Member => Ok(()),
+            Access::Module(p) => authorize(who, Need::AnyModule(p)),
+            Access::Admin => authorize(who, Need::Admin),
+            Access::Owner => authorize(who, Need::Owner),
+        }
+    }
+}
+
 /// One authorization decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -347,6 +469,9 @@ pub enum Need {
     Admin,
     Owner,
     Module(Module, Permission),
+    /// The permission on at least one module: what a module route needs before the
+    /// handler knows which module.
+    AnyModule(Permission),
 }
 
 /// The one authorization function: every route and handler decision goes through it.
@@ -356,6 +481,7 @@ pub fn authorize(p: &Principal, need: Need) -> Result<()> {
         Need::Admin => matches!(p.role, Role::Owner | Role::Admin),
         Need::Owner => p.role == Role::Owner,
         Need::Module(m, want) => p.permission(m) >= want,
+        Need::AnyModule(want) => Module::ALL.iter().any(|&m| p.permission(m) >= want),
     };
     if ok {
         return Ok(());
@@ -366,10 +492,11 @@ pub fn authorize(p: &Principal, need: Need) -> Result<()> {
         Need::Owner => "only the owner may do this".into(),
         Need::Module(m, want) => format!(
             "this needs {} access to the {m} module; ask an admin for it",
-            match want {
-                Permission::Write => "write",
-                _ => "read",
-            }
+            access_word(want)
+        ),
+        Need::AnyModule(want) => format!(
+            "this needs {} access to a module, and you have none; ask an admin for it",
+            access_word(want)
         ),
     }))
 }
@@ -413,5 +540,55 @@ mod tests {
         let o = who(Role::Owner, Permissions::default());
         assert!(authorize(&o, Need::Owner).is_ok());
         assert!(authorize(&o, Need::Module(Module::Merge, Permission::Write)).is_ok());
+    }
+
+    #[test]
+    fn a_module_route_admits_only_members_holding_that_access_on_some_module() {
+        let nothing = who(Role::User, Permissions::default());
+        let read_bulk = who(
+            Role::User,
+            Permissions {
+                bulk: Permission::Read,
+                ..Permissions::default()
+            },
+        );
+        let read = Access::Module(Permission::Read);
+        let write = Access::Module(Permission::Write);
+        assert!(matches!(read.admits(&nothing), Err(Error::Forbidden(_))));
+        assert!(read.admits(&read_bulk).is_ok());
+        assert!(matches!(write.admits(&read_bulk), Err(Error::Forbidden(_))));
+        assert!(Access::Member.admits(&nothing).is_ok());
+        // An admin is not given modules by the role.
+        let admin = who(Role::Admin, Permissions::default());
+        assert!(Access::Admin.admits(&admin).is_ok());
+        assert!(read.admits(&admin).is_err());
+        assert!(Access::Owner.admits(&admin).is_err());
+    }
+
+    #[test]
+    fn a_grant_covers_its_module_up_to_its_permission_and_no_other() {
+        let u = who(
+            Role::User,
+            Permissions {
+                bulk: Permission::Write,
+                merge: Permission::Read,
+                ..Permissions::default()
+            },
+        );
+        let bulk = u.grant(Module::Bulk, Permission::Write).unwrap();
+        assert!(bulk.covers(Module::Bulk, Permission::Write).is_ok());
+        assert!(bulk.covers(Module::Bulk, Permission::Read).is_ok());
+        assert!(matches!(
+            bulk.covers(Module::Merge, Permission::Read),
+            Err(Error::Forbidden(_))
+        ));
+        let merge = u.grant(Module::Merge, Permission::Read).unwrap();
+        assert!(merge.covers(Module::Merge, Permission::Write).is_err());
+        assert!(u.grant(Module::Merge, Permission::Write).is_err());
+        assert!(u.grant(Module::Grid, Permission::Read).is_err());
+        // A value comes with the grant of its own module.
+        let granted = u.grant_on(Module::Bulk, Permission::Read).unwrap();
+        assert_eq!(granted.grant().module(), Module::Bulk);
+        assert!(u.grant_on(Module::Grid, Permission::Read).is_err());
     }
 }

@@ -62,8 +62,10 @@ pub struct Seen {
 /// `POST /runs/{id}/apply`: write on the preview's module; a preview that succeeded,
 /// applied once.
 pub async fn start(s: &Services, who: &Principal, run_id: &str, input: ApplyInput) -> Result<Run> {
-    let source = super::get(s, who, run_id).await?;
-    who.require(source.module, Permission::Write)?;
+    let source = who.grant_on(
+        super::get(s, who, run_id).await?.into_inner(),
+        Permission::Write,
+    )?;
     if source.mode != Mode::Preview {
         return Err(Error::Conflict(format!(
             "run {run_id} is an apply run; only a preview's plan can be applied"

@@ -20,7 +20,7 @@ use crate::app::Services;
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::policy::{self, AccountPolicy};
-use crate::identity::{Permission, Principal};
+use crate::identity::{Grant, Granted, Need, Permission, Principal, Scoped, authorize};
 use crate::ids::RunId;
 use crate::modules::grid::CellEdit;
 use crate::modules::{Module, ModuleConfig};
@@ -116,6 +116,14 @@ pub enum Mode {
 impl Mode {
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// What running in this mode needs on the module: read to preview, write to apply.
+    pub fn need(self) -> Permission {
+        match self {
+            Mode::Preview => Permission::Read,
+            Mode::Apply => Permission::Write,
+        }
     }
 }
 
@@ -476,6 +484,12 @@ pub fn csv_file_name(run: &Run) -> String {
     format!("steward-{}-{}-{}.csv", run.module, run.mode.name(), run.id)
 }
 
+impl Scoped for Run {
+    fn module(&self) -> Module {
+        self.module
+    }
+}
+
 impl Run {
     /// The stored item; `wake` marks a write that must (re)start the worker.
     pub fn to_item(&self, wake: bool) -> Result<Item> {
@@ -706,7 +720,8 @@ pub fn parse_scope(v: Option<&Value>) -> Result<Scope> {
 /// A new run, ready to be stored: what both `POST /runs` and the schedule target make.
 #[derive(Debug, Clone)]
 pub struct NewRun {
-    pub module: Module,
+    /// The module's permission for `mode`, as checked: a run cannot be made without it.
+    pub grant: Grant,
     pub config: ModuleConfig,
     pub config_json: Value,
     pub template: Option<(String, String)>,
@@ -733,7 +748,7 @@ pub struct NewRun {
 pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result<NewRun> {
     let (module, config_json, template) = match (&input.template_id, &input.module) {
         (Some(id), None) if input.config.is_none() => {
-            let t = crate::templates::get(s, who, id).await?;
+            let t = crate::templates::get(s, who, id).await?.into_inner();
             (t.module, t.config, Some((t.id, t.name)))
         }
         (None, Some(m)) => {
@@ -751,13 +766,7 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
             ));
         }
     };
-    who.require(
-        module,
-        match input.mode {
-            Mode::Preview => Permission::Read,
-            Mode::Apply => Permission::Write,
-        },
-    )?;
+    let grant = who.grant(module, input.mode.need())?;
     let config = ModuleConfig::parse(module, &config_json)?;
     let scope = parse_scope(input.scope.as_ref())?;
     let decisions = input.decisions.unwrap_or_default();
@@ -811,7 +820,7 @@ pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result
         crate::crm_schema::check_grid_edits(crm.as_ref(), &config, &schema, &edits).await?;
     }
     Ok(NewRun {
-        module,
+        grant,
         config,
         config_json,
         template,
@@ -856,16 +865,19 @@ pub async fn create(s: &Services, account_id: &AccountId, new: NewRun) -> Result
 /// preview), acting as `who`. `source` is claimed first, with its version, so two such runs
 /// of one source cannot both start: `mark` names the new run on it (`reverted_by`,
 /// `applied_by`); `shape` sets what differs from the source's module, config and template.
+/// Both are apply runs: `source` comes with write on its module.
 pub(crate) async fn follow_up(
     s: &Services,
     who: &Principal,
-    source: &Run,
+    source: &Granted<Run>,
     trigger: Trigger,
     mark: impl FnOnce(&mut Run, String),
     shape: impl FnOnce(NewRun) -> NewRun,
 ) -> Result<Run> {
+    let grant = source.grant();
+    grant.covers(source.module, Mode::Apply.need())?;
     let id = RunId::at(s.clock.now()).to_string();
-    let mut claimed = source.clone();
+    let mut claimed = Run::clone(source);
     mark(&mut claimed, id.clone());
     s.items
         .put(claimed.to_item(false)?, Condition::Version(source.version))
@@ -878,7 +890,7 @@ pub(crate) async fn follow_up(
             e => e,
         })?;
     let new = NewRun {
-        module: source.module,
+        grant,
         config: ModuleConfig::stored(source.module, &source.config)?,
         config_json: source.config.clone(),
         template: source.template_id.clone().zip(source.template_name.clone()),
@@ -911,10 +923,12 @@ pub async fn create_with_id(
     id: String,
     new: NewRun,
 ) -> Result<Run> {
+    let module = new.grant.module();
+    new.grant.covers(module, new.mode.need())?;
     let mut run = Run {
         id,
         account_id: account_id.clone(),
-        module: new.module,
+        module,
         object: new.config.object().to_string(),
         mode: new.mode,
         trigger: new.trigger,
@@ -973,16 +987,13 @@ pub async fn start(s: &Services, who: &Principal, input: StartInput) -> Result<R
 }
 
 /// A run the member may see (read on its module), else 403/404.
-pub async fn get(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
-    let run = load(s, &who.account_id, run_id).await?;
-    who.require(run.module, Permission::Read)?;
-    Ok(run)
+pub async fn get(s: &Services, who: &Principal, run_id: &str) -> Result<Granted<Run>> {
+    who.grant_on(load(s, &who.account_id, run_id).await?, Permission::Read)
 }
 
 /// `POST /runs/{id}/cancel`: stops at the next batch boundary. Needs write on the module.
 pub async fn cancel(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
-    let run = get(s, who, run_id).await?;
-    who.require(run.module, Permission::Write)?;
+    let run = who.grant_on(get(s, who, run_id).await?.into_inner(), Permission::Write)?;
     if run.status.is_final() {
         return Err(Error::Conflict(format!(
             "run {run_id} has already ended ({})",
@@ -1061,7 +1072,7 @@ pub async fn list(
     cursor: Option<String>,
 ) -> Result<RunPage> {
     if let Some(m) = filters.module {
-        who.require(m, Permission::Read)?;
+        authorize(who, Need::Module(m, Permission::Read))?;
     }
     let pk = crate::keys::account(&who.account_id);
     // Runs sort by id, and ids by creation time: a date range bounds the scan.

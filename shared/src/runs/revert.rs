@@ -18,8 +18,10 @@ use crate::modules::{Action, Change, FieldChange};
 
 /// `POST /runs/{id}/revert`: write on the run's module; an ended apply run, reverted once.
 pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
-    let source = super::get(s, who, run_id).await?;
-    who.require(source.module, Permission::Write)?;
+    let source = who.grant_on(
+        super::get(s, who, run_id).await?.into_inner(),
+        Permission::Write,
+    )?;
     if source.mode != Mode::Apply {
         return Err(Error::Conflict(
             "a preview changed nothing; there is nothing to revert".into(),

@@ -122,7 +122,7 @@ pub async fn page(
     run_id: &str,
     q: &RowsQuery,
 ) -> Result<RunRowsPage> {
-    let run = get(s, who, run_id).await?;
+    let run = get(s, who, run_id).await?.into_inner();
     if run.csv.is_none() {
         return Err(Error::Conflict(format!(
             "run {run_id} is {}: its rows are written when it ends",
