@@ -567,54 +567,30 @@ async fn sign_in(
 ) -> Result<std::result::Result<Member, Refusal>> {
     let items = s.items.as_ref();
     let now = s.clock.now();
-    // Two rounds at most: a lost race to create the account, or to update the member.
-    for _ in 0..3 {
-        let Some(account) = store::get_account(items, account_id).await? else {
-            let account = Account {
-                id: account_id.clone(),
-                crm: id.crm,
-                org_id: id.org_id.clone(),
-                owner_user_id: id.user_id.clone(),
-                created_at: now,
-                integration: None,
-                version: 0,
-            };
-            match store::put_account(items, &account, Condition::Absent).await {
-                Ok(_) => {}
-                Err(Error::Conflict(_)) => continue,
-                Err(e) => return Err(e),
+    // When another sign-in of this org creates it first, this person is a member or not.
+    if store::get_account(items, account_id).await?.is_none()
+        && let Some(owner) = create_account(s, id, account_id).await?
+    {
+        return Ok(Ok(owner));
+    }
+    let read = || async {
+        store::get_member(items, account_id, &id.user_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("member {}", id.user_id)))
+    };
+    let mut refused = None;
+    let signed = crate::ports::items::update(items, 3, read, |m| {
+        refused = match m.status {
+            Status::Active => None,
+            Status::Invited if m.invitation.as_ref().is_some_and(|i| i.expires_at <= now) => {
+                Some(Refusal::InvitationExpired)
             }
-            let member = Member {
-                user_id: id.user_id.clone(),
-                email: id.email.clone(),
-                name: id.name.clone(),
-                role: Role::Admin,
-                status: Status::Active,
-                permissions: Permissions::all(Permission::Write),
-                invitation: None,
-                created_at: now,
-                last_login_at: Some(now),
-                removed_at: None,
-                version: 0,
-            };
-            store::put_member(items, account_id, &member, Condition::None).await?;
-            tracing::info!(account = %account_id, "account created");
-            return Ok(Ok(member));
+            Status::Invited => None,
+            _ => Some(Refusal::NotInvited),
         };
-        let member = store::get_member(items, &account.id, &id.user_id).await?;
-        let mut m = match member {
-            Some(m) if m.status == Status::Active => m,
-            Some(m) if m.status == Status::Invited => {
-                if m.invitation.as_ref().is_some_and(|i| i.expires_at <= now) {
-                    return Ok(Err(Refusal::InvitationExpired));
-                }
-                m
-            }
-            _ => {
-                return Ok(Err(Refusal::NotInvited));
-            }
-        };
-        let cond = Condition::Version(m.version);
+        if refused.is_some() {
+            return Ok(None);
+        }
         m.status = Status::Active;
         m.invitation = None;
         m.last_login_at = Some(now);
@@ -622,18 +598,60 @@ async fn sign_in(
         if id.name.is_some() {
             m.name = id.name.clone();
         }
-        match store::put_member(items, &account.id, &m, cond).await {
-            Ok(v) => {
-                m.version = v;
-                return Ok(Ok(m));
-            }
-            Err(Error::Conflict(_)) => continue,
-            Err(e) => return Err(e),
-        }
+        store::member_item(account_id, m).map(Some)
+    })
+    .await;
+    match (signed, refused) {
+        (Ok(_), Some(why)) => Ok(Err(why)),
+        (Ok(Some(m)), None) => Ok(Ok(m)),
+        (Ok(None), None) => Err(Error::Unavailable(
+            "the account changed during sign-in; try again".into(),
+        )),
+        (Err(Error::NotFound(_)), _) => Ok(Err(Refusal::NotInvited)),
+        (Err(e), _) => Err(e),
     }
-    Err(Error::Unavailable(
-        "the account changed during sign-in; try again".into(),
-    ))
+}
+
+/// The account of a new org, with this person as its Owner (`Account::owner_user_id`;
+/// their member item says admin, with write everywhere); `None` when another sign-in
+/// created it first.
+async fn create_account(
+    s: &Services,
+    id: &Identity,
+    account_id: &AccountId,
+) -> Result<Option<Member>> {
+    let items = s.items.as_ref();
+    let now = s.clock.now();
+    let account = Account {
+        id: account_id.clone(),
+        crm: id.crm,
+        org_id: id.org_id.clone(),
+        owner_user_id: id.user_id.clone(),
+        created_at: now,
+        integration: None,
+        version: 0,
+    };
+    match store::put_account(items, &account, Condition::Absent).await {
+        Ok(_) => {}
+        Err(Error::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let member = Member {
+        user_id: id.user_id.clone(),
+        email: id.email.clone(),
+        name: id.name.clone(),
+        role: Role::Admin,
+        status: Status::Active,
+        permissions: Permissions::all(Permission::Write),
+        invitation: None,
+        created_at: now,
+        last_login_at: Some(now),
+        removed_at: None,
+        version: 0,
+    };
+    store::put_member(items, account_id, &member, Condition::None).await?;
+    tracing::info!(account = %account_id, "account created");
+    Ok(Some(member))
 }
 
 #[cfg(test)]

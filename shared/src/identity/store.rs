@@ -84,12 +84,16 @@ pub async fn put_member(
     m: &Member,
     cond: Condition,
 ) -> Result<u64> {
-    let item = to_item(
+    items.put(member_item(account_id, m)?, cond).await
+}
+
+/// The member as its item.
+pub fn member_item(account_id: &AccountId, m: &Member) -> Result<Item> {
+    to_item(
         crate::keys::account(account_id),
         crate::keys::member(&m.user_id),
         m,
-    )?;
-    items.put(item, cond).await
+    )
 }
 
 /// Every member of the account (removed ones included), in user-id order.
