@@ -86,6 +86,124 @@ impl Services {
     }
 }
 
+/// What a domain function uses, one trait per part of `Services`: its bounds are its
+/// dependencies (`fn deliver(s: &(impl UsesItems + UsesBlobs + UsesMail + ...))`), and the
+/// compiler holds the body to them. `Services` has every part; a function's `wiring()`
+/// decides which of them are real in its Lambda.
+pub trait UsesItems: Sync {
+    fn items(&self) -> &dyn ItemStore;
+}
+
+/// The audit bucket.
+pub trait UsesBlobs: Sync {
+    fn blobs(&self) -> &dyn BlobStore;
+}
+
+pub trait UsesMail: Sync {
+    fn mailer(&self) -> &dyn Mailer;
+}
+
+/// EventBridge Scheduler (or the local scheduler).
+pub trait UsesScheduler: Sync {
+    fn scheduler(&self) -> &dyn Scheduler;
+}
+
+/// CRM tokens (Secrets Manager, or the local secrets file).
+pub trait UsesSecrets: Sync {
+    fn secrets(&self) -> &dyn Secrets;
+}
+
+pub trait UsesClock: Sync {
+    fn clock(&self) -> &dyn Clock;
+}
+
+/// The console's address, for the links Steward hands out (share links, report links).
+pub trait UsesLinks: Sync {
+    fn web_base_url(&self) -> &str;
+}
+
+/// What wakes the runs worker.
+pub trait UsesRunQueue: Sync {
+    fn run_queue(&self) -> &crate::runs::RunQueue;
+}
+
+/// The account's CRM, on a stored connection (Steward's OAuth apps, the CRM HTTP client,
+/// and the tokens in the `Secrets` port, refreshed and kept).
+#[async_trait::async_trait]
+pub trait UsesCrm: Sync {
+    fn crm_apps(&self) -> &CrmApps;
+
+    /// `identity::connections::open`.
+    async fn open_crm(
+        &self,
+        account_id: &crate::ids::AccountId,
+        slot: crate::identity::connections::Slot<'_>,
+    ) -> Result<Arc<dyn crate::crm::Crm>>;
+}
+
+impl UsesItems for Services {
+    fn items(&self) -> &dyn ItemStore {
+        self.items.as_ref()
+    }
+}
+
+impl UsesBlobs for Services {
+    fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
+    }
+}
+
+impl UsesMail for Services {
+    fn mailer(&self) -> &dyn Mailer {
+        self.mailer.as_ref()
+    }
+}
+
+impl UsesScheduler for Services {
+    fn scheduler(&self) -> &dyn Scheduler {
+        self.scheduler.as_ref()
+    }
+}
+
+impl UsesSecrets for Services {
+    fn secrets(&self) -> &dyn Secrets {
+        self.secrets.as_ref()
+    }
+}
+
+impl UsesClock for Services {
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+}
+
+impl UsesLinks for Services {
+    fn web_base_url(&self) -> &str {
+        &self.web_base_url
+    }
+}
+
+impl UsesRunQueue for Services {
+    fn run_queue(&self) -> &crate::runs::RunQueue {
+        &self.runs
+    }
+}
+
+#[async_trait::async_trait]
+impl UsesCrm for Services {
+    fn crm_apps(&self) -> &CrmApps {
+        &self.crm
+    }
+
+    async fn open_crm(
+        &self,
+        account_id: &crate::ids::AccountId,
+        slot: crate::identity::connections::Slot<'_>,
+    ) -> Result<Arc<dyn crate::crm::Crm>> {
+        crate::identity::connections::open(self, account_id, slot).await
+    }
+}
+
 /// The health handler every function binds to its own health route.
 pub async fn health(services: &Services, req: Request) -> Result<Response<Body>> {
     let function = crate::http::route_of(&req).map_or("unknown", |r| r.function.name());

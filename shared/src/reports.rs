@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-use crate::app::Services;
+use crate::app::{UsesBlobs, UsesClock, UsesItems, UsesLinks, UsesMail, UsesRunQueue};
 use crate::error::{Error, Result};
 use crate::identity::policy::{self, AccountPolicy};
 use crate::ports::mail::{Attachment, Email, MAX_RAW_MESSAGE_BYTES};
@@ -88,8 +88,8 @@ impl Delivery {
 }
 
 /// Where the run is in the Activity Tracker.
-pub fn run_link(s: &Services, run: &Run) -> String {
-    format!("{}/activity?run={}", s.web_base_url, run.id)
+pub fn run_link(s: &impl UsesLinks, run: &Run) -> String {
+    format!("{}/activity?run={}", s.web_base_url(), run.id)
 }
 
 fn subject(run: &Run, notify: &Notify) -> String {
@@ -105,7 +105,7 @@ fn subject(run: &Run, notify: &Notify) -> String {
     }
 }
 
-fn summary(s: &Services, run: &Run, download: Option<&str>) -> String {
+fn summary(s: &impl UsesLinks, run: &Run, download: Option<&str>) -> String {
     let c = run.counts;
     let mut text = String::new();
     text.push_str(&format!("Run ID: {}\n", run.id));
@@ -146,7 +146,11 @@ fn summary(s: &Services, run: &Run, download: Option<&str>) -> String {
 }
 
 /// The report message for an ended run: the CSV attached, or linked when too large.
-pub async fn message(s: &Services, run: &Run, notify: &Notify) -> Result<(Email, bool)> {
+pub async fn message(
+    s: &(impl UsesBlobs + UsesLinks),
+    run: &Run,
+    notify: &Notify,
+) -> Result<(Email, bool)> {
     let mut email = Email {
         to: notify.recipients.clone(),
         reply_to: None,
@@ -168,7 +172,7 @@ pub async fn message(s: &Services, run: &Run, notify: &Notify) -> Result<(Email,
     // Base64 makes the attachment 4/3 its size (plus line breaks).
     let encoded = (csv.bytes as usize).div_ceil(3) * 4 * 78 / 76;
     if encoded + MIME_OVERHEAD <= MAX_RAW_MESSAGE_BYTES
-        && let Some(blob) = s.blobs.get(&key).await?
+        && let Some(blob) = s.blobs().get(&key).await?
     {
         email.text = format!("{intro}{}", summary(s, run, None));
         email.attachments.push(Attachment {
@@ -179,7 +183,7 @@ pub async fn message(s: &Services, run: &Run, notify: &Notify) -> Result<(Email,
         return Ok((email, true));
     }
     let url = s
-        .blobs
+        .blobs()
         .presigned_get(&key, LINK_TTL, Some(&csv.file_name))
         .await?;
     email.text = format!("{intro}{}", summary(s, run, Some(&url)));
@@ -189,7 +193,7 @@ pub async fn message(s: &Services, run: &Run, notify: &Notify) -> Result<(Email,
 /// Sends the ended run's report if one is due; returns the delivery as stored. Safe to
 /// call again for the same run (a redelivered event): a sent report is not sent again.
 pub async fn deliver(
-    s: &Services,
+    s: &(impl UsesItems + UsesBlobs + UsesMail + UsesClock + UsesLinks + UsesRunQueue),
     account_id: &AccountId,
     run_id: &str,
 ) -> Result<Option<Delivery>> {
@@ -200,7 +204,7 @@ pub async fn deliver(
     if !run.status.is_final() {
         return Ok(Some(delivery));
     }
-    let now = s.clock.now();
+    let now = s.clock().now();
     let claimable = match delivery.status {
         DeliveryStatus::Pending => true,
         DeliveryStatus::Sending => delivery.at.is_none_or(|t| now - t >= SENDING_STALE),
@@ -216,7 +220,7 @@ pub async fn deliver(
     sending.at = Some(now);
     claimed.delivery = Some(sending);
     match s
-        .items
+        .items()
         .put(
             claimed.to_item(false)?,
             crate::ports::items::Condition::Version(run.version),
@@ -253,7 +257,7 @@ pub async fn deliver(
             }),
             message_id: Some(message_id),
             attached: Some(attached),
-            at: Some(s.clock.now()),
+            at: Some(s.clock().now()),
             attempts,
             recipients: allowed,
             refused,
@@ -263,7 +267,7 @@ pub async fn deliver(
             reason: Some(why),
             message_id: None,
             attached: None,
-            at: Some(s.clock.now()),
+            at: Some(s.clock().now()),
             attempts,
             recipients: Vec::new(),
             refused,
@@ -296,7 +300,11 @@ fn recipients(policy: &AccountPolicy, notify: &Notify) -> (Vec<String>, Vec<Refu
 }
 
 /// Builds and sends, retrying while SES throttles. Returns (message id, attached).
-async fn send(s: &Services, run: &Run, notify: &Notify) -> (Result<(String, bool)>, u32) {
+async fn send(
+    s: &(impl UsesMail + UsesBlobs + UsesLinks),
+    run: &Run,
+    notify: &Notify,
+) -> (Result<(String, bool)>, u32) {
     let (email, attached) = match message(s, run, notify).await {
         Ok(m) => m,
         Err(e) => return (Err(e), 0),
@@ -304,7 +312,7 @@ async fn send(s: &Services, run: &Run, notify: &Notify) -> (Result<(String, bool
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match s.mailer.send(&email).await {
+        match s.mailer().send(&email).await {
             Ok(id) => return (Ok((id, attached)), attempt),
             Err(Error::Unavailable(m)) if attempt < ATTEMPTS => {
                 tracing::warn!(run_id = %run.id, attempt, reason = %m, "mail throttled; retrying");

@@ -15,9 +15,9 @@ use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::app::Services;
+use crate::app::{Services, UsesClock, UsesCrm, UsesItems, UsesLinks, UsesRunQueue, UsesScheduler};
 use crate::error::{Error, FieldError, Result};
-use crate::identity::connections::{self, Slot};
+use crate::identity::connections::Slot;
 use crate::identity::policy::{self, AccountPolicy};
 use crate::identity::{Grant, Granted, Permission, Principal, Scoped};
 use crate::ids::ScheduleId;
@@ -256,7 +256,7 @@ fn check(input: &ScheduleInput, policy: &AccountPolicy) -> Result<(String, Strin
 
 /// The member may schedule the template in this mode: read for preview, write for apply.
 async fn template_for(
-    s: &Services,
+    s: &(impl UsesItems + UsesLinks),
     who: &Principal,
     template_id: &str,
     mode: Mode,
@@ -265,12 +265,16 @@ async fn template_for(
     who.grant_on(t.into_inner(), mode.need())
 }
 
-pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Result<Schedule> {
+pub async fn create(
+    s: &(impl UsesItems + UsesClock + UsesScheduler + UsesLinks),
+    who: &Principal,
+    input: ScheduleInput,
+) -> Result<Schedule> {
     let (expression, timezone) = check(&input, &policy::load(s, &who.account_id).await?)?;
     let t = template_for(s, who, &input.template_id, input.mode).await?;
     let module = t.grant().module();
     let t = t.into_inner();
-    let now = s.clock.now();
+    let now = s.clock().now();
     let mut schedule = Schedule {
         id: ScheduleId::at(now).to_string(),
         account_id: who.account_id.clone(),
@@ -291,11 +295,14 @@ pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Resu
         version: 0,
         next: Vec::new(),
     };
-    schedule.version = s.items.put(schedule.to_item()?, Condition::Absent).await?;
-    if let Err(e) = s.scheduler.create(&schedule.spec()).await {
+    schedule.version = s
+        .items()
+        .put(schedule.to_item()?, Condition::Absent)
+        .await?;
+    if let Err(e) = s.scheduler().create(&schedule.spec()).await {
         // No Scheduler schedule: no item either.
         if let Err(undo) = s
-            .items
+            .items()
             .delete(
                 &crate::keys::account(&who.account_id),
                 &crate::keys::schedule(&schedule.id),
@@ -311,10 +318,10 @@ pub async fn create(s: &Services, who: &Principal, input: ScheduleInput) -> Resu
     Ok(schedule.with_next(now))
 }
 
-async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Schedule> {
+async fn load(s: &impl UsesItems, account_id: &AccountId, id: &str) -> Result<Schedule> {
     id.parse::<ScheduleId>()?;
     match s
-        .items
+        .items()
         .get(
             &crate::keys::account(account_id),
             &crate::keys::schedule(id),
@@ -327,14 +334,18 @@ async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Schedule
 }
 
 /// A schedule the member may see (read on its module).
-pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Schedule> {
+pub async fn get(s: &(impl UsesItems + UsesClock), who: &Principal, id: &str) -> Result<Schedule> {
     let schedule = load(s, &who.account_id, id).await?;
     let schedule = who.grant_on(schedule, Permission::Read)?.into_inner();
-    Ok(schedule.with_next(s.clock.now()))
+    Ok(schedule.with_next(s.clock().now()))
 }
 
 /// A schedule the member may change: what starting its run would need.
-async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Granted<Schedule>> {
+async fn changeable(
+    s: &(impl UsesItems + UsesClock),
+    who: &Principal,
+    id: &str,
+) -> Result<Granted<Schedule>> {
     let schedule = get(s, who, id).await?;
     let need = schedule.mode.need();
     who.grant_on(schedule, need)
@@ -342,17 +353,21 @@ async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Granted<S
 
 /// Writes `next` over `current` in both places, the item first; a Scheduler failure puts
 /// the item back.
-async fn replace(s: &Services, current: &Schedule, mut next: Schedule) -> Result<Schedule> {
-    next.updated_at = s.clock.now();
+async fn replace(
+    s: &(impl UsesItems + UsesClock + UsesScheduler),
+    current: &Schedule,
+    mut next: Schedule,
+) -> Result<Schedule> {
+    next.updated_at = s.clock().now();
     next.version = s
-        .items
+        .items()
         .put(next.to_item()?, Condition::Version(current.version))
         .await?;
-    if let Err(e) = s.scheduler.update(&next.spec()).await {
+    if let Err(e) = s.scheduler().update(&next.spec()).await {
         let mut back = current.clone();
         back.version = next.version;
         if let Err(undo) = s
-            .items
+            .items()
             .put(back.to_item()?, Condition::Version(next.version))
             .await
         {
@@ -360,11 +375,11 @@ async fn replace(s: &Services, current: &Schedule, mut next: Schedule) -> Result
         }
         return Err(e);
     }
-    Ok(next.with_next(s.clock.now()))
+    Ok(next.with_next(s.clock().now()))
 }
 
 pub async fn update(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesScheduler + UsesLinks),
     who: &Principal,
     id: &str,
     input: ScheduleInput,
@@ -389,7 +404,12 @@ pub async fn update(
     replace(s, &current, next).await
 }
 
-pub async fn set_paused(s: &Services, who: &Principal, id: &str, paused: bool) -> Result<Schedule> {
+pub async fn set_paused(
+    s: &(impl UsesItems + UsesClock + UsesScheduler),
+    who: &Principal,
+    id: &str,
+    paused: bool,
+) -> Result<Schedule> {
     let current = changeable(s, who, id).await?;
     let next = Schedule {
         paused,
@@ -400,11 +420,15 @@ pub async fn set_paused(s: &Services, who: &Principal, id: &str, paused: bool) -
 
 /// Deletes the Scheduler schedule, then the item; when the item cannot be deleted the
 /// Scheduler schedule is made again.
-pub async fn delete(s: &Services, who: &Principal, id: &str) -> Result<()> {
+pub async fn delete(
+    s: &(impl UsesItems + UsesClock + UsesScheduler),
+    who: &Principal,
+    id: &str,
+) -> Result<()> {
     let current = changeable(s, who, id).await?;
-    s.scheduler.delete(&scheduler_name(id)).await?;
+    s.scheduler().delete(&scheduler_name(id)).await?;
     if let Err(e) = s
-        .items
+        .items()
         .delete(
             &crate::keys::account(&who.account_id),
             &crate::keys::schedule(id),
@@ -412,7 +436,7 @@ pub async fn delete(s: &Services, who: &Principal, id: &str) -> Result<()> {
         )
         .await
     {
-        if let Err(undo) = s.scheduler.create(&current.spec()).await {
+        if let Err(undo) = s.scheduler().create(&current.spec()).await {
             tracing::error!(schedule_id = %id, error = %undo, "re-creating a Scheduler schedule failed");
         }
         return Err(e);
@@ -422,13 +446,13 @@ pub async fn delete(s: &Services, who: &Principal, id: &str) -> Result<()> {
 }
 
 pub async fn list(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock),
     who: &Principal,
     limit: u32,
     cursor: Option<String>,
 ) -> Result<SchedulePage> {
     let page = s
-        .items
+        .items()
         .query(
             &Query::partition(crate::keys::account(&who.account_id))
                 .prefix(crate::keys::SCHEDULES)
@@ -436,7 +460,7 @@ pub async fn list(
                 .after(cursor),
         )
         .await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     let mut schedules = Vec::new();
     for item in &page.items {
         let sch = Schedule::from_item(item)?;
@@ -477,7 +501,10 @@ pub fn fire_run_id(schedule_id: &str, at: DateTime<Utc>) -> String {
 }
 
 /// The schedule target: makes the run, or records why not.
-pub async fn fire(s: &Services, event: &FireEvent) -> Result<Fired> {
+pub async fn fire(
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue),
+    event: &FireEvent,
+) -> Result<Fired> {
     let schedule = match load(s, &event.account_id, &event.schedule_id).await {
         Ok(sch) => sch,
         Err(Error::NotFound(_)) => return Ok(Fired::Gone),
@@ -488,7 +515,7 @@ pub async fn fire(s: &Services, event: &FireEvent) -> Result<Fired> {
         .as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.to_utc())
-        .unwrap_or_else(|| s.clock.now());
+        .unwrap_or_else(|| s.clock().now());
     let run_id = fire_run_id(&schedule.id, at);
     // A redelivered fire: the run exists.
     if runs::load(s, &schedule.account_id, &run_id).await.is_ok() {
@@ -522,7 +549,7 @@ pub async fn fire(s: &Services, event: &FireEvent) -> Result<Fired> {
 
 /// The template's config, checked, when this fire may make a run; else why not.
 async fn checked_config(
-    s: &Services,
+    s: &(impl UsesItems + UsesCrm),
     schedule: &Schedule,
 ) -> Result<Result<(ModuleConfig, serde_json::Value), String>> {
     if schedule.paused {
@@ -548,7 +575,7 @@ async fn checked_config(
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("the template is no longer valid: {e}"))),
     };
-    let crm = match connections::open(s, &schedule.account_id, Slot::Integration).await {
+    let crm = match s.open_crm(&schedule.account_id, Slot::Integration).await {
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("no usable integration user connection: {e}"))),
     };
@@ -566,7 +593,7 @@ async fn checked_config(
 }
 
 async fn make_run(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
     schedule: &Schedule,
     run_id: &str,
     (config, config_json): (ModuleConfig, serde_json::Value),
@@ -601,9 +628,9 @@ async fn make_run(
 }
 
 /// Keeps the last fire on the schedule (best effort: the run, if any, is made).
-async fn record(s: &Services, schedule: &Schedule, last: LastFire) {
+async fn record(s: &impl UsesItems, schedule: &Schedule, last: LastFire) {
     let recorded = crate::ports::items::update(
-        s.items.as_ref(),
+        s.items(),
         3,
         || load(s, &schedule.account_id, &schedule.id),
         |current| {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::Services;
+use crate::app::{Services, UsesItems, UsesLinks};
 use crate::error::{Error, Result};
 use crate::identity::{Granted, Need, Permission, Principal, Scoped, authorize, store};
 use crate::ids::TemplateId;
@@ -123,10 +123,10 @@ impl Scoped for Template {
 }
 
 impl Template {
-    fn with_link(mut self, s: &Services) -> Self {
+    fn with_link(mut self, s: &impl UsesLinks) -> Self {
         self.share_url = format!(
             "{}/modules/{}?template={}",
-            s.web_base_url,
+            s.web_base_url(),
             self.module.name(),
             self.id
         );
@@ -160,12 +160,12 @@ impl Template {
 /// it on no member's behalf; `None` once it is deleted. Checking it is theirs to do (it
 /// may no longer fit the module).
 pub async fn stored_config(
-    s: &Services,
+    s: &impl UsesItems,
     account_id: &AccountId,
     id: &str,
 ) -> Result<Option<Value>> {
     let item = s
-        .items
+        .items()
         .get(
             &crate::keys::account(account_id),
             &crate::keys::template(id),
@@ -176,9 +176,13 @@ pub async fn stored_config(
 
 /// A template of the member's account, with their read grant on its module; another
 /// account's is a 404.
-pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Granted<Template>> {
+pub async fn get(
+    s: &(impl UsesItems + UsesLinks),
+    who: &Principal,
+    id: &str,
+) -> Result<Granted<Template>> {
     let item = s
-        .items
+        .items()
         .get(
             &crate::keys::account(&who.account_id),
             &crate::keys::template(id),

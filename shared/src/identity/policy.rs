@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Need, Principal, authorize};
-use crate::app::Services;
+use crate::app::{Services, UsesItems};
 use crate::error::{Error, FieldError, Result};
 use crate::ports::items::{Condition, Item};
 use crate::ports::mail::{ascii_address, ascii_domain};
@@ -144,9 +144,9 @@ fn from_item(item: &Item) -> Result<AccountPolicy> {
 }
 
 /// The account's policy: the defaults when none was set.
-pub async fn load(s: &Services, account_id: &AccountId) -> Result<AccountPolicy> {
+pub async fn load(s: &impl UsesItems, account_id: &AccountId) -> Result<AccountPolicy> {
     match s
-        .items
+        .items()
         .get(&crate::keys::account(account_id), crate::keys::POLICY)
         .await?
     {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::Services;
+use crate::app::{Services, UsesClock, UsesItems, UsesRunQueue};
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::policy::{self, AccountPolicy};
@@ -521,10 +521,10 @@ impl Run {
 }
 
 /// The run, or a 404 (another account's runs are not found).
-pub async fn load(s: &Services, account_id: &AccountId, run_id: &str) -> Result<Run> {
+pub async fn load(s: &impl UsesItems, account_id: &AccountId, run_id: &str) -> Result<Run> {
     run_id.parse::<RunId>()?;
     match s
-        .items
+        .items()
         .get(&crate::keys::account(account_id), &crate::keys::run(run_id))
         .await?
     {
@@ -536,14 +536,14 @@ pub async fn load(s: &Services, account_id: &AccountId, run_id: &str) -> Result<
 /// Read-modify-write of a run item, retried when another writer got there first (the
 /// worker's progress and a member's cancel race harmlessly).
 pub async fn update(
-    s: &Services,
+    s: &(impl UsesItems + UsesRunQueue),
     account_id: &AccountId,
     run_id: &str,
     wake: bool,
     mut change: impl FnMut(&mut Run),
 ) -> Result<Run> {
     let run = crate::ports::items::update(
-        s.items.as_ref(),
+        s.items(),
         8,
         || load(s, account_id, run_id),
         |run| {
@@ -558,7 +558,7 @@ pub async fn update(
         ))
     })?;
     if wake {
-        s.runs.wake(account_id, run_id);
+        s.run_queue().wake(account_id, run_id);
     }
     Ok(run)
 }
@@ -918,7 +918,7 @@ pub(crate) async fn follow_up(
 /// redelivered event finds the run it already made). A second create of one id is a
 /// `Conflict`.
 pub async fn create_with_id(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
     account_id: &AccountId,
     id: String,
     new: NewRun,
@@ -946,7 +946,7 @@ pub async fn create_with_id(
         acting: new.acting,
         status: Status::Queued,
         counts: Counts::default(),
-        created_at: s.clock.now(),
+        created_at: s.clock().now(),
         started_at: None,
         finished_at: None,
         error: None,
@@ -974,9 +974,9 @@ pub async fn create_with_id(
         continuations: 0,
         version: 0,
     };
-    run.version = s.items.put(run.to_item(true)?, Condition::Absent).await?;
+    run.version = s.items().put(run.to_item(true)?, Condition::Absent).await?;
     tracing::info!(run_id = %run.id, module = %run.module, mode = ?run.mode, "run queued");
-    s.runs.wake(account_id, &run.id);
+    s.run_queue().wake(account_id, &run.id);
     Ok(run)
 }
 
