@@ -133,6 +133,9 @@ pub trait UsesRunQueue: Sync {
 pub trait UsesCrm: Sync {
     fn crm_apps(&self) -> &CrmApps;
 
+    /// The CRMs' described objects, per account, for a few minutes.
+    fn schemas(&self) -> &crate::crm_schema::SchemaCache;
+
     /// `identity::connections::open`.
     async fn open_crm(
         &self,
@@ -193,6 +196,10 @@ impl UsesRunQueue for Services {
 impl UsesCrm for Services {
     fn crm_apps(&self) -> &CrmApps {
         &self.crm
+    }
+
+    fn schemas(&self) -> &crate::crm_schema::SchemaCache {
+        &self.schemas
     }
 
     async fn open_crm(

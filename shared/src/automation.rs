@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::app::Services;
+use crate::app::{Services, UsesClock, UsesCrm, UsesItems, UsesLinks, UsesSecrets};
 use crate::crm::CrmKind;
 use crate::crypto;
 use crate::error::{Error, FieldError, Result};
@@ -114,9 +114,9 @@ pub struct Activated {
     pub signing_secret: String,
 }
 
-async fn load(s: &Services, account_id: &AccountId) -> Result<Settings> {
+async fn load(s: &impl UsesItems, account_id: &AccountId) -> Result<Settings> {
     match s
-        .items
+        .items()
         .get(&crate::keys::account(account_id), crate::keys::AUTOMATION)
         .await?
     {
@@ -133,12 +133,12 @@ async fn load(s: &Services, account_id: &AccountId) -> Result<Settings> {
     }
 }
 
-async fn save(s: &Services, account_id: &AccountId, st: &Settings) -> Result<()> {
+async fn save(s: &impl UsesItems, account_id: &AccountId, st: &Settings) -> Result<()> {
     let cond = match st.version {
         0 => Condition::Absent,
         v => Condition::Version(v),
     };
-    s.items
+    s.items()
         .put(
             Item::of(
                 crate::keys::account(account_id),
@@ -158,8 +158,8 @@ async fn save(s: &Services, account_id: &AccountId, st: &Settings) -> Result<()>
     Ok(())
 }
 
-fn view(s: &Services, who: &Principal, st: &Settings) -> AutomationView {
-    let base = s.web_base_url.trim_end_matches('/');
+fn view(s: &impl UsesLinks, who: &Principal, st: &Settings) -> AutomationView {
+    let base = s.web_base_url().trim_end_matches('/');
     let crm = crate::identity::crm_name(who.crm);
     AutomationView {
         active: st.active,
@@ -179,22 +179,26 @@ fn view(s: &Services, who: &Principal, st: &Settings) -> AutomationView {
 }
 
 /// A new signing secret, stored as the account's current one.
-async fn store_new_secret(s: &Services, account_id: &AccountId) -> Result<String> {
+async fn store_new_secret(s: &impl UsesSecrets, account_id: &AccountId) -> Result<String> {
     let secret = format!("whsec_{}", crypto::random_token()?);
-    s.secrets
+    s.secrets()
         .put(&secret_name(account_id), SecretString::from(secret.clone()))
         .await?;
     Ok(secret)
 }
 
 /// `GET /account/automation` (owners and admins).
-pub async fn get(s: &Services, who: &Principal) -> Result<AutomationView> {
+pub async fn get(s: &(impl UsesItems + UsesLinks), who: &Principal) -> Result<AutomationView> {
     authorize(who, Need::Admin)?;
     Ok(view(s, who, &load(s, &who.account_id).await?))
 }
 
 /// `POST /account/automation/activate` (the Owner): a new signing secret, shown once.
-pub async fn activate(s: &Services, who: &Principal, input: ActivationInput) -> Result<Activated> {
+pub async fn activate(
+    s: &(impl UsesItems + UsesClock + UsesSecrets + UsesLinks),
+    who: &Principal,
+    input: ActivationInput,
+) -> Result<Activated> {
     authorize(who, Need::Owner)?;
     let mut errors = Vec::new();
     if input
@@ -222,7 +226,7 @@ pub async fn activate(s: &Services, who: &Principal, input: ActivationInput) -> 
         ));
     }
     let secret = store_new_secret(s, &who.account_id).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     st.active = true;
     st.window_seconds = input.window_seconds.unwrap_or(DEFAULT_WINDOW_SECONDS);
     st.reserve_percent = input.reserve_percent.unwrap_or(DEFAULT_RESERVE_PERCENT);
@@ -240,7 +244,10 @@ pub async fn activate(s: &Services, who: &Principal, input: ActivationInput) -> 
 
 /// `POST /account/automation/rotate` (the Owner): a new secret; the previous one still
 /// signs for `ROTATION_OVERLAP`, so the CRM side can be updated without a gap.
-pub async fn rotate(s: &Services, who: &Principal) -> Result<Activated> {
+pub async fn rotate(
+    s: &(impl UsesItems + UsesClock + UsesSecrets + UsesLinks),
+    who: &Principal,
+) -> Result<Activated> {
     authorize(who, Need::Owner)?;
     let mut st = load(s, &who.account_id).await?;
     if !st.active {
@@ -248,13 +255,13 @@ pub async fn rotate(s: &Services, who: &Principal) -> Result<Activated> {
             "CRM automation is not active: activate it first".into(),
         ));
     }
-    if let Some(current) = s.secrets.get(&secret_name(&who.account_id)).await? {
-        s.secrets
+    if let Some(current) = s.secrets().get(&secret_name(&who.account_id)).await? {
+        s.secrets()
             .put(&previous_secret_name(&who.account_id), current)
             .await?;
     }
     let secret = store_new_secret(s, &who.account_id).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     st.rotated_at = Some(now);
     st.previous_valid_until = Some(now + ROTATION_OVERLAP);
     save(s, &who.account_id, &st).await?;
@@ -266,7 +273,10 @@ pub async fn rotate(s: &Services, who: &Principal) -> Result<Activated> {
 }
 
 /// `POST /account/automation/deactivate` (the Owner): every later call is a 403.
-pub async fn deactivate(s: &Services, who: &Principal) -> Result<AutomationView> {
+pub async fn deactivate(
+    s: &(impl UsesItems + UsesSecrets + UsesLinks),
+    who: &Principal,
+) -> Result<AutomationView> {
     authorize(who, Need::Owner)?;
     let mut st = load(s, &who.account_id).await?;
     st.active = false;
@@ -276,7 +286,7 @@ pub async fn deactivate(s: &Services, who: &Principal) -> Result<AutomationView>
         secret_name(&who.account_id),
         previous_secret_name(&who.account_id),
     ] {
-        s.secrets.delete(&name).await?;
+        s.secrets().delete(&name).await?;
     }
     tracing::info!(account_id = %who.account_id, "CRM automation deactivated");
     Ok(view(s, who, &st))
@@ -331,7 +341,7 @@ fn fresh(timestamp: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
 }
 
 /// The account's settings, when automation is active for it (else a 403).
-async fn active(s: &Services, account_id: &AccountId) -> Result<Settings> {
+async fn active(s: &impl UsesItems, account_id: &AccountId) -> Result<Settings> {
     let st = load(s, account_id).await?;
     if !st.active {
         return Err(Error::Forbidden(format!(
@@ -413,16 +423,16 @@ pub async fn hook(
         .ok_or_else(|| {
             Error::BadSignature("X-Steward-Timestamp must be Unix time in seconds".into())
         })?;
-    fresh(at, s.clock.now())?;
+    fresh(at, s.clock().now())?;
     let settings = active(s, &account_id).await?;
     let mut keys: Vec<SecretString> = Vec::new();
-    if let Some(k) = s.secrets.get(&secret_name(&account_id)).await? {
+    if let Some(k) = s.secrets().get(&secret_name(&account_id)).await? {
         keys.push(k);
     }
     if settings
         .previous_valid_until
-        .is_some_and(|until| until > s.clock.now())
-        && let Some(k) = s.secrets.get(&previous_secret_name(&account_id)).await?
+        .is_some_and(|until| until > s.clock().now())
+        && let Some(k) = s.secrets().get(&previous_secret_name(&account_id)).await?
     {
         keys.push(k);
     }
@@ -558,12 +568,12 @@ fn hubspot_signed(
 
 /// The full URLs a HubSpot call may have been sent to: as the request arrived (scheme from
 /// `X-Forwarded-Proto`, else the console's), and under the console's base URL.
-fn candidate_uris(s: &Services, req: &SignedRequest<'_>) -> Vec<String> {
+fn candidate_uris(s: &impl UsesLinks, req: &SignedRequest<'_>) -> Vec<String> {
     let tail = match req.query {
         Some(q) if !q.is_empty() => format!("{}?{q}", req.path),
         _ => req.path.to_string(),
     };
-    let base = s.web_base_url.trim_end_matches('/');
+    let base = s.web_base_url().trim_end_matches('/');
     let mut out = vec![format!("{base}{tail}")];
     if let Some(host) = header(req.headers, "host") {
         let scheme = header(req.headers, "x-forwarded-proto")
@@ -577,8 +587,8 @@ fn candidate_uris(s: &Services, req: &SignedRequest<'_>) -> Vec<String> {
     out
 }
 
-fn hubspot_secret(s: &Services) -> Result<String> {
-    s.crm
+fn hubspot_secret(s: &impl UsesCrm) -> Result<String> {
+    s.crm_apps()
         .hubspot
         .as_ref()
         .map(|a| a.client_secret.expose_secret().to_string())
@@ -629,7 +639,7 @@ pub async fn hubspot_action(
     req: SignedRequest<'_>,
 ) -> Result<Value> {
     let secret = hubspot_secret(s)?;
-    hubspot_signed(&secret, &req, &candidate_uris(s, &req), s.clock.now())?;
+    hubspot_signed(&secret, &req, &candidate_uris(s, &req), s.clock().now())?;
     let action: ActionRequest = parse_body(req.body)?;
     let account_id = AccountId::new(CrmKind::HubSpot, &action.origin.portal_id.to_string());
     let settings = active(s, &account_id).await?;
@@ -685,7 +695,7 @@ pub async fn hubspot_action(
 /// recipe field.
 pub async fn hubspot_options(s: &Services, req: SignedRequest<'_>) -> Result<Value> {
     let secret = hubspot_secret(s)?;
-    hubspot_signed(&secret, &req, &candidate_uris(s, &req), s.clock.now())?;
+    hubspot_signed(&secret, &req, &candidate_uris(s, &req), s.clock().now())?;
     #[derive(Deserialize)]
     struct OptionsRequest {
         origin: Origin,

@@ -9,11 +9,11 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::app::Services;
+use crate::app::{UsesClock, UsesCrm};
 use crate::crm::{Crm, CrmKind, ObjectSchema, Record};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::Principal;
-use crate::identity::connections::{self, Slot};
+use crate::identity::connections::Slot;
 use crate::modules::ModuleConfig;
 use crate::modules::fields::all_of;
 use crate::modules::grid::CellEdit;
@@ -73,8 +73,8 @@ pub struct CrmObjects {
 }
 
 /// The CRM as the signed-in member's own connection (as their runs act).
-pub async fn crm_of(s: &Services, who: &Principal) -> Result<Arc<dyn Crm>> {
-    connections::open(s, &who.account_id, Slot::User(&who.user_id)).await
+pub async fn crm_of(s: &impl UsesCrm, who: &Principal) -> Result<Arc<dyn Crm>> {
+    s.open_crm(&who.account_id, Slot::User(&who.user_id)).await
 }
 
 fn label_of(kind: CrmKind, name: &str) -> String {
@@ -100,23 +100,23 @@ fn offered(crm: &dyn Crm, object: &str) -> Result<()> {
 
 /// The object's schema, described at most once per `SCHEMA_TTL` for the account.
 pub async fn describe(
-    s: &Services,
+    s: &(impl UsesCrm + UsesClock),
     account_id: &AccountId,
     crm: &dyn Crm,
     object: &str,
 ) -> Result<Arc<ObjectSchema>> {
     offered(crm, object)?;
     let key = (account_id.to_string(), object.to_string());
-    if let Some(schema) = s.schemas.fresh(&key, s.clock.now()) {
+    if let Some(schema) = s.schemas().fresh(&key, s.clock().now()) {
         return Ok(schema);
     }
     let schema = Arc::new(crm.describe(object).await?);
-    s.schemas.keep(key, s.clock.now(), schema.clone());
+    s.schemas().keep(key, s.clock().now(), schema.clone());
     Ok(schema)
 }
 
 /// `GET /crm/objects`.
-pub async fn objects(s: &Services, who: &Principal) -> Result<CrmObjects> {
+pub async fn objects(s: &impl UsesCrm, who: &Principal) -> Result<CrmObjects> {
     let crm = crm_of(s, who).await?;
     Ok(CrmObjects {
         objects: crm
@@ -131,7 +131,11 @@ pub async fn objects(s: &Services, who: &Principal) -> Result<CrmObjects> {
 }
 
 /// `GET /crm/objects/{object}/fields`.
-pub async fn fields(s: &Services, who: &Principal, object: &str) -> Result<ObjectSchema> {
+pub async fn fields(
+    s: &(impl UsesCrm + UsesClock),
+    who: &Principal,
+    object: &str,
+) -> Result<ObjectSchema> {
     let crm = crm_of(s, who).await?;
     Ok(describe(s, &who.account_id, crm.as_ref(), object)
         .await?
@@ -148,7 +152,7 @@ pub fn problems(crm: &dyn Crm, config: &ModuleConfig, schema: &ObjectSchema) -> 
 /// Checks `config` against the CRM (the cached schema): a 400 naming every problem, or
 /// the object's schema.
 pub async fn check_config(
-    s: &Services,
+    s: &(impl UsesCrm + UsesClock),
     account_id: &AccountId,
     crm: &dyn Crm,
     config: &ModuleConfig,

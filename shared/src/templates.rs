@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::{Services, UsesItems, UsesLinks};
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks};
 use crate::error::{Error, Result};
 use crate::identity::{Granted, Need, Permission, Principal, Scoped, authorize, store};
 use crate::ids::TemplateId;
@@ -110,7 +110,11 @@ pub fn validate(input: &TemplateInput) -> Result<(Module, ModuleConfig)> {
 
 /// The config's object and fields against the account's CRM (its schema cached a few
 /// minutes): a 400 naming every problem, so a template never names what the CRM lacks.
-async fn fits_the_crm(s: &Services, who: &Principal, config: &ModuleConfig) -> Result<()> {
+async fn fits_the_crm(
+    s: &(impl UsesCrm + UsesClock),
+    who: &Principal,
+    config: &ModuleConfig,
+) -> Result<()> {
     let crm = crate::crm_schema::crm_of(s, who).await?;
     crate::crm_schema::check_config(s, &who.account_id, crm.as_ref(), config).await?;
     Ok(())
@@ -193,12 +197,20 @@ pub async fn get(
 }
 
 /// A template the member may change (write on its module), or 404/403.
-pub async fn writable(s: &Services, who: &Principal, id: &str) -> Result<Granted<Template>> {
+pub async fn writable(
+    s: &(impl UsesItems + UsesLinks),
+    who: &Principal,
+    id: &str,
+) -> Result<Granted<Template>> {
     let t = get(s, who, id).await?;
     who.grant_on(t.into_inner(), Permission::Write)
 }
 
-pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Result<Template> {
+pub async fn create(
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm),
+    who: &Principal,
+    input: TemplateInput,
+) -> Result<Template> {
     // Permission first: the module's config is only checked for those who may write it.
     let first = Module::parse(&input.module)
         .map(|m| who.grant(m, Permission::Write))
@@ -209,7 +221,7 @@ pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Resu
         None => who.grant(module, Permission::Write)?,
     };
     fits_the_crm(s, who, &config).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     let t = Template {
         id: TemplateId::new().to_string(),
         module: grant.module(),
@@ -224,7 +236,7 @@ pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Resu
         share_url: String::new(),
     };
     let version = s
-        .items
+        .items()
         .put(t.to_item(&who.account_id)?, Condition::Absent)
         .await?;
     Ok(Template { version, ..t }.with_link(s))
@@ -233,7 +245,7 @@ pub async fn create(s: &Services, who: &Principal, input: TemplateInput) -> Resu
 /// Replaces a template's name, description and config (`current` from `writable`). The
 /// module cannot change.
 pub async fn update(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm),
     who: &Principal,
     current: Granted<Template>,
     expected_version: u64,
@@ -257,11 +269,11 @@ pub async fn update(
         description: input.description.filter(|d| !d.trim().is_empty()),
         config: input.config,
         updated_by: who.user_id.clone(),
-        updated_at: s.clock.now(),
+        updated_at: s.clock().now(),
         ..current
     };
     let version = s
-        .items
+        .items()
         .put(
             t.to_item(&who.account_id)?,
             Condition::Version(expected_version),
@@ -283,13 +295,13 @@ fn stale(e: Error) -> Error {
 
 /// Deletes a template (`current` from `writable`).
 pub async fn delete(
-    s: &Services,
+    s: &impl UsesItems,
     who: &Principal,
     current: Granted<Template>,
     expected_version: Option<u64>,
 ) -> Result<()> {
     current.grant().covers(current.module, Permission::Write)?;
-    s.items
+    s.items()
         .delete(
             &crate::keys::account(&who.account_id),
             &crate::keys::template(&current.id),
@@ -300,7 +312,11 @@ pub async fn delete(
 }
 
 /// A new template with the same module and config, named "<name> (copy)".
-pub async fn copy(s: &Services, who: &Principal, id: &str) -> Result<Template> {
+pub async fn copy(
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm),
+    who: &Principal,
+    id: &str,
+) -> Result<Template> {
     let t = get(s, who, id).await?.into_inner();
     let mut name = format!("{} (copy)", t.name);
     if name.chars().count() > MAX_NAME_CHARS {
@@ -328,7 +344,7 @@ pub struct TemplatePage {
 /// The account's templates the member can read: one module's (by name) or all (by id),
 /// a page at a time.
 pub async fn list(
-    s: &Services,
+    s: &(impl UsesItems + UsesLinks),
     who: &Principal,
     module: Option<Module>,
     limit: u32,
@@ -343,7 +359,7 @@ pub async fn list(
             Query::partition(crate::keys::account(&who.account_id)).prefix(crate::keys::TEMPLATES)
         }
     };
-    let page = s.items.query(&query.limit(limit).after(cursor)).await?;
+    let page = s.items().query(&query.limit(limit).after(cursor)).await?;
     let mut templates = Vec::new();
     for item in &page.items {
         let t = Template::from_item(item)?;

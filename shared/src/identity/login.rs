@@ -18,7 +18,7 @@ use super::{
     Account, Integration, Member, Need, Permission, Permissions, Principal, Role, Status,
     authorize, crm_name, crm_title, session, store,
 };
-use crate::app::Services;
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks, UsesSecrets};
 use crate::crm::{CrmError, CrmKind, Identity};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::{Error, Result};
@@ -186,8 +186,8 @@ fn state_pk(state: &str) -> String {
     crate::keys::sign_in(&sha256_hex(state.as_bytes()))
 }
 
-pub fn redirect_uri(s: &Services, crm: CrmKind) -> String {
-    format!("{}/auth/{}/callback", s.web_base_url, crm_name(crm))
+pub fn redirect_uri(s: &impl UsesLinks, crm: CrmKind) -> String {
+    format!("{}/auth/{}/callback", s.web_base_url(), crm_name(crm))
 }
 
 /// Who starts a sign-in.
@@ -263,7 +263,7 @@ fn refused(crm: CrmKind, why: Refusal, return_to: Option<String>) -> SignInOutco
 /// lands on `/`), not refused: it is a convenience, and a mangled link should not stop
 /// anyone signing in.
 pub async fn login(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm),
     crm: CrmKind,
     start: Start,
     return_to: Option<&str>,
@@ -289,7 +289,7 @@ pub async fn login(
     let (authorize_url, client_id, scopes) = match crm {
         CrmKind::HubSpot => {
             let app = s
-                .crm
+                .crm_apps()
                 .hubspot
                 .as_ref()
                 .ok_or_else(|| connections::not_configured(crm))?;
@@ -301,7 +301,7 @@ pub async fn login(
         }
         CrmKind::Salesforce => {
             let app = s
-                .crm
+                .crm_apps()
                 .salesforce
                 .as_ref()
                 .ok_or_else(|| connections::not_configured(crm))?;
@@ -332,7 +332,7 @@ pub async fn login(
     }
     let (url, state) = request.url();
     let binding = random_token()?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     let pending = PendingLogin {
         crm,
         purpose,
@@ -345,7 +345,7 @@ pub async fn login(
     };
     let item = store::to_item(state_pk(state.secret()), crate::keys::META.into(), &pending)?
         .expiring_at(now.timestamp() + STATE_TTL_SECS);
-    s.items.put_if_absent(item).await?;
+    s.items().put_if_absent(item).await?;
     Ok(ToCrm {
         authorize_url: url.to_string(),
         binding: Cookie {
@@ -360,17 +360,21 @@ pub async fn login(
 /// A sign-in's callback (`GET /auth/{crm}/callback?code&state`, or
 /// `?error&error_description&state`): signed in, connected or refused; never an error for
 /// a CRM's answer.
-pub async fn callback(s: &Services, crm: CrmKind, answer: &CrmAnswer) -> Result<SignInOutcome> {
+pub async fn callback(
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm + UsesSecrets),
+    crm: CrmKind,
+    answer: &CrmAnswer,
+) -> Result<SignInOutcome> {
     let Some(state) = answer.state.as_deref().filter(|v| !v.is_empty()) else {
         return Ok(refused(crm, Refusal::InvalidCallback, None));
     };
     let pk = state_pk(state);
-    let Some(item) = s.items.get(&pk, crate::keys::META).await? else {
+    let Some(item) = s.items().get(&pk, crate::keys::META).await? else {
         return Ok(refused(crm, Refusal::Expired, None));
     };
     // Single use: of two callbacks with one state, one deletes it and the other fails.
     match s
-        .items
+        .items()
         .delete(&pk, crate::keys::META, Some(item.version))
         .await
     {
@@ -425,7 +429,7 @@ pub async fn callback(s: &Services, crm: CrmKind, answer: &CrmAnswer) -> Result<
                 Err(why) => return refuse(why),
             };
             connections::save(
-                s.secrets.as_ref(),
+                s.secrets(),
                 &account_id,
                 Slot::User(&member.user_id),
                 &connection,
@@ -447,14 +451,8 @@ pub async fn callback(s: &Services, crm: CrmKind, answer: &CrmAnswer) -> Result<
                 tracing::info!(account = %expected, other = %account_id, "integration user of another org");
                 return refuse(Refusal::WrongAccount);
             }
-            connections::save(
-                s.secrets.as_ref(),
-                &account_id,
-                Slot::Integration,
-                &connection,
-            )
-            .await?;
-            let now = s.clock.now();
+            connections::save(s.secrets(), &account_id, Slot::Integration, &connection).await?;
+            let now = s.clock().now();
             let integration = Integration {
                 crm_user_id: identity.user_id.clone(),
                 email: identity.email.clone(),
@@ -473,13 +471,13 @@ pub async fn callback(s: &Services, crm: CrmKind, answer: &CrmAnswer) -> Result<
 
 /// Trades the code for tokens; the connection is not yet tied to a user.
 async fn exchange(
-    s: &Services,
+    s: &(impl UsesLinks + UsesCrm),
     crm: CrmKind,
     code: &str,
     verifier: &str,
 ) -> std::result::Result<StoredConnection, CrmError> {
     let redirect = redirect_uri(s, crm);
-    let http = s.crm.http();
+    let http = s.crm_apps().http();
     let empty = |tokens: crate::crm::Tokens, instance_url, identity_url| {
         let mut c = StoredConnection {
             crm,
@@ -497,7 +495,7 @@ async fn exchange(
     match crm {
         CrmKind::HubSpot => {
             let app =
-                s.crm.hubspot.as_ref().ok_or_else(|| {
+                s.crm_apps().hubspot.as_ref().ok_or_else(|| {
                     CrmError::Unsupported("HubSpot sign-in is not configured".into())
                 })?;
             let tokens = crate::crm::hubspot::exchange_code(
@@ -511,7 +509,7 @@ async fn exchange(
             Ok(empty(tokens, None, None))
         }
         CrmKind::Salesforce => {
-            let app = s.crm.salesforce.as_ref().ok_or_else(|| {
+            let app = s.crm_apps().salesforce.as_ref().ok_or_else(|| {
                 CrmError::Unsupported("Salesforce sign-in is not configured".into())
             })?;
             let (tokens, instance, id_url) = crate::crm::salesforce::exchange_code(
@@ -528,8 +526,11 @@ async fn exchange(
     }
 }
 
-async fn identify(s: &Services, c: &StoredConnection) -> std::result::Result<Identity, CrmError> {
-    let crm = connections::client(&s.crm, "sign-in", c.clone())
+async fn identify(
+    s: &impl UsesCrm,
+    c: &StoredConnection,
+) -> std::result::Result<Identity, CrmError> {
+    let crm = connections::client(s.crm_apps(), "sign-in", c.clone())
         .map_err(|e| CrmError::Unsupported(e.to_string()))?;
     crm.identity().await
 }
@@ -561,12 +562,12 @@ fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
 /// What signing in means for the account: creates it for a new org (this person is its
 /// Owner), activates an invitee, refreshes a member; `Err(why)` for anyone else.
 async fn sign_in(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock),
     id: &Identity,
     account_id: &AccountId,
 ) -> Result<std::result::Result<Member, Refusal>> {
-    let items = s.items.as_ref();
-    let now = s.clock.now();
+    let items = s.items();
+    let now = s.clock().now();
     // When another sign-in of this org creates it first, this person is a member or not.
     if store::get_account(items, account_id).await?.is_none()
         && let Some(owner) = create_account(s, id, account_id).await?
@@ -616,12 +617,12 @@ async fn sign_in(
 /// their member item says admin, with write everywhere); `None` when another sign-in
 /// created it first.
 async fn create_account(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock),
     id: &Identity,
     account_id: &AccountId,
 ) -> Result<Option<Member>> {
-    let items = s.items.as_ref();
-    let now = s.clock.now();
+    let items = s.items();
+    let now = s.clock().now();
     let account = Account {
         id: account_id.clone(),
         crm: id.crm,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Need, Principal, authorize};
-use crate::app::{Services, UsesItems};
+use crate::app::{UsesClock, UsesItems};
 use crate::error::{Error, FieldError, Result};
 use crate::ports::items::{Condition, Item};
 use crate::ports::mail::{ascii_address, ascii_domain};
@@ -156,7 +156,7 @@ pub async fn load(s: &impl UsesItems, account_id: &AccountId) -> Result<AccountP
 }
 
 /// `GET /account/policy`: any member may read it (the console shows it where it applies).
-pub async fn get(s: &Services, who: &Principal) -> Result<AccountPolicy> {
+pub async fn get(s: &impl UsesItems, who: &Principal) -> Result<AccountPolicy> {
     load(s, &who.account_id).await
 }
 
@@ -204,7 +204,7 @@ fn normalized(input: PolicyInput) -> Result<(Vec<String>, u32)> {
 
 /// `PUT /account/policy`: owners and admins; `version` is the one read (409 when stale).
 pub async fn put(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock),
     who: &Principal,
     version: u64,
     input: PolicyInput,
@@ -218,7 +218,7 @@ pub async fn put(
     let mut next = AccountPolicy {
         allowed_recipient_domains: domains,
         min_schedule_interval_minutes: minutes,
-        updated_at: Some(s.clock.now()),
+        updated_at: Some(s.clock().now()),
         updated_by: Some(who.email.clone()),
         version,
     };
@@ -232,7 +232,7 @@ pub async fn put(
         0 => Condition::Absent,
         v => Condition::Version(v),
     };
-    next.version = s.items.put(item, cond).await.map_err(|e| match e {
+    next.version = s.items().put(item, cond).await.map_err(|e| match e {
         Error::Conflict(_) => stale(),
         e => e,
     })?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Principal, Status, store};
-use crate::app::Services;
+use crate::app::{UsesClock, UsesItems};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::ports::items::{Item, Query, WriteOp};
@@ -64,10 +64,14 @@ pub struct Credentials {
 }
 
 /// Starts a session; returns its cookie.
-pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Result<Cookie> {
+pub async fn create(
+    s: &(impl UsesItems + UsesClock),
+    account_id: &AccountId,
+    user_id: &str,
+) -> Result<Cookie> {
     let id = random_token()?;
     let key = sha256_hex(id.as_bytes());
-    let now = s.clock.now();
+    let now = s.clock().now();
     let session = Session {
         account_id: account_id.clone(),
         user_id: user_id.into(),
@@ -84,7 +88,7 @@ pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Resu
         crate::keys::sessions_of(account_id, user_id),
         now.to_rfc3339(),
     );
-    s.items.put_if_absent(item).await?;
+    s.items().put_if_absent(item).await?;
     Ok(Cookie {
         name: SESSION_COOKIE,
         value: id,
@@ -94,13 +98,13 @@ pub async fn create(s: &Services, account_id: &AccountId, user_id: &str) -> Resu
 }
 
 /// The live session a session cookie's value names, with its stored key.
-pub async fn current(s: &Services, id: Option<&str>) -> Result<Option<(String, Session)>> {
+pub async fn current(s: &impl UsesItems, id: Option<&str>) -> Result<Option<(String, Session)>> {
     let Some(id) = id else {
         return Ok(None);
     };
     let key = sha256_hex(id.as_bytes());
     let Some(item) = s
-        .items
+        .items()
         .get(&crate::keys::session(&key), crate::keys::META)
         .await?
     else {
@@ -120,12 +124,12 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The signed-in, active member behind the credentials, or 401; a state-changing request
 /// without the session's CSRF token is a 403.
-pub async fn authenticate(s: &Services, presented: &Credentials) -> Result<Principal> {
+pub async fn authenticate(s: &impl UsesItems, presented: &Credentials) -> Result<Principal> {
     let Some((key, session)) = current(s, presented.session_id.as_deref()).await? else {
         return Err(Error::Unauthorized);
     };
-    let account = store::get_account(s.items.as_ref(), &session.account_id).await?;
-    let member = store::get_member(s.items.as_ref(), &session.account_id, &session.user_id).await?;
+    let account = store::get_account(s.items(), &session.account_id).await?;
+    let member = store::get_member(s.items(), &session.account_id, &session.user_id).await?;
     let (Some(account), Some(member)) = (account, member) else {
         return Err(Error::Unauthorized);
     };
@@ -154,16 +158,16 @@ pub async fn authenticate(s: &Services, presented: &Credentials) -> Result<Princ
 }
 
 /// Ends one session.
-pub async fn end(s: &Services, key: &str) -> Result<()> {
-    s.items
+pub async fn end(s: &impl UsesItems, key: &str) -> Result<()> {
+    s.items()
         .delete(&crate::keys::session(key), crate::keys::META, None)
         .await
 }
 
 /// Ends every session of a member (removal, purge).
-pub async fn end_all(s: &Services, account_id: &AccountId, user_id: &str) -> Result<()> {
+pub async fn end_all(s: &impl UsesItems, account_id: &AccountId, user_id: &str) -> Result<()> {
     let sessions = s
-        .items
+        .items()
         .query_all(Query::partition(crate::keys::sessions_of(account_id, user_id)).on_gsi1())
         .await?;
     let ops: Vec<WriteOp> = sessions
@@ -171,7 +175,7 @@ pub async fn end_all(s: &Services, account_id: &AccountId, user_id: &str) -> Res
         .map(|i: Item| WriteOp::Delete { pk: i.pk, sk: i.sk })
         .collect();
     if !ops.is_empty() {
-        s.items.batch_write(ops).await?;
+        s.items().batch_write(ops).await?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::{
     Account, Integration, Invitation, Member, Need, Permission, Permissions, PermissionsPatch,
     Principal, Role, Status, authorize, crm_name, session, store,
 };
-use crate::app::Services;
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks, UsesMail, UsesSecrets};
 use crate::error::{Error, Result};
 use crate::ports::Email;
 use crate::ports::items::Condition;
@@ -94,23 +94,23 @@ fn integration_view(a: &Account) -> IntegrationView {
     }
 }
 
-async fn account_of(s: &Services, who: &Principal) -> Result<Account> {
-    store::get_account(s.items.as_ref(), &who.account_id)
+async fn account_of(s: &impl UsesItems, who: &Principal) -> Result<Account> {
+    store::get_account(s.items(), &who.account_id)
         .await?
         .ok_or(Error::Unauthorized)
 }
 
-async fn member_of(s: &Services, account_id: &AccountId, user_id: &str) -> Result<Member> {
-    store::get_member(s.items.as_ref(), account_id, user_id)
+async fn member_of(s: &impl UsesItems, account_id: &AccountId, user_id: &str) -> Result<Member> {
+    store::get_member(s.items(), account_id, user_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("member {user_id}")))
 }
 
 /// `GET /team/members`.
-pub async fn view(s: &Services, who: &Principal) -> Result<TeamView> {
+pub async fn view(s: &(impl UsesItems + UsesClock), who: &Principal) -> Result<TeamView> {
     let account = account_of(s, who).await?;
-    let now = s.clock.now();
-    let members = store::list_members(s.items.as_ref(), &account.id)
+    let now = s.clock().now();
+    let members = store::list_members(s.items(), &account.id)
         .await?
         .iter()
         .map(|m| MemberView::of(m, &account, now))
@@ -139,10 +139,13 @@ fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
 }
 
 /// `GET /team/crm-users`: active CRM users who are not (invited or active) members.
-pub async fn crm_users(s: &Services, who: &Principal) -> Result<Vec<CrmUserView>> {
+pub async fn crm_users(
+    s: &(impl UsesItems + UsesCrm),
+    who: &Principal,
+) -> Result<Vec<CrmUserView>> {
     let crm = crate::crm_schema::crm_of(s, who).await?;
     let users = crm.list_users().await?;
-    let taken: HashSet<String> = store::list_members(s.items.as_ref(), &who.account_id)
+    let taken: HashSet<String> = store::list_members(s.items(), &who.account_id)
         .await?
         .into_iter()
         .filter(|m| m.status != Status::Removed)
@@ -184,12 +187,12 @@ enum InvitedRole {
     User,
 }
 
-fn join_link(s: &Services, account: &Account) -> String {
-    format!("{}/auth/{}/login", s.web_base_url, crm_name(account.crm))
+fn join_link(s: &impl UsesLinks, account: &Account) -> String {
+    format!("{}/auth/{}/login", s.web_base_url(), crm_name(account.crm))
 }
 
 async fn send_invitation(
-    s: &Services,
+    s: &(impl UsesLinks + UsesMail),
     account: &Account,
     who: &Principal,
     m: &Member,
@@ -210,11 +213,15 @@ async fn send_invitation(
         html: None,
         attachments: vec![],
     };
-    s.mailer.send(&email).await.map(|_| ())
+    s.mailer().send(&email).await.map(|_| ())
 }
 
 /// `POST /team/invitations`: the user must exist (and be active) in the CRM.
-pub async fn invite(s: &Services, who: &Principal, req: InviteRequest) -> Result<MemberView> {
+pub async fn invite(
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesLinks + UsesMail),
+    who: &Principal,
+    req: InviteRequest,
+) -> Result<MemberView> {
     let account = account_of(s, who).await?;
     if req.role == Some(Role::Owner) {
         return Err(Error::invalid(
@@ -222,7 +229,9 @@ pub async fn invite(s: &Services, who: &Principal, req: InviteRequest) -> Result
             "an invitee cannot be the owner; transfer ownership once they are active",
         ));
     }
-    let crm = connections::open(s, &who.account_id, Slot::User(&who.user_id)).await?;
+    let crm = s
+        .open_crm(&who.account_id, Slot::User(&who.user_id))
+        .await?;
     let user = crm
         .list_users()
         .await?
@@ -235,8 +244,8 @@ pub async fn invite(s: &Services, who: &Principal, req: InviteRequest) -> Result
             "is deactivated in the CRM and cannot sign in",
         ));
     }
-    let now = s.clock.now();
-    let existing = store::get_member(s.items.as_ref(), &account.id, &user.id).await?;
+    let now = s.clock().now();
+    let existing = store::get_member(s.items(), &account.id, &user.id).await?;
     let cond = match &existing {
         Some(m) if m.status != Status::Removed => {
             return Err(Error::Conflict(format!(
@@ -273,17 +282,17 @@ pub async fn invite(s: &Services, who: &Principal, req: InviteRequest) -> Result
         removed_at: None,
         version: 0,
     };
-    store::put_member(s.items.as_ref(), &account.id, &member, cond).await?;
+    store::put_member(s.items(), &account.id, &member, cond).await?;
     send_invitation(s, &account, who, &member).await?;
     Ok(MemberView::of(&member, &account, now))
 }
 
 async fn invited_member(
-    s: &Services,
+    s: &impl UsesItems,
     account_id: &AccountId,
     invitation_id: &str,
 ) -> Result<Member> {
-    store::list_members(s.items.as_ref(), account_id)
+    store::list_members(s.items(), account_id)
         .await?
         .into_iter()
         .find(|m| {
@@ -294,31 +303,30 @@ async fn invited_member(
 }
 
 /// `POST /team/invitations/{id}/resend`: sends again and renews the expiry.
-pub async fn resend(s: &Services, who: &Principal, invitation_id: &str) -> Result<MemberView> {
+pub async fn resend(
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesMail),
+    who: &Principal,
+    invitation_id: &str,
+) -> Result<MemberView> {
     let account = account_of(s, who).await?;
     let mut m = invited_member(s, &account.id, invitation_id).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     if let Some(i) = m.invitation.as_mut() {
         i.sent_at = now;
         i.expires_at = now + Duration::days(INVITATION_DAYS);
         i.sends += 1;
     }
-    m.version = store::put_member(
-        s.items.as_ref(),
-        &account.id,
-        &m,
-        Condition::Version(m.version),
-    )
-    .await?;
+    m.version =
+        store::put_member(s.items(), &account.id, &m, Condition::Version(m.version)).await?;
     send_invitation(s, &account, who, &m).await?;
     Ok(MemberView::of(&m, &account, now))
 }
 
 /// `DELETE /team/invitations/{id}`: the invitee can no longer sign in.
-pub async fn cancel(s: &Services, who: &Principal, invitation_id: &str) -> Result<()> {
+pub async fn cancel(s: &impl UsesItems, who: &Principal, invitation_id: &str) -> Result<()> {
     let account = account_of(s, who).await?;
     let m = invited_member(s, &account.id, invitation_id).await?;
-    s.items
+    s.items()
         .delete(
             &crate::keys::account(&account.id),
             &crate::keys::member(&m.user_id),
@@ -341,14 +349,14 @@ pub struct MemberPatch {
 /// (the owner only, to an active member) with one conditional write of the account, so
 /// of two racing transfers exactly one wins and there is always exactly one owner.
 pub async fn update(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock),
     who: &Principal,
     user_id: &str,
     patch: MemberPatch,
 ) -> Result<MemberView> {
     let mut account = account_of(s, who).await?;
     let mut m = member_of(s, &account.id, user_id).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     if m.status == Status::Removed {
         return Err(Error::Conflict(format!(
             "{} was removed; invite them again",
@@ -381,7 +389,7 @@ pub async fn update(
                 let cond = Condition::Version(account.version);
                 let former = account.owner_user_id.clone();
                 account.owner_user_id = m.user_id.clone();
-                store::put_account(s.items.as_ref(), &account, cond)
+                store::put_account(s.items(), &account, cond)
                     .await
                     .map_err(|e| match e {
                         Error::Conflict(_) => Error::Conflict(
@@ -406,13 +414,18 @@ pub async fn update(
         m.permissions = p.applied_to(m.permissions);
     }
     let cond = Condition::Version(m.version);
-    m.version = store::put_member(s.items.as_ref(), &account.id, &m, cond).await?;
+    m.version = store::put_member(s.items(), &account.id, &m, cond).await?;
     Ok(MemberView::of(&m, &account, now))
 }
 
 /// `DELETE /team/members/{id}[?purge=true]`: their sessions end at once; with `purge`,
 /// their name, email and CRM connection are erased too.
-pub async fn remove(s: &Services, who: &Principal, user_id: &str, purge: bool) -> Result<()> {
+pub async fn remove(
+    s: &(impl UsesItems + UsesClock + UsesSecrets),
+    who: &Principal,
+    user_id: &str,
+    purge: bool,
+) -> Result<()> {
     let account = account_of(s, who).await?;
     let mut m = member_of(s, &account.id, user_id).await?;
     if account.owner_user_id == m.user_id {
@@ -423,17 +436,17 @@ pub async fn remove(s: &Services, who: &Principal, user_id: &str, purge: bool) -
     let cond = Condition::Version(m.version);
     m.status = Status::Removed;
     m.invitation = None;
-    m.removed_at = Some(s.clock.now());
+    m.removed_at = Some(s.clock().now());
     m.permissions = Permissions::default();
     if purge {
         m.email = String::new();
         m.name = None;
         m.last_login_at = None;
     }
-    store::put_member(s.items.as_ref(), &account.id, &m, cond).await?;
+    store::put_member(s.items(), &account.id, &m, cond).await?;
     session::end_all(s, &account.id, &m.user_id).await?;
     if purge {
-        connections::delete(s.secrets.as_ref(), &account.id, Slot::User(&m.user_id)).await?;
+        connections::delete(s.secrets(), &account.id, Slot::User(&m.user_id)).await?;
     }
     tracing::info!(account = %account.id, user = %m.user_id, purge, "member removed");
     Ok(())
@@ -441,7 +454,7 @@ pub async fn remove(s: &Services, who: &Principal, user_id: &str, purge: bool) -
 
 /// Writes the account's integration record (retrying a lost race on the account item).
 pub async fn set_integration_record(
-    s: &Services,
+    s: &impl UsesItems,
     account_id: &AccountId,
     integration: Option<Integration>,
 ) -> Result<Account> {
@@ -451,16 +464,16 @@ pub async fn set_integration_record(
 /// Changes the account's integration record as `change` says, from the record as it is
 /// now (read again after a lost race on the account item).
 async fn update_integration(
-    s: &Services,
+    s: &impl UsesItems,
     account_id: &AccountId,
     change: impl Fn(Option<Integration>) -> Option<Integration>,
 ) -> Result<Account> {
     let read = || async {
-        store::get_account(s.items.as_ref(), account_id)
+        store::get_account(s.items(), account_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("account {account_id}")))
     };
-    crate::ports::items::update(s.items.as_ref(), 3, read, |a| {
+    crate::ports::items::update(s.items(), 3, read, |a| {
         a.integration = change(a.integration.take());
         store::account_item(a).map(Some)
     })
@@ -480,7 +493,7 @@ pub struct IntegrationRequest {
 /// `PUT /team/integration`: the member's connection is checked against the CRM and
 /// becomes the account's integration connection.
 pub async fn set_integration(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesSecrets + UsesCrm),
     who: &Principal,
     req: IntegrationRequest,
 ) -> Result<IntegrationView> {
@@ -492,16 +505,16 @@ pub async fn set_integration(
             "must be an active member who has signed in",
         ));
     }
-    let conn = connections::load(s.secrets.as_ref(), &account.id, Slot::User(&m.user_id))
+    let conn = connections::load(s.secrets(), &account.id, Slot::User(&m.user_id))
         .await?
         .ok_or_else(|| Error::invalid("/user_id", "has no CRM connection; they must sign in"))?;
-    let crm = connections::client(&s.crm, &account.id, conn.clone())?;
+    let crm = connections::client(s.crm_apps(), &account.id, conn.clone())?;
     let identity = crm.identity().await?;
     if !identity.active {
         return Err(Error::invalid("/user_id", "is deactivated in the CRM"));
     }
-    connections::save(s.secrets.as_ref(), &account.id, Slot::Integration, &conn).await?;
-    let now = s.clock.now();
+    connections::save(s.secrets(), &account.id, Slot::Integration, &conn).await?;
+    let now = s.clock().now();
     let a = set_integration_record(
         s,
         &account.id,
@@ -524,18 +537,18 @@ pub async fn set_integration(
 /// connects it again. Nothing changes if it was connected again meanwhile (the stored
 /// connection no longer holds the refused token).
 pub async fn integration_refused(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesSecrets),
     account_id: &AccountId,
     refused: &crate::crm::Tokens,
     why: &str,
 ) -> Result<()> {
     use secrecy::ExposeSecret;
-    let stored = connections::load(s.secrets.as_ref(), account_id, Slot::Integration).await?;
+    let stored = connections::load(s.secrets(), account_id, Slot::Integration).await?;
     let refused_token = refused.refresh_token.as_ref().map(|t| t.expose_secret());
     if stored.is_none_or(|c| c.refresh_token.as_deref() != refused_token) {
         return Ok(());
     }
-    let now = s.clock.now();
+    let now = s.clock().now();
     let problem = format!(
         "{why}. Schedules are skipped until an owner or admin connects the integration user again (Settings → Users)."
     );
@@ -553,9 +566,9 @@ pub async fn integration_refused(
 }
 
 /// `DELETE /team/integration`: schedules then need a member's connection.
-pub async fn clear_integration(s: &Services, who: &Principal) -> Result<()> {
+pub async fn clear_integration(s: &(impl UsesItems + UsesSecrets), who: &Principal) -> Result<()> {
     let account = account_of(s, who).await?;
-    connections::delete(s.secrets.as_ref(), &account.id, Slot::Integration).await?;
+    connections::delete(s.secrets(), &account.id, Slot::Integration).await?;
     set_integration_record(s, &account.id, None).await?;
     Ok(())
 }
