@@ -97,6 +97,9 @@ pub trait UsesItems: Sync {
 /// The audit bucket.
 pub trait UsesBlobs: Sync {
     fn blobs(&self) -> &dyn BlobStore;
+
+    /// The same store, for a writer that owns it (`BlobWriter`).
+    fn shared_blobs(&self) -> Arc<dyn BlobStore>;
 }
 
 pub trait UsesMail: Sync {
@@ -153,6 +156,10 @@ impl UsesItems for Services {
 impl UsesBlobs for Services {
     fn blobs(&self) -> &dyn BlobStore {
         self.blobs.as_ref()
+    }
+
+    fn shared_blobs(&self) -> Arc<dyn BlobStore> {
+        self.blobs.clone()
     }
 }
 

@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::app::{Services, UsesClock, UsesCrm, UsesItems, UsesLinks, UsesSecrets};
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks, UsesRunQueue, UsesSecrets};
 use crate::crm::CrmKind;
 use crate::crypto;
 use crate::error::{Error, FieldError, Result};
@@ -385,7 +385,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
 
 /// `POST /hooks/{crm}/recipes/{recipe_id}` signed with Steward's scheme v1.
 pub async fn hook(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue + UsesSecrets),
     crm: CrmKind,
     recipe_id: &str,
     req: SignedRequest<'_>,
@@ -634,7 +634,7 @@ struct ActionRequest {
 /// signs it): the recipe named by the path or the `recipe_id` input field runs on the
 /// enrolled record. Answers HubSpot's way: BLOCK now, completed when the recipe run ends.
 pub async fn hubspot_action(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue + UsesLinks),
     recipe_in_path: Option<&str>,
     req: SignedRequest<'_>,
 ) -> Result<Value> {
@@ -693,7 +693,10 @@ pub async fn hubspot_action(
 
 /// `POST /hooks/hubspot/workflow-action/options`: the portal's recipes, for the action's
 /// recipe field.
-pub async fn hubspot_options(s: &Services, req: SignedRequest<'_>) -> Result<Value> {
+pub async fn hubspot_options(
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesLinks),
+    req: SignedRequest<'_>,
+) -> Result<Value> {
     let secret = hubspot_secret(s)?;
     hubspot_signed(&secret, &req, &candidate_uris(s, &req), s.clock().now())?;
     #[derive(Deserialize)]

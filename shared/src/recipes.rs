@@ -32,10 +32,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::Services;
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks, UsesRunQueue};
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::connections::{self, Slot};
+use crate::identity::connections::Slot;
 use crate::identity::{Grant, Need, Permission, Principal, authorize, store};
 use crate::ids::{RecipeId, RecipeRunId};
 use crate::modules::{Module, ModuleConfig};
@@ -241,7 +241,7 @@ impl RecipeRun {
 /// The steps of `input`, each template read and checked: not grid, one object for all,
 /// and the member may run it in its mode. Problems are named by pointer.
 async fn checked_steps(
-    s: &Services,
+    s: &(impl UsesItems + UsesLinks),
     who: &Principal,
     input: &RecipeInput,
 ) -> Result<(Vec<RecipeStep>, String)> {
@@ -315,7 +315,11 @@ async fn checked_steps(
     }
 }
 
-pub async fn create(s: &Services, who: &Principal, input: RecipeInput) -> Result<Recipe> {
+pub async fn create(
+    s: &(impl UsesItems + UsesClock + UsesLinks),
+    who: &Principal,
+    input: RecipeInput,
+) -> Result<Recipe> {
     if !Module::ALL
         .iter()
         .any(|m| *m != Module::Grid && who.permission(*m) >= Permission::Read)
@@ -325,7 +329,7 @@ pub async fn create(s: &Services, who: &Principal, input: RecipeInput) -> Result
         ));
     }
     let (steps, object) = checked_steps(s, who, &input).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     let mut r = Recipe {
         id: RecipeId::at(now).to_string(),
         name: input.name.trim().to_string(),
@@ -340,17 +344,17 @@ pub async fn create(s: &Services, who: &Principal, input: RecipeInput) -> Result
         version: 0,
     };
     r.version = s
-        .items
+        .items()
         .put(r.to_item(&who.account_id)?, Condition::Absent)
         .await?;
     tracing::info!(recipe_id = %r.id, "recipe created");
     Ok(r)
 }
 
-async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Recipe> {
+async fn load(s: &impl UsesItems, account_id: &AccountId, id: &str) -> Result<Recipe> {
     id.parse::<RecipeId>()?;
     match s
-        .items
+        .items()
         .get(&crate::keys::account(account_id), &crate::keys::recipe(id))
         .await?
     {
@@ -360,21 +364,21 @@ async fn load(s: &Services, account_id: &AccountId, id: &str) -> Result<Recipe> 
 }
 
 /// A recipe of the account, whoever asks (an automation call, already authenticated).
-pub async fn peek(s: &Services, account_id: &AccountId, id: &str) -> Result<Recipe> {
+pub async fn peek(s: &impl UsesItems, account_id: &AccountId, id: &str) -> Result<Recipe> {
     load(s, account_id, id).await
 }
 
 /// Every recipe of the account (an automation's list of recipes to choose from).
-pub async fn all(s: &Services, account_id: &AccountId) -> Result<Vec<Recipe>> {
+pub async fn all(s: &impl UsesItems, account_id: &AccountId) -> Result<Vec<Recipe>> {
     let items = s
-        .items
+        .items()
         .query_all(Query::partition(crate::keys::account(account_id)).prefix(crate::keys::RECIPES))
         .await?;
     items.iter().map(Recipe::from_item).collect()
 }
 
 /// A recipe the member may see (read on each step's module); another account's is a 404.
-pub async fn get(s: &Services, who: &Principal, id: &str) -> Result<Recipe> {
+pub async fn get(s: &impl UsesItems, who: &Principal, id: &str) -> Result<Recipe> {
     let r = load(s, &who.account_id, id).await?;
     for st in &r.steps {
         authorize(who, Need::Module(st.module, Permission::Read))?;
@@ -393,7 +397,7 @@ fn stale(e: Error) -> Error {
 }
 
 /// A recipe the member may change, delete or run: what running each step needs.
-pub async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Recipe> {
+pub async fn changeable(s: &impl UsesItems, who: &Principal, id: &str) -> Result<Recipe> {
     let r = get(s, who, id).await?;
     r.require_runnable(who)?;
     Ok(r)
@@ -401,7 +405,7 @@ pub async fn changeable(s: &Services, who: &Principal, id: &str) -> Result<Recip
 
 /// Replaces a recipe's name, description and steps (`current` from `changeable`).
 pub async fn update(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesLinks),
     who: &Principal,
     current: Recipe,
     expected_version: u64,
@@ -414,11 +418,11 @@ pub async fn update(
         steps,
         object,
         updated_by: who.user_id.clone(),
-        updated_at: s.clock.now(),
+        updated_at: s.clock().now(),
         ..current
     };
     r.version = s
-        .items
+        .items()
         .put(
             r.to_item(&who.account_id)?,
             Condition::Version(expected_version),
@@ -430,12 +434,12 @@ pub async fn update(
 
 /// Deletes a recipe (`current` from `changeable`).
 pub async fn delete(
-    s: &Services,
+    s: &impl UsesItems,
     who: &Principal,
     current: Recipe,
     expected_version: Option<u64>,
 ) -> Result<()> {
-    s.items
+    s.items()
         .delete(
             &crate::keys::account(&who.account_id),
             &crate::keys::recipe(&current.id),
@@ -446,13 +450,13 @@ pub async fn delete(
 }
 
 pub async fn list(
-    s: &Services,
+    s: &impl UsesItems,
     who: &Principal,
     limit: u32,
     cursor: Option<String>,
 ) -> Result<RecipePage> {
     let page = s
-        .items
+        .items()
         .query(
             &Query::partition(crate::keys::account(&who.account_id))
                 .prefix(crate::keys::RECIPES)
@@ -475,10 +479,10 @@ pub async fn list(
 
 // ---- recipe runs ------------------------------------------------------------------------
 
-async fn load_run(s: &Services, account_id: &AccountId, id: &str) -> Result<RecipeRun> {
+async fn load_run(s: &impl UsesItems, account_id: &AccountId, id: &str) -> Result<RecipeRun> {
     id.parse::<RecipeRunId>()?;
     match s
-        .items
+        .items()
         .get(
             &crate::keys::account(account_id),
             &crate::keys::recipe_run(id),
@@ -491,7 +495,7 @@ async fn load_run(s: &Services, account_id: &AccountId, id: &str) -> Result<Reci
 }
 
 /// A recipe run the member may see (read on every step's module).
-pub async fn get_run(s: &Services, who: &Principal, id: &str) -> Result<RecipeRun> {
+pub async fn get_run(s: &impl UsesItems, who: &Principal, id: &str) -> Result<RecipeRun> {
     let rr = load_run(s, &who.account_id, id).await?;
     for st in &rr.steps {
         authorize(who, Need::Module(st.module, Permission::Read))?;
@@ -501,14 +505,14 @@ pub async fn get_run(s: &Services, who: &Principal, id: &str) -> Result<RecipeRu
 
 /// `GET /recipe-runs`: newest first, those the member may see; `recipe_id` narrows.
 pub async fn list_runs(
-    s: &Services,
+    s: &impl UsesItems,
     who: &Principal,
     recipe_id: Option<&str>,
     limit: u32,
     cursor: Option<String>,
 ) -> Result<RecipeRunPage> {
     let page = s
-        .items
+        .items()
         .query(
             &Query::partition(crate::keys::account(&who.account_id))
                 .prefix(crate::keys::RECIPE_RUNS)
@@ -536,13 +540,13 @@ pub async fn list_runs(
 
 /// Read-modify-write of a recipe run, retried when another writer got there first.
 async fn update_run(
-    s: &Services,
+    s: &impl UsesItems,
     account_id: &AccountId,
     id: &str,
     mut change: impl FnMut(&mut RecipeRun) -> bool,
 ) -> Result<RecipeRun> {
     crate::ports::items::update(
-        s.items.as_ref(),
+        s.items(),
         16,
         || load_run(s, account_id, id),
         |rr| match change(rr) {
@@ -618,7 +622,7 @@ fn new_recipe_run(
 /// `Err` is why it could not start (the template deleted or no longer valid), for the
 /// recipe run to say.
 async fn start_step(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
     rr: &RecipeRun,
     step: usize,
 ) -> Result<std::result::Result<String, String>> {
@@ -678,14 +682,17 @@ async fn start_step(
 }
 
 /// Stores `rr` and makes its first step's run; a step that cannot start fails it.
-async fn launch(s: &Services, mut rr: RecipeRun) -> Result<RecipeRun> {
-    rr.version = s.items.put(rr.to_item()?, Condition::Absent).await?;
+async fn launch(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    mut rr: RecipeRun,
+) -> Result<RecipeRun> {
+    rr.version = s.items().put(rr.to_item()?, Condition::Absent).await?;
     start_first_step(s, rr).await
 }
 
 /// `POST /recipes/{id}/runs`: runs the recipe now as the member, on `scope`.
 pub async fn start(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
     who: &Principal,
     id: &str,
     input: RecipeStartInput,
@@ -701,7 +708,7 @@ pub async fn start(
             user_id: who.user_id.clone(),
         },
         (who.user_id.clone(), who.email.clone()),
-        s.clock.now(),
+        s.clock().now(),
     );
     let rr = launch(s, rr).await?;
     tracing::info!(recipe_run_id = %rr.id, "recipe run started");
@@ -758,11 +765,14 @@ fn accepted(rr: &RecipeRun, duplicate: bool, records: usize) -> Accepted {
 
 /// Takes an automation call: joins the recipe's gathering recipe run, or opens one (and
 /// its first step's run). A call delivered again answers with the recipe run it joined.
-pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
+pub async fn invoke(
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue),
+    inv: Invocation,
+) -> Result<Accepted> {
     let pk = crate::keys::account(&inv.account_id);
     let recipe = load(s, &inv.account_id, &inv.recipe_id).await?;
     let claim_key = crate::keys::call_claim(inv.crm, &inv.invocation_id);
-    if let Some(item) = s.items.get(&pk, &claim_key).await? {
+    if let Some(item) = s.items().get(&pk, &claim_key).await? {
         let claim: Claim = item.decode("invocation claim")?;
         if let Some(rr) = holding(s, &inv, &claim.recipe_run_id).await? {
             return Ok(accepted(&rr, true, inv.record_ids.len()));
@@ -775,9 +785,9 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
     let mut checked_quota = false;
     let mut outcome = None;
     for _ in 0..50 {
-        let now = s.clock.now();
+        let now = s.clock().now();
         let pointer = s
-            .items
+            .items()
             .get(&pk, &crate::keys::recipe_gathering(&recipe.id))
             .await?;
         let open = match &pointer {
@@ -816,7 +826,7 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
         );
         rr.status = RecipeRunStatus::Gathering;
         rr.gather_until = Some(now + Duration::from_std(inv.window).unwrap_or_default());
-        rr.version = s.items.put(rr.to_item()?, Condition::Absent).await?;
+        rr.version = s.items().put(rr.to_item()?, Condition::Absent).await?;
         // Whoever names the open recipe run first has it; the others join it.
         let g = Gathering {
             recipe_run_id: rr.id.clone(),
@@ -827,7 +837,7 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
             None => Condition::Absent,
         };
         match s
-            .items
+            .items()
             .put(
                 Item::of(pk.clone(), crate::keys::recipe_gathering(&recipe.id), 0, &g)?,
                 cond,
@@ -836,7 +846,7 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
         {
             Ok(_) => {}
             Err(Error::Conflict(_)) => {
-                s.items
+                s.items()
                     .delete(&pk, &crate::keys::recipe_run(&rr.id), None)
                     .await?;
                 continue;
@@ -863,8 +873,8 @@ pub async fn invoke(s: &Services, inv: Invocation) -> Result<Accepted> {
     let claim = Claim {
         recipe_run_id: outcome.recipe_run_id.clone(),
     };
-    let expires = (s.clock.now() + Duration::days(CLAIM_DAYS)).timestamp();
-    s.items
+    let expires = (s.clock().now() + Duration::days(CLAIM_DAYS)).timestamp();
+    s.items()
         .put(
             Item::of(pk, claim_key, 0, &claim)?.expiring_at(expires),
             Condition::None,
@@ -898,7 +908,7 @@ enum Offer {
 /// Offers the call to a gathering recipe run: its records are written beside it, then
 /// the run is read again. Still gathering: the sealing worker reads them (it seals before
 /// it reads). Sealed meanwhile: the call withdraws, unless the worker took it already.
-async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Offer> {
+async fn offer(s: &impl UsesItems, inv: &Invocation, recipe_run_id: &str) -> Result<Offer> {
     let pk = crate::keys::account(&inv.account_id);
     let rr = match load_run(s, &inv.account_id, recipe_run_id).await {
         Ok(rr) => rr,
@@ -916,7 +926,7 @@ async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Of
         taken: false,
     };
     match s
-        .items
+        .items()
         .put(
             Item::of(pk.clone(), key.clone(), 0, &call)?,
             Condition::Absent,
@@ -932,7 +942,7 @@ async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Of
     if rr.status == RecipeRunStatus::Gathering {
         return Ok(Offer::Joined(Box::new(rr), false));
     }
-    match s.items.delete(&pk, &key, Some(1)).await {
+    match s.items().delete(&pk, &key, Some(1)).await {
         Ok(()) => Ok(Offer::Closed),
         // The sealing worker took it (or moved it on to the next recipe run).
         Err(Error::Conflict(_)) => Ok(Offer::Joined(Box::new(rr), false)),
@@ -942,7 +952,11 @@ async fn offer(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Of
 
 /// The recipe run (of `recipe_run_id` and those it handed calls on to) that holds the
 /// call, if one does.
-async fn holding(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<Option<RecipeRun>> {
+async fn holding(
+    s: &impl UsesItems,
+    inv: &Invocation,
+    recipe_run_id: &str,
+) -> Result<Option<RecipeRun>> {
     let pk = crate::keys::account(&inv.account_id);
     let mut next = Some(recipe_run_id.to_string());
     for _ in 0..16 {
@@ -956,7 +970,7 @@ async fn holding(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<
         };
         let here = rr.invocations.contains(&inv.invocation_id)
             || (rr.invocations.is_empty()
-                && s.items
+                && s.items()
                     .get(&pk, &crate::keys::call(&rr.id, inv.crm, &inv.invocation_id))
                     .await?
                     .is_some());
@@ -970,9 +984,12 @@ async fn holding(s: &Services, inv: &Invocation, recipe_run_id: &str) -> Result<
 
 /// Makes the first step's run of a stored recipe run (of a gathering one, its worker waits
 /// for the window); a step that cannot start fails the recipe run.
-async fn start_first_step(s: &Services, rr: RecipeRun) -> Result<RecipeRun> {
+async fn start_first_step(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    rr: RecipeRun,
+) -> Result<RecipeRun> {
     let first = start_step(s, &rr, 0).await?;
-    let now = s.clock.now();
+    let now = s.clock().now();
     update_run(s, &rr.account_id, &rr.id, |r| {
         match &first {
             Ok(run_id) => r.steps[0].run_id = Some(run_id.clone()),
@@ -990,12 +1007,12 @@ async fn start_first_step(s: &Services, rr: RecipeRun) -> Result<RecipeRun> {
 /// A 429 when the CRM's daily API allowance is inside the reserve (one light call: the
 /// object's description, through the integration user's connection).
 async fn reserve_allows(
-    s: &Services,
+    s: &(impl UsesCrm + UsesClock),
     account_id: &AccountId,
     object: &str,
     reserve_percent: u8,
 ) -> Result<()> {
-    let crm = connections::open(s, account_id, Slot::Integration)
+    let crm = s.open_crm(account_id, Slot::Integration)
         .await
         .map_err(|e| {
             Error::Conflict(format!(
@@ -1017,7 +1034,10 @@ async fn reserve_allows(
 /// close, seals the recipe run, takes the calls gathered beside it (up to a run's 2,000
 /// records; calls beyond go on to a successor recipe run), and answers their record ids
 /// (None: the run is no gathering recipe's first step).
-pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String>>> {
+pub async fn gathered(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    run: &runs::Run,
+) -> Result<Option<Vec<String>>> {
     let Some(link) = &run.recipe else {
         return Ok(None);
     };
@@ -1029,7 +1049,7 @@ pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String
         return Ok(None);
     };
     if rr.status == RecipeRunStatus::Gathering {
-        let wait = (until - s.clock.now()).to_std().unwrap_or_default();
+        let wait = (until - s.clock().now()).to_std().unwrap_or_default();
         tokio::time::sleep(wait.min(std::time::Duration::from_secs(300))).await;
     }
     let rr = seal(s, &run.account_id, &link.recipe_run_id).await?;
@@ -1041,7 +1061,11 @@ pub async fn gathered(s: &Services, run: &runs::Run) -> Result<Option<Vec<String
 
 /// Seals a gathering recipe run and takes the calls written beside it (again after a
 /// crash: the calls it marked are taken again, no others).
-async fn seal(s: &Services, account_id: &AccountId, recipe_run_id: &str) -> Result<RecipeRun> {
+async fn seal(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    account_id: &AccountId,
+    recipe_run_id: &str,
+) -> Result<RecipeRun> {
     // Sealed first: a call that sees it gathering after writing itself is read below.
     let rr = update_run(s, account_id, recipe_run_id, |r| {
         if r.status != RecipeRunStatus::Gathering {
@@ -1057,7 +1081,7 @@ async fn seal(s: &Services, account_id: &AccountId, recipe_run_id: &str) -> Resu
     }
     let pk = crate::keys::account(account_id);
     let calls = s
-        .items
+        .items()
         .query_all(
             Query::partition(&pk)
                 .prefix(crate::keys::calls_of(&rr.id))
@@ -1081,7 +1105,7 @@ async fn seal(s: &Services, account_id: &AccountId, recipe_run_id: &str) -> Resu
         if !call.taken {
             call.taken = true;
             let taken = Item::of(pk.clone(), item.sk.clone(), item.version, &call)?;
-            match s.items.put(taken, Condition::Version(item.version)).await {
+            match s.items().put(taken, Condition::Version(item.version)).await {
                 Ok(_) => {}
                 // Withdrawn by its caller after the seal.
                 Err(Error::Conflict(_)) => continue,
@@ -1112,9 +1136,13 @@ async fn seal(s: &Services, account_id: &AccountId, recipe_run_id: &str) -> Resu
 
 /// Calls a sealed recipe run had no room for go on to a successor, which is sealed at
 /// once (its window is over) and takes them the same way.
-async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Result<String> {
+async fn hand_on(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    rr: &RecipeRun,
+    calls: Vec<(Item, Call)>,
+) -> Result<String> {
     let pk = crate::keys::account(&rr.account_id);
-    let now = s.clock.now();
+    let now = s.clock().now();
     let mut next = rr.clone();
     next.id = runs::derived_id(&format!("{}/next", rr.id), rr.created_at);
     next.status = RecipeRunStatus::Gathering;
@@ -1129,7 +1157,7 @@ async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Resu
         st.run_id = None;
         st.status = None;
     }
-    match s.items.put(next.to_item()?, Condition::Absent).await {
+    match s.items().put(next.to_item()?, Condition::Absent).await {
         Ok(v) => next.version = v,
         // An earlier try made it.
         Err(Error::Conflict(_)) => next = load_run(s, &rr.account_id, &next.id).await?,
@@ -1142,7 +1170,7 @@ async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Resu
             item.sk.rsplit('#').next().unwrap_or_default()
         );
         match s
-            .items
+            .items()
             .put(
                 Item::of(pk.clone(), key.clone(), 0, &call)?,
                 Condition::Absent,
@@ -1152,9 +1180,9 @@ async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Resu
             Ok(_) | Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
-        if let Err(Error::Conflict(_)) = s.items.delete(&pk, &item.sk, Some(item.version)).await {
+        if let Err(Error::Conflict(_)) = s.items().delete(&pk, &item.sk, Some(item.version)).await {
             // Its caller withdrew it meanwhile: it is not ours to run.
-            s.items.delete(&pk, &key, None).await?;
+            s.items().delete(&pk, &key, None).await?;
         }
     }
     if next.steps[0].run_id.is_none() {
@@ -1166,7 +1194,10 @@ async fn hand_on(s: &Services, rr: &RecipeRun, calls: Vec<(Item, Call)>) -> Resu
 
 /// Called when a step's run ends: the next step's run, or the recipe run's end. Errors
 /// are logged (the step's own run has ended either way).
-pub async fn step_ended(s: &Services, run: &runs::Run) {
+pub async fn step_ended(
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue),
+    run: &runs::Run,
+) {
     let Some(link) = &run.recipe else {
         return;
     };
@@ -1175,7 +1206,11 @@ pub async fn step_ended(s: &Services, run: &runs::Run) {
     }
 }
 
-async fn advance(s: &Services, run: &runs::Run, link: &RecipeLink) -> Result<()> {
+async fn advance(
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue),
+    run: &runs::Run,
+    link: &RecipeLink,
+) -> Result<()> {
     let step = link.step as usize;
     let mut rr = load_run(s, &run.account_id, &link.recipe_run_id).await?;
     if step == 0 && rr.gather_until.is_some() && rr.invocations.is_empty() {
@@ -1192,7 +1227,7 @@ async fn advance(s: &Services, run: &runs::Run, link: &RecipeLink) -> Result<()>
     } else {
         None
     };
-    let now = s.clock.now();
+    let now = s.clock().now();
     let status = run.status;
     let why = run.error.clone();
     let rr = update_run(s, &run.account_id, &link.recipe_run_id, |r| {
@@ -1250,7 +1285,7 @@ async fn advance(s: &Services, run: &runs::Run, link: &RecipeLink) -> Result<()>
 
 /// HubSpot workflow actions blocked on this recipe run go on: SUCCESS, or FAIL_CONTINUE
 /// with the reason, so the workflow shows it.
-async fn complete_callbacks(s: &Services, rr: &RecipeRun) {
+async fn complete_callbacks(s: &impl UsesCrm, rr: &RecipeRun) {
     if rr.callbacks.is_empty() {
         return;
     }
@@ -1271,7 +1306,7 @@ async fn complete_callbacks(s: &Services, rr: &RecipeRun) {
         fields.insert("steward_error".into(), Value::from(e.clone()));
     }
     let result = async {
-        let crm = connections::open(s, &rr.account_id, Slot::Integration).await?;
+        let crm = s.open_crm(&rr.account_id, Slot::Integration).await?;
         for chunk in rr.callbacks.chunks(100) {
             crm.complete_workflow_actions(chunk, &fields)
                 .await

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::worker::{Failure, read_batch};
 use super::{Mode, NewRun, Notify, Run, Status, Trigger};
-use crate::app::Services;
+use crate::app::{UsesBlobs, UsesClock, UsesCrm, UsesItems, UsesRunQueue};
 use crate::crm::values::FieldTypes;
 use crate::crm::{Crm, Properties, Record};
 use crate::error::{Error, FieldError, Result};
@@ -61,7 +61,12 @@ pub struct Seen {
 
 /// `POST /runs/{id}/apply`: write on the preview's module; a preview that succeeded,
 /// applied once.
-pub async fn start(s: &Services, who: &Principal, run_id: &str, input: ApplyInput) -> Result<Run> {
+pub async fn start(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue + UsesBlobs),
+    who: &Principal,
+    run_id: &str,
+    input: ApplyInput,
+) -> Result<Run> {
     let source = who.grant_on(
         super::get(s, who, run_id).await?.into_inner(),
         Permission::Write,
@@ -325,7 +330,7 @@ pub fn check(
 }
 
 /// The preview's plan, in order, and how many parts it is in (409 when it was not kept).
-async fn read_plan(s: &Services, preview: &Run) -> Result<(Vec<Change>, u32)> {
+async fn read_plan(s: &impl UsesBlobs, preview: &Run) -> Result<(Vec<Change>, u32)> {
     let mut changes = Vec::new();
     let mut n = 0u32;
     while (changes.len() as u64) < preview.counts.planned {
@@ -354,7 +359,11 @@ pub(super) struct Planned {
 
 /// The worker's plan of an apply of a preview: its plan less what is left out, checked
 /// against the CRM now (read in the CRM's batch sizes).
-pub(super) async fn plan(s: &Services, run: &Run, crm: &dyn Crm) -> Result<Planned, Failure> {
+pub(super) async fn plan(
+    s: &(impl UsesItems + UsesBlobs + UsesCrm + UsesClock),
+    run: &Run,
+    crm: &dyn Crm,
+) -> Result<Planned, Failure> {
     let Some(preview_id) = run.from_preview.as_deref() else {
         return Err(Failure::Other(Error::unexpected(
             "not an apply of a preview",

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::app::Services;
+use crate::app::UsesCrm;
 use crate::crm::{Crm, ScanRequest};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::{Grant, Permission, Principal};
@@ -158,7 +158,7 @@ fn invalid(errors: Vec<FieldError>) -> Result<()> {
 
 /// `POST /grid/records`: read on the grid module.
 pub async fn records(
-    s: &Services,
+    s: &impl UsesCrm,
     who: &Principal,
     grant: Grant,
     req: GridRecordsRequest,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::{Services, UsesClock, UsesItems, UsesRunQueue};
+use crate::app::{UsesBlobs, UsesClock, UsesCrm, UsesItems, UsesLinks, UsesRunQueue};
 use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::policy::{self, AccountPolicy};
@@ -280,7 +280,7 @@ impl Notify {
 /// What is wrong with a run's or schedule's `notify`, against the account's policy as it
 /// is now (read only when there is a `notify`).
 pub async fn notify_problems(
-    s: &Services,
+    s: &impl UsesItems,
     account_id: &AccountId,
     notify: Option<&Notify>,
 ) -> Result<Vec<FieldError>> {
@@ -745,7 +745,11 @@ pub struct NewRun {
 
 /// Checks a start request and what it names (the template, the member's permission for
 /// the mode) and turns it into a `NewRun`.
-pub async fn prepare(s: &Services, who: &Principal, input: StartInput) -> Result<NewRun> {
+pub async fn prepare(
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm),
+    who: &Principal,
+    input: StartInput,
+) -> Result<NewRun> {
     let (module, config_json, template) = match (&input.template_id, &input.module) {
         (Some(id), None) if input.config.is_none() => {
             let t = crate::templates::get(s, who, id).await?.into_inner();
@@ -857,8 +861,12 @@ pub fn derived_id(seed: &str, at: DateTime<Utc>) -> String {
 }
 
 /// Stores a new run (`queued`, waking the worker) and returns it.
-pub async fn create(s: &Services, account_id: &AccountId, new: NewRun) -> Result<Run> {
-    create_with_id(s, account_id, RunId::at(s.clock.now()).to_string(), new).await
+pub async fn create(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    account_id: &AccountId,
+    new: NewRun,
+) -> Result<Run> {
+    create_with_id(s, account_id, RunId::at(s.clock().now()).to_string(), new).await
 }
 
 /// Starts an apply run that follows `source` (a revert of it, or the apply of a reviewed
@@ -867,7 +875,7 @@ pub async fn create(s: &Services, account_id: &AccountId, new: NewRun) -> Result
 /// `applied_by`); `shape` sets what differs from the source's module, config and template.
 /// Both are apply runs: `source` comes with write on its module.
 pub(crate) async fn follow_up(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
     who: &Principal,
     source: &Granted<Run>,
     trigger: Trigger,
@@ -876,10 +884,10 @@ pub(crate) async fn follow_up(
 ) -> Result<Run> {
     let grant = source.grant();
     grant.covers(source.module, Mode::Apply.need())?;
-    let id = RunId::at(s.clock.now()).to_string();
+    let id = RunId::at(s.clock().now()).to_string();
     let mut claimed = Run::clone(source);
     mark(&mut claimed, id.clone());
-    s.items
+    s.items()
         .put(claimed.to_item(false)?, Condition::Version(source.version))
         .await
         .map_err(|e| match e {
@@ -981,18 +989,26 @@ pub async fn create_with_id(
 }
 
 /// `POST /runs`.
-pub async fn start(s: &Services, who: &Principal, input: StartInput) -> Result<Run> {
+pub async fn start(
+    s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm + UsesRunQueue),
+    who: &Principal,
+    input: StartInput,
+) -> Result<Run> {
     let new = prepare(s, who, input).await?;
     create(s, &who.account_id, new).await
 }
 
 /// A run the member may see (read on its module), else 403/404.
-pub async fn get(s: &Services, who: &Principal, run_id: &str) -> Result<Granted<Run>> {
+pub async fn get(s: &impl UsesItems, who: &Principal, run_id: &str) -> Result<Granted<Run>> {
     who.grant_on(load(s, &who.account_id, run_id).await?, Permission::Read)
 }
 
 /// `POST /runs/{id}/cancel`: stops at the next batch boundary. Needs write on the module.
-pub async fn cancel(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+pub async fn cancel(
+    s: &(impl UsesItems + UsesRunQueue),
+    who: &Principal,
+    run_id: &str,
+) -> Result<Run> {
     let run = who.grant_on(get(s, who, run_id).await?.into_inner(), Permission::Write)?;
     if run.status.is_final() {
         return Err(Error::Conflict(format!(
@@ -1007,7 +1023,11 @@ pub async fn cancel(s: &Services, who: &Principal, run_id: &str) -> Result<Run> 
 }
 
 /// `GET /runs/{id}/csv`: a link to the audit CSV, valid for 15 minutes.
-pub async fn csv_link(s: &Services, who: &Principal, run_id: &str) -> Result<String> {
+pub async fn csv_link(
+    s: &(impl UsesItems + UsesBlobs),
+    who: &Principal,
+    run_id: &str,
+) -> Result<String> {
     let run = get(s, who, run_id).await?;
     let Some(csv) = &run.csv else {
         return Err(Error::Conflict(format!(
@@ -1015,7 +1035,7 @@ pub async fn csv_link(s: &Services, who: &Principal, run_id: &str) -> Result<Str
             run.status.name()
         )));
     };
-    s.blobs
+    s.blobs()
         .presigned_get(
             &csv_key(&run.account_id, &run.id),
             CSV_LINK_TTL,
@@ -1065,7 +1085,7 @@ const LIST_EXAMINE_MAX: usize = 2_000;
 
 /// `GET /runs`: newest first, runs of the modules the member can read.
 pub async fn list(
-    s: &Services,
+    s: &impl UsesItems,
     who: &Principal,
     filters: &Filters,
     limit: usize,
@@ -1096,7 +1116,7 @@ pub async fn list(
     let mut examined = 0usize;
     loop {
         let page = s
-            .items
+            .items()
             .query(&base.clone().limit(100).after(cursor.clone()))
             .await?;
         let last = page.items.len();
@@ -1128,7 +1148,7 @@ pub async fn list(
 /// The field types of the run's `object` (described at most once per `SCHEMA_TTL`), to
 /// compare its values as the CRM stores them.
 pub(crate) async fn field_types(
-    s: &Services,
+    s: &(impl UsesCrm + UsesClock),
     account_id: &AccountId,
     crm: &dyn crate::crm::Crm,
     object: &str,
@@ -1141,7 +1161,7 @@ pub(crate) async fn field_types(
 
 /// `POST /runs/{id}/apply`.
 pub async fn start_apply_preview(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesRunQueue + UsesBlobs),
     who: &Principal,
     run_id: &str,
     input: apply_preview::ApplyInput,
@@ -1150,6 +1170,10 @@ pub async fn start_apply_preview(
 }
 
 /// `POST /runs/{id}/revert`.
-pub async fn start_revert(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+pub async fn start_revert(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    who: &Principal,
+    run_id: &str,
+) -> Result<Run> {
     revert::start(s, who, run_id).await
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::worker::Failure;
 use super::{Mode, NewRun, Revertible, Run, Status, Trigger};
-use crate::app::Services;
+use crate::app::{UsesBlobs, UsesClock, UsesCrm, UsesItems, UsesRunQueue};
 use crate::crm::Crm;
 use crate::error::{Error, Result};
 use crate::identity::{Permission, Principal};
@@ -17,7 +17,11 @@ use crate::modules::csv::{RowAction, Status as RowStatus, read_audit};
 use crate::modules::{Action, Change, FieldChange};
 
 /// `POST /runs/{id}/revert`: write on the run's module; an ended apply run, reverted once.
-pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
+pub async fn start(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+    who: &Principal,
+    run_id: &str,
+) -> Result<Run> {
     let source = who.grant_on(
         super::get(s, who, run_id).await?.into_inner(),
         Permission::Write,
@@ -70,14 +74,14 @@ pub async fn start(s: &Services, who: &Principal, run_id: &str) -> Result<Run> {
 
 /// The revert's plan: (field columns, changes, records read).
 pub(super) async fn plan(
-    s: &Services,
+    s: &(impl UsesBlobs + UsesCrm + UsesClock),
     run: &Run,
     source_id: &str,
     crm: &dyn Crm,
 ) -> Result<(Vec<String>, Vec<Change>, u64), Failure> {
     let key = super::csv_key(&run.account_id, source_id);
     let blob = s
-        .blobs
+        .blobs()
         .get(&key)
         .await?
         .ok_or_else(|| Failure::Fatal(format!("run {source_id}'s CSV is gone")))?;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use super::{csv_key, get};
-use crate::app::Services;
+use crate::app::{UsesBlobs, UsesItems};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::modules::csv::{AuditRow, Role, RowAction, Status, read_audit};
@@ -117,7 +117,7 @@ pub const CHUNK_BYTES: u64 = 256 * 1024;
 
 /// `GET /runs/{id}/rows`: read on the run's module; 409 while the run has no CSV yet.
 pub async fn page(
-    s: &Services,
+    s: &(impl UsesItems + UsesBlobs),
     who: &Principal,
     run_id: &str,
     q: &RowsQuery,
@@ -130,7 +130,7 @@ pub async fn page(
         )));
     }
     let blob = Blob {
-        store: s.blobs.as_ref(),
+        store: s.blobs(),
         key: csv_key(&run.account_id, &run.id),
     };
     let mut page = read_page(&blob, q, CHUNK_BYTES).await?;

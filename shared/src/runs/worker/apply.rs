@@ -7,7 +7,7 @@ use super::batch::{batch_len, by_kind};
 use super::parts::{out_part_key, read_plan_part, rows_of};
 use super::read_back::{Found, Held, judge, unread};
 use super::state::Flight;
-use super::{Phase, Step, Worker, is_fatal};
+use super::{Phase, Step, Worker, WorkerPorts, is_fatal};
 use crate::crm::{CrmError, LeadConvert, MergeGroup, Outcome, Update};
 use crate::error::Result;
 use crate::modules::csv::AuditWriter;
@@ -42,7 +42,7 @@ pub(super) enum Applied {
     Unsettled(CrmError),
 }
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     /// Fills the window of changes from the position `(part, offset)` on, loading plan
     /// parts until it holds `want` changes or the plan ends: a batch may span parts.
     pub(super) async fn fill(&mut self, want: usize) -> Result<()> {
@@ -177,7 +177,7 @@ impl Worker<'_> {
         }
         let body = w.finish()?;
         self.s
-            .blobs
+            .blobs()
             .put(
                 &out_part_key(&self.run, self.st.batches),
                 body.into(),

@@ -5,8 +5,8 @@ use super::apply::MASTER_FIELDS;
 use super::lock::release_lock;
 use super::parts::{out_part_key, plan_part_key, read_plan_part, rows_of, seen_part_key};
 use super::read_back::unknown;
-use super::{Worker, state_sk};
-use crate::app::Services;
+use super::{Worker, WorkerPorts, state_sk};
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesRunQueue};
 use crate::crm::{CrmError, Outcome};
 use crate::error::{Error, Result};
 use crate::modules::Change;
@@ -16,7 +16,7 @@ use crate::runs::{self, CsvFile, Mode, Revertible, Run, Status};
 
 /// Marks a run failed when its worker cannot go on (local retries exhausted).
 pub async fn fail(
-    s: &Services,
+    s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue),
     account_id: &crate::ids::AccountId,
     run_id: &str,
     why: &str,
@@ -25,7 +25,7 @@ pub async fn fail(
         if !r.status.is_final() {
             r.status = Status::Failed;
             r.error = Some(why.to_string());
-            r.finished_at = Some(s.clock.now());
+            r.finished_at = Some(s.clock().now());
         }
     })
     .await?;
@@ -34,7 +34,7 @@ pub async fn fail(
     Ok(())
 }
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     /// A batch left in flight when the run ends before another worker read it back
     /// (cancelled, or the CRM could not be opened) may have been applied: it is read back
     /// now, without writing anything, and recorded as found (what still holds its
@@ -96,7 +96,7 @@ impl Worker<'_> {
             self.settle_in_flight().await?;
         }
         let key = runs::csv_key(&self.run.account_id, &self.run.id);
-        let mut out = BlobWriter::new(self.s.blobs.clone(), &key, "text/csv")?;
+        let mut out = BlobWriter::new(self.s.shared_blobs(), &key, "text/csv")?;
         let header = AuditWriter::new(Vec::new(), &self.st.columns, apply)?.finish()?;
         out.write(&header).await?;
         let mut rows = 0u64;
@@ -104,7 +104,7 @@ impl Worker<'_> {
             for n in 0..self.st.batches {
                 let part = self
                     .s
-                    .blobs
+                    .blobs()
                     .get(&out_part_key(&self.run, n))
                     .await?
                     .ok_or_else(|| Error::unexpected(format!("output part {n} is missing")))?;
@@ -147,7 +147,7 @@ impl Worker<'_> {
         let applied = self.st.applied;
         let score_model = self.st.score_model.take();
         let crm = self.run.account_id.crm();
-        let now = self.s.clock.now();
+        let now = self.s.clock().now();
         self.run = runs::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
             r.status = status;
             r.counts = counts;
@@ -193,8 +193,8 @@ impl Worker<'_> {
                     id: source.clone(),
                     ..self.run.clone()
                 };
-                let _ = self.s.blobs.delete(&plan_part_key(&source, n)).await;
-                let _ = self.s.blobs.delete(&seen_part_key(&source, n)).await;
+                let _ = self.s.blobs().delete(&plan_part_key(&source, n)).await;
+                let _ = self.s.blobs().delete(&seen_part_key(&source, n)).await;
             }
         }
         if apply {
@@ -211,14 +211,14 @@ impl Worker<'_> {
         let s = self.s;
         for n in 0..self.st.plan_parts {
             if self.run.mode == Mode::Apply {
-                let _ = s.blobs.delete(&plan_part_key(&self.run, n)).await;
+                let _ = s.blobs().delete(&plan_part_key(&self.run, n)).await;
             }
         }
         for n in 0..self.st.batches {
-            let _ = s.blobs.delete(&out_part_key(&self.run, n)).await;
+            let _ = s.blobs().delete(&out_part_key(&self.run, n)).await;
         }
         if let Err(e) = s
-            .items
+            .items()
             .delete(&self.pk(), &state_sk(&self.run.id), None)
             .await
         {

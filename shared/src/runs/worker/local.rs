@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::state::State;
-use super::{STALE_AFTER, Worked, fail, state_sk, work};
-use crate::app::Services;
+use super::{STALE_AFTER, Worked, WorkerPorts, fail, state_sk, work};
+use crate::app::{Services, UsesBlobs, UsesClock, UsesItems, UsesLinks, UsesMail, UsesRunQueue};
 use crate::error::Result;
 use crate::ports::items::Query;
 use crate::runs::{self, Run, Status};
@@ -13,8 +13,8 @@ use crate::runs::{self, Run, Status};
 /// when the run ended, its report under the report sender's (what exports-events does on
 /// AWS when the stream shows the ended run).
 pub async fn work_local(
-    worker: &Services,
-    reports: &Services,
+    worker: &impl WorkerPorts,
+    reports: &(impl UsesItems + UsesBlobs + UsesMail + UsesClock + UsesLinks + UsesRunQueue),
     account_id: &crate::ids::AccountId,
     run_id: &str,
     deadline: DateTime<Utc>,
@@ -40,7 +40,7 @@ pub async fn serve_queue(
         let (s, reports) = (worker.clone(), reports.clone());
         tokio::spawn(async move {
             for attempt in 1..=3 {
-                let deadline = s.clock.now()
+                let deadline = s.clock().now()
                     + chrono::Duration::from_std(slice).unwrap_or(chrono::Duration::minutes(5));
                 match work_local(&s, &reports, &r.account_id, &r.run_id, deadline).await {
                     Ok(_) => return,
@@ -65,7 +65,7 @@ pub async fn serve_queue(
 }
 
 /// Runs still to finish, for `steward serve` to resume after a restart.
-pub async fn unfinished(s: &Services) -> Result<Vec<runs::queue::RunRef>> {
+pub async fn unfinished(s: &impl UsesItems) -> Result<Vec<runs::queue::RunRef>> {
     Ok(active(s)
         .await?
         .into_iter()
@@ -82,8 +82,10 @@ pub async fn unfinished(s: &Services) -> Result<Vec<runs::queue::RunRef>> {
 /// dead lease when it restarted. Each is written again with `wake` (the stream invokes the
 /// worker on AWS; the in-process queue here), and that worker takes it over from its
 /// checkpoint. Runs every few minutes (a Scheduler schedule on AWS, a timer locally).
-pub async fn sweep(s: &Services) -> Result<Vec<runs::queue::RunRef>> {
-    let now = s.clock.now();
+pub async fn sweep(
+    s: &(impl UsesItems + UsesClock + UsesRunQueue),
+) -> Result<Vec<runs::queue::RunRef>> {
+    let now = s.clock().now();
     let mut woken = Vec::new();
     for run in active(s).await? {
         if !matches!(run.status, Status::Queued | Status::Running) {
@@ -91,7 +93,7 @@ pub async fn sweep(s: &Services) -> Result<Vec<runs::queue::RunRef>> {
             continue;
         }
         let pk = crate::keys::account(&run.account_id);
-        let last = match s.items.get(&pk, &state_sk(&run.id)).await? {
+        let last = match s.items().get(&pk, &state_sk(&run.id)).await? {
             Some(item) => {
                 let st: State = item.decode("run state")?;
                 if let Some(l) = &st.lease
@@ -120,9 +122,9 @@ pub async fn sweep(s: &Services) -> Result<Vec<runs::queue::RunRef>> {
 }
 
 /// Every unfinished run (the `gsi1` partition of active runs).
-async fn active(s: &Services) -> Result<Vec<Run>> {
+async fn active(s: &impl UsesItems) -> Result<Vec<Run>> {
     let items = s
-        .items
+        .items()
         .query_all(
             Query::partition(crate::keys::RUNS_ACTIVE)
                 .on_gsi1()

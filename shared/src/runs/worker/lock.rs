@@ -1,19 +1,19 @@
 //! The object's lock (`LOCK#<object>`): one apply run per CRM object at a time; the others
 //! wait and are woken when it is released.
 
-use super::{STALE_AFTER, Worked, Worker, lock_sk};
-use crate::app::Services;
+use super::{STALE_AFTER, Worked, Worker, WorkerPorts, lock_sk};
+use crate::app::{UsesItems, UsesRunQueue};
 use crate::error::{Error, Result};
 use crate::ports::items::{Condition, Item, Query};
 use crate::runs::{self, Mode, Run, Status};
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     /// Takes the object's lock for this run; `Some(holder)` when another run has it.
     pub(super) async fn lock(&self) -> Result<Option<String>> {
         let (pk, sk) = (self.pk(), lock_sk(&self.run.object));
-        let until = self.deadline.max(self.s.clock.now()) + STALE_AFTER;
+        let until = self.deadline.max(self.s.clock().now()) + STALE_AFTER;
         for _ in 0..3 {
-            let current = self.s.items.get(&pk, &sk).await?;
+            let current = self.s.items().get(&pk, &sk).await?;
             let cond = match &current {
                 Some(item) => {
                     let holder = item.data.get("run_id").and_then(|v| v.as_str());
@@ -33,7 +33,7 @@ impl Worker<'_> {
             let item = Item::new(&pk, &sk)
                 .with("run_id", self.run.id.clone())
                 .expiring_at(until.timestamp());
-            match self.s.items.put(item, cond).await {
+            match self.s.items().put(item, cond).await {
                 Ok(_) => return Ok(None),
                 Err(Error::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -60,11 +60,11 @@ impl Worker<'_> {
 }
 
 /// Releases the object's lock if `run` holds it, and wakes the runs waiting for it.
-pub(super) async fn release_lock(s: &Services, run: &Run) {
+pub(super) async fn release_lock(s: &(impl UsesItems + UsesRunQueue), run: &Run) {
     let (pk, sk) = (crate::keys::account(&run.account_id), lock_sk(&run.object));
-    if let Ok(Some(item)) = s.items.get(&pk, &sk).await
+    if let Ok(Some(item)) = s.items().get(&pk, &sk).await
         && item.data.get("run_id").and_then(|v| v.as_str()) == Some(run.id.as_str())
-        && let Err(e) = s.items.delete(&pk, &sk, Some(item.version)).await
+        && let Err(e) = s.items().delete(&pk, &sk, Some(item.version)).await
     {
         tracing::warn!(run_id = %run.id, error = %e, "releasing an object lock failed");
     }
@@ -73,7 +73,7 @@ pub(super) async fn release_lock(s: &Services, run: &Run) {
         .on_gsi1()
         .prefix(prefix)
         .limit(100);
-    let Ok(page) = s.items.query(&q).await else {
+    let Ok(page) = s.items().query(&q).await else {
         return;
     };
     for item in page.items {

@@ -136,10 +136,10 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use super::{Acting, AppliedKinds, Mode, Run, Status};
-use crate::app::Services;
+use crate::app::{UsesBlobs, UsesClock, UsesCrm, UsesItems, UsesRunQueue};
 use crate::crm::{Crm, CrmError};
 use crate::error::{Error, Result};
-use crate::identity::connections::{self, Slot};
+use crate::identity::connections::Slot;
 
 use apply::Window;
 pub(super) use batch::read_batch;
@@ -180,7 +180,7 @@ fn lock_sk(object: &str) -> String {
 /// Picks up the run and works on it until it ends or `deadline` comes. `event` is the
 /// stream record's id on AWS (its redelivery proves the last holder died).
 pub async fn work(
-    s: &Services,
+    s: &impl WorkerPorts,
     account_id: &crate::ids::AccountId,
     run_id: &str,
     deadline: DateTime<Utc>,
@@ -194,9 +194,9 @@ pub async fn work(
     if run.status.is_final() {
         return Ok(Worked::Ignored);
     }
-    let now = s.clock.now();
+    let now = s.clock().now();
     let pk = crate::keys::account(account_id);
-    let mut st = match s.items.get(&pk, &state_sk(run_id)).await? {
+    let mut st = match s.items().get(&pk, &state_sk(run_id)).await? {
         Some(item) => {
             let mut st: State = item.decode("run state")?;
             st.version = item.version;
@@ -255,8 +255,14 @@ enum Step {
     Yield,
 }
 
-struct Worker<'a> {
-    s: &'a Services,
+/// What the worker uses: the table, the audit bucket, the clock, the CRM, and the run
+/// queue (to wake the runs that wait for an object's lock).
+pub trait WorkerPorts: UsesItems + UsesBlobs + UsesClock + UsesCrm + UsesRunQueue {}
+
+impl<T: UsesItems + UsesBlobs + UsesClock + UsesCrm + UsesRunQueue> WorkerPorts for T {}
+
+struct Worker<'a, S> {
+    s: &'a S,
     run: Run,
     st: State,
     deadline: DateTime<Utc>,
@@ -266,13 +272,13 @@ struct Worker<'a> {
     last_progress: Option<DateTime<Utc>>,
 }
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     fn pk(&self) -> String {
         crate::keys::account(&self.run.account_id)
     }
 
     fn past_deadline(&self) -> bool {
-        self.s.clock.now() >= self.deadline
+        self.s.clock().now() >= self.deadline
     }
 
     async fn go(&mut self) -> Result<Worked> {
@@ -302,7 +308,7 @@ impl Worker<'_> {
             r.waiting_for = None;
             r.error = None;
             if r.started_at.is_none() {
-                r.started_at = Some(s.clock.now());
+                r.started_at = Some(s.clock().now());
             }
         })
         .await?;
@@ -352,7 +358,7 @@ impl Worker<'_> {
             Acting::Member { user_id } => Slot::User(user_id),
             Acting::Integration => Slot::Integration,
         };
-        connections::open(self.s, &self.run.account_id, slot).await
+        self.s.open_crm(&self.run.account_id, slot).await
     }
 
     /// The config against the CRM's schema described now (not the cache: it may have
@@ -368,8 +374,8 @@ impl Worker<'_> {
                 let schema = crm.describe(object).await.map_err(Failure::crm)?;
                 let problems = config.check_schema(crm.objects(), &schema);
                 self.s
-                    .schemas
-                    .remember(&self.run.account_id, schema, self.s.clock.now());
+                    .schemas()
+                    .remember(&self.run.account_id, schema, self.s.clock().now());
                 problems
             }
         };
@@ -395,7 +401,7 @@ impl Worker<'_> {
     /// Writes live counts to the run (at most every `PROGRESS_EVERY`, or when `force`)
     /// and reads back whether a cancel was asked for.
     async fn progress(&mut self, force: bool) -> Result<bool> {
-        let now = self.s.clock.now();
+        let now = self.s.clock().now();
         let due = self.last_progress.is_none_or(|t| now - t >= PROGRESS_EVERY);
         let counts = self.st.counts;
         if force || due {
@@ -469,14 +475,14 @@ mod tests {
 
     /// A run whose member asked to cancel it while a worker held it: whoever takes it
     /// over ends it, cancelled (no CRM needed).
-    async fn cancelled_run_held(s: &Services, until: DateTime<Utc>) -> Run {
+    async fn cancelled_run_held(s: &crate::app::Services, until: DateTime<Utc>) -> Run {
         let run = world::stored_run(s, Mode::Preview, true).await;
-        let now = s.clock.now();
+        let now = s.clock().now();
         world::store_state(s, &run, &held(until, now, "seq-1")).await;
         run
     }
 
-    async fn status(s: &Services, run: &Run) -> Status {
+    async fn status(s: &crate::app::Services, run: &Run) -> Status {
         crate::runs::load(s, &ACCOUNT.parse().unwrap(), &run.id)
             .await
             .unwrap()
@@ -487,9 +493,9 @@ mod tests {
     async fn a_live_lease_keeps_other_workers_out_until_its_heartbeat_is_stale() {
         let (world, clock) = world::world();
         let s = world.services();
-        let until = s.clock.now() + Duration::minutes(15);
+        let until = s.clock().now() + Duration::minutes(15);
         let run = cancelled_run_held(s, until).await;
-        let deadline = s.clock.now() + Duration::minutes(14);
+        let deadline = s.clock().now() + Duration::minutes(14);
         // The cancel's wake finds the holder alive: the run and the lease are left alone.
         let worked = work(
             s,
@@ -519,10 +525,10 @@ mod tests {
     async fn a_lease_past_its_end_is_taken_over_however_recent_its_heartbeat() {
         let (world, clock) = world::world();
         let s = world.services();
-        let until = s.clock.now() + Duration::minutes(1);
+        let until = s.clock().now() + Duration::minutes(1);
         let run = cancelled_run_held(s, until).await;
         clock.advance(Duration::minutes(1));
-        let deadline = s.clock.now() + Duration::minutes(14);
+        let deadline = s.clock().now() + Duration::minutes(14);
         let worked = work(s, &ACCOUNT.parse().unwrap(), &run.id, deadline, None).await;
         assert_eq!(worked.unwrap(), Worked::Finished(Status::Cancelled));
     }
@@ -533,9 +539,9 @@ mod tests {
         // out: that holder is gone, whatever its lease says.
         let (world, _clock) = world::world();
         let s = world.services();
-        let until = s.clock.now() + Duration::minutes(15);
+        let until = s.clock().now() + Duration::minutes(15);
         let run = cancelled_run_held(s, until).await;
-        let deadline = s.clock.now() + Duration::minutes(14);
+        let deadline = s.clock().now() + Duration::minutes(14);
         let worked = work(
             s,
             &ACCOUNT.parse().unwrap(),

@@ -1,6 +1,6 @@
 //! The run's blobs under `runs/<a>/<run_id>/`: plan parts, what a preview saw, output parts.
 
-use crate::app::Services;
+use crate::app::UsesBlobs;
 use crate::error::{Error, Result};
 use crate::modules::Change;
 use crate::runs::Run;
@@ -23,7 +23,7 @@ pub(super) fn out_part_key(run: &Run, n: u32) -> String {
     format!("{}/out/{n:08}.csv", base(run))
 }
 
-pub(super) async fn read_plan_part(s: &Services, run: &Run, n: u32) -> Result<Vec<Change>> {
+pub(super) async fn read_plan_part(s: &impl UsesBlobs, run: &Run, n: u32) -> Result<Vec<Change>> {
     read_plan_part_of(s, run, n)
         .await?
         .ok_or_else(|| Error::unexpected(format!("plan part {n} is missing")))
@@ -31,19 +31,23 @@ pub(super) async fn read_plan_part(s: &Services, run: &Run, n: u32) -> Result<Ve
 
 /// Plan part `n` of `run`, if it is there (a preview's is kept).
 pub(in crate::runs) async fn read_plan_part_of(
-    s: &Services,
+    s: &impl UsesBlobs,
     run: &Run,
     n: u32,
 ) -> Result<Option<Vec<Change>>> {
-    let Some(blob) = s.blobs.get(&plan_part_key(run, n)).await? else {
+    let Some(blob) = s.blobs().get(&plan_part_key(run, n)).await? else {
         return Ok(None);
     };
     read_lines(&blob.bytes, "reading a plan part").map(Some)
 }
 
 /// What preview `run` saw of the records its plan part `n` names (none when not kept).
-pub(in crate::runs) async fn read_seen_part(s: &Services, run: &Run, n: u32) -> Result<Vec<Seen>> {
-    match s.blobs.get(&seen_part_key(run, n)).await? {
+pub(in crate::runs) async fn read_seen_part(
+    s: &impl UsesBlobs,
+    run: &Run,
+    n: u32,
+) -> Result<Vec<Seen>> {
+    match s.blobs().get(&seen_part_key(run, n)).await? {
         Some(blob) => read_lines(&blob.bytes, "reading what a preview saw"),
         None => Ok(Vec::new()),
     }

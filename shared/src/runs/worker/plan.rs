@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::parts::{plan_part_key, seen_part_key};
-use super::{Failure, PART_CHANGES, Phase, Step, Worker, is_fatal, read_batch};
+use super::{Failure, PART_CHANGES, Phase, Step, Worker, WorkerPorts, is_fatal, read_batch};
 use crate::crm::{CrmError, Outcome, Record, ScanRequest};
 use crate::error::{Error, Result};
 use crate::modules::{Change, ModuleConfig};
@@ -15,7 +15,7 @@ use crate::runs::{self, Mode, Scope, Status};
 /// than this again.
 const PAGES_PER_CHECKPOINT: usize = 10;
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     /// Writes plan part `plan_parts`; a preview also keeps what it saw of the part's
     /// records (`seen`), for an apply of it to check them against.
     async fn write_plan_part(&mut self, changes: &[Change], seen: &[Seen]) -> Result<()> {
@@ -27,7 +27,7 @@ impl Worker<'_> {
             }
             let key = seen_part_key(&self.run, self.st.plan_parts);
             self.s
-                .blobs
+                .blobs()
                 .put(&key, body.into(), "application/x-ndjson")
                 .await?;
         }
@@ -38,7 +38,7 @@ impl Worker<'_> {
         }
         let key = plan_part_key(&self.run, self.st.plan_parts);
         self.s
-            .blobs
+            .blobs()
             .put(&key, body.into(), "application/x-ndjson")
             .await?;
         self.st.plan_parts += 1;

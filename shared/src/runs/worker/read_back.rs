@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use super::apply::Applied;
-use super::{UNKNOWN, Worker, is_fatal, read_batch};
+use super::{UNKNOWN, Worker, WorkerPorts, is_fatal, read_batch};
 use crate::crm::values::{FieldTypes, same_as_stored};
 use crate::crm::{CrmError, CrmKind, FieldType, MERGED_IDS, Outcome, Record};
 use crate::modules::{Action, Change, FieldChange};
 use crate::runs;
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     /// The batch's records as the CRM holds them now, with the types to compare their
     /// values by.
     pub(super) async fn read_back(

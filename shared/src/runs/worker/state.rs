@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Worked, Worker, state_sk};
+use super::{Worked, Worker, WorkerPorts, state_sk};
 use crate::error::Result;
 use crate::ports::items::{Condition, Item};
 use crate::runs::{self, AppliedKinds, Counts, Status};
@@ -73,9 +73,9 @@ pub(super) struct State {
     pub(super) version: u64,
 }
 
-impl Worker<'_> {
+impl<S: WorkerPorts> Worker<'_, S> {
     pub(super) async fn save(&mut self) -> Result<()> {
-        let now = self.s.clock.now();
+        let now = self.s.clock().now();
         if let Some(l) = &mut self.st.lease {
             l.heartbeat = now;
         }
@@ -85,7 +85,7 @@ impl Worker<'_> {
             0 => Condition::Absent,
             v => Condition::Version(v),
         };
-        self.st.version = self.s.items.put(item, cond).await?;
+        self.st.version = self.s.items().put(item, cond).await?;
         Ok(())
     }
 

@@ -118,7 +118,12 @@ pub(super) async fn store_plan(s: &Services, run: &Run, changes: &[Change]) {
 }
 
 /// A worker holding the run, with `crm` open and an hour to go.
-pub(super) fn worker<'a>(s: &'a Services, run: Run, st: State, crm: Arc<dyn Crm>) -> Worker<'a> {
+pub(super) fn worker<'a>(
+    s: &'a Services,
+    run: Run,
+    st: State,
+    crm: Arc<dyn Crm>,
+) -> Worker<'a, Services> {
     Worker {
         s,
         run,
