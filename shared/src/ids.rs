@@ -8,10 +8,14 @@ use std::str::FromStr;
 use crate::crm::CrmKind;
 use crate::error::Error;
 
+/// The text of every ULID id Steward makes (uppercase Crockford base32), as its JSON
+/// Schema publishes it.
+pub const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
+
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(ulid::Ulid);
 
@@ -23,6 +27,12 @@ macro_rules! ulid_id {
             /// An id for the given instant; still random in its low 80 bits.
             pub fn at(time: chrono::DateTime<chrono::Utc>) -> Self {
                 Self(ulid::Ulid::from_datetime(time.into()))
+            }
+
+            /// An id of its parts: milliseconds since the epoch, and 80 random bits.
+            #[allow(dead_code)]
+            pub(crate) fn from_parts(ms: u64, random: u128) -> Self {
+                Self(ulid::Ulid::from_parts(ms, random))
             }
 
             /// The smallest id of the given instant: ids made at or after it sort at or
@@ -41,6 +51,14 @@ macro_rules! ulid_id {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
+            }
+        }
+
+        /// As its text, quoted (as the `String` it replaces printed).
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut buf = [0u8; ulid::ULID_LEN];
+                fmt::Debug::fmt(&*self.0.array_to_str(&mut buf), f)
             }
         }
 
@@ -63,6 +81,42 @@ macro_rules! ulid_id {
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.to_string()
+            }
+        }
+
+        /// Compared with its text (as stored and sent), without allocating.
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                let mut buf = [0u8; ulid::ULID_LEN];
+                *self.0.array_to_str(&mut buf) == *other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                *self == **other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                *self == **other
+            }
+        }
+
+        /// On the wire, a 26-character ULID string, as the path parameters' ids.
+        impl schemars::JsonSchema for $name {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "pattern": ULID_PATTERN,
+                })
             }
         }
     };
@@ -229,6 +283,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::cmp_owned)] // the ids compared as their text, which is what sorts
     fn run_ids_sort_by_time_and_round_trip() {
         let t0 = chrono::Utc::now();
         let a = RunId::at(t0);

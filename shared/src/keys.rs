@@ -24,8 +24,11 @@
 //! | sign-in in progress | `OAUTH#<sha256(state)>` | `META` | |
 //!
 //! Ids are ULIDs, so a prefix query lists runs, templates and schedules oldest first.
-//! These strings are stored data: changing one orphans every item written with it
+//! Run and template keys take the typed ids (`RunId`, `TemplateId`), spelled as their
+//! ULID text. These strings are stored data: changing one orphans every item written with it
 //! (the tests below pin each of them).
+
+use std::fmt::Display;
 
 use crate::crm::CrmKind;
 
@@ -53,7 +56,7 @@ pub const POLICY: &str = "POLICY";
 
 pub const AUTOMATION: &str = "AUTOMATION";
 
-pub fn template(id: &str) -> String {
+pub fn template(id: impl Display) -> String {
     format!("{TEMPLATES}{id}")
 }
 /// Every template of an account.
@@ -64,11 +67,11 @@ pub fn templates_of(account_id: &str, module: &str) -> String {
     format!("TPLS#{account_id}#{module}")
 }
 
-pub fn template_by_name(name: &str, id: &str) -> String {
+pub fn template_by_name(name: &str, id: impl Display) -> String {
     format!("{}#{id}", name.to_lowercase())
 }
 
-pub fn run(run_id: &str) -> String {
+pub fn run(run_id: impl Display) -> String {
     format!("{RUNS}{run_id}")
 }
 /// Every run of an account.
@@ -84,7 +87,7 @@ pub fn run_of(sk: &str) -> Option<&str> {
 pub const RUNS_ACTIVE: &str = "RUNS_ACTIVE";
 
 /// An unfinished run on [`RUNS_ACTIVE`]: an object's runs together, oldest first.
-pub fn active_run(account_id: &str, object: &str, run_id: &str) -> String {
+pub fn active_run(account_id: &str, object: &str, run_id: impl Display) -> String {
     format!("{}{run_id}", active_runs_on(account_id, object))
 }
 
@@ -94,7 +97,7 @@ pub fn active_runs_on(account_id: &str, object: &str) -> String {
 }
 
 /// A run's progress (the worker's checkpoints; the stream ignores it).
-pub fn run_state(run_id: &str) -> String {
+pub fn run_state(run_id: impl Display) -> String {
     format!("RUNSTATE#{run_id}")
 }
 

@@ -37,7 +37,7 @@ use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::Slot;
 use crate::identity::{Grant, Need, Permission, Principal, authorize, store};
-use crate::ids::{RecipeId, RecipeRunId};
+use crate::ids::{RecipeId, RecipeRunId, RunId, TemplateId};
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Item, Query};
 use crate::runs::{self, Acting, Mode, NewRun, RecipeLink, Scope, Status, Trigger};
@@ -70,7 +70,7 @@ pub struct RecipeInput {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecipeStep {
-    pub template_id: String,
+    pub template_id: TemplateId,
     pub template_name: String,
     pub module: Module,
     pub mode: Mode,
@@ -125,12 +125,12 @@ impl RecipeRunStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StepRun {
-    pub template_id: String,
+    pub template_id: TemplateId,
     pub template_name: String,
     pub module: Module,
     pub mode: Mode,
     /// The step's run, once made.
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
     /// The step's run's status once it ended.
     pub status: Option<Status>,
 }
@@ -263,7 +263,11 @@ async fn checked_steps(
     let mut object: Option<String> = None;
     for (i, st) in input.steps.iter().enumerate().take(MAX_STEPS) {
         let at = format!("/steps/{i}/template_id");
-        let t = match crate::templates::get(s, who, &st.template_id).await {
+        let t = match crate::templates::named(&st.template_id) {
+            Ok(id) => crate::templates::get(s, who, id).await,
+            Err(e) => Err(e),
+        };
+        let t = match t {
             Ok(t) => t.into_inner(),
             // A template that is not there is a 404, as for a run or a schedule.
             Err(Error::NotFound(_)) => {
@@ -569,7 +573,7 @@ impl crate::ports::items::Versioned for RecipeRun {
 }
 
 /// The Run ID of a recipe run's step: every attempt at making it names the same run.
-pub fn step_run_id(recipe_run_id: &str, step: usize, at: DateTime<Utc>) -> String {
+pub fn step_run_id(recipe_run_id: &str, step: usize, at: DateTime<Utc>) -> RunId {
     runs::derived_id(&format!("{recipe_run_id}/{step}"), at)
 }
 
@@ -595,7 +599,7 @@ fn new_recipe_run(
             .steps
             .iter()
             .map(|st| StepRun {
-                template_id: st.template_id.clone(),
+                template_id: st.template_id,
                 template_name: st.template_name.clone(),
                 module: st.module,
                 mode: st.mode,
@@ -625,10 +629,10 @@ async fn start_step(
     s: &(impl UsesItems + UsesClock + UsesRunQueue),
     rr: &RecipeRun,
     step: usize,
-) -> Result<std::result::Result<String, String>> {
+) -> Result<std::result::Result<RunId, String>> {
     let st = &rr.steps[step];
     let Some(config_json) =
-        crate::templates::stored_config(s, &rr.account_id, &st.template_id).await?
+        crate::templates::stored_config(s, &rr.account_id, st.template_id).await?
     else {
         return Ok(Err(format!(
             "step {} uses the template “{}”, which was deleted",
@@ -653,7 +657,7 @@ async fn start_step(
         grant: Grant::saved(st.module, st.mode.need()),
         config,
         config_json,
-        template: Some((st.template_id.clone(), st.template_name.clone())),
+        template: Some((st.template_id, st.template_name.clone())),
         schedule_id: None,
         recipe: Some(RecipeLink {
             recipe_id: rr.recipe_id.clone(),
@@ -675,7 +679,7 @@ async fn start_step(
         from_preview: None,
         decisions: Default::default(),
     };
-    match runs::create_with_id(s, &rr.account_id, id.clone(), new).await {
+    match runs::create_with_id(s, &rr.account_id, id, new).await {
         Ok(_) | Err(Error::Conflict(_)) => Ok(Ok(id)),
         Err(e) => Err(e),
     }
@@ -992,7 +996,7 @@ async fn start_first_step(
     let now = s.clock().now();
     update_run(s, &rr.account_id, &rr.id, |r| {
         match &first {
-            Ok(run_id) => r.steps[0].run_id = Some(run_id.clone()),
+            Ok(run_id) => r.steps[0].run_id = Some(*run_id),
             Err(why) => {
                 r.status = RecipeRunStatus::Failed;
                 r.error = Some(why.clone());
@@ -1144,7 +1148,8 @@ async fn hand_on(
     let pk = crate::keys::account(&rr.account_id);
     let now = s.clock().now();
     let mut next = rr.clone();
-    next.id = runs::derived_id(&format!("{}/next", rr.id), rr.created_at);
+    // A recipe run's id, derived as a step's Run ID is (a ULID either way).
+    next.id = runs::derived_id(&format!("{}/next", rr.id), rr.created_at).to_string();
     next.status = RecipeRunStatus::Gathering;
     next.gather_until = Some(now);
     next.scope = Scope::Ids(Vec::new());
@@ -1236,10 +1241,10 @@ async fn advance(
         }
         r.status = RecipeRunStatus::Running;
         r.steps[step].status = Some(status);
-        r.steps[step].run_id = Some(run.id.clone());
+        r.steps[step].run_id = Some(run.id);
         match &next {
             Some(Ok(id)) => {
-                r.steps[step + 1].run_id = Some(id.clone());
+                r.steps[step + 1].run_id = Some(*id);
                 r.current = step as u32 + 1;
             }
             Some(Err(why)) => {
@@ -1336,7 +1341,12 @@ mod tests {
             step_run_id("01M92CKDR0ZZZZZZZZZZZZZZZY", 1, at),
             "another recipe run's step is another run"
         );
-        assert!(step_run_id(rr, 0, at).parse::<crate::ids::RunId>().is_ok());
+        assert!(
+            step_run_id(rr, 0, at)
+                .to_string()
+                .parse::<crate::ids::RunId>()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub async fn message(
         email.text = format!("{intro}{}", summary(s, run, None));
         return Ok((email, false));
     };
-    let key = runs::csv_key(&run.account_id, &run.id);
+    let key = runs::csv_key(&run.account_id, run.id);
     // Base64 makes the attachment 4/3 its size (plus line breaks).
     let encoded = (csv.bytes as usize).div_ceil(3) * 4 * 78 / 76;
     if encoded + MIME_OVERHEAD <= MAX_RAW_MESSAGE_BYTES
@@ -195,7 +195,7 @@ pub async fn message(
 pub async fn deliver(
     s: &(impl UsesItems + UsesBlobs + UsesMail + UsesClock + UsesLinks + UsesRunQueue),
     account_id: &AccountId,
-    run_id: &str,
+    run_id: crate::ids::RunId,
 ) -> Result<Option<Delivery>> {
     let run = runs::load(s, account_id, run_id).await?;
     let (Some(notify), Some(delivery)) = (run.notify.clone(), run.delivery.clone()) else {
@@ -273,7 +273,7 @@ pub async fn deliver(
             refused,
         },
     };
-    tracing::info!(run_id, status = ?done.status, "run report delivered");
+    tracing::info!(%run_id, status = ?done.status, "run report delivered");
     let stored = done.clone();
     runs::update(s, account_id, run_id, false, move |r| {
         r.delivery = Some(stored.clone());

@@ -20,7 +20,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::Slot;
 use crate::identity::policy::{self, AccountPolicy};
 use crate::identity::{Grant, Granted, Permission, Principal, Scoped};
-use crate::ids::ScheduleId;
+use crate::ids::{RunId, ScheduleId, TemplateId};
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Item, Query};
 use crate::ports::scheduler::ScheduleSpec;
@@ -60,7 +60,7 @@ pub struct ScheduleInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LastFire {
     pub scheduled_time: DateTime<Utc>,
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
     pub skipped: Option<String>,
 }
 
@@ -68,7 +68,7 @@ pub struct LastFire {
 pub struct Schedule {
     pub id: String,
     pub account_id: crate::ids::AccountId,
-    pub template_id: String,
+    pub template_id: TemplateId,
     pub template_name: String,
     pub module: crate::modules::Module,
     pub mode: Mode,
@@ -261,7 +261,7 @@ async fn template_for(
     template_id: &str,
     mode: Mode,
 ) -> Result<Granted<crate::templates::Template>> {
-    let t = crate::templates::get(s, who, template_id).await?;
+    let t = crate::templates::get(s, who, crate::templates::named(template_id)?).await?;
     who.grant_on(t.into_inner(), mode.need())
 }
 
@@ -488,7 +488,7 @@ pub struct FireEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fired {
     /// A run was made (or had been, for a redelivered fire).
-    Run(String),
+    Run(RunId),
     Skipped(String),
     /// The schedule is gone (deleted after the fire was sent).
     Gone,
@@ -496,7 +496,7 @@ pub enum Fired {
 
 /// The Run ID of a schedule's fire: its time, and 80 bits from the schedule id and that
 /// time, so every delivery of one fire names the same run.
-pub fn fire_run_id(schedule_id: &str, at: DateTime<Utc>) -> String {
+pub fn fire_run_id(schedule_id: &str, at: DateTime<Utc>) -> RunId {
     runs::derived_id(schedule_id, at)
 }
 
@@ -518,17 +518,17 @@ pub async fn fire(
         .unwrap_or_else(|| s.clock().now());
     let run_id = fire_run_id(&schedule.id, at);
     // A redelivered fire: the run exists.
-    if runs::load(s, &schedule.account_id, &run_id).await.is_ok() {
+    if runs::load(s, &schedule.account_id, run_id).await.is_ok() {
         return Ok(Fired::Run(run_id));
     }
     let outcome = match checked_config(s, &schedule).await? {
         Err(reason) => Err(reason),
-        Ok(config) => make_run(s, &schedule, &run_id, config).await,
+        Ok(config) => make_run(s, &schedule, run_id, config).await,
     };
     let last = match &outcome {
         Ok(id) => LastFire {
             scheduled_time: at,
-            run_id: Some(id.clone()),
+            run_id: Some(*id),
             skipped: None,
         },
         Err(reason) => LastFire {
@@ -564,7 +564,7 @@ async fn checked_config(
         )));
     }
     let Some(config_json) =
-        crate::templates::stored_config(s, &schedule.account_id, &schedule.template_id).await?
+        crate::templates::stored_config(s, &schedule.account_id, schedule.template_id).await?
     else {
         return Ok(Err(format!(
             "the template `{}` was deleted",
@@ -595,15 +595,15 @@ async fn checked_config(
 async fn make_run(
     s: &(impl UsesItems + UsesClock + UsesRunQueue),
     schedule: &Schedule,
-    run_id: &str,
+    run_id: RunId,
     (config, config_json): (ModuleConfig, serde_json::Value),
-) -> Result<String, String> {
+) -> Result<RunId, String> {
     let new = NewRun {
         // Checked when the schedule was saved (`template_for`, `changeable`).
         grant: Grant::saved(schedule.module, schedule.mode.need()),
         config,
         config_json,
-        template: Some((schedule.template_id.clone(), schedule.template_name.clone())),
+        template: Some((schedule.template_id, schedule.template_name.clone())),
         schedule_id: Some(schedule.id.clone()),
         recipe: None,
         mode: schedule.mode,
@@ -619,10 +619,10 @@ async fn make_run(
         from_preview: None,
         decisions: Default::default(),
     };
-    match runs::create_with_id(s, &schedule.account_id, run_id.to_string(), new).await {
+    match runs::create_with_id(s, &schedule.account_id, run_id, new).await {
         Ok(run) => Ok(run.id),
         // Two deliveries of one fire raced: the other made it.
-        Err(Error::Conflict(_)) => Ok(run_id.to_string()),
+        Err(Error::Conflict(_)) => Ok(run_id),
         Err(e) => Err(e.to_string()),
     }
 }

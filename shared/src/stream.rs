@@ -52,11 +52,13 @@ pub struct ItemFailure {
 
 impl StreamRecord {
     /// `(account_id, run_id)` when the record is a run item's.
-    pub fn run(&self) -> Option<(crate::ids::AccountId, &str)> {
+    pub fn run(&self) -> Option<(crate::ids::AccountId, crate::ids::RunId)> {
         let account = crate::keys::account_of(&self.dynamodb.keys.pk.s)?;
         Some((
             account.parse().ok()?,
-            crate::keys::run_of(&self.dynamodb.keys.sk.s)?,
+            crate::keys::run_of(&self.dynamodb.keys.sk.s)?
+                .parse()
+                .ok()?,
         ))
     }
 }
@@ -66,7 +68,7 @@ impl StreamRecord {
 /// after it (the shard is ordered); REMOVE records and other items are skipped.
 pub async fn for_each_run<F, Fut>(event: StreamEvent, mut each: F) -> BatchResponse
 where
-    F: FnMut(crate::ids::AccountId, String, String) -> Fut,
+    F: FnMut(crate::ids::AccountId, crate::ids::RunId, String) -> Fut,
     Fut: std::future::Future<Output = crate::Result<()>>,
 {
     let mut out = BatchResponse::default();
@@ -82,9 +84,8 @@ where
         let Some((account, run_id)) = r.run() else {
             continue;
         };
-        let run_id = run_id.to_string();
-        if let Err(e) = each(account, run_id.clone(), seq.clone()).await {
-            tracing::error!(run_id, error = %e, "a stream record failed; it will be redelivered");
+        if let Err(e) = each(account, run_id, seq.clone()).await {
+            tracing::error!(%run_id, error = %e, "a stream record failed; it will be redelivered");
             out.failures.push(ItemFailure { id: seq });
         }
     }

@@ -37,7 +37,7 @@ pub struct TemplateInput {
 /// A template as stored and returned.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Template {
-    pub id: String,
+    pub id: TemplateId,
     pub module: Module,
     pub name: String,
     pub description: Option<String>,
@@ -142,14 +142,14 @@ impl Template {
         stored.share_url = String::new();
         let mut item = store::to_item(
             crate::keys::account(account_id),
-            crate::keys::template(&self.id),
+            crate::keys::template(self.id),
             &stored,
         )?;
         item.data.remove("share_url");
         item.data.remove("version");
         Ok(item.indexed(
             crate::keys::templates_of(account_id, self.module.name()),
-            crate::keys::template_by_name(&self.name, &self.id),
+            crate::keys::template_by_name(&self.name, self.id),
         ))
     }
 
@@ -166,7 +166,7 @@ impl Template {
 pub async fn stored_config(
     s: &impl UsesItems,
     account_id: &AccountId,
-    id: &str,
+    id: TemplateId,
 ) -> Result<Option<Value>> {
     let item = s
         .items()
@@ -178,12 +178,19 @@ pub async fn stored_config(
     Ok(item.map(|i| i.data.get("config").cloned().unwrap_or(Value::Null)))
 }
 
+/// A template id as a request gives it: text that is no template id names no template
+/// (a 404, as for an id no template has).
+pub fn named(text: &str) -> Result<TemplateId> {
+    text.parse()
+        .map_err(|_| Error::NotFound(format!("template {text}")))
+}
+
 /// A template of the member's account, with their read grant on its module; another
 /// account's is a 404.
 pub async fn get(
     s: &(impl UsesItems + UsesLinks),
     who: &Principal,
-    id: &str,
+    id: TemplateId,
 ) -> Result<Granted<Template>> {
     let item = s
         .items()
@@ -200,7 +207,7 @@ pub async fn get(
 pub async fn writable(
     s: &(impl UsesItems + UsesLinks),
     who: &Principal,
-    id: &str,
+    id: TemplateId,
 ) -> Result<Granted<Template>> {
     let t = get(s, who, id).await?;
     who.grant_on(t.into_inner(), Permission::Write)
@@ -223,7 +230,7 @@ pub async fn create(
     fits_the_crm(s, who, &config).await?;
     let now = s.clock().now();
     let t = Template {
-        id: TemplateId::new().to_string(),
+        id: TemplateId::new(),
         module: grant.module(),
         name: input.name.trim().to_string(),
         description: input.description.filter(|d| !d.trim().is_empty()),
@@ -304,7 +311,7 @@ pub async fn delete(
     s.items()
         .delete(
             &crate::keys::account(&who.account_id),
-            &crate::keys::template(&current.id),
+            &crate::keys::template(current.id),
             Some(expected_version.unwrap_or(current.version)),
         )
         .await
@@ -315,7 +322,7 @@ pub async fn delete(
 pub async fn copy(
     s: &(impl UsesItems + UsesClock + UsesLinks + UsesCrm),
     who: &Principal,
-    id: &str,
+    id: TemplateId,
 ) -> Result<Template> {
     let t = get(s, who, id).await?.into_inner();
     let mut name = format!("{} (copy)", t.name);

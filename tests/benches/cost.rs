@@ -252,7 +252,7 @@ fn work_on_own_thread(
                 &worker,
                 &reports,
                 &r.account_id,
-                &r.run_id,
+                r.run_id,
                 deadline,
             )
             .await

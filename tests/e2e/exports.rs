@@ -256,7 +256,9 @@ async fn a_csv_too_large_to_attach_is_linked() {
         .unwrap()
         .parse()
         .unwrap();
-    let mut run = steward_shared::runs::load(s, &account, &id).await.unwrap();
+    let mut run = steward_shared::runs::load(s, &account, id.parse().unwrap())
+        .await
+        .unwrap();
     let notify = steward_shared::runs::Notify {
         recipients: vec!["ops@example.com".into()],
         subject: None,

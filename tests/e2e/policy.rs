@@ -306,7 +306,7 @@ async fn a_report_is_not_sent_to_a_recipient_the_policy_no_longer_allows_and_the
         panic!("the fire made no run")
     };
     drain_all(s, &mut rx).await;
-    let run = run_json(&owner, &run_id).await;
+    let run = run_json(&owner, &run_id.to_string()).await;
     let d = &run["delivery"];
     assert_eq!(d["status"], "sent", "{run}");
     assert_eq!(d["recipients"], json!(["ops@example.com"]), "{run}");
@@ -330,7 +330,7 @@ async fn a_report_is_not_sent_to_a_recipient_the_policy_no_longer_allows_and_the
         panic!("the fire made no run")
     };
     drain_all(s, &mut rx).await;
-    let run = run_json(&owner, &run_id).await;
+    let run = run_json(&owner, &run_id.to_string()).await;
     let d = &run["delivery"];
     assert_eq!(d["status"], "failed", "{run}");
     assert_eq!(d["recipients"], json!([]), "{run}");

@@ -248,7 +248,7 @@ async fn a_batch_in_flight(
     let id = start(owner, body).await;
     // One slice past its deadline: it plans and applies the first batch, then stops.
     let r = rx.try_recv().unwrap();
-    let out = worker::work(s, &account, &r.run_id, s.clock.now(), None)
+    let out = worker::work(s, &account, r.run_id, s.clock.now(), None)
         .await
         .unwrap();
     assert_eq!(out, Worked::Yielded);
@@ -329,7 +329,7 @@ async fn an_in_flight_batch_that_cannot_be_read_back_is_unknown_never_skipped() 
     let (id, in_flight) = a_batch_in_flight(s, &owner, &mut rx).await;
     assert!(sb.set_user_active(OWNER, false));
     sb.expire_tokens();
-    s.runs.wake(&account, &id);
+    s.runs.wake(&account, id.parse().unwrap());
     drain_all(s, &mut rx).await;
 
     let run = run_json(&owner, &id).await;

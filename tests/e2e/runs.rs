@@ -31,7 +31,7 @@ pub async fn drain(s: &Services, rx: &mut UnboundedReceiver<RunRef>, slice: chro
     while let Ok(r) = rx.try_recv() {
         let deadline = s.clock.now() + slice;
         let (worker, reports) = (f.worker_services(), f.events_services());
-        worker::work_local(worker, reports, &r.account_id, &r.run_id, deadline)
+        worker::work_local(worker, reports, &r.account_id, r.run_id, deadline)
             .await
             .expect("a slice works");
     }
@@ -66,7 +66,7 @@ pub async fn csv_rows(b: &Browser<'_>, s: &Services, id: &str) -> (Vec<String>, 
     let account = run["account_id"].as_str().unwrap();
     let blob = s
         .blobs
-        .get(&steward_shared::runs::csv_key(account, id))
+        .get(&steward_shared::runs::csv_key(account, id.parse().unwrap()))
         .await
         .unwrap()
         .expect("the CSV exists");
@@ -774,7 +774,9 @@ async fn killed_and_resumed(c: &Crm) {
     for round in 0..400u64 {
         let (s2, a2, i2) = (s.clone(), account.clone(), id.clone());
         let deadline = clock.now() + chrono::Duration::hours(1);
-        let task = tokio::spawn(async move { worker::work(&s2, &a2, &i2, deadline, None).await });
+        let task = tokio::spawn(async move {
+            worker::work(&s2, &a2, i2.parse().unwrap(), deadline, None).await
+        });
         // Cut it off after a varying number of CRM writes (0: at the first, often
         // between the CRM's answer and the checkpoint) or a varying time.
         let target = sb.writes().len() + (round as usize * 37) % 150;
@@ -903,7 +905,10 @@ async fn the_sweep_resumes_a_run_whose_worker_died() {
     // A worker takes it and dies after some of its CRM writes.
     let (s2, a2, i2) = (worker_services.clone(), account.clone(), id.clone());
     let deadline = clock.now() + chrono::Duration::hours(1);
-    let task = tokio::spawn(async move { worker::work(&s2, &a2, &i2, deadline, None).await });
+    let task =
+        tokio::spawn(
+            async move { worker::work(&s2, &a2, i2.parse().unwrap(), deadline, None).await },
+        );
     while sb.writes().len() < 150 && !task.is_finished() {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
@@ -925,7 +930,10 @@ async fn the_sweep_resumes_a_run_whose_worker_died() {
     clock.advance(worker::STALE_AFTER);
     let woken = worker::sweep(&worker_services).await.unwrap();
     assert_eq!(
-        woken.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        woken
+            .iter()
+            .map(|r| r.run_id.to_string())
+            .collect::<Vec<_>>(),
         [id.as_str()]
     );
     drain_all(&s, &mut rx).await;
@@ -1020,7 +1028,7 @@ async fn a_cancelled_run_stops_at_a_batch_boundary_and_reports_the_rest_skipped(
     // Slices of one step each (a scan page, a batch) until two batches are applied.
     for _ in 0..50 {
         let r = rx.try_recv().expect("the run woke itself");
-        let out = worker::work(s, &r.account_id, &r.run_id, s.clock.now(), None)
+        let out = worker::work(s, &r.account_id, r.run_id, s.clock.now(), None)
             .await
             .unwrap();
         assert_eq!(out, Worked::Yielded);
@@ -1072,7 +1080,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
     let r = rx.try_recv().unwrap();
     // One step: it takes the object's lock and plans.
     assert_eq!(
-        worker::work(s, &r.account_id, &r.run_id, s.clock.now(), None)
+        worker::work(s, &r.account_id, r.run_id, s.clock.now(), None)
             .await
             .unwrap(),
         Worked::Yielded
@@ -1086,7 +1094,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
     // The first run is left where it is (it woke itself to continue: later).
     for r in woken.iter().filter(|r| r.run_id != first) {
         let deadline = s.clock.now() + chrono::Duration::hours(1);
-        let out = worker::work(s, &r.account_id, &r.run_id, deadline, None)
+        let out = worker::work(s, &r.account_id, r.run_id, deadline, None)
             .await
             .unwrap();
         if r.run_id == second {
@@ -1104,7 +1112,7 @@ async fn a_second_apply_run_on_the_object_waits_for_the_first() {
     assert_eq!(waiting["status"], "waiting", "{waiting}");
     assert_eq!(waiting["waiting_for"], first.as_str());
     // The first ends, wakes the second, which then runs.
-    s.runs.wake(&woken[0].account_id, &first);
+    s.runs.wake(&woken[0].account_id, first.parse().unwrap());
     drain_all(s, &mut rx).await;
     assert_eq!(run_json(&owner, &first).await["status"], "succeeded");
     let second = run_json(&owner, &second).await;

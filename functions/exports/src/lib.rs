@@ -125,7 +125,7 @@ pub enum Answer {
 /// Sends the reports of the ended runs a stream batch names.
 pub async fn send_reports(s: &Services, event: StreamEvent) -> BatchResponse {
     steward_shared::stream::for_each_run(event, |account, run_id, _| async move {
-        steward_shared::reports::deliver(s, &account, &run_id).await?;
+        steward_shared::reports::deliver(s, &account, run_id).await?;
         Ok(())
     })
     .await

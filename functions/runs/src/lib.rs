@@ -13,6 +13,7 @@ use steward_shared::http::{
     Router, created, json, json_body, page_limit, path_param, principal, query_param, raw_body,
     request_path,
 };
+use steward_shared::ids::RunId;
 use steward_shared::modules::Module;
 use steward_shared::recipes;
 use steward_shared::runs::{self, Filters, Status, Trigger};
@@ -213,13 +214,13 @@ async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn get(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
-    json(200, &*runs::get(s, principal(&req)?, &id).await?)
+    let id: RunId = path_param(&req, "id")?.parse()?;
+    json(200, &*runs::get(s, principal(&req)?, id).await?)
 }
 
 async fn csv(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
-    let url = runs::csv_link(s, principal(&req)?, &id).await?;
+    let id: RunId = path_param(&req, "id")?.parse()?;
+    let url = runs::csv_link(s, principal(&req)?, id).await?;
     Response::builder()
         .status(302)
         .header(http::header::LOCATION, url)
@@ -231,7 +232,7 @@ async fn csv(s: &Services, req: Request) -> Result<Response<Body>> {
 async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
     use steward_shared::modules::csv::{RowAction, Status as RowStatus};
     use steward_shared::runs::rows::{LIMIT_DEFAULT, LIMIT_MAX, RowsQuery};
-    let id = path_param(&req, "id")?;
+    let id: RunId = path_param(&req, "id")?.parse()?;
     let limit = match query_param(&req, "limit") {
         None => LIMIT_DEFAULT,
         Some(l) => l
@@ -258,7 +259,7 @@ async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
             RowStatus::name,
         )?,
     };
-    json(200, &runs::rows::page(s, principal(&req)?, &id, &q).await?)
+    json(200, &runs::rows::page(s, principal(&req)?, id, &q).await?)
 }
 
 async fn grid_records(s: &Services, req: Request) -> Result<Response<Body>> {
@@ -270,20 +271,20 @@ async fn grid_records(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn cancel(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
-    json(202, &runs::cancel(s, principal(&req)?, &id).await?)
+    let id: RunId = path_param(&req, "id")?.parse()?;
+    json(202, &runs::cancel(s, principal(&req)?, id).await?)
 }
 
 async fn revert(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
-    let run = runs::start_revert(s, principal(&req)?, &id).await?;
+    let id: RunId = path_param(&req, "id")?.parse()?;
+    let run = runs::start_revert(s, principal(&req)?, id).await?;
     created(202, &run, &format!("/runs/{}", run.id))
 }
 
 async fn apply_preview(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
+    let id: RunId = path_param(&req, "id")?.parse()?;
     let input = json_body(&req)?;
-    let run = runs::start_apply_preview(s, principal(&req)?, &id, input).await?;
+    let run = runs::start_apply_preview(s, principal(&req)?, id, input).await?;
     created(202, &run, &format!("/runs/{}", run.id))
 }
 
@@ -303,7 +304,7 @@ pub enum WorkerEvent {
 #[serde(untagged)]
 pub enum WorkerAnswer {
     Stream(BatchResponse),
-    Swept { woken: Vec<String> },
+    Swept { woken: Vec<RunId> },
 }
 
 pub async fn handle_worker_event(
@@ -331,8 +332,8 @@ pub async fn handle_stream(
     deadline: DateTime<Utc>,
 ) -> BatchResponse {
     steward_shared::stream::for_each_run(event, |account, run_id, seq| async move {
-        let w = runs::worker::work(s, &account, &run_id, deadline, Some(&seq)).await?;
-        tracing::info!(run_id, worked = ?w, "stream record handled");
+        let w = runs::worker::work(s, &account, run_id, deadline, Some(&seq)).await?;
+        tracing::info!(%run_id, worked = ?w, "stream record handled");
         Ok(())
     })
     .await

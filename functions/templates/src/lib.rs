@@ -126,14 +126,14 @@ async fn create(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn get(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
-    with_etag(200, &*templates::get(s, principal(&req)?, &id).await?)
+    let id = templates::named(&path_param(&req, "id")?)?;
+    with_etag(200, &*templates::get(s, principal(&req)?, id).await?)
 }
 
 async fn update(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
+    let id = templates::named(&path_param(&req, "id")?)?;
     let who = principal(&req)?;
-    let current = templates::writable(s, who, &id).await?;
+    let current = templates::writable(s, who, id).await?;
     let version = steward_shared::http::if_match(&req, "the template")?;
     let input = json_body(&req)?;
     with_etag(
@@ -143,9 +143,9 @@ async fn update(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn delete(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
+    let id = templates::named(&path_param(&req, "id")?)?;
     let who = principal(&req)?;
-    let current = templates::writable(s, who, &id).await?;
+    let current = templates::writable(s, who, id).await?;
     let version = match req.headers().get(http::header::IF_MATCH) {
         Some(_) => Some(steward_shared::http::if_match(&req, "the template")?),
         None => None,
@@ -155,8 +155,8 @@ async fn delete(s: &Services, req: Request) -> Result<Response<Body>> {
 }
 
 async fn copy(s: &Services, req: Request) -> Result<Response<Body>> {
-    let id = path_param(&req, "id")?;
-    with_etag(201, &templates::copy(s, principal(&req)?, &id).await?)
+    let id = templates::named(&path_param(&req, "id")?)?;
+    with_etag(201, &templates::copy(s, principal(&req)?, id).await?)
 }
 
 async fn crm_objects(s: &Services, req: Request) -> Result<Response<Body>> {

@@ -223,13 +223,13 @@ async fn bench(crm: CrmKind, records: usize) {
         .await
         .expect("the run is stored");
     let deadline = chrono::Utc::now() + chrono::Duration::hours(2);
-    let worked = worker::work(s, account, &run.id, deadline, None)
+    let worked = worker::work(s, account, run.id, deadline, None)
         .await
         .expect("the run works");
     let elapsed = started.elapsed().as_secs_f64();
     let peak_kb = status_kb("VmHWM");
     assert!(matches!(worked, Worked::Finished(_)), "{worked:?}");
-    let run = steward_shared::runs::load(s, account, &run.id)
+    let run = steward_shared::runs::load(s, account, run.id)
         .await
         .expect("the run");
     let stats: serde_json::Value = http

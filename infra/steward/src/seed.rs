@@ -287,7 +287,7 @@ fn runs(
         let working_ms = 2_000 + counts.scanned * dice.between(8, 30);
         let finished_at = started_at + Duration::milliseconds(working_ms as i64);
         out.push(Run {
-            id: RunId::at(created_at).to_string(),
+            id: RunId::at(created_at),
             account_id: account.id.clone(),
             module,
             object,
@@ -431,7 +431,7 @@ mod tests {
             assert_eq!(runs.len(), 500);
             for r in &runs {
                 assert!(r.status.is_final(), "{:?}", r.status);
-                let id: RunId = r.id.parse().unwrap();
+                let id: RunId = r.id;
                 let made_at = RunId::floor(r.created_at);
                 let next_ms = RunId::floor(r.created_at + Duration::milliseconds(1));
                 assert!(
@@ -459,7 +459,7 @@ mod tests {
                 assert_eq!(item.gsi1, None, "final runs are not RUNS_ACTIVE");
                 assert_eq!(item.data["wake"], Value::Bool(false));
             }
-            let mut ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+            let mut ids: Vec<RunId> = runs.iter().map(|r| r.id).collect();
             ids.sort_unstable();
             ids.dedup();
             assert_eq!(ids.len(), 500, "ids are distinct");

@@ -299,7 +299,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
             Duration::from_secs(300),
         ));
         for r in steward_shared::runs::worker::unfinished(&services).await? {
-            services.runs.wake(&r.account_id, &r.run_id);
+            services.runs.wake(&r.account_id, r.run_id);
         }
         // A run this server was working when it stopped holds a lease still alive at
         // the restart (its wake above finds it busy): once the lease is stale, the sweep

@@ -46,7 +46,7 @@ pub struct ApplyInput {
 /// The preview an apply run is made of, and what it leaves out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pick {
-    pub run_id: String,
+    pub run_id: crate::ids::RunId,
     pub exclude_groups: Vec<String>,
     pub exclude_records: Vec<String>,
 }
@@ -64,7 +64,7 @@ pub struct Seen {
 pub async fn start(
     s: &(impl UsesItems + UsesClock + UsesRunQueue + UsesBlobs),
     who: &Principal,
-    run_id: &str,
+    run_id: crate::ids::RunId,
     input: ApplyInput,
 ) -> Result<Run> {
     let source = who.grant_on(
@@ -126,7 +126,7 @@ pub async fn start(
             edits: source.edits.clone(),
             notify: input.notify,
             from_preview: Some(Pick {
-                run_id: source.id.clone(),
+                run_id: source.id,
                 exclude_groups: groups,
                 exclude_records: records,
             }),
@@ -364,7 +364,7 @@ pub(super) async fn plan(
     run: &Run,
     crm: &dyn Crm,
 ) -> Result<Planned, Failure> {
-    let Some(preview_id) = run.from_preview.as_deref() else {
+    let Some(preview_id) = run.from_preview else {
         return Err(Failure::Other(Error::unexpected(
             "not an apply of a preview",
         )));

@@ -21,7 +21,7 @@ use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::policy::{self, AccountPolicy};
 use crate::identity::{Grant, Granted, Need, Permission, Principal, Scoped, authorize};
-use crate::ids::RunId;
+use crate::ids::{RunId, TemplateId};
 use crate::modules::grid::CellEdit;
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Cursor, Index, Item, Query};
@@ -408,13 +408,13 @@ impl AppliedKinds {
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Run {
-    pub id: String,
+    pub id: RunId,
     pub account_id: crate::ids::AccountId,
     pub module: Module,
     pub object: String,
     pub mode: Mode,
     pub trigger: Trigger,
-    pub template_id: Option<String>,
+    pub template_id: Option<TemplateId>,
     pub template_name: Option<String>,
     pub schedule_id: Option<String>,
     /// A step of a recipe run: which, and of which.
@@ -439,18 +439,18 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
     /// Why it failed, or why it waits.
     pub error: Option<String>,
-    pub waiting_for: Option<String>,
+    pub waiting_for: Option<RunId>,
     pub cancel_requested: bool,
-    pub revert_of: Option<String>,
-    pub reverted_by: Option<String>,
+    pub revert_of: Option<RunId>,
+    pub reverted_by: Option<RunId>,
     pub revertible: Option<Revertible>,
     /// An apply run of a preview's stored plan (`POST /runs/{id}/apply`): the preview's
     /// Run ID. Such a run does not plan again.
     #[serde(default)]
-    pub from_preview: Option<String>,
+    pub from_preview: Option<RunId>,
     /// A preview: the apply run made of its plan (a preview is applied once).
     #[serde(default)]
-    pub applied_by: Option<String>,
+    pub applied_by: Option<RunId>,
     /// An apply of a preview: the merge groups left out of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_groups: Vec<String>,
@@ -475,7 +475,7 @@ pub struct Run {
 }
 
 /// Where a run's audit CSV is, once finished.
-pub fn csv_key(account_id: &str, run_id: &str) -> String {
+pub fn csv_key(account_id: &str, run_id: RunId) -> String {
     format!("runs/{account_id}/{run_id}.csv")
 }
 
@@ -495,7 +495,7 @@ impl Run {
     pub fn to_item(&self, wake: bool) -> Result<Item> {
         let mut item = Item::of(
             crate::keys::account(&self.account_id),
-            crate::keys::run(&self.id),
+            crate::keys::run(self.id),
             self.version,
             self,
         )?;
@@ -503,7 +503,7 @@ impl Run {
         if !self.status.is_final() {
             item = item.indexed(
                 crate::keys::RUNS_ACTIVE,
-                crate::keys::active_run(&self.account_id, &self.object, &self.id),
+                crate::keys::active_run(&self.account_id, &self.object, self.id),
             );
         }
         Ok(item)
@@ -521,8 +521,7 @@ impl Run {
 }
 
 /// The run, or a 404 (another account's runs are not found).
-pub async fn load(s: &impl UsesItems, account_id: &AccountId, run_id: &str) -> Result<Run> {
-    run_id.parse::<RunId>()?;
+pub async fn load(s: &impl UsesItems, account_id: &AccountId, run_id: RunId) -> Result<Run> {
     match s
         .items()
         .get(&crate::keys::account(account_id), &crate::keys::run(run_id))
@@ -538,7 +537,7 @@ pub async fn load(s: &impl UsesItems, account_id: &AccountId, run_id: &str) -> R
 pub async fn update(
     s: &(impl UsesItems + UsesRunQueue),
     account_id: &AccountId,
-    run_id: &str,
+    run_id: RunId,
     wake: bool,
     mut change: impl FnMut(&mut Run),
 ) -> Result<Run> {
@@ -724,7 +723,7 @@ pub struct NewRun {
     pub grant: Grant,
     pub config: ModuleConfig,
     pub config_json: Value,
-    pub template: Option<(String, String)>,
+    pub template: Option<(TemplateId, String)>,
     pub schedule_id: Option<String>,
     pub recipe: Option<RecipeLink>,
     pub mode: Mode,
@@ -736,7 +735,7 @@ pub struct NewRun {
     pub started_by: String,
     pub started_by_email: String,
     pub acting: Acting,
-    pub revert_of: Option<String>,
+    pub revert_of: Option<RunId>,
     /// An apply of a preview's plan, less what was left out.
     pub from_preview: Option<apply_preview::Pick>,
     /// Merge: decisions on review pairs.
@@ -752,6 +751,7 @@ pub async fn prepare(
 ) -> Result<NewRun> {
     let (module, config_json, template) = match (&input.template_id, &input.module) {
         (Some(id), None) if input.config.is_none() => {
+            let id = crate::templates::named(id)?;
             let t = crate::templates::get(s, who, id).await?.into_inner();
             (t.module, t.config, Some((t.id, t.name)))
         }
@@ -849,15 +849,14 @@ pub async fn prepare(
 
 /// A Run ID that every attempt at making one run names alike: the time `at`, and 80 bits
 /// from `seed` and that time (a schedule's fire, a recipe run's step).
-pub fn derived_id(seed: &str, at: DateTime<Utc>) -> String {
+pub fn derived_id(seed: &str, at: DateTime<Utc>) -> RunId {
     let digest = crate::crypto::sha256(format!("{seed}@{}", at.timestamp_millis()).as_bytes());
     let mut random = [0u8; 16];
     random[6..].copy_from_slice(&digest[..10]);
-    ulid::Ulid::from_parts(
+    RunId::from_parts(
         at.timestamp_millis().max(0) as u64,
         u128::from_be_bytes(random),
     )
-    .to_string()
 }
 
 /// Stores a new run (`queued`, waking the worker) and returns it.
@@ -866,7 +865,7 @@ pub async fn create(
     account_id: &AccountId,
     new: NewRun,
 ) -> Result<Run> {
-    create_with_id(s, account_id, RunId::at(s.clock().now()).to_string(), new).await
+    create_with_id(s, account_id, RunId::at(s.clock().now()), new).await
 }
 
 /// Starts an apply run that follows `source` (a revert of it, or the apply of a reviewed
@@ -879,14 +878,14 @@ pub(crate) async fn follow_up(
     who: &Principal,
     source: &Granted<Run>,
     trigger: Trigger,
-    mark: impl FnOnce(&mut Run, String),
+    mark: impl FnOnce(&mut Run, RunId),
     shape: impl FnOnce(NewRun) -> NewRun,
 ) -> Result<Run> {
     let grant = source.grant();
     grant.covers(source.module, Mode::Apply.need())?;
-    let id = RunId::at(s.clock().now()).to_string();
+    let id = RunId::at(s.clock().now());
     let mut claimed = Run::clone(source);
-    mark(&mut claimed, id.clone());
+    mark(&mut claimed, id);
     s.items()
         .put(claimed.to_item(false)?, Condition::Version(source.version))
         .await
@@ -901,7 +900,7 @@ pub(crate) async fn follow_up(
         grant,
         config: ModuleConfig::stored(source.module, &source.config)?,
         config_json: source.config.clone(),
-        template: source.template_id.clone().zip(source.template_name.clone()),
+        template: source.template_id.zip(source.template_name.clone()),
         schedule_id: None,
         recipe: None,
         mode: Mode::Apply,
@@ -928,7 +927,7 @@ pub(crate) async fn follow_up(
 pub async fn create_with_id(
     s: &(impl UsesItems + UsesClock + UsesRunQueue),
     account_id: &AccountId,
-    id: String,
+    id: RunId,
     new: NewRun,
 ) -> Result<Run> {
     let module = new.grant.module();
@@ -940,7 +939,7 @@ pub async fn create_with_id(
         object: new.config.object().to_string(),
         mode: new.mode,
         trigger: new.trigger,
-        template_id: new.template.as_ref().map(|t| t.0.clone()),
+        template_id: new.template.as_ref().map(|t| t.0),
         template_name: new.template.map(|t| t.1),
         schedule_id: new.schedule_id,
         recipe: new.recipe,
@@ -984,7 +983,7 @@ pub async fn create_with_id(
     };
     run.version = s.items().put(run.to_item(true)?, Condition::Absent).await?;
     tracing::info!(run_id = %run.id, module = %run.module, mode = ?run.mode, "run queued");
-    s.run_queue().wake(account_id, &run.id);
+    s.run_queue().wake(account_id, run.id);
     Ok(run)
 }
 
@@ -999,7 +998,7 @@ pub async fn start(
 }
 
 /// A run the member may see (read on its module), else 403/404.
-pub async fn get(s: &impl UsesItems, who: &Principal, run_id: &str) -> Result<Granted<Run>> {
+pub async fn get(s: &impl UsesItems, who: &Principal, run_id: RunId) -> Result<Granted<Run>> {
     who.grant_on(load(s, &who.account_id, run_id).await?, Permission::Read)
 }
 
@@ -1007,7 +1006,7 @@ pub async fn get(s: &impl UsesItems, who: &Principal, run_id: &str) -> Result<Gr
 pub async fn cancel(
     s: &(impl UsesItems + UsesRunQueue),
     who: &Principal,
-    run_id: &str,
+    run_id: RunId,
 ) -> Result<Run> {
     let run = who.grant_on(get(s, who, run_id).await?.into_inner(), Permission::Write)?;
     if run.status.is_final() {
@@ -1026,7 +1025,7 @@ pub async fn cancel(
 pub async fn csv_link(
     s: &(impl UsesItems + UsesBlobs),
     who: &Principal,
-    run_id: &str,
+    run_id: RunId,
 ) -> Result<String> {
     let run = get(s, who, run_id).await?;
     let Some(csv) = &run.csv else {
@@ -1037,7 +1036,7 @@ pub async fn csv_link(
     };
     s.blobs()
         .presigned_get(
-            &csv_key(&run.account_id, &run.id),
+            &csv_key(&run.account_id, run.id),
             CSV_LINK_TTL,
             Some(&csv.file_name),
         )
@@ -1058,7 +1057,7 @@ pub struct Filters {
 
 impl Filters {
     fn matches(&self, r: &Run) -> bool {
-        self.run_id.as_ref().is_none_or(|id| *id == r.id)
+        self.run_id.as_deref().is_none_or(|id| r.id == *id)
             && self.module.is_none_or(|m| m == r.module)
             && self
                 .member
@@ -1102,11 +1101,11 @@ pub async fn list(
     let mut cursor = cursor;
     if let (None, Some(to)) = (&cursor, filters.to) {
         // Start just below the first id at or after `to`.
-        let start = crate::ids::RunId::floor(to).to_string();
+        let start = RunId::floor(to);
         cursor = Some(
             Cursor {
                 pk: pk.clone(),
-                sk: crate::keys::run(&start),
+                sk: crate::keys::run(start),
                 gsi1: None,
             }
             .encode(),
@@ -1163,7 +1162,7 @@ pub(crate) async fn field_types(
 pub async fn start_apply_preview(
     s: &(impl UsesItems + UsesClock + UsesRunQueue + UsesBlobs),
     who: &Principal,
-    run_id: &str,
+    run_id: RunId,
     input: apply_preview::ApplyInput,
 ) -> Result<Run> {
     apply_preview::start(s, who, run_id, input).await
@@ -1173,7 +1172,7 @@ pub async fn start_apply_preview(
 pub async fn start_revert(
     s: &(impl UsesItems + UsesClock + UsesRunQueue),
     who: &Principal,
-    run_id: &str,
+    run_id: RunId,
 ) -> Result<Run> {
     revert::start(s, who, run_id).await
 }

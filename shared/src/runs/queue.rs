@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRef {
     pub account_id: crate::ids::AccountId,
-    pub run_id: String,
+    pub run_id: crate::ids::RunId,
 }
 
 #[derive(Clone, Default)]
@@ -28,12 +28,12 @@ impl RunQueue {
         (RunQueue::Local(Arc::new(tx)), rx)
     }
 
-    pub fn wake(&self, account_id: &AccountId, run_id: &str) {
+    pub fn wake(&self, account_id: &AccountId, run_id: crate::ids::RunId) {
         if let RunQueue::Local(tx) = self {
             // A closed queue means the server is stopping; the run resumes on restart.
             let _ = tx.send(RunRef {
                 account_id: account_id.clone(),
-                run_id: run_id.to_string(),
+                run_id,
             });
         }
     }

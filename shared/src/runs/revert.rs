@@ -20,7 +20,7 @@ use crate::modules::{Action, Change, FieldChange};
 pub async fn start(
     s: &(impl UsesItems + UsesClock + UsesRunQueue),
     who: &Principal,
-    run_id: &str,
+    run_id: crate::ids::RunId,
 ) -> Result<Run> {
     let source = who.grant_on(
         super::get(s, who, run_id).await?.into_inner(),
@@ -65,7 +65,7 @@ pub async fn start(
         Trigger::Revert,
         |run, id| run.reverted_by = Some(id),
         |new| NewRun {
-            revert_of: Some(source.id.clone()),
+            revert_of: Some(source.id),
             ..new
         },
     )
@@ -76,7 +76,7 @@ pub async fn start(
 pub(super) async fn plan(
     s: &(impl UsesBlobs + UsesCrm + UsesClock),
     run: &Run,
-    source_id: &str,
+    source_id: crate::ids::RunId,
     crm: &dyn Crm,
 ) -> Result<(Vec<String>, Vec<Change>, u64), Failure> {
     let key = super::csv_key(&run.account_id, source_id);

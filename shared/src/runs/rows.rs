@@ -119,7 +119,7 @@ pub const CHUNK_BYTES: u64 = 256 * 1024;
 pub async fn page(
     s: &(impl UsesItems + UsesBlobs),
     who: &Principal,
-    run_id: &str,
+    run_id: crate::ids::RunId,
     q: &RowsQuery,
 ) -> Result<RunRowsPage> {
     let run = get(s, who, run_id).await?.into_inner();
@@ -131,10 +131,10 @@ pub async fn page(
     }
     let blob = Blob {
         store: s.blobs(),
-        key: csv_key(&run.account_id, &run.id),
+        key: csv_key(&run.account_id, run.id),
     };
     let mut page = read_page(&blob, q, CHUNK_BYTES).await?;
-    page.run_id = run.id;
+    page.run_id = run.id.to_string();
     Ok(page)
 }
 

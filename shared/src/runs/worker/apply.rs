@@ -342,7 +342,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
         let object = &self.run.object;
         let stamp = |mut p: crate::crm::Properties| {
             if let Some(prop) = &self.run.stamp_property {
-                p.insert(prop.clone(), Some(self.run.id.clone()));
+                p.insert(prop.clone(), Some(self.run.id.to_string()));
             }
             p
         };
@@ -458,7 +458,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
             .map(|(i, id)| {
                 let mut properties = changes[*i].writes();
                 if let Some(prop) = &self.run.stamp_property {
-                    properties.insert(prop.clone(), Some(self.run.id.clone()));
+                    properties.insert(prop.clone(), Some(self.run.id.to_string()));
                 }
                 Update {
                     id: id.clone(),

@@ -18,7 +18,7 @@ use crate::runs::{self, CsvFile, Mode, Revertible, Run, Status};
 pub async fn fail(
     s: &(impl UsesItems + UsesClock + UsesCrm + UsesRunQueue),
     account_id: &crate::ids::AccountId,
-    run_id: &str,
+    run_id: crate::ids::RunId,
     why: &str,
 ) -> Result<()> {
     let run = runs::update(s, account_id, run_id, false, |r| {
@@ -95,7 +95,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
         if apply {
             self.settle_in_flight().await?;
         }
-        let key = runs::csv_key(&self.run.account_id, &self.run.id);
+        let key = runs::csv_key(&self.run.account_id, self.run.id);
         let mut out = BlobWriter::new(self.s.shared_blobs(), &key, "text/csv")?;
         let header = AuditWriter::new(Vec::new(), &self.st.columns, apply)?.finish()?;
         out.write(&header).await?;
@@ -148,7 +148,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
         let score_model = self.st.score_model.take();
         let crm = self.run.account_id.crm();
         let now = self.s.clock().now();
-        self.run = runs::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+        self.run = runs::update(self.s, &self.run.account_id, self.run.id, false, |r| {
             r.status = status;
             r.counts = counts;
             r.finished_at = Some(now);
@@ -176,21 +176,21 @@ impl<S: WorkerPorts> Worker<'_, S> {
         })
         .await?;
         tracing::info!(run_id = %self.run.id, status = status.name(), "run ended");
-        if let Some(source) = &self.run.revert_of {
-            let id = self.run.id.clone();
+        if let Some(source) = self.run.revert_of {
+            let id = self.run.id;
             if let Err(e) = runs::update(self.s, &self.run.account_id, source, false, |r| {
-                r.reverted_by = Some(id.clone());
+                r.reverted_by = Some(id);
             })
             .await
             {
                 tracing::warn!(error = %e, "recording the revert on its source run failed");
             }
         }
-        if let Some(source) = &self.run.from_preview {
+        if let Some(source) = self.run.from_preview {
             // Applied once: the preview's plan and what it saw are not needed any more.
             for n in 0..self.st.preview_parts {
                 let source = Run {
-                    id: source.clone(),
+                    id: source,
                     ..self.run.clone()
                 };
                 let _ = self.s.blobs().delete(&plan_part_key(&source, n)).await;
@@ -219,7 +219,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
         }
         if let Err(e) = s
             .items()
-            .delete(&self.pk(), &state_sk(&self.run.id), None)
+            .delete(&self.pk(), &state_sk(self.run.id), None)
             .await
         {
             tracing::warn!(run_id = %self.run.id, error = %e, "deleting a run's state failed");

@@ -16,14 +16,14 @@ pub async fn work_local(
     worker: &impl WorkerPorts,
     reports: &(impl UsesItems + UsesBlobs + UsesMail + UsesClock + UsesLinks + UsesRunQueue),
     account_id: &crate::ids::AccountId,
-    run_id: &str,
+    run_id: crate::ids::RunId,
     deadline: DateTime<Utc>,
 ) -> Result<Worked> {
     let worked = work(worker, account_id, run_id, deadline, None).await?;
     if let Worked::Finished(_) = worked
         && let Err(e) = crate::reports::deliver(reports, account_id, run_id).await
     {
-        tracing::warn!(run_id, error = %e, "sending a run's report failed");
+        tracing::warn!(%run_id, error = %e, "sending a run's report failed");
     }
     Ok(worked)
 }
@@ -42,7 +42,7 @@ pub async fn serve_queue(
             for attempt in 1..=3 {
                 let deadline = s.clock().now()
                     + chrono::Duration::from_std(slice).unwrap_or(chrono::Duration::minutes(5));
-                match work_local(&s, &reports, &r.account_id, &r.run_id, deadline).await {
+                match work_local(&s, &reports, &r.account_id, r.run_id, deadline).await {
                     Ok(_) => return,
                     Err(e) => {
                         tracing::warn!(run_id = %r.run_id, attempt, error = %e, "a run's slice failed");
@@ -53,7 +53,7 @@ pub async fn serve_queue(
             if let Err(e) = fail(
                 &s,
                 &r.account_id,
-                &r.run_id,
+                r.run_id,
                 "the worker failed three times in a row; see the server log",
             )
             .await
@@ -93,7 +93,7 @@ pub async fn sweep(
             continue;
         }
         let pk = crate::keys::account(&run.account_id);
-        let last = match s.items().get(&pk, &state_sk(&run.id)).await? {
+        let last = match s.items().get(&pk, &state_sk(run.id)).await? {
             Some(item) => {
                 let st: State = item.decode("run state")?;
                 if let Some(l) = &st.lease
@@ -112,7 +112,7 @@ pub async fn sweep(
             continue;
         }
         tracing::warn!(run_id = %run.id, last = %last, "waking a stalled run");
-        runs::update(s, &run.account_id, &run.id, true, |_| {}).await?;
+        runs::update(s, &run.account_id, run.id, true, |_| {}).await?;
         woken.push(runs::queue::RunRef {
             account_id: run.account_id,
             run_id: run.id,

@@ -169,7 +169,7 @@ pub enum Worked {
     Ignored,
 }
 
-fn state_sk(run_id: &str) -> String {
+fn state_sk(run_id: crate::ids::RunId) -> String {
     crate::keys::run_state(run_id)
 }
 
@@ -182,7 +182,7 @@ fn lock_sk(object: &str) -> String {
 pub async fn work(
     s: &impl WorkerPorts,
     account_id: &crate::ids::AccountId,
-    run_id: &str,
+    run_id: crate::ids::RunId,
     deadline: DateTime<Utc>,
     event: Option<&str>,
 ) -> Result<Worked> {
@@ -213,7 +213,7 @@ pub async fn work(
         if alive && !redelivered {
             return Ok(Worked::Busy);
         }
-        tracing::info!(run_id, "taking over a run whose worker stopped");
+        tracing::info!(%run_id, "taking over a run whose worker stopped");
     }
     st.lease = Some(Lease {
         holder: crate::ids::RunId::new().to_string(),
@@ -240,7 +240,7 @@ pub async fn work(
         // Let the retry start at once rather than wait for the lease to run out.
         w.st.lease = None;
         if let Err(e) = w.save().await {
-            tracing::warn!(run_id, error = %e, "releasing a run's lease failed");
+            tracing::warn!(%run_id, error = %e, "releasing a run's lease failed");
         }
     }
     result
@@ -291,7 +291,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
             && let Some(ids) = crate::recipes::gathered(self.s, &self.run).await?
         {
             // A recipe's first step: the records every call of its window handed over.
-            self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+            self.run = super::update(self.s, &self.run.account_id, self.run.id, false, |r| {
                 r.scope = super::Scope::Ids(ids.clone());
             })
             .await?;
@@ -303,7 +303,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
             return self.wait_for(holder).await;
         }
         let (s, first) = (self.s, self.run.started_at.is_none());
-        self.run = super::update(s, &self.run.account_id, &self.run.id, false, |r| {
+        self.run = super::update(s, &self.run.account_id, self.run.id, false, |r| {
             r.status = Status::Running;
             r.waiting_for = None;
             r.error = None;
@@ -405,13 +405,13 @@ impl<S: WorkerPorts> Worker<'_, S> {
         let due = self.last_progress.is_none_or(|t| now - t >= PROGRESS_EVERY);
         let counts = self.st.counts;
         if force || due {
-            self.run = super::update(self.s, &self.run.account_id, &self.run.id, false, |r| {
+            self.run = super::update(self.s, &self.run.account_id, self.run.id, false, |r| {
                 r.counts = counts;
             })
             .await?;
             self.last_progress = Some(now);
         } else {
-            self.run = super::load(self.s, &self.run.account_id, &self.run.id).await?;
+            self.run = super::load(self.s, &self.run.account_id, self.run.id).await?;
         }
         Ok(self.run.cancel_requested)
     }
@@ -483,7 +483,7 @@ mod tests {
     }
 
     async fn status(s: &crate::app::Services, run: &Run) -> Status {
-        crate::runs::load(s, &ACCOUNT.parse().unwrap(), &run.id)
+        crate::runs::load(s, &ACCOUNT.parse().unwrap(), run.id)
             .await
             .unwrap()
             .status
@@ -500,7 +500,7 @@ mod tests {
         let worked = work(
             s,
             &ACCOUNT.parse().unwrap(),
-            &run.id,
+            run.id,
             deadline,
             Some("seq-2"),
         )
@@ -511,11 +511,11 @@ mod tests {
         assert_eq!(status(s, &run).await, Status::Queued);
         // Silent for just under `STALE_AFTER`: still alive.
         clock.advance(STALE_AFTER - Duration::seconds(1));
-        let worked = work(s, &ACCOUNT.parse().unwrap(), &run.id, deadline, None).await;
+        let worked = work(s, &ACCOUNT.parse().unwrap(), run.id, deadline, None).await;
         assert_eq!(worked.unwrap(), Worked::Busy);
         // Silent for `STALE_AFTER`: taken to be dead; the next worker takes the run over.
         clock.advance(Duration::seconds(1));
-        let worked = work(s, &ACCOUNT.parse().unwrap(), &run.id, deadline, None).await;
+        let worked = work(s, &ACCOUNT.parse().unwrap(), run.id, deadline, None).await;
         assert_eq!(worked.unwrap(), Worked::Finished(Status::Cancelled));
         assert_eq!(status(s, &run).await, Status::Cancelled);
         assert!(world::stored_state(s, &run).await.is_none());
@@ -529,7 +529,7 @@ mod tests {
         let run = cancelled_run_held(s, until).await;
         clock.advance(Duration::minutes(1));
         let deadline = s.clock().now() + Duration::minutes(14);
-        let worked = work(s, &ACCOUNT.parse().unwrap(), &run.id, deadline, None).await;
+        let worked = work(s, &ACCOUNT.parse().unwrap(), run.id, deadline, None).await;
         assert_eq!(worked.unwrap(), Worked::Finished(Status::Cancelled));
     }
 
@@ -545,7 +545,7 @@ mod tests {
         let worked = work(
             s,
             &ACCOUNT.parse().unwrap(),
-            &run.id,
+            run.id,
             deadline,
             Some("seq-1"),
         )

@@ -241,9 +241,9 @@ impl<S: WorkerPorts> Worker<'_, S> {
         let crm = self.crm()?.clone();
         let preview = self.run.mode == Mode::Preview;
         let mut seen: HashMap<String, Seen> = HashMap::new();
-        let changes = if let Some(source) = self.run.revert_of.clone() {
+        let changes = if let Some(source) = self.run.revert_of {
             let (columns, changes, scanned) =
-                runs::revert::plan(self.s, &self.run, &source, crm.as_ref()).await?;
+                runs::revert::plan(self.s, &self.run, source, crm.as_ref()).await?;
             self.st.columns = columns;
             self.st.counts.scanned = scanned;
             changes

@@ -80,7 +80,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
             l.heartbeat = now;
         }
         self.st.saved_at = Some(now);
-        let item = Item::of(self.pk(), state_sk(&self.run.id), self.st.version, &self.st)?;
+        let item = Item::of(self.pk(), state_sk(self.run.id), self.st.version, &self.st)?;
         let cond = match self.st.version {
             0 => Condition::Absent,
             v => Condition::Version(v),
@@ -94,7 +94,7 @@ impl<S: WorkerPorts> Worker<'_, S> {
         self.st.lease = None;
         self.save().await?;
         let counts = self.st.counts;
-        runs::update(self.s, &self.run.account_id, &self.run.id, true, |r| {
+        runs::update(self.s, &self.run.account_id, self.run.id, true, |r| {
             r.counts = counts;
             r.continuations += 1;
         })

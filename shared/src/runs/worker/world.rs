@@ -36,7 +36,7 @@ pub(super) fn world() -> (TestWorld, Arc<ManualClock>) {
 /// A queued run on `contacts`, stored.
 pub(super) async fn stored_run(s: &Services, mode: Mode, cancel_requested: bool) -> Run {
     let mut run = Run {
-        id: crate::ids::RunId::new().to_string(),
+        id: crate::ids::RunId::new(),
         account_id: ACCOUNT.parse().unwrap(),
         module: Module::Bulk,
         object: "contacts".into(),
@@ -88,7 +88,7 @@ pub(super) async fn stored_run(s: &Services, mode: Mode, cancel_requested: bool)
 
 /// Stores `st` as the run's checkpoint, as a worker that stopped left it.
 pub(super) async fn store_state(s: &Services, run: &Run, st: &State) {
-    let item = Item::of(crate::keys::account(ACCOUNT), state_sk(&run.id), 0, st).unwrap();
+    let item = Item::of(crate::keys::account(ACCOUNT), state_sk(run.id), 0, st).unwrap();
     s.items.put(item, Condition::Absent).await.unwrap();
 }
 
@@ -96,7 +96,7 @@ pub(super) async fn store_state(s: &Services, run: &Run, st: &State) {
 pub(super) async fn stored_state(s: &Services, run: &Run) -> Option<State> {
     let item = s
         .items
-        .get(&crate::keys::account(ACCOUNT), &state_sk(&run.id))
+        .get(&crate::keys::account(ACCOUNT), &state_sk(run.id))
         .await
         .unwrap()?;
     let mut st: State = item.decode("run state").unwrap();
@@ -140,7 +140,7 @@ pub(super) fn worker<'a>(
 pub(super) async fn audit(s: &Services, run: &Run) -> Vec<(String, String, Option<String>)> {
     let blob = s
         .blobs
-        .get(&crate::runs::csv_key(ACCOUNT, &run.id))
+        .get(&crate::runs::csv_key(ACCOUNT, run.id))
         .await
         .unwrap()
         .expect("the run's CSV is written");
