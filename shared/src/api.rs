@@ -3,7 +3,7 @@
 //! them; tests check that the two never drift apart.
 
 /// The Lambda functions of the design card, plus routes only `steward serve` has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum Function {
     Auth,
@@ -16,14 +16,7 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [
-        Function::Auth,
-        Function::Team,
-        Function::Templates,
-        Function::Runs,
-        Function::Exports,
-        Function::Local,
-    ];
+    pub const ALL: &[Function] = <Function as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         self.into()

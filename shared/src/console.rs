@@ -369,7 +369,7 @@ mod tests {
             .iter()
             .map(|p| p.replace("{run_id}", "01JABCDEFGHJKMNPQRSTVWXYZ0"))
             .collect();
-        pages.extend(Module::ALL.map(module_page));
+        pages.extend(Module::ALL.iter().copied().map(module_page));
         pages.push("/settings/".into());
         for p in pages {
             let r = c.answer(&get(&p)).await.unwrap_or_else(|| panic!("{p}"));
@@ -531,7 +531,7 @@ mod tests {
 
     #[test]
     fn module_pages_are_the_module_enum() {
-        for m in Module::ALL {
+        for &m in Module::ALL {
             assert!(PAGES.contains(&module_page(m).as_str()), "{m:?}");
         }
         let listed = PAGES.iter().filter(|p| p.starts_with("/modules/")).count();

@@ -65,6 +65,14 @@ mod names {
         assert_eq!(same::<runs::Status>(), 7);
         assert_eq!(same::<runs::Mode>(), 2);
         assert_eq!(same::<runs::Trigger>(), 5);
+        use crate::modules::{csv, filter, merge};
+        assert_eq!(same::<csv::RowAction>(), 7);
+        assert_eq!(same::<csv::Status>(), 3);
+        assert_eq!(same::<filter::Operator>(), 12);
+        assert_eq!(same::<filter::ValueType>(), 4);
+        assert_eq!(same::<merge::Compare>(), 5);
+        assert_eq!(same::<merge::Normalizer>(), 9);
+        assert_eq!(same::<merge::ScoreCompare>(), 7);
         assert_eq!(Module::Merge.name(), "merge");
         assert_eq!(runs::Status::Succeeded.name(), "succeeded");
         assert_eq!(identity::crm_name(CrmKind::HubSpot), "hubspot");

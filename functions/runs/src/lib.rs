@@ -181,20 +181,20 @@ async fn list(s: &Services, req: Request) -> Result<Response<Body>> {
         module: one_of(
             "module",
             query_param(&req, "module"),
-            &Module::ALL,
+            Module::ALL,
             Module::name,
         )?,
         member: query_param(&req, "member"),
         status: one_of(
             "status",
             query_param(&req, "status"),
-            &Status::ALL,
+            Status::ALL,
             Status::name,
         )?,
         trigger: one_of(
             "trigger",
             query_param(&req, "trigger"),
-            &Trigger::ALL,
+            Trigger::ALL,
             Trigger::name,
         )?,
         from: parse_time("from", query_param(&req, "from"))?,
@@ -249,13 +249,13 @@ async fn rows(s: &Services, req: Request) -> Result<Response<Body>> {
         action: one_of(
             "action",
             query_param(&req, "action"),
-            &RowAction::ALL,
+            RowAction::ALL,
             RowAction::name,
         )?,
         outcome: one_of(
             "outcome",
             query_param(&req, "outcome"),
-            &RowStatus::ALL,
+            RowStatus::ALL,
             RowStatus::name,
         )?,
     };

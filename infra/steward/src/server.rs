@@ -266,7 +266,7 @@ pub async fn serve(args: ServeArgs) -> std::result::Result<(), Box<dyn std::erro
         console,
         embedded,
     });
-    for f in Function::ALL {
+    for &f in Function::ALL {
         let unbound = match f {
             Function::Local => app.local.unbound(f),
             _ => app.functions.router().unbound(f),

@@ -88,7 +88,8 @@ pub fn safe_return_to(raw: &str) -> Option<String> {
 
 /// Why a sign-in did not happen: the `error` code of the console's `/signin` page, which
 /// shows what happened and what to do next (docs/api.md, "Sign-in refusals").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Refusal {
     /// The CRM's answer has no `state`, or no `code` and no `error`.
     InvalidCallback,
@@ -124,42 +125,11 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 15] = [
-        Refusal::InvalidCallback,
-        Refusal::Expired,
-        Refusal::OtherBrowser,
-        Refusal::AppBlocked,
-        Refusal::ConsentDenied,
-        Refusal::CrmError,
-        Refusal::CodeRejected,
-        Refusal::PermissionMissing,
-        Refusal::CrmUnavailable,
-        Refusal::CrmUnexpected,
-        Refusal::UntrustedAddress,
-        Refusal::InactiveUser,
-        Refusal::NotInvited,
-        Refusal::InvitationExpired,
-        Refusal::WrongAccount,
-    ];
+    pub const ALL: &[Refusal] = <Refusal as strum::VariantArray>::VARIANTS;
 
+    /// Its `error` code on the console's `/signin` page (its name in snake case).
     pub fn code(self) -> &'static str {
-        match self {
-            Refusal::InvalidCallback => "invalid_callback",
-            Refusal::Expired => "expired",
-            Refusal::OtherBrowser => "other_browser",
-            Refusal::AppBlocked => "app_blocked",
-            Refusal::ConsentDenied => "consent_denied",
-            Refusal::CrmError => "crm_error",
-            Refusal::CodeRejected => "code_rejected",
-            Refusal::PermissionMissing => "permission_missing",
-            Refusal::CrmUnavailable => "crm_unavailable",
-            Refusal::CrmUnexpected => "crm_unexpected",
-            Refusal::UntrustedAddress => "untrusted_address",
-            Refusal::InactiveUser => "inactive_user",
-            Refusal::NotInvited => "not_invited",
-            Refusal::InvitationExpired => "invitation_expired",
-            Refusal::WrongAccount => "wrong_account",
-        }
+        self.into()
     }
 }
 

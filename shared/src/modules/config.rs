@@ -146,7 +146,7 @@ impl ModuleConfig {
 /// `config_by_module` to turn into conditions on the request that holds it.
 pub fn config_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let mut by_module = serde_json::Map::new();
-    for m in Module::ALL {
+    for &m in Module::ALL {
         let schema = match m {
             Module::Merge => g.subschema_for::<MergeConfig>(),
             Module::Bulk => g.subschema_for::<BulkConfig>(),

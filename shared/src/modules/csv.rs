@@ -63,18 +63,6 @@ pub fn restore(cell: &str) -> &str {
     cell.strip_prefix('\'').unwrap_or(cell)
 }
 
-fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Update => "update",
-        Action::Archive => "archive",
-        Action::Create => "create",
-        Action::Merge { .. } => "merge",
-        Action::ConvertLead { .. } => "convert_lead",
-        Action::Flag => "flag",
-        Action::Review { .. } => "review",
-    }
-}
-
 /// The CSV rows `write_change` writes for a change: a merge's master and duplicates, a
 /// review pair's two records, one row for the rest.
 pub fn rows_of(change: &Change) -> u64 {
@@ -179,7 +167,7 @@ impl<W: Write> AuditWriter<W> {
             .or(change.id.as_deref())
             .or_else(|| outcome.and_then(|o| o.id.as_deref()));
         set(&mut self.row[0], id.unwrap_or_default());
-        set(&mut self.row[1], action_name(&change.action));
+        set(&mut self.row[1], change.action.name());
         match &change.action {
             Action::Merge { group_id, .. } => {
                 set(&mut self.row[2], group_id);
@@ -284,8 +272,19 @@ fn set(cell: &mut String, value: &str) {
 }
 
 /// A row's action, as the `action` column names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RowAction {
     Update,
     Archive,
@@ -306,8 +305,19 @@ pub enum Role {
     Candidate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 #[schemars(rename = "RowStatus")]
 pub enum Status {
     Applied,
@@ -364,40 +374,20 @@ impl<R: Read> AuditRows<R> {
 }
 
 impl RowAction {
-    pub const ALL: [RowAction; 7] = [
-        RowAction::Update,
-        RowAction::Archive,
-        RowAction::Create,
-        RowAction::Merge,
-        RowAction::ConvertLead,
-        RowAction::Flag,
-        RowAction::Review,
-    ];
+    pub const ALL: &[RowAction] = <RowAction as strum::VariantArray>::VARIANTS;
 
     /// As the `action` column writes it.
     pub fn name(self) -> &'static str {
-        match self {
-            RowAction::Update => "update",
-            RowAction::Archive => "archive",
-            RowAction::Create => "create",
-            RowAction::Merge => "merge",
-            RowAction::ConvertLead => "convert_lead",
-            RowAction::Flag => "flag",
-            RowAction::Review => "review",
-        }
+        self.into()
     }
 }
 
 impl Status {
-    pub const ALL: [Status; 3] = [Status::Applied, Status::Failed, Status::Skipped];
+    pub const ALL: &[Status] = <Status as strum::VariantArray>::VARIANTS;
 
     /// As the `outcome` column writes it.
     pub fn name(self) -> &'static str {
-        match self {
-            Status::Applied => "applied",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
-        }
+        self.into()
     }
 }
 

@@ -52,7 +52,10 @@ pub struct Condition {
     pub case_sensitive: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     Eq,
@@ -71,20 +74,7 @@ pub enum Operator {
 
 impl Operator {
     pub fn name(self) -> &'static str {
-        match self {
-            Operator::Eq => "eq",
-            Operator::Neq => "neq",
-            Operator::Contains => "contains",
-            Operator::StartsWith => "starts_with",
-            Operator::IsEmpty => "is_empty",
-            Operator::NotEmpty => "not_empty",
-            Operator::Gt => "gt",
-            Operator::Lt => "lt",
-            Operator::Gte => "gte",
-            Operator::Lte => "lte",
-            Operator::Between => "between",
-            Operator::In => "in",
-        }
+        self.into()
     }
 
     fn is_range(self) -> bool {
@@ -96,7 +86,10 @@ impl Operator {
 }
 
 /// The kind of value a condition compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
     Text,
@@ -109,12 +102,7 @@ pub enum ValueType {
 
 impl ValueType {
     fn name(self) -> &'static str {
-        match self {
-            ValueType::Text => "text",
-            ValueType::Number => "number",
-            ValueType::Date => "date",
-            ValueType::Datetime => "datetime",
-        }
+        self.into()
     }
 }
 

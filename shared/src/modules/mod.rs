@@ -72,13 +72,7 @@ pub enum Module {
 }
 
 impl Module {
-    pub const ALL: [Module; 5] = [
-        Module::Merge,
-        Module::Bulk,
-        Module::Transform,
-        Module::Grid,
-        Module::Validate,
-    ];
+    pub const ALL: &[Module] = <Module as strum::VariantArray>::VARIANTS;
 
     /// Its name in the API, URLs and keys (serde's, derived the same way).
     pub fn name(self) -> &'static str {
@@ -86,7 +80,7 @@ impl Module {
     }
 
     pub fn parse(s: &str) -> Option<Module> {
-        Module::ALL.into_iter().find(|m| m.name() == s)
+        Module::ALL.iter().copied().find(|m| m.name() == s)
     }
 
     /// The module named `s`, or a 400 at `pointer` listing the modules.
@@ -96,7 +90,11 @@ impl Module {
                 pointer,
                 format!(
                     "unknown module `{s}`; one of: {}",
-                    Module::ALL.map(|m| m.name()).join(", ")
+                    Module::ALL
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })

@@ -14,8 +14,10 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[cfg_attr(test, derive(strum::EnumIter))]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     /// Set `fields` on the record `id` (only fields whose value changes are listed).
     Update,
@@ -47,6 +49,11 @@ pub enum Action {
 }
 
 impl Action {
+    /// Its `kind` (serde's tag), as the CSV's `action` column writes it.
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+
     /// Whether the change writes nothing to the CRM (it is reported only).
     pub fn writes_nothing(&self) -> bool {
         matches!(self, Action::Flag | Action::Review { .. })
@@ -110,4 +117,21 @@ pub fn field_columns<'a>(changes: impl IntoIterator<Item = &'a FieldChange>) -> 
 pub struct Plan {
     pub object: String,
     pub changes: Vec<Change>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    /// The CSV's `action` column and the plan's JSON name an action alike.
+    #[test]
+    fn an_actions_name_is_its_json_kind() {
+        let mut kinds = 0;
+        for action in <Action as strum::IntoEnumIterator>::iter() {
+            let json = serde_json::to_value(&action).unwrap();
+            assert_eq!(json["kind"], action.name(), "{action:?}");
+            kinds += 1;
+        }
+        assert_eq!(kinds, 7);
+    }
 }

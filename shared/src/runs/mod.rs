@@ -72,15 +72,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Queued,
-        Status::Waiting,
-        Status::Running,
-        Status::Succeeded,
-        Status::Partial,
-        Status::Failed,
-        Status::Cancelled,
-    ];
+    pub const ALL: &[Status] = <Status as strum::VariantArray>::VARIANTS;
 
     pub fn is_final(self) -> bool {
         matches!(
@@ -154,13 +146,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 5] = [
-        Trigger::Manual,
-        Trigger::Schedule,
-        Trigger::Revert,
-        Trigger::Flow,
-        Trigger::Workflow,
-    ];
+    pub const ALL: &[Trigger] = <Trigger as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         self.into()

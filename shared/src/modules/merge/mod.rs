@@ -159,7 +159,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Compare {
     /// The values exactly as stored.
@@ -176,13 +179,7 @@ pub enum Compare {
 
 impl Compare {
     pub fn name(self) -> &'static str {
-        match self {
-            Compare::Exact => "exact",
-            Compare::Normalized => "normalized",
-            Compare::Similar => "similar",
-            Compare::FirstWords => "first_words",
-            Compare::FirstChars => "first_chars",
-        }
+        self.into()
     }
 }
 
@@ -276,7 +273,8 @@ pub struct Survivorship {
 
 /// Which value a field of the master ends up with. Written as a name (`"newest"`), or for
 /// `concatenate` with its separator as `{"rule": "concatenate", "separator": " | "}`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum FieldRule {
     /// The master's value, even when empty.
     KeepMaster,
@@ -300,40 +298,27 @@ pub enum FieldRule {
     Min,
 }
 
-const FIELD_RULES: &str = "`keep_master`, `master_unless_empty`, `newest`, `oldest`, \
-                           `most_common`, `concatenate`, `union`, `max`, `min`";
 const DEFAULT_SEPARATOR: &str = "; ";
 
 impl FieldRule {
     pub fn name(&self) -> &'static str {
-        match self {
-            FieldRule::KeepMaster => "keep_master",
-            FieldRule::MasterUnlessEmpty => "master_unless_empty",
-            FieldRule::Newest => "newest",
-            FieldRule::Oldest => "oldest",
-            FieldRule::MostCommon => "most_common",
-            FieldRule::Concatenate { .. } => "concatenate",
-            FieldRule::Union => "union",
-            FieldRule::Max => "max",
-            FieldRule::Min => "min",
-        }
+        self.into()
+    }
+
+    /// Every rule's name, in declaration order (the deserializer's error lists them).
+    fn names() -> impl Iterator<Item = &'static str> {
+        <FieldRule as strum::IntoEnumIterator>::iter().map(|r| r.name())
     }
 
     fn named(name: &str) -> Option<FieldRule> {
-        Some(match name {
-            "keep_master" => FieldRule::KeepMaster,
-            "master_unless_empty" => FieldRule::MasterUnlessEmpty,
-            "newest" => FieldRule::Newest,
-            "oldest" => FieldRule::Oldest,
-            "most_common" => FieldRule::MostCommon,
-            "concatenate" => FieldRule::Concatenate {
-                separator: DEFAULT_SEPARATOR.into(),
-            },
-            "union" => FieldRule::Union,
-            "max" => FieldRule::Max,
-            "min" => FieldRule::Min,
-            _ => return None,
-        })
+        <FieldRule as strum::IntoEnumIterator>::iter()
+            .find(|r| r.name() == name)
+            .map(|r| match r {
+                FieldRule::Concatenate { .. } => FieldRule::Concatenate {
+                    separator: DEFAULT_SEPARATOR.into(),
+                },
+                r => r,
+            })
     }
 }
 
@@ -355,7 +340,11 @@ impl<'de> Deserialize<'de> for FieldRule {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let unknown = |name: &str| {
             D::Error::custom(format!(
-                "unknown field rule `{name}`, expected one of {FIELD_RULES}"
+                "unknown field rule `{name}`, expected one of {}",
+                FieldRule::names()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         };
         match Value::deserialize(d)? {
@@ -400,10 +389,7 @@ impl JsonSchema for FieldRule {
         concat!(module_path!(), "::FieldRule").into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
-        let names: Vec<&str> = FIELD_RULES
-            .split(',')
-            .map(|n| n.trim().trim_matches('`'))
-            .collect();
+        let names: Vec<&str> = FieldRule::names().collect();
         let plain: Vec<&str> = names
             .iter()
             .copied()

@@ -12,8 +12,19 @@ use crate::modules::transform::{Out, PhoneFormat, places, web};
 
 /// How a comparison reads values (`"as"` in a comparison).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr, strum::VariantArray,
 )]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Normalizer {
     /// Lowercase, accents folded (`é` -> `e`, `ß` -> `ss`), apostrophes and dots dropped
@@ -48,17 +59,7 @@ pub enum Normalizer {
 
 impl Normalizer {
     pub fn name(self) -> &'static str {
-        match self {
-            Normalizer::Text => "text",
-            Normalizer::Compact => "compact",
-            Normalizer::Name => "name",
-            Normalizer::Nickname => "nickname",
-            Normalizer::Company => "company",
-            Normalizer::Email => "email",
-            Normalizer::Phone => "phone",
-            Normalizer::Domain => "domain",
-            Normalizer::Country => "country",
-        }
+        self.into()
     }
 }
 

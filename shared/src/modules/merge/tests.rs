@@ -1264,3 +1264,36 @@ proptest! {
         prop_assert_eq!(a.groups, b.groups);
     }
 }
+
+#[test]
+fn every_field_rule_reads_from_its_name_and_an_unknown_one_lists_them_all() {
+    let names = [
+        "keep_master",
+        "master_unless_empty",
+        "newest",
+        "oldest",
+        "most_common",
+        "concatenate",
+        "union",
+        "max",
+        "min",
+    ];
+    for n in names {
+        let rule: FieldRule = serde_json::from_value(json!(n)).unwrap();
+        assert_eq!(rule.name(), n);
+        assert_eq!(serde_json::to_value(&rule).unwrap(), json!(n), "{rule:?}");
+    }
+    assert_eq!(
+        serde_json::from_value::<FieldRule>(json!("concatenate")).unwrap(),
+        FieldRule::Concatenate {
+            separator: "; ".into()
+        }
+    );
+    let listed = names.map(|n| format!("`{n}`")).join(", ");
+    assert_eq!(
+        serde_json::from_value::<FieldRule>(json!("latest"))
+            .unwrap_err()
+            .to_string(),
+        format!("unknown field rule `latest`, expected one of {listed}")
+    );
+}

@@ -11,7 +11,19 @@ use super::super::normalize::{Norm, Scratch, formal};
 use super::super::similarity::{Method, jaro_winkler, one_transposition, within_one_edit};
 
 /// How a scored field is compared; each kind has its ordered agreement levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreCompare {
     /// A person's name: exact (term-frequency adjusted), nickname (same formal name),
@@ -55,15 +67,7 @@ impl ScoreCompare {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            ScoreCompare::Name => "name",
-            ScoreCompare::Text => "text",
-            ScoreCompare::Company => "company",
-            ScoreCompare::Email => "email",
-            ScoreCompare::Phone => "phone",
-            ScoreCompare::Code => "code",
-            ScoreCompare::Date => "date",
-        }
+        self.into()
     }
 
     /// The agreement levels, best first; the last is `different`.
