@@ -391,6 +391,22 @@ impl Status {
     }
 }
 
+/// The value `cell` names, or what is wrong: `<what> "<cell>" is not one of <names>`.
+fn one_of<T: Copy + Into<&'static str>>(
+    what: &str,
+    all: &[T],
+    cell: Option<&str>,
+) -> Result<T, String> {
+    let cell = cell.unwrap_or_default();
+    all.iter()
+        .copied()
+        .find(|v| (*v).into() == cell)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| (*v).into()).collect();
+            format!("{what} {cell:?} is not one of {}", names.join(", "))
+        })
+}
+
 /// Opens an audit CSV: checks its header and returns its rows.
 pub fn read_audit<R: Read>(reader: R) -> Result<AuditRows<R>, AuditError> {
     let mut csv = ::csv::ReaderBuilder::new()
@@ -477,22 +493,7 @@ impl<R: Read> AuditRows<R> {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
-        let action = match cell(1).as_deref() {
-            Some("update") => RowAction::Update,
-            Some("archive") => RowAction::Archive,
-            Some("create") => RowAction::Create,
-            Some("merge") => RowAction::Merge,
-            Some("convert_lead") => RowAction::ConvertLead,
-            Some("flag") => RowAction::Flag,
-            Some("review") => RowAction::Review,
-            other => {
-                return Err(bad(format!(
-                    "action {:?} is not one of update, archive, create, merge, convert_lead, \
-                     flag, review",
-                    other.unwrap_or_default()
-                )));
-            }
-        };
+        let action = one_of("action", RowAction::ALL, cell(1).as_deref()).map_err(bad)?;
         let role = match (cell(3).as_deref(), action) {
             (Some("master"), RowAction::Merge) => Some(Role::Master),
             (Some("duplicate"), RowAction::Merge | RowAction::ConvertLead) => Some(Role::Duplicate),
@@ -535,17 +536,7 @@ impl<R: Read> AuditRows<R> {
             .collect();
         let outcome = if self.with_outcome {
             let at = 5 + 2 * self.columns.len();
-            let status = match cell(at).as_deref() {
-                Some("applied") => Status::Applied,
-                Some("failed") => Status::Failed,
-                Some("skipped") => Status::Skipped,
-                other => {
-                    return Err(bad(format!(
-                        "outcome {:?} is not one of applied, failed, skipped",
-                        other.unwrap_or_default()
-                    )));
-                }
-            };
+            let status = one_of("outcome", Status::ALL, cell(at).as_deref()).map_err(bad)?;
             let (code, message) = (cell(at + 1), cell(at + 2));
             let error = (code.is_some() || message.is_some()).then(|| RecordError {
                 code: code.unwrap_or_default(),

@@ -22,7 +22,8 @@ use crate::modules::transform::{Out, PhoneFormat, places, web};
     Serialize,
     Deserialize,
     schemars::JsonSchema,
-    strum::IntoStaticStr, strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]

@@ -21,7 +21,8 @@ use super::super::similarity::{Method, jaro_winkler, one_transposition, within_o
     Serialize,
     Deserialize,
     JsonSchema,
-    strum::IntoStaticStr, strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
