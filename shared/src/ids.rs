@@ -1,5 +1,6 @@
 //! Identifiers: ULIDs, which sort by creation time (so `RUN#<id>` sort keys list runs
-//! newest-last) and carry 80 random bits (so a Run ID cannot be guessed).
+//! newest-last) and carry 80 random bits (so a Run ID cannot be guessed); an account's id
+//! (its CRM and org); a member's id (their CRM user id, checked to fit in a key).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -262,6 +263,111 @@ impl schemars::JsonSchema for AccountId {
     }
 }
 
+/// A member: their CRM user id (HubSpot's numeric id, Salesforce's 15- or 18-character
+/// id, `local` for `steward run`'s CSV file). Not a ULID: the CRM chose it. It is spelled
+/// inside keys (`USER#<id>`, `SESSIONS#<account>#<id>`), so it is checked when it is read:
+/// 1 to 255 characters, no `#`, no whitespace, no control characters.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MemberId(String);
+
+impl MemberId {
+    /// Longest member id kept, in characters.
+    pub const MAX_CHARS: usize = 255;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// As its text, quoted (as the `String` it replaces printed).
+impl fmt::Debug for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0.as_str(), f)
+    }
+}
+
+impl FromStr for MemberId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        s.to_string().try_into()
+    }
+}
+
+impl TryFrom<String> for MemberId {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        let ok = !s.is_empty()
+            && s.chars().count() <= Self::MAX_CHARS
+            && !s
+                .chars()
+                .any(|c| c == '#' || c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(Error::invalid(
+                "member_id",
+                format!(
+                    "`{s}` is not a valid member_id (a CRM user id: 1 to {} characters, no `#`, no whitespace)",
+                    Self::MAX_CHARS
+                ),
+            ))
+        }
+    }
+}
+
+impl From<MemberId> for String {
+    fn from(id: MemberId) -> String {
+        id.0
+    }
+}
+
+impl AsRef<str> for MemberId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Compared with its text (as stored and sent).
+impl PartialEq<str> for MemberId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for MemberId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for MemberId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+/// On the wire, a plain string (the CRM's user id), as before it had a type.
+impl schemars::JsonSchema for MemberId {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MemberId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +409,27 @@ mod tests {
         let e = "not-a-ulid".parse::<RunId>().unwrap_err();
         assert_eq!(e.status(), 400);
         assert!(e.to_string().contains("run_id"));
+    }
+
+    #[test]
+    fn a_member_id_is_a_crm_user_id_that_fits_in_a_key() {
+        for ok in ["7", "0055g000015ftgGAAQ", "local"] {
+            let id: MemberId = ok.parse().unwrap();
+            assert_eq!(id, ok);
+            assert_eq!(id.as_str(), ok);
+            assert_eq!(id.to_string(), ok);
+            assert_eq!(format!("{id:?}"), format!("{ok:?}"));
+            let json = serde_json::to_value(&id).unwrap();
+            assert_eq!(json, serde_json::json!(ok));
+            assert_eq!(serde_json::from_value::<MemberId>(json).unwrap(), id);
+        }
+        let long = "7".repeat(MemberId::MAX_CHARS + 1);
+        for bad in ["", "a#b", "a b", "a\tb", "a\u{7}b", long.as_str()] {
+            let e = bad.parse::<MemberId>().unwrap_err();
+            assert_eq!(e.status(), 400, "{bad:?}");
+            assert!(e.to_string().contains("member_id"), "{e}");
+            assert!(serde_json::from_value::<MemberId>(serde_json::json!(bad)).is_err());
+        }
+        assert!("7".repeat(MemberId::MAX_CHARS).parse::<MemberId>().is_ok());
     }
 }

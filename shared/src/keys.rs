@@ -25,7 +25,7 @@
 //!
 //! Ids are ULIDs, so a prefix query lists runs, templates and schedules oldest first.
 //! Run and template keys take the typed ids (`RunId`, `TemplateId`), spelled as their
-//! ULID text. These strings are stored data: changing one orphans every item written with it
+//! ULID text; member and session keys take a `MemberId`, spelled as its text. These strings are stored data: changing one orphans every item written with it
 //! (the tests below pin each of them).
 
 use std::fmt::Display;
@@ -46,7 +46,7 @@ pub fn account_of(pk: &str) -> Option<&str> {
 /// The sort key of a partition's one item: the account, a session, a sign-in.
 pub const META: &str = "META";
 
-pub fn member(user_id: &str) -> String {
+pub fn member(user_id: impl Display) -> String {
     format!("{MEMBERS}{user_id}")
 }
 /// Every member of an account.
@@ -164,7 +164,7 @@ pub fn session(cookie_digest: &str) -> String {
 }
 
 /// A member's sessions (on gsi1), to end them all.
-pub fn sessions_of(account_id: &str, user_id: &str) -> String {
+pub fn sessions_of(account_id: &str, user_id: impl Display) -> String {
     format!("SESSIONS#{account_id}#{user_id}")
 }
 

@@ -37,7 +37,7 @@ use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::Slot;
 use crate::identity::{Grant, Need, Permission, Principal, authorize, store};
-use crate::ids::{RecipeId, RecipeRunId, RunId, TemplateId};
+use crate::ids::{MemberId, RecipeId, RecipeRunId, RunId, TemplateId};
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Item, Query};
 use crate::runs::{self, Acting, Mode, NewRun, RecipeLink, Scope, Status, Trigger};
@@ -84,10 +84,10 @@ pub struct Recipe {
     pub steps: Vec<RecipeStep>,
     /// The CRM object every step works on (the records handed to it are of this object).
     pub object: String,
-    pub created_by: String,
+    pub created_by: MemberId,
     pub created_by_email: String,
     pub created_at: DateTime<Utc>,
-    pub updated_by: String,
+    pub updated_by: MemberId,
     pub updated_at: DateTime<Utc>,
     /// Send it back in `If-Match` to update or delete.
     #[serde(default)]
@@ -160,7 +160,7 @@ pub struct RecipeRun {
     /// Calls it had no room for (a run takes 2,000 records) went on to this recipe run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor: Option<String>,
-    pub started_by: String,
+    pub started_by: MemberId,
     pub started_by_email: String,
     pub acting: Acting,
     pub created_at: DateTime<Utc>,
@@ -583,7 +583,7 @@ fn new_recipe_run(
     trigger: Trigger,
     scope: Scope,
     acting: Acting,
-    (started_by, started_by_email): (String, String),
+    (started_by, started_by_email): (MemberId, String),
     now: DateTime<Utc>,
 ) -> RecipeRun {
     RecipeRun {

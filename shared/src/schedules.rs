@@ -77,7 +77,7 @@ pub struct Schedule {
     pub notify: Option<Notify>,
     pub reserve_percent: u8,
     pub paused: bool,
-    pub created_by: String,
+    pub created_by: crate::ids::MemberId,
     pub created_by_email: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

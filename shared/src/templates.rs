@@ -42,9 +42,9 @@ pub struct Template {
     pub name: String,
     pub description: Option<String>,
     pub config: Value,
-    pub created_by: String,
+    pub created_by: crate::ids::MemberId,
     pub created_at: DateTime<Utc>,
-    pub updated_by: String,
+    pub updated_by: crate::ids::MemberId,
     pub updated_at: DateTime<Utc>,
     /// Send it back in `If-Match` to update or delete.
     #[serde(default)]

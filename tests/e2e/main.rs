@@ -68,10 +68,14 @@ async fn first_sign_in_creates_the_account_and_its_owner(crm: &str, org: &str) {
     // The tokens are in the Secrets port, and only there.
     let user_id = me["user"]["id"].as_str().unwrap();
     let account = &me["account"]["id"].as_str().unwrap().parse().unwrap();
-    let conn = connections::load(w.services().secrets.as_ref(), account, Slot::User(user_id))
-        .await
-        .unwrap()
-        .expect("the connection is stored");
+    let conn = connections::load(
+        w.services().secrets.as_ref(),
+        account,
+        Slot::User(&user_id.parse().unwrap()),
+    )
+    .await
+    .unwrap()
+    .expect("the connection is stored");
     assert!(!conn.access_token.is_empty());
     let item = w
         .services()
@@ -584,10 +588,14 @@ async fn roles_permissions_removal_and_purge() {
     assert_eq!(user.get("/me").await.status, 401);
     let account = owner.account_id().await;
     assert!(
-        connections::load(s.secrets.as_ref(), &account, Slot::User(&daniel_id))
-            .await
-            .unwrap()
-            .is_none(),
+        connections::load(
+            s.secrets.as_ref(),
+            &account,
+            Slot::User(&daniel_id.parse().unwrap())
+        )
+        .await
+        .unwrap()
+        .is_none(),
         "the connection is purged"
     );
     let team = owner.get("/team/members").await.json();
@@ -759,7 +767,13 @@ async fn the_integration_user_outlives_the_owner() {
     let owners_own = connections::open(
         s,
         &account,
-        Slot::User(owner.me().await.json()["user"]["id"].as_str().unwrap()),
+        Slot::User(
+            &owner.me().await.json()["user"]["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        ),
     )
     .await
     .unwrap();

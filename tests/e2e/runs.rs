@@ -1137,7 +1137,7 @@ pub async fn crm_values(
     let crm = steward_shared::identity::connections::open(
         s,
         account,
-        steward_shared::identity::connections::Slot::User(user),
+        steward_shared::identity::connections::Slot::User(&user.parse().unwrap()),
     )
     .await
     .unwrap();
@@ -1340,7 +1340,7 @@ pub async fn crm_write(
     let crm = steward_shared::identity::connections::open(
         s,
         account,
-        steward_shared::identity::connections::Slot::User(user),
+        steward_shared::identity::connections::Slot::User(&user.parse().unwrap()),
     )
     .await
     .unwrap();
@@ -2040,7 +2040,9 @@ pub async fn crm_of(s: &Services, b: &Browser<'_>) -> Arc<dyn steward_shared::cr
     steward_shared::identity::connections::open(
         s,
         &me["account"]["id"].as_str().unwrap().parse().unwrap(),
-        steward_shared::identity::connections::Slot::User(me["user"]["id"].as_str().unwrap()),
+        steward_shared::identity::connections::Slot::User(
+            &me["user"]["id"].as_str().unwrap().parse().unwrap(),
+        ),
     )
     .await
     .unwrap()

@@ -64,7 +64,7 @@ async fn sign_in_collecting_secrets(crm: &str) -> (Vec<String>, usize) {
     let conn = connections::load(
         w.services().secrets.as_ref(),
         account,
-        Slot::User(me["user"]["id"].as_str().unwrap()),
+        Slot::User(&me["user"]["id"].as_str().unwrap().parse().unwrap()),
     )
     .await
     .unwrap()

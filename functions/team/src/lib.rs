@@ -75,7 +75,7 @@ async fn members(s: &Services, req: Request) -> Result<Response<Body>> {
 
 async fn update(s: &Services, req: Request) -> Result<Response<Body>> {
     let patch = json_body(&req)?;
-    let id = path_param(&req, "id")?;
+    let id = team::named(&path_param(&req, "id")?)?;
     json(200, &team::update(s, principal(&req)?, &id, patch).await?)
 }
 
@@ -85,7 +85,7 @@ async fn remove(s: &Services, req: Request) -> Result<Response<Body>> {
         Some("true") => true,
         Some(_) => return Err(Error::invalid("purge", "must be `true` or `false`")),
     };
-    let id = path_param(&req, "id")?;
+    let id = team::named(&path_param(&req, "id")?)?;
     team::remove(s, principal(&req)?, &id, purge).await?;
     no_content()
 }

@@ -166,10 +166,12 @@ async fn bench(crm: CrmKind, records: usize) {
         ),
     };
     let account: &steward_shared::ids::AccountId = &account.parse().expect("an account id");
+    let member: steward_shared::ids::MemberId =
+        connection.crm_user_id.parse().expect("a member id");
     connections::save(
         s.secrets.as_ref(),
         account,
-        Slot::User(&connection.crm_user_id),
+        Slot::User(&member),
         &connection,
     )
     .await
@@ -179,7 +181,7 @@ async fn bench(crm: CrmKind, records: usize) {
     let owner = Principal {
         account_id: account.clone(),
         crm,
-        user_id: connection.crm_user_id.clone(),
+        user_id: member.clone(),
         email: connection.email.clone(),
         role: Role::Owner,
         permissions: Permissions::all(Permission::Write),
@@ -201,10 +203,10 @@ async fn bench(crm: CrmKind, records: usize) {
         edits: Vec::new(),
         stamp_property: None,
         notify: None,
-        started_by: connection.crm_user_id.clone(),
+        started_by: member.clone(),
         started_by_email: connection.email.clone(),
         acting: Acting::Member {
-            user_id: connection.crm_user_id.clone(),
+            user_id: member.clone(),
         },
         revert_of: None,
         from_preview: None,

@@ -401,13 +401,13 @@ mod tests {
             id: Account::id_for(crm, "42"),
             crm,
             org_id: "42".into(),
-            owner_user_id: "u1".into(),
+            owner_user_id: "u1".parse().unwrap(),
             created_at: now,
             integration: None,
             version: 1,
         };
         let member = Member {
-            user_id: "u1".into(),
+            user_id: "u1".parse().unwrap(),
             email: "owner@example.com".into(),
             name: None,
             role: Role::Admin,

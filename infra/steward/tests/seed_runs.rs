@@ -45,7 +45,7 @@ async fn signed_in(data_dir: &Path) -> String {
         id: Account::id_for(CrmKind::HubSpot, "24681357"),
         crm: CrmKind::HubSpot,
         org_id: "24681357".into(),
-        owner_user_id: "9000001".into(),
+        owner_user_id: "9000001".parse().unwrap(),
         created_at: now,
         integration: None,
         version: 0,
@@ -54,7 +54,7 @@ async fn signed_in(data_dir: &Path) -> String {
         .await
         .unwrap();
     let owner = Member {
-        user_id: "9000001".into(),
+        user_id: "9000001".parse().unwrap(),
         email: "owner@sandbox.test".into(),
         name: Some("Olive Owner".into()),
         role: Role::Admin,

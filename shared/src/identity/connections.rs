@@ -2,7 +2,7 @@
 //! the `Secrets` port (one secret per connection), never in the table, never returned,
 //! never logged; and the CRM adapter built from one, which stores refreshed tokens back.
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, MemberId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,7 +22,7 @@ use crate::ports::Secrets;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot<'a> {
     /// A member's own, saved at each sign-in (by CRM user id).
-    User(&'a str),
+    User(&'a MemberId),
     /// The account's integration user, used by scheduled runs.
     Integration,
 }

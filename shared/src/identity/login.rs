@@ -5,7 +5,7 @@
 //! `Refusal`, a redirect to the console's `/signin?error=<code>`, which says what happened
 //! and what to do (docs/api.md lists the codes), never a 500.
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, MemberId};
 use chrono::{DateTime, Utc};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
@@ -50,7 +50,7 @@ struct PendingLogin {
     binding: String,
     /// For an integration: the account and who started it.
     account_id: Option<crate::ids::AccountId>,
-    started_by: Option<String>,
+    started_by: Option<MemberId>,
     created_at: DateTime<Utc>,
     /// The console path to land on once signed in (checked by `safe_return_to`).
     #[serde(default)]
@@ -394,7 +394,11 @@ pub async fn callback(
     let account_id = Account::id_for(crm, &identity.org_id);
     match pending.purpose {
         Purpose::Login => {
-            let member = match sign_in(s, &identity, &account_id).await? {
+            let user_id = match member_id(&identity) {
+                Ok(u) => u,
+                Err(e) => return refuse(exchange_refusal(crm, &e)),
+            };
+            let member = match sign_in(s, &identity, &user_id, &account_id).await? {
                 Ok(m) => m,
                 Err(why) => return refuse(why),
             };
@@ -421,12 +425,16 @@ pub async fn callback(
                 tracing::info!(account = %expected, other = %account_id, "integration user of another org");
                 return refuse(Refusal::WrongAccount);
             }
+            // `login` keeps who started every integration sign-in.
+            let set_by = pending.started_by.ok_or_else(|| {
+                Error::unexpected("an integration sign-in does not say who started it")
+            })?;
             connections::save(s.secrets(), &account_id, Slot::Integration, &connection).await?;
             let now = s.clock().now();
             let integration = Integration {
                 crm_user_id: identity.user_id.clone(),
                 email: identity.email.clone(),
-                set_by: pending.started_by.unwrap_or_default(),
+                set_by,
                 set_at: now,
                 healthy: true,
                 checked_at: now,
@@ -505,6 +513,17 @@ async fn identify(
     crm.identity().await
 }
 
+/// The member a CRM identity signs in as: its user id, which must fit in a key (a CRM
+/// answering one that does not is answering something Steward cannot use).
+fn member_id(id: &Identity) -> std::result::Result<MemberId, CrmError> {
+    id.user_id.parse().map_err(|_| {
+        CrmError::Protocol(format!(
+            "the signed-in user's id `{}` cannot be a member id",
+            id.user_id
+        ))
+    })
+}
+
 /// The CRM sent the browser back with an error instead of a code.
 fn crm_refusal(error: &str) -> Refusal {
     match error {
@@ -534,20 +553,21 @@ fn exchange_refusal(crm: CrmKind, e: &CrmError) -> Refusal {
 async fn sign_in(
     s: &(impl UsesItems + UsesClock),
     id: &Identity,
+    user_id: &MemberId,
     account_id: &AccountId,
 ) -> Result<std::result::Result<Member, Refusal>> {
     let items = s.items();
     let now = s.clock().now();
     // When another sign-in of this org creates it first, this person is a member or not.
     if store::get_account(items, account_id).await?.is_none()
-        && let Some(owner) = create_account(s, id, account_id).await?
+        && let Some(owner) = create_account(s, id, user_id, account_id).await?
     {
         return Ok(Ok(owner));
     }
     let read = || async {
-        store::get_member(items, account_id, &id.user_id)
+        store::get_member(items, account_id, user_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("member {}", id.user_id)))
+            .ok_or_else(|| Error::NotFound(format!("member {user_id}")))
     };
     let mut refused = None;
     let signed = crate::ports::items::update(items, 3, read, |m| {
@@ -589,6 +609,7 @@ async fn sign_in(
 async fn create_account(
     s: &(impl UsesItems + UsesClock),
     id: &Identity,
+    user_id: &MemberId,
     account_id: &AccountId,
 ) -> Result<Option<Member>> {
     let items = s.items();
@@ -597,7 +618,7 @@ async fn create_account(
         id: account_id.clone(),
         crm: id.crm,
         org_id: id.org_id.clone(),
-        owner_user_id: id.user_id.clone(),
+        owner_user_id: user_id.clone(),
         created_at: now,
         integration: None,
         version: 0,
@@ -608,7 +629,7 @@ async fn create_account(
         Err(e) => return Err(e),
     }
     let member = Member {
-        user_id: id.user_id.clone(),
+        user_id: user_id.clone(),
         email: id.email.clone(),
         name: id.name.clone(),
         role: Role::Admin,

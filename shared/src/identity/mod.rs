@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crm::CrmKind;
 use crate::error::{Error, Result};
+use crate::ids::MemberId;
 use crate::modules::Module;
 
 pub mod apps;
@@ -154,9 +155,11 @@ impl Permissions {
 /// of the team comes or goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
+    /// The CRM user it is (a member, or a service user who never signed in as one).
     pub crm_user_id: String,
     pub email: String,
-    pub set_by: String,
+    /// The owner or admin who set it.
+    pub set_by: MemberId,
     pub set_at: DateTime<Utc>,
     /// Whether the connection last worked (checked when set and whenever it is used).
     pub healthy: bool,
@@ -170,7 +173,7 @@ pub struct Account {
     pub id: crate::ids::AccountId,
     pub crm: CrmKind,
     pub org_id: String,
-    pub owner_user_id: String,
+    pub owner_user_id: MemberId,
     pub created_at: DateTime<Utc>,
     pub integration: Option<Integration>,
     #[serde(skip)]
@@ -208,7 +211,7 @@ pub fn parse_crm(s: &str) -> Option<CrmKind> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
     pub id: String,
-    pub invited_by: String,
+    pub invited_by: MemberId,
     pub sent_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub sends: u32,
@@ -217,7 +220,7 @@ pub struct Invitation {
 /// A person of an account, keyed by their CRM user id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
-    pub user_id: String,
+    pub user_id: MemberId,
     pub email: String,
     pub name: Option<String>,
     /// `admin` or `user`; the owner is whoever the account names (stored as `admin`, so a
@@ -267,7 +270,7 @@ pub struct Me {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MeUser {
     /// The CRM user id.
-    pub id: String,
+    pub id: MemberId,
     pub email: String,
     pub name: Option<String>,
     pub last_login_at: Option<DateTime<Utc>>,
@@ -287,7 +290,7 @@ pub struct MeAccount {
 pub struct Principal {
     pub account_id: crate::ids::AccountId,
     pub crm: CrmKind,
-    pub user_id: String,
+    pub user_id: MemberId,
     pub email: String,
     pub role: Role,
     /// Effective: the owner's are write everywhere (`Member::permissions_in`).
@@ -509,7 +512,7 @@ mod tests {
         Principal {
             account_id: "hubspot:1".parse().unwrap(),
             crm: CrmKind::HubSpot,
-            user_id: "7".into(),
+            user_id: "7".parse().unwrap(),
             email: "a@b.c".into(),
             role,
             permissions: match role {

@@ -4,7 +4,7 @@
 //! reads a request's cookie, method and header into `Credentials`, and sends `Cookie`s as
 //! `Set-Cookie`.
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, MemberId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +22,7 @@ pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub account_id: crate::ids::AccountId,
-    pub user_id: String,
+    pub user_id: MemberId,
     pub csrf: String,
     pub created_at: DateTime<Utc>,
 }
@@ -67,14 +67,14 @@ pub struct Credentials {
 pub async fn create(
     s: &(impl UsesItems + UsesClock),
     account_id: &AccountId,
-    user_id: &str,
+    user_id: &MemberId,
 ) -> Result<Cookie> {
     let id = random_token()?;
     let key = sha256_hex(id.as_bytes());
     let now = s.clock().now();
     let session = Session {
         account_id: account_id.clone(),
-        user_id: user_id.into(),
+        user_id: user_id.clone(),
         csrf: random_token()?,
         created_at: now,
     };
@@ -165,7 +165,7 @@ pub async fn end(s: &impl UsesItems, key: &str) -> Result<()> {
 }
 
 /// Ends every session of a member (removal, purge).
-pub async fn end_all(s: &impl UsesItems, account_id: &AccountId, user_id: &str) -> Result<()> {
+pub async fn end_all(s: &impl UsesItems, account_id: &AccountId, user_id: &MemberId) -> Result<()> {
     let sessions = s
         .items()
         .query_all(Query::partition(crate::keys::sessions_of(account_id, user_id)).on_gsi1())

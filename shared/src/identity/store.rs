@@ -1,7 +1,7 @@
 //! Accounts and members in the single table (`ACCT#<a>` / `META` and `USER#<u>`), read
 //! and written with their versions so racing writers cannot both win.
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, MemberId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -61,7 +61,7 @@ impl crate::ports::items::Versioned for Member {
 pub async fn get_member(
     items: &dyn ItemStore,
     account_id: &AccountId,
-    user_id: &str,
+    user_id: &MemberId,
 ) -> Result<Option<Member>> {
     let Some(item) = items
         .get(

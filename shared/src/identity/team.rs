@@ -1,7 +1,7 @@
 //! Team management: members, invitations from the CRM's user list, roles (one owner,
 //! transferable), per-module permissions, removal with purge, the integration user.
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, MemberId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -22,7 +22,7 @@ pub const INVITATION_DAYS: i64 = 14;
 /// A member as the team view shows them.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MemberView {
-    pub id: String,
+    pub id: MemberId,
     pub email: String,
     pub name: Option<String>,
     pub role: Role,
@@ -100,7 +100,18 @@ async fn account_of(s: &impl UsesItems, who: &Principal) -> Result<Account> {
         .ok_or(Error::Unauthorized)
 }
 
-async fn member_of(s: &impl UsesItems, account_id: &AccountId, user_id: &str) -> Result<Member> {
+/// The member a path names: text that is no member id names no member (a 404, as an
+/// unknown one).
+pub fn named(text: &str) -> Result<MemberId> {
+    text.parse()
+        .map_err(|_| Error::NotFound(format!("member {text}")))
+}
+
+async fn member_of(
+    s: &impl UsesItems,
+    account_id: &AccountId,
+    user_id: &MemberId,
+) -> Result<Member> {
     store::get_member(s.items(), account_id, user_id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("member {user_id}")))
@@ -149,7 +160,7 @@ pub async fn crm_users(
         .await?
         .into_iter()
         .filter(|m| m.status != Status::Removed)
-        .map(|m| m.user_id)
+        .map(|m| m.user_id.into())
         .collect();
     let mut out: Vec<CrmUserView> = users
         .into_iter()
@@ -244,8 +255,15 @@ pub async fn invite(
             "is deactivated in the CRM and cannot sign in",
         ));
     }
+    // The CRM's id, as the member's: one that cannot be spelled in a key is refused.
+    let user_id: MemberId = user.id.parse().map_err(|_| {
+        Error::invalid(
+            "/user_id",
+            "is a CRM user id Steward cannot keep (empty, too long, or with `#` or whitespace)",
+        )
+    })?;
     let now = s.clock().now();
-    let existing = store::get_member(s.items(), &account.id, &user.id).await?;
+    let existing = store::get_member(s.items(), &account.id, &user_id).await?;
     let cond = match &existing {
         Some(m) if m.status != Status::Removed => {
             return Err(Error::Conflict(format!(
@@ -262,7 +280,7 @@ pub async fn invite(
         None => Condition::Absent,
     };
     let member = Member {
-        user_id: user.id.clone(),
+        user_id,
         email: user.email.clone(),
         name: full_name(user.first_name.as_deref(), user.last_name.as_deref()),
         role: req.role.unwrap_or(Role::User),
@@ -351,7 +369,7 @@ pub struct MemberPatch {
 pub async fn update(
     s: &(impl UsesItems + UsesClock),
     who: &Principal,
-    user_id: &str,
+    user_id: &MemberId,
     patch: MemberPatch,
 ) -> Result<MemberView> {
     let mut account = account_of(s, who).await?;
@@ -423,7 +441,7 @@ pub async fn update(
 pub async fn remove(
     s: &(impl UsesItems + UsesClock + UsesSecrets),
     who: &Principal,
-    user_id: &str,
+    user_id: &MemberId,
     purge: bool,
 ) -> Result<()> {
     let account = account_of(s, who).await?;
@@ -498,7 +516,7 @@ pub async fn set_integration(
     req: IntegrationRequest,
 ) -> Result<IntegrationView> {
     let account = account_of(s, who).await?;
-    let m = member_of(s, &account.id, &req.user_id).await?;
+    let m = member_of(s, &account.id, &named(&req.user_id)?).await?;
     if m.status != Status::Active {
         return Err(Error::invalid(
             "/user_id",
@@ -519,7 +537,7 @@ pub async fn set_integration(
         s,
         &account.id,
         Some(Integration {
-            crm_user_id: m.user_id.clone(),
+            crm_user_id: m.user_id.to_string(),
             email: m.email.clone(),
             set_by: who.user_id.clone(),
             set_at: now,

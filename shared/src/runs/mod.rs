@@ -21,7 +21,7 @@ use crate::crm::CrmKind;
 use crate::error::{Error, FieldError, Result};
 use crate::identity::policy::{self, AccountPolicy};
 use crate::identity::{Grant, Granted, Need, Permission, Principal, Scoped, authorize};
-use crate::ids::{RunId, TemplateId};
+use crate::ids::{MemberId, RunId, TemplateId};
 use crate::modules::grid::CellEdit;
 use crate::modules::{Module, ModuleConfig};
 use crate::ports::items::{Condition, Cursor, Index, Item, Query};
@@ -185,7 +185,7 @@ pub enum Scope {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Acting {
     /// The member who started it.
-    Member { user_id: String },
+    Member { user_id: MemberId },
     /// The account's integration user (scheduled runs).
     Integration,
 }
@@ -415,7 +415,7 @@ pub struct Run {
     pub stamp_property: Option<String>,
     pub notify: Option<Notify>,
     /// The member who started it (for a schedule, the schedule's author).
-    pub started_by: String,
+    pub started_by: MemberId,
     pub started_by_email: String,
     pub acting: Acting,
     pub status: Status,
@@ -718,7 +718,7 @@ pub struct NewRun {
     pub edits: Vec<CellEdit>,
     pub stamp_property: Option<String>,
     pub notify: Option<Notify>,
-    pub started_by: String,
+    pub started_by: MemberId,
     pub started_by_email: String,
     pub acting: Acting,
     pub revert_of: Option<RunId>,
@@ -1048,7 +1048,7 @@ impl Filters {
             && self
                 .member
                 .as_ref()
-                .is_none_or(|m| *m == r.started_by || m.eq_ignore_ascii_case(&r.started_by_email))
+                .is_none_or(|m| r.started_by == *m || m.eq_ignore_ascii_case(&r.started_by_email))
             && self.status.is_none_or(|s| s == r.status)
             && self.trigger.is_none_or(|t| t == r.trigger)
             && self.from.is_none_or(|f| r.created_at >= f)

@@ -51,10 +51,10 @@ pub(super) async fn stored_run(s: &Services, mode: Mode, cancel_requested: bool)
         edits: Vec::new(),
         stamp_property: None,
         notify: None,
-        started_by: "u1".into(),
+        started_by: "u1".parse().unwrap(),
         started_by_email: "u1@steward.test".into(),
         acting: Acting::Member {
-            user_id: "u1".into(),
+            user_id: "u1".parse().unwrap(),
         },
         status: Status::Queued,
         counts: Counts::default(),
