@@ -87,6 +87,21 @@ pub async fn put_member(
     items.put(member_item(account_id, m)?, cond).await
 }
 
+/// Deletes a member's item if it is still at the version read (a cancelled invitation).
+pub async fn delete_member(
+    items: &dyn ItemStore,
+    account_id: &AccountId,
+    m: &Member,
+) -> Result<()> {
+    items
+        .delete(
+            &crate::keys::account(account_id),
+            &crate::keys::member(&m.user_id),
+            Some(m.version),
+        )
+        .await
+}
+
 /// The member as its item.
 pub fn member_item(account_id: &AccountId, m: &Member) -> Result<Item> {
     to_item(

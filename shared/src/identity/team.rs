@@ -344,13 +344,7 @@ pub async fn resend(
 pub async fn cancel(s: &impl UsesItems, who: &Principal, invitation_id: &str) -> Result<()> {
     let account = account_of(s, who).await?;
     let m = invited_member(s, &account.id, invitation_id).await?;
-    s.items()
-        .delete(
-            &crate::keys::account(&account.id),
-            &crate::keys::member(&m.user_id),
-            Some(m.version),
-        )
-        .await
+    store::delete_member(s.items(), &account.id, &m).await
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
