@@ -65,10 +65,16 @@ macro_rules! ulid_id {
 
         impl FromStr for $name {
             type Err = Error;
+            /// Either case reads as the same id. A first character above `7` (more than
+            /// 128 bits) is refused: the decoder would wrap it onto another id.
             fn from_str(s: &str) -> Result<Self, Error> {
-                ulid::Ulid::from_string(s)
-                    .map(Self)
-                    .map_err(|_| Error::invalid($what, format!("`{s}` is not a valid {} (26 Crockford base32 characters)", $what)))
+                let bad = || Error::invalid($what, format!("`{s}` is not a valid {} (26 Crockford base32 characters)", $what));
+                let id = ulid::Ulid::from_string(s).map_err(|_| bad())?;
+                let mut buf = [0u8; ulid::ULID_LEN];
+                if !id.array_to_str(&mut buf).eq_ignore_ascii_case(s) {
+                    return Err(bad());
+                }
+                Ok(Self(id))
             }
         }
 
@@ -402,6 +408,19 @@ mod tests {
     fn run_ids_made_in_the_same_instant_differ() {
         let t0 = chrono::Utc::now();
         assert_ne!(RunId::at(t0), RunId::at(t0));
+    }
+
+    #[test]
+    fn an_id_has_one_text_in_either_case() {
+        let id = RunId::new();
+        let text = id.to_string();
+        assert_eq!(text.to_lowercase().parse::<RunId>().unwrap(), id);
+        // `8` is `0` plus a 129th bit: not the same id, and no id at all.
+        let over = format!("8{}", &text[1..]);
+        assert!(text.starts_with('0'), "{text}");
+        let e = over.parse::<RunId>().unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(over.parse::<TemplateId>().is_err());
     }
 
     #[test]

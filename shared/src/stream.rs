@@ -82,6 +82,11 @@ where
             continue;
         }
         let Some((account, run_id)) = r.run() else {
+            let keys = &r.dynamodb.keys;
+            if crate::keys::run_of(&keys.sk.s).is_some() {
+                // Steward writes no such key; a hand-edited item is left alone, visibly.
+                tracing::warn!(pk = %keys.pk.s, sk = %keys.sk.s, "a run item whose key is no account and run id: skipped");
+            }
             continue;
         };
         if let Err(e) = each(account, run_id, seq.clone()).await {
@@ -90,4 +95,59 @@ where
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn record(event: &str, pk: &str, sk: &str, seq: &str) -> serde_json::Value {
+        serde_json::json!({
+            "eventName": event,
+            "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "SequenceNumber": seq},
+        })
+    }
+
+    /// Runs are handed on in order; what is no run is passed over; from the first failure
+    /// on, every record is asked again (the shard is ordered).
+    #[tokio::test]
+    async fn runs_are_handed_on_in_order_and_a_failure_holds_back_the_rest() {
+        let (a, b, c) = (
+            "01KKH5WRNH8XK2M4P7R9T1V3YB",
+            "01KKH5WRNH8XK2M4P7R9T1V3YC",
+            "01KKH5WRNH8XK2M4P7R9T1V3YD",
+        );
+        let event: StreamEvent = serde_json::from_value(serde_json::json!({"Records": [
+            record("INSERT", "ACCT#hubspot:1", &format!("RUN#{a}"), "1"),
+            record("REMOVE", "ACCT#hubspot:1", &format!("RUN#{b}"), "2"),
+            record("MODIFY", "ACCT#hubspot:1", "TPL#01KKH5WRNH8XK2M4P7R9T1V3YB", "3"),
+            record("MODIFY", "ACCT#hubspot:1", "RUN#not-a-run-id", "4"),
+            record("MODIFY", "ACCT#pipedrive:1", &format!("RUN#{b}"), "5"),
+            record("MODIFY", "ACCT#salesforce:00D1", &format!("RUN#{b}"), "6"),
+            record("MODIFY", "ACCT#hubspot:1", &format!("RUN#{c}"), "7"),
+            record("REMOVE", "ACCT#hubspot:1", &format!("RUN#{c}"), "8"),
+        ]}))
+        .unwrap();
+        let seen = Mutex::new(Vec::new());
+        let out = for_each_run(event, |account, run_id, seq| {
+            seen.lock()
+                .unwrap()
+                .push(format!("{account} {run_id} {seq}"));
+            async move {
+                if seq == "6" {
+                    Err(crate::Error::Unavailable("throttled".into()))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            seen.into_inner().unwrap(),
+            [format!("hubspot:1 {a} 1"), format!("salesforce:00D1 {b} 6")]
+        );
+        let again: Vec<&str> = out.failures.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(again, ["6", "7", "8"]);
+    }
 }
