@@ -393,7 +393,6 @@ fn counts(dice: &mut Dice, module: Module, mode: Mode, status: Status, edits: u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use steward_shared::identity::{Permission, Permissions, Role, Status as MemberStatus};
 
     fn owner_of(crm: CrmKind) -> (Account, Member) {
         let now = Utc::now();
@@ -407,17 +406,8 @@ mod tests {
             version: 1,
         };
         let member = Member {
-            user_id: "u1".parse().unwrap(),
-            email: "owner@example.com".into(),
-            name: None,
-            role: Role::Admin,
-            status: MemberStatus::Active,
-            permissions: Permissions::all(Permission::Write),
-            invitation: None,
-            created_at: now,
-            last_login_at: Some(now),
-            removed_at: None,
             version: 1,
+            ..Member::founder("u1".parse().unwrap(), "owner@example.com".into(), None, now)
         };
         (account, member)
     }

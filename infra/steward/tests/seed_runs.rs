@@ -14,9 +14,7 @@ use serde_json::Value;
 use steward_shared::clock::SystemClock;
 use steward_shared::crm::CrmKind;
 use steward_shared::embedded::{Embedded, EmbeddedOptions};
-use steward_shared::identity::{
-    Account, CrmApps, Member, Permission, Permissions, Role, Status, session, store,
-};
+use steward_shared::identity::{Account, CrmApps, Member, session, store};
 use steward_shared::ports::items::Condition;
 
 fn seed(data_dir: &Path, args: &[&str]) -> Output {
@@ -53,19 +51,12 @@ async fn signed_in(data_dir: &Path) -> String {
     store::put_account(items, &account, Condition::Absent)
         .await
         .unwrap();
-    let owner = Member {
-        user_id: "9000001".parse().unwrap(),
-        email: "owner@sandbox.test".into(),
-        name: Some("Olive Owner".into()),
-        role: Role::Admin,
-        status: Status::Active,
-        permissions: Permissions::all(Permission::Write),
-        invitation: None,
-        created_at: now,
-        last_login_at: Some(now),
-        removed_at: None,
-        version: 0,
-    };
+    let owner = Member::founder(
+        "9000001".parse().unwrap(),
+        "owner@sandbox.test".into(),
+        Some("Olive Owner".into()),
+        now,
+    );
     store::put_member(items, &account.id, &owner, Condition::None)
         .await
         .unwrap();

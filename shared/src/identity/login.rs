@@ -15,8 +15,8 @@ use super::apps::{HUBSPOT_OPTIONAL_SCOPES, HUBSPOT_SCOPES, SALESFORCE_SCOPES};
 use super::connections::{self, Slot, StoredConnection};
 use super::session::Cookie;
 use super::{
-    Account, Integration, Member, Need, Permission, Permissions, Principal, Role, Status,
-    authorize, crm_name, crm_title, session, store,
+    Account, Integration, Member, Need, Principal, Status, authorize, crm_name, crm_title, session,
+    store,
 };
 use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks, UsesSecrets};
 use crate::crm::{CrmError, CrmKind, Identity};
@@ -628,19 +628,7 @@ async fn create_account(
         Err(Error::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e),
     }
-    let member = Member {
-        user_id: user_id.clone(),
-        email: id.email.clone(),
-        name: id.name.clone(),
-        role: Role::Admin,
-        status: Status::Active,
-        permissions: Permissions::all(Permission::Write),
-        invitation: None,
-        created_at: now,
-        last_login_at: Some(now),
-        removed_at: None,
-        version: 0,
-    };
+    let member = Member::founder(user_id.clone(), id.email.clone(), id.name.clone(), now);
     store::put_member(items, account_id, &member, Condition::None).await?;
     tracing::info!(account = %account_id, "account created");
     Ok(Some(member))

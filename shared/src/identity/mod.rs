@@ -237,6 +237,29 @@ pub struct Member {
 }
 
 impl Member {
+    /// The first member of a new account, signed in `now`: its owner (stored as an admin,
+    /// so they stay one after a transfer), with write on every module.
+    pub fn founder(
+        user_id: MemberId,
+        email: String,
+        name: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Member {
+        Member {
+            user_id,
+            email,
+            name,
+            role: Role::Admin,
+            status: Status::Active,
+            permissions: Permissions::all(Permission::Write),
+            invitation: None,
+            created_at: now,
+            last_login_at: Some(now),
+            removed_at: None,
+            version: 0,
+        }
+    }
+
     /// The role as the account sees it (the owner is named by the account).
     pub fn role_in(&self, account: &Account) -> Role {
         if account.owner_user_id == self.user_id {
