@@ -15,7 +15,7 @@ use crate::ids::AccountId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{Services, UsesClock, UsesCrm, UsesItems, UsesLinks, UsesRunQueue, UsesScheduler};
+use crate::app::{UsesClock, UsesCrm, UsesItems, UsesLinks, UsesRunQueue, UsesScheduler};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::connections::Slot;
 use crate::identity::policy::{self, AccountPolicy};
@@ -661,7 +661,7 @@ impl crate::ports::items::Versioned for Schedule {
 /// Under `steward serve`, the in-process scheduler's fires go straight to `fire`, with
 /// the scheduled time put into the input as EventBridge does.
 #[cfg(feature = "embedded")]
-pub struct LocalTarget(pub Services);
+pub struct LocalTarget(pub crate::app::Services);
 
 #[cfg(feature = "embedded")]
 #[async_trait::async_trait]
